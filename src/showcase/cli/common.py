@@ -1,0 +1,109 @@
+"""What every command-line entry point shares: flag parsers, logging set-up and the error boundary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from showcase.errors import ShowcaseError, UsageError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL")
+
+T = TypeVar("T")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the flag, and exit code 2."""
+
+    def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def json_flag(expected: str, check: Callable[[Any], bool]) -> Callable[[str], Any]:
+    """An argparse ``type=`` that parses JSON and checks its shape.
+
+    ``expected`` describes the accepted shape, for the error message.
+    """
+
+    def parse(text: str) -> Any:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise argparse.ArgumentTypeError(
+                f"expected {expected}, got text that is not JSON ({exc.msg} at character {exc.pos})"
+            ) from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {type(value).__name__}: {text}")
+        return value
+
+    return parse
+
+
+def _is_tag_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(tag, dict) and set(tag) == {"Key", "Value"} and all(isinstance(v, str) for v in tag.values())
+        for tag in value
+    )
+
+
+tags_flag = json_flag('a JSON list of {"Key": "...", "Value": "..."} objects', _is_tag_list)
+kwargs_flag = json_flag("a JSON object", lambda value: isinstance(value, dict))
+
+
+def key_value_flag(text: str) -> tuple[str, str]:
+    """Parse ``Name=Value`` (the value may itself contain ``=``)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value
+
+
+def add_log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> None:
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help=f"logging level (default: {default})",
+    )
+
+
+def configure_logging(level: str) -> None:
+    """Configure the root logger once, for a CLI process; library code only uses getLogger(__name__)."""
+    logging.basicConfig(
+        level="WARNING" if level == "WARN" else level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # The SDK and botocore are chatty at INFO; their details are for --log-level DEBUG.
+    for noisy in ("botocore", "boto3", "urllib3", "sagemaker", "sagemaker.core", "sagemaker.mlops"):
+        logging.getLogger(noisy).setLevel(max(logging.getLogger().level, logging.WARNING))
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """The error boundary: a ShowcaseError becomes one line on stderr and its exit code."""
+    try:
+        return main(argv)
+    except ShowcaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def read_json_file(path: str, what: str) -> Any:
+    """Read a JSON file given on the command line, or raise a UsageError that names it."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path!r} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"{what} {path!r} cannot be read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{what} {path!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None

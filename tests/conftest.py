@@ -1,0 +1,60 @@
+"""Shared fixtures: paths, the real Abalone data, and a moto server on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ABALONE = REPO.parent / "shared" / "data" / "abalone.data"
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/showcase-sagemaker-execution"
+
+# Dummy credentials: botocore signs requests with them, moto accepts them, AWS would not.
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "SAGEMAKER_VALIDATE_ROLE": "false",
+}
+
+
+@pytest.fixture(scope="session")
+def abalone_path() -> Path:
+    assert ABALONE.is_file(), f"the shared Abalone data is missing at {ABALONE}"
+    return ABALONE
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real moto server in a thread, bound to 127.0.0.1 on a free port."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Point boto3 (in this process and in subprocesses given this env) at a freshly reset moto server."""
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    env = {**FAKE_AWS_ENV, "AWS_ENDPOINT_URL": moto_endpoint}
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield {**os.environ, **env}
