@@ -1,0 +1,314 @@
+"""The Abalone training pipeline, defined with the official SageMaker Python SDK (v3).
+
+    prepare data -> train XGBoost -> evaluate on the test split -> review: mse <= MseThreshold ?
+                                                                     ├── yes: register the model
+                                                                     └── no:  fail, stating mse and threshold
+
+``get_pipeline(**kwargs)`` builds it with no network and no credentials; the processing scripts it
+ships (``preprocess.py``, ``evaluate.py``) sit beside this module and run unchanged on SageMaker and
+in the local runtime: every container path they use arrives as a command-line argument.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+from showcase.aws.session import DefinitionSession, offline_environment
+from showcase.errors import UsageError
+
+HERE = Path(__file__).resolve().parent
+
+# The public AWS sample copy of the UCI Abalone data (headerless, as UCI ships it).
+AWS_SAMPLE_DATA = "s3://sagemaker-sample-files/datasets/tabular/uci_abalone/abalone.csv"
+# UCI's own copy, for runs outside AWS.
+UCI_DATA = "https://archive.ics.uci.edu/ml/machine-learning-databases/abalone/abalone.data"
+
+PROCESSING = "/opt/ml/processing"
+
+# The AWS Abalone example's hyperparameters; the ones users tune are pipeline parameters.
+TUNABLE_HYPERPARAMETERS: dict[str, Any] = {
+    "num_round": 50,
+    "max_depth": 5,
+    "eta": 0.2,
+    "gamma": 4,
+    "min_child_weight": 6,
+    "subsample": 0.7,
+}
+
+
+def _newest_version(framework: str) -> str:
+    """The newest training image version the pinned SDK knows for ``framework``."""
+    from sagemaker.core import image_uris
+
+    versions = image_uris.config_for_framework(framework)["training"]["versions"]
+
+    def key(version: str) -> tuple[int, ...]:
+        digits = version.split("-py")[0].replace("-", ".").split(".")
+        return tuple(int(part) for part in digits if part.isdigit())
+
+    return max(versions, key=key)
+
+
+def get_pipeline(
+    region: str,
+    role: str | None = None,
+    default_bucket: str | None = None,
+    model_name: str = "crayonShowcase",
+    model_package_group_name: str = "crayonShowcasePackageGroup",
+    pipeline_name: str = "crayonShowcasePipeline",
+    base_job_prefix: str = "crayonShowcase",
+    input_data: str = AWS_SAMPLE_DATA,
+) -> Any:
+    """Build the pipeline. ``role`` must be a full IAM role ARN (a bare name would need an IAM call)."""
+    if not region:
+        raise UsageError("get_pipeline needs region, for example -k '{\"region\": \"eu-west-1\"}'")
+    if role is None:
+        role = f"arn:aws:iam::000000000000:role/{base_job_prefix}-execution-role"
+    elif not role.startswith("arn:"):
+        raise UsageError(f"role must be a full IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}")
+    if default_bucket is None:
+        default_bucket = f"sagemaker-{region}-showcase"
+
+    # Importing sagemaker.mlops builds boto3 clients, which need a region.
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    for name, value in offline_environment().items():
+        os.environ.setdefault(name, value)
+
+    from sagemaker.core import image_uris
+    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
+    from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+    from sagemaker.serve.model_builder import ModelBuilder
+    from sagemaker.train import ModelTrainer
+
+    session = DefinitionSession(region=region, default_bucket=default_bucket)
+    cache = CacheConfig(enable_caching=True, expire_after="P30D")
+
+    # Parameters: what a run may change without republishing the pipeline.
+    input_data_param = ParameterString(name="InputData", default_value=input_data)
+    split_seed = ParameterInteger(name="SplitSeed", default_value=42)
+    mse_threshold = ParameterFloat(name="MseThreshold", default_value=6.0)
+    approval_status = ParameterString(name="ModelApprovalStatus", default_value="Approved")
+    prep_instance_type = ParameterString(name="PrepInstanceType", default_value="ml.m5.xlarge")
+    prep_instance_count = ParameterInteger(name="PrepInstanceCount", default_value=1)
+    train_instance_type = ParameterString(name="TrainInstanceType", default_value="ml.m5.xlarge")
+    train_instance_count = ParameterInteger(name="TrainInstanceCount", default_value=1)
+    eval_instance_type = ParameterString(name="EvalInstanceType", default_value="ml.m5.large")
+    eval_instance_count = ParameterInteger(name="EvalInstanceCount", default_value=1)
+    inference_instance_type = ParameterString(name="InferenceInstanceType", default_value="ml.m5.large")
+    transform_instance_type = ParameterString(name="TransformInstanceType", default_value="ml.m5.large")
+    hyperparameters = {
+        name: (ParameterInteger if isinstance(value, int) else ParameterFloat)(
+            name=name.title().replace("_", ""), default_value=value
+        )
+        for name, value in TUNABLE_HYPERPARAMETERS.items()
+    }
+
+    sklearn_image = image_uris.retrieve(
+        framework="sklearn", region=region, version=_newest_version("sklearn"), instance_type="ml.m5.xlarge"
+    )
+    xgboost_image = image_uris.retrieve(framework="xgboost", region=region, version=_newest_version("xgboost"))
+    run_prefix = Join(on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID])
+
+    # 1. Prepare: check, encode, scale and split the data (scikit-learn image).
+    prepare = ProcessingStep(
+        name="PrepareData",
+        display_name="Prepare data",
+        description="Check the Abalone data, one-hot encode sex, scale, split 70/15/15 with a seed.",
+        cache_config=cache,
+        step_args=ScriptProcessor(
+            image_uri=sklearn_image,
+            command=["python3"],
+            role=role,
+            instance_type=prep_instance_type,
+            instance_count=prep_instance_count,
+            base_job_name=f"{base_job_prefix}-prepare",
+            sagemaker_session=session,
+        ).run(
+            code=str(HERE / "preprocess.py"),
+            arguments=[
+                "--input-data", input_data_param,
+                "--seed", split_seed.to_string(),
+                "--output-dir", f"{PROCESSING}/output",
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name=split,
+                    s3_output=ProcessingS3Output(
+                        s3_uri=Join(on="/", values=[run_prefix, "data", split]),
+                        local_path=f"{PROCESSING}/output/{split}",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+                for split in ("train", "validation", "test")
+            ],
+        ),
+    )
+
+    def split_uri(split: str) -> Any:
+        return prepare.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
+
+    # 2. Train: the built-in XGBoost algorithm.
+    train = TrainingStep(
+        name="TrainModel",
+        display_name="Train XGBoost",
+        description="Train the built-in XGBoost algorithm on the train split, validating on the validation split.",
+        cache_config=cache,
+        step_args=ModelTrainer(
+            training_image=xgboost_image,
+            role=role,
+            base_job_name=f"{base_job_prefix}-train",
+            sagemaker_session=session,
+            compute=Compute(instance_type=train_instance_type, instance_count=train_instance_count),
+            output_data_config=OutputDataConfig(s3_output_path=Join(on="/", values=[run_prefix, "model"])),
+            hyperparameters={
+                "objective": "reg:squarederror",
+                **{name: param for name, param in hyperparameters.items()},
+            },
+        ).train(
+            input_data_config=[
+                InputData(channel_name=split, data_source=split_uri(split), content_type="text/csv")
+                for split in ("train", "validation")
+            ],
+        ),
+    )
+
+    # 3. Evaluate on the test split (XGBoost image).
+    evaluation = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    evaluate = ProcessingStep(
+        name="EvaluateModel",
+        display_name="Evaluate model",
+        description="Compute MSE, RMSE, MAE and R2 of the trained model on the test split.",
+        cache_config=cache,
+        property_files=[evaluation],
+        step_args=ScriptProcessor(
+            image_uri=xgboost_image,
+            command=["python3"],
+            role=role,
+            instance_type=eval_instance_type,
+            instance_count=eval_instance_count,
+            base_job_name=f"{base_job_prefix}-evaluate",
+            sagemaker_session=session,
+        ).run(
+            code=str(HERE / "evaluate.py"),
+            arguments=[
+                "--model-dir", f"{PROCESSING}/model",
+                "--test-dir", f"{PROCESSING}/test",
+                "--output-dir", f"{PROCESSING}/evaluation",
+            ],
+            inputs=[
+                ProcessingInput(
+                    input_name="model",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=train.properties.ModelArtifacts.S3ModelArtifacts,
+                        local_path=f"{PROCESSING}/model",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                ),
+                ProcessingInput(
+                    input_name="test",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=split_uri("test"),
+                        local_path=f"{PROCESSING}/test",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                ),
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="evaluation",
+                    s3_output=ProcessingS3Output(
+                        s3_uri=Join(on="/", values=[run_prefix, "evaluation"]),
+                        local_path=f"{PROCESSING}/evaluation",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
+        ),
+    )
+    evaluation_uri = Join(
+        on="/", values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"]
+    )
+
+    # 4a. Register the model with its metrics.
+    register = ModelStep(
+        name="RegisterModel",
+        display_name="Register model",
+        description="Register the model and its test metrics in the model package group.",
+        step_args=ModelBuilder(
+            image_uri=xgboost_image,
+            s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+            role_arn=role,
+            sagemaker_session=session,
+        ).register(
+            model_package_group_name=model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=[inference_instance_type],
+            transform_instances=[transform_instance_type],
+            approval_status=approval_status,
+            description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
+            customer_metadata_properties={"ModelName": model_name},
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri)
+            ),
+        ),
+    )
+
+    # 4b. Or fail, saying why.
+    mse = JsonGet(step_name=evaluate.name, property_file=evaluation, json_path="regression_metrics.mse.value")
+    fail = FailStep(
+        name="FailOnMse",
+        display_name="MSE above threshold",
+        error_message=Join(
+            on=" ",
+            values=["Test MSE", mse, "is above the threshold MseThreshold =", mse_threshold, "; the model was not registered."],
+        ),
+    )
+    review = ConditionStep(
+        name="ReviewMse",
+        display_name="Review MSE",
+        description="Register the model when its test MSE is at most MseThreshold, else fail.",
+        conditions=[ConditionLessThanOrEqualTo(left=mse, right=mse_threshold)],
+        if_steps=[register],
+        else_steps=[fail],
+    )
+
+    return Pipeline(
+        name=pipeline_name,
+        parameters=[
+            input_data_param, split_seed, mse_threshold, approval_status,
+            prep_instance_type, prep_instance_count, train_instance_type, train_instance_count,
+            eval_instance_type, eval_instance_count, inference_instance_type, transform_instance_type,
+            *hyperparameters.values(),
+        ],
+        steps=[prepare, train, evaluate, review],
+        sagemaker_session=session,
+    )
+
+
+def check_kwargs(kwargs: dict[str, Any]) -> None:
+    """Reject unknown or missing keyword arguments with one readable line."""
+    signature = inspect.signature(get_pipeline)
+    unknown = sorted(set(kwargs) - set(signature.parameters))
+    if unknown:
+        raise UsageError(
+            f"unknown get_pipeline keyword(s) {', '.join(unknown)}; "
+            f"accepted: {', '.join(signature.parameters)}"
+        )
