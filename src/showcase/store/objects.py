@@ -1,0 +1,155 @@
+"""The object store: an S3 stand-in on the local file system.
+
+An object ``s3://bucket/a/b.csv`` is the file ``root/bucket/a/b.csv``. Every write goes to a temporary file
+in the object's own directory and is renamed into place (``os.replace``), so a reader sees either the old
+object, the new one or none — never half of one — and writers of different keys never touch the same file.
+Unlike S3, a key cannot be both an object and a "directory" of other objects (``a`` and ``a/b``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from showcase.store.errors import InvalidUri, NoSuchKey, StoreError
+from showcase.store.uris import TEMP_PREFIX, join_uri, split_uri
+
+_CHUNK = 1024 * 1024
+
+
+class ObjectStore:
+    """Objects under ``root/<bucket>/<key>``, addressed by ``s3://`` URIs."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({str(self.root)!r})"
+
+    # -- addressing ---------------------------------------------------------------------------------
+
+    def path_of(self, uri: str) -> Path:
+        """The file that holds (or would hold) the object at ``uri``."""
+        bucket, key = split_uri(uri)
+        path = self.root.joinpath(bucket, *key.split("/"))
+        if not path.resolve().is_relative_to(self.root):  # e.g. a symlink planted inside the root
+            raise InvalidUri(f"{uri!r} resolves outside the store root {self.root}")
+        return path
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def put_bytes(self, uri: str, data: bytes) -> str:
+        self._write(uri, lambda out: out.write(data))
+        return uri
+
+    def put_file(self, uri: str, path: str | os.PathLike[str]) -> str:
+        source = Path(path)
+        if not source.is_file():
+            raise StoreError(f"cannot upload {source} to {uri}: not a file")
+        with source.open("rb") as src:
+            self._write(uri, lambda out: shutil.copyfileobj(src, out, _CHUNK))
+        return uri
+
+    def upload_dir(self, local_dir: str | os.PathLike[str], prefix_uri: str) -> builtins.list[str]:
+        """Upload each regular file under ``local_dir`` to ``prefix_uri/<relative path>``; return the URIs."""
+        base = Path(local_dir)
+        if not base.is_dir():
+            raise StoreError(f"cannot upload {base} to {prefix_uri}: not a directory")
+        bucket, key = split_uri(prefix_uri, prefix=True)
+        key = key.rstrip("/")
+        uploaded = []
+        for file in sorted(_regular_files(base)):
+            relative = file.relative_to(base).as_posix()
+            uploaded.append(self.put_file(join_uri(bucket, f"{key}/{relative}" if key else relative), file))
+        return uploaded
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def exists(self, uri: str) -> bool:
+        return self.path_of(uri).is_file()
+
+    def get_bytes(self, uri: str) -> bytes:
+        path = self.path_of(uri)
+        if not path.is_file():
+            raise NoSuchKey(uri)
+        return path.read_bytes()
+
+    def list(self, prefix_uri: str) -> list[str]:
+        """Sorted URIs of the objects whose key starts with the prefix (as S3's ListObjectsV2 ``Prefix``)."""
+        bucket, prefix = split_uri(prefix_uri, prefix=True)
+        bucket_dir = self.root / bucket
+        directory = prefix if prefix.endswith("/") or not prefix else prefix.rpartition("/")[0]
+        start = bucket_dir.joinpath(*[part for part in directory.split("/") if part])
+        keys = [file.relative_to(bucket_dir).as_posix() for file in _regular_files(start)]
+        return [join_uri(bucket, key) for key in sorted(keys) if key.startswith(prefix)]
+
+    def download(self, uri: str, dest_dir: str | os.PathLike[str]) -> builtins.list[Path]:
+        """Copy ``uri`` into ``dest_dir`` as SageMaker stages an ``S3Prefix`` input; return the files written.
+
+        A URI that is exactly one object's key gives that file under its base name; otherwise the URI is a
+        "directory" and every object under ``<uri>/`` lands at its path relative to it.
+        """
+        bucket, key = split_uri(uri, prefix=True)
+        dest = Path(dest_dir)
+        dest.mkdir(parents=True, exist_ok=True)
+        if key and not key.endswith("/") and self.exists(uri):
+            target = dest / key.rpartition("/")[2]
+            shutil.copyfile(self.path_of(uri), target)
+            return [target]
+        prefix = key.rstrip("/") + "/" if key else ""
+        objects = self.list(join_uri(bucket, prefix))
+        if not objects:
+            raise NoSuchKey(uri, " and no objects under it")
+        written = []
+        for object_uri in objects:
+            relative = split_uri(object_uri)[1][len(prefix) :]
+            target = dest.joinpath(*relative.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.path_of(object_uri), target)
+            written.append(target)
+        return written
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _write(self, uri: str, fill: Callable[[BinaryIO], object]) -> None:
+        path = self.path_of(uri)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise StoreError(
+                f"cannot write {uri}: a parent of its key is already an object in the local store "
+                "(S3 allows 'a' and 'a/b' side by side; this store does not)"
+            ) from exc
+        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                fill(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp_name, 0o644)
+            os.replace(temp_name, path)
+        except IsADirectoryError as exc:
+            raise StoreError(
+                f"cannot write {uri}: objects already exist under {uri}/ in the local store "
+                "(S3 allows 'a' and 'a/b' side by side; this store does not)"
+            ) from exc
+        finally:
+            if os.path.exists(temp_name):
+                os.unlink(temp_name)
+
+
+def _regular_files(directory: Path) -> Iterator[Path]:
+    """Regular files under ``directory`` (recursively), skipping the store's temporary files and links."""
+    if not directory.is_dir():
+        return
+    for current, dirs, files in os.walk(directory):
+        dirs[:] = [name for name in dirs if not name.startswith(TEMP_PREFIX)]
+        for name in files:
+            file = Path(current, name)
+            if not name.startswith(TEMP_PREFIX) and file.is_file() and not file.is_symlink():
+                yield file

@@ -1,0 +1,58 @@
+"""Parsing and checking ``s3://bucket/key`` URIs so that no key can leave the store's root."""
+
+from __future__ import annotations
+
+import re
+
+from showcase.store.errors import InvalidUri
+
+SCHEME = "s3://"
+TEMP_PREFIX = ".showcase-tmp-"
+"""Name prefix of the store's temporary files; keys may not use it, listings skip it."""
+
+# S3's bucket naming rules (lower-case letters, digits, dots, hyphens; 3-63 characters).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_FORBIDDEN_SEGMENTS = {".", ".."}
+
+
+def split_uri(uri: str, *, prefix: bool = False) -> tuple[str, str]:
+    """``s3://bucket/a/b`` -> ``("bucket", "a/b")``, refusing anything that could escape the root.
+
+    With ``prefix=True`` the key may be empty or end with ``/`` (a listing prefix); an object key may not.
+    """
+    if not isinstance(uri, str) or not uri.startswith(SCHEME):
+        raise InvalidUri(f"expected an s3://bucket/key URI, got {uri!r}")
+    bucket, _, key = uri[len(SCHEME) :].partition("/")
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise InvalidUri(
+            f"bad bucket name {bucket!r} in {uri!r}: use 3-63 lower-case letters, digits, dots or hyphens"
+        )
+    _check_key(uri, key, prefix=prefix)
+    return bucket, key
+
+
+def join_uri(bucket: str, key: str) -> str:
+    return f"{SCHEME}{bucket}/{key}"
+
+
+def _check_key(uri: str, key: str, *, prefix: bool) -> None:
+    if "\\" in key or "\x00" in key:
+        raise InvalidUri(f"key of {uri!r} contains a backslash or NUL character")
+    if any(ord(char) < 0x20 for char in key):
+        raise InvalidUri(f"key of {uri!r} contains a control character")
+    if key.startswith("/"):
+        raise InvalidUri(f"key of {uri!r} is absolute (starts with '/'); write s3://bucket/key")
+    if not key:
+        if prefix:
+            return
+        raise InvalidUri(f"{uri!r} names a bucket, not an object: add a key")
+    segments = key.split("/")
+    if prefix and segments[-1] == "":
+        segments = segments[:-1]  # "a/b/" lists the "directory" a/b
+    for segment in segments:
+        if segment == "":
+            raise InvalidUri(f"key of {uri!r} has an empty path segment ('//' or a trailing '/')")
+        if segment in _FORBIDDEN_SEGMENTS:
+            raise InvalidUri(f"key of {uri!r} has a {segment!r} segment, which could escape the store")
+        if segment.startswith(TEMP_PREFIX):
+            raise InvalidUri(f"key of {uri!r} uses the store's reserved name prefix {TEMP_PREFIX!r}")
