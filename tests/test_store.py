@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -73,14 +74,14 @@ def test_get_missing(store: ObjectStore) -> None:
     ],
 )
 def test_rejects_uris_that_could_escape(store: ObjectStore, uri: str, message: str) -> None:
-    with pytest.raises(InvalidUri, match=message):
+    with pytest.raises(InvalidUri, match=re.escape(message)):
         store.put_bytes(uri, b"x")
 
 
 def test_prefix_uris_may_end_with_a_slash() -> None:
     assert split_uri("s3://bucket/a/", prefix=True) == ("bucket", "a/")
     assert split_uri("s3://bucket", prefix=True) == ("bucket", "")
-    with pytest.raises(InvalidUri, match="'..' segment"):
+    with pytest.raises(InvalidUri, match=r"'\.\.' segment"):
         split_uri("s3://bucket/../", prefix=True)
 
 
