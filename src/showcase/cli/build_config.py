@@ -1,0 +1,70 @@
+"""Write the endpoint config to deploy: the user's parameters plus the newest Approved model package.
+
+    python deploy/build_config_file.py --model-execution-role ARN --model-package-group-name GROUP
+
+Nothing is written when anything fails: the output appears only once it is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from showcase.aws.registry import latest_approved_package, sagemaker_client
+from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file
+from showcase.deployment.config import (
+    DEFAULT_ENDPOINT_NAME,
+    adjusted_config,
+    parse_endpoint_config,
+    write_json_atomically,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="build_config_file.py",
+        description="Add the newest Approved model package, role and endpoint name to an endpoint config.",
+    )
+    parser.add_argument(
+        "--endpoint-name",
+        default=DEFAULT_ENDPOINT_NAME,
+        help=f"endpoint name (default: {DEFAULT_ENDPOINT_NAME})",
+    )
+    parser.add_argument("--model-execution-role", required=True, help="ARN of the role the model runs as")
+    parser.add_argument(
+        "--model-package-group-name", required=True, help="model package group to deploy from"
+    )
+    parser.add_argument(
+        "--import-endpoint-config",
+        default="endpoint_config.json",
+        help="config to start from (default: endpoint_config.json)",
+    )
+    parser.add_argument(
+        "--export-endpoint-config",
+        default="endpoint_config_adj.json",
+        help="config to write (default: endpoint_config_adj.json)",
+    )
+    parser.add_argument("--region", default=None, help="AWS region (default: AWS_DEFAULT_REGION)")
+    add_log_level(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+
+    source = args.import_endpoint_config
+    # Check the user's file before asking AWS anything: its mistakes are the cheapest to report.
+    config = parse_endpoint_config(read_json_file(source, "endpoint config"), source)
+    package = latest_approved_package(sagemaker_client(args.region), args.model_package_group_name)
+    adjusted = adjusted_config(
+        config,
+        model_package_arn=package["ModelPackageArn"],
+        model_execution_role_arn=args.model_execution_role,
+        endpoint_name=args.endpoint_name,
+    )
+    write_json_atomically(args.export_endpoint_config, adjusted.to_json())
+    logger.info("wrote %s deploying %s", args.export_endpoint_config, package["ModelPackageArn"])
+    return 0

@@ -1,0 +1,354 @@
+"""The adjusted endpoint config: registry look-up (against moto), file handling, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import REGION, REPO, ROLE_ARN
+from showcase.aws.registry import latest_approved_package
+from showcase.cli.build_config import main
+from showcase.deployment.config import adjusted_config, parse_endpoint_config
+from showcase.errors import AwsError, NoApprovedPackage, UsageError
+
+GROUP = "crayonShowcasePackageGroup"
+SCRIPT = REPO / "deploy" / "build_config_file.py"
+SHIPPED_CONFIG = REPO / "deploy" / "endpoint_config.json"
+
+
+def make_packages(statuses: list[str]) -> list[str]:
+    """Create a group with one package version per status, oldest first; return their ARNs."""
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    return [
+        sagemaker.create_model_package(ModelPackageGroupName=GROUP, ModelApprovalStatus=status)[
+            "ModelPackageArn"
+        ]
+        for status in statuses
+    ]
+
+
+# Approved packages are versions 1, 3, 5 and 6; the two newest packages are not Approved.
+MIXED = [
+    "Approved",
+    "Rejected",
+    "Approved",
+    "PendingManualApproval",
+    "Approved",
+    "Approved",
+    "Rejected",
+    "PendingManualApproval",
+]
+
+
+class RecordingLister:
+    """Wraps a real client and records each ``list_model_packages`` request."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.requests: list[dict[str, Any]] = []
+
+    def list_model_packages(self, **kwargs: Any) -> Mapping[str, Any]:
+        self.requests.append(kwargs)
+        return self.client.list_model_packages(**kwargs)  # type: ignore[no-any-return]
+
+
+def test_newest_approved_package_is_found_across_pages(aws_env: dict[str, str]) -> None:
+    arns = make_packages(MIXED)
+    lister = RecordingLister(boto3.client("sagemaker", region_name=REGION))
+
+    package = latest_approved_package(lister, GROUP, page_size=2)
+
+    assert package["ModelPackageArn"] == arns[5]
+    assert len(lister.requests) == 2, "four Approved packages in pages of two take two requests"
+    first, second = lister.requests
+    assert first == {
+        "ModelPackageGroupName": GROUP,
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 2,
+    }
+    assert second["NextToken"]
+
+
+def test_an_approval_changed_later_still_counts(aws_env: dict[str, str]) -> None:
+    arns = make_packages(["Approved", "PendingManualApproval", "PendingManualApproval"])
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.update_model_package(ModelPackageArn=arns[1], ModelApprovalStatus="Approved")
+
+    assert latest_approved_package(sagemaker, GROUP)["ModelPackageArn"] == arns[1]
+
+
+def test_no_approved_package_raises(aws_env: dict[str, str]) -> None:
+    make_packages(["Rejected", "PendingManualApproval"])
+    with pytest.raises(NoApprovedPackage, match=f"{GROUP!r} has no Approved model package"):
+        latest_approved_package(boto3.client("sagemaker", region_name=REGION), GROUP)
+
+
+class UnsortedLister:
+    """A registry that ignores SortOrder and the status filter, and pages by two."""
+
+    def __init__(self, summaries: list[dict[str, Any]]) -> None:
+        self.summaries = summaries
+
+    def list_model_packages(self, **kwargs: Any) -> Mapping[str, Any]:
+        start = int(kwargs.get("NextToken", 0))
+        page: dict[str, Any] = {"ModelPackageSummaryList": self.summaries[start : start + 2]}
+        if start + 2 < len(self.summaries):
+            page["NextToken"] = str(start + 2)
+        return page
+
+
+def test_newest_is_picked_by_creation_time_whatever_the_order() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def summary(version: int, status: str, minutes: int) -> dict[str, Any]:
+        return {
+            "ModelPackageArn": f"arn:aws:sagemaker:{REGION}:123456789012:model-package/g/{version}",
+            "ModelPackageVersion": version,
+            "ModelApprovalStatus": status,
+            "CreationTime": now + timedelta(minutes=minutes),
+        }
+
+    lister = UnsortedLister(
+        [
+            summary(1, "Approved", 0),
+            summary(2, "Approved", 5),
+            summary(4, "Rejected", 9),
+            summary(3, "Approved", 5),
+        ]
+    )
+    # Versions 2 and 3 share a CreationTime: the higher version wins; the newer rejected one never does.
+    assert latest_approved_package(lister, "g")["ModelPackageVersion"] == 3
+
+
+class RefusingLister:
+    def list_model_packages(self, **kwargs: Any) -> Mapping[str, Any]:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "ListModelPackages"
+        )
+
+
+def test_client_errors_become_aws_errors() -> None:
+    with pytest.raises(
+        AwsError, match=r"ListModelPackages for model package group 'g' failed: AccessDenied.*allowed"
+    ):
+        latest_approved_package(RefusingLister(), "g")
+
+
+def test_connection_errors_become_aws_errors(aws_env: dict[str, str]) -> None:
+    # Port 9 (discard) on loopback: nothing listens, so botocore fails to connect.
+    unreachable = boto3.client(
+        "sagemaker",
+        region_name=REGION,
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    with pytest.raises(
+        AwsError, match=r"ListModelPackages for model package group 'g' failed: Could not connect"
+    ):
+        latest_approved_package(unreachable, "g")
+
+
+def test_page_size_is_checked() -> None:
+    with pytest.raises(UsageError, match="between 1 and 100, got 101"):
+        latest_approved_package(UnsortedLister([]), "g", page_size=101)
+
+
+# --- the config file ---------------------------------------------------------------------------------------
+
+
+def test_adjusted_config_adds_decided_values_as_strings() -> None:
+    raw = {"Parameters": {"EndpointInstanceCount": 2, "EnableDataCapture": False, "EndpointName": "old"}}
+    config = adjusted_config(
+        parse_endpoint_config(raw, "f.json"),
+        model_package_arn="arn:pkg",
+        model_execution_role_arn=ROLE_ARN,
+        endpoint_name="new",
+    )
+    assert config.to_json() == {
+        "Parameters": {
+            "EndpointInstanceCount": "2",
+            "EnableDataCapture": "false",
+            "EndpointName": "new",
+            "ModelPackageName": "arn:pkg",
+            "ModelExecutionRoleArn": ROLE_ARN,
+        },
+        "Tags": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([], r'expected a JSON object with a "Parameters" object, got list'),
+        ({"Tags": []}, r'expected a "Parameters" object .*, found nothing'),
+        ({"Parameters": ["a"]}, r'expected a "Parameters" object .*, found list'),
+        ({"Parameters": {"Bad-Name": "1"}}, r"'Bad-Name' is not a CloudFormation parameter name"),
+        ({"Parameters": {"A": {"b": 1}}}, r"parameter 'A' must be a string, number or boolean, got dict"),
+        ({"Parameters": {"A": "x\ny"}}, r"parameter 'A' holds a line break"),
+        ({"Parameters": {}, "Tags": [{"Key": "k"}]}, r'"Tags" must be a list of'),
+    ],
+)
+def test_malformed_configs_are_refused(raw: Any, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_endpoint_config(raw, "f.json")
+
+
+# --- the CLI, in process ---------------------------------------------------------------------------------
+
+
+def cli_args(tmp_path: Path, config: Path) -> list[str]:
+    return [
+        "--model-execution-role",
+        ROLE_ARN,
+        "--model-package-group-name",
+        GROUP,
+        "--import-endpoint-config",
+        str(config),
+        "--export-endpoint-config",
+        str(tmp_path / "adj.json"),
+    ]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cli_refuses_a_config_without_parameters(aws_env: dict[str, str], tmp_path: Path) -> None:
+    make_packages(["Approved"])
+    config = write(tmp_path / "in.json", '{"Tags": []}')
+    with pytest.raises(UsageError, match=r'in.json: expected a "Parameters" object'):
+        main(cli_args(tmp_path, config))
+    assert list(tmp_path.iterdir()) == [config], "no output file, and no temp file left behind"
+
+
+def test_cli_refuses_malformed_json(aws_env: dict[str, str], tmp_path: Path) -> None:
+    make_packages(["Approved"])
+    config = write(tmp_path / "in.json", '{"Parameters": {')
+    with pytest.raises(UsageError, match=r"endpoint config '.*in.json' is not valid JSON"):
+        main(cli_args(tmp_path, config))
+    assert list(tmp_path.iterdir()) == [config]
+
+
+def test_cli_refuses_a_missing_config(aws_env: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"endpoint config '.*nope.json' does not exist"):
+        main(cli_args(tmp_path, tmp_path / "nope.json"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_without_approved_package_leaves_an_existing_output_alone(
+    aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    make_packages(["Rejected"])
+    config = write(tmp_path / "in.json", SHIPPED_CONFIG.read_text())
+    previous = write(tmp_path / "adj.json", "previous run")
+    with pytest.raises(NoApprovedPackage):
+        main(cli_args(tmp_path, config))
+    assert previous.read_text() == "previous run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adj.json", "in.json"]
+
+
+# --- the real script, as the workflow runs it ---------------------------------------------------------------
+
+
+def run_script(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_script_writes_the_adjusted_config(aws_env: dict[str, str], tmp_path: Path) -> None:
+    arns = make_packages(MIXED)
+    shutil.copy(SHIPPED_CONFIG, tmp_path / "endpoint_config.json")
+
+    result = run_script(
+        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP, "--region", REGION],
+        aws_env,
+        tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    written = json.loads((tmp_path / "endpoint_config_adj.json").read_text())
+    shipped = json.loads(SHIPPED_CONFIG.read_text())
+    assert written == {
+        "Parameters": {
+            **shipped["Parameters"],
+            "ModelPackageName": arns[5],
+            "ModelExecutionRoleArn": ROLE_ARN,
+            "EndpointName": "crayon-showcase-endpoint",
+        },
+        "Tags": shipped.get("Tags", []),
+    }
+    assert all(isinstance(value, str) for value in written["Parameters"].values())
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
+def test_written_config_feeds_parameter_overrides_through_jq(aws_env: dict[str, str], tmp_path: Path) -> None:
+    arns = make_packages(["Approved"])
+    shutil.copy(SHIPPED_CONFIG, tmp_path / "endpoint_config.json")
+    args = ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP, "--endpoint-name", "ep"]
+    assert run_script(args, aws_env, tmp_path).returncode == 0
+
+    jq = subprocess.run(
+        ["jq", "-r", '.Parameters | to_entries[] | "\\(.key)=\\(.value)"', "endpoint_config_adj.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = jq.stdout.splitlines()
+    assert f"ModelPackageName={arns[0]}" in lines
+    assert "EndpointName=ep" in lines
+    assert "EnableDataCapture=true" in lines
+    assert len(lines) == 7
+
+
+def test_script_without_approved_package_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
+    make_packages(["Rejected", "PendingManualApproval"])
+    shutil.copy(SHIPPED_CONFIG, tmp_path / "endpoint_config.json")
+
+    result = run_script(
+        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: model package group {GROUP!r} has no Approved model package; "
+        "run the pipeline, or approve a package, then try again"
+    ]
+    assert not (tmp_path / "endpoint_config_adj.json").exists()
+
+
+def test_script_with_malformed_json_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
+    write(tmp_path / "endpoint_config.json", "{not json")
+    result = run_script(
+        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path
+    )
+
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "is not valid JSON" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["endpoint_config.json"]
+
+
+def test_script_requires_the_role_flag(tmp_path: Path) -> None:
+    result = run_script(["--model-package-group-name", GROUP], {}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "build_config_file.py: error: the following arguments are required: "
+        "--model-execution-role (see --help)"
+    ]
