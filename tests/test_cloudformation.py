@@ -1,0 +1,237 @@
+"""The endpoint template: cfn-lint, its parameters against the config files, and a deploy to moto.
+
+moto's CloudFormation creates the SageMaker Model, EndpointConfig and Endpoint and reports the endpoint
+InService at once; it runs no container, and it ignores the Endpoint's ``EndpointName`` property (the
+endpoint gets a generated name), so the tests read the name from the stack output, as the check does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.decode import decode
+
+from conftest import ACCOUNT, REGION, REPO, ROLE_ARN
+from showcase.deployment.check import DeploymentCheckFailed, verify_deployment
+from showcase.deployment.config import adjusted_config, parse_endpoint_config
+
+TEMPLATE = REPO / "deploy" / "endpoint-cloudformation.yml"
+CONFIG = REPO / "deploy" / "endpoint_config.json"
+# cfn-lint has no `python -m` entry point; its script sits beside the interpreter in the venv.
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+CHECK_SCRIPT = REPO / "deploy" / "check_endpoint.py"
+PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/crayonshowcasepackagegroup/3"
+
+
+def template() -> dict[str, Any]:
+    parsed, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    assert parsed is not None
+    return dict(parsed)
+
+
+def shipped_adjusted_parameters() -> dict[str, str]:
+    config = parse_endpoint_config(json.loads(CONFIG.read_text()), str(CONFIG))
+    adjusted = adjusted_config(
+        config, model_package_arn=PACKAGE_ARN, model_execution_role_arn=ROLE_ARN, endpoint_name="ep"
+    )
+    return adjusted.parameters
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    result = subprocess.run([str(CFN_LINT), str(TEMPLATE)], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_cfn_lint_does_report_a_broken_template(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(TEMPLATE.read_text().replace("InstanceType: !Ref", "InstanceTypo: !Ref"))
+    result = subprocess.run([str(CFN_LINT), str(broken)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "InstanceTypo" in result.stdout
+
+
+def test_every_config_key_names_a_template_parameter() -> None:
+    parameters = set(template()["Parameters"])
+    shipped = set(json.loads(CONFIG.read_text())["Parameters"])
+    assert shipped <= parameters, shipped - parameters
+    written = set(shipped_adjusted_parameters())
+    assert written <= parameters, written - parameters
+    # Everything the template cannot default must be written by the config builder.
+    required = {name for name, spec in template()["Parameters"].items() if "Default" not in spec}
+    assert required <= written, required - written
+
+
+def test_data_capture_follows_the_switch() -> None:
+    parsed = template()
+    assert parsed["Parameters"]["EnableDataCapture"]["AllowedValues"] == ["true", "false"]
+    sampling = parsed["Parameters"]["SamplingPercentage"]
+    assert (sampling["MinValue"], sampling["MaxValue"]) == (0, 100)
+    capture = parsed["Resources"]["EndpointConfig"]["Properties"]["DataCaptureConfig"]
+    condition, enabled, disabled = capture["Fn::If"]
+    assert condition == "DataCaptureEnabled"
+    assert disabled == {"Ref": "AWS::NoValue"}
+    assert [option["CaptureMode"] for option in enabled["CaptureOptions"]] == ["Input", "Output"]
+    assert enabled["InitialSamplingPercentage"] == {"Ref": "SamplingPercentage"}
+
+
+# --- deployed to moto -------------------------------------------------------------------------------------
+
+
+def create_stack(name: str, parameters: dict[str, str]) -> dict[str, Any]:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=TEMPLATE.read_text(),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    )
+    stack: dict[str, Any] = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return stack
+
+
+def outputs(stack: dict[str, Any]) -> dict[str, str]:
+    return {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+
+
+def test_template_deploys_an_endpoint_with_data_capture(aws_env: dict[str, str]) -> None:
+    stack = create_stack("endpoint", shipped_adjusted_parameters())
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    endpoint = sagemaker.describe_endpoint(EndpointName=outputs(stack)["EndpointName"])
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == outputs(stack)["EndpointConfigName"]
+
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    (variant,) = config["ProductionVariants"]
+    assert (variant["VariantName"], variant["InstanceType"], variant["InitialInstanceCount"]) == (
+        "AllTraffic",
+        "ml.m5.large",
+        1,
+    )
+    capture = config["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert capture["InitialSamplingPercentage"] == 100
+    assert capture["DestinationS3Uri"] == f"s3://sagemaker-{REGION}-{ACCOUNT}/datacapture"
+
+    model = sagemaker.describe_model(ModelName=variant["ModelName"])
+    assert model["ExecutionRoleArn"] == ROLE_ARN
+    assert model["PrimaryContainer"]["ModelPackageName"] == PACKAGE_ARN
+
+
+def test_data_capture_can_be_switched_off_or_redirected(aws_env: dict[str, str]) -> None:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    off = create_stack("off", {**shipped_adjusted_parameters(), "EnableDataCapture": "false"})
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(off)["EndpointConfigName"])
+    assert not config.get("DataCaptureConfig")
+
+    elsewhere = create_stack(
+        "elsewhere", {**shipped_adjusted_parameters(), "DataCaptureS3Uri": "s3://b/capture"}
+    )
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(elsewhere)["EndpointConfigName"])
+    assert config["DataCaptureConfig"]["DestinationS3Uri"] == "s3://b/capture"
+
+
+# --- the post-deploy check ----------------------------------------------------------------------------------
+
+
+def run_check(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHECK_SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_check_passes_on_a_fresh_deploy(aws_env: dict[str, str]) -> None:
+    stack = create_stack("endpoint", shipped_adjusted_parameters())
+    result = run_check(["--stack-name", "endpoint"], aws_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        f"endpoint {outputs(stack)['EndpointName']} is InService "
+        f"with endpoint config {outputs(stack)['EndpointConfigName']}\n"
+    )
+
+
+def test_check_fails_when_the_endpoint_serves_another_config(aws_env: dict[str, str]) -> None:
+    """A rolled-back update, seen from outside: the endpoint serves a config the stack did not make."""
+    stack = create_stack("endpoint", shipped_adjusted_parameters())
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    name = outputs(stack)["EndpointName"]
+    previous = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(stack)["EndpointConfigName"])
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="previous", ProductionVariants=previous["ProductionVariants"]
+    )
+    # moto has no UpdateEndpoint: put the endpoint back on the old config by re-creating it.
+    sagemaker.delete_endpoint(EndpointName=name)
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="previous")
+
+    result = run_check(["--stack-name", "endpoint", "--endpoint-name", name], aws_env)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: endpoint {name!r} serves endpoint config 'previous', but stack 'endpoint' made "
+        f"{outputs(stack)['EndpointConfigName']!r}: the update did not take effect (rolled back?)"
+    ]
+
+
+def test_check_fails_for_a_missing_stack(aws_env: dict[str, str]) -> None:
+    result = run_check(["--stack-name", "nope"], aws_env)
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: DescribeStacks for stack 'nope' failed: ValidationError")
+
+
+HEALTHY_STACK = {
+    "StackName": "s",
+    "StackStatus": "UPDATE_COMPLETE",
+    "Outputs": [
+        {"OutputKey": "EndpointName", "OutputValue": "ep"},
+        {"OutputKey": "EndpointConfigName", "OutputValue": "cfg-2"},
+    ],
+}
+HEALTHY_ENDPOINT = {"EndpointName": "ep", "EndpointConfigName": "cfg-2", "EndpointStatus": "InService"}
+
+
+def test_a_healthy_deployment_passes() -> None:
+    assert verify_deployment(HEALTHY_STACK, HEALTHY_ENDPOINT, expected_endpoint_name="ep") == "cfg-2"
+
+
+@pytest.mark.parametrize(
+    ("stack", "endpoint", "message"),
+    [
+        (
+            {**HEALTHY_STACK, "StackStatus": "UPDATE_ROLLBACK_COMPLETE"},
+            HEALTHY_ENDPOINT,
+            "is UPDATE_ROLLBACK_COMPLETE",
+        ),
+        (
+            {**HEALTHY_STACK, "Outputs": []},
+            HEALTHY_ENDPOINT,
+            "has no output EndpointName, EndpointConfigName",
+        ),
+        (
+            HEALTHY_STACK,
+            {**HEALTHY_ENDPOINT, "EndpointConfigName": "cfg-1"},
+            "serves endpoint config 'cfg-1'",
+        ),
+        (
+            HEALTHY_STACK,
+            {**HEALTHY_ENDPOINT, "EndpointStatus": "Failed", "FailureReason": "image pull"},
+            "is Failed, expected InService: image pull",
+        ),
+        (HEALTHY_STACK, {**HEALTHY_ENDPOINT, "EndpointName": "other"}, "described endpoint 'other'"),
+    ],
+)
+def test_unhealthy_deployments_fail(stack: dict[str, Any], endpoint: dict[str, Any], message: str) -> None:
+    with pytest.raises(DeploymentCheckFailed, match=message):
+        verify_deployment(stack, endpoint)
+
+
+def test_the_stack_must_manage_the_expected_endpoint() -> None:
+    with pytest.raises(DeploymentCheckFailed, match="manages endpoint 'ep', expected 'crayon'"):
+        verify_deployment(HEALTHY_STACK, HEALTHY_ENDPOINT, expected_endpoint_name="crayon")
