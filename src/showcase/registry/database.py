@@ -1,0 +1,90 @@
+"""The registry's SQLite file: schema, connections and single-transaction units of work.
+
+WAL lets readers run while one writer writes; ``busy_timeout`` makes concurrent writers (other
+processes registering at the same moment) wait instead of failing; every change is one
+``BEGIN IMMEDIATE`` transaction, so the version number a writer allocates is still free when it inserts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from showcase.errors import RegistryError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS model_package_groups (
+    name        TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+    arn         TEXT NOT NULL UNIQUE,
+    description TEXT,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_packages (
+    arn                  TEXT NOT NULL PRIMARY KEY,
+    group_name           TEXT NOT NULL COLLATE NOCASE REFERENCES model_package_groups (name),
+    version              INTEGER NOT NULL CHECK (version >= 1),
+    description          TEXT,
+    approval_status      TEXT NOT NULL
+        CHECK (approval_status IN ('PendingManualApproval', 'Approved', 'Rejected')),
+    approval_description TEXT,
+    created_at           TEXT NOT NULL,
+    modified_at          TEXT NOT NULL,
+    request              TEXT NOT NULL,
+    metrics              TEXT,
+    lineage              TEXT,
+    UNIQUE (group_name, version)
+);
+CREATE INDEX IF NOT EXISTS model_packages_by_created ON model_packages (created_at, version);
+"""
+
+
+class Database:
+    """Opens a short-lived connection per unit of work: safe across threads and processes."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = path
+        self.busy_timeout_s = busy_timeout_s
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.transaction() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as exc:
+            raise RegistryError(f"cannot open the model registry at {self.path}: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): all of it is committed, or none of it."""
+        with closing(self._connect()) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise RegistryError(f"the model registry at {self.path} failed: {exc}") from exc
+                raise
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for reads (a deferred transaction)."""
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")

@@ -1,0 +1,136 @@
+"""What the registry accepts and how it names things: SageMaker's enums, name rules, ARNs, paging tokens."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from showcase.errors import RegistryError
+
+APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+SORT_BY = ("Name", "CreationTime")
+SORT_ORDERS = ("Ascending", "Descending")
+MAX_RESULTS = 100
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+
+# CreateModelPackage's request members (botocore's service model); anything else is a caller's mistake.
+CREATE_MODEL_PACKAGE_KEYS = frozenset(
+    {
+        "ModelPackageName",
+        "ModelPackageGroupName",
+        "ModelPackageDescription",
+        "ModelPackageRegistrationType",
+        "InferenceSpecification",
+        "ValidationSpecification",
+        "SourceAlgorithmSpecification",
+        "CertifyForMarketplace",
+        "Tags",
+        "ModelApprovalStatus",
+        "MetadataProperties",
+        "ModelMetrics",
+        "ClientToken",
+        "Domain",
+        "Task",
+        "SamplePayloadUrl",
+        "CustomerMetadataProperties",
+        "DriftCheckBaselines",
+        "AdditionalInferenceSpecifications",
+        "SkipModelValidation",
+        "SourceUri",
+        "SecurityConfig",
+        "ModelCard",
+        "ModelLifeCycle",
+        "ManagedStorageType",
+    }
+)
+# Request members that describe the call rather than the package; DescribeModelPackage does not echo them.
+NOT_ECHOED = frozenset({"ModelPackageGroupName", "ModelPackageName", "ClientToken", "Tags"})
+
+_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+
+
+def check_group_name(name: object) -> str:
+    if not isinstance(name, str) or not _GROUP_NAME.match(name):
+        raise RegistryError(
+            f"ModelPackageGroupName must be 1-63 letters, digits or hyphens (not starting or ending with a "
+            f"hyphen), got {name!r}"
+        )
+    return name
+
+
+def check_status(status: object, field: str = "ModelApprovalStatus") -> str:
+    if status not in APPROVAL_STATUSES:
+        raise RegistryError(f"{field} must be one of {', '.join(APPROVAL_STATUSES)}; got {status!r}")
+    return str(status)
+
+
+def check_choice(value: object, field: str, allowed: Iterable[str]) -> str:
+    choices = tuple(allowed)
+    if value not in choices:
+        raise RegistryError(f"{field} must be one of {', '.join(choices)}; got {value!r}")
+    return str(value)
+
+
+def check_max_results(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RESULTS:
+        raise RegistryError(f"MaxResults must be a whole number from 1 to {MAX_RESULTS}, got {value!r}")
+    return value
+
+
+def check_region_account(region: str, account: str) -> None:
+    if not _REGION.match(region):
+        raise RegistryError(f"region must look like 'us-east-1', got {region!r}")
+    if not _ACCOUNT.match(account):
+        raise RegistryError(f"account must be 12 digits, got {account!r}")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_text(moment: datetime) -> str:
+    """ISO 8601 with microseconds, UTC: sorts as text in time order."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def from_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_token(token: object) -> int:
+    try:
+        if not isinstance(token, str):
+            raise ValueError("not a string")
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError("bad offset")
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise RegistryError(
+            f"NextToken {token!r} was not returned by this registry; pass the NextToken of the previous page"
+        ) from exc
+    return offset
+
+
+def dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=_not_json)
+    except TypeError as exc:
+        raise RegistryError(f"the request must be JSON-serialisable: {exc}") from exc
+
+
+def _not_json(value: object) -> Any:
+    if isinstance(value, datetime):
+        return to_text(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
