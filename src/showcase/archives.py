@@ -1,0 +1,91 @@
+"""Model archives (``model.tar.gz``): written reproducibly, extracted defensively.
+
+``extract_model_archive`` refuses, before writing anything, any member that is absolute, has a ``..``
+segment, is a link or is not a regular file or directory; what passes is still extracted with
+``tarfile``'s ``filter="data"``. ``write_model_archive`` fixes owner, mode and timestamps so the same files
+always give the same bytes (and so the same cache keys).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+
+from showcase.errors import ShowcaseError
+
+
+class ArchiveError(ShowcaseError):
+    """A model archive cannot be read, or holds a member that could write outside its destination."""
+
+
+def write_model_archive(
+    files: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]],
+    tar_path: str | os.PathLike[str],
+) -> Path:
+    """Write ``files`` (``{name in archive: local path}``, or paths kept by base name) to a gzipped tar."""
+    members = (
+        {name: Path(path) for name, path in files.items()}
+        if isinstance(files, Mapping)
+        else {Path(path).name: Path(path) for path in files}
+    )
+    target = Path(tar_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for name in sorted(members):
+                _check_member_name(name, target)
+                data = members[name].read_bytes()
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = len(data), 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, target)
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+    return target
+
+
+def extract_model_archive(tar_path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> list[Path]:
+    """Extract a (gzipped) tar into ``dest``; return the regular files written. Raises ``ArchiveError``."""
+    source, target = Path(tar_path), Path(dest)
+    try:
+        with tarfile.open(source, mode="r:*") as tar:
+            members = tar.getmembers()
+            for member in members:
+                _check_member(member, source)
+            target.mkdir(parents=True, exist_ok=True)
+            tar.extractall(target, members=members, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArchiveError(f"cannot extract {source}: {exc}") from exc
+    return [target / member.name for member in members if member.isfile()]
+
+
+def _check_member(member: tarfile.TarInfo, source: Path) -> None:
+    _check_member_name(member.name, source)
+    if member.issym() or member.islnk():
+        raise ArchiveError(f"refusing {source}: member {member.name!r} is a link (to {member.linkname!r})")
+    if not (member.isfile() or member.isdir()):
+        raise ArchiveError(
+            f"refusing {source}: member {member.name!r} is a device, FIFO or other special file"
+        )
+
+
+def _check_member_name(name: str, source: Path) -> None:
+    path = PurePosixPath(name)
+    if not name or path.is_absolute() or name.startswith("/"):
+        raise ArchiveError(f"refusing {source}: member {name!r} has an absolute path")
+    if ".." in path.parts or "\\" in name or "\x00" in name:
+        raise ArchiveError(
+            f"refusing {source}: member {name!r} could escape the destination ('..' or '\\\\')"
+        )
