@@ -16,11 +16,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import REGION, REPO, ROLE_ARN
 from showcase.aws.registry import latest_approved_package
 from showcase.cli.build_config import main
 from showcase.deployment.config import adjusted_config, parse_endpoint_config
 from showcase.errors import AwsError, NoApprovedPackage, UsageError
+from tests.conftest import REGION, REPO, ROLE_ARN
 
 GROUP = "crayonShowcasePackageGroup"
 SCRIPT = REPO / "deploy" / "build_config_file.py"

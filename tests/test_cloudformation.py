@@ -17,9 +17,9 @@ import boto3
 import pytest
 from cfnlint.decode import decode
 
-from conftest import ACCOUNT, REGION, REPO, ROLE_ARN
 from showcase.deployment.check import DeploymentCheckFailed, verify_deployment
 from showcase.deployment.config import adjusted_config, parse_endpoint_config
+from tests.conftest import ACCOUNT, REGION, REPO, ROLE_ARN
 
 TEMPLATE = REPO / "deploy" / "endpoint-cloudformation.yml"
 CONFIG = REPO / "deploy" / "endpoint_config.json"
