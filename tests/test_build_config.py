@@ -15,6 +15,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from showcase.aws.registry import latest_approved_package
 from showcase.cli.build_config import main
@@ -352,3 +354,50 @@ def test_script_requires_the_role_flag(tmp_path: Path) -> None:
         "build_config_file.py: error: the following arguments are required: "
         "--model-execution-role (see --help)"
     ]
+
+
+def test_the_local_registry_works_in_place_of_boto3(tmp_path: Path) -> None:
+    from showcase.registry import Registry
+
+    registry = Registry(tmp_path / "registry.db", region=REGION)
+    arns = [
+        registry.create_model_package(ModelPackageGroupName=GROUP, ModelApprovalStatus=status)[
+            "ModelPackageArn"
+        ]
+        for status in MIXED
+    ]
+    assert latest_approved_package(registry, GROUP, page_size=2)["ModelPackageArn"] == arns[5]
+
+
+def test_script_without_a_region_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
+    shutil.copy(SHIPPED_CONFIG, tmp_path / "endpoint_config.json")
+    env = {name: value for name, value in aws_env.items() if name not in ("AWS_DEFAULT_REGION", "AWS_REGION")}
+    env["AWS_CONFIG_FILE"] = str(tmp_path / "no-config")
+
+    result = run_script(
+        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], env, tmp_path
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: creating a sagemaker client: no AWS region; pass --region or set AWS_DEFAULT_REGION"
+    ]
+
+
+PARAMETER_VALUES = st.one_of(
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text().filter(lambda text: "\n" not in text and "\r" not in text),
+)
+
+
+@given(st.dictionaries(st.from_regex(r"[A-Za-z0-9]{1,20}", fullmatch=True), PARAMETER_VALUES))
+def test_any_scalar_parameters_come_out_as_strings(parameters: dict[str, Any]) -> None:
+    config = parse_endpoint_config({"Parameters": parameters}, "f.json")
+    assert list(config.parameters) == list(parameters)
+    for name, value in parameters.items():
+        written = config.parameters[name]
+        assert isinstance(written, str)
+        # What jq's "\(.value)" would print for the original JSON value.
+        assert written == (value if isinstance(value, str) else json.dumps(value))
