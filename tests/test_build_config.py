@@ -399,5 +399,5 @@ def test_any_scalar_parameters_come_out_as_strings(parameters: dict[str, Any]) -
     for name, value in parameters.items():
         written = config.parameters[name]
         assert isinstance(written, str)
-        # What jq's "\(.value)" would print for the original JSON value.
+        # JSON's own spelling of the value (true, 2, 0.5): what jq prints for such scalars.
         assert written == (value if isinstance(value, str) else json.dumps(value))
