@@ -11,7 +11,6 @@ in the local runtime: every container path they use arrives as a command-line ar
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,19 @@ TUNABLE_HYPERPARAMETERS: dict[str, Any] = {
 }
 
 
+def local_kwargs() -> dict[str, Any]:
+    """Keyword arguments for a run on the local runtime, under any the user gives.
+
+    The data comes from UCI, or from a local copy named by ``SHOWCASE_INPUT_DATA``.
+    """
+    local_copy = os.environ.get("SHOWCASE_INPUT_DATA")
+    return {
+        "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "default_bucket": "showcase-local",
+        "input_data": str(Path(local_copy).resolve()) if local_copy else UCI_DATA,
+    }
+
+
 def _newest_version(framework: str) -> str:
     """The newest training image version the pinned SDK knows for ``framework``."""
     from sagemaker.core import image_uris
@@ -64,7 +76,7 @@ def get_pipeline(
 ) -> Any:
     """Build the pipeline. ``role`` must be a full IAM role ARN (a bare name would need an IAM call)."""
     if not region:
-        raise UsageError("get_pipeline needs region, for example -k '{\"region\": \"eu-west-1\"}'")
+        raise UsageError('get_pipeline needs region, for example -k \'{"region": "eu-west-1"}\'')
     if role is None:
         role = f"arn:aws:iam::000000000000:role/{base_job_prefix}-execution-role"
     elif not role.startswith("arn:"):
@@ -122,7 +134,9 @@ def get_pipeline(
         framework="sklearn", region=region, version=_newest_version("sklearn"), instance_type="ml.m5.xlarge"
     )
     xgboost_image = image_uris.retrieve(framework="xgboost", region=region, version=_newest_version("xgboost"))
-    run_prefix = Join(on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID])
+    run_prefix = Join(
+        on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]
+    )
 
     # 1. Prepare: check, encode, scale and split the data (scikit-learn image).
     prepare = ProcessingStep(
@@ -141,9 +155,12 @@ def get_pipeline(
         ).run(
             code=str(HERE / "preprocess.py"),
             arguments=[
-                "--input-data", input_data_param,
-                "--seed", split_seed.to_string(),
-                "--output-dir", f"{PROCESSING}/output",
+                "--input-data",
+                input_data_param,
+                "--seed",
+                split_seed.to_string(),
+                "--output-dir",
+                f"{PROCESSING}/output",
             ],
             outputs=[
                 ProcessingOutput(
@@ -154,7 +171,7 @@ def get_pipeline(
                         s3_upload_mode="EndOfJob",
                     ),
                 )
-                for split in ("train", "validation", "test")
+                for split in ("train", "validation", "test", "metadata")
             ],
         ),
     )
@@ -206,9 +223,12 @@ def get_pipeline(
         ).run(
             code=str(HERE / "evaluate.py"),
             arguments=[
-                "--model-dir", f"{PROCESSING}/model",
-                "--test-dir", f"{PROCESSING}/test",
-                "--output-dir", f"{PROCESSING}/evaluation",
+                "--model-dir",
+                f"{PROCESSING}/model",
+                "--test-dir",
+                f"{PROCESSING}/test",
+                "--output-dir",
+                f"{PROCESSING}/evaluation",
             ],
             inputs=[
                 ProcessingInput(
@@ -243,7 +263,8 @@ def get_pipeline(
         ),
     )
     evaluation_uri = Join(
-        on="/", values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"]
+        on="/",
+        values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"],
     )
 
     # 4a. Register the model with its metrics.
@@ -277,8 +298,14 @@ def get_pipeline(
         name="FailOnMse",
         display_name="MSE above threshold",
         error_message=Join(
-            on=" ",
-            values=["Test MSE", mse, "is above the threshold MseThreshold =", mse_threshold, "; the model was not registered."],
+            on="",
+            values=[
+                "Test MSE ",
+                mse,
+                " is above the threshold MseThreshold=",
+                mse_threshold,
+                "; the model was not registered.",
+            ],
         ),
     )
     review = ConditionStep(
@@ -293,22 +320,20 @@ def get_pipeline(
     return Pipeline(
         name=pipeline_name,
         parameters=[
-            input_data_param, split_seed, mse_threshold, approval_status,
-            prep_instance_type, prep_instance_count, train_instance_type, train_instance_count,
-            eval_instance_type, eval_instance_count, inference_instance_type, transform_instance_type,
+            input_data_param,
+            split_seed,
+            mse_threshold,
+            approval_status,
+            prep_instance_type,
+            prep_instance_count,
+            train_instance_type,
+            train_instance_count,
+            eval_instance_type,
+            eval_instance_count,
+            inference_instance_type,
+            transform_instance_type,
             *hyperparameters.values(),
         ],
         steps=[prepare, train, evaluate, review],
         sagemaker_session=session,
     )
-
-
-def check_kwargs(kwargs: dict[str, Any]) -> None:
-    """Reject unknown or missing keyword arguments with one readable line."""
-    signature = inspect.signature(get_pipeline)
-    unknown = sorted(set(kwargs) - set(signature.parameters))
-    if unknown:
-        raise UsageError(
-            f"unknown get_pipeline keyword(s) {', '.join(unknown)}; "
-            f"accepted: {', '.join(signature.parameters)}"
-        )

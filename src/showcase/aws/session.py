@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class DefinitionSession(PipelineSession):
 
     def __init__(self, region: str, default_bucket: str) -> None:
         _disable_sdk_telemetry()
+        # Building a definition is the point of this session; the SDK warns that no job starts.
+        warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
         boto_session = boto3.Session(region_name=region)
         super().__init__(
             boto_session=boto_session,
@@ -72,9 +75,7 @@ class DefinitionSession(PipelineSession):
         self.pending_uploads[uri] = source.read_bytes()
         return uri
 
-    def upload_string_as_file_body(
-        self, body: str | bytes, bucket: str, key: str, kms_key: str | None = None
-    ) -> str:
+    def upload_string_as_file_body(self, body: str | bytes, bucket: str, key: str, kms_key: str | None = None) -> str:
         uri = f"s3://{bucket}/{key}"
         self.pending_uploads[uri] = body.encode("utf-8") if isinstance(body, str) else body
         return uri

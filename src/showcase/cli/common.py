@@ -72,16 +72,26 @@ def add_log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> Non
     )
 
 
+class _OwnRecordsOrErrors(logging.Filter):
+    """Below DEBUG verbosity, show other libraries' records only when they are errors.
+
+    The SDK sets its own loggers' levels at import time and explains at WARNING what it does
+    with every step; that is noise for the user of a CLI, and --log-level DEBUG still shows it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith("showcase") or record.levelno >= logging.ERROR
+
+
 def configure_logging(level: str) -> None:
     """Configure the root logger once, for a CLI process; library code only uses getLogger(__name__)."""
-    logging.basicConfig(
-        level="WARNING" if level == "WARN" else level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # The SDK and botocore are chatty at INFO; their details are for --log-level DEBUG.
-    for noisy in ("botocore", "boto3", "urllib3", "sagemaker", "sagemaker.core", "sagemaker.mlops"):
-        logging.getLogger(noisy).setLevel(max(logging.getLogger().level, logging.WARNING))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if level != "DEBUG":
+        handler.addFilter(_OwnRecordsOrErrors())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel("WARNING" if level == "WARN" else level)
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,210 @@
+"""run_pipeline: build a pipeline definition, publish it, start it, wait, and report each step.
+
+On SageMaker (the default) it uploads the pipeline's code, upserts the pipeline with the role,
+description and tags, starts an execution and polls it. With ``--local`` the same definition runs
+on this machine through the local runtime: no AWS account, no Docker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+from showcase.cli.common import (
+    ArgumentParser,
+    add_log_level,
+    configure_logging,
+    key_value_flag,
+    kwargs_flag,
+    run_cli,
+    tags_flag,
+)
+from showcase.cli.report import StepChanges, print_execution
+from showcase.errors import ExecutionFailed, UsageError
+from showcase.parameters import check_overrides
+from showcase.reporting import ExecutionReport
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="run_pipeline.py",
+        description="Build a SageMaker pipeline definition from a Python module, publish (upsert) it, "
+        "start an execution, wait for it and report each step. With --local, run it on this machine.",
+    )
+    parser.add_argument(
+        "-n", "--module-name", required=True, help="module exposing get_pipeline(**kwargs), e.g. showcase.pipeline"
+    )
+    parser.add_argument(
+        "-r", "--role-arn", help="IAM role ARN SageMaker uses to run the pipeline (required unless --local)"
+    )
+    parser.add_argument("-d", "--description", help="pipeline description")
+    parser.add_argument(
+        "-t", "--tags", type=tags_flag, default=[], help='JSON list of tags: [{"Key": "k", "Value": "v"}]'
+    )
+    parser.add_argument(
+        "-k",
+        "--kwargs",
+        type=kwargs_flag,
+        default={},
+        help='JSON object of get_pipeline keyword arguments, e.g. {"region": "eu-west-1"}',
+    )
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        type=key_value_flag,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter for this execution (repeatable), e.g. MseThreshold=5.5",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=7200.0, help="seconds to wait for the execution (default: 7200)"
+    )
+    parser.add_argument(
+        "--poll", type=float, default=30.0, help="seconds between status checks on SageMaker (default: 30)"
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="start the execution and return without waiting (SageMaker only)"
+    )
+    parser.add_argument(
+        "--local", action="store_true", help="run on this machine with the local runtime instead of SageMaker"
+    )
+    parser.add_argument("--home", help="local runtime state directory (default: $SHOWCASE_HOME or ./.showcase)")
+    parser.add_argument("--quiet-definition", action="store_true", help="do not print the definition JSON")
+    add_log_level(parser)
+    return parser
+
+
+def import_pipeline_module(name: str) -> ModuleType:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"-n/--module-name {name!r}: cannot import it ({exc})") from None
+    if not callable(getattr(module, "get_pipeline", None)):
+        raise UsageError(f"-n/--module-name {name!r} has no get_pipeline(**kwargs) function")
+    return module
+
+
+def check_kwargs(module: ModuleType, kwargs: dict[str, Any]) -> None:
+    """Reject keywords get_pipeline does not accept, and missing required ones, in one line."""
+    signature = inspect.signature(module.get_pipeline)
+    params = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise UsageError(
+            f"-k/--kwargs: get_pipeline of {module.__name__} accepts no {', '.join(map(repr, unknown))}; "
+            f"it accepts {', '.join(params)}"
+        )
+    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in kwargs]
+    if missing:
+        raise UsageError(f"-k/--kwargs: get_pipeline of {module.__name__} needs {', '.join(map(repr, missing))}")
+
+
+def build(module: ModuleType, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any], dict[str, bytes]]:
+    """Call get_pipeline; return the pipeline, its parsed definition and the deferred code uploads."""
+    check_kwargs(module, kwargs)
+    pipeline = module.get_pipeline(**kwargs)
+    definition = json.loads(pipeline.definition())
+    uploads = dict(getattr(pipeline.sagemaker_session, "pending_uploads", {}) or {})
+    return pipeline, definition, uploads
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    module = import_pipeline_module(args.module_name)
+    kwargs = dict(args.kwargs)
+    if args.local:
+        kwargs = {**getattr(module, "local_kwargs", dict)(), **kwargs}
+    elif not args.role_arn:
+        raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
+
+    pipeline, definition, uploads = build(module, kwargs)
+    parameters = check_overrides(definition, args.parameter)
+    if not args.quiet_definition:
+        print(json.dumps(definition, indent=2))
+    sys.stdout.flush()
+
+    if args.local:
+        report = _run_local(pipeline.name, definition, uploads, parameters, args)
+    else:
+        report = _run_on_sagemaker(pipeline.name, definition, uploads, parameters, args)
+        if report is None:
+            return 0
+    print_execution(report, show_logs=args.local)
+    if report.status != "Succeeded":
+        raise ExecutionFailed(
+            f"execution {report.execution_id} {report.status}: {report.failure_reason or 'see the step table above'}",
+            execution_id=report.execution_id,
+            status=report.status,
+        )
+    return 0
+
+
+def _run_on_sagemaker(
+    name: str, definition: dict[str, Any], uploads: dict[str, bytes], parameters: dict[str, str], args: Any
+) -> ExecutionReport | None:
+    from showcase.aws import pipelines
+    from showcase.aws.boundary import client
+
+    region = args.kwargs.get("region") or os.environ.get("AWS_DEFAULT_REGION")
+    sagemaker = client("sagemaker", region=region)
+    pipelines.upload_code(client("s3", region=region), uploads)
+    arn = pipelines.upsert_pipeline(
+        sagemaker,
+        name=name,
+        definition=json.dumps(definition),
+        role_arn=args.role_arn,
+        description=args.description,
+        tags=args.tags,
+    )
+    print(f"pipeline {arn} published", file=sys.stderr)
+    execution_arn = pipelines.start_execution(sagemaker, name=name, parameters=parameters)
+    print(f"execution {execution_arn} started", file=sys.stderr)
+    if args.no_wait:
+        return None
+    described = pipelines.wait_for_execution(
+        sagemaker, execution_arn, timeout=args.timeout, poll=args.poll, on_steps=StepChanges()
+    )
+    steps = pipelines.list_steps(sagemaker, execution_arn) or []
+    return ExecutionReport(
+        execution_id=execution_arn,
+        status=described["PipelineExecutionStatus"],
+        failure_reason=described.get("FailureReason", ""),
+        steps=tuple(steps),
+    )
+
+
+def _run_local(
+    name: str, definition: dict[str, Any], uploads: dict[str, bytes], parameters: dict[str, str], args: Any
+) -> ExecutionReport:
+    from showcase import settings
+    from showcase.cli.local import run_and_report
+
+    return run_and_report(
+        definition,
+        pipeline_name=name,
+        parameters=parameters,
+        uploads=uploads,
+        settings=settings.load(args.home),
+        timeout=args.timeout,
+    )
+
+
+def entry() -> int:
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    sys.exit(entry())
