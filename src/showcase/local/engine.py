@@ -1,0 +1,230 @@
+"""The local engine: runs a parsed pipeline definition step by step, in dependency order.
+
+Independent steps run in parallel (up to ``settings.max_parallel_steps``). A step whose dependency was
+skipped (the branch not taken by a Condition) is Skipped; after a failure no further step starts, the
+running ones finish, and the execution ends Failed. Every change is saved to the execution record at once.
+``on_event`` receives an Event for each change; it may be called from worker threads, one call at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from showcase.errors import UsageError
+from showcase.local import definition as definitions
+from showcase.local.expressions import Resolver
+from showcase.local.jobs import Executor
+from showcase.local.overrides import parameter_values
+from showcase.local.records import (
+    DONE,
+    TERMINAL,
+    ExecutionRecord,
+    ExecutionStore,
+    StepRecord,
+    execution_arn,
+    new_execution_id,
+    now,
+)
+from showcase.local.steps import Outcome, StepRun, run_step
+from showcase.settings import Settings
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    """``execution_started``, ``step_started``, ``step_finished`` or ``execution_finished``."""
+    execution_id: str
+    status: str
+    step_name: str | None = None
+    step_type: str | None = None
+    message: str | None = None
+    time: float = field(default_factory=time.time)
+
+
+OnEvent = Callable[[Event], None]
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        executors: Mapping[str, Executor],
+        store: Any,
+        registry: Any,
+        on_event: OnEvent | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.executors = dict(executors)
+        self.store = store
+        self.registry = registry
+        self.on_event = on_event or (lambda event: None)
+        self.sleep = sleep
+        self.records = ExecutionStore(settings.executions_root)
+        self._lock = threading.RLock()
+
+    def start(
+        self, raw: dict[str, Any], *, pipeline_name: str, parameters: Mapping[str, Any]
+    ) -> ExecutionRecord:
+        """Check the definition and the parameters, then run a new execution to its end."""
+        parsed = definitions.parse(raw, self.executors)
+        values = parameter_values(parsed.parameters, parameters)
+        execution_id = new_execution_id()
+        record = ExecutionRecord(execution_id, execution_arn(pipeline_name, execution_id), pipeline_name)
+        record.parameters = values
+        record.steps = [StepRecord(step.name, step.type) for step in parsed.steps.values()]
+        self.records.save_inputs(execution_id, raw, values)
+        return self._run(parsed, record)
+
+    def retry(self, execution_id: str) -> ExecutionRecord:
+        """Run a Failed execution again from its failed steps, reusing what succeeded (same id)."""
+        record = self.records.load(execution_id)
+        if record.status != "Failed":
+            raise UsageError(
+                f"execution {execution_id} is {record.status}; only a Failed execution can be retried"
+            )
+        raw, values = self.records.load_inputs(execution_id)
+        parsed = definitions.parse(raw, self.executors)
+        for step in record.steps:
+            if step.status not in DONE and step.status != "Skipped":
+                step.status, step.failure_reason, step.start, step.end = "NotStarted", None, None, None
+        record.status, record.failure_reason, record.end = "Executing", None, None
+        record.parameters = values
+        record.pid = os.getpid()
+        return self._run(parsed, record)
+
+    # -- one execution ------------------------------------------------------------------------------
+
+    def _run(self, parsed: definitions.Definition, record: ExecutionRecord) -> ExecutionRecord:
+        self.records.save(record)
+        self._emit(Event("execution_started", record.execution_id, record.status))
+        pending = [name for name in parsed.steps if record.step(name).status not in TERMINAL]
+        running: dict[Future[Outcome], str] = {}
+        with ThreadPoolExecutor(self.settings.max_parallel_steps, thread_name_prefix="step") as pool:
+            while pending or running:
+                for name in list(pending):
+                    verdict = self._readiness(parsed, record, name)
+                    if verdict == "wait":
+                        continue
+                    pending.remove(name)
+                    if verdict == "skip":
+                        self._update(record, name, status="Skipped")
+                    elif verdict == "run":
+                        self._update(record, name, status="Starting")
+                        running[pool.submit(self._step, parsed, record, name)] = name
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._finish(parsed, record, running.pop(future), future.result())
+        return self._close(record)
+
+    def _readiness(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> str:
+        if record.failure_reason is not None:
+            return "blocked"
+        spec = parsed.steps[name]
+        statuses = {dep: record.step(dep).status for dep in spec.dependencies}
+        if any(status not in TERMINAL for status in statuses.values()):
+            return "wait"
+        if "Skipped" in statuses.values():
+            return "skip"
+        if spec.branch and record.step(spec.branch[0]).properties.get("Outcome") is not spec.branch[1]:
+            return "skip"
+        return "run"
+
+    def _step(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Outcome:
+        spec = parsed.steps[name]
+        log_path = self.records.log_path(record.execution_id, name)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._update(record, name, status="Executing", start=now(), end=None, log_path=str(log_path))
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(f"--- {now().isoformat()} {spec.type} step {name} of execution {record.execution_id}\n")
+            run = StepRun(
+                spec=spec,
+                pipeline_name=record.pipeline_name,
+                execution_id=record.execution_id,
+                resolver=self._resolver(parsed, record, name),
+                log=log,
+                work_root=self.records.directory(record.execution_id) / "work" / name,
+                store=self.store,
+                registry=self.registry,
+                executors=self.executors,
+                history=lambda: [r for r in self.records.list() if r.execution_id != record.execution_id],
+                sleep=self.sleep,
+            )
+            return run_step(run)
+
+    def _resolver(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Resolver:
+        job_name = f"pipelines-{record.execution_id}-{name}"[:50]
+        job_name += "-" + hashlib.sha256(f"{record.execution_id}/{name}".encode()).hexdigest()[:10]
+        with self._lock:
+            properties = {step.name: step.properties for step in record.steps if step.status in DONE}
+        variables = {
+            "PipelineExecutionId": record.execution_id,
+            "PipelineExecutionArn": record.execution_arn,
+            "PipelineName": record.pipeline_name,
+            "PipelineArn": record.execution_arn.rpartition("/execution/")[0],
+            "StartDateTime": record.start.isoformat(),
+            "TrainingJobName": job_name,
+            "ProcessingJobName": job_name,
+        }
+        return Resolver(
+            parameters=record.parameters,
+            variables=variables,
+            step_properties=properties,
+            property_files=parsed.property_files,
+            read_bytes=self.store.get_bytes,
+        )
+
+    def _finish(
+        self, parsed: definitions.Definition, record: ExecutionRecord, name: str, outcome: Outcome
+    ) -> None:
+        step = record.step(name)
+        if outcome.status == "Failed" and record.failure_reason is None:
+            reason = outcome.failure_reason or "no reason given"
+            record.failure_reason = reason if step.type == "Fail" else f"step {name!r} failed: {reason}"
+        self._update(
+            record,
+            name,
+            status=outcome.status,
+            end=now(),
+            properties=outcome.properties,
+            failure_reason=outcome.failure_reason,
+            cache_key=outcome.cache_key,
+            cached_from=outcome.cached_from,
+            attempts=step.attempts + outcome.attempts,
+        )
+
+    def _close(self, record: ExecutionRecord) -> ExecutionRecord:
+        with self._lock:
+            record.status = "Failed" if record.failure_reason is not None else "Succeeded"
+            record.end = now()
+            self.records.save(record)
+        self._emit(
+            Event("execution_finished", record.execution_id, record.status, message=record.failure_reason)
+        )
+        return record
+
+    def _update(self, record: ExecutionRecord, name: str, **changes: Any) -> None:
+        with self._lock:
+            step = record.step(name)
+            for key, value in changes.items():
+                setattr(step, key, value)
+            self.records.save(record)
+            kind = "step_finished" if step.status in TERMINAL else "step_started"
+            if step.status != "Starting":
+                self._emit(
+                    Event(kind, record.execution_id, step.status, name, step.type, step.failure_reason)
+                )
+
+    def _emit(self, event: Event) -> None:
+        with self._lock:
+            self.on_event(event)

@@ -1,0 +1,180 @@
+"""Execution records: what ran, when, with which outcome, persisted as JSON under ``executions_root/<id>/``.
+
+Each execution directory holds ``execution.json`` (the record, rewritten atomically on every change),
+``definition.json`` and ``parameters.json`` (what a retry runs again) and ``steps/<step>.log``.
+A record still ``Executing`` whose runner process is gone is reported ``Failed`` ("interrupted").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from showcase.errors import UsageError
+
+ID_ALPHABET = string.ascii_lowercase + string.digits
+TERMINAL = frozenset({"Succeeded", "Failed", "Skipped", "Cached"})
+DONE = frozenset({"Succeeded", "Cached"})
+
+
+def new_execution_id() -> str:
+    """Twelve lowercase alphanumerics, like SageMaker's pipeline execution ids."""
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(12))
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class StepRecord:
+    name: str
+    type: str
+    status: str = "NotStarted"
+    start: datetime | None = None
+    end: datetime | None = None
+    failure_reason: str | None = None
+    log_path: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    cache_key: str | None = None
+    cached_from: str | None = None
+    """For a Cached step: the execution whose properties it reuses."""
+
+    @property
+    def duration(self) -> float | None:
+        return (self.end - self.start).total_seconds() if self.start and self.end else None
+
+
+@dataclass
+class ExecutionRecord:
+    execution_id: str
+    execution_arn: str
+    pipeline_name: str
+    status: str = "Executing"
+    start: datetime = field(default_factory=now)
+    end: datetime | None = None
+    failure_reason: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    pid: int = field(default_factory=os.getpid)
+
+    def step(self, name: str) -> StepRecord:
+        return next(step for step in self.steps if step.name == name)
+
+    @property
+    def duration(self) -> float | None:
+        return (self.end - self.start).total_seconds() if self.end else None
+
+    def to_json(self) -> dict[str, Any]:
+        return _encode(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExecutionRecord:
+        steps = [StepRecord(**_decode(StepRecord, step)) for step in data.get("steps", [])]
+        return cls(**{**_decode(cls, data), "steps": steps})
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _decode(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in fields(cls)}
+    out = {key: value for key, value in data.items() if key in known}
+    for key in ("start", "end"):
+        if isinstance(out.get(key), str):
+            out[key] = datetime.fromisoformat(out[key])
+    return out
+
+
+def execution_arn(pipeline_name: str, execution_id: str) -> str:
+    return f"arn:aws:sagemaker:local:000000000000:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
+
+
+def write_json_atomically(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(value, out, indent=1, sort_keys=False, default=str)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+class ExecutionStore:
+    """The execution records under one ``executions_root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def directory(self, execution_id: str) -> Path:
+        return self.root / execution_id
+
+    def log_path(self, execution_id: str, step_name: str) -> Path:
+        return self.directory(execution_id) / "steps" / f"{step_name}.log"
+
+    def save(self, record: ExecutionRecord) -> None:
+        write_json_atomically(self.directory(record.execution_id) / "execution.json", record.to_json())
+
+    def save_inputs(self, execution_id: str, definition: dict[str, Any], parameters: dict[str, Any]) -> None:
+        write_json_atomically(self.directory(execution_id) / "definition.json", definition)
+        write_json_atomically(self.directory(execution_id) / "parameters.json", parameters)
+
+    def load_inputs(self, execution_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        directory = self.directory(execution_id)
+        definition = json.loads((directory / "definition.json").read_text(encoding="utf-8"))
+        return definition, json.loads((directory / "parameters.json").read_text(encoding="utf-8"))
+
+    def load(self, execution_id: str) -> ExecutionRecord:
+        path = self.directory(execution_id) / "execution.json"
+        if not path.is_file():
+            raise UsageError(
+                f"no execution {execution_id!r} under {self.root}; "
+                "`showcase-local list` shows the executions there (use --home for another home)"
+            )
+        return _unless_interrupted(ExecutionRecord.from_json(json.loads(path.read_text(encoding="utf-8"))))
+
+    def list(self) -> list[ExecutionRecord]:
+        """Every execution, newest first (unreadable directories are left out)."""
+        records = []
+        for path in self.root.glob("*/execution.json") if self.root.is_dir() else []:
+            try:
+                records.append(self.load(path.parent.name))
+            except (OSError, ValueError, TypeError):
+                continue
+        return sorted(records, key=lambda record: record.start, reverse=True)
+
+
+def runner_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _unless_interrupted(record: ExecutionRecord) -> ExecutionRecord:
+    if record.status != "Executing" or runner_alive(record.pid):
+        return record
+    reason = f"interrupted: the process running it (PID {record.pid}) ended before the execution did"
+    record.status, record.failure_reason = "Failed", reason
+    for step in record.steps:
+        if step.status in ("Starting", "Executing"):
+            step.status, step.failure_reason = "Failed", "interrupted"
+    return record

@@ -1,0 +1,120 @@
+"""Running one step: Condition and Fail steps are evaluated here; job steps go to their executor,
+through the cache and the retry policies."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from showcase.errors import StepFailed
+from showcase.local import cache, conditions
+from showcase.local.definition import StepSpec
+from showcase.local.expressions import Resolver, render
+from showcase.local.jobs import Executor, JobContext
+from showcase.local.records import ExecutionRecord, now
+from showcase.local.retry import next_wait
+
+
+@dataclass
+class Outcome:
+    status: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    failure_reason: str | None = None
+    cache_key: str | None = None
+    cached_from: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class StepRun:
+    """Everything one step needs from its execution."""
+
+    spec: StepSpec
+    pipeline_name: str
+    execution_id: str
+    resolver: Resolver
+    log: TextIO
+    work_root: Path
+    store: Any
+    registry: Any
+    executors: dict[str, Executor]
+    history: Callable[[], Iterable[ExecutionRecord]]
+    sleep: Callable[[float], None]
+
+
+def run_condition(run: StepRun) -> Outcome:
+    outcome = conditions.evaluate_all(list(run.spec.conditions), run.resolver.resolve)
+    run.log.write(f"conditions evaluated to {str(outcome).lower()}\n")
+    return Outcome("Succeeded", {"Outcome": outcome})
+
+
+def run_fail(run: StepRun) -> Outcome:
+    message = render(run.resolver.resolve(run.spec.arguments.get("ErrorMessage", "")))
+    run.log.write(f"Fail step: {message}\n")
+    return Outcome("Failed", failure_reason=message)
+
+
+def run_job(run: StepRun) -> Outcome:
+    executor = run.executors[run.spec.type]
+    arguments = run.resolver.resolve(run.spec.arguments)
+    key = None
+    config = run.spec.raw.get("CacheConfig") or {}
+    if executor.cacheable and config.get("Enabled"):
+        key = cache.cache_key(run.spec.type, arguments, run.store)
+        ttl = cache.expire_after(config.get("ExpireAfter"))
+        hit = cache.find_hit(key, run.pipeline_name, ttl, now(), run.history())
+        if hit is not None:
+            run.log.write(f"cache hit: reusing step {hit[1].name!r} of execution {hit[0].execution_id}\n")
+            return Outcome("Cached", hit[1].properties, cache_key=key, cached_from=hit[0].execution_id)
+    return _attempts(run, executor, arguments, key)
+
+
+def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: str | None) -> Outcome:
+    policies = list(run.spec.raw.get("RetryPolicies") or [])
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        work_dir = run.work_root / f"attempt-{attempt}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        run.log.write(f"attempt {attempt}: running {run.spec.type} job in {work_dir}\n")
+        run.log.flush()
+        context = JobContext(
+            run.pipeline_name, run.execution_id, run.spec.name, run.spec.type, arguments,
+            work_dir, run.log, run.store, run.registry,
+        )  # fmt: skip
+        try:
+            properties = executor.run(context)
+            return Outcome("Succeeded", properties, cache_key=key, attempts=attempt)
+        except Exception as exc:  # every executor failure is recorded; retry policies decide what is retried
+            wait = next_wait(policies, exc, attempt - 1, time.monotonic() - started)
+            reason = _reason(run.spec, exc)
+            run.log.write(f"attempt {attempt} failed: {reason}\n")
+            if not isinstance(exc, StepFailed):
+                run.log.write(traceback.format_exc())
+            if wait is None:
+                return Outcome("Failed", failure_reason=reason, cache_key=key, attempts=attempt)
+            run.log.write(f"retrying in {wait:g} s (RetryPolicies)\n")
+            run.sleep(wait)
+
+
+def _reason(spec: StepSpec, exc: Exception) -> str:
+    if isinstance(exc, StepFailed):
+        return str(exc)
+    return f"internal error in the local {spec.type} executor: {type(exc).__name__}: {exc}"
+
+
+RUNNERS: dict[str, Callable[[StepRun], Outcome]] = {"Condition": run_condition, "Fail": run_fail}
+
+
+def run_step(run: StepRun) -> Outcome:
+    """Run one step to an Outcome; an unresolvable reference is the step's failure, not the engine's."""
+    try:
+        return RUNNERS.get(run.spec.type, run_job)(run)
+    except StepFailed as exc:
+        run.log.write(f"failed: {exc}\n")
+        return Outcome("Failed", failure_reason=str(exc))
