@@ -65,7 +65,12 @@ def fetch(uri: str) -> bytes:
         reason = getattr(exc, "reason", exc)
         raise DataError(f"cannot download {uri} ({reason}); {LOCAL_COPY_HINT}") from None
     except FileNotFoundError:
-        raise DataError(f"input data {uri} does not exist") from None
+        where = (
+            ""
+            if Path(uri).is_absolute()
+            else " (a relative path is read from the job's directory: give an absolute one)"
+        )
+        raise DataError(f"input data {uri} does not exist{where}") from None
     except IsADirectoryError:
         raise DataError(f"input data {uri} is a directory; give the data file itself") from None
     except PermissionError:
