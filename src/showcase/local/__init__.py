@@ -1,0 +1,91 @@
+"""Run a SageMaker pipeline definition JSON on this machine: no AWS, no Docker.
+
+The public API::
+
+    record = run_definition(
+        definition,                      # the dict of Pipeline.definition(), Version 2020-12-01
+        pipeline_name="MyPipeline",
+        parameters={"MseThreshold": "7.5"},    # overrides: strings (as StartPipelineExecution) or typed
+        uploads={"s3://bucket/code/preprocess.py": b"..."},  # written to the object store first
+        settings=showcase.settings.load(),
+        on_event=print,                  # optional: Event per step start/finish, from worker threads
+    )
+    record.execution_id, record.status, record.failure_reason
+    for step in record.steps:  # name, type, status, start, end, failure_reason, log_path, properties
+        ...
+
+    retry_execution(execution_id, settings=...)   # SageMaker's RetryPipelineExecution
+    list_executions(settings), describe_execution(execution_id, settings)
+
+``run_definition`` raises DefinitionError (the definition cannot run here: every problem in one message)
+or UsageError (a bad parameter override) before anything runs; otherwise it returns the finished
+ExecutionRecord whatever its status — a failed execution is a record with status ``Failed``, not an
+exception. State lives under ``settings.home``: the object store, the registry and ``executions/<id>/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from showcase.local.engine import Engine, Event, OnEvent
+from showcase.local.records import ExecutionRecord, ExecutionStore, StepRecord
+from showcase.settings import Settings
+
+__all__ = [
+    "Event",
+    "ExecutionRecord",
+    "OnEvent",
+    "StepRecord",
+    "describe_execution",
+    "list_executions",
+    "retry_execution",
+    "run_definition",
+]
+
+
+def run_definition(
+    definition: dict[str, Any],
+    *,
+    pipeline_name: str,
+    parameters: Mapping[str, Any] | None = None,
+    uploads: Mapping[str, bytes] | None = None,
+    settings: Settings,
+    on_event: Callable[[Event], None] | None = None,
+) -> ExecutionRecord:
+    """Check ``definition``, write ``uploads`` to the object store, run it, return the finished record."""
+    engine = _engine(settings, on_event)
+    for uri, data in (uploads or {}).items():
+        engine.store.put_bytes(uri, data)
+    return engine.start(definition, pipeline_name=pipeline_name, parameters=parameters or {})
+
+
+def retry_execution(
+    execution_id: str, *, settings: Settings, on_event: Callable[[Event], None] | None = None
+) -> ExecutionRecord:
+    """Re-run a Failed execution from its failed steps, reusing the properties of those that succeeded."""
+    return _engine(settings, on_event).retry(execution_id)
+
+
+def list_executions(settings: Settings) -> list[ExecutionRecord]:
+    """Every execution under ``settings.home``, newest first."""
+    return ExecutionStore(settings.executions_root).list()
+
+
+def describe_execution(execution_id: str, settings: Settings) -> ExecutionRecord:
+    """One execution; UsageError if there is none with that id."""
+    return ExecutionStore(settings.executions_root).load(execution_id)
+
+
+def _engine(settings: Settings, on_event: OnEvent | None) -> Engine:
+    from showcase.local.executors import EXECUTORS
+    from showcase.registry import Registry
+    from showcase.store import ObjectStore
+
+    return Engine(
+        settings,
+        executors=EXECUTORS,
+        store=ObjectStore(settings.store_root),
+        registry=Registry(settings.registry_path),
+        on_event=on_event,
+    )

@@ -1,0 +1,224 @@
+"""``showcase-local``: run pipeline definitions on this machine and inspect their executions.
+
+    showcase-local start --definition definition.json [--pipeline-name NAME] [--parameter Name=Value ...]
+    showcase-local list
+    showcase-local describe <execution-id>
+    showcase-local retry <execution-id>
+    showcase-local logs <execution-id> <step-name>
+
+``--home`` (or SHOWCASE_HOME) selects where the object store, registry and executions live.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from showcase import settings as settings_module
+from showcase.cli.common import (
+    ArgumentParser,
+    add_log_level,
+    configure_logging,
+    key_value_flag,
+    read_json_file,
+    run_cli,
+)
+from showcase.errors import ExecutionFailed, UsageError
+from showcase.local import (
+    Event,
+    ExecutionRecord,
+    describe_execution,
+    list_executions,
+    retry_execution,
+    run_definition,
+)
+from showcase.settings import Settings
+
+logger = logging.getLogger(__name__)
+STYLES = {"Succeeded": "green", "Cached": "cyan", "Failed": "red", "Skipped": "dim", "Executing": "yellow"}
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="showcase-local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
+    add_log_level(parser, default="WARNING")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    start = commands.add_parser("start", help="run a pipeline definition JSON file")
+    start.add_argument("--definition", required=True, help="the definition JSON file")
+    start.add_argument("--pipeline-name", help="pipeline name (default: the file's stem)")
+    start.add_argument(
+        "--parameter", action="append", type=key_value_flag, default=[], metavar="NAME=VALUE",
+        help="override a pipeline parameter (repeatable)",
+    )  # fmt: skip
+    commands.add_parser("list", help="list executions, newest first")
+    describe = commands.add_parser("describe", help="show an execution's steps and parameters")
+    describe.add_argument("execution_id")
+    retry = commands.add_parser("retry", help="re-run a Failed execution from its failed steps")
+    retry.add_argument("execution_id")
+    logs = commands.add_parser("logs", help="print one step's log")
+    logs.add_argument("execution_id")
+    logs.add_argument("step_name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    settings = settings_module.load(args.home)
+    console = Console()
+    return COMMANDS[args.command](args, settings, console)
+
+
+def _start(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    definition = read_json_file(args.definition, "definition file")
+    if not isinstance(definition, dict):
+        raise UsageError(f"definition file {args.definition!r} must hold a JSON object")
+    name = args.pipeline_name or args.definition.rsplit("/", 1)[-1].removesuffix(".json")
+    overrides = dict(args.parameter)
+    with _progress(console) as on_event:
+        record = run_definition(
+            definition, pipeline_name=name, parameters=overrides, settings=settings, on_event=on_event
+        )
+    return _outcome(record, console)
+
+
+def _retry(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    with _progress(console) as on_event:
+        record = retry_execution(args.execution_id, settings=settings, on_event=on_event)
+    return _outcome(record, console)
+
+
+def _outcome(record: ExecutionRecord, console: Console) -> int:
+    console.print(f"execution {record.execution_id} {record.status}")
+    if record.status != "Succeeded":
+        raise ExecutionFailed(
+            f"execution {record.execution_id} {record.status}: {record.failure_reason}; "
+            f"see `showcase-local describe {record.execution_id}`, then fix and "
+            f"`showcase-local retry {record.execution_id}`",
+            execution_id=record.execution_id,
+            status=record.status,
+        )
+    return 0
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[Event], None]]:
+    """Live step table on a terminal; one plain line per event otherwise."""
+    if not console.is_terminal:
+        yield lambda event: print(_line(event), flush=True)
+        return
+    rows: dict[str, Event] = {}
+    with Live(_table(rows), console=console, refresh_per_second=8, transient=False) as live:
+
+        def update(event: Event) -> None:
+            if event.step_name:
+                rows[event.step_name] = event
+                live.update(_table(rows))
+
+        yield update
+
+
+def _line(event: Event) -> str:
+    stamp = datetime.fromtimestamp(event.time).strftime("%H:%M:%S")
+    subject = f"step {event.step_name} ({event.step_type})" if event.step_name else "execution"
+    reason = f": {event.message}" if event.message else ""
+    return f"{stamp} {event.execution_id} {subject} {event.status}{reason}"
+
+
+def _table(rows: dict[str, Event]) -> Table:
+    table = Table("step", "type", "status", "detail", box=None)
+    for name, event in rows.items():
+        style = STYLES.get(event.status, "")
+        table.add_row(
+            name,
+            event.step_type or "",
+            f"[{style}]{event.status}[/]" if style else event.status,
+            event.message or "",
+        )
+    return table
+
+
+def _list(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    records = list_executions(settings)
+    if not records:
+        console.print(f"no executions under {settings.executions_root}")
+        return 0
+    table = Table("execution", "pipeline", "status", "start", "duration")
+    for record in records:
+        table.add_row(
+            record.execution_id,
+            record.pipeline_name,
+            record.status,
+            _when(record.start),
+            _seconds(record.duration),
+        )
+    console.print(table)
+    return 0
+
+
+def _describe(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    record = describe_execution(args.execution_id, settings)
+    console.print(f"execution {record.execution_id} ({record.execution_arn})")
+    console.print(f"pipeline {record.pipeline_name}: {record.status}, started {_when(record.start)}, "
+                  f"took {_seconds(record.duration)}")  # fmt: skip
+    if record.failure_reason:
+        console.print(f"failure reason: {record.failure_reason}", markup=False, soft_wrap=True)
+    parameters = Table("parameter", "value")
+    for name, value in record.parameters.items():
+        parameters.add_row(name, str(value))
+    console.print(parameters)
+    steps = Table("step", "type", "status", "start", "end", "duration")
+    for step in record.steps:
+        steps.add_row(step.name, step.type, step.status, _when(step.start), _when(step.end), _seconds(step.duration))
+    console.print(steps)
+    for step in record.steps:
+        if step.failure_reason:
+            console.print(f"{step.name} failure reason: {step.failure_reason}", markup=False, soft_wrap=True)
+        if step.log_path:
+            console.print(f"{step.name} log: {step.log_path}", markup=False, soft_wrap=True)
+    return 0
+
+
+def _logs(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    record = describe_execution(args.execution_id, settings)
+    names = [step.name for step in record.steps]
+    if args.step_name not in names:
+        raise UsageError(f"execution {record.execution_id} has no step {args.step_name!r} (steps: {', '.join(names)})")
+    step = record.step(args.step_name)
+    if not step.log_path:
+        raise UsageError(f"step {step.name!r} has no log: it is {step.status}")
+    with open(step.log_path, encoding="utf-8") as log:
+        sys.stdout.write(log.read())
+    return 0
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.1f} s" if value is not None else "-"
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Console], int]] = {
+    "start": _start,
+    "list": _list,
+    "describe": _describe,
+    "retry": _retry,
+    "logs": _logs,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""``showcase-local`` as a user runs it: a subprocess over a home holding executions."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from showcase.local.records import ExecutionRecord
+from tests.local_fakes import Harness, condition, definition, fail, get, join, parameter, processing
+
+HAS_EXECUTORS = hasattr(importlib.import_module("showcase.local.executors"), "EXECUTORS")
+needs_executors = pytest.mark.skipif(not HAS_EXECUTORS, reason="showcase.local.executors has no EXECUTORS yet")
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "showcase.cli.local", "--home", str(home), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def gate(threshold: float) -> dict[str, object]:
+    """A definition with engine-only steps: runs with any executors."""
+    check = {"Type": "GreaterThan", "LeftValue": get("Parameters.Score"), "RightValue": threshold}
+    message = join(" ", "score", get("Parameters.Score"), "is too low")
+    return definition([condition("Gate", [check], [], [fail("Stop", message)])], [parameter("Score", "Float", 1.0)])
+
+
+@pytest.fixture()
+def executions(tmp_path: Path) -> tuple[Path, ExecutionRecord, ExecutionRecord]:
+    harness = Harness(tmp_path)
+    ok = harness.engine.start(definition([processing("Prep")]), pipeline_name="Good", parameters={})
+    bad = harness.engine.start(gate(5.0), pipeline_name="Gated", parameters={"Score": "2.5"})
+    return tmp_path, ok, bad
+
+
+def test_list_shows_executions_newest_first(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
+    home, ok, bad = executions
+    result = cli(home, "list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.index(bad.execution_id) < result.stdout.index(ok.execution_id)
+    assert "Gated" in result.stdout and "Failed" in result.stdout and "Succeeded" in result.stdout
+
+
+def test_list_of_an_empty_home(tmp_path: Path) -> None:
+    result = cli(tmp_path, "list")
+    assert result.returncode == 0 and "no executions under" in result.stdout
+
+
+def test_describe_shows_steps_parameters_and_reasons(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
+    home, _, bad = executions
+    result = cli(home, "describe", bad.execution_id)
+    assert result.returncode == 0, result.stderr
+    flat = " ".join(result.stdout.split())
+    assert "failure reason: score 2.5 is too low" in flat
+    assert "Score" in flat and "2.5" in flat
+    assert "Gate" in flat and "Stop" in flat and "Skipped" not in flat and "Failed" in flat
+    assert (
+        f"Stop failure reason: score 2.5 is too low\nStop log: {home}/executions/{bad.execution_id}/steps/Stop.log"
+        in (result.stdout)
+    )
+
+
+def test_logs_prints_a_step_log(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
+    home, _, bad = executions
+    result = cli(home, "logs", bad.execution_id, "Stop")
+    assert result.returncode == 0 and "Fail step: score 2.5 is too low" in result.stdout
+
+
+def test_logs_of_an_unknown_step(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
+    home, _, bad = executions
+    result = cli(home, "logs", bad.execution_id, "Nope")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: execution {bad.execution_id} has no step 'Nope' (steps: Gate, Stop)"
+
+
+@pytest.mark.parametrize("command", ["describe", "retry"])
+def test_an_unknown_execution_id_says_how_to_find_ids(tmp_path: Path, command: str) -> None:
+    result = cli(tmp_path, command, "doesnotexist")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith("error: no execution 'doesnotexist' under ")
+    assert "`showcase-local list` shows the executions there" in lines[0]
+
+
+def test_a_bad_parameter_flag_is_one_line(tmp_path: Path) -> None:
+    result = cli(tmp_path, "start", "--definition", "x.json", "--parameter", "novalue")
+    assert result.returncode == 2
+    assert "--parameter: expected Name=Value, got 'novalue'" in result.stderr
+
+
+@needs_executors
+def test_start_runs_a_definition_file_and_fails_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "gate.json"
+    path.write_text(json.dumps(gate(5.0)))
+    result = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Score=7")
+    assert result.returncode == 0, result.stderr
+    assert "step Gate (Condition) Succeeded" in result.stdout and "Succeeded" in result.stdout.splitlines()[-1]
+    failed = cli(tmp_path / "home", "start", "--definition", str(path))
+    assert failed.returncode == 1
+    assert "score 1.0 is too low; see `showcase-local describe" in failed.stderr
+
+
+@needs_executors
+def test_start_refuses_a_bad_definition_before_running(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(definition([{"Name": "T", "Type": "Transform", "Arguments": {}}])))
+    result = cli(tmp_path / "home", "start", "--definition", str(path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the definition cannot run locally (1 problem): step 'T' (Transform)")
+    assert not (tmp_path / "home" / "executions").exists()
+
+
+@needs_executors
+def test_start_refuses_a_wrongly_typed_parameter(tmp_path: Path) -> None:
+    path = tmp_path / "gate.json"
+    path.write_text(json.dumps(gate(5.0)))
+    result = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Score=high")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: parameter 'Score' is Float (e.g. 0.5), got 'high'"
+
+
+@needs_executors
+def test_retry_reruns_the_failed_step(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
+    home, _, bad = executions
+    result = cli(home, "retry", bad.execution_id)
+    assert result.returncode == 1
+    assert "step Gate" not in result.stdout  # the Condition succeeded before: reused, not rerun
+    assert "step Stop (Fail) Failed: score 2.5 is too low" in result.stdout
+    assert f"error: execution {bad.execution_id} Failed: score 2.5 is too low" in result.stderr
