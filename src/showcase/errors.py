@@ -7,7 +7,8 @@
     ├── ExecutionFailed           a pipeline execution ended Failed or Stopped
     ├── RegistryError             the model registry refused a request
     │   └── NoApprovedPackage     a model package group has no Approved package
-    └── AwsError                  an AWS API call failed (translated from botocore at the boundary)
+    ├── AwsError                  an AWS API call failed (translated from botocore at the boundary)
+    └── DeploymentCheckFailed     a deployed stack and its endpoint disagree, or one is unhealthy
 
 CLIs catch ShowcaseError at their entry point and print its message as one line, exiting non-zero.
 """
@@ -68,3 +69,12 @@ class NoApprovedPackage(RegistryError):
 
 class AwsError(ShowcaseError):
     """An AWS API call failed; the message names the call and AWS's own error."""
+
+
+class DeploymentCheckFailed(ShowcaseError):
+    """The stack and the endpoint disagree, or one of them is not healthy."""
+
+    def __init__(self, message: str, *, stack_name: str = "", endpoint_name: str = "") -> None:
+        super().__init__(message)
+        self.stack_name = stack_name
+        self.endpoint_name = endpoint_name

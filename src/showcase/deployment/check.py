@@ -10,18 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from showcase.errors import ShowcaseError
+from showcase.errors import DeploymentCheckFailed
 
 HEALTHY_STACK_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
-
-
-class DeploymentCheckFailed(ShowcaseError):
-    """The stack and the endpoint disagree, or one of them is not healthy."""
-
-    def __init__(self, message: str, *, stack_name: str = "", endpoint_name: str = "") -> None:
-        super().__init__(message)
-        self.stack_name = stack_name
-        self.endpoint_name = endpoint_name
 
 
 def stack_outputs(stack: Mapping[str, Any]) -> dict[str, str]:
