@@ -1,0 +1,16 @@
+"""The local runtime's job executors, by step ``Type``; the engine evaluates Condition and Fail itself."""
+
+from __future__ import annotations
+
+from showcase.local.executors.processing import ProcessingExecutor
+from showcase.local.executors.register import RegisterModelExecutor
+from showcase.local.executors.training import TrainingExecutor
+from showcase.local.jobs import Executor
+
+EXECUTORS: dict[str, Executor] = {
+    "Processing": ProcessingExecutor(),
+    "Training": TrainingExecutor(),
+    "RegisterModel": RegisterModelExecutor(),
+}
+
+__all__ = ["EXECUTORS", "ProcessingExecutor", "RegisterModelExecutor", "TrainingExecutor"]

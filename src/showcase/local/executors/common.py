@@ -1,0 +1,74 @@
+"""Helpers shared by the executors: job names, container paths, staging from the object store.
+
+Container paths: a job's ``/opt/ml/<rest>`` is ``<work_dir>/<rest>`` on the host, so
+``/opt/ml/processing/input/code`` becomes ``<work_dir>/processing/input/code`` and a training
+channel ``/opt/ml/input/data/train`` becomes ``<work_dir>/input/data/train``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+from showcase.errors import StepFailed
+from showcase.local.jobs import JobContext
+from showcase.store import StoreError
+
+CONTAINER_ROOT = PurePosixPath("/opt/ml")
+MAX_JOB_NAME = 63
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+
+
+def is_expression(value: object) -> bool:
+    """An unresolved pipeline expression (``{"Get": ...}``, ``{"Std:Join": ...}``, ...)."""
+    return isinstance(value, dict) and any(key == "Get" or key.startswith("Std:") for key in value)
+
+
+def job_name(context: JobContext) -> str:
+    """``pipelines-<execution id>-<step name>``: deterministic, valid as a SageMaker job name (<= 63 chars)."""
+    raw = f"pipelines-{context.execution_id}-{context.step_name}"
+    name = re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", raw)).strip("-")
+    if len(name) > MAX_JOB_NAME:
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+        name = name[: MAX_JOB_NAME - len(digest) - 1].rstrip("-") + "-" + digest
+    return name
+
+
+def job_arn(context: JobContext, kind: str, name: str) -> str:
+    region = getattr(context.registry, "region", DEFAULT_REGION)
+    account = getattr(context.registry, "account", DEFAULT_ACCOUNT)
+    return f"arn:aws:sagemaker:{region}:{account}:{kind}/{name.lower()}"
+
+
+def host_path(work_dir: Path, container_path: str) -> Path:
+    """Map a container path under ``/opt/ml`` to its place in ``work_dir``."""
+    path = PurePosixPath(container_path)
+    if not path.is_relative_to(CONTAINER_ROOT) or ".." in path.parts:
+        raise ValueError(f"{container_path!r} is not a path under {CONTAINER_ROOT}")
+    return work_dir.joinpath(*path.relative_to(CONTAINER_ROOT).parts)
+
+
+def fail(context: JobContext, message: str) -> StepFailed:
+    """A StepFailed for this step, its message also written to the step log."""
+    context.log.write(f"ERROR: {message}\n")
+    context.log.flush()
+    return StepFailed(message, step_name=context.step_name, execution_id=context.execution_id)
+
+
+def stage(context: JobContext, what: str, uri: object, dest: Path) -> list[Path]:
+    """Copy ``uri`` (a single object or an S3Prefix) from the object store into ``dest``."""
+    if not isinstance(uri, str):
+        raise fail(context, f"{what}: expected an s3:// URI, got {uri!r}")
+    try:
+        files = context.store.download(uri, dest)
+    except StoreError as exc:
+        raise fail(context, f"{what}: {exc}") from exc
+    context.log.write(f"staged {what} from {uri} ({len(files)} file(s)) into {dest}\n")
+    return files
+
+
+def timestamp() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")

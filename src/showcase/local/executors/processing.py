@@ -1,0 +1,206 @@
+"""The Processing executor: runs a processing job's script with the host's Python.
+
+Convention (the pipeline follows it, so the same script runs unchanged on SageMaker and here):
+a script receives every container path it uses as an argument (``--output-dir /opt/ml/processing/output``)
+rather than hard-coding it. The runtime maps ``/opt/ml/<rest>`` to ``<work_dir>/<rest>``: inputs are
+staged from the object store to their mapped ``LocalPath``, every argument that is (or starts with, or is
+``--flag=``) a path under ``/opt/ml/processing`` is rewritten to the mapped host path, ``python``/``python3``
+becomes this interpreter (``sys.executable``), and after a zero exit each output's mapped ``LocalPath`` is
+uploaded to its ``S3Output.S3Uri``. The script runs as a subprocess (no shell) in ``work_dir`` with the
+host environment minus ``AWS_*`` variables, plus the job's ``Environment``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from showcase.local.executors.common import (
+    fail,
+    host_path,
+    is_expression,
+    job_arn,
+    job_name,
+    stage,
+    timestamp,
+)
+from showcase.local.executors.images import image_problem
+from showcase.local.executors.subprocesses import clean_environment, run_logged
+from showcase.local.jobs import JobContext
+from showcase.store import StoreError
+
+PROCESSING_ROOT = "/opt/ml/processing"
+_PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
+
+
+class ProcessingExecutor:
+    cacheable = True
+
+    def problems(self, arguments: dict[str, Any]) -> list[str]:
+        app = arguments.get("AppSpecification")
+        if not isinstance(app, dict) or "ImageUri" not in app:
+            return ["a Processing step needs AppSpecification.ImageUri"]
+        found = [problem for problem in [image_problem(app["ImageUri"])] if problem]
+        found += _entrypoint_problems(app.get("ContainerEntrypoint"))
+        for index, item in enumerate(_list(arguments.get("ProcessingInputs"))):
+            found += _input_problems(index, item)
+        outputs = arguments.get("ProcessingOutputConfig") or {}
+        for index, item in enumerate(_list(outputs.get("Outputs") if isinstance(outputs, dict) else None)):
+            found += _output_problems(index, item)
+        return found
+
+    def run(self, context: JobContext) -> dict[str, Any]:
+        arguments = context.arguments
+        problems = self.problems(arguments)
+        if problems:
+            raise fail(context, "; ".join(problems))
+        name = job_name(context)
+        started = timestamp()
+        app = arguments["AppSpecification"]
+        for index, item in enumerate(arguments.get("ProcessingInputs") or []):
+            s3 = item["S3Input"]
+            what = f"ProcessingInputs[{index}] ({item.get('InputName', '?')})"
+            stage(context, what, s3.get("S3Uri"), host_path(context.work_dir, s3["LocalPath"]))
+        outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        for item in outputs:
+            host_path(context.work_dir, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+        (context.work_dir / "processing").mkdir(exist_ok=True)
+
+        command = _command(context, [*app["ContainerEntrypoint"], *(app.get("ContainerArguments") or [])])
+        context.log.write(f"ProcessingJob {name}: {shlex.join(command)}\n")
+        context.log.flush()
+        stopping = arguments.get("StoppingCondition") or {}
+        finished = run_logged(
+            command,
+            env=clean_environment({str(k): str(v) for k, v in (arguments.get("Environment") or {}).items()}),
+            cwd=context.work_dir,
+            log=context.log,
+            timeout_s=stopping.get("MaxRuntimeInSeconds"),
+        )
+        if finished.timed_out:
+            raise fail(
+                context,
+                f"ProcessingJob {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds="
+                f"{stopping['MaxRuntimeInSeconds']}",
+            )
+        if finished.returncode != 0:
+            last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
+            raise fail(
+                context,
+                f"AlgorithmError: ProcessingJob {name}: the script exited with code {finished.returncode}: "
+                f"{last} (the step log has the full output)",
+            )
+        for item in outputs:
+            _upload(context, item)
+        ended = timestamp()
+        properties: dict[str, Any] = {
+            key: arguments[key]
+            for key in ("ProcessingResources", "Environment", "StoppingCondition", "RoleArn", "NetworkConfig")
+            if key in arguments
+        }
+        properties.update(
+            ProcessingJobName=name,
+            ProcessingJobArn=job_arn(context, "processing-job", name),
+            ProcessingJobStatus="Completed",
+            ExitMessage="",
+            AppSpecification=app,
+            ProcessingInputs=arguments.get("ProcessingInputs") or [],
+            ProcessingOutputConfig=arguments.get("ProcessingOutputConfig") or {"Outputs": []},
+            CreationTime=started,
+            ProcessingStartTime=started,
+            ProcessingEndTime=ended,
+            LastModifiedTime=ended,
+        )
+        return properties
+
+
+def _command(context: JobContext, parts: list[Any]) -> list[str]:
+    if not parts or not all(isinstance(part, (str, int, float)) for part in parts):
+        raise fail(context, f"ContainerEntrypoint and ContainerArguments must be strings, got {parts!r}")
+    words = [str(part) for part in parts]
+    program = words[0]
+    if _PYTHON.match(Path(program).name):
+        program = sys.executable
+    elif program.startswith(PROCESSING_ROOT):
+        program = _rewrite(context, program)
+    return [program, *(_rewrite(context, word) for word in words[1:])]
+
+
+def _rewrite(context: JobContext, word: str) -> str:
+    """A container path under /opt/ml/processing (alone or as ``--flag=path``) -> its host path."""
+    flag, eq, value = word.partition("=") if word.startswith("-") else ("", "", word)
+    if value != PROCESSING_ROOT and not value.startswith(PROCESSING_ROOT + "/"):
+        return word
+    try:
+        return f"{flag}{eq}{host_path(context.work_dir, value)}"
+    except ValueError as exc:
+        raise fail(context, f"argument {word!r}: {exc}") from exc
+
+
+def _upload(context: JobContext, item: dict[str, Any]) -> None:
+    s3 = item["S3Output"]
+    local = host_path(context.work_dir, s3["LocalPath"])
+    try:
+        uris = context.store.upload_dir(local, s3["S3Uri"])
+    except StoreError as exc:
+        raise fail(context, f"output {item.get('OutputName', '?')}: {exc}") from exc
+    context.log.write(f"uploaded output {item.get('OutputName')}: {len(uris)} object(s) to {s3['S3Uri']}\n")
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _entrypoint_problems(entrypoint: object) -> list[str]:
+    if is_expression(entrypoint):
+        return []
+    if not isinstance(entrypoint, list) or not entrypoint:
+        return [
+            "AppSpecification.ContainerEntrypoint is required locally: the runtime cannot run an image's "
+            "default entrypoint (give e.g. ['python3', '/opt/ml/processing/input/code/script.py'])"
+        ]
+    program = entrypoint[0]
+    if not isinstance(program, str) or _PYTHON.match(Path(program).name) or program.startswith(PROCESSING_ROOT):
+        return []
+    if shutil.which(program) is None:
+        return [f"ContainerEntrypoint program {program!r} is not available on this host"]
+    return []
+
+
+def _local_path_problem(what: str, local_path: object) -> list[str]:
+    if not isinstance(local_path, str):
+        return [] if is_expression(local_path) else [f"{what}.LocalPath is required"]
+    outside = local_path != PROCESSING_ROOT and not local_path.startswith(PROCESSING_ROOT + "/")
+    if outside or ".." in local_path.split("/"):
+        return [f"{what}.LocalPath {local_path!r} must be under {PROCESSING_ROOT}/"]
+    return []
+
+
+def _input_problems(index: int, item: object) -> list[str]:
+    what = f"ProcessingInputs[{index}]"
+    if not isinstance(item, dict) or "S3Input" not in item:
+        return [f"{what}: only S3Input inputs run locally (not DatasetDefinition)"]
+    s3 = item["S3Input"]
+    if not isinstance(s3, dict):
+        return [f"{what}.S3Input must be an object"]
+    found = _local_path_problem(f"{what}.S3Input", s3.get("LocalPath"))
+    unsupported = {
+        "S3DataType": ("ManifestFile",),
+        "S3InputMode": ("Pipe",),
+        "S3CompressionType": ("Gzip",),
+    }
+    for key, values in unsupported.items():
+        if s3.get(key) in values:
+            found.append(f"{what}.S3Input.{key} {s3[key]} is not supported locally")
+    return found
+
+
+def _output_problems(index: int, item: object) -> list[str]:
+    what = f"ProcessingOutputConfig.Outputs[{index}]"
+    if not isinstance(item, dict) or not isinstance(item.get("S3Output"), dict):
+        return [f"{what}: only S3Output outputs run locally (not FeatureStoreOutput)"]
+    return _local_path_problem(f"{what}.S3Output", item["S3Output"].get("LocalPath"))

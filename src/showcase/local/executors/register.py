@@ -1,0 +1,83 @@
+"""The RegisterModel executor: one model package in the local registry, with its metrics document.
+
+The metrics document (``ModelMetrics.ModelQuality.Statistics.S3Uri``) and every container's
+``ModelDataUrl`` must exist in the object store; the package, its version number and (when missing)
+its group are written in one registry transaction, so a failure leaves nothing half-registered.
+Never cached: SageMaker does not cache registrations either.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from showcase.errors import RegistryError
+from showcase.local.executors.common import fail
+from showcase.local.jobs import JobContext
+from showcase.store import StoreError
+
+
+class RegisterModelExecutor:
+    cacheable = False
+
+    def problems(self, arguments: dict[str, Any]) -> list[str]:
+        if "ModelPackageGroupName" not in arguments:
+            return ["a RegisterModel step needs ModelPackageGroupName (unversioned packages are not supported)"]
+        spec = arguments.get("InferenceSpecification")
+        if not isinstance(spec, dict) or not spec.get("Containers"):
+            return ["a RegisterModel step needs InferenceSpecification.Containers"]
+        return []
+
+    def run(self, context: JobContext) -> dict[str, Any]:
+        arguments = dict(context.arguments)
+        problems = self.problems(arguments)
+        if problems:
+            raise fail(context, "; ".join(problems))
+        metrics = _metrics(context, arguments)
+        model_urls = []
+        for container in arguments["InferenceSpecification"]["Containers"]:
+            url = container.get("ModelDataUrl")
+            if url is not None:
+                model_urls.append(url)
+                if not _exists(context, url):
+                    raise fail(context, f"ModelDataUrl {url} does not exist in the object store")
+        lineage = {
+            "PipelineName": context.pipeline_name,
+            "PipelineExecutionId": context.execution_id,
+            "StepName": context.step_name,
+            "ModelDataUrl": model_urls[0] if len(model_urls) == 1 else model_urls,
+        }
+        try:
+            response = context.registry.create_model_package(**arguments, metrics=metrics, lineage=lineage)
+        except RegistryError as exc:
+            raise fail(context, f"the model registry refused the model package: {exc}") from exc
+        arn = response["ModelPackageArn"]
+        context.log.write(f"registered {arn} ({arguments.get('ModelApprovalStatus', 'PendingManualApproval')})\n")
+        return {"ModelPackageArn": arn}
+
+
+def _metrics(context: JobContext, arguments: dict[str, Any]) -> dict[str, Any] | None:
+    statistics = ((arguments.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics")
+    if not statistics:
+        return None
+    uri = statistics.get("S3Uri")
+    try:
+        raw = context.store.get_bytes(uri)
+    except StoreError as exc:
+        raise fail(context, f"the metrics document ModelMetrics.ModelQuality.Statistics.S3Uri: {exc}") from exc
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(context, f"the metrics document {uri} is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise fail(context, f"the metrics document {uri} must be a JSON object, got {type(document).__name__}")
+    return document
+
+
+def _exists(context: JobContext, uri: object) -> bool:
+    if not isinstance(uri, str):
+        return False
+    try:
+        return context.store.exists(uri)
+    except StoreError:
+        return False

@@ -1,0 +1,157 @@
+"""The Training executor: the built-in XGBoost algorithm (image repository ``sagemaker-xgboost``).
+
+Channels ``InputDataConfig[].DataSource.S3DataSource.S3Uri`` (S3Prefix) are staged into
+``<work_dir>/input/data/<channel>`` (the container's ``/opt/ml/input/data/<channel>``); the model is
+written to ``<work_dir>/model`` and uploaded as ``model.tar.gz`` to
+``<OutputDataConfig.S3OutputPath>/<TrainingJobName>/output/model.tar.gz``, where TrainingJobName is
+``pipelines-<execution id>-<step name>`` (see ``common.job_name``). Failures carry the container's
+prefixes: ``ClientError:`` for bad hyperparameters or data, ``AlgorithmError:`` otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from showcase.archives import write_model_archive
+from showcase.local.executors import xgboost_algorithm as algorithm
+from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, stage, timestamp
+from showcase.local.executors.hyperparameters import HyperparameterError, validate
+from showcase.local.executors.images import image_problem, repository
+from showcase.local.jobs import JobContext
+from showcase.store import StoreError
+
+ALGORITHM_IMAGES = frozenset({"sagemaker-xgboost"})
+"""Training images whose built-in algorithm runs locally (algorithm mode, no script)."""
+
+
+class TrainingExecutor:
+    cacheable = True
+
+    def problems(self, arguments: dict[str, Any]) -> list[str]:
+        spec = arguments.get("AlgorithmSpecification")
+        if not isinstance(spec, dict) or "TrainingImage" not in spec:
+            return ["a Training step needs AlgorithmSpecification.TrainingImage (AlgorithmName is not supported)"]
+        found = []
+        image = spec["TrainingImage"]
+        if isinstance(image, str):
+            if repository(image) not in ALGORITHM_IMAGES:
+                found.append(
+                    f"image {image} is not a built-in algorithm the local runtime can train "
+                    f"(supported repositories: {', '.join(sorted(ALGORITHM_IMAGES))})"
+                )
+            else:
+                found += [problem for problem in [image_problem(image)] if problem]
+        if spec.get("TrainingInputMode") == "Pipe":
+            found.append("TrainingInputMode Pipe is not supported locally; use File")
+        hyperparameters = arguments.get("HyperParameters") or {}
+        if isinstance(hyperparameters, dict) and {"sagemaker_program", "sagemaker_submit_directory"} & set(
+            hyperparameters
+        ):
+            found.append(
+                "framework script mode (sagemaker_program) is not supported locally; use the built-in algorithm"
+            )
+        for index, channel in enumerate(arguments.get("InputDataConfig") or []):
+            source = channel.get("DataSource", {}).get("S3DataSource") if isinstance(channel, dict) else None
+            if not isinstance(source, dict):
+                found.append(f"InputDataConfig[{index}]: only S3DataSource channels run locally")
+            elif source.get("S3DataType", "S3Prefix") not in ("S3Prefix",) and not is_expression(
+                source.get("S3DataType")
+            ):
+                found.append(
+                    f"InputDataConfig[{index}]: S3DataType {source.get('S3DataType')} is not supported locally"
+                )
+            elif isinstance(channel, dict) and channel.get("CompressionType") == "Gzip":
+                found.append(f"InputDataConfig[{index}]: CompressionType Gzip is not supported locally")
+        output = arguments.get("OutputDataConfig")
+        if not isinstance(output, dict) or "S3OutputPath" not in output:
+            found.append("a Training step needs OutputDataConfig.S3OutputPath")
+        return found
+
+    def run(self, context: JobContext) -> dict[str, Any]:
+        arguments = context.arguments
+        problems = self.problems(arguments)
+        if problems:
+            raise fail(context, "; ".join(problems))
+        name = job_name(context)
+        started = timestamp()
+        raw_hyperparameters = {str(k): _as_text(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
+        try:
+            hyperparameters = validate(raw_hyperparameters)
+        except HyperparameterError as exc:
+            raise fail(context, f"ClientError: {exc}") from exc
+        context.log.write(f"TrainingJob {name}: hyperparameters {raw_hyperparameters}\n")
+
+        channels = {}
+        for channel in arguments.get("InputDataConfig") or []:
+            channel_name = channel["ChannelName"]
+            directory = host_path(context.work_dir, f"/opt/ml/input/data/{channel_name}")
+            stage(context, f"channel {channel_name!r}", channel["DataSource"]["S3DataSource"]["S3Uri"], directory)
+            try:
+                kind = algorithm.content_kind(channel.get("ContentType"))
+                channels[channel_name] = algorithm.load_channel(
+                    channel_name, directory, kind, csv_weights=hyperparameters.get("csv_weights") == 1
+                )
+            except algorithm.ClientError as exc:
+                raise fail(context, f"ClientError: {exc}") from exc
+        if "train" not in channels:
+            raise fail(context, "ClientError: the 'train' channel is required (InputDataConfig has none)")
+
+        model_dir = host_path(context.work_dir, "/opt/ml/model")
+        try:
+            metrics = algorithm.train(hyperparameters, channels, model_dir, context.log)
+        except algorithm.ClientError as exc:
+            raise fail(context, f"ClientError: {exc}") from exc
+        archive = write_model_archive(
+            [model_dir / algorithm.MODEL_FILE], host_path(context.work_dir, "/opt/ml/output/model.tar.gz")
+        )
+        model_uri = f"{str(arguments['OutputDataConfig']['S3OutputPath']).rstrip('/')}/{name}/output/model.tar.gz"
+        try:
+            context.store.put_file(model_uri, archive)
+        except StoreError as exc:
+            raise fail(context, f"uploading the model: {exc}") from exc
+        context.log.write(f"uploaded the model to {model_uri}\n")
+        ended = timestamp()
+        return _properties(context, name, raw_hyperparameters, model_uri, metrics, started, ended)
+
+
+def _as_text(value: Any) -> str:
+    """Hyperparameters are strings on SageMaker; pipeline parameters may resolve to numbers or booleans."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _properties(
+    context: JobContext,
+    name: str,
+    hyperparameters: dict[str, str],
+    model_uri: str,
+    metrics: dict[str, float],
+    started: str,
+    ended: str,
+) -> dict[str, Any]:
+    arguments = context.arguments
+    properties: dict[str, Any] = {
+        key: arguments[key]
+        for key in ("InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition", "RoleArn")
+        if key in arguments
+    }
+    seconds = int((datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds())
+    properties.update(
+        TrainingJobName=name,
+        TrainingJobArn=job_arn(context, "training-job", name),
+        TrainingJobStatus="Completed",
+        SecondaryStatus="Completed",
+        AlgorithmSpecification=arguments["AlgorithmSpecification"],
+        HyperParameters=hyperparameters,
+        ModelArtifacts={"S3ModelArtifacts": model_uri},
+        FinalMetricDataList=[
+            {"MetricName": metric, "Value": value, "Timestamp": ended} for metric, value in metrics.items()
+        ],
+        CreationTime=started,
+        TrainingStartTime=started,
+        TrainingEndTime=ended,
+        LastModifiedTime=ended,
+        TrainingTimeInSeconds=seconds,
+        BillableTimeInSeconds=0,
+    )
+    return properties

@@ -1,0 +1,134 @@
+"""The built-in XGBoost algorithm, on the host: read channels as the container does, train, save.
+
+Channels: ``train`` (required) and ``validation`` (optional), each a directory of files (hidden files
+skipped). ``text/csv``: label in the first column, no header (``csv_weights=1``: weight in the second);
+``text/libsvm`` / ``text/x-libsvm`` (the default when a channel has no ContentType, as the container).
+Per-round evaluation lines go to the log in the container's CloudWatch form
+(``[3]#011train-rmse:2.10000#011validation-rmse:2.30000``). The model is saved with
+``Booster.save_model`` (XGBoost's UBJSON format) as ``xgboost-model``; never pickled.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import pandas as pd
+import xgboost
+
+from showcase.errors import ShowcaseError
+from showcase.local.executors.hyperparameters import booster_params
+
+CONTENT_TYPES = {
+    "text/csv": "csv",
+    "csv": "csv",
+    "text/libsvm": "libsvm",
+    "text/x-libsvm": "libsvm",
+    "libsvm": "libsvm",
+}
+DEFAULT_CONTENT_TYPE = "text/libsvm"
+MODEL_FILE = "xgboost-model"
+
+
+class ClientError(ShowcaseError):
+    """What the container reports as ClientError: the data or configuration is wrong."""
+
+
+def content_kind(content_type: str | None) -> str:
+    """``csv`` or ``libsvm`` for a channel's ContentType (parameters such as ``;label_size=1`` ignored)."""
+    base = (content_type or DEFAULT_CONTENT_TYPE).split(";")[0].strip().lower()
+    kind = CONTENT_TYPES.get(base)
+    if kind is None:
+        raise ClientError(
+            f"Content type {content_type} is not supported by the local stand-in for the XGBoost algorithm; "
+            f"use one of {', '.join(sorted(CONTENT_TYPES))}"
+        )
+    return kind
+
+
+def load_channel(name: str, directory: Path, kind: str, *, csv_weights: bool = False) -> xgboost.DMatrix:
+    files = sorted(path for path in directory.rglob("*") if path.is_file() and not path.name.startswith("."))
+    if not files:
+        raise ClientError(f"No data found in channel '{name}' ({directory})")
+    try:
+        if kind == "csv":
+            return _csv(files, csv_weights)
+        return _libsvm(files)
+    except (ValueError, IndexError, pd.errors.ParserError, xgboost.core.XGBoostError) as exc:
+        raise ClientError(f"Channel '{name}': could not read the data as {kind}: {exc}") from exc
+
+
+def _csv(files: list[Path], csv_weights: bool) -> xgboost.DMatrix:
+    frames = [pd.read_csv(file, header=None, dtype=np.float32) for file in files if file.stat().st_size]
+    if not frames:
+        raise ValueError("every file is empty")
+    data = pd.concat(frames, ignore_index=True).to_numpy()
+    first_feature = 2 if csv_weights else 1
+    if data.shape[1] <= first_feature:
+        raise ValueError(f"expected a label column and at least one feature, got {data.shape[1]} column(s)")
+    weights = data[:, 1] if csv_weights else None
+    return xgboost.DMatrix(data[:, first_feature:], label=data[:, 0], weight=weights)
+
+
+def _libsvm(files: list[Path]) -> xgboost.DMatrix:
+    from sklearn.datasets import load_svmlight_files
+
+    loaded = load_svmlight_files([str(file) for file in files], zero_based=True, dtype=np.float32)
+    features = [loaded[i] for i in range(0, len(loaded), 2)]
+    labels = [loaded[i] for i in range(1, len(loaded), 2)]
+    import scipy.sparse
+
+    return xgboost.DMatrix(scipy.sparse.vstack(features).tocsr(), label=np.concatenate(labels))
+
+
+class _LogRounds(xgboost.callback.TrainingCallback):
+    def __init__(self, log: TextIO) -> None:
+        self.log = log
+        self.last: dict[str, float] = {}
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Mapping[str, Mapping[str, Any]]) -> bool:
+        self.last = {
+            f"{data}:{metric}": float(values[-1])
+            for data, metrics in evals_log.items()
+            for metric, values in metrics.items()
+        }
+        parts = [f"{name.replace(':', '-')}:{value:.5f}" for name, value in self.last.items()]
+        self.log.write(f"[{epoch}]#011" + "#011".join(parts) + "\n")
+        return False
+
+
+def train(
+    hyperparameters: Mapping[str, Any],
+    channels: Mapping[str, xgboost.DMatrix],
+    model_dir: Path,
+    log: TextIO,
+) -> dict[str, float]:
+    """Train, save ``model_dir/xgboost-model``; return the last round's metrics (``validation:rmse``, ...)."""
+    early_stopping = hyperparameters.get("early_stopping_rounds")
+    if early_stopping is not None and "validation" not in channels:
+        raise ClientError("early_stopping_rounds needs a 'validation' channel")
+    params = booster_params(hyperparameters, nthread=os.cpu_count() or 1)
+    evals = [(channels[name], name) for name in ("train", "validation") if name in channels]
+    logger = _LogRounds(log)
+    try:
+        booster = xgboost.train(
+            params,
+            channels["train"],
+            num_boost_round=int(hyperparameters["num_round"]),
+            evals=evals,
+            early_stopping_rounds=early_stopping,
+            verbose_eval=False,
+            callbacks=[logger],
+        )
+    except xgboost.core.XGBoostError as exc:
+        raise ClientError(f"XGBoost failed: {str(exc).strip().splitlines()[0]}") from exc
+    model_dir.mkdir(parents=True, exist_ok=True)
+    # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
+    saved = model_dir / f"{MODEL_FILE}.ubj"
+    booster.save_model(saved)
+    saved.replace(model_dir / MODEL_FILE)
+    log.flush()
+    return logger.last
