@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-ABALONE = REPO.parent / "shared" / "data" / "abalone.data"
+# The UCI file, byte for byte: beside the checkout here and in CI; GitHub Actions downloads it first.
+ABALONE = Path(os.environ.get("SHOWCASE_TEST_DATA") or REPO.parent / "shared" / "data" / "abalone.data")
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/showcase-sagemaker-execution"
@@ -28,7 +29,7 @@ FAKE_AWS_ENV = {
 
 @pytest.fixture(scope="session")
 def abalone_path() -> Path:
-    assert ABALONE.is_file(), f"the shared Abalone data is missing at {ABALONE}"
+    assert ABALONE.is_file(), f"the Abalone data is missing at {ABALONE}; set SHOWCASE_TEST_DATA to a copy"
     return ABALONE
 
 
