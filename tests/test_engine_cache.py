@@ -111,3 +111,13 @@ def test_expire_after_durations(text: str | None, expected: timedelta | None) ->
 def test_a_bad_expire_after_is_refused() -> None:
     with pytest.raises(DefinitionError, match="ExpireAfter 'thirty days' is not an ISO 8601 duration"):
         expire_after("thirty days")
+
+
+def test_a_changed_local_input_file_reruns_the_step(harness: Harness, tmp_path: Path) -> None:
+    data = tmp_path / "abalone.data"
+    data.write_text("M,1\n")
+    raw = definition([processing("Prep", container_arguments=[str(data)], CacheConfig=CACHE)])
+    harness.engine.start(raw, pipeline_name="P", parameters={})
+    assert harness.engine.start(raw, pipeline_name="P", parameters={}).step("Prep").status == "Cached"
+    data.write_text("F,2\n")
+    assert harness.engine.start(raw, pipeline_name="P", parameters={}).step("Prep").status == "Succeeded"

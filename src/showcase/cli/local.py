@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -40,6 +41,7 @@ from showcase.local import (
     retry_execution,
     run_definition,
 )
+from showcase.reporting import ExecutionReport, StepReport
 from showcase.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -113,11 +115,47 @@ def _outcome(record: ExecutionRecord, console: Console) -> int:
     return 0
 
 
+def run_and_report(
+    definition: dict[str, Any],
+    *,
+    pipeline_name: str,
+    parameters: dict[str, str],
+    uploads: dict[str, bytes],
+    settings: Settings,
+    timeout: float | None = None,
+) -> ExecutionReport:
+    """Run a definition locally showing progress on stderr; the outcome as ``run_pipeline`` reports it.
+
+    ``timeout`` is accepted for symmetry with SageMaker runs and not enforced: local steps take seconds.
+    """
+    with _progress(Console(stderr=True)) as on_event:
+        record = run_definition(
+            definition,
+            pipeline_name=pipeline_name,
+            parameters=parameters,
+            uploads=uploads,
+            settings=settings,
+            on_event=on_event,
+        )
+    steps = tuple(
+        StepReport(
+            name=step.name,
+            status=step.status,
+            started=step.start.timestamp() if step.start else None,
+            ended=step.end.timestamp() if step.end else None,
+            failure_reason=step.failure_reason or "",
+            log_path=step.log_path or "",
+        )
+        for step in record.steps
+    )
+    return ExecutionReport(record.execution_id, record.status, record.failure_reason or "", steps)
+
+
 @contextmanager
 def _progress(console: Console) -> Iterator[Callable[[Event], None]]:
-    """Live step table on a terminal; one plain line per event otherwise."""
+    """Live step table on a terminal; one plain line per event otherwise (to the console's stream)."""
     if not console.is_terminal:
-        yield lambda event: print(_line(event), flush=True)
+        yield lambda event: print(_line(event), file=console.file, flush=True)
         return
     rows: dict[str, Event] = {}
     with Live(_table(rows), console=console, refresh_per_second=8, transient=False) as live:

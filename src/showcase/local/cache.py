@@ -13,7 +13,8 @@ hit points at the earlier execution's outputs, as on SageMaker. Other step types
 
 One deliberate difference: SageMaker keys on input *URIs*, so new data at an unchanged URI is a stale hit.
 Locally every ``s3://`` URI in the key attributes is also hashed by content (every object under it in the
-object store), so changed data always reruns the step.
+object store), and so is every absolute path of an existing local file (a local copy of the input data
+passed as a parameter), so changed data always reruns the step.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from showcase.errors import DefinitionError, ShowcaseError
@@ -71,24 +73,29 @@ def cache_key(step_type: str, arguments: dict[str, Any], store: ContentReader) -
     """The key of a step run: its type, the resolved key attributes and the content of their inputs."""
     names = KEY_ATTRIBUTES.get(step_type, tuple(sorted(arguments)))
     attributes = {name: arguments.get(name) for name in names}
-    contents = {uri: _content_digest(uri, store) for uri in sorted(set(_s3_uris(attributes)))}
+    contents = {uri: _content_digest(uri, store) for uri in sorted(set(_locations(attributes)))}
     material = json.dumps([step_type, attributes, contents], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _s3_uris(value: Any) -> Iterator[str]:
-    if isinstance(value, str) and value.startswith("s3://"):
+def _locations(value: Any) -> Iterator[str]:
+    if isinstance(value, str) and (value.startswith("s3://") or (value.startswith("/") and Path(value).is_file())):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _s3_uris(item)
+            yield from _locations(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _s3_uris(item)
+            yield from _locations(item)
 
 
 def _content_digest(uri: str, store: ContentReader) -> str:
     digest = hashlib.sha256()
+    if not uri.startswith("s3://"):
+        with open(uri, "rb") as local:
+            for chunk in iter(lambda: local.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
     try:
         for key in sorted(store.list(uri)):
             digest.update(key.encode() + b"\0" + hashlib.sha256(store.get_bytes(key)).digest())
