@@ -103,6 +103,8 @@ def test_retrying_an_execution_reruns_only_the_failed_steps(harness: Harness) ->
     train_input = harness.executors["Training"].calls[-1].arguments["InputDataConfig"][0]["DataSource"]
     assert train_input["S3DataSource"]["S3Uri"] == f"s3://bucket/{failed.execution_id}/Prep/out"
     assert retried.step("Train").attempts == 2
+    work_dirs = [call.work_dir.name for call in harness.executors["Training"].calls]
+    assert work_dirs == ["attempt-1", "attempt-2"]
     log = Path(retried.step("Train").log_path or "").read_text()
     assert log.count("--- ") == 2  # both runs in one log
 

@@ -71,9 +71,7 @@ class Engine:
         self.records = ExecutionStore(settings.executions_root)
         self._lock = threading.RLock()
 
-    def start(
-        self, raw: dict[str, Any], *, pipeline_name: str, parameters: Mapping[str, Any]
-    ) -> ExecutionRecord:
+    def start(self, raw: dict[str, Any], *, pipeline_name: str, parameters: Mapping[str, Any]) -> ExecutionRecord:
         """Check the definition and the parameters, then run a new execution to its end."""
         parsed = definitions.parse(raw, self.executors)
         values = parameter_values(parsed.parameters, parameters)
@@ -88,9 +86,7 @@ class Engine:
         """Run a Failed execution again from its failed steps, reusing what succeeded (same id)."""
         record = self.records.load(execution_id)
         if record.status != "Failed":
-            raise UsageError(
-                f"execution {execution_id} is {record.status}; only a Failed execution can be retried"
-            )
+            raise UsageError(f"execution {execution_id} is {record.status}; only a Failed execution can be retried")
         raw, values = self.records.load_inputs(execution_id)
         parsed = definitions.parse(raw, self.executors)
         for step in record.steps:
@@ -184,9 +180,7 @@ class Engine:
             read_bytes=self.store.get_bytes,
         )
 
-    def _finish(
-        self, parsed: definitions.Definition, record: ExecutionRecord, name: str, outcome: Outcome
-    ) -> None:
+    def _finish(self, parsed: definitions.Definition, record: ExecutionRecord, name: str, outcome: Outcome) -> None:
         step = record.step(name)
         if outcome.status == "Failed" and record.failure_reason is None:
             reason = outcome.failure_reason or "no reason given"
@@ -208,9 +202,7 @@ class Engine:
             record.status = "Failed" if record.failure_reason is not None else "Succeeded"
             record.end = now()
             self.records.save(record)
-        self._emit(
-            Event("execution_finished", record.execution_id, record.status, message=record.failure_reason)
-        )
+        self._emit(Event("execution_finished", record.execution_id, record.status, message=record.failure_reason))
         return record
 
     def _update(self, record: ExecutionRecord, name: str, **changes: Any) -> None:
@@ -221,9 +213,7 @@ class Engine:
             self.records.save(record)
             kind = "step_finished" if step.status in TERMINAL else "step_started"
             if step.status != "Starting":
-                self._emit(
-                    Event(kind, record.execution_id, step.status, name, step.type, step.failure_reason)
-                )
+                self._emit(Event(kind, record.execution_id, step.status, name, step.type, step.failure_reason))
 
     def _emit(self, event: Event) -> None:
         with self._lock:

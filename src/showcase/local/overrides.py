@@ -47,9 +47,7 @@ def parameter_values(declared: Mapping[str, ParameterSpec], overrides: Mapping[s
         try:
             values[name] = CONVERT[spec.type](raw)
         except (ValueError, KeyError, TypeError):
-            raise UsageError(
-                f"parameter {name!r} is {spec.type} ({EXAMPLES[spec.type]}), got {raw!r}"
-            ) from None
+            raise UsageError(f"parameter {name!r} is {spec.type} ({EXAMPLES[spec.type]}), got {raw!r}") from None
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise UsageError(f"parameters {', '.join(missing)} have no DefaultValue; give them a value")

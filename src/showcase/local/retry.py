@@ -62,9 +62,7 @@ class Policy:
         )
 
 
-def next_wait(
-    policies: list[dict[str, Any]], exc: BaseException, retries_so_far: int, elapsed: float
-) -> float | None:
+def next_wait(policies: list[dict[str, Any]], exc: BaseException, retries_so_far: int, elapsed: float) -> float | None:
     """Seconds to wait before the next attempt, or None if no policy retries this failure."""
     kinds = exception_types(exc)
     for policy in (Policy.parse(raw) for raw in policies):

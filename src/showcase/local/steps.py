@@ -79,8 +79,7 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
     attempt = 0
     while True:
         attempt += 1
-        work_dir = run.work_root / f"attempt-{attempt}"
-        work_dir.mkdir(parents=True, exist_ok=True)
+        work_dir = _fresh_dir(run.work_root)
         run.log.write(f"attempt {attempt}: running {run.spec.type} job in {work_dir}\n")
         run.log.flush()
         context = JobContext(
@@ -100,6 +99,18 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
                 return Outcome("Failed", failure_reason=reason, cache_key=key, attempts=attempt)
             run.log.write(f"retrying in {wait:g} s (RetryPolicies)\n")
             run.sleep(wait)
+
+
+def _fresh_dir(root: Path) -> Path:
+    """``root/attempt-<n>`` for the first n not used yet: a retried execution never reuses a dirty directory."""
+    root.mkdir(parents=True, exist_ok=True)
+    n = 1 + sum(1 for _ in root.glob("attempt-*"))
+    while True:
+        try:
+            (root / f"attempt-{n}").mkdir()
+            return root / f"attempt-{n}"
+        except FileExistsError:
+            n += 1
 
 
 def _reason(spec: StepSpec, exc: Exception) -> str:
