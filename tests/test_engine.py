@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,33 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from tests.local_fakes import Harness, definition, processing
+harness = Harness(Path(sys.argv[1]))
+harness.executors["Processing"].behaviours["Slow"] = lambda context: time.sleep(60) or {}
+harness.engine.start(definition([processing("Slow")]), pipeline_name="P", parameters={})
+"""
+
+
+def test_a_killed_runner_leaves_a_retryable_failed_execution(harness: Harness) -> None:
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(harness.settings.home)], cwd=Path(__file__).parents[1])
+    records = ExecutionStore(harness.settings.executions_root)
+    try:
+        for _ in range(600):
+            running = records.list()
+            if running and running[0].step("Slow").status == "Executing":
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the child never started its step")
+    finally:
+        child.kill()
+        child.wait()
+    record = records.load(running[0].execution_id)
+    assert record.status == "Failed" and record.step("Slow").failure_reason == "interrupted"
+    retried = harness.engine.retry(record.execution_id)
+    assert retried.status == "Succeeded" and retried.step("Slow").status == "Succeeded"
