@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from showcase.aws.session import DefinitionSession, offline_environment
+from showcase.aws.session import DefinitionSession, offline_build
 from showcase.errors import UsageError
 
 HERE = Path(__file__).resolve().parent
@@ -82,13 +82,33 @@ def get_pipeline(
     elif not role.startswith("arn:"):
         raise UsageError(f"role must be a full IAM role ARN (arn:aws:iam::<account>:role/<name>), got {role!r}")
     if default_bucket is None:
-        default_bucket = f"sagemaker-{region}-showcase"
+        # The SDK's default bucket, named after the role's account (the SDK would ask STS).
+        default_bucket = f"sagemaker-{region}-{role.split(':')[4] or '000000000000'}"
 
-    # Importing sagemaker.mlops builds boto3 clients, which need a region.
-    os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    for name, value in offline_environment().items():
-        os.environ.setdefault(name, value)
+    with offline_build(region):
+        return _build(
+            region=region,
+            role=role,
+            default_bucket=default_bucket,
+            model_name=model_name,
+            model_package_group_name=model_package_group_name,
+            pipeline_name=pipeline_name,
+            base_job_prefix=base_job_prefix,
+            input_data=input_data,
+        )
 
+
+def _build(
+    *,
+    region: str,
+    role: str,
+    default_bucket: str,
+    model_name: str,
+    model_package_group_name: str,
+    pipeline_name: str,
+    base_job_prefix: str,
+    input_data: str,
+) -> Any:
     from sagemaker.core import image_uris
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.processing import ScriptProcessor

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,11 @@ class DefinitionSession(PipelineSession):
         _disable_sdk_telemetry()
         # Building a definition is the point of this session; the SDK warns that no job starts.
         warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
-        boto_session = boto3.Session(region_name=region)
+        # This session only builds; publishing uses clients of its own. Placeholder credentials
+        # keep botocore from searching for real ones (and probing the instance metadata endpoint).
+        boto_session = boto3.Session(
+            region_name=region, aws_access_key_id="definition-only", aws_secret_access_key="definition-only"
+        )
         super().__init__(
             boto_session=boto_session,
             sagemaker_client=boto_session.client("sagemaker", config=_OFFLINE_CLIENT_CONFIG),
@@ -81,14 +87,24 @@ class DefinitionSession(PipelineSession):
         return uri
 
 
-def offline_environment() -> dict[str, str]:
-    """Environment values that keep botocore from probing for credentials while building.
+@contextmanager
+def offline_build(region: str) -> Iterator[None]:
+    """Build a definition inside this block: the SDK neither fails nor reaches the network.
 
-    Only fills what is missing: real credentials in the environment are left as they are.
+    Importing ``sagemaker.mlops`` builds boto3 clients, which need a region; building steps makes
+    more (the SDK's local-mode client, for one), and each looks for credentials, probing the EC2
+    instance metadata endpoint when none are configured. The probe is switched off for the block
+    only, so that publishing afterwards in the same process still finds credentials wherever the
+    user keeps them (an instance role included).
     """
-    values = {}
-    if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
-        values = {"AWS_ACCESS_KEY_ID": "offline", "AWS_SECRET_ACCESS_KEY": "offline"}
-    values.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    values.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
-    return values
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+    previous = os.environ.get("AWS_EC2_METADATA_DISABLED")
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["AWS_EC2_METADATA_DISABLED"]
+        else:
+            os.environ["AWS_EC2_METADATA_DISABLED"] = previous

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
 from showcase.reporting import ExecutionReport, StepReport
+
+FAILED_LOG_LINES = 15
 
 STATUS_STYLE = {
     "Succeeded": "green",
@@ -50,12 +54,10 @@ class StepChanges:
                 print(f"{time.strftime('%H:%M:%S')} {step.name}: {step.status}{reason}", file=self._stream, flush=True)
 
 
-def step_table(steps: Sequence[StepReport], *, show_logs: bool = False) -> Table:
+def step_table(steps: Sequence[StepReport]) -> Table:
     table = Table(show_header=True, header_style="bold", expand=False)
     for column in ("step", "status", "started", "ended", "duration", "failure reason"):
         table.add_column(column, overflow="fold")
-    if show_logs:
-        table.add_column("log", overflow="fold")
     for step in steps:
         row = [
             step.name,
@@ -65,16 +67,41 @@ def step_table(steps: Sequence[StepReport], *, show_logs: bool = False) -> Table
             format_duration(step.duration),
             step.failure_reason or "",
         ]
-        if show_logs:
-            row.append(step.log_path)
         table.add_row(*row)
     return table
 
 
-def print_execution(report: ExecutionReport, *, stream: TextIO = sys.stdout, show_logs: bool = False) -> None:
-    console = Console(file=stream, soft_wrap=False, width=None if stream.isatty() else 160)
-    console.print(step_table(report.steps, show_logs=show_logs))
+def print_execution(report: ExecutionReport, *, stream: TextIO = sys.stdout) -> None:
+    """The step table, where the logs are, the last lines of each failed step's log, and the outcome."""
+    console = Console(file=stream, soft_wrap=False, width=None if stream.isatty() else 140)
+    console.print(step_table(report.steps))
+    logs = {str(Path(step.log_path).parent) for step in report.steps if step.log_path}
+    if len(logs) == 1:
+        console.print(f"step logs: {logs.pop()}", markup=False, highlight=False)
+    for step in report.steps:
+        if step.status == "Failed" and step.log_path and Path(step.log_path).is_file():
+            console.print(f"last lines of {step.log_path}:", markup=False, highlight=False)
+            for line in tail(Path(step.log_path), FAILED_LOG_LINES):
+                console.print(f"  {line}", markup=False, highlight=False)
     line = f"execution {report.execution_id}: {report.status}"
     if report.failure_reason:
         line += f" ({report.failure_reason})"
     console.print(line, markup=False, highlight=False)
+
+
+def tail(path: Path, lines: int) -> list[str]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
+
+
+def print_registrations(registrations: Sequence[dict[str, Any]], *, stream: TextIO = sys.stdout) -> None:
+    """Where each model was registered, its approval status and its regression metrics."""
+    for package in registrations:
+        print(f"registered {package['ModelPackageArn']} ({package['ModelApprovalStatus']})", file=stream)
+        metrics = (package.get("Metrics") or {}).get("regression_metrics", {})
+        if metrics:
+            figures = ", ".join(f"{name} {value['value']:.4f}" for name, value in metrics.items())
+            print(f"  test metrics: {figures}", file=stream)
+        model = package.get("InferenceSpecification", {}).get("Containers", [{}])[0].get("ModelDataUrl")
+        if model:
+            print(f"  model: {model}", file=stream)

@@ -26,8 +26,8 @@ from showcase.cli.common import (
     run_cli,
     tags_flag,
 )
-from showcase.cli.report import StepChanges, print_execution
-from showcase.errors import ExecutionFailed, UsageError
+from showcase.cli.report import StepChanges, print_execution, print_registrations
+from showcase.errors import UsageError
 from showcase.parameters import check_overrides
 from showcase.reporting import ExecutionReport
 
@@ -137,19 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.flush()
 
     if args.local:
-        report = _run_local(pipeline.name, definition, uploads, parameters, args)
+        report, registrations = _run_local(pipeline.name, definition, uploads, parameters, args)
     else:
         report = _run_on_sagemaker(pipeline.name, definition, uploads, parameters, args)
+        registrations = []
         if report is None:
             return 0
-    print_execution(report, show_logs=args.local)
-    if report.status != "Succeeded":
-        raise ExecutionFailed(
-            f"execution {report.execution_id} {report.status}: {report.failure_reason or 'see the step table above'}",
-            execution_id=report.execution_id,
-            status=report.status,
-        )
-    return 0
+    print_execution(report)
+    print_registrations(registrations)
+    return 0 if report.status == "Succeeded" else 1
 
 
 def _run_on_sagemaker(
@@ -188,18 +184,31 @@ def _run_on_sagemaker(
 
 def _run_local(
     name: str, definition: dict[str, Any], uploads: dict[str, bytes], parameters: dict[str, str], args: Any
-) -> ExecutionReport:
+) -> tuple[ExecutionReport, list[dict[str, Any]]]:
+    """Run on the local runtime; also return the model packages the execution registered."""
     from showcase import settings
     from showcase.cli.local import run_and_report
+    from showcase.local import describe_execution
+    from showcase.registry import Registry
 
-    return run_and_report(
-        definition,
-        pipeline_name=name,
-        parameters=parameters,
-        uploads=uploads,
-        settings=settings.load(args.home),
-        timeout=args.timeout,
+    config = settings.load(args.home)
+    report = run_and_report(
+        definition, pipeline_name=name, parameters=parameters, uploads=uploads, settings=config, timeout=args.timeout
     )
+    arns = [
+        step.properties["ModelPackageArn"]
+        for step in describe_execution(report.execution_id, config).steps
+        if step.status == "Succeeded" and "ModelPackageArn" in (step.properties or {})
+    ]
+    registry = Registry(config.registry_path)
+    registrations = [
+        {
+            **registry.describe_model_package(ModelPackageName=arn),
+            **registry.describe_model_package_extras(ModelPackageName=arn),
+        }
+        for arn in arns
+    ]
+    return report, registrations
 
 
 def entry() -> int:
