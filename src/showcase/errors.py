@@ -8,7 +8,11 @@
     ├── RegistryError             the model registry refused a request
     │   └── NoApprovedPackage     a model package group has no Approved package
     ├── AwsError                  an AWS API call failed (translated from botocore at the boundary)
-    └── DeploymentCheckFailed     a deployed stack and its endpoint disagree, or one is unhealthy
+    ├── DeploymentCheckFailed     a deployed stack and its endpoint disagree, or one is unhealthy
+    ├── StoreError                the local object store refused a request (showcase.store.errors)
+    │   ├── InvalidUri            an s3:// URI that is malformed or would escape the store's root
+    │   └── NoSuchKey             no object under that URI
+    └── ArchiveError              a model archive is unreadable or holds an unsafe member (showcase.archives)
 
 CLIs catch ShowcaseError at their entry point and print its message as one line, exiting non-zero.
 """
