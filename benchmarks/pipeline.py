@@ -35,7 +35,8 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 wall = time.perf_counter() - start
-print(json.dumps({"code": code, "wall": wall, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"code": code, "wall": wall, "peak_mb": peak}))
 """
 
 BUILD = "from showcase.pipeline import get_pipeline; get_pipeline(region='us-east-1').definition()"
