@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import re
@@ -16,7 +18,7 @@ import xgboost
 from showcase.errors import StepFailed
 from showcase.local.executors import EXECUTORS
 from showcase.local.executors.common import job_name
-from showcase.local.jobs import JobContext
+from showcase.local.jobs import JobContext, UpstreamStep
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 
@@ -458,11 +460,16 @@ def register_arguments(model_uri: str, metrics_uri: str) -> dict[str, Any]:
     }
 
 
+METRICS = b'{"regression_metrics": {"mse": {"value": 4.2}}}'
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def test_register_records_package_and_metrics(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
     model_uri = store.put_bytes(f"{BUCKET}/exec/model/job/output/model.tar.gz", b"tar")
-    metrics_uri = store.put_bytes(
-        f"{BUCKET}/exec/evaluation/evaluation.json", b'{"regression_metrics": {"mse": {"value": 4.2}}}'
-    )
+    metrics_uri = store.put_bytes(f"{BUCKET}/exec/evaluation/evaluation.json", METRICS)
     executor = EXECUTORS["RegisterModel"]
     assert executor.cacheable is False
     context = make_context(tmp_path, store, registry, "RegisterModel", register_arguments(model_uri, metrics_uri))
@@ -476,6 +483,12 @@ def test_register_records_package_and_metrics(tmp_path: Path, store: ObjectStore
         "PipelineExecutionId": "abc123def456",
         "StepName": "MyRegisterModel",
         "ModelDataUrl": model_uri,
+        "Parameters": {},
+        "Artifacts": [
+            {"Field": "ModelMetrics.ModelQuality.Statistics.S3Uri", "Uri": metrics_uri, "Sha256": sha256(METRICS)},
+            {"Field": "InferenceSpecification.Containers[0].ModelDataUrl", "Uri": model_uri, "Sha256": sha256(b"tar")},
+        ],
+        "Steps": [],
     }
     assert registry.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
 
@@ -519,3 +532,121 @@ def test_register_problems() -> None:
     assert EXECUTORS["RegisterModel"].problems({"ModelPackageName": "x"}) == [
         "a RegisterModel step needs ModelPackageGroupName (unversioned packages are not supported)"
     ]
+
+
+# -- registration lineage -----------------------------------------------------------------------------
+
+
+CODE_SHA = "7f0cae9075213cd4a5418d9599f72d634d1bf13424425bc7e0918c933a07742c"
+
+
+def upstream_steps(store: ObjectStore, data_file: Path) -> tuple[UpstreamStep, ...]:
+    """A prepare -> train -> evaluate chain as the engine would hand it over, with objects in the store."""
+    code = store.put_bytes(f"{BUCKET}/P/code/{CODE_SHA}/prep.py", b"print('prep')")
+    eval_code = store.put_bytes(f"{BUCKET}/P/src/eval.py", b"print('eval')")
+    store.put_bytes(f"{BUCKET}/x/train/part-1.csv", b"1,2\n")
+    store.put_bytes(f"{BUCKET}/x/train/part-0.csv", b"3,4\n")
+    prepare = {
+        "AppSpecification": {"ImageUri": SKLEARN_IMAGE, "ContainerArguments": ["--input-data", str(data_file)]},
+        "ProcessingInputs": [{"InputName": "code", "S3Input": {"S3Uri": code, "LocalPath": "/opt/ml/processing/c"}}],
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": f"{BUCKET}/x/train"}}]},
+    }
+    train = {
+        "AlgorithmSpecification": {"TrainingImage": XGBOOST_IMAGE},
+        "InputDataConfig": [
+            {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": f"{BUCKET}/x/train/"}}},
+            {"ChannelName": "gone", "DataSource": {"S3DataSource": {"S3Uri": f"{BUCKET}/x/nothing"}}},
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/x/model"},
+    }
+    evaluate = {
+        "AppSpecification": {
+            "ImageUri": XGBOOST_IMAGE,
+            "ContainerEntrypoint": ["python3", "/opt/ml/processing/c/e.py"],
+        },
+        "ProcessingInputs": [{"InputName": "code", "S3Input": {"S3Uri": eval_code, "LocalPath": "/opt/ml/p/c"}}],
+    }
+    return (
+        UpstreamStep("Prep", "Processing", "Cached", prepare, {}, cached_from="older1234567"),
+        UpstreamStep("Fit", "Training", "Succeeded", train, {}),
+        UpstreamStep("Eval", "Processing", "Succeeded", evaluate, {}),
+        UpstreamStep("Check", "Condition", "Succeeded", {}, {"Outcome": True}),
+    )
+
+
+def test_register_records_lineage_of_parameters_inputs_and_code(
+    tmp_path: Path, store: ObjectStore, registry: Registry
+) -> None:
+    data_file = tmp_path / "abalone.data"
+    data_file.write_bytes(b"M,0.455,0.365\n")
+    model_uri = store.put_bytes(f"{BUCKET}/x/model/model.tar.gz", b"tar")
+    metrics_uri = store.put_bytes(f"{BUCKET}/x/evaluation.json", METRICS)
+    context = dataclasses.replace(
+        make_context(tmp_path, store, registry, "RegisterModel", register_arguments(model_uri, metrics_uri)),
+        parameters={"InputData": str(data_file), "SplitSeed": 42},
+        upstream=upstream_steps(store, data_file),
+    )
+
+    arn = EXECUTORS["RegisterModel"].run(context)["ModelPackageArn"]
+
+    lineage = registry.describe_model_package_extras(ModelPackageName=arn)["Lineage"]
+    assert lineage["Parameters"] == {"InputData": str(data_file), "SplitSeed": 42}
+    prep, fit, evaluate, check = lineage["Steps"]
+    assert prep == {
+        "Name": "Prep",
+        "Type": "Processing",
+        "Status": "Cached",
+        "CachedFrom": "older1234567",
+        "Inputs": [
+            {
+                "Field": "AppSpecification.ContainerArguments[1]",
+                "Uri": str(data_file),
+                "Sha256": sha256(data_file.read_bytes()),
+            }
+        ],
+        "Code": [
+            {
+                "Field": "ProcessingInputs[0].S3Input.S3Uri",
+                "Uri": f"{BUCKET}/P/code/{CODE_SHA}/prep.py",
+                "Sha256": sha256(b"print('prep')"),
+            }
+        ],
+    }
+    # A prefix is hashed as its sha256sum-style manifest, sorted by key; nothing under a URI is null.
+    part0, part1 = sha256(b"3,4\n"), sha256(b"1,2\n")
+    manifest = f"{part0}  part-0.csv\n{part1}  part-1.csv\n"
+    assert fit["Inputs"] == [
+        {
+            "Field": "InputDataConfig[0].DataSource.S3DataSource.S3Uri",
+            "Uri": f"{BUCKET}/x/train/",
+            "Sha256": sha256(manifest.encode()),
+        },
+        {"Field": "InputDataConfig[1].DataSource.S3DataSource.S3Uri", "Uri": f"{BUCKET}/x/nothing", "Sha256": None},
+    ]
+    assert fit["Code"] == []
+    # A processing input named "code" is code wherever it lives; container paths are not host files.
+    assert [item["Uri"] for item in evaluate["Code"]] == [f"{BUCKET}/P/src/eval.py"]
+    assert evaluate["Inputs"] == []
+    assert check == {"Name": "Check", "Type": "Condition", "Status": "Succeeded", "Inputs": [], "Code": []}
+
+
+def test_register_lineage_names_every_object_the_arguments_reference(
+    tmp_path: Path, store: ObjectStore, registry: Registry
+) -> None:
+    model_uri = store.put_bytes(f"{BUCKET}/m/model.tar.gz", b"tar")
+    metrics_uri = store.put_bytes(f"{BUCKET}/e/evaluation.json", b"{}")
+    arguments = register_arguments(model_uri, metrics_uri)
+    arguments["ModelMetrics"]["Bias"] = {
+        "Report": {"ContentType": "application/json", "S3Uri": f"{BUCKET}/e/bias.json"}
+    }
+    context = make_context(tmp_path, store, registry, "RegisterModel", arguments)
+
+    arn = EXECUTORS["RegisterModel"].run(context)["ModelPackageArn"]
+
+    artifacts = registry.describe_model_package_extras(ModelPackageName=arn)["Lineage"]["Artifacts"]
+    assert {item["Field"]: item["Sha256"] for item in artifacts} == {
+        "ModelMetrics.ModelQuality.Statistics.S3Uri": sha256(b"{}"),
+        "ModelMetrics.Bias.Report.S3Uri": None,  # referenced but not there: recorded, not refused (as SageMaker)
+        "InferenceSpecification.Containers[0].ModelDataUrl": sha256(b"tar"),
+    }
+    assert f"sha256 {sha256(b'tar')}" in log_of(context)

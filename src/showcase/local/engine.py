@@ -20,7 +20,7 @@ from typing import Any
 from showcase.errors import UsageError
 from showcase.local import definition as definitions
 from showcase.local.expressions import Resolver
-from showcase.local.jobs import Executor
+from showcase.local.jobs import Executor, UpstreamStep
 from showcase.local.overrides import parameter_values
 from showcase.local.records import (
     DONE,
@@ -155,8 +155,26 @@ class Engine:
                 executors=self.executors,
                 history=lambda: [r for r in self.records.list() if r.execution_id != record.execution_id],
                 sleep=self.sleep,
+                parameters=dict(record.parameters),
+                upstream=self._upstream(parsed, record, name),
             )
             return run_step(run)
+
+    def _upstream(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> tuple[UpstreamStep, ...]:
+        """The finished steps ``name`` depends on, directly or transitively, in the definition's run order."""
+        ancestors: set[str] = set()
+        todo = list(parsed.steps[name].dependencies)
+        while todo:
+            dep = todo.pop()
+            if dep not in ancestors:
+                ancestors.add(dep)
+                todo.extend(parsed.steps[dep].dependencies)
+        with self._lock:
+            return tuple(
+                UpstreamStep(step.name, step.type, step.status, step.arguments, step.properties, step.cached_from)
+                for step in (record.step(other) for other in parsed.steps if other in ancestors)
+                if step.status in DONE
+            )
 
     def _resolver(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Resolver:
         job_name = f"pipelines-{record.execution_id}-{name}"[:50]
@@ -195,6 +213,7 @@ class Engine:
             cache_key=outcome.cache_key,
             cached_from=outcome.cached_from,
             attempts=step.attempts + outcome.attempts,
+            arguments=outcome.arguments,
         )
 
     def _close(self, record: ExecutionRecord) -> ExecutionRecord:

@@ -12,17 +12,35 @@ for Processing, ``{"ModelArtifacts": {"S3ModelArtifacts": ...}}`` for Training,
 An executor reports a failed job by raising ``StepFailed`` whose message is the failure reason
 shown to the user (as SageMaker's ``FailureReason``); anything it writes to ``context.log`` ends
 up in the step's log file.
+
+``context.parameters`` and ``context.upstream`` describe the execution around the step (its parameter
+values; the steps it depends on, directly or not, with their resolved arguments): what an executor needs
+to record lineage, as the RegisterModel executor does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:
     from showcase.registry import Registry
     from showcase.store import ObjectStore
+
+
+@dataclass(frozen=True)
+class UpstreamStep:
+    """A finished step an executor's step depends on."""
+
+    name: str
+    type: str
+    status: str
+    arguments: Mapping[str, Any]
+    """Its resolved ``Arguments`` (empty for Condition steps and for records written before they were kept)."""
+    properties: Mapping[str, Any]
+    cached_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,10 @@ class JobContext:
     """The step's log file, opened for writing text; subprocess output goes here too."""
     store: ObjectStore
     registry: Registry
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """The execution's parameter values (defaults merged with the overrides)."""
+    upstream: tuple[UpstreamStep, ...] = ()
+    """The steps this one depends on, directly or transitively, that succeeded (or were cached), in run order."""
 
 
 class Executor(Protocol):

@@ -47,6 +47,8 @@ class StepRecord:
     cache_key: str | None = None
     cached_from: str | None = None
     """For a Cached step: the execution whose properties it reuses."""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    """A job step's resolved Arguments, as last run (or matched in the cache): lineage for later steps."""
 
     @property
     def duration(self) -> float | None:

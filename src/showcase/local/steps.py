@@ -14,7 +14,7 @@ from showcase.errors import StepFailed
 from showcase.local import cache, conditions
 from showcase.local.definition import StepSpec
 from showcase.local.expressions import Resolver, render
-from showcase.local.jobs import Executor, JobContext
+from showcase.local.jobs import Executor, JobContext, UpstreamStep
 from showcase.local.records import ExecutionRecord, now
 from showcase.local.retry import next_wait
 
@@ -27,6 +27,8 @@ class Outcome:
     cache_key: str | None = None
     cached_from: str | None = None
     attempts: int = 0
+    arguments: dict[str, Any] = field(default_factory=dict)
+    """A job step's resolved arguments (kept in its record for the lineage of later steps)."""
 
 
 @dataclass
@@ -44,6 +46,8 @@ class StepRun:
     executors: dict[str, Executor]
     history: Callable[[], Iterable[ExecutionRecord]]
     sleep: Callable[[float], None]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    upstream: tuple[UpstreamStep, ...] = ()
 
 
 def run_condition(run: StepRun) -> Outcome:
@@ -69,8 +73,12 @@ def run_job(run: StepRun) -> Outcome:
         hit = cache.find_hit(key, run.pipeline_name, ttl, now(), run.history())
         if hit is not None:
             run.log.write(f"cache hit: reusing step {hit[1].name!r} of execution {hit[0].execution_id}\n")
-            return Outcome("Cached", hit[1].properties, cache_key=key, cached_from=hit[0].execution_id)
-    return _attempts(run, executor, arguments, key)
+            return Outcome(
+                "Cached", hit[1].properties, cache_key=key, cached_from=hit[0].execution_id, arguments=arguments
+            )
+    outcome = _attempts(run, executor, arguments, key)
+    outcome.arguments = arguments
+    return outcome
 
 
 def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: str | None) -> Outcome:
@@ -84,7 +92,7 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
         run.log.flush()
         context = JobContext(
             run.pipeline_name, run.execution_id, run.spec.name, run.spec.type, arguments,
-            work_dir, run.log, run.store, run.registry,
+            work_dir, run.log, run.store, run.registry, run.parameters, run.upstream,
         )  # fmt: skip
         try:
             properties = executor.run(context)

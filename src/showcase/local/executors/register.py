@@ -1,9 +1,10 @@
-"""The RegisterModel executor: one model package in the local registry, with its metrics document.
+"""The RegisterModel executor: one model package in the local registry, with its metrics and lineage.
 
 The metrics document (``ModelMetrics.ModelQuality.Statistics.S3Uri``) and every container's
-``ModelDataUrl`` must exist in the object store; the package, its version number and (when missing)
-its group are written in one registry transaction, so a failure leaves nothing half-registered.
-Never cached: SageMaker does not cache registrations either.
+``ModelDataUrl`` must exist in the object store. The lineage (``showcase.local.executors.lineage``) is
+built before anything is written; the package, its version number, its metrics, its lineage and (when
+missing) its group are then written in one registry transaction, so a failure leaves nothing
+half-registered. Never cached: SageMaker does not cache registrations either.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from showcase.errors import RegistryError
 from showcase.local.executors.common import fail
+from showcase.local.executors.lineage import lineage
 from showcase.local.jobs import JobContext
 from showcase.store import StoreError
 
@@ -41,18 +43,15 @@ class RegisterModelExecutor:
                 model_urls.append(url)
                 if not _exists(context, url):
                     raise fail(context, f"ModelDataUrl {url} does not exist in the object store")
-        lineage = {
-            "PipelineName": context.pipeline_name,
-            "PipelineExecutionId": context.execution_id,
-            "StepName": context.step_name,
-            "ModelDataUrl": model_urls[0] if len(model_urls) == 1 else model_urls,
-        }
+        document = lineage(context, {"ModelDataUrl": model_urls[0] if len(model_urls) == 1 else model_urls})
         try:
-            response = context.registry.create_model_package(**arguments, metrics=metrics, lineage=lineage)
+            response = context.registry.create_model_package(**arguments, metrics=metrics, lineage=document)
         except RegistryError as exc:
             raise fail(context, f"the model registry refused the model package: {exc}") from exc
         arn = response["ModelPackageArn"]
         context.log.write(f"registered {arn} ({arguments.get('ModelApprovalStatus', 'PendingManualApproval')})\n")
+        for artifact in document["Artifacts"]:
+            context.log.write(f"  {artifact['Field']}: {artifact['Uri']} sha256 {artifact['Sha256']}\n")
         return {"ModelPackageArn": arn}
 
 
