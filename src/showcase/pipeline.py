@@ -158,21 +158,25 @@ def _build(
         on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]
     )
 
+    def processor(image: str, instance_type: Any, instance_count: Any, job: str) -> Any:
+        """A Python script processor; its code is uploaded (deferred) by ``.run(code=...)``."""
+        return ScriptProcessor(
+            image_uri=image,
+            command=["python3"],
+            role=role,
+            instance_type=instance_type,
+            instance_count=instance_count,
+            base_job_name=f"{base_job_prefix}-{job}",
+            sagemaker_session=session,
+        )
+
     # 1. Prepare: check, encode, scale and split the data (scikit-learn image).
     prepare = ProcessingStep(
         name="PrepareData",
         display_name="Prepare data",
         description="Check the Abalone data, one-hot encode sex, scale, split 70/15/15 with a seed.",
         cache_config=cache,
-        step_args=ScriptProcessor(
-            image_uri=sklearn_image,
-            command=["python3"],
-            role=role,
-            instance_type=prep_instance_type,
-            instance_count=prep_instance_count,
-            base_job_name=f"{base_job_prefix}-prepare",
-            sagemaker_session=session,
-        ).run(
+        step_args=processor(sklearn_image, prep_instance_type, prep_instance_count, "prepare").run(
             code=str(HERE / "preprocess.py"),
             arguments=[
                 "--input-data",
@@ -232,15 +236,7 @@ def _build(
         description="Compute MSE, RMSE, MAE and R2 of the trained model on the test split.",
         cache_config=cache,
         property_files=[evaluation],
-        step_args=ScriptProcessor(
-            image_uri=xgboost_image,
-            command=["python3"],
-            role=role,
-            instance_type=eval_instance_type,
-            instance_count=eval_instance_count,
-            base_job_name=f"{base_job_prefix}-evaluate",
-            sagemaker_session=session,
-        ).run(
+        step_args=processor(xgboost_image, eval_instance_type, eval_instance_count, "evaluate").run(
             code=str(HERE / "evaluate.py"),
             arguments=[
                 "--model-dir",
