@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"EvaluateModel: {exc}", file=sys.stderr)
         return 1
     predictions = booster.predict(xgboost.DMatrix(features))
-    report = {"regression_metrics": regression_metrics(labels, predictions), "test_rows": len(labels)}
+    metrics = regression_metrics(labels, predictions)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    report = {"regression_metrics": metrics, "test_rows": len(labels)}
     (out / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
-    metrics = report["regression_metrics"]
     print(
         f"EvaluateModel: {len(labels)} test rows, mse {metrics['mse']['value']:.4f}, "
         f"rmse {metrics['rmse']['value']:.4f}, mae {metrics['mae']['value']:.4f}, r2 {metrics['r2']['value']:.4f}"

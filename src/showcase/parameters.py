@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from showcase.errors import UsageError
 
-_CHECKS = {
+_CHECKS: dict[str, Callable[[str], object]] = {
     "String": lambda text: text,
     "Integer": int,
     "Float": float,

@@ -136,13 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(definition, indent=2))
     sys.stdout.flush()
 
+    registrations: list[dict[str, Any]] = []
     if args.local:
         report, registrations = _run_local(pipeline.name, definition, uploads, parameters, args)
     else:
-        report = _run_on_sagemaker(pipeline.name, definition, uploads, parameters, args)
-        registrations = []
-        if report is None:
+        started = _run_on_sagemaker(pipeline.name, definition, uploads, parameters, args)
+        if started is None:
             return 0
+        report = started
     print_execution(report)
     print_registrations(registrations)
     return 0 if report.status == "Succeeded" else 1
@@ -200,7 +201,7 @@ def _run_local(
         for step in describe_execution(report.execution_id, config).steps
         if step.status == "Succeeded" and "ModelPackageArn" in (step.properties or {})
     ]
-    registry = Registry(config.registry_path)
+    registry = Registry(config.registry_path, region=config.region, account=config.account)
     registrations = [
         {
             **registry.describe_model_package(ModelPackageName=arn),
