@@ -6,12 +6,15 @@ Every variable has the prefix ``SHOWCASE_``; a bad value fails loudly with the v
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from showcase.errors import UsageError
 
 PREFIX = "SHOWCASE_"
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 
 def _get(name: str, default: str) -> str:
@@ -29,6 +32,13 @@ def _get_int(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _get_matching(name: str, default: str, pattern: re.Pattern[str], example: str) -> str:
+    value = _get(name, default)
+    if not pattern.match(value):
+        raise UsageError(f"{PREFIX}{name} must look like {example!r}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the local runtime keeps its state, and how hard it may work."""
@@ -39,6 +49,10 @@ class Settings:
     """A local copy of the Abalone data to use instead of downloading it (``SHOWCASE_INPUT_DATA``)."""
     max_parallel_steps: int
     """How many independent steps the local runtime runs at once."""
+    region: str = "us-east-1"
+    """The region in the local registry's ARNs (``SHOWCASE_REGION``)."""
+    account: str = "000000000000"
+    """The account in the local registry's ARNs (``SHOWCASE_ACCOUNT``)."""
 
     @property
     def store_root(self) -> Path:
@@ -60,4 +74,6 @@ def load(home: str | os.PathLike[str] | None = None) -> Settings:
         home=root.resolve(),
         input_data=_get("INPUT_DATA", "") or None,
         max_parallel_steps=_get_int("MAX_PARALLEL_STEPS", 2),
+        region=_get_matching("REGION", "us-east-1", _REGION, "us-east-1"),
+        account=_get_matching("ACCOUNT", "000000000000", _ACCOUNT, "123456789012 (12 digits)"),
     )

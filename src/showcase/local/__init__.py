@@ -86,6 +86,6 @@ def _engine(settings: Settings, on_event: OnEvent | None) -> Engine:
         settings,
         executors=EXECUTORS,
         store=ObjectStore(settings.store_root),
-        registry=Registry(settings.registry_path),
+        registry=Registry(settings.registry_path, region=settings.region, account=settings.account),
         on_event=on_event,
     )
