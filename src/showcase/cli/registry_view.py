@@ -1,0 +1,138 @@
+"""How ``showcase-registry`` shows packages: plain aligned columns, easy to read and to grep."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from showcase.registry import Registry
+
+SCALARS = (
+    "ModelPackageArn",
+    "ModelPackageGroupName",
+    "ModelPackageVersion",
+    "ModelApprovalStatus",
+    "ApprovalDescription",
+    "ModelPackageDescription",
+    "ModelPackageStatus",
+    "CreationTime",
+    "LastModifiedTime",
+)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Left-aligned columns two spaces apart; empty string when there are no rows."""
+    body = [list(row) for row in rows]
+    if not body:
+        return ""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *body, strict=True)]
+    lines = [[*headers], *body]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def when(moment: Any) -> str:
+    return moment.isoformat(timespec="seconds") if isinstance(moment, datetime) else str(moment)
+
+
+def mse(metrics: Mapping[str, Any] | None) -> str:
+    """SageMaker's regression model-quality document keeps MSE at regression_metrics.mse.value."""
+    value = ((metrics or {}).get("regression_metrics") or {}).get("mse", {})
+    value = value.get("value") if isinstance(value, Mapping) else None
+    return f"{value:.4f}" if isinstance(value, int | float) else "-"
+
+
+def package_rows(registry: Registry, summaries: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    rows = []
+    for summary in summaries:
+        extras = registry.describe_model_package_extras(ModelPackageName=summary["ModelPackageArn"])
+        rows.append(
+            [
+                f"{summary['ModelPackageGroupName']}/{summary['ModelPackageVersion']}",
+                summary["ModelApprovalStatus"],
+                when(summary["CreationTime"]),
+                mse(extras["Metrics"]),
+                summary["ModelPackageArn"],
+            ]
+        )
+    return rows
+
+
+def group_rows(registry: Registry, groups: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    rows = []
+    for group in groups:
+        name = group["ModelPackageGroupName"]
+        statuses = [
+            summary["ModelApprovalStatus"]
+            for summary in registry.list_model_packages(ModelPackageGroupName=name, MaxResults=100)[
+                "ModelPackageSummaryList"
+            ]
+        ]
+        more = "+" if len(statuses) == 100 else ""
+        rows.append([name, when(group["CreationTime"]), f"{len(statuses)}{more}", str(statuses.count("Approved"))])
+    return rows
+
+
+def metric_rows(metrics: Mapping[str, Any]) -> list[list[str]]:
+    """``{"<kind>": {"<name>": {"value": v, "standard_deviation": s}}}`` as rows; other shapes as JSON-ish text."""
+    rows = []
+    for kind, group in metrics.items():
+        for name, metric in group.items() if isinstance(group, Mapping) else [("", group)]:
+            if isinstance(metric, Mapping):
+                rows.append([kind, name, _number(metric.get("value")), _number(metric.get("standard_deviation"))])
+            else:
+                rows.append([kind, name, _number(metric), "-"])
+    return rows
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def describe_lines(described: Mapping[str, Any], extras: Mapping[str, Any]) -> list[str]:
+    fields = [[key, when(described[key])] for key in SCALARS if key in described]
+    for index, container in enumerate((described.get("InferenceSpecification") or {}).get("Containers", [])):
+        fields += [
+            [f"Containers[{index}].{key}", container[key]] for key in ("Image", "ModelDataUrl") if key in container
+        ]
+    rest = sorted(set(described) - set(SCALARS) - {"InferenceSpecification"})
+    fields += [[key, _text(described[key])] for key in rest]
+    out = table(["FIELD", "VALUE"], fields).splitlines()[1:]
+    metrics = extras.get("Metrics")
+    out += ["", "Metrics:"]
+    rows = metric_rows(metrics) if isinstance(metrics, Mapping) else []
+    out += _indent(table(["KIND", "METRIC", "VALUE", "STD DEV"], rows) or "none recorded")
+    out += ["", "Lineage:"]
+    out += _indent(lineage_text(extras.get("Lineage")))
+    return out
+
+
+def lineage_text(lineage: Mapping[str, Any] | None) -> str:
+    if not lineage:
+        return "none recorded"
+    lines = [f"{key}  {lineage[key]}" for key in ("PipelineName", "PipelineExecutionId", "StepName") if key in lineage]
+    parameters = lineage.get("Parameters") or {}
+    if parameters:
+        lines.append("Parameters  " + ", ".join(f"{key}={value}" for key, value in parameters.items()))
+    for artifact in lineage.get("Artifacts", []):
+        lines.append(f"Artifact  {artifact['Field']}  {artifact['Uri']}  sha256 {artifact['Sha256'] or '-'}")
+    for step in lineage.get("Steps", []):
+        cached = f", cached from {step['CachedFrom']}" if step.get("CachedFrom") else ""
+        lines.append(f"Step {step['Name']} ({step['Type']}, {step['Status']}{cached})")
+        for kind in ("Inputs", "Code"):
+            for item in step.get(kind, []):
+                lines.append(
+                    f"  {kind[:-1] if kind == 'Inputs' else kind}  {item['Uri']}  sha256 {item['Sha256'] or '-'}"
+                )
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> list[str]:
+    return ["  " + line for line in text.splitlines()]

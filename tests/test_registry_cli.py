@@ -1,0 +1,256 @@
+"""``showcase-registry`` run as a real process: listing, describing, approving, rejecting and every error path."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from showcase.errors import UsageError
+from showcase.registry import Registry
+from showcase.settings import load
+from tests.conftest import REPO
+
+GROUP = "abalone"
+ARN = "arn:aws:sagemaker:us-east-1:000000000000:model-package/abalone/{}"
+LINEAGE = {
+    "PipelineName": "P",
+    "PipelineExecutionId": "exec12345678",
+    "StepName": "Register",
+    "Parameters": {"SplitSeed": 42},
+    "Artifacts": [{"Field": "ModelDataUrl", "Uri": "s3://b/model.tar.gz", "Sha256": "ab" * 32}],
+    "Steps": [
+        {
+            "Name": "Prep",
+            "Type": "Processing",
+            "Status": "Succeeded",
+            "Inputs": [{"Field": "F", "Uri": "/data/abalone.data", "Sha256": "cd" * 32}],
+            "Code": [{"Field": "G", "Uri": "s3://b/code/prep.py", "Sha256": "ef" * 32}],
+        }
+    ],
+}
+
+
+def mse_metrics(mse: float) -> dict[str, object]:
+    return {"regression_metrics": {"mse": {"value": mse, "standard_deviation": 1.5}, "r2": {"value": 0.5}}}
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    """Versions 1 (Approved, mse 5.5), 2 (PendingManualApproval, no metrics), 3 (Rejected, mse 7.25); group other/1."""
+    registry = Registry(load(tmp_path).registry_path)
+    registry.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus="Approved",
+        ModelPackageDescription="first",
+        InferenceSpecification={"Containers": [{"Image": "xgboost:3", "ModelDataUrl": "s3://b/model.tar.gz"}]},
+        metrics=mse_metrics(5.5),
+        lineage=LINEAGE,
+    )
+    registry.create_model_package(ModelPackageGroupName=GROUP)
+    registry.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Rejected", metrics=mse_metrics(7.25)
+    )
+    registry.create_model_package(ModelPackageGroupName="other")
+    return tmp_path
+
+
+def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SHOWCASE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "showcase.cli.registry", "--home", str(home), *args],
+        cwd=REPO,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], code: int, pattern: str) -> None:
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.search(pattern, lines[0]), lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def status_of(home: Path, version: int) -> tuple[str, str | None]:
+    described = Registry(load(home).registry_path).describe_model_package(ModelPackageName=f"{GROUP}/{version}")
+    return described["ModelApprovalStatus"], described.get("ApprovalDescription")
+
+
+# -- reading --------------------------------------------------------------------------------------------------
+
+
+def test_groups_lists_each_group_with_its_counts(home: Path) -> None:
+    result = cli(home, "groups")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["GROUP", "CREATED", "PACKAGES", "APPROVED"]
+    assert [line.split()[0::2] for line in lines[1:]] == [[GROUP, "3"], ["other", "1"]]
+    assert [line.split()[3] for line in lines[1:]] == ["1", "0"]
+
+
+def test_list_shows_packages_newest_first_with_mse(home: Path) -> None:
+    result = cli(home, "list", "--group", GROUP)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [(row[0], row[1], row[3], row[4]) for row in rows] == [
+        (f"{GROUP}/3", "Rejected", "7.2500", ARN.format(3)),
+        (f"{GROUP}/2", "PendingManualApproval", "-", ARN.format(2)),
+        (f"{GROUP}/1", "Approved", "5.5000", ARN.format(1)),
+    ]
+
+
+def test_list_filters_by_status_in_any_case_and_stops_at_max(home: Path) -> None:
+    approved = cli(home, "list", "--status", "approved")
+    assert [line.split()[0] for line in approved.stdout.splitlines()[1:]] == [f"{GROUP}/1"]
+    newest = cli(home, "list", "--max", "2")
+    assert [line.split()[0] for line in newest.stdout.splitlines()[1:]] == ["other/1", f"{GROUP}/3"]
+    assert cli(home, "list", "--group", "other", "--status", "Rejected").stdout == "no model packages\n"
+
+
+def test_describe_shows_fields_metrics_and_lineage(home: Path) -> None:
+    by_arn = cli(home, "describe", ARN.format(1))
+    by_version = cli(home, "describe", f"{GROUP}/1")
+    assert by_arn.returncode == 0, by_arn.stderr
+    assert by_arn.stdout == by_version.stdout
+    text = by_arn.stdout
+    assert re.search(r"^ModelApprovalStatus\s+Approved$", text, re.M)
+    assert re.search(r"^ModelPackageDescription\s+first$", text, re.M)
+    assert re.search(r"^Containers\[0\]\.ModelDataUrl\s+s3://b/model.tar.gz$", text, re.M)
+    assert re.search(r"^  regression_metrics\s+mse\s+5.5\s+1.5$", text, re.M)
+    assert re.search(r"^  regression_metrics\s+r2\s+0.5\s+-$", text, re.M)
+    assert "PipelineExecutionId  exec12345678" in text
+    assert "Parameters  SplitSeed=42" in text
+    assert f"Input  /data/abalone.data  sha256 {'cd' * 32}" in text
+    assert f"Code  s3://b/code/prep.py  sha256 {'ef' * 32}" in text
+
+
+def test_describe_json_is_one_document(home: Path) -> None:
+    result = cli(home, "describe", f"{GROUP}/2", "--json")
+    document = json.loads(result.stdout)
+    assert document["ModelPackageArn"] == ARN.format(2)
+    assert document["Metrics"] is None and document["Lineage"] is None
+
+
+# -- deciding -------------------------------------------------------------------------------------------------
+
+
+def test_approve_and_reject_change_the_status_with_a_reason(home: Path) -> None:
+    approved = cli(home, "approve", f"{GROUP}/2", "--description", "checked by hand")
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout == f"{ARN.format(2)}: PendingManualApproval -> Approved\n"
+    assert status_of(home, 2) == ("Approved", "checked by hand")
+
+    rejected = cli(home, "reject", ARN.format(2))
+    assert rejected.stdout == f"{ARN.format(2)}: Approved -> Rejected\n"
+    assert status_of(home, 2) == ("Rejected", ""), "the approval's reason does not stay on the rejection"
+
+
+def test_setting_the_same_status_changes_nothing(home: Path) -> None:
+    before = Registry(load(home).registry_path).describe_model_package(ModelPackageName=f"{GROUP}/1")
+    result = cli(home, "approve", f"{GROUP}/1", "--description", "again")
+    assert result.returncode == 0
+    assert result.stdout == f"{ARN.format(1)} is already Approved; nothing changed\n"
+    after = Registry(load(home).registry_path).describe_model_package(ModelPackageName=f"{GROUP}/1")
+    assert after == before
+
+
+def test_approving_a_rejected_package_needs_force(home: Path) -> None:
+    refused = cli(home, "approve", f"{GROUP}/3")
+    one_line_error(refused, 2, re.escape(f"error: {ARN.format(3)} was Rejected; pass --force to approve it anyway"))
+    assert status_of(home, 3) == ("Rejected", None)
+
+    forced = cli(home, "approve", f"{GROUP}/3", "--force", "--description", "re-evaluated")
+    assert forced.returncode == 0, forced.stderr
+    assert status_of(home, 3) == ("Approved", "re-evaluated")
+
+
+# -- errors ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["describe", f"{GROUP}/9"], 1, f"^error: model package {GROUP}/9 does not exist$"),
+        (["approve", "no-such-group/1"], 1, "^error: model package no-such-group/1 does not exist$"),
+        (["reject", "abalone"], 1, r"^error: expected a model package ARN or '<group>/<version>', got 'abalone'$"),
+        (
+            ["approve", "arn:aws:sagemaker:eu-west-1:123456789012:model-package/abalone/1"],
+            1,
+            "belongs to eu-west-1/123456789012; this registry is us-east-1/000000000000$",
+        ),
+        (["list", "--group", "nope"], 1, "^error: model package group 'nope' does not exist$"),
+        (["list", "--status", "Deployed"], 2, "argument --status: expected one of PendingManualApproval, Approved"),
+        (["list", "--max", "0"], 2, "argument --max: expected a whole number of at least 1, got '0'"),
+        (["approve"], 2, "the following arguments are required: PACKAGE"),
+        (["--busy-timeout", "0", "groups"], 2, "argument --busy-timeout: expected a number of seconds above 0"),
+        (["remove", f"{GROUP}/1"], 2, "invalid choice: 'remove'"),
+    ],
+)
+def test_user_errors_are_one_line_and_change_nothing(home: Path, args: list[str], code: int, message: str) -> None:
+    before = (home / "registry.sqlite").read_bytes()
+    one_line_error(cli(home, *args), code, message)
+    assert [status_of(home, version)[0] for version in (1, 2, 3)] == ["Approved", "PendingManualApproval", "Rejected"]
+    assert (home / "registry.sqlite").read_bytes() == before
+
+
+def test_a_home_without_a_registry_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
+    one_line_error(cli(tmp_path / "empty", "list"), 2, r"^error: no model registry at .*empty/registry.sqlite: run")
+    assert not (tmp_path / "empty").exists()
+
+
+def test_region_and_account_come_from_the_settings(home: Path) -> None:
+    other = {"SHOWCASE_REGION": "eu-west-1", "SHOWCASE_ACCOUNT": "123456789012"}
+    # ARNs stored at registration keep their region; an ARN lookup checks it against this registry's.
+    one_line_error(cli(home, "describe", ARN.format(1), env=other), 1, "this registry is eu-west-1/123456789012$")
+    one_line_error(cli(home, "list", env={"SHOWCASE_REGION": "Mars"}), 2, "^error: SHOWCASE_REGION must look like")
+    one_line_error(cli(home, "list", env={"SHOWCASE_ACCOUNT": "12"}), 2, "^error: SHOWCASE_ACCOUNT must look like")
+
+
+def test_settings_region_and_account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("SHOWCASE_REGION", "SHOWCASE_ACCOUNT"):
+        monkeypatch.delenv(name, raising=False)
+    assert (load(tmp_path).region, load(tmp_path).account) == ("us-east-1", "000000000000")
+    monkeypatch.setenv("SHOWCASE_REGION", "ap-southeast-2")
+    monkeypatch.setenv("SHOWCASE_ACCOUNT", "123456789012")
+    assert (load(tmp_path).region, load(tmp_path).account) == ("ap-southeast-2", "123456789012")
+    monkeypatch.setenv("SHOWCASE_ACCOUNT", "1234")
+    with pytest.raises(UsageError, match=r"SHOWCASE_ACCOUNT must look like '123456789012 \(12 digits\)', got '1234'"):
+        load(tmp_path)
+
+
+# -- another writer -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def held_lock(home: Path) -> Iterator[sqlite3.Connection]:
+    """Another writer in the middle of a transaction on the registry."""
+    conn = sqlite3.connect(home / "registry.sqlite", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.close()
+
+
+def test_a_locked_registry_is_reported_after_the_busy_timeout(home: Path, held_lock: sqlite3.Connection) -> None:
+    result = cli(home, "--busy-timeout", "0.3", "approve", f"{GROUP}/2")
+
+    path = re.escape(str(load(home).registry_path))
+    one_line_error(result, 1, rf"^error: the registry {path} is locked by another writer.*; waited 0.3 s, try again$")
+    if Path("/proc/locks").is_file():  # Linux tells who holds it
+        assert f"(PID {os.getpid()})" in result.stderr
+    held_lock.execute("ROLLBACK")
+    assert status_of(home, 2) == ("PendingManualApproval", None)
