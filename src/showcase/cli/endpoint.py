@@ -1,0 +1,260 @@
+"""``showcase-endpoint``: serve a registered model locally with SageMaker's endpoint contracts.
+
+    showcase-endpoint serve  --config deploy/endpoint_config_adj.json [--host H] [--port P] [--workers N]
+    showcase-endpoint deploy --config deploy/endpoint_config_adj.json     (hot swap on the running endpoint)
+    showcase-endpoint status [--config FILE | --endpoint-name NAME]
+    showcase-endpoint stop   [--config FILE | --endpoint-name NAME]
+
+Every command takes ``--home`` (else SHOWCASE_HOME, else ./.showcase): where the registry, the object store and
+the endpoints' state live. The model is checked (archive, XGBoost load, one probe prediction) before it serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from showcase import settings as settings_module
+from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file, run_cli
+from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, parse_endpoint_config
+from showcase.errors import UsageError
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="showcase-endpoint", description=__doc__.split("\n\n")[0])
+    common = ArgumentParser(add_help=False)
+    common.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
+    add_log_level(common)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", parents=[common], help="deploy the config's model package and serve it")
+    serve.add_argument("--config", required=True, help="endpoint config (deploy/endpoint_config_adj.json)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    serve.add_argument(
+        "--port", type=_port, default=None, help="port (default: SAGEMAKER_BIND_TO_PORT, else 8080; 0 picks one)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="worker processes (default: SAGEMAKER_MODEL_SERVER_WORKERS, else the CPU count)",
+    )
+
+    deploy = commands.add_parser(
+        "deploy", parents=[common], help="swap the running endpoint to the config's model package, no downtime"
+    )
+    deploy.add_argument("--config", required=True, help="endpoint config (deploy/endpoint_config_adj.json)")
+    deploy.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
+    )
+
+    for name, text in (("status", "show the endpoint's model, workers and request metrics"), ("stop", "stop it")):
+        command = commands.add_parser(name, parents=[common], help=text)
+        which = command.add_mutually_exclusive_group()
+        which.add_argument("--config", help="endpoint config naming the endpoint (its EndpointName)")
+        which.add_argument("--endpoint-name", help=f"endpoint name (default: {DEFAULT_ENDPOINT_NAME})")
+        if name == "stop":
+            command.add_argument(
+                "--timeout", type=float, default=60.0, help="seconds to wait for in-flight requests (default: 60)"
+            )
+    return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _config(path: str) -> EndpointConfig:
+    return parse_endpoint_config(read_json_file(path, "endpoint config"), path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    # Before XGBoost is first imported: one OpenMP thread per process, and a fork-safe parent.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    settings = settings_module.load(args.home)
+    handler = {"serve": _serve, "deploy": _deploy, "status": _status, "stop": _stop}[args.command]
+    return handler(args, settings)
+
+
+def _serve(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from showcase.serving import server
+    from showcase.serving.deployment import (
+        EndpointPaths,
+        endpoint_name_of,
+        prepare_deployment,
+        read_deployment,
+        read_server_info,
+        write_deployment,
+    )
+    from showcase.store import ObjectStore
+
+    config = _config(args.config)
+    paths = EndpointPaths(settings.home, endpoint_name_of(config))
+    running = read_server_info(paths)
+    if running is not None:
+        raise UsageError(
+            f"endpoint {paths.name!r} is already served at {running.url} (pid {running.pid}); "
+            "change its model with: showcase-endpoint deploy --config ..."
+        )
+    options = server.ServerOptions(
+        host=args.host,
+        port=server.port_from_env(args.port),
+        workers=server.workers_from_env(args.workers),
+        log_level="warning" if args.log_level == "WARN" else args.log_level.lower(),
+    )
+    deployment, _ = prepare_deployment(config, settings, source=args.config, previous=read_deployment(paths))
+    write_deployment(paths, deployment)
+    print(
+        f"serving {deployment.model_package_arn} as endpoint {paths.name!r} with {options.workers} worker(s)",
+        file=sys.stderr,
+    )
+    server.run(paths, ObjectStore(settings.store_root), options)
+    return 0
+
+
+def _deploy(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from showcase.serving.deployment import (
+        EndpointPaths,
+        endpoint_name_of,
+        prepare_deployment,
+        read_deployment,
+        read_server_info,
+        write_deployment,
+    )
+    from showcase.serving.errors import EndpointNotRunning
+
+    config = _config(args.config)
+    paths = EndpointPaths(settings.home, endpoint_name_of(config))
+    running = read_server_info(paths)
+    if running is None:
+        raise EndpointNotRunning(paths.name)
+    deployment, _ = prepare_deployment(config, settings, source=args.config, previous=read_deployment(paths))
+    written_at = time.time()
+    write_deployment(paths, deployment)
+    workers = _wait_for_swap(paths, running.pid, deployment.generation, written_at, args.timeout)
+    print(f"endpoint {paths.name!r} now serves {deployment.model_package_arn} on {workers} worker(s)")
+    return 0
+
+
+def _wait_for_swap(paths: Any, server_pid: int, generation: int, since: float, timeout: float) -> int:
+    """Wait until every live worker reports ``generation``; raise if one refuses it or time runs out."""
+    from showcase.serving.deployment import child_pids
+    from showcase.serving.errors import ServingError
+    from showcase.serving.metrics import read_worker_files
+
+    deadline = time.monotonic() + timeout
+    while True:
+        live = set(child_pids(server_pid))
+        files = {entry["pid"]: entry for entry in read_worker_files(paths.workers_dir) if entry["pid"] in live}
+        for entry in files.values():
+            refused = entry.get("swap_error")
+            if refused and _mtime(paths.workers_dir / f"{entry['pid']}.json") >= since:
+                raise ServingError(f"worker {entry['pid']} refused the new model, the old one keeps serving: {refused}")
+        if live and all(files.get(pid, {}).get("generation") == generation for pid in live):
+            return len(live)
+        if time.monotonic() > deadline:
+            raise ServingError(f"the workers of {paths.name!r} did not swap within {timeout:g} s; see its log")
+        time.sleep(0.1)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def _named_paths(args: argparse.Namespace, settings: settings_module.Settings) -> Any:
+    from showcase.serving.deployment import EndpointPaths, endpoint_name_of
+
+    name = endpoint_name_of(_config(args.config)) if args.config else (args.endpoint_name or DEFAULT_ENDPOINT_NAME)
+    return EndpointPaths(settings.home, name)
+
+
+def _status(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from showcase.serving.deployment import child_pids, read_deployment, read_server_info
+    from showcase.serving.metrics import read_worker_files
+
+    paths = _named_paths(args, settings)
+    deployment = read_deployment(paths)
+    if deployment is None:
+        raise UsageError(f"endpoint {paths.name!r} has never been deployed under {settings.home}")
+    running = read_server_info(paths)
+    live = set(child_pids(running.pid)) if running else set()
+    workers = read_worker_files(paths.workers_dir)
+    print(json.dumps(_summary(paths.name, deployment, running, live, workers), indent=2))
+    return 0
+
+
+def _summary(name: str, deployment: Any, running: Any, live: set[int], workers: list[dict[str, Any]]) -> dict[str, Any]:
+    requests = sum(entry.get("requests", 0) for entry in workers)
+    by_status: dict[str, int] = {}
+    for entry in workers:
+        for status, count in entry.get("by_status", {}).items():
+            by_status[status] = by_status.get(status, 0) + count
+    latency = sum(entry.get("latency_ms_sum", 0.0) for entry in workers)
+    return {
+        "EndpointName": name,
+        "EndpointStatus": "InService" if running else "Stopped",
+        "Url": running.url if running else None,
+        "Pid": running.pid if running else None,
+        "ModelPackageArn": deployment.model_package_arn,
+        "Generation": deployment.generation,
+        "DeployedAt": deployment.deployed_at,
+        "DataCapture": {
+            "Enabled": deployment.capture.enabled,
+            "SamplingPercentage": deployment.capture.sampling_percentage,
+            "DestinationS3Uri": deployment.capture.destination_uri,
+        },
+        "Workers": [
+            {key: entry.get(key) for key in ("pid", "model_package_arn", "generation", "swap_error", "requests")}
+            for entry in workers
+            if entry.get("pid") in live
+        ],
+        "Requests": requests,
+        "RequestsByStatus": by_status,
+        "MeanLatencyMs": round(latency / requests, 3) if requests else None,
+    }
+
+
+def _stop(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from showcase.serving.deployment import pid_alive, read_server_info
+    from showcase.serving.errors import EndpointNotRunning, ServingError
+
+    paths = _named_paths(args, settings)
+    running = read_server_info(paths)
+    if running is None:
+        raise EndpointNotRunning(paths.name)
+    os.kill(running.pid, signal.SIGTERM)  # gunicorn: stop accepting, finish in-flight requests, exit
+    deadline = time.monotonic() + args.timeout
+    while pid_alive(running.pid):
+        if time.monotonic() > deadline:
+            raise ServingError(f"endpoint {paths.name!r} (pid {running.pid}) did not stop within {args.timeout:g} s")
+        time.sleep(0.1)
+    print(f"endpoint {paths.name!r} stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

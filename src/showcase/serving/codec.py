@@ -1,0 +1,219 @@
+"""Request bodies to feature matrices and predictions to response bodies, as the built-in XGBoost container.
+
+Content types: ``text/csv`` (parameters ``charset=utf-8|us-ascii`` and ``label_size=0`` accepted: inference rows
+carry no label), ``text/libsvm`` and ``text/x-libsvm``; a missing Content-Type means CSV, as in the container.
+Accept: ``text/csv`` (the default; one prediction per line), ``application/json``
+(``{"predictions": [{"score": x}, ...]}``) and ``application/jsonlines`` (one ``{"score": x}`` per line).
+
+Values, decided to match the container where it is defined and to say exactly what is wrong where it is not:
+
+- CSV rows are comma-separated (the container sniffs other delimiters; here a row with another delimiter is
+  refused for its column count). Blank lines are skipped; spaces around a value are ignored.
+- An empty field, or ``nan``, is a *missing* value (NaN), as the container maps ``""`` to ``nan`` and XGBoost
+  routes NaN down each split's default branch. ``inf``/``-inf`` are refused with 400: XGBoost refuses infinite
+  values in a DMatrix, which is what the container builds.
+- Every row must hold exactly the model's feature count (no label column), else 400 naming the row.
+- libsvm: ``[label] index:value ...`` with 0-based indices below the feature count; absent indices are missing.
+- A body that is not UTF-8 is refused with 400 naming the byte offset.
+
+Predictions are written as Python writes the float64 value of XGBoost's float32 output (as the container).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+CSV = "text/csv"
+LIBSVM = "text/libsvm"
+X_LIBSVM = "text/x-libsvm"
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+
+CONTENT_TYPES = (CSV, LIBSVM, X_LIBSVM)
+ACCEPTS = (CSV, JSON, JSONLINES)
+RESPONSE_CONTENT_TYPES = {CSV: "text/csv; charset=utf-8", JSON: JSON, JSONLINES: JSONLINES}
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+"""SageMaker's limit for one InvokeEndpoint request body (6291456 bytes)."""
+
+_FAST_PATH_BYTES = 16 * 1024  # below this, a Python parse is quicker than pandas' set-up
+_CHARSETS = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+class RequestError(Exception):
+    """A request the endpoint refuses: the HTTP status and a message that says what was wrong."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_media_type(header: str) -> tuple[str, dict[str, str]]:
+    """``"text/csv; charset=UTF-8"`` -> ``("text/csv", {"charset": "utf-8"})`` (lower-cased, quotes dropped)."""
+    kind, *raw_params = header.split(";")
+    params = {}
+    for raw in raw_params:
+        name, _, value = raw.partition("=")
+        if name.strip():
+            params[name.strip().lower()] = value.strip().strip('"').lower()
+    return kind.strip().lower(), params
+
+
+def content_type_of(header: str | None) -> str:
+    """The request's content type, one of CONTENT_TYPES; raises RequestError(415) otherwise."""
+    if not header or not header.strip():
+        return CSV
+    kind, params = parse_media_type(header)
+    if kind not in CONTENT_TYPES:
+        raise RequestError(415, f"Content-Type {header!r} is not supported; use {', '.join(CONTENT_TYPES)}")
+    charset = params.get("charset")
+    if charset is not None and charset not in _CHARSETS:
+        raise RequestError(415, f"Content-Type {header!r}: charset {charset!r} is not supported; send UTF-8")
+    label_size = params.get("label_size")
+    if kind == CSV and label_size not in (None, "0"):
+        raise RequestError(
+            415,
+            f"Content-Type {header!r}: inference rows carry no label; send label_size=0 or no label_size",
+        )
+    return kind
+
+
+def accept_of(header: str | None, default: str = CSV) -> str:
+    """The first supported media range of an Accept header, in the order given; raises RequestError(406)."""
+    if not header or not header.strip():
+        return default
+    for media_range in header.split(","):
+        kind, _ = parse_media_type(media_range)
+        if kind in ACCEPTS:
+            return kind
+        if kind in ("*/*", "*", "text/*"):
+            return default if kind != "text/*" else CSV
+        if kind == "application/*":
+            return JSON
+    raise RequestError(406, f"Accept {header!r} is not supported; use {', '.join(ACCEPTS)}")
+
+
+def decode(body: bytes, content_type: str, num_features: int) -> np.ndarray:
+    """The body as a float64 matrix of ``num_features`` columns; raises RequestError(400) naming the problem."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(
+            400, f"the body is not UTF-8 text: byte 0x{body[exc.start]:02x} at offset {exc.start} is invalid"
+        ) from None
+    rows = _decode_csv(text, num_features) if content_type == CSV else _decode_libsvm(text, num_features)
+    if rows.shape[0] == 0:
+        raise RequestError(400, "the body holds no rows; send one row of features per line")
+    infinite = np.argwhere(np.isinf(rows))
+    if infinite.size:
+        row, column = (int(i) + 1 for i in infinite[0])
+        raise RequestError(
+            400,
+            f"row {row}, column {column}: {rows[row - 1, column - 1]} is not a finite number; "
+            "XGBoost refuses infinite values (leave the field empty for a missing value)",
+        )
+    return rows
+
+
+def _decode_csv(text: str, num_features: int) -> np.ndarray:
+    if len(text) > _FAST_PATH_BYTES:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                header=None,
+                names=range(num_features),
+                dtype=np.float64,
+                engine="c",
+                na_filter=False,
+                quoting=3,  # csv.QUOTE_NONE: a quote is a character of a value, as for the Python parser
+            )
+            return frame.to_numpy(dtype=np.float64)
+        except (ValueError, pd.errors.ParserError):
+            pass  # the precise parser below finds and names the problem (or reads empty fields as missing)
+    values: list[list[float]] = []
+    for number, line in enumerate(_rows(text), start=1):
+        fields = line.split(",")
+        if len(fields) != num_features:
+            raise RequestError(
+                400,
+                f"row {number} has {len(fields)} values; the model takes {num_features} features "
+                "(comma-separated, no header, no label column)",
+            )
+        values.append([_number(field, number, column) for column, field in enumerate(fields, start=1)])
+    return np.array(values, dtype=np.float64).reshape(len(values), num_features)
+
+
+def _decode_libsvm(text: str, num_features: int) -> np.ndarray:
+    rows = list(_rows(text))
+    matrix = np.full((len(rows), num_features), np.nan)
+    for number, line in enumerate(rows, start=1):
+        for position, token in enumerate(line.split()):
+            index_text, colon, value_text = token.partition(":")
+            if not colon:
+                if position == 0:
+                    continue  # a label (or label:weight has a colon and is caught below as a bad index)
+                raise RequestError(400, f"row {number}: {token[:40]!r} is not an index:value pair")
+            if not index_text.isdigit():
+                raise RequestError(400, f"row {number}: {token[:40]!r} has no 0-based feature index")
+            index = int(index_text)
+            if index >= num_features:
+                raise RequestError(
+                    400, f"row {number}: feature index {index} is out of range; the model has {num_features}"
+                )
+            matrix[number - 1, index] = _number(value_text, number, index + 1)
+    return matrix
+
+
+def _rows(text: str) -> Iterable[str]:
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            yield stripped
+
+
+def _number(field: str, row: int, column: int) -> float:
+    stripped = field.strip()
+    if not stripped:
+        return math.nan  # an empty field is a missing value, as in the container
+    try:
+        if "_" in stripped:
+            raise ValueError(stripped)
+        return float(stripped)
+    except ValueError:
+        raise RequestError(400, f"row {row}, column {column}: {stripped[:40]!r} is not a number") from None
+
+
+# -- responses --------------------------------------------------------------------------------------
+
+
+def _scores(predictions: np.ndarray) -> list[object]:
+    values: list[object] = predictions.tolist()
+    return values
+
+
+def _csv(predictions: np.ndarray) -> bytes:
+    if predictions.ndim == 1:
+        return ("\n".join(map(str, predictions.tolist())) + "\n").encode()
+    return "".join(",".join(map(str, row)) + "\n" for row in predictions.tolist()).encode()
+
+
+def _json(predictions: np.ndarray) -> bytes:
+    return json.dumps({"predictions": [{"score": score} for score in _scores(predictions)]}).encode()
+
+
+def _jsonlines(predictions: np.ndarray) -> bytes:
+    return "".join(json.dumps({"score": score}) + "\n" for score in _scores(predictions)).encode()
+
+
+ENCODERS: dict[str, Callable[[np.ndarray], bytes]] = {CSV: _csv, JSON: _json, JSONLINES: _jsonlines}
+
+
+def encode(predictions: np.ndarray, accept: str) -> bytes:
+    """Predictions (one per row, or one list per row for multi-output models) in the accepted format."""
+    return ENCODERS[accept](predictions)

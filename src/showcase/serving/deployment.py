@@ -1,0 +1,254 @@
+"""What an endpoint serves, decided from ``endpoint_config_adj.json`` and kept under ``<home>/endpoints/<name>/``.
+
+    endpoints/<EndpointName>/
+        deployment.json     the model package being served (and the previous one), capture settings, generation
+        server.json         pid, host and port of the running server (written once it listens)
+        models/<group>/<version>-<id>/xgboost-model   extracted archives, checked before deployment.json names them
+        workers/<pid>.json  each worker's loaded generation and request metrics
+
+Deploying resolves ``ModelPackageName`` in the local registry to its ``ModelDataUrl``, extracts the archive from
+the object store and loads it with XGBoost *before* writing ``deployment.json``: a model that cannot be loaded
+never reaches a worker. Workers watch ``deployment.json`` and swap models in place (see ``showcase.serving.app``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, write_json_atomically
+from showcase.errors import RegistryError, UsageError
+from showcase.registry import Registry
+from showcase.serving.errors import ModelLoadError
+from showcase.serving.model import LoadedModel, extract_and_check
+from showcase.settings import Settings
+from showcase.store import ObjectStore, StoreError, split_uri
+
+DEFAULT_CAPTURE_URI = "s3://showcase-local/datacapture"
+VARIANT_NAME = "AllTraffic"
+_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    enabled: bool = False
+    sampling_percentage: int = 0
+    destination_uri: str = DEFAULT_CAPTURE_URI
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployed model package; ``previous`` is what served before (the fallback if this one cannot load)."""
+
+    endpoint_name: str
+    model_package_arn: str
+    model_data_url: str
+    model_dir: str
+    generation: int
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    deployed_at: str = ""
+    previous: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Deployment:
+        return cls(**{**raw, "capture": CaptureConfig(**raw.get("capture") or {})})
+
+
+class EndpointPaths:
+    """The files of one endpoint under ``<home>/endpoints/<name>/``."""
+
+    def __init__(self, home: Path, endpoint_name: str) -> None:
+        self.name = check_endpoint_name(endpoint_name)
+        self.root = home / "endpoints" / self.name
+
+    @property
+    def deployment_file(self) -> Path:
+        return self.root / "deployment.json"
+
+    @property
+    def server_file(self) -> Path:
+        return self.root / "server.json"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def workers_dir(self) -> Path:
+        return self.root / "workers"
+
+
+def check_endpoint_name(name: str) -> str:
+    if not _ENDPOINT_NAME.match(name):
+        raise UsageError(
+            f"endpoint name {name!r} is not valid: letters, digits and single hyphens, at most 63 characters"
+        )
+    return name
+
+
+def endpoint_name_of(config: EndpointConfig) -> str:
+    return check_endpoint_name(config.parameters.get("EndpointName") or DEFAULT_ENDPOINT_NAME)
+
+
+def capture_config_of(config: EndpointConfig, source: str) -> CaptureConfig:
+    """EnableDataCapture / SamplingPercentage / DataCaptureS3Uri, checked."""
+    parameters = config.parameters
+    enabled_text = parameters.get("EnableDataCapture", "false").strip().lower()
+    if enabled_text not in ("true", "false"):
+        raise UsageError(f"{source}: EnableDataCapture must be 'true' or 'false', got {enabled_text!r}")
+    percentage_text = parameters.get("SamplingPercentage", "100" if enabled_text == "true" else "0")
+    try:
+        percentage = int(percentage_text)
+    except ValueError:
+        percentage = -1
+    if not 0 <= percentage <= 100:
+        raise UsageError(f"{source}: SamplingPercentage must be a whole number from 0 to 100, got {percentage_text!r}")
+    destination = parameters.get("DataCaptureS3Uri") or DEFAULT_CAPTURE_URI
+    try:
+        split_uri(destination, prefix=True)
+    except StoreError as exc:
+        raise UsageError(f"{source}: DataCaptureS3Uri: {exc}") from None
+    return CaptureConfig(enabled_text == "true", percentage, destination.rstrip("/"))
+
+
+def prepare_deployment(
+    config: EndpointConfig, settings: Settings, *, source: str, previous: Deployment | None = None
+) -> tuple[Deployment, LoadedModel]:
+    """Resolve, extract and load the config's model package; nothing is written if any of it fails."""
+    name = endpoint_name_of(config)
+    arn = config.parameters.get("ModelPackageName")
+    if not arn:
+        raise UsageError(
+            f"{source} names no ModelPackageName; write it with deploy/build_config_file.py "
+            "(the newest Approved package of a group)"
+        )
+    capture = capture_config_of(config, source)
+    registry = Registry(settings.registry_path)
+    try:
+        package = registry.describe_model_package(ModelPackageName=arn)
+    except RegistryError as exc:
+        raise UsageError(f"{source}: ModelPackageName: {exc}") from None
+    status = package.get("ModelApprovalStatus")
+    if status != "Approved":
+        raise UsageError(
+            f"model package {arn} is {status}, not Approved; approve it (update_model_package) and deploy again"
+        )
+    url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
+    if not url:
+        raise ModelLoadError(f"model package {arn} has no ModelDataUrl", model_package_arn=arn)
+    store = ObjectStore(settings.store_root)
+    try:
+        archive = store.path_of(url)
+    except StoreError as exc:
+        raise ModelLoadError(f"{arn}: ModelDataUrl {url}: {exc}", model_package_arn=arn) from exc
+    if not archive.is_file():
+        raise ModelLoadError(f"{arn}: ModelDataUrl {url} does not exist in the object store", model_package_arn=arn)
+    paths = EndpointPaths(settings.home, name)
+    group, version = arn.rsplit("/", 2)[-2:]
+    model_dir = paths.models_dir / group / f"{version}-{uuid.uuid4().hex[:8]}"
+    try:
+        loaded = extract_and_check(archive, model_dir, model_package_arn=arn)
+    except ModelLoadError:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        raise
+    generation = (previous.generation if previous else 0) + 1
+    deployment = Deployment(
+        endpoint_name=name,
+        model_package_arn=arn,
+        model_data_url=url,
+        model_dir=str(model_dir),
+        generation=generation,
+        capture=capture,
+        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        previous=None
+        if previous is None
+        else {"model_package_arn": previous.model_package_arn, "model_dir": previous.model_dir},
+    )
+    return deployment, LoadedModel(loaded.booster, loaded.num_features, arn, generation)
+
+
+def write_deployment(paths: EndpointPaths, deployment: Deployment) -> None:
+    paths.root.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(paths.deployment_file, deployment.to_json())
+    _prune_models(paths, keep={deployment.model_dir, (deployment.previous or {}).get("model_dir", "")})
+
+
+def read_deployment(paths: EndpointPaths) -> Deployment | None:
+    try:
+        raw = json.loads(paths.deployment_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return Deployment.from_json(raw)
+
+
+def _prune_models(paths: EndpointPaths, keep: set[str]) -> None:
+    """Remove extracted models other than the current and previous one."""
+    if not paths.models_dir.is_dir():
+        return
+    for group_dir in paths.models_dir.iterdir():
+        for model_dir in group_dir.iterdir() if group_dir.is_dir() else []:
+            if str(model_dir) not in keep:
+                shutil.rmtree(model_dir, ignore_errors=True)
+
+
+# -- the running server -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    pid: int
+    host: str
+    port: int
+    workers: int
+    started_at: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def write_server_info(paths: EndpointPaths, info: ServerInfo) -> None:
+    paths.root.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(paths.server_file, asdict(info))
+
+
+def read_server_info(paths: EndpointPaths) -> ServerInfo | None:
+    """The running server, or None when there is none (a stale file of a dead server counts as none)."""
+    try:
+        info = ServerInfo(**json.loads(paths.server_file.read_text(encoding="utf-8")))
+    except (FileNotFoundError, json.JSONDecodeError, TypeError):
+        return None
+    return info if pid_alive(info.pid) else None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:  # a zombie has exited; only its parent has not reaped it yet
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live children of a process (the server's workers), from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [child for child in map(int, text.split()) if pid_alive(child)]

@@ -1,0 +1,76 @@
+"""Load and check an XGBoost model for serving: refuse what XGBoost cannot load before any traffic sees it.
+
+A model directory is what ``model.tar.gz`` extracts to; the model is its ``xgboost-model`` file, in XGBoost's
+own format (UBJSON or JSON; never a pickle). Loading sets ``nthread=1``: each server worker is one process
+with one OpenMP thread, as in the built-in container, so workers do not fight over the cores.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+from showcase.archives import ArchiveError, extract_model_archive
+from showcase.serving.errors import ModelLoadError
+
+MODEL_FILE = "xgboost-model"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A booster that has loaded and answered a probe prediction, and where it came from."""
+
+    booster: xgb.Booster
+    num_features: int
+    model_package_arn: str
+    generation: int
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.inplace_predict(rows, validate_features=False))
+
+
+def load_model(model_dir: str | os.PathLike[str], *, model_package_arn: str = "", generation: int = 0) -> LoadedModel:
+    """Load ``model_dir/xgboost-model`` and probe it with one row of missing values; raises ModelLoadError."""
+    path = Path(model_dir) / MODEL_FILE
+    what = model_package_arn or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelLoadError(
+            f"{what}: the model archive holds no {MODEL_FILE!r} file (expected the built-in XGBoost layout)",
+            model_package_arn=model_package_arn,
+        ) from None
+    except OSError as exc:
+        raise ModelLoadError(
+            f"{what}: cannot read {path}: {exc.strerror}", model_package_arn=model_package_arn
+        ) from None
+    booster = xgb.Booster(params={"nthread": 1})
+    try:
+        booster.load_model(bytearray(data))
+        booster.set_param({"nthread": 1})
+        num_features = booster.num_features()
+        if num_features < 1:
+            raise ValueError("the model has no features")
+        booster.inplace_predict(np.full((1, num_features), np.nan), validate_features=False)
+    except (xgb.core.XGBoostError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(
+            f"{what}: XGBoost cannot load {MODEL_FILE} ({first_line[:200]}); it must be saved with Booster.save_model",
+            model_package_arn=model_package_arn,
+        ) from exc
+    return LoadedModel(booster, num_features, model_package_arn, generation)
+
+
+def extract_and_check(
+    archive: str | os.PathLike[str], dest: str | os.PathLike[str], *, model_package_arn: str
+) -> LoadedModel:
+    """Extract ``model.tar.gz`` into ``dest`` (which must not exist yet) and load the model from it."""
+    try:
+        extract_model_archive(archive, dest)
+    except ArchiveError as exc:
+        raise ModelLoadError(f"{model_package_arn}: {exc}", model_package_arn=model_package_arn) from exc
+    return load_model(dest, model_package_arn=model_package_arn)
