@@ -1,23 +1,31 @@
 """Write the endpoint config to deploy: the user's parameters plus the newest Approved model package.
 
     python deploy/build_config_file.py --model-execution-role ARN --model-package-group-name GROUP
+    python deploy/build_config_file.py --local [--home DIR] --model-execution-role ARN --model-package-group-name GROUP
 
-Nothing is written when anything fails: the output appears only once it is complete.
+``--local`` reads the local model registry (``<home>/registry.sqlite``) instead of SageMaker's, through the
+same look-up and config building. Nothing is written when anything fails: the output appears only once it
+is complete.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from showcase import settings as settings_module
 from showcase.aws.registry import latest_approved_package, sagemaker_client
 from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file
+from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, lock_reported, open_registry
 from showcase.deployment.config import (
     DEFAULT_ENDPOINT_NAME,
     adjusted_config,
     parse_endpoint_config,
     write_json_atomically,
 )
+from showcase.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,10 @@ def build_parser() -> ArgumentParser:
         help="config to write (default: endpoint_config_adj.json)",
     )
     parser.add_argument("--region", default=None, help="AWS region (default: AWS_DEFAULT_REGION)")
+    parser.add_argument(
+        "--local", action="store_true", help="deploy from the local model registry instead of SageMaker's"
+    )
+    parser.add_argument("--home", help="with --local: state directory (default: SHOWCASE_HOME, else ./.showcase)")
     add_log_level(parser)
     return parser
 
@@ -58,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = args.import_endpoint_config
     # Check the user's file before asking AWS anything: its mistakes are the cheapest to report.
     config = parse_endpoint_config(read_json_file(source, "endpoint config"), source)
-    package = latest_approved_package(sagemaker_client(args.region), args.model_package_group_name)
+    package = _latest_approved(args)
     adjusted = adjusted_config(
         config,
         model_package_arn=package["ModelPackageArn"],
@@ -68,3 +80,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json_atomically(args.export_endpoint_config, adjusted.to_json())
     logger.info("wrote %s deploying %s", args.export_endpoint_config, package["ModelPackageArn"])
     return 0
+
+
+def _latest_approved(args: argparse.Namespace) -> Mapping[str, Any]:
+    """The newest Approved package, from SageMaker or (``--local``) from the local registry."""
+    if not args.local:
+        if args.home is not None:
+            raise UsageError("--home applies to the local registry: add --local, or leave --home out")
+        return latest_approved_package(sagemaker_client(args.region), args.model_package_group_name)
+    if args.region is not None:
+        raise UsageError(
+            "--region applies to SageMaker; the local registry's ARNs use SHOWCASE_REGION: leave --region out"
+        )
+    registry = open_registry(settings_module.load(args.home))
+    with lock_reported(registry.path, DEFAULT_BUSY_TIMEOUT_S):
+        return latest_approved_package(registry, args.model_package_group_name)
