@@ -133,7 +133,7 @@ def prepare_deployment(
             "(the newest Approved package of a group)"
         )
     capture = capture_config_of(config, source)
-    registry = Registry(settings.registry_path)
+    registry = Registry(settings.registry_path, region=settings.region, account=settings.account)
     try:
         package = registry.describe_model_package(ModelPackageName=arn)
     except RegistryError as exc:
