@@ -112,6 +112,7 @@ class EndpointApp:
 
     def _watch(self, interval_s: float) -> None:
         while not self._stop.wait(interval_s):
+            self.metrics.write_if_due()  # the last requests before a quiet spell reach the file too
             current = self._stat()
             if current is not None and current != self._watched:
                 self._watched = current

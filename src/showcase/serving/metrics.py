@@ -35,6 +35,7 @@ class WorkerMetrics:
         self.path = workers_dir / f"{self.pid}.json"
         self._lock = threading.Lock()
         self._last_write = 0.0
+        self._dirty = False
         self.requests = 0
         self.by_status: dict[str, int] = {}
         self.latency_ms_sum = 0.0
@@ -56,7 +57,12 @@ class WorkerMetrics:
                     break
             else:
                 self._buckets[-1] += 1
-        if time.monotonic() - self._last_write >= WRITE_INTERVAL_S:
+        self._dirty = True
+        self.write_if_due()
+
+    def write_if_due(self) -> None:
+        """Rewrite the file if requests came since the last write and a second has passed."""
+        if self._dirty and time.monotonic() - self._last_write >= WRITE_INTERVAL_S:
             self.write()
 
     def set_model(self, model_package_arn: str, generation: int, swap_error: str | None = None) -> None:
@@ -85,7 +91,7 @@ class WorkerMetrics:
             }
 
     def write(self) -> None:
-        self._last_write = time.monotonic()
+        self._last_write, self._dirty = time.monotonic(), False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_json_atomically(self.path, self.snapshot())

@@ -1,0 +1,155 @@
+"""``showcase-endpoint``: one-line errors for user mistakes, and status/stop against a real server."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from showcase.cli.endpoint import main
+from tests.serving_support import ROW, cli, register, serving, train_booster, write_config
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """main() configures the root logger for a CLI process; give the next test the handlers it had."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+def one_line_error(err: str, expected: str) -> None:
+    assert err.startswith("error: ") and expected in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_help_documents_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--config", "--host", "--port", "--workers", "--home", "SAGEMAKER_BIND_TO_PORT"):
+        assert flag in out
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        ({}, "names no ModelPackageName; write it with deploy/build_config_file.py"),
+        ({"ModelPackageName": "nope/1"}, "ModelPackageName: model package nope/1 does not exist"),
+        ({"ModelPackageName": "x/1", "EndpointName": "bad_name"}, "endpoint name 'bad_name' is not valid"),
+        ({"ModelPackageName": "x/1", "EnableDataCapture": "yes"}, "EnableDataCapture must be 'true' or 'false'"),
+        ({"ModelPackageName": "x/1", "EnableDataCapture": "true", "SamplingPercentage": "101"}, "from 0 to 100"),
+        ({"ModelPackageName": "x/1", "DataCaptureS3Uri": "bucket/x"}, "DataCaptureS3Uri: expected an s3://"),
+    ],
+)
+def test_serve_refuses_a_bad_config_in_one_line(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], parameters: dict[str, str], expected: str
+) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"Parameters": parameters}))
+    code, _, err = run(capsys, "serve", "--config", str(config), "--home", str(home))
+    assert code == 2
+    one_line_error(err, expected)
+
+
+def test_serve_refuses_a_missing_config(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "serve", "--config", "nowhere.json", "--home", str(home))
+    assert code == 2
+    one_line_error(err, "endpoint config 'nowhere.json' does not exist")
+
+
+def test_serve_refuses_an_unapproved_package(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arn = register(home, train_booster(), status="PendingManualApproval")
+    code, _, err = run(capsys, "serve", "--config", str(write_config(tmp_path / "c.json", arn)), "--home", str(home))
+    assert code == 2
+    one_line_error(err, "is PendingManualApproval, not Approved; approve it")
+
+
+def test_serve_refuses_a_model_xgboost_cannot_load(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = register(home, b"{not a model")
+    code, _, err = run(capsys, "serve", "--config", str(write_config(tmp_path / "c.json", arn)), "--home", str(home))
+    assert code == 1
+    one_line_error(err, "XGBoost cannot load xgboost-model")
+    assert not (home / "endpoints" / "test-endpoint" / "deployment.json").exists()
+
+
+def test_serve_refuses_a_corrupt_archive(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arn = register(home, train_booster())
+    archive = next((home / "store").rglob("model.tar.gz"))
+    archive.write_bytes(archive.read_bytes()[:40])
+    code, _, err = run(capsys, "serve", "--config", str(write_config(tmp_path / "c.json", arn)), "--home", str(home))
+    assert code == 1
+    one_line_error(err, "cannot extract")
+
+
+@pytest.mark.parametrize("flags", [["--port", "70000"], ["--workers", "0"]])
+def test_bad_flags_exit_2(home: Path, capsys: pytest.CaptureFixture[str], flags: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--config", "c.json", *flags])
+    assert exited.value.code == 2
+    assert "(see --help)" in capsys.readouterr().err
+
+
+def test_bad_sagemaker_environment(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "eighty")
+    config = write_config(tmp_path / "c.json", register(home, train_booster()))
+    code, _, err = run(capsys, "serve", "--config", str(config), "--home", str(home))
+    assert code == 2
+    one_line_error(err, "SAGEMAKER_BIND_TO_PORT must be a port number, got 'eighty'")
+
+
+def test_deploy_status_stop_need_a_running_endpoint(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "c.json", register(home, train_booster()))
+    code, _, err = run(capsys, "deploy", "--config", str(config), "--home", str(home))
+    assert code == 1
+    one_line_error(err, "endpoint 'test-endpoint' is not running; start it with: showcase-endpoint serve")
+    code, _, err = run(capsys, "stop", "--endpoint-name", "test-endpoint", "--home", str(home))
+    assert code == 1
+    code, _, err = run(capsys, "status", "--endpoint-name", "test-endpoint", "--home", str(home))
+    assert code == 2
+    one_line_error(err, "has never been deployed")
+
+
+def test_status_and_stop_a_running_endpoint(home: Path, tmp_path: Path) -> None:
+    arn = register(home, train_booster())
+    config = write_config(tmp_path / "c.json", arn)
+    with serving(home, config, workers=2) as running:
+        for _ in range(5):
+            assert running.invoke(ROW)[0] == 200
+        assert running.invoke("1,2")[0] == 400
+        again = cli(home, "serve", "--config", str(config))
+        assert again.returncode == 2 and "is already served at http://127.0.0.1:" in again.stderr
+        for _ in range(100):  # worker files are rewritten at most once a second (bounded wait)
+            status = json.loads(cli(home, "status", "--config", str(config)).stdout)
+            if status["Requests"] >= 6:
+                break
+        assert status["EndpointStatus"] == "InService" and status["ModelPackageArn"] == arn
+        assert status["RequestsByStatus"]["200"] >= 5 and status["RequestsByStatus"]["400"] == 1
+        assert len(status["Workers"]) == 2 and status["MeanLatencyMs"] > 0
+        stopped = cli(home, "stop", "--config", str(config))
+        assert stopped.returncode == 0 and "stopped" in stopped.stdout
+        assert running.process.wait(timeout=60) == 0
+    status = json.loads(cli(home, "status", "--config", str(config)).stdout)
+    assert status["EndpointStatus"] == "Stopped"
