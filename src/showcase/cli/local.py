@@ -49,7 +49,11 @@ STYLES = {"Succeeded": "green", "Cached": "cyan", "Failed": "red", "Skipped": "d
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="showcase-local", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(
+        prog="showcase-local",
+        description="Run pipeline definitions on this machine and inspect their executions. State (object store, "
+        "registry, executions) lives under --home, else SHOWCASE_HOME, else ./.showcase.",
+    )
     parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     add_log_level(parser, default="WARNING")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -57,7 +61,7 @@ def build_parser() -> ArgumentParser:
     start.add_argument("--definition", required=True, help="the definition JSON file")
     start.add_argument("--pipeline-name", help="pipeline name (default: the file's stem)")
     start.add_argument(
-        "--parameter", action="append", type=key_value_flag, default=[], metavar="NAME=VALUE",
+        "-p", "--parameter", action="append", type=key_value_flag, default=[], metavar="NAME=VALUE",
         help="override a pipeline parameter (repeatable)",
     )  # fmt: skip
     commands.add_parser("list", help="list executions, newest first")
