@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from showcase import settings as settings_module
-from showcase.aws.registry import latest_approved_package, sagemaker_client
+from showcase.aws.registry import ModelPackageLister, latest_approved_package, sagemaker_client
 from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file
 from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, lock_reported, open_registry
 from showcase.deployment.config import (
@@ -93,5 +93,7 @@ def _latest_approved(args: argparse.Namespace) -> Mapping[str, Any]:
             "--region applies to SageMaker; the local registry's ARNs use SHOWCASE_REGION: leave --region out"
         )
     registry = open_registry(settings_module.load(args.home))
+    # The Registry takes boto3's keyword arguments by name; the Protocol's **kwargs cannot say so.
+    lister = cast(ModelPackageLister, registry)
     with lock_reported(registry.path, DEFAULT_BUSY_TIMEOUT_S):
-        return latest_approved_package(registry, args.model_package_group_name)
+        return latest_approved_package(lister, args.model_package_group_name)
