@@ -87,7 +87,8 @@ def build_parser(default_payload: str | None = None) -> ArgumentParser:
         "--file-path",
         default=default_payload,
         required=default_payload is None,
-        help="CSV of feature rows, no header" + (f" (default: {default_payload})" if default_payload else ""),
+        help="CSV of feature rows, no header"
+        + (f" (default: {Path(default_payload).name} beside the script)" if default_payload else ""),
     )
     parser.add_argument(
         "--region",
