@@ -108,9 +108,7 @@ def test_describe_missing_or_malformed(registry: Registry) -> None:
     with pytest.raises(RegistryError, match="expected a model package ARN or '<group>/<version>'"):
         registry.describe_model_package(ModelPackageName=GROUP)
     with pytest.raises(RegistryError, match="belongs to eu-west-1/123456789012"):
-        registry.describe_model_package(
-            ModelPackageName="arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/1"
-        )
+        registry.describe_model_package(ModelPackageName="arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/1")
     with pytest.raises(RegistryError, match="model package group 'nope' does not exist"):
         registry.describe_model_package_group(ModelPackageGroupName="nope")
 
@@ -118,9 +116,7 @@ def test_describe_missing_or_malformed(registry: Registry) -> None:
 def test_metrics_and_lineage_are_kept(registry: Registry) -> None:
     metrics = {"regression_metrics": {"mse": {"value": 4.5}}}
     lineage = {"PipelineExecutionId": "abc123", "PipelineName": "p"}
-    arn = registry.create_model_package(**register_request(), metrics=metrics, lineage=lineage)[
-        "ModelPackageArn"
-    ]
+    arn = registry.create_model_package(**register_request(), metrics=metrics, lineage=lineage)["ModelPackageArn"]
     assert registry.describe_model_package_extras(ModelPackageName=arn) == {
         "ModelPackageArn": arn,
         "Metrics": metrics,
@@ -151,9 +147,7 @@ def test_bad_approval_status_names_the_allowed_values(registry: Registry) -> Non
         ({"ModelPackageDescription": "x" * 1025}, "at most 1024 characters"),
     ],
 )
-def test_create_model_package_rejects_bad_requests(
-    registry: Registry, overrides: dict[str, Any], message: str
-) -> None:
+def test_create_model_package_rejects_bad_requests(registry: Registry, overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(RegistryError, match=re.escape(message)):
         registry.create_model_package(**register_request(**overrides))
 
@@ -169,33 +163,22 @@ def test_default_status_is_pending(registry: Registry) -> None:
     request = register_request()
     del request["ModelApprovalStatus"]
     arn = registry.create_model_package(**request)["ModelPackageArn"]
-    assert (
-        registry.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
-        == "PendingManualApproval"
-    )
+    assert registry.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "PendingManualApproval"
 
 
 def test_group_lifecycle(registry: Registry) -> None:
     arn = registry.create_model_package_group(ModelPackageGroupName="Beta", ModelPackageGroupDescription="d")
-    assert arn == {
-        "ModelPackageGroupArn": "arn:aws:sagemaker:us-east-1:000000000000:model-package-group/beta"
-    }
+    assert arn == {"ModelPackageGroupArn": "arn:aws:sagemaker:us-east-1:000000000000:model-package-group/beta"}
     registry.create_model_package_group(ModelPackageGroupName="alpha", Tags=[{"Key": "k", "Value": "v"}])
     with pytest.raises(RegistryError, match="'Beta' already exists"):
         registry.create_model_package_group(ModelPackageGroupName="Beta")
     with pytest.raises(RegistryError, match="does not support: Bogus"):
         registry.create_model_package_group(ModelPackageGroupName="gamma", Bogus=1)
-    names = [
-        g["ModelPackageGroupName"]
-        for g in registry.list_model_package_groups()["ModelPackageGroupSummaryList"]
-    ]
+    names = [g["ModelPackageGroupName"] for g in registry.list_model_package_groups()["ModelPackageGroupSummaryList"]]
     assert names == ["Beta", "alpha"]
     by_name = registry.list_model_package_groups(SortBy="Name", SortOrder="Descending", NameContains="BET")
     assert [g["ModelPackageGroupName"] for g in by_name["ModelPackageGroupSummaryList"]] == ["Beta"]
-    assert (
-        registry.describe_model_package_group(ModelPackageGroupName="beta")["ModelPackageGroupDescription"]
-        == "d"
-    )
+    assert registry.describe_model_package_group(ModelPackageGroupName="beta")["ModelPackageGroupDescription"] == "d"
 
 
 def test_list_filters_and_sort_order(registry: Registry) -> None:
@@ -213,9 +196,7 @@ def test_list_filters_and_sort_order(registry: Registry) -> None:
     assert versions(SortBy="Name", SortOrder="Descending") == [4, 3, 2, 1]
     assert len(registry.list_model_packages()["ModelPackageSummaryList"]) == 5
     assert versions(ModelPackageType="Unversioned") == []
-    summary = registry.list_model_packages(ModelPackageGroupName=GROUP, MaxResults=1)[
-        "ModelPackageSummaryList"
-    ][0]
+    summary = registry.list_model_packages(ModelPackageGroupName=GROUP, MaxResults=1)["ModelPackageSummaryList"][0]
     assert set(summary) == {
         "ModelPackageName",
         "ModelPackageGroupName",
@@ -228,9 +209,7 @@ def test_list_filters_and_sort_order(registry: Registry) -> None:
     }
     times = [s["CreationTime"] for s in registry.list_model_packages()["ModelPackageSummaryList"]]
     assert times == sorted(times)
-    assert registry.list_model_packages(CreationTimeAfter=datetime.now(timezone.utc)) == {
-        "ModelPackageSummaryList": []
-    }
+    assert registry.list_model_packages(CreationTimeAfter=datetime.now(timezone.utc)) == {"ModelPackageSummaryList": []}
     assert registry.list_model_packages(ModelPackageGroupName="missing") == {"ModelPackageSummaryList": []}
 
 
@@ -294,10 +273,7 @@ def test_update_errors(registry: Registry) -> None:
         registry.update_model_package(ModelPackageArn=arn[:-1] + "9", ModelApprovalStatus="Approved")
     with pytest.raises(RegistryError, match="does not support: Nope"):
         registry.update_model_package(ModelPackageArn=arn, Nope=1)
-    assert (
-        registry.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
-        == "PendingManualApproval"
-    )
+    assert registry.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "PendingManualApproval"
 
 
 def test_works_with_the_deploy_side_lookup(registry: Registry) -> None:
@@ -324,8 +300,7 @@ def test_concurrent_processes_get_distinct_consecutive_versions(tmp_path: Path) 
     barrier = context.Barrier(processes)
     results = context.Queue()
     workers = [
-        context.Process(target=_register_many, args=(path, per_process, barrier, results))
-        for _ in range(processes)
+        context.Process(target=_register_many, args=(path, per_process, barrier, results)) for _ in range(processes)
     ]
     for worker in workers:
         worker.start()
@@ -337,3 +312,20 @@ def test_concurrent_processes_get_distinct_consecutive_versions(tmp_path: Path) 
     assert versions == list(range(1, processes * per_process + 1))
     listed = Registry(path).list_model_packages(ModelPackageGroupName=GROUP, SortBy="CreationTime")
     assert [s["ModelPackageVersion"] for s in listed["ModelPackageSummaryList"]] == versions
+
+
+def test_reading_does_not_wait_behind_a_writer(tmp_path: Path) -> None:
+    """Opening an existing registry and listing it is a read: a writer holding the lock does not block it."""
+    path = tmp_path / "registry.sqlite"
+    Registry(path).create_model_package(**register_request("Approved"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        reader = Registry(path, busy_timeout_s=0.05)
+        summaries = reader.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
+        assert [s["ModelPackageVersion"] for s in summaries] == [1]
+        with pytest.raises(RegistryError, match="locked"):
+            reader.update_model_package(ModelPackageArn=summaries[0]["ModelPackageArn"], ModelApprovalStatus="Rejected")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -302,7 +302,7 @@ class Registry:
         ).fetchone()
         if row is None:
             raise RegistryError(f"model package {name} does not exist")
-        return row  # type: ignore[no-any-return]
+        return row
 
     def _page(
         self,

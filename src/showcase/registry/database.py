@@ -47,10 +47,22 @@ class Database:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self.transaction() as conn:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        if not self._has_schema():
+            with self.transaction() as conn:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+
+    def _has_schema(self) -> bool:
+        """Whether the tables exist: a read, so opening a registry never waits behind a writer."""
+        if not self.path.exists():
+            return False
+        with closing(self._connect()) as conn:
+            found = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                "AND name IN ('model_package_groups', 'model_packages')"
+            ).fetchone()[0]
+        return bool(found == 2)
 
     def _connect(self) -> sqlite3.Connection:
         try:
