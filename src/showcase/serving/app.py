@@ -271,6 +271,8 @@ async def _read_body(headers: dict[str, str], receive: Receive) -> bytes:
 
 
 async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> int:
+    if status != 204:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return status

@@ -18,6 +18,7 @@ watcher thread; the arbiter process never runs XGBoost.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ class EndpointServer(BaseApplication):
         os.environ["OMP_NUM_THREADS"] = "1"
         app = EndpointApp.from_home(self.paths, self.store)
         app.start_watching()
+        gc.freeze()  # the libraries and the model stay for the worker's life: keep them out of every GC pass
         return app
 
     def _when_ready(self, arbiter: Any) -> None:
