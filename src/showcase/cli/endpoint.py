@@ -28,7 +28,11 @@ from showcase.errors import UsageError
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="showcase-endpoint", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(
+        prog="showcase-endpoint",
+        description="Serve a registered model locally with SageMaker's endpoint contracts (the XGBoost "
+        "container's /ping and /invocations, and the Runtime API's /endpoints/NAME/invocations).",
+    )
     common = ArgumentParser(add_help=False)
     common.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     add_log_level(common)
