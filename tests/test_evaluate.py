@@ -74,6 +74,44 @@ def test_metrics_of_a_real_model(tmp_path: Path, data: np.ndarray) -> None:
     assert metrics["rmse"]["value"] == pytest.approx(metrics["mse"]["value"] ** 0.5)
     assert 0.5 < metrics["r2"]["value"] <= 1.0
     assert metrics["mse"]["standard_deviation"] >= 0
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>")
+    assert page.count("<svg") == 3 and page.count("<circle") == 200
+    assert f"{metrics['mse']['value']:.4f}" in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page and " src=" not in page
+
+
+def test_evaluation_json_keeps_its_shape(tmp_path: Path, data: np.ndarray) -> None:
+    write_archive(tmp_path / "model" / "model.tar.gz", {"xgboost-model": trained_model_bytes(data)})
+    (tmp_path / "test").mkdir()
+    np.savetxt(tmp_path / "test" / "test.csv", data, delimiter=",")
+    argv = ["--model-dir", str(tmp_path / "model"), "--test-dir", str(tmp_path / "test")]
+    assert evaluate.main([*argv, "--output-dir", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert set(report) == {"regression_metrics", "test_rows"}
+    assert sorted(tmp_path.joinpath("out").iterdir()) == [
+        tmp_path / "out" / "evaluation.json",
+        tmp_path / "out" / "report.html",
+    ]
+
+
+def test_error_by_ring_count_by_hand() -> None:
+    actual = np.array([5.0, 5.0, 7.0, 9.0])
+    predicted = np.array([6.0, 4.0, 7.5, 9.0])
+    assert evaluate.error_by_rings(actual, predicted) == [(5, 2, 1.0), (7, 1, 0.5), (9, 1, 0.0)]
+
+
+def test_ticks_are_round_and_cover_the_range() -> None:
+    assert evaluate._ticks(0, 20) == [0, 5, 10, 15, 20]
+    assert evaluate._ticks(-1.2, 1.3) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert evaluate._ticks(3, 3) == [3.0]
+
+
+def test_plots_survive_degenerate_predictions() -> None:
+    """A constant model (every prediction equal) and one ring count still draw, without dividing by zero."""
+    actual = np.array([8.0, 8.0, 8.0])
+    page = evaluate.report_html(actual, np.full(3, 8.0), regression_metrics(actual, np.full(3, 8.0)))
+    assert page.count("<svg") == 3 and "nan" not in page
 
 
 def test_regression_metrics_by_hand() -> None:

@@ -8,11 +8,17 @@ evaluation.json holds ``regression_metrics`` with ``mse``, ``rmse``, ``mae`` and
 ``{"value": ...}``, with the ``standard_deviation`` of the per-row squared or absolute error
 for ``mse`` and ``mae``, in the shape
 SageMaker Model Registry shows as model quality statistics.
+
+Beside it, ``report.html``: the metrics and three plots (predicted against actual rings, the residual
+distribution, the mean absolute error by ring count) drawn as inline SVG with plain Python, so the report
+needs nothing the XGBoost image may lack and loads no external resource. SageMaker ships this file alone
+as the job's code, so the plotting lives here rather than in a module of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 import tarfile
@@ -75,6 +81,157 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, d
     }
 
 
+# -- the report: inline SVG, no dependency ---------------------------------------------------------------
+
+WIDTH, HEIGHT, MARGIN = 440, 300, 44
+INK, ACCENT, MUTED = "#1f2933", "#2563eb", "#9aa5b1"
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About ``count`` round tick values covering [low, high]."""
+    span = high - low or 1.0
+    raw = span / count
+    magnitude = 10 ** np.floor(np.log10(raw))
+    step = float(min((m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw), default=raw))
+    first = np.ceil(low / step) * step
+    return [round(float(v), 10) for v in np.arange(first, high + step * 1e-9, step)]
+
+
+class _Axes:
+    """Maps data coordinates to the SVG canvas and draws the frame, ticks and labels."""
+
+    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+        self.x0, self.x1 = x_range
+        self.y0, self.y1 = y_range
+
+    def x(self, value: float) -> float:
+        return MARGIN + (value - self.x0) / ((self.x1 - self.x0) or 1) * (WIDTH - 1.5 * MARGIN)
+
+    def y(self, value: float) -> float:
+        return HEIGHT - MARGIN - (value - self.y0) / ((self.y1 - self.y0) or 1) * (HEIGHT - 1.5 * MARGIN)
+
+    def frame(self, x_label: str, y_label: str) -> list[str]:
+        parts = [
+            f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN / 2}" y2="{HEIGHT - MARGIN}" '
+            f'stroke="{INK}"/>',
+            f'<line x1="{MARGIN}" y1="{MARGIN / 2}" x2="{MARGIN}" y2="{HEIGHT - MARGIN}" stroke="{INK}"/>',
+        ]
+        for tick in _ticks(self.x0, self.x1):
+            if self.x0 <= tick <= self.x1:
+                parts.append(
+                    f'<text x="{self.x(tick):.1f}" y="{HEIGHT - MARGIN + 14}" text-anchor="middle">{tick:g}</text>'
+                )
+        for tick in _ticks(self.y0, self.y1):
+            if self.y0 <= tick <= self.y1:
+                parts.append(f'<text x="{MARGIN - 6}" y="{self.y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
+        parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT - 8}" text-anchor="middle">{html.escape(x_label)}</text>')
+        parts.append(
+            f'<text x="12" y="{HEIGHT / 2}" text-anchor="middle" transform="rotate(-90 12 {HEIGHT / 2})">'
+            f"{html.escape(y_label)}</text>"
+        )
+        return parts
+
+
+def _svg(title: str, parts: list[str]) -> str:
+    body = "".join(parts)
+    return (
+        f'<svg role="img" aria-label="{html.escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" font-family="sans-serif" font-size="11" fill="{INK}">{body}</svg>'
+    )
+
+
+def scatter_svg(actual: np.ndarray, predicted: np.ndarray) -> str:
+    """Predicted against actual rings, with the line where they are equal."""
+    low = float(min(actual.min(), predicted.min(), 0))
+    high = float(max(actual.max(), predicted.max())) + 1
+    axes = _Axes((low, high), (low, high))
+    parts = axes.frame("actual rings", "predicted rings")
+    parts.append(
+        f'<line x1="{axes.x(low):.1f}" y1="{axes.y(low):.1f}" x2="{axes.x(high):.1f}" y2="{axes.y(high):.1f}" '
+        f'stroke="{MUTED}" stroke-dasharray="4 3"/>'
+    )
+    circles = "".join(
+        f'<circle cx="{axes.x(a):.1f}" cy="{axes.y(p):.1f}" r="2.2"/>'
+        for a, p in zip(actual.tolist(), predicted.tolist(), strict=True)
+    )
+    parts.append(f'<g fill="{ACCENT}" fill-opacity="0.45">{circles}</g>')
+    return _svg("predicted against actual rings", parts)
+
+
+def _bars(axes: _Axes, lefts: list[float], width: float, heights: list[float]) -> list[str]:
+    parts = []
+    for left, height in zip(lefts, heights, strict=True):
+        bar_width = max(axes.x(left + width) - axes.x(left) - 1, 1)
+        bar_height = max(axes.y(0) - axes.y(height), 0)
+        parts.append(
+            f'<rect x="{axes.x(left):.1f}" y="{axes.y(height):.1f}" width="{bar_width:.1f}" '
+            f'height="{bar_height:.1f}" fill="{ACCENT}"/>'
+        )
+    return parts
+
+
+def residuals_svg(actual: np.ndarray, predicted: np.ndarray, bins: int = 30) -> str:
+    """A histogram of actual minus predicted rings."""
+    counts, edges = np.histogram(actual - predicted, bins=bins)
+    axes = _Axes((float(edges[0]), float(edges[-1])), (0.0, float(counts.max()) * 1.05 or 1.0))
+    parts = axes.frame("residual (actual - predicted rings)", "test rows")
+    parts += _bars(axes, edges[:-1].tolist(), float(edges[1] - edges[0]), counts.astype(float).tolist())
+    parts.append(
+        f'<line x1="{axes.x(0):.1f}" y1="{MARGIN / 2}" x2="{axes.x(0):.1f}" y2="{HEIGHT - MARGIN}" '
+        f'stroke="{INK}" stroke-dasharray="3 3"/>'
+    )
+    return _svg("residual distribution", parts)
+
+
+def error_by_rings(actual: np.ndarray, predicted: np.ndarray) -> list[tuple[int, int, float]]:
+    """``(ring count, test rows, mean absolute error)`` for each actual ring count."""
+    rings = np.rint(actual).astype(int)
+    absolute = np.abs(actual - predicted)
+    return [(int(r), int((rings == r).sum()), float(absolute[rings == r].mean())) for r in np.unique(rings)]
+
+
+def error_by_rings_svg(actual: np.ndarray, predicted: np.ndarray) -> str:
+    rows = error_by_rings(actual, predicted)
+    rings = [r for r, _, _ in rows]
+    axes = _Axes((min(rings) - 0.5, max(rings) + 0.5), (0.0, max(e for _, _, e in rows) * 1.05 or 1.0))
+    parts = axes.frame("actual rings", "mean absolute error (rings)")
+    parts += _bars(axes, [r - 0.4 for r in rings], 0.8, [e for _, _, e in rows])
+    return _svg("mean absolute error by ring count", parts)
+
+
+REPORT_STYLE = (
+    "body{font-family:sans-serif;color:#1f2933;max-width:960px;margin:2rem auto;padding:0 1rem}"
+    "table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid #e4e7eb;text-align:right}"
+    "th:first-child,td:first-child{text-align:left}figure{display:inline-block;margin:0 1rem 1rem 0}"
+    "figcaption{font-weight:bold;margin-bottom:.25rem}"
+)
+
+
+def _maybe(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def report_html(actual: np.ndarray, predicted: np.ndarray, metrics: dict[str, dict[str, float]]) -> str:
+    """The evaluation as one self-contained HTML page: metrics, then the three plots inline."""
+    metric_rows = "".join(
+        f"<tr><td>{name}</td><td>{values['value']:.4f}</td><td>{_maybe(values.get('standard_deviation'))}</td></tr>"
+        for name, values in metrics.items()
+    )
+    figures = (
+        ("Predicted against actual rings", scatter_svg(actual, predicted)),
+        ("Residual distribution", residuals_svg(actual, predicted)),
+        ("Mean absolute error by ring count", error_by_rings_svg(actual, predicted)),
+    )
+    figure_html = "".join(f"<figure><figcaption>{t}</figcaption>{svg}</figure>" for t, svg in figures)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Model evaluation</title>'
+        f"<style>{REPORT_STYLE}</style></head><body><h1>Model evaluation</h1>"
+        f"<p>{len(actual)} test rows.</p><table><thead><tr><th>metric</th><th>value</th>"
+        f"<th>standard deviation</th></tr></thead><tbody>{metric_rows}</tbody></table>"
+        f"{figure_html}</body></html>\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", required=True, help="container directory holding model.tar.gz")
@@ -94,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report = {"regression_metrics": metrics, "test_rows": len(labels)}
     (out / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.html").write_text(report_html(labels, predictions, metrics), encoding="utf-8")
     print(
         f"EvaluateModel: {len(labels)} test rows, mse {metrics['mse']['value']:.4f}, "
         f"rmse {metrics['rmse']['value']:.4f}, mae {metrics['mae']['value']:.4f}, r2 {metrics['r2']['value']:.4f}"
