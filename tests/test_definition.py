@@ -199,6 +199,18 @@ def test_review_registers_or_fails(built: tuple[dict[str, Any], dict[str, bytes]
         {"Get": "Steps.EvaluateModel.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
         "evaluation.json",
     ]
+    assert register["CustomerMetadataProperties"] == {
+        "ModelName": "crayonShowcase",
+        "EvaluationReport": {
+            "Std:Join": {
+                "On": "/",
+                "Values": [
+                    {"Get": "Steps.EvaluateModel.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
+                    "report.html",
+                ],
+            }
+        },
+    }
 
 
 def test_code_uploads_are_deferred_and_named_by_content(built: tuple[dict[str, Any], dict[str, bytes]]) -> None:

@@ -278,10 +278,11 @@ def _build(
             ],
         ),
     )
-    evaluation_uri = Join(
-        on="/",
-        values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"],
-    )
+    evaluation_output = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    evaluation_uri = Join(on="/", values=[evaluation_output, "evaluation.json"])
+    # ModelMetrics has no slot for an HTML page; the SDK types CustomerMetadataProperties' values as
+    # pipeline variables (Dict[str, StrPipeVar]), so the package carries the report's URI there.
+    report_uri = Join(on="/", values=[evaluation_output, "report.html"])
 
     # 4a. Register the model with its metrics.
     register = ModelStep(
@@ -301,7 +302,7 @@ def _build(
             transform_instances=[transform_instance_type],
             approval_status=approval_status,
             description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
-            customer_metadata_properties={"ModelName": model_name},
+            customer_metadata_properties={"ModelName": model_name, "EvaluationReport": report_uri},
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri)
             ),
