@@ -25,8 +25,8 @@ from showcase import settings as settings_module
 from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
 from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, lock_reported, open_registry
 from showcase.cli.registry_view import describe_lines, group_rows, package_rows, table
-from showcase.errors import UsageError
 from showcase.registry import APPROVAL_STATUSES, Registry
+from showcase.registry.approval import set_approval
 
 logger = logging.getLogger(__name__)
 PAGE = 100
@@ -132,19 +132,11 @@ def _reject(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _set_status(registry: Registry, package: str, status: str, description: str | None, *, force: bool) -> int:
-    current = registry.describe_model_package(ModelPackageName=package)
-    arn, before = current["ModelPackageArn"], current["ModelApprovalStatus"]
-    if before == status:
-        print(f"{arn} is already {status}; nothing changed")
-        return 0
-    if before == "Rejected" and status == "Approved" and not force:
-        why = f" ({current['ApprovalDescription']})" if current.get("ApprovalDescription") else ""
-        raise UsageError(f"{arn} was Rejected{why}; pass --force to approve it anyway")
-    # An empty description clears the reason for the previous status rather than leaving it on the new one.
-    registry.update_model_package(
-        ModelPackageArn=arn, ModelApprovalStatus=status, ApprovalDescription=description or ""
-    )
-    print(f"{arn}: {before} -> {status}")
+    decision = set_approval(registry, package, status, description, force=force)
+    if decision.changed:
+        print(f"{decision.arn}: {decision.before} -> {decision.after}")
+    else:
+        print(f"{decision.arn} is already {status}; nothing changed")
     return 0
 
 
