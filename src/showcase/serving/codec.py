@@ -122,7 +122,10 @@ def decode(body: bytes, content_type: str, num_features: int) -> np.ndarray:
 
 
 def _decode_csv(text: str, num_features: int) -> np.ndarray:
-    if len(text) > _FAST_PATH_BYTES:
+    # pandas takes its column count from the first row: one with extra fields would become a silent index (the
+    # first columns dropped), so only a first row of exactly num_features fields takes the fast path. After it,
+    # any row with another count fails the C parser, and the precise parser below names it.
+    if len(text) > _FAST_PATH_BYTES and _first_row_width(text) == num_features:
         try:
             frame = pd.read_csv(
                 io.StringIO(text),
@@ -147,6 +150,18 @@ def _decode_csv(text: str, num_features: int) -> np.ndarray:
             )
         values.append([_number(field, number, column) for column, field in enumerate(fields, start=1)])
     return np.array(values, dtype=np.float64).reshape(len(values), num_features)
+
+
+def _first_row_width(text: str) -> int:
+    """The number of comma-separated fields of the first non-blank line (0 when there is none)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if text[start:end].strip():
+            return text.count(",", start, end) + 1
+        start = end + 1
+    return 0
 
 
 def _decode_libsvm(text: str, num_features: int) -> np.ndarray:
