@@ -20,6 +20,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ SEXES = ("F", "I", "M")
 FEATURES = [*NUMERIC, *(f"sex_{sex}" for sex in SEXES)]
 SPLITS = (("train", 0.70), ("validation", 0.15), ("test", 0.15))
 MAX_LINE = 1024  # an Abalone row is under 100 characters
+_CHUNK = 1 << 20
 LOCAL_COPY_HINT = (
     "pass a local copy instead: --parameter InputData=/path/to/abalone.data "
     "(or set SHOWCASE_INPUT_DATA=/path/to/abalone.data)"
@@ -57,11 +59,12 @@ def fetch(uri: str) -> bytes:
             import boto3  # only on SageMaker, where the image has it
 
             bucket, _, key = uri[len("s3://") :].partition("/")
-            return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            return read_rows(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"])
         if uri.startswith(("http://", "https://")):
             with urllib.request.urlopen(uri, timeout=30) as response:
-                return response.read()
-        return Path(uri.removeprefix("file://")).read_bytes()
+                return read_rows(response)
+        with Path(uri.removeprefix("file://")).open("rb") as local:
+            return read_rows(local)
     except (urllib.error.URLError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DataError(f"cannot download {uri} ({reason}); {LOCAL_COPY_HINT}") from None
@@ -76,6 +79,30 @@ def fetch(uri: str) -> bytes:
         raise DataError(f"input data {uri} is a directory; give the data file itself") from None
     except PermissionError:
         raise DataError(f"input data {uri} cannot be read (permission denied)") from None
+
+
+def read_rows(stream: BinaryIO) -> bytes:
+    """Read the whole stream, stopping at the first line longer than MAX_LINE.
+
+    A hostile or wrong file (one enormous line, a binary blob) is refused after one chunk, not after
+    reading and decoding all of it: memory stays bounded by what was read of well-formed rows.
+    """
+    chunks: list[bytes] = []
+    row, open_line = 1, 0  # the row being read and the length of its part read so far
+    while chunk := stream.read(_CHUNK):
+        lines = chunk.split(b"\n")
+        lengths = [open_line + len(lines[0]), *map(len, lines[1:])]
+        longest = max(lengths)
+        if longest > MAX_LINE:
+            at = row + next(index for index, length in enumerate(lengths) if length > MAX_LINE)
+            raise DataError(
+                f"row {at} is longer than {MAX_LINE} characters; an Abalone row has 9 short fields "
+                "(is this the right file?)"
+            )
+        row += len(lines) - 1
+        open_line = lengths[-1]
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse(raw: bytes) -> pd.DataFrame:
