@@ -1,0 +1,80 @@
+"""``showcase-dashboard``: executions, models and endpoints in a browser, served on 127.0.0.1.
+
+showcase-dashboard [--home DIR] [--host 127.0.0.1] [--port 8765] [--open]
+showcase-dashboard --aws --region eu-west-1      # the AWS account's pipelines and model packages
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import webbrowser
+from collections.abc import Sequence
+
+from showcase import settings as settings_module
+from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
+from showcase.dashboard import Source, create_app
+from showcase.errors import UsageError
+
+logger = logging.getLogger(__name__)
+DEFAULT_PORT = 8765
+
+
+def port_flag(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="showcase-dashboard", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=port_flag, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
+    parser.add_argument("--open", action="store_true", help="open the dashboard in a browser once it listens")
+    parser.add_argument("--aws", action="store_true", help="read SageMaker (boto3's credentials) instead")
+    parser.add_argument("--region", help="AWS region for --aws (default: boto3's, e.g. AWS_DEFAULT_REGION)")
+    add_log_level(parser, default="INFO")
+    return parser
+
+
+def make_source(args: argparse.Namespace) -> Source:
+    if args.aws:
+        from showcase.aws.dashboard_source import AwsSource
+
+        return AwsSource.connect(region=args.region)
+    if args.region:
+        raise UsageError("--region only applies with --aws")
+    return _local(args.home)
+
+
+def _local(home: str | None) -> Source:
+    from showcase.dashboard.local_source import LocalSource
+
+    return LocalSource(settings_module.load(home))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import uvicorn
+
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    app = create_app(make_source(args))
+    url = f"http://{args.host}:{args.port}/"
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("listening on %s: anyone who can reach it can approve models and retry executions", args.host)
+    if args.open:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    logger.info("dashboard on %s", url)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def entry() -> int:
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

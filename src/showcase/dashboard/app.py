@@ -1,0 +1,98 @@
+"""The dashboard's Starlette application: pages, one JSON endpoint per live page, and the error pages.
+
+Every page reads through a ``Source``; a POST must come from the dashboard's own origin (the ``Origin``
+header, else ``Referer``, must match the host the request was sent to), which is what stops another site
+from making a visitor's browser approve a model.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from showcase.dashboard import pages
+from showcase.dashboard.source import DashboardError, Source
+from showcase.errors import AwsError, ShowcaseError
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if isinstance(moment, datetime) else "-"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def templates() -> Jinja2Templates:
+    found = Jinja2Templates(directory=str(HERE / "templates"))
+    found.env.filters.update(when=when, seconds=seconds, number=number)
+    found.env.globals.update(statuses=pages.STATUS_CLASSES)
+    return found
+
+
+def same_origin(request: Request) -> bool:
+    """True when the request says it came from a page of this server (Origin, else Referer)."""
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if not claimed or claimed == "null":
+        return False
+    parts = urlsplit(claimed)
+    return (parts.scheme, parts.netloc) == (request.url.scheme, request.url.netloc)
+
+
+def create_app(source: Source) -> Starlette:
+    """The dashboard for ``source``."""
+    views = templates()
+
+    async def origin_guard(request: Request, call_next: Any) -> Response:
+        if request.method not in SAFE_METHODS and not same_origin(request):
+            return error_page(request, 403, "this form must be sent from the dashboard's own pages (cross-origin)")
+        response: Response = await call_next(request)
+        return response
+
+    def error_page(request: Request, status: int, message: str) -> Response:
+        return views.TemplateResponse(
+            request, "error.html", {"title": f"{status}", "status": status, "message": message}, status_code=status
+        )
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, DashboardError):
+            return error_page(request, exc.status_code, str(exc))
+        if isinstance(exc, AwsError):
+            return error_page(request, 502, str(exc))
+        if isinstance(exc, ShowcaseError):
+            return error_page(request, 400, str(exc))
+        if isinstance(exc, HTTPException):
+            return error_page(request, exc.status_code, exc.detail)
+        raise exc
+
+    app = Starlette(
+        routes=[*pages.routes(), Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=origin_guard)],
+        exception_handlers={ShowcaseError: on_error, HTTPException: on_error},
+    )
+    app.state.source = source
+    app.state.templates = views
+    return app

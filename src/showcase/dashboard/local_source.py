@@ -1,0 +1,302 @@
+"""The dashboard's view of this machine: the local runtime's executions, the local registry and endpoints.
+
+Reads only; the two writes are the runtime's own retry (in a background thread, as ``showcase-local retry``
+would run it) and the registry's approval rule (``showcase.registry.approval``, as ``showcase-registry``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from showcase import local
+from showcase.dashboard.source import (
+    Capture,
+    Conflict,
+    DashboardError,
+    Endpoint,
+    Execution,
+    Group,
+    NotFound,
+    Package,
+    StatusChange,
+    Step,
+)
+from showcase.errors import RegistryError, ShowcaseError, UsageError
+from showcase.local.records import ExecutionRecord, ExecutionStore
+from showcase.registry import Registry
+from showcase.registry.approval import ApprovalRefused, set_approval
+from showcase.serving.deployment import EndpointPaths, pid_alive, read_deployment, read_server_info
+from showcase.serving.metrics import BUCKETS_MS, read_worker_files
+from showcase.settings import Settings
+from showcase.store import ObjectStore, StoreError
+
+logger = logging.getLogger(__name__)
+RECENT_CAPTURES = 20
+
+
+class LocalSource:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = ObjectStore(settings.store_root)
+        self._records = ExecutionStore(settings.executions_root)
+        self._retries: dict[str, threading.Thread] = {}
+
+    @property
+    def title(self) -> str:
+        return f"local · {self.settings.home}"
+
+    # -- executions ---------------------------------------------------------------------------------
+
+    def executions(self) -> list[Execution]:
+        return [_execution(r, self._definition(r.execution_id)) for r in local.list_executions(self.settings)]
+
+    def execution(self, execution_id: str) -> Execution:
+        return _execution(self._record(execution_id), self._definition(execution_id))
+
+    def _definition(self, execution_id: str) -> dict[str, Any] | None:
+        try:
+            definition, _ = self._records.load_inputs(execution_id)
+        except (OSError, ValueError):
+            return None
+        return definition if isinstance(definition, dict) else None
+
+    def step_log(self, execution_id: str, step_name: str) -> str:
+        record = self._record(execution_id)
+        if step_name not in {step.name for step in record.steps}:
+            raise NotFound(f"execution {execution_id} has no step {step_name!r}")
+        path = self._records.log_path(execution_id, step_name)
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+    def retry(self, execution_id: str) -> None:
+        record = self._record(execution_id)
+        running = self._retries.get(execution_id)
+        if record.status != "Failed" or (running and running.is_alive()):
+            raise Conflict(f"execution {execution_id} is {record.status}; only a Failed execution can be retried")
+        thread = threading.Thread(target=self._run_retry, args=(execution_id,), name=f"retry-{execution_id}")
+        thread.daemon = True
+        self._retries[execution_id] = thread
+        thread.start()
+
+    def _run_retry(self, execution_id: str) -> None:
+        try:
+            record = local.retry_execution(execution_id, settings=self.settings)
+            logger.info("retry of %s ended %s", execution_id, record.status)
+        except ShowcaseError as exc:
+            logger.error("retry of %s failed: %s", execution_id, exc)
+
+    def _record(self, execution_id: str) -> ExecutionRecord:
+        if not execution_id.isalnum():
+            raise NotFound(f"no execution {execution_id!r}")
+        try:
+            return self._records.load(execution_id)
+        except UsageError as exc:
+            raise NotFound(str(exc)) from None
+
+    # -- models -------------------------------------------------------------------------------------
+
+    def _registry(self) -> Registry | None:
+        if not self.settings.registry_path.is_file():
+            return None
+        return Registry(self.settings.registry_path, region=self.settings.region, account=self.settings.account)
+
+    def groups(self) -> list[Group]:
+        registry = self._registry()
+        if registry is None:
+            return []
+        summaries = registry.list_model_package_groups(MaxResults=100)["ModelPackageGroupSummaryList"]
+        found = []
+        for summary in summaries:
+            name = summary["ModelPackageGroupName"]
+            packages = _all_packages(registry, name)
+            approved = sum(1 for p in packages if p["ModelApprovalStatus"] == "Approved")
+            found.append(Group(name, summary["CreationTime"], len(packages), approved))
+        return found
+
+    def packages(self, group: str) -> list[Package]:
+        registry = self._require_registry()
+        try:
+            registry.describe_model_package_group(ModelPackageGroupName=group)
+        except RegistryError as exc:
+            raise NotFound(str(exc)) from None
+        summaries = _all_packages(registry, group)
+        return [self.package(group, int(s["ModelPackageVersion"])) for s in reversed(summaries)]
+
+    def package(self, group: str, version: int) -> Package:
+        registry = self._require_registry()
+        ref = f"{group}/{version}"
+        try:
+            described = registry.describe_model_package(ModelPackageName=ref)
+            extras = registry.describe_model_package_extras(ModelPackageName=ref)
+        except RegistryError as exc:
+            raise NotFound(str(exc)) from None
+        return _package(described, extras["Metrics"], extras["Lineage"])
+
+    def report(self, group: str, version: int) -> bytes:
+        package = self.package(group, version)
+        if not package.report_uri:
+            raise NotFound(f"model package {package.ref} names no EvaluationReport (registered before reports existed)")
+        try:
+            return self.store.get_bytes(package.report_uri)
+        except StoreError as exc:
+            raise NotFound(f"the report of {package.ref} is missing: {exc}") from None
+
+    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> StatusChange:
+        registry = self._require_registry()
+        self.package(group, version)  # unknown: NotFound
+        try:
+            decision = set_approval(registry, f"{group}/{version}", status, description, force=force)
+        except ApprovalRefused as exc:
+            raise Conflict(str(exc)) from None
+        except RegistryError as exc:
+            raise DashboardError(str(exc)) from None
+        return StatusChange(decision.arn, decision.before, decision.after)
+
+    def _require_registry(self) -> Registry:
+        registry = self._registry()
+        if registry is None:
+            raise NotFound(f"no model registry at {self.settings.registry_path}: run a pipeline with --local first")
+        return registry
+
+    # -- endpoints ----------------------------------------------------------------------------------
+
+    def endpoints(self) -> list[Endpoint]:
+        root = self.settings.home / "endpoints"
+        names = sorted(p.name for p in root.iterdir() if (p / "deployment.json").is_file()) if root.is_dir() else []
+        return [self._endpoint(name, captures=False) for name in names]
+
+    def endpoint(self, name: str) -> Endpoint:
+        return self._endpoint(name, captures=True)
+
+    def _endpoint(self, name: str, *, captures: bool) -> Endpoint:
+        try:
+            paths = EndpointPaths(self.settings.home, name)
+        except UsageError:
+            raise NotFound(f"no endpoint {name!r}") from None
+        deployment = read_deployment(paths)
+        if deployment is None:
+            raise NotFound(f"no endpoint {name!r} under {self.settings.home / 'endpoints'}")
+        server = read_server_info(paths)
+        workers = read_worker_files(paths.workers_dir)
+        requests = sum(int(w.get("requests", 0)) for w in workers)
+        by_status: dict[str, int] = {}
+        for worker in workers:
+            for code, count in (worker.get("by_status") or {}).items():
+                by_status[code] = by_status.get(code, 0) + int(count)
+        latency = sum(float(w.get("latency_ms_sum", 0.0)) for w in workers)
+        recent: tuple[Capture, ...] = ()
+        if captures and deployment.capture.enabled:
+            recent = tuple(self._captures(f"{deployment.capture.destination_uri}/{name}/"))
+        return Endpoint(
+            name=name,
+            status="InService" if server else "Stopped",
+            model_package_arn=deployment.model_package_arn,
+            package_ref=self._ref_of(deployment.model_package_arn),
+            requests=requests,
+            errors=sum(count for code, count in by_status.items() if not code.startswith("2")),
+            mean_latency_ms=latency / requests if requests else None,
+            p95_latency_ms=_quantile_ms(workers, 0.95),
+            by_status=by_status,
+            workers=sum(1 for w in workers if server and pid_alive(int(w.get("pid", 0)))),
+            url=server.url if server else None,
+            captures=recent,
+        )
+
+    def _ref_of(self, arn: str) -> str | None:
+        registry = self._registry()
+        try:
+            described = registry.describe_model_package(ModelPackageName=arn) if registry else None
+        except RegistryError:
+            return None
+        return f"{described['ModelPackageGroupName']}/{described['ModelPackageVersion']}" if described else None
+
+    def _captures(self, prefix: str) -> list[Capture]:
+        try:
+            files = self.store.list(prefix)
+        except StoreError:
+            return []
+        lines: list[str] = []
+        for uri in sorted(files, reverse=True):
+            lines.extend(reversed(_tail(self.store.path_of(uri), RECENT_CAPTURES)))
+            if len(lines) >= RECENT_CAPTURES:
+                break
+        return [c for c in (_capture(line) for line in lines[:RECENT_CAPTURES]) if c is not None]
+
+
+def _tail(path: Path, count: int) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()[-count:]
+    except OSError:
+        return []
+
+
+def _capture(line: str) -> Capture | None:
+    try:
+        record = json.loads(line)
+        data = record["captureData"]
+        return Capture(
+            time=record["eventMetadata"]["inferenceTime"],
+            request=str(data["endpointInput"]["data"]),
+            response=str(data["endpointOutput"]["data"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _quantile_ms(workers: list[dict[str, Any]], q: float) -> float | None:
+    """The upper bound of the latency bucket holding the q-th quantile, summed over workers."""
+    labels = [*(str(int(b)) if b.is_integer() else str(b) for b in BUCKETS_MS), "+Inf"]
+    totals = [sum(int((w.get("latency_ms_buckets") or {}).get(label, 0)) for w in workers) for label in labels]
+    if not totals[-1]:
+        return None
+    for bound, cumulative in zip((*BUCKETS_MS, float("inf")), totals, strict=True):
+        if cumulative >= q * totals[-1]:
+            return bound
+    return None
+
+
+def _all_packages(registry: Registry, group: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
+    while True:
+        page = registry.list_model_packages(**request)
+        found.extend(page["ModelPackageSummaryList"])
+        if not page.get("NextToken"):
+            return found
+        request["NextToken"] = page["NextToken"]
+
+
+def _package(described: dict[str, Any], metrics: Any, lineage: Any) -> Package:
+    containers = (described.get("InferenceSpecification") or {}).get("Containers") or [{}]
+    metadata = dict(described.get("CustomerMetadataProperties") or {})
+    return Package(
+        group=described["ModelPackageGroupName"],
+        version=int(described["ModelPackageVersion"]),
+        arn=described["ModelPackageArn"],
+        status=described["ModelApprovalStatus"],
+        created=described.get("CreationTime"),
+        metrics=metrics if isinstance(metrics, dict) else None,
+        description=described.get("ModelPackageDescription"),
+        approval_description=described.get("ApprovalDescription") or None,
+        model_data_url=containers[0].get("ModelDataUrl"),
+        report_uri=metadata.get("EvaluationReport"),
+        metadata=metadata,
+        lineage=lineage if isinstance(lineage, dict) else None,
+    )
+
+
+def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None) -> Execution:
+    return Execution(
+        execution_id=record.execution_id,
+        pipeline_name=record.pipeline_name,
+        status=record.status,
+        start=record.start,
+        end=record.end,
+        failure_reason=record.failure_reason,
+        parameters=dict(record.parameters),
+        steps=tuple(Step(s.name, s.type, s.status, s.start, s.end, s.failure_reason) for s in record.steps),
+        definition=definition,
+    )

@@ -1,0 +1,183 @@
+"""What the dashboard shows, and the one interface it reads it through.
+
+A ``Source`` answers with the plain records below; ``LocalSource`` (``showcase.dashboard.local_source``) reads
+the local runtime, registry, object store and endpoint files, ``AwsSource`` (``showcase.aws.dashboard_source``)
+reads SageMaker through boto3. Pages never know which one they got.
+
+    DashboardError            a request the dashboard cannot answer (carries the HTTP status)
+    ├── NotFound              no execution, step, package, report or endpoint by that name (404)
+    ├── Conflict              the request contradicts the current state, e.g. approving a Rejected package (409)
+    └── Unsupported           this source cannot do that (a retry on a source that has none) (501)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from showcase.errors import ShowcaseError
+
+
+class DashboardError(ShowcaseError):
+    status_code = 400
+
+
+class NotFound(DashboardError):
+    status_code = 404
+
+
+class Conflict(DashboardError):
+    status_code = 409
+
+
+class Unsupported(DashboardError):
+    status_code = 501
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    type: str
+    status: str
+    start: datetime | None = None
+    end: datetime | None = None
+    failure_reason: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return (self.end - self.start).total_seconds() if self.start and self.end else None
+
+
+@dataclass(frozen=True)
+class Execution:
+    execution_id: str
+    pipeline_name: str
+    status: str
+    start: datetime | None
+    end: datetime | None = None
+    failure_reason: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    steps: tuple[Step, ...] = ()
+    definition: dict[str, Any] | None = None
+    """The pipeline definition JSON, for the step graph (None when unknown)."""
+
+    @property
+    def duration(self) -> float | None:
+        return (self.end - self.start).total_seconds() if self.start and self.end else None
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The parameters whose value is not the definition's default (all of them without a definition)."""
+        if self.definition is None:
+            return dict(self.parameters)
+        defaults = {p.get("Name"): p.get("DefaultValue") for p in self.definition.get("Parameters") or []}
+        return {name: value for name, value in self.parameters.items() if defaults.get(name) != value}
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    created: datetime | None
+    packages: int
+    approved: int
+
+
+@dataclass(frozen=True)
+class Package:
+    group: str
+    version: int
+    arn: str
+    status: str
+    created: datetime | None
+    metrics: dict[str, Any] | None = None
+    """The evaluation document (``regression_metrics``...), when the source can read it."""
+    description: str | None = None
+    approval_description: str | None = None
+    model_data_url: str | None = None
+    report_uri: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    lineage: dict[str, Any] | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.group}/{self.version}"
+
+    def metric(self, name: str) -> float | None:
+        value = ((self.metrics or {}).get("regression_metrics") or {}).get(name)
+        number = value.get("value") if isinstance(value, dict) else None
+        return float(number) if isinstance(number, int | float) else None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    arn: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass(frozen=True)
+class Capture:
+    time: str
+    request: str
+    response: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    status: str
+    model_package_arn: str | None
+    package_ref: str | None = None
+    """``<group>/<version>`` of the package served, for a link to it."""
+    requests: int = 0
+    errors: int = 0
+    mean_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    by_status: dict[str, int] = field(default_factory=dict)
+    workers: int = 0
+    url: str | None = None
+    captures: tuple[Capture, ...] = ()
+
+
+class Source(Protocol):
+    """Everything the pages read or change. Unknown names raise NotFound."""
+
+    @property
+    def title(self) -> str: ...
+
+    def executions(self) -> list[Execution]: ...
+
+    def execution(self, execution_id: str) -> Execution: ...
+
+    def step_log(self, execution_id: str, step_name: str) -> str: ...
+
+    def retry(self, execution_id: str) -> None:
+        """Start re-running a Failed execution; return at once (pages poll for progress)."""
+        ...
+
+    def groups(self) -> list[Group]: ...
+
+    def packages(self, group: str) -> list[Package]:
+        """Newest first, with metrics."""
+        ...
+
+    def package(self, group: str, version: int) -> Package:
+        """One package with its description, metrics, report link and lineage."""
+        ...
+
+    def report(self, group: str, version: int) -> bytes:
+        """The package's report.html."""
+        ...
+
+    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> StatusChange: ...
+
+    def endpoints(self) -> list[Endpoint]: ...
+
+    def endpoint(self, name: str) -> Endpoint:
+        """One endpoint with its recent captured requests."""
+        ...
