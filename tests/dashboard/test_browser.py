@@ -1,0 +1,196 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven by Playwright, against a real server.
+
+Screenshots of every page land in ``tests/artifacts/dashboard/`` (git-ignored). The browser is the system's
+``/usr/bin/chromium`` (``make setup`` installs it as root); Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from showcase.dashboard import create_app
+from showcase.dashboard.local_source import LocalSource
+from showcase.local.records import ExecutionStore
+from tests.dashboard.conftest import ENDPOINT, GROUP, State
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+TIMEOUT_MS = 10_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(dashboard_state: State) -> Iterator[str]:
+    """The dashboard on a real uvicorn server in a thread, on a free loopback port."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(LocalSource(dashboard_state.settings)), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the dashboard server did not start within 10 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"the browser tests need Chromium at {CHROMIUM}: run `make setup` as root, or "
+            "`sudo apt-get update && sudo apt-get install -y chromium` (Debian/Ubuntu)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    opened = context.new_page()
+    opened.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    opened.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    opened.on(
+        "request",
+        lambda request: (
+            problems.append(f"external request: {request.url}")
+            if not request.url.startswith(("http://127.0.0.1", "data:", "about:"))
+            else None
+        ),
+    )
+    yield opened
+    context.close()
+    assert problems == []
+
+
+def shoot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_every_page_renders(page: Any, base_url: str, state: State) -> None:
+    pages = {
+        "executions": ("/executions", "Pipeline executions"),
+        "execution-succeeded": (f"/executions/{state.succeeded}", state.succeeded),
+        "execution-failed": (f"/executions/{state.failed}", state.failed),
+        "step-log": (f"/executions/{state.succeeded}/steps/TrainModel", "TrainModel"),
+        "models": ("/models", "Model registry"),
+        "package": (f"/models/{GROUP}/2", f"{GROUP}/2"),
+        "compare": (f"/models/compare?a={GROUP}/1&b={GROUP}/2", "against"),
+        "report": (f"/models/{GROUP}/1/report", "Model evaluation"),
+        "endpoints": ("/endpoints", "Endpoints"),
+        "endpoint": (f"/endpoints/{ENDPOINT}", ENDPOINT),
+    }
+    for name, (url, heading) in pages.items():
+        response = page.goto(base_url + url)
+        assert response.status == 200, url
+        assert heading in page.locator("h1").inner_text(), url
+        shoot(page, name)
+
+
+def _graph(page: Any) -> dict[str, str]:
+    nodes = page.locator(".dag [data-step]")
+    return {
+        nodes.nth(i).get_attribute("data-step"): nodes.nth(i).get_attribute("data-status") for i in range(nodes.count())
+    }
+
+
+def _fill(page: Any, step: str) -> str:
+    return str(page.locator(f'.dag [data-step="{step}"] rect').evaluate("rect => getComputedStyle(rect).fill"))
+
+
+def test_the_graph_shows_each_steps_status(page: Any, base_url: str, state: State) -> None:
+    page.goto(f"{base_url}/executions/{state.succeeded}")
+    assert _graph(page) == {
+        "PrepareData": "Succeeded",
+        "TrainModel": "Succeeded",
+        "EvaluateModel": "Succeeded",
+        "ReviewMse": "Succeeded",
+        "RegisterModel": "Succeeded",
+        "FailOnMse": "Skipped",
+    }
+    green = _fill(page, "RegisterModel")
+    page.goto(f"{base_url}/executions/{state.failed}")
+    graph = _graph(page)
+    assert graph["FailOnMse"] == "Failed" and graph["RegisterModel"] == "Skipped"
+    assert graph["TrainModel"] in ("Succeeded", "Cached")
+    red = _fill(page, "FailOnMse")
+    assert green == "rgb(220, 252, 231)" and red == "rgb(254, 226, 226)"
+    assert page.locator("#retry").is_visible()
+    page.locator('.dag [data-step="FailOnMse"]').click()
+    assert "above the threshold MseThreshold=1.0" in page.locator("#failure-reason").inner_text()
+
+
+def test_approve_a_pending_version_by_clicking(page: Any, base_url: str, state: State) -> None:
+    assert state.status(1) == "PendingManualApproval"
+    page.goto(f"{base_url}/models/{GROUP}/1")
+    shoot(page, "package-pending")
+    page.locator("#description").fill("MSE within budget; reviewed the residuals")
+    page.locator("#approve").click()
+    page.wait_for_url("**/decide")
+    shoot(page, "confirm")
+    assert state.status(1) == "PendingManualApproval"  # asked, not done
+    page.locator("#confirm").click()
+    page.wait_for_url(f"**/models/{GROUP}/1?changed=*")
+    assert page.locator("#package-status").inner_text() == "Approved"
+    assert "PendingManualApproval -> Approved" in page.locator("#changed").inner_text()
+    assert state.status(1) == "Approved"
+    page.goto(f"{base_url}/models")
+    assert page.locator(f'[data-package="{GROUP}/1"]').inner_text() == "Approved"
+
+
+def test_a_running_execution_updates_live(page: Any, base_url: str, state: State) -> None:
+    """The page polls its JSON twin: a step that finishes turns green without a reload."""
+    records = ExecutionStore(state.settings.executions_root)
+    live_id = "livexecution1"
+    shutil.copytree(records.directory(state.succeeded), records.directory(live_id))
+    record = records.load(state.succeeded)
+    record.execution_id, record.status, record.end = live_id, "Executing", None
+    for step in record.steps:
+        if step.name in ("EvaluateModel", "ReviewMse", "RegisterModel", "FailOnMse"):
+            step.status, step.end = ("Executing" if step.name == "EvaluateModel" else "NotStarted"), None
+    records.save(record)  # pid: this process, alive, so it is not reported "interrupted"
+
+    page.goto(f"{base_url}/executions/{live_id}")
+    assert _graph(page)["EvaluateModel"] == "Executing"
+    shoot(page, "execution-running")
+    record.step("EvaluateModel").status = "Succeeded"
+    record.step("ReviewMse").status = "Executing"
+    records.save(record)
+    page.wait_for_selector('.dag [data-step="EvaluateModel"][data-status="Succeeded"]')
+    page.wait_for_selector('[data-step-status="ReviewMse"]:text("Executing")')
+    assert _graph(page)["ReviewMse"] == "Executing"
