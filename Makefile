@@ -12,6 +12,14 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	npm ci --silent --no-audit --no-fund
+	@# The dashboard's browser tests drive Debian's Chromium (never Playwright's own download).
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "Chromium is missing; the dashboard's browser tests will fail until it is installed:"; \
+			echo "  sudo apt-get update && sudo apt-get install -y chromium"; \
+		fi; }
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -7,7 +7,6 @@ Screenshots of every page land in ``tests/artifacts/dashboard/`` (git-ignored). 
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import uvicorn
 from showcase.dashboard import create_app
 from showcase.dashboard.local_source import LocalSource
 from showcase.local.records import ExecutionStore
+from tests.dashboard.browser_support import free_port
 from tests.dashboard.conftest import ENDPOINT, GROUP, State
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,16 +35,10 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def base_url(dashboard_state: State) -> Iterator[str]:
     """The dashboard on a real uvicorn server in a thread, on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(LocalSource(dashboard_state.settings)), host="127.0.0.1", port=port, log_level="warning"

@@ -1,0 +1,81 @@
+"""The step graph: edges from the definition, the transitive reduction, layers, and the SVG."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from showcase.dashboard.graph import layers, reduced, render_svg, steps_of
+
+
+def step(name: str, kind: str = "Processing", **arguments: Any) -> dict[str, Any]:
+    return {"Name": name, "Type": kind, "Arguments": arguments}
+
+
+DIAMOND_WITH_BRANCHES = {
+    "Steps": [
+        step("A"),
+        step("B", In={"Get": "Steps.A.Out"}),
+        {**step("C"), "DependsOn": ["A"]},
+        step("D", X={"Std:Join": {"Values": [{"Get": "Steps.B.Out"}, {"Get": "Steps.C.Out"}, {"Get": "Steps.A.Out"}]}}),
+        step(
+            "Check",
+            "Condition",
+            Conditions=[{"LeftValue": {"Get": "Steps.D.Out"}}],
+            IfSteps=[step("Yes", "RegisterModel", M={"Get": "Steps.D.Out"})],
+            ElseSteps=[step("No", "Fail")],
+        ),
+    ]
+}
+
+
+def test_edges_come_from_references_depends_on_and_branches() -> None:
+    nodes, deps = steps_of(DIAMOND_WITH_BRANCHES)
+    assert deps == {
+        "A": set(),
+        "B": {"A"},
+        "C": {"A"},
+        "D": {"A", "B", "C"},
+        "Check": {"D"},
+        "Yes": {"Check", "D"},
+        "No": {"Check"},
+    }
+    assert nodes["Yes"].branch == ("Check", "if") and nodes["No"].branch == ("Check", "else")
+
+
+def test_implied_edges_are_not_drawn_and_layers_follow_the_longest_path() -> None:
+    _, deps = steps_of(DIAMOND_WITH_BRANCHES)
+    drawn = reduced(deps)
+    assert drawn["D"] == {"B", "C"} and drawn["Yes"] == {"Check"}
+    assert layers(drawn) == [["A"], ["B", "C"], ["D"], ["Check"], ["Yes", "No"]]
+
+
+def test_a_cycle_still_draws() -> None:
+    cyclic = {"Steps": [step("A", In={"Get": "Steps.B.Out"}), step("B", In={"Get": "Steps.A.Out"})]}
+    _, deps = steps_of(cyclic)
+    assert sorted(name for layer in layers(reduced(deps)) for name in layer) == ["A", "B"]
+
+
+def test_the_svg_carries_statuses_links_and_branch_labels() -> None:
+    svg = render_svg(DIAMOND_WITH_BRANCHES, {"A": "Succeeded", "No": "Failed"}, lambda name: f"/s/{name}")
+    assert dict(re.findall(r'data-step="(\w+)" data-status="(\w+)"', svg)) == {
+        "A": "Succeeded",
+        "B": "NotStarted",
+        "C": "NotStarted",
+        "D": "NotStarted",
+        "Check": "NotStarted",
+        "Yes": "NotStarted",
+        "No": "Failed",
+    }
+    assert 'href="/s/No"' in svg and ">if</text>" in svg and ">else</text>" in svg
+    assert svg.count('class="edge"') == 7
+    assert "http" not in svg
+
+
+def test_names_are_escaped() -> None:
+    svg = render_svg({"Steps": [step("<b>&")]}, {}, lambda name: "/s")
+    assert "<b>" not in svg and "&lt;b&gt;&amp;" in svg
+
+
+def test_an_empty_definition_draws_an_empty_graph() -> None:
+    assert render_svg({}, {}, lambda name: "/").startswith("<svg")
