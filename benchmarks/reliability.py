@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Reliability and security figures: load held, faults survived, bad inputs refused. Prints tables; asserts nothing.
+
+    python benchmarks/reliability.py [--clients 64] [--seconds 5] [--workers 2]
+
+Everything runs on loopback (127.0.0.1) under a temporary state home:
+
+- **load**: the endpoint (gunicorn + uvicorn workers) under N concurrent keep-alive clients sending one CSV row
+  each for a fixed time; requests, errors, throughput, p50/p99 latency, and each worker's RSS before and after;
+  then the same load while one worker is SIGKILLed half-way (a killed worker's in-flight requests fail with
+  it: those are counted, and whether the arbiter replaced the worker);
+- **faults**: the pipeline runner SIGKILLed during training then retried, an object-store write and a
+  registration killed half-way, the registry held by another process, a corrupt model deployed;
+- **bad inputs**: malformed request bodies against the real server by category, hostile model archives through
+  every loader, bad pipeline input files through the prepare step (a 1 GB line with its peak memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))
+
+from tests.reliability_support import (  # noqa: E402
+    build_definition,
+    clean_env,
+    local_cli,
+    prepare_home,
+    read_record,
+    rss_mb,
+    run_load,
+    start_args,
+)
+from tests.serving_support import ROW, RunningServer, cli, register, serving, train_booster, write_config  # noqa: E402
+
+from showcase import preprocess  # noqa: E402
+from showcase.archives import ArchiveError, extract_model_archive  # noqa: E402
+from showcase.evaluate import EvaluationError, load_booster  # noqa: E402
+from showcase.registry import Registry  # noqa: E402
+from showcase.serving.errors import ModelLoadError  # noqa: E402
+from showcase.serving.model import extract_and_check  # noqa: E402
+from showcase.store import ObjectStore  # noqa: E402
+
+ABALONE = Path(os.environ.get("SHOWCASE_TEST_DATA") or REPO.parent / "shared" / "data" / "abalone.data")
+
+
+def table(title: str, header: list[str], rows: list[list[object]]) -> None:
+    cells = [header, *[[str(cell) for cell in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for index, row in enumerate(cells):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def expected() -> str:
+    import numpy as np
+
+    return f"{float(train_booster().inplace_predict(np.array([[float(v) for v in ROW.split(',')]]))[0])}\n"
+
+
+# -- load ---------------------------------------------------------------------------------------------------
+
+
+def load(server: RunningServer, clients: int, seconds: float) -> list[list[object]]:
+    rows: list[list[object]] = []
+    run_load(server.port, ROW, expected(), clients=4, seconds=0.5)
+    workers = server.workers()
+    before = {pid: rss_mb(pid) for pid in workers}
+    result = run_load(server.port, ROW, expected(), clients=clients, seconds=seconds)
+    after = {pid: rss_mb(pid) for pid in workers}
+    rss = ", ".join(f"{before[p]:.0f}->{after[p]:.0f}" for p in workers)
+    rows.append(["steady", *_figures(result), rss, "same" if server.workers() == workers else "CHANGED"])
+
+    victim = server.workers()[0]
+    killer = threading.Timer(seconds / 2, os.kill, args=(victim, signal.SIGKILL))
+    killer.start()
+    result = run_load(server.port, ROW, expected(), clients=clients, seconds=seconds)
+    killer.join()
+    for _ in range(200):
+        now = server.workers()
+        if len(now) == len(workers) and victim not in now:
+            break
+        time.sleep(0.05)
+    replaced = "replaced" if victim not in server.workers() and len(server.workers()) == len(workers) else "NOT"
+    rows.append(["worker killed", *_figures(result), "-", replaced])
+    return rows
+
+
+def _figures(result: object) -> list[object]:
+    from tests.reliability_support import LoadResult
+
+    assert isinstance(result, LoadResult)
+    return [
+        result.clients,
+        f"{result.seconds:g}",
+        result.requests,
+        len(result.errors),
+        f"{result.requests / result.seconds:.0f}",
+        f"{result.percentile_ms(50):.2f}",
+        f"{result.percentile_ms(99):.2f}",
+    ]
+
+
+# -- faults -------------------------------------------------------------------------------------------------
+
+
+def killed_runner(root: Path) -> list[object]:
+    definition, uploads = build_definition(root / "definition", ABALONE)
+    home = prepare_home(root / "runner-home", uploads)
+    args = start_args(definition, "NumRound=4000", "Eta=0.01", "MseThreshold=1000")
+    runner = subprocess.Popen(
+        local_cli(home, *args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env()
+    )
+    execution = None
+    for _ in range(1200):
+        found = list((home / "executions").glob("*/steps/TrainModel.log")) if (home / "executions").is_dir() else []
+        if found and found[0].read_text().count("\n") > 100:
+            execution = found[0].parents[1].name
+            break
+        time.sleep(0.05)
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait(timeout=30)
+    assert execution is not None
+    shown = subprocess.run(local_cli(home, "describe", execution), capture_output=True, text=True, env=clean_env())
+    interrupted = "interrupted" in shown.stdout
+    models = [u for u in ObjectStore(home / "store").list("s3://showcase-local/") if u.endswith("model.tar.gz")]
+    registry = Registry(home / "registry.sqlite") if (home / "registry.sqlite").exists() else None
+    rows_before = len(registry.list_model_packages()["ModelPackageSummaryList"]) if registry else 0
+    retry = subprocess.run(local_cli(home, "retry", execution), capture_output=True, text=True, env=clean_env())
+    status = read_record(home, execution)["status"]
+    outcome = (
+        f"{'Failed (interrupted)' if interrupted else 'NOT shown interrupted'}; {len(models)} model objects, "
+        f"{rows_before} registry rows; retry exit {retry.returncode} -> {status}"
+    )
+    return ["runner SIGKILLed mid-training", outcome]
+
+
+def killed_store_write(root: Path) -> list[object]:
+    from tests.test_reliability_faults import KILLED_WRITE
+
+    source = root / "blob"
+    source.write_bytes(os.urandom(4 << 20))
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITE, str(root / "store"), str(source)],
+                              stdout=subprocess.PIPE, env=clean_env())  # fmt: skip
+    assert writer.stdout is not None
+    writer.stdout.readline()
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=30)
+    listed = ObjectStore(root / "store").list("s3://bucket/")
+    return ["object-store write SIGKILLed at 1 of 4 MiB", f"{len(listed)} objects listed (temp file hidden)"]
+
+
+def killed_registration(root: Path) -> list[object]:
+    from tests.test_reliability_faults import KILLED_REGISTRATION
+
+    path = root / "killed.sqlite"
+    Registry(path)
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_REGISTRATION, str(path)], stdout=subprocess.PIPE,
+                              env=clean_env())  # fmt: skip
+    assert writer.stdout is not None
+    writer.stdout.readline()
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=30)
+    registry = Registry(path)
+    left = len(registry.list_model_packages()["ModelPackageSummaryList"])
+    version = registry.create_model_package(ModelPackageGroupName="g")["ModelPackageArn"].rsplit("/", 1)[1]
+    return ["registration SIGKILLed before commit", f"{left} rows left; the next registration is version {version}"]
+
+
+def locked_registry(root: Path) -> list[object]:
+    from tests.test_reliability_faults import HOLDER
+
+    path = root / "locked" / "registry.sqlite"
+    Registry(path).create_model_package(ModelPackageGroupName="g")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=clean_env())  # fmt: skip
+    assert holder.stdout is not None and holder.stdin is not None
+    holder.stdout.readline()
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "showcase.cli.registry", "--home", str(path.parent), "--busy-timeout", "1",
+         "approve", "g/1"], capture_output=True, text=True, env=clean_env(),
+    )  # fmt: skip
+    waited = time.monotonic() - started
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    holder.wait(timeout=30)
+    named = f"PID {holder.pid}" in result.stderr
+    return [
+        "registry held by another process (--busy-timeout 1)",
+        f"exit {result.returncode} after {waited:.1f} s, {'names' if named else 'does NOT name'} the holder",
+    ]
+
+
+def corrupt_deploy(server: RunningServer, root: Path) -> list[object]:
+    home = server.paths.root.parents[1]
+    arn = register(home, b"\x00\x01 not a model", group="Corrupt")
+    result = cli(home, "deploy", "--config", str(write_config(root / "corrupt.json", arn)))
+    serving_status = server.invoke(ROW)[0]
+    return [
+        "corrupt model deployed",
+        f"exit {result.returncode}: {result.stderr.strip()[:60]}...; old model -> {serving_status}",
+    ]
+
+
+# -- bad inputs -------------------------------------------------------------------------------------------
+
+
+def bad_requests(server: RunningServer, per_category: int) -> list[list[object]]:
+    rng = random.Random(7)
+    fields = ROW.split(",")
+
+    def row(width: int) -> str:
+        return ",".join(rng.choice(fields) for _ in range(width))
+
+    categories = {
+        "wrong column count": lambda: "\n".join(row(rng.choice([0, 1, 9, 11, 50])) for _ in range(rng.randint(1, 5))),
+        "non-numeric field": lambda: row(9) + "," + rng.choice(["abc", "1_0", "0x10", "--1", '"1"', "\x00"]),
+        "NaN / inf": lambda: row(9) + "," + rng.choice(["nan", "NaN", "inf", "-inf", "Infinity", "1e999"]),
+        "huge numbers": lambda: ",".join(rng.choice(["1e308", "-1e308", "1e39", "9" * 300]) for _ in range(10)),
+        "empty lines": lambda: rng.choice(["", "\n", "\n\n\n", " \n \n"]) + ROW + rng.choice(["", "\n\n", "\r\n"]),
+        "invalid UTF-8": lambda: ROW[:10] + bytes([rng.randint(0x80, 0xFF)]).decode("latin-1") + ROW[10:],
+        "enormous line (1-5 MB)": lambda: "1," * rng.randint(500_000, 2_500_000),
+        "over 6 MiB": lambda: "1" * (6 * 1024 * 1024 + rng.randint(1, 1000)),
+        "wrong content type": lambda: ROW,
+    }
+    workers = server.workers()
+    rows: list[list[object]] = []
+    for name, make in categories.items():
+        statuses: Counter[int] = Counter()
+        explained = 0
+        count = per_category if "MB" not in name and "MiB" not in name else max(3, per_category // 20)
+        for _ in range(count):
+            body = make()
+            data = body.encode("latin-1") if name == "invalid UTF-8" else body.encode()
+            content_type = rng.choice(["application/json", "image/png", "text/plain"]) if "type" in name else "text/csv"
+            status, _, answer = server.request("POST", "/invocations", data, {"Content-Type": content_type})
+            statuses[status] += 1
+            explained += status < 400 or bool(re.search(rb"row \d+|body|UTF-8|Content-Type|bytes", answer))
+        five = sum(n for s, n in statuses.items() if s >= 500)
+        outcome = ", ".join(f"{s}x{n}" for s, n in sorted(statuses.items()))
+        rows.append([f"/invocations: {name}", count, outcome, five, f"{explained}/{count}"])
+    alive = "all alive" if server.workers() == workers else "a worker DIED"
+    rows.append(["/invocations: workers after all of the above", "-", alive, "-", "-"])
+    return rows
+
+
+def hostile_archives(root: Path) -> list[list[object]]:
+    from tests.test_security_archives import HOSTILE, HOSTILE_MODEL, archive, good_model
+
+    rows: list[list[object]] = []
+    for case in [*HOSTILE, *HOSTILE_MODEL]:
+        hostile = HOSTILE[case][0] if case in HOSTILE else HOSTILE_MODEL[case]
+        members = [good_model(), hostile] if case in HOSTILE else [hostile]
+        tar = archive(root / "archives" / case / "model.tar.gz", *members)
+        verdicts = []
+        where = root / "x" / case
+        loaders = [
+            ("archives", lambda tar=tar, where=where: extract_model_archive(tar, where / "a"), ArchiveError),
+            ("serving", lambda tar=tar, where=where: extract_and_check(tar, where / "s", model_package_arn="a"),
+             ModelLoadError),
+            ("evaluate", lambda tar=tar: load_booster(tar.parent), EvaluationError),
+        ]  # fmt: skip
+        for loader, call, error in loaders:
+            try:
+                call()
+            except error:
+                verdicts.append(f"{loader}: refused")
+            else:
+                accepted = {"evaluate": "read the model only", "archives": "extracted (no member escapes)"}
+                verdicts.append(f"{loader}: {accepted.get(loader, 'ACCEPTED')}")
+        rows.append([f"archive: {case}", 1, "; ".join(verdicts), 0, "-"])
+    return rows
+
+
+def bad_input_files(root: Path) -> list[list[object]]:
+    good = "M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15\n"
+    files = {
+        "empty file": b"",
+        "header row": ("sex,length,diameter,height,a,b,c,d,rings\n" + good * 30).encode(),
+        "wrong columns": (good.strip() + ",x\n").encode() * 30,
+        "NaN": (good * 30 + "M,nan,0.365,0.095,0.514,0.2245,0.101,0.15,15\n").encode(),
+    }
+    rows: list[list[object]] = []
+    for name, content in files.items():
+        path = root / "inputs" / name.replace(" ", "-")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = preprocess.main(["--input-data", str(path), "--output-dir", str(root / "out")])
+        rows.append([f"input data: {name}", 1, f"exit {code}: {err.getvalue().strip()[13:80]}", 0, "-"])
+    big = root / "inputs" / "one-line.data"
+    with big.open("wb") as out:
+        out.write(b"M,0.455,")
+        out.seek((1 << 30) - 1)
+        out.write(b"\n")
+    probe = (
+        "import resource, sys\nfrom showcase import preprocess\ncode = preprocess.main(sys.argv[1:])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\nsys.exit(code)\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", probe, "--input-data", str(big), "--output-dir", str(root / "o")],
+                            capture_output=True, text=True, env=clean_env())  # fmt: skip
+    message, peak = result.stderr.strip().splitlines()
+    elapsed = time.monotonic() - started
+    rows.append([
+        "input data: one 1 GB line", 1,
+        f"exit {result.returncode} in {elapsed:.1f} s, peak {peak} MB: {message[13:62]}", 0, "-",
+    ])  # fmt: skip
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--per-category", type=int, default=60, help="malformed requests per category")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="showcase-reliability-") as temp:
+        root = Path(temp)
+        home = root / "endpoint-home"
+        config = write_config(root / "config.json", register(home, train_booster()))
+        with serving(home, config, workers=args.workers) as server:
+            load_rows = load(server, args.clients, args.seconds)
+            table(
+                f"Load: the endpoint, {args.workers} workers, loopback, one CSV row per request",
+                ["run", "clients", "s", "requests", "errors", "req/s", "p50 ms", "p99 ms", "RSS MB per worker",
+                 "workers"],
+                load_rows,
+            )  # fmt: skip
+            faults = [corrupt_deploy(server, root)]
+            input_rows = bad_requests(server, args.per_category)
+        faults += [killed_runner(root), killed_store_write(root), killed_registration(root), locked_registry(root)]
+        table("Faults", ["fault", "outcome"], faults)
+        input_rows += hostile_archives(root) + bad_input_files(root)
+        table("Bad inputs", ["input", "tried", "outcome", "5xx", "explained"], input_rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
