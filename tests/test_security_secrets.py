@@ -92,12 +92,6 @@ def test_run_pipeline_on_aws_with_an_error(aws_env: dict[str, str]) -> None:
     assert leaks(result.stdout, result.stderr) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--log-level DEBUG shows botocore's own debug records, which print the signed request: the access key "
-    "id (Authorization: Credential=...) and the session token (X-Amz-Security-Token). Needs a redacting filter "
-    "in showcase.cli.common.configure_logging.",
-)
 def test_run_pipeline_on_aws_at_debug_level(aws_env: dict[str, str]) -> None:
     result = run_pipeline_aws(secret_env(AWS_ENDPOINT_URL=aws_env["AWS_ENDPOINT_URL"]), "DEBUG")
     assert result.returncode == 1 and b"NoSuchBucket" in result.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -83,10 +85,38 @@ class _OwnRecordsOrErrors(logging.Filter):
         return record.name.startswith("showcase") or record.levelno >= logging.ERROR
 
 
+SECRET_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# Signed requests as botocore logs them at DEBUG: the credential scope and the session token header.
+_SIGNED_HEADERS = re.compile(r"(Credential=|X-Amz-Security-Token['\"]?:\s*b?['\"]?)[^/'\",\s]+", re.IGNORECASE)
+
+
+class _RedactSecrets(logging.Filter):
+    """Replace AWS credentials with ``***`` in every record, whoever logged it (botocore at DEBUG does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets = sorted(
+            {os.environ[name] for name in SECRET_VARIABLES if len(os.environ.get(name, "")) >= 4}, key=len, reverse=True
+        )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SIGNED_HEADERS.sub(r"\1***", message)
+        for secret in self._secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
 def configure_logging(level: str) -> None:
-    """Configure the root logger once, for a CLI process; library code only uses getLogger(__name__)."""
+    """Configure the root logger once, for a CLI process; library code only uses getLogger(__name__).
+
+    Credentials are redacted from every record; below DEBUG, other libraries' records show only as errors.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_RedactSecrets())
     if level != "DEBUG":
         handler.addFilter(_OwnRecordsOrErrors())
     root = logging.getLogger()
