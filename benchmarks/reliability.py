@@ -313,8 +313,9 @@ def bad_input_files(root: Path) -> list[list[object]]:
         out.seek((1 << 30) - 1)
         out.write(b"\n")
     probe = (
-        "import resource, sys\nfrom showcase import preprocess\ncode = preprocess.main(sys.argv[1:])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\nsys.exit(code)\n"
+        "import sys\nfrom showcase import preprocess\ncode = preprocess.main(sys.argv[1:])\n"
+        "peak = next(line for line in open('/proc/self/status') if line.startswith('VmHWM:')).split()[1]\n"
+        "print(int(peak) // 1024, file=sys.stderr)\nsys.exit(code)\n"
     )
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-c", probe, "--input-data", str(big), "--output-dir", str(root / "o")],

@@ -97,17 +97,20 @@ def test_eight_executions_at_once_all_succeed_with_consecutive_versions(
     assert sorted(p["ModelPackageVersion"] for p in packages) == list(range(1, 9))
 
     # Each registration names its own execution, and the model it names is intact.
-    registered = {}
+    registered, trained_by = {}, {}
     for record in records:
-        (register_step,) = [s for s in record["steps"] if s["name"] == "RegisterModel"]
-        registered[record["execution_id"]] = register_step["properties"]["ModelPackageArn"]
+        steps = {step["name"]: step for step in record["steps"]}
+        registered[record["execution_id"]] = steps["RegisterModel"]["properties"]["ModelPackageArn"]
+        # The model is the one this execution trained, or, when TrainModel was a cache hit on a run that had
+        # already finished (a concurrent run still in flight is never a hit), the model that run trained.
+        trained_by[record["execution_id"]] = steps["TrainModel"]["cached_from"] or record["execution_id"]
     assert len(set(registered.values())) == 8
     for execution_id, arn in registered.items():
         extras = registry.describe_model_package_extras(ModelPackageName=arn)
         assert extras["Lineage"]["PipelineExecutionId"] == execution_id
         described = registry.describe_model_package(ModelPackageName=arn)
         model_url = described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-        assert f"/{execution_id}/" in model_url
+        assert f"/{trained_by[execution_id]}/" in model_url, (execution_id, model_url)
         assert (home / "store" / model_url.removeprefix("s3://")).is_file(), (execution_id, model_url)
 
     # No object of one execution was written by another: every object an execution's steps ran to write lives

@@ -93,6 +93,7 @@ def test_run_pipeline_on_aws_with_an_error(aws_env: dict[str, str]) -> None:
 
 
 def test_run_pipeline_on_aws_at_debug_level(aws_env: dict[str, str]) -> None:
+    """At DEBUG, botocore's own records print each signed request (Authorization, X-Amz-Security-Token)."""
     result = run_pipeline_aws(secret_env(AWS_ENDPOINT_URL=aws_env["AWS_ENDPOINT_URL"]), "DEBUG")
     assert result.returncode == 1 and b"NoSuchBucket" in result.stderr
     assert leaks(result.stdout, result.stderr) == []
