@@ -214,10 +214,8 @@ def corrupt_deploy(server: RunningServer, root: Path) -> list[object]:
     arn = register(home, b"\x00\x01 not a model", group="Corrupt")
     result = cli(home, "deploy", "--config", str(write_config(root / "corrupt.json", arn)))
     serving_status = server.invoke(ROW)[0]
-    return [
-        "corrupt model deployed",
-        f"exit {result.returncode}: {result.stderr.strip()[:60]}...; old model -> {serving_status}",
-    ]
+    reason = result.stderr.strip().split(": ", 2)[-1][:58]
+    return ["corrupt model deployed", f"exit {result.returncode} ({reason}...); old model answers {serving_status}"]
 
 
 # -- bad inputs -------------------------------------------------------------------------------------------
