@@ -1,11 +1,12 @@
 """The dashboard in a real browser: Debian's headless Chromium driven by Playwright, against a real server.
 
 Screenshots of every page land in ``tests/artifacts/dashboard/`` (git-ignored). The browser is the system's
-``/usr/bin/chromium`` (``make setup`` installs it as root); Playwright's own browser download is never used.
+Chromium (``make setup`` installs Debian's as root) or Chrome; Playwright's own browser download is never used.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -22,7 +23,19 @@ from showcase.local.records import ExecutionStore
 from tests.dashboard.browser_support import free_port
 from tests.dashboard.conftest import ENDPOINT, GROUP, State
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium (what `make setup` installs as root), or SHOWCASE_CHROMIUM, or a Chrome already on PATH
+# (GitHub's Ubuntu runners ship google-chrome).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> Path | None:
+    named = os.environ.get("SHOWCASE_CHROMIUM")
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    found = next((shutil.which(name) for name in CHROMIUM_NAMES if shutil.which(name)), None)
+    return Path(found) if found else None
+
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 CHROMIUM_ARGS = [
     "--headless",
@@ -57,15 +70,17 @@ def base_url(dashboard_state: State) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
+    chromium = find_chromium()
+    if chromium is None:
         pytest.fail(
-            f"the browser tests need Chromium at {CHROMIUM}: run `make setup` as root, or "
+            f"the browser tests need Chromium ({', '.join(CHROMIUM_NAMES)} on PATH, or SHOWCASE_CHROMIUM): "
+            "run `make setup` as root, or "
             "`sudo apt-get update && sudo apt-get install -y chromium` (Debian/Ubuntu)"
         )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
