@@ -181,3 +181,12 @@ def test_capture_record_shape() -> None:
     }
     assert record["eventMetadata"]["inferenceTime"] == "2026-01-02T03:04:05.678Z"  # type: ignore[index]
     assert record["eventVersion"] == "0"
+
+
+def test_values_beyond_float32_are_refused_not_silently_infinite() -> None:
+    from showcase.serving.codec import CSV, RequestError, decode
+
+    row = ",".join(["1"] * 9 + ["1e39"])
+    with pytest.raises(RequestError, match=r"row 1, column 10: 1e\+39 is beyond the largest value"):
+        decode(row.encode(), CSV, 10)
+    assert decode(",".join(["1"] * 9 + ["3e38"]).encode(), CSV, 10).shape == (1, 10)

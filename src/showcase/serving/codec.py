@@ -11,7 +11,8 @@ Values, decided to match the container where it is defined and to say exactly wh
   refused for its column count). Blank lines are skipped; spaces around a value are ignored.
 - An empty field, or ``nan``, is a *missing* value (NaN), as the container maps ``""`` to ``nan`` and XGBoost
   routes NaN down each split's default branch. ``inf``/``-inf`` are refused with 400: XGBoost refuses infinite
-  values in a DMatrix, which is what the container builds.
+  values in a DMatrix, which is what the container builds; so are values beyond float32's range, which XGBoost
+  would silently turn into infinities.
 - Every row must hold exactly the model's feature count (no label column), else 400 naming the row.
 - libsvm: ``[label] index:value ...`` with 0-based indices below the feature count; absent indices are missing.
 - A body that is not UTF-8 is refused with 400 naming the byte offset.
@@ -99,6 +100,9 @@ def accept_of(header: str | None, default: str = CSV) -> str:
     raise RequestError(406, f"Accept {header!r} is not supported; use {', '.join(ACCEPTS)}")
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def decode(body: bytes, content_type: str, num_features: int) -> np.ndarray:
     """The body as a float64 matrix of ``num_features`` columns; raises RequestError(400) naming the problem."""
     try:
@@ -117,6 +121,14 @@ def decode(body: bytes, content_type: str, num_features: int) -> np.ndarray:
             400,
             f"row {row}, column {column}: {rows[row - 1, column - 1]} is not a finite number; "
             "XGBoost refuses infinite values (leave the field empty for a missing value)",
+        )
+    too_large = np.argwhere(np.abs(rows) > FLOAT32_MAX)
+    if too_large.size:
+        row, column = (int(i) + 1 for i in too_large[0])
+        raise RequestError(
+            400,
+            f"row {row}, column {column}: {rows[row - 1, column - 1]:g} is beyond the largest value XGBoost "
+            f"holds ({FLOAT32_MAX:.4g}, float32) and would be read as infinite",
         )
     return rows
 
