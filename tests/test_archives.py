@@ -79,3 +79,21 @@ def test_unreadable_archive(tmp_path: Path) -> None:
     bad.write_bytes(b"not a tar")
     with pytest.raises(ArchiveError, match="cannot extract"):
         extract_model_archive(bad, tmp_path / "dest")
+
+
+def test_an_archive_that_expands_past_the_limit_is_refused_before_writing(tmp_path: Path) -> None:
+    """A compression bomb: 4 MiB of zeros gzips to a few KiB; with a 1 MiB limit nothing is written."""
+    import io
+    import tarfile
+
+    from showcase.archives import ArchiveError, extract_model_archive
+
+    bomb = tmp_path / "model.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = 4 * 1024 * 1024
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    assert bomb.stat().st_size < 64 * 1024
+    with pytest.raises(ArchiveError, match="expands to 4,194,304 bytes, more than the 1,048,576"):
+        extract_model_archive(bomb, tmp_path / "out", max_bytes=1024 * 1024)
+    assert not (tmp_path / "out").exists()

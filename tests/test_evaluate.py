@@ -151,3 +151,10 @@ def test_no_archive_or_two(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"")
     with pytest.raises(EvaluationError, match="found 2"):
         load_booster(tmp_path)
+
+
+def test_a_model_larger_than_the_limit_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_archive(tmp_path / "model.tar.gz", {"xgboost-model": bytes(2048)})
+    monkeypatch.setattr(evaluate, "MAX_MODEL_BYTES", 1024)
+    with pytest.raises(EvaluationError, match="xgboost-model in model.tar.gz is 2,048 bytes, more than 1,024"):
+        load_booster(tmp_path)

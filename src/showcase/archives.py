@@ -56,14 +56,31 @@ def write_model_archive(
     return target
 
 
-def extract_model_archive(tar_path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> list[Path]:
-    """Extract a (gzipped) tar into ``dest``; return the regular files written. Raises ``ArchiveError``."""
+# What a model archive may expand to. A gzip of zeros shrinks about 1000x, so a small archive could
+# otherwise fill the disk; XGBoost models of this kind are kilobytes to a few hundred megabytes.
+MAX_EXTRACTED_BYTES = 4 * 1024**3
+
+
+def extract_model_archive(
+    tar_path: str | os.PathLike[str], dest: str | os.PathLike[str], *, max_bytes: int = MAX_EXTRACTED_BYTES
+) -> list[Path]:
+    """Extract a (gzipped) tar into ``dest``; return the regular files written. Raises ``ArchiveError``.
+
+    Every member is checked before anything is written, including the total size the archive declares
+    (at most ``max_bytes``); tar stores each member's size in its header and holds the member to it.
+    """
     source, target = Path(tar_path), Path(dest)
     try:
         with tarfile.open(source, mode="r:*") as tar:
             members = tar.getmembers()
             for member in members:
                 _check_member(member, source)
+            declared = sum(member.size for member in members if member.isfile())
+            if declared > max_bytes:
+                raise ArchiveError(
+                    f"refusing {source}: it expands to {declared:,} bytes, more than the {max_bytes:,} a model "
+                    "archive may hold"
+                )
             target.mkdir(parents=True, exist_ok=True)
             tar.extractall(target, members=members, filter="data")
     except (tarfile.TarError, EOFError, OSError) as exc:

@@ -29,6 +29,7 @@ import pandas as pd
 import xgboost
 
 MODEL_FILE = "xgboost-model"
+MAX_MODEL_BYTES = 4 * 1024**3  # what the model may expand to; a gzip of zeros shrinks about 1000x
 
 
 class EvaluationError(Exception):
@@ -44,6 +45,10 @@ def load_booster(model_dir: Path) -> xgboost.Booster:
             member = archive.getmember(MODEL_FILE)
             if not member.isfile():
                 raise EvaluationError(f"{MODEL_FILE} in {archives[0].name} is not a regular file")
+            if member.size > MAX_MODEL_BYTES:
+                raise EvaluationError(
+                    f"{MODEL_FILE} in {archives[0].name} is {member.size:,} bytes, more than {MAX_MODEL_BYTES:,}"
+                )
             handle = archive.extractfile(member)
             assert handle is not None  # a regular file always has content
             payload = bytearray(handle.read())
