@@ -6,6 +6,7 @@ import collections
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,24 @@ from typing import IO, TextIO
 
 STDERR_TAIL_LINES = 20
 _SECRET_PREFIXES = ("AWS_",)
+
+# On Linux a job is started through this guard: it asks the kernel to SIGKILL it when the runner dies
+# (PR_SET_PDEATHSIG), then execs the job's own command in the same process. A runner killed mid-step
+# (SIGKILL, OOM) so leaves no orphaned job behind, still writing into its work directory.
+_ORPHAN_GUARD = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(137)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def guarded(command: Sequence[str]) -> list[str]:
+    """``command``, started so that it dies with this process where the platform allows (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return list(command)
+    return [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid()), *command]
 
 
 @dataclass(frozen=True)
@@ -43,7 +62,7 @@ def run_logged(
     lock = threading.Lock()
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     process = subprocess.Popen(
-        list(command),
+        guarded(command),
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
