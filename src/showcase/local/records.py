@@ -67,6 +67,8 @@ class ExecutionRecord:
     parameters: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
+    runner_started: int | None = field(default_factory=lambda: process_started(os.getpid()))
+    """When the runner process started (Linux clock ticks since boot): tells a reused PID apart."""
 
     def step(self, name: str) -> StepRecord:
         return next(step for step in self.steps if step.name == name)
@@ -161,18 +163,30 @@ class ExecutionStore:
         return sorted(records, key=lambda record: record.start, reverse=True)
 
 
-def runner_alive(pid: int) -> bool:
+def process_started(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot, from /proc (Linux); None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields_after_name = stat.rsplit(")", 1)[1].split()
+    return int(fields_after_name[19])  # field 22 of proc(5): starttime
+
+
+def runner_alive(pid: int, started: int | None = None) -> bool:
+    """Whether the runner still runs: its PID exists and, where known, belongs to the same process."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    current = process_started(pid) if started is not None else None
+    return current is None or current == started
 
 
 def _unless_interrupted(record: ExecutionRecord) -> ExecutionRecord:
-    if record.status != "Executing" or runner_alive(record.pid):
+    if record.status != "Executing" or runner_alive(record.pid, record.runner_started):
         return record
     reason = f"interrupted: the process running it (PID {record.pid}) ended before the execution did"
     record.status, record.failure_reason = "Failed", reason
