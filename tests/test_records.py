@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from showcase.local.records import ExecutionRecord, ExecutionStore, process_started
+from showcase.local.records import ExecutionRecord, ExecutionStore
+from showcase.processes import process_started
 
 
 def executing(tmp_path: Path, **fields: object) -> ExecutionRecord:

@@ -243,7 +243,8 @@ def _summary(name: str, deployment: Any, running: Any, live: set[int], workers: 
 
 
 def _stop(args: argparse.Namespace, settings: settings_module.Settings) -> int:
-    from showcase.serving.deployment import pid_alive, read_server_info
+    from showcase.processes import pid_alive
+    from showcase.serving.deployment import read_server_info
     from showcase.serving.errors import EndpointNotRunning, ServingError
 
     paths = _named_paths(args, settings)

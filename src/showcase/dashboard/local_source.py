@@ -27,9 +27,10 @@ from showcase.dashboard.source import (
 )
 from showcase.errors import RegistryError, ShowcaseError, UsageError
 from showcase.local.records import ExecutionRecord, ExecutionStore
+from showcase.processes import pid_alive
 from showcase.registry import Registry
 from showcase.registry.approval import ApprovalRefused, set_approval
-from showcase.serving.deployment import EndpointPaths, pid_alive, read_deployment, read_server_info
+from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
 from showcase.serving.metrics import BUCKETS_MS, read_worker_files
 from showcase.settings import Settings
 from showcase.store import ObjectStore, StoreError

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase.errors import UsageError
+from showcase.processes import pid_alive, process_started
 
 ID_ALPHABET = string.ascii_lowercase + string.digits
 TERMINAL = frozenset({"Succeeded", "Failed", "Skipped", "Cached"})
@@ -163,30 +164,8 @@ class ExecutionStore:
         return sorted(records, key=lambda record: record.start, reverse=True)
 
 
-def process_started(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, from /proc (Linux); None where unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields_after_name = stat.rsplit(")", 1)[1].split()
-    return int(fields_after_name[19])  # field 22 of proc(5): starttime
-
-
-def runner_alive(pid: int, started: int | None = None) -> bool:
-    """Whether the runner still runs: its PID exists and, where known, belongs to the same process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    current = process_started(pid) if started is not None else None
-    return current is None or current == started
-
-
 def _unless_interrupted(record: ExecutionRecord) -> ExecutionRecord:
-    if record.status != "Executing" or runner_alive(record.pid, record.runner_started):
+    if record.status != "Executing" or pid_alive(record.pid, record.runner_started):
         return record
     reason = f"interrupted: the process running it (PID {record.pid}) ended before the execution did"
     record.status, record.failure_reason = "Failed", reason

@@ -14,7 +14,6 @@ never reaches a worker. Workers watch ``deployment.json`` and swap models in pla
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import uuid
@@ -25,6 +24,7 @@ from typing import Any
 
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, write_json_atomically
 from showcase.errors import RegistryError, UsageError
+from showcase.processes import pid_alive
 from showcase.registry import Registry
 from showcase.serving.errors import ModelLoadError
 from showcase.serving.model import LoadedModel, extract_and_check
@@ -229,20 +229,6 @@ def read_server_info(paths: EndpointPaths) -> ServerInfo | None:
     except (FileNotFoundError, json.JSONDecodeError, TypeError):
         return None
     return info if pid_alive(info.pid) else None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:  # a zombie has exited; only its parent has not reaped it yet
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def child_pids(pid: int) -> list[int]:

@@ -28,8 +28,9 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from showcase.errors import UsageError
+from showcase.processes import pid_alive
 from showcase.serving.app import EndpointApp
-from showcase.serving.deployment import EndpointPaths, ServerInfo, pid_alive, write_server_info
+from showcase.serving.deployment import EndpointPaths, ServerInfo, write_server_info
 from showcase.store import ObjectStore
 
 logger = logging.getLogger(__name__)
