@@ -213,3 +213,20 @@ def test_concurrent_writers_never_expose_half_objects(store: ObjectStore) -> Non
         *[f"s3://bucket/own/{n}" for n in range(4)],
         "s3://bucket/shared/object",
     ]
+
+
+def test_stale_temporary_files_are_swept_fresh_ones_kept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = ObjectStore(tmp_path)
+    store.put_bytes("s3://bucket/data/kept.csv", b"1")
+    stale = tmp_path / "bucket" / "data" / f"{TEMP_PREFIX}stale"
+    fresh = tmp_path / "bucket" / "data" / f"{TEMP_PREFIX}fresh"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"in progress")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    assert store.sweep_stale_temp_files(older_than_s=3600) == 1
+    assert not stale.exists() and fresh.exists()
+    assert store.list("s3://bucket/data/") == ["s3://bucket/data/kept.csv"]

@@ -82,10 +82,12 @@ def _engine(settings: Settings, on_event: OnEvent | None) -> Engine:
     from showcase.registry import Registry
     from showcase.store import ObjectStore
 
+    store = ObjectStore(settings.store_root)
+    store.sweep_stale_temp_files()  # what writers killed in earlier runs left behind
     return Engine(
         settings,
         executors=EXECUTORS,
-        store=ObjectStore(settings.store_root),
+        store=store,
         registry=Registry(settings.registry_path, region=settings.region, account=settings.account),
         on_event=on_event,
     )

@@ -12,6 +12,7 @@ import builtins
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -113,6 +114,21 @@ class ObjectStore:
             shutil.copyfile(self.path_of(object_uri), target)
             written.append(target)
         return written
+
+    def sweep_stale_temp_files(self, older_than_s: float = 3600.0) -> int:
+        """Delete temporary files a killed writer left behind, once older than any write could be; return how many.
+
+        They were never visible as objects (listings skip them); this only gives their space back.
+        """
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for current, _dirs, files in os.walk(self.root) if self.root.is_dir() else ():
+            for name in files:
+                path = Path(current, name)
+                if name.startswith(TEMP_PREFIX) and path.lstat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     # -- internals ----------------------------------------------------------------------------------
 
