@@ -427,12 +427,11 @@ def test_training_problems() -> None:
     custom = training_arguments()
     custom["AlgorithmSpecification"]["TrainingImage"] = SKLEARN_IMAGE
     custom["AlgorithmSpecification"]["TrainingInputMode"] = "Pipe"
-    custom["HyperParameters"]["sagemaker_program"] = "train.py"
     found = problems(custom)
-    assert len(found) == 3
+    assert len(found) == 2
     assert "is not a built-in algorithm the local runtime can train" in found[0]
+    assert "use script mode (sagemaker_program) or a python ContainerEntrypoint" in found[0]
     assert "TrainingInputMode Pipe" in found[1]
-    assert "framework script mode" in found[2]
     assert problems({}) == [
         "a Training step needs AlgorithmSpecification.TrainingImage (AlgorithmName is not supported)"
     ]

@@ -13,12 +13,14 @@ hit points at the earlier execution's outputs, as on SageMaker. Other step types
 
 One deliberate difference: SageMaker keys on input *URIs*, so new data at an unchanged URI is a stale hit.
 Locally every ``s3://`` URI in the key attributes is also hashed by content (every object under it in the
-object store), and so is every absolute path of an existing local file (a local copy of the input data
+object store; JSON-quoted ones too, as script mode's ``sagemaker_submit_directory``, so changed training code
+reruns the step), and so is every absolute path of an existing local file (a local copy of the input data
 passed as a parameter), so changed data always reruns the step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -79,6 +81,9 @@ def cache_key(step_type: str, arguments: dict[str, Any], store: ContentReader) -
 
 
 def _locations(value: Any) -> Iterator[str]:
+    if isinstance(value, str) and value.startswith('"s3://'):  # JSON-quoted, as sagemaker_submit_directory
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
     if isinstance(value, str) and (value.startswith("s3://") or (value.startswith("/") and Path(value).is_file())):
         yield value
     elif isinstance(value, dict):

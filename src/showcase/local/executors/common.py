@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from showcase.errors import StepFailed
 from showcase.local.jobs import JobContext
 from showcase.store import StoreError
 
 CONTAINER_ROOT = PurePosixPath("/opt/ml")
+PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
+"""An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
 MAX_JOB_NAME = 63
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
@@ -51,6 +55,17 @@ def host_path(work_dir: Path, container_path: str) -> Path:
     return work_dir.joinpath(*path.relative_to(CONTAINER_ROOT).parts)
 
 
+def container_argument(work_dir: Path, word: str, root: str = str(CONTAINER_ROOT)) -> str:
+    """A command-line word naming a container path under ``root`` (alone or as ``--flag=path``) -> host path.
+
+    Other words come back unchanged; raises ValueError for a path under ``root`` that escapes it (``..``).
+    """
+    flag, eq, value = word.partition("=") if word.startswith("-") else ("", "", word)
+    if value != root and not value.startswith(root.rstrip("/") + "/"):
+        return word
+    return f"{flag}{eq}{host_path(work_dir, value)}"
+
+
 def fail(context: JobContext, message: str) -> StepFailed:
     """A StepFailed for this step, its message also written to the step log."""
     context.log.write(f"ERROR: {message}\n")
@@ -68,6 +83,28 @@ def stage(context: JobContext, what: str, uri: object, dest: Path) -> list[Path]
         raise fail(context, f"{what}: {exc}") from exc
     context.log.write(f"staged {what} from {uri} ({len(files)} file(s)) into {dest}\n")
     return files
+
+
+def stage_channels(context: JobContext) -> dict[str, dict[str, Any]]:
+    """Stage every ``InputDataConfig`` channel into ``/opt/ml/input/data/<channel>``; name -> its config."""
+    channels: dict[str, dict[str, Any]] = {}
+    for channel in context.arguments.get("InputDataConfig") or []:
+        name = str(channel["ChannelName"])
+        directory = host_path(context.work_dir, f"/opt/ml/input/data/{name}")
+        stage(context, f"channel {name!r}", channel["DataSource"]["S3DataSource"]["S3Uri"], directory)
+        channels[name] = channel
+    return channels
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What one way of training produced; the Training executor uploads and describes it."""
+
+    hyperparameters: dict[str, str]
+    """As the job's ``HyperParameters`` property (strings, as on SageMaker)."""
+    archives: dict[str, Path]
+    """``{"model.tar.gz": path, ...}``: uploaded to ``<S3OutputPath>/<job name>/output/<file name>``."""
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def timestamp() -> str:

@@ -12,7 +12,6 @@ host environment minus ``AWS_*`` variables, plus the job's ``Environment``.
 
 from __future__ import annotations
 
-import re
 import shlex
 import shutil
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from showcase.local.executors.common import (
+    PYTHON_PROGRAM,
+    container_argument,
     fail,
     host_path,
     is_expression,
@@ -34,7 +35,6 @@ from showcase.local.jobs import JobContext
 from showcase.store import StoreError
 
 PROCESSING_ROOT = "/opt/ml/processing"
-_PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
 
 
 class ProcessingExecutor:
@@ -123,7 +123,7 @@ def _command(context: JobContext, parts: list[Any]) -> list[str]:
         raise fail(context, f"ContainerEntrypoint and ContainerArguments must be strings, got {parts!r}")
     words = [str(part) for part in parts]
     program = words[0]
-    if _PYTHON.match(Path(program).name):
+    if PYTHON_PROGRAM.match(Path(program).name):
         program = sys.executable
     elif program.startswith(PROCESSING_ROOT):
         program = _rewrite(context, program)
@@ -132,11 +132,8 @@ def _command(context: JobContext, parts: list[Any]) -> list[str]:
 
 def _rewrite(context: JobContext, word: str) -> str:
     """A container path under /opt/ml/processing (alone or as ``--flag=path``) -> its host path."""
-    flag, eq, value = word.partition("=") if word.startswith("-") else ("", "", word)
-    if value != PROCESSING_ROOT and not value.startswith(PROCESSING_ROOT + "/"):
-        return word
     try:
-        return f"{flag}{eq}{host_path(context.work_dir, value)}"
+        return container_argument(context.work_dir, word, PROCESSING_ROOT)
     except ValueError as exc:
         raise fail(context, f"argument {word!r}: {exc}") from exc
 
@@ -164,7 +161,7 @@ def _entrypoint_problems(entrypoint: object) -> list[str]:
             "default entrypoint (give e.g. ['python3', '/opt/ml/processing/input/code/script.py'])"
         ]
     program = entrypoint[0]
-    if not isinstance(program, str) or _PYTHON.match(Path(program).name) or program.startswith(PROCESSING_ROOT):
+    if not isinstance(program, str) or PYTHON_PROGRAM.match(Path(program).name) or program.startswith(PROCESSING_ROOT):
         return []
     if shutil.which(program) is None:
         return [f"ContainerEntrypoint program {program!r} is not available on this host"]

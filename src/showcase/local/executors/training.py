@@ -1,4 +1,8 @@
-"""The Training executor: the built-in XGBoost algorithm (image repository ``sagemaker-xgboost``).
+"""The Training executor: the built-in XGBoost algorithm, or the user's own code in a framework image.
+
+Which way a step trains is read from its arguments through the ``SHAPES`` table (first match wins):
+a ``ContainerEntrypoint`` or framework script mode (``sagemaker_program``) run user code (``user_code``);
+anything else is the built-in algorithm (image repository ``sagemaker-xgboost``, ``xgboost_algorithm``).
 
 Channels ``InputDataConfig[].DataSource.S3DataSource.S3Uri`` (S3Prefix) are staged into
 ``<work_dir>/input/data/<channel>`` (the container's ``/opt/ml/input/data/<channel>``); the model is
@@ -10,19 +14,99 @@ prefixes: ``ClientError:`` for bad hyperparameters or data, ``AlgorithmError:`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from showcase.archives import write_model_archive
+from showcase.local.executors import user_code
 from showcase.local.executors import xgboost_algorithm as algorithm
-from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, stage, timestamp
+from showcase.local.executors.common import (
+    Trained,
+    fail,
+    host_path,
+    is_expression,
+    job_arn,
+    job_name,
+    stage_channels,
+    timestamp,
+)
 from showcase.local.executors.hyperparameters import HyperparameterError, validate
 from showcase.local.executors.images import image_problem, repository
+from showcase.local.executors.training_env import as_text
 from showcase.local.jobs import JobContext
 from showcase.store import StoreError
 
 ALGORITHM_IMAGES = frozenset({"sagemaker-xgboost"})
 """Training images whose built-in algorithm runs locally (algorithm mode, no script)."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One way a Training step trains: when it applies, what stops it running here, how it runs."""
+
+    name: str
+    applies: Callable[[dict[str, Any]], bool]
+    problems: Callable[[dict[str, Any]], list[str]]
+    run: Callable[[JobContext, str], Trained]
+
+
+def _algorithm_problems(arguments: dict[str, Any]) -> list[str]:
+    image = arguments["AlgorithmSpecification"]["TrainingImage"]
+    if not isinstance(image, str):
+        return []
+    if repository(image) not in ALGORITHM_IMAGES:
+        return [
+            f"image {image} is not a built-in algorithm the local runtime can train "
+            f"(supported repositories: {', '.join(sorted(ALGORITHM_IMAGES))}); to run your own code in a "
+            "framework image, use script mode (sagemaker_program) or a python ContainerEntrypoint"
+        ]
+    return [problem for problem in [image_problem(image)] if problem]
+
+
+def _run_algorithm(context: JobContext, name: str) -> Trained:
+    arguments = context.arguments
+    raw_hyperparameters = {str(k): as_text(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
+    try:
+        hyperparameters = validate(raw_hyperparameters)
+    except HyperparameterError as exc:
+        raise fail(context, f"ClientError: {exc}") from exc
+    context.log.write(f"TrainingJob {name}: hyperparameters {raw_hyperparameters}\n")
+
+    channels = {}
+    for channel_name, channel in stage_channels(context).items():
+        directory = host_path(context.work_dir, f"/opt/ml/input/data/{channel_name}")
+        try:
+            kind = algorithm.content_kind(channel.get("ContentType"))
+            channels[channel_name] = algorithm.load_channel(
+                channel_name, directory, kind, csv_weights=hyperparameters.get("csv_weights") == 1
+            )
+        except algorithm.ClientError as exc:
+            raise fail(context, f"ClientError: {exc}") from exc
+    if "train" not in channels:
+        raise fail(context, "ClientError: the 'train' channel is required (InputDataConfig has none)")
+
+    model_dir = host_path(context.work_dir, "/opt/ml/model")
+    try:
+        metrics = algorithm.train(hyperparameters, channels, model_dir, context.log)
+    except algorithm.ClientError as exc:
+        raise fail(context, f"ClientError: {exc}") from exc
+    archive = write_model_archive(
+        [model_dir / algorithm.MODEL_FILE], host_path(context.work_dir, "/opt/ml/output/model.tar.gz")
+    )
+    return Trained(hyperparameters=raw_hyperparameters, archives={"model.tar.gz": archive}, metrics=metrics)
+
+
+SHAPES: tuple[Shape, ...] = (
+    Shape("container entrypoint", user_code.has_entrypoint, user_code.entrypoint_problems, user_code.run_entrypoint),
+    Shape("script mode", user_code.is_script_mode, user_code.script_mode_problems, user_code.run_script_mode),
+    Shape("built-in algorithm", lambda arguments: True, _algorithm_problems, _run_algorithm),
+)
+
+
+def shape_of(arguments: dict[str, Any]) -> Shape:
+    return next(shape for shape in SHAPES if shape.applies(arguments))
 
 
 class TrainingExecutor:
@@ -32,25 +116,9 @@ class TrainingExecutor:
         spec = arguments.get("AlgorithmSpecification")
         if not isinstance(spec, dict) or "TrainingImage" not in spec:
             return ["a Training step needs AlgorithmSpecification.TrainingImage (AlgorithmName is not supported)"]
-        found = []
-        image = spec["TrainingImage"]
-        if isinstance(image, str):
-            if repository(image) not in ALGORITHM_IMAGES:
-                found.append(
-                    f"image {image} is not a built-in algorithm the local runtime can train "
-                    f"(supported repositories: {', '.join(sorted(ALGORITHM_IMAGES))})"
-                )
-            else:
-                found += [problem for problem in [image_problem(image)] if problem]
+        found = shape_of(arguments).problems(arguments)
         if spec.get("TrainingInputMode") == "Pipe":
             found.append("TrainingInputMode Pipe is not supported locally; use File")
-        hyperparameters = arguments.get("HyperParameters") or {}
-        if isinstance(hyperparameters, dict) and {"sagemaker_program", "sagemaker_submit_directory"} & set(
-            hyperparameters
-        ):
-            found.append(
-                "framework script mode (sagemaker_program) is not supported locally; use the built-in algorithm"
-            )
         for index, channel in enumerate(arguments.get("InputDataConfig") or []):
             source = channel.get("DataSource", {}).get("S3DataSource") if isinstance(channel, dict) else None
             if not isinstance(source, dict):
@@ -75,49 +143,17 @@ class TrainingExecutor:
             raise fail(context, "; ".join(problems))
         name = job_name(context)
         started = timestamp()
-        raw_hyperparameters = {str(k): _as_text(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
-        try:
-            hyperparameters = validate(raw_hyperparameters)
-        except HyperparameterError as exc:
-            raise fail(context, f"ClientError: {exc}") from exc
-        context.log.write(f"TrainingJob {name}: hyperparameters {raw_hyperparameters}\n")
-
-        channels = {}
-        for channel in arguments.get("InputDataConfig") or []:
-            channel_name = channel["ChannelName"]
-            directory = host_path(context.work_dir, f"/opt/ml/input/data/{channel_name}")
-            stage(context, f"channel {channel_name!r}", channel["DataSource"]["S3DataSource"]["S3Uri"], directory)
+        trained = shape_of(arguments).run(context, name)
+        output = f"{str(arguments['OutputDataConfig']['S3OutputPath']).rstrip('/')}/{name}/output"
+        for file_name, archive in trained.archives.items():
             try:
-                kind = algorithm.content_kind(channel.get("ContentType"))
-                channels[channel_name] = algorithm.load_channel(
-                    channel_name, directory, kind, csv_weights=hyperparameters.get("csv_weights") == 1
-                )
-            except algorithm.ClientError as exc:
-                raise fail(context, f"ClientError: {exc}") from exc
-        if "train" not in channels:
-            raise fail(context, "ClientError: the 'train' channel is required (InputDataConfig has none)")
-
-        model_dir = host_path(context.work_dir, "/opt/ml/model")
-        try:
-            metrics = algorithm.train(hyperparameters, channels, model_dir, context.log)
-        except algorithm.ClientError as exc:
-            raise fail(context, f"ClientError: {exc}") from exc
-        archive = write_model_archive(
-            [model_dir / algorithm.MODEL_FILE], host_path(context.work_dir, "/opt/ml/output/model.tar.gz")
-        )
-        model_uri = f"{str(arguments['OutputDataConfig']['S3OutputPath']).rstrip('/')}/{name}/output/model.tar.gz"
-        try:
-            context.store.put_file(model_uri, archive)
-        except StoreError as exc:
-            raise fail(context, f"uploading the model: {exc}") from exc
-        context.log.write(f"uploaded the model to {model_uri}\n")
+                context.store.put_file(f"{output}/{file_name}", archive)
+            except StoreError as exc:
+                raise fail(context, f"uploading {file_name}: {exc}") from exc
+            context.log.write(f"uploaded {file_name} to {output}/{file_name}\n")
         ended = timestamp()
-        return _properties(context, name, raw_hyperparameters, model_uri, metrics, started, ended)
-
-
-def _as_text(value: Any) -> str:
-    """Hyperparameters are strings on SageMaker; pipeline parameters may resolve to numbers or booleans."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
+        model_uri = f"{output}/model.tar.gz"
+        return _properties(context, name, trained.hyperparameters, model_uri, trained.metrics, started, ended)
 
 
 def _properties(

@@ -1,0 +1,292 @@
+"""Training that runs the user's own code in a framework image, with the host's Python.
+
+Two shapes, as the SageMaker SDK emits them:
+
+- **Script mode** (SDK v2 framework estimators): ``HyperParameters`` carry ``sagemaker_program`` (the
+  script, JSON-quoted) and ``sagemaker_submit_directory`` (an ``s3://`` URI of a ``sourcedir.tar.gz``, or of
+  a prefix holding the source). The source is staged into ``/opt/ml/code`` (the archive extracted
+  defensively), and ``python <program> --name value ...`` runs there, the other hyperparameters JSON-decoded
+  and passed as arguments as the sagemaker-training toolkit does. ``requirements.txt`` is not installed:
+  the host's environment is what the script gets.
+- **A container entrypoint**: ``AlgorithmSpecification.ContainerEntrypoint`` (+ ``ContainerArguments``)
+  whose program is ``python``/``python3`` and whose script lies in a staged channel
+  (``/opt/ml/input/data/<channel>/...``) or in ``/opt/ml/code`` (staged from ``sagemaker_submit_directory``).
+  As in processing, the program becomes this interpreter and every word that is (or starts with, or is
+  ``--flag=``) a path under ``/opt/ml`` is rewritten to its place in the job's directory. SDK v3
+  ``ModelTrainer(source_code=...)`` jobs are refused: their entrypoint runs SageMaker's ``sm_train.sh``
+  driver, which hard-codes ``/opt/ml`` paths in its own files.
+
+Both run as a subprocess (no shell) with the host environment minus ``AWS_*``, the job's ``Environment``
+and SageMaker's training environment (``training_env``) pointing at host paths. After a zero exit
+everything under ``/opt/ml/model`` becomes ``model.tar.gz`` and, if the script wrote any,
+``/opt/ml/output/data`` becomes ``output.tar.gz``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from showcase.archives import ArchiveError, extract_model_archive, write_model_archive
+from showcase.local.executors.common import (
+    PYTHON_PROGRAM,
+    Trained,
+    container_argument,
+    fail,
+    host_path,
+    is_expression,
+    stage,
+    stage_channels,
+)
+from showcase.local.executors.images import image_problem
+from showcase.local.executors.subprocesses import clean_environment, run_logged
+from showcase.local.executors.training_env import (
+    ScriptInfo,
+    as_text,
+    command_line_arguments,
+    decode_hyperparameter,
+    training_environment,
+    user_hyperparameters,
+)
+from showcase.local.jobs import JobContext
+
+PROGRAM = "sagemaker_program"
+SUBMIT_DIRECTORY = "sagemaker_submit_directory"
+CODE_DIR = "/opt/ml/code"
+CHANNELS_DIR = "/opt/ml/input/data"
+V3_DRIVER = "sm_train.sh"
+V3_REFUSAL = (
+    "SDK v3 ModelTrainer source_code jobs run SageMaker's sm_train.sh driver, which needs /opt/ml; "
+    "use a processing step or the v2 script-mode shape"
+)
+
+
+# -- which shape --------------------------------------------------------------------------------------
+
+
+def has_entrypoint(arguments: dict[str, Any]) -> bool:
+    spec = arguments.get("AlgorithmSpecification")
+    return isinstance(spec, dict) and spec.get("ContainerEntrypoint") is not None
+
+
+def is_script_mode(arguments: dict[str, Any]) -> bool:
+    hyperparameters = arguments.get("HyperParameters")
+    return isinstance(hyperparameters, dict) and bool({PROGRAM, SUBMIT_DIRECTORY} & set(hyperparameters))
+
+
+# -- problems (static: arguments may still hold expressions) ------------------------------------------
+
+
+def script_mode_problems(arguments: dict[str, Any]) -> list[str]:
+    found = _image_problems(arguments)
+    hyperparameters = arguments["HyperParameters"]
+    program = hyperparameters.get(PROGRAM)
+    if program is None:
+        found.append(f"script mode needs HyperParameters.{PROGRAM} (the entry point script) as well")
+    elif not is_expression(program) and (problem := _script_problem(decode_hyperparameter(program))):
+        found.append(f"HyperParameters.{PROGRAM} {program!r}: {problem}")
+    found += _submit_directory_problems(hyperparameters, required=True)
+    return found
+
+
+def entrypoint_problems(arguments: dict[str, Any]) -> list[str]:
+    spec = arguments["AlgorithmSpecification"]
+    entrypoint, extra = spec.get("ContainerEntrypoint"), spec.get("ContainerArguments") or []
+    words = [*(entrypoint if isinstance(entrypoint, list) else []), *(extra if isinstance(extra, list) else [])]
+    if any(isinstance(word, str) and V3_DRIVER in word for word in words):
+        return [V3_REFUSAL]
+    found = _image_problems(arguments)
+    if is_expression(entrypoint):
+        return found
+    program = entrypoint[0] if isinstance(entrypoint, list) and entrypoint else None
+    if not isinstance(program, str) or not PYTHON_PROGRAM.match(PurePosixPath(program).name):
+        found.append(
+            f"AlgorithmSpecification.ContainerEntrypoint {entrypoint!r}: only python/python3 running a script "
+            "can train locally (a shell or another program needs the image itself); give e.g. "
+            "['python3', '/opt/ml/input/data/code/train.py'] or use the v2 script-mode shape"
+        )
+        return found
+    script = words[1] if len(words) > 1 else None
+    if is_expression(script):
+        return found
+    hyperparameters = arguments.get("HyperParameters")
+    has_code = isinstance(hyperparameters, dict) and SUBMIT_DIRECTORY in hyperparameters
+    channels = [item.get("ChannelName") for item in arguments.get("InputDataConfig") or [] if isinstance(item, dict)]
+    if not _staged_script(script, channels, has_code):
+        where = [f"{CHANNELS_DIR}/<channel>/ (channels: {', '.join(map(str, channels)) or 'none'})"]
+        where += [f"{CODE_DIR}/"] if has_code else []
+        found.append(
+            f"AlgorithmSpecification.ContainerEntrypoint: the script {script!r} must be a file the runtime stages, "
+            f"under {' or '.join(where)}"
+        )
+    if isinstance(hyperparameters, dict):
+        found += _submit_directory_problems(hyperparameters, required=False)
+    return found
+
+
+def _image_problems(arguments: dict[str, Any]) -> list[str]:
+    return [problem for problem in [image_problem(arguments["AlgorithmSpecification"]["TrainingImage"])] if problem]
+
+
+def _script_problem(program: object) -> str | None:
+    if not isinstance(program, str) or not program.endswith(".py"):
+        return "expected the name of a .py script (a JSON-quoted string, as the SDK writes it)"
+    path = PurePosixPath(program)
+    if path.is_absolute() or ".." in path.parts:
+        return "expected a path inside the source directory"
+    return None
+
+
+def _submit_directory_problems(hyperparameters: dict[str, Any], *, required: bool) -> list[str]:
+    submit = hyperparameters.get(SUBMIT_DIRECTORY)
+    if submit is None:
+        return [f"script mode needs HyperParameters.{SUBMIT_DIRECTORY} (the source's s3:// URI)"] if required else []
+    if is_expression(submit):
+        return []
+    decoded = decode_hyperparameter(submit)
+    if not isinstance(decoded, str) or not decoded.startswith("s3://"):
+        return [
+            f"HyperParameters.{SUBMIT_DIRECTORY} {submit!r}: expected the s3:// URI of a sourcedir.tar.gz or "
+            "of a prefix holding the source (local file:// sources are not supported)"
+        ]
+    return []
+
+
+def _staged_script(script: object, channels: list[Any], has_code: bool) -> bool:
+    if not isinstance(script, str) or ".." in PurePosixPath(script).parts:
+        return False
+    if has_code and script.startswith(CODE_DIR + "/"):
+        return True
+    parts = PurePosixPath(script).parts
+    prefix = PurePosixPath(CHANNELS_DIR).parts
+    return (
+        len(parts) > len(prefix) + 1
+        and parts[: len(prefix)] == prefix
+        and any(is_expression(name) or parts[len(prefix)] == name for name in channels)
+    )
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+
+def run_script_mode(context: JobContext, name: str) -> Trained:
+    raw = _raw_hyperparameters(context)
+    program = str(decode_hyperparameter(raw[PROGRAM]))
+    submit = str(decode_hyperparameter(raw[SUBMIT_DIRECTORY]))
+    channels = stage_channels(context)
+    code_dir = _stage_source(context, submit)
+    if not (code_dir / program).is_file():
+        present = sorted(path.relative_to(code_dir).as_posix() for path in code_dir.rglob("*.py"))
+        raise fail(
+            context,
+            f"ClientError: {PROGRAM} {program!r} is not in the source at {submit} "
+            f"(its Python files: {', '.join(present) or 'none'})",
+        )
+    hyperparameters = user_hyperparameters(raw)
+    arguments = command_line_arguments(hyperparameters)
+    env = training_environment(
+        context.work_dir,
+        job_name=name,
+        channels=channels,
+        hyperparameters=hyperparameters,
+        script=ScriptInfo(entry_point=program, module_dir=submit, arguments=arguments),
+    )
+    _execute(context, name, [sys.executable, program, *arguments], env, cwd=code_dir)
+    return Trained(hyperparameters=raw, archives=_archives(context))
+
+
+def run_entrypoint(context: JobContext, name: str) -> Trained:
+    raw = _raw_hyperparameters(context)
+    spec = context.arguments["AlgorithmSpecification"]
+    words = [*spec["ContainerEntrypoint"], *(spec.get("ContainerArguments") or [])]
+    if not all(isinstance(word, (str, int, float)) for word in words):
+        raise fail(context, f"ContainerEntrypoint and ContainerArguments must be strings, got {words!r}")
+    channels = stage_channels(context)
+    if SUBMIT_DIRECTORY in raw:
+        _stage_source(context, str(decode_hyperparameter(raw[SUBMIT_DIRECTORY])))
+    try:
+        command = [sys.executable, *(container_argument(context.work_dir, str(word)) for word in words[1:])]
+    except ValueError as exc:
+        raise fail(context, f"ContainerArguments: {exc}") from exc
+    env = training_environment(
+        context.work_dir, job_name=name, channels=channels, hyperparameters=user_hyperparameters(raw)
+    )
+    _execute(context, name, command, env, cwd=context.work_dir)
+    return Trained(hyperparameters=raw, archives=_archives(context))
+
+
+def _raw_hyperparameters(context: JobContext) -> dict[str, str]:
+    return {str(key): as_text(value) for key, value in (context.arguments.get("HyperParameters") or {}).items()}
+
+
+def _stage_source(context: JobContext, submit: str) -> Path:
+    code_dir = host_path(context.work_dir, CODE_DIR)
+    what = f"the source ({SUBMIT_DIRECTORY})"
+    if not submit.endswith(".tar.gz"):
+        stage(context, what, submit, code_dir)
+        return code_dir
+    files = stage(context, what, submit, context.work_dir / "source")
+    if len(files) != 1:
+        raise fail(context, f"ClientError: {SUBMIT_DIRECTORY} {submit} should be one .tar.gz object")
+    try:
+        extract_model_archive(files[0], code_dir)
+    except ArchiveError as exc:
+        raise fail(context, f"ClientError: {SUBMIT_DIRECTORY}: {exc}") from exc
+    return code_dir
+
+
+def _execute(context: JobContext, name: str, command: list[str], env: dict[str, str], *, cwd: Path) -> None:
+    arguments = context.arguments
+    job_env = {str(key): str(value) for key, value in (arguments.get("Environment") or {}).items()}
+    context.log.write(f"TrainingJob {name}: {shlex.join(command)} (in {cwd})\n")
+    context.log.flush()
+    stopping = arguments.get("StoppingCondition") or {}
+    finished = run_logged(
+        command,
+        env=clean_environment({**job_env, **env}),
+        cwd=cwd,
+        log=context.log,
+        timeout_s=stopping.get("MaxRuntimeInSeconds"),
+    )
+    if finished.timed_out:
+        raise fail(
+            context,
+            f"TrainingJob {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds="
+            f"{stopping['MaxRuntimeInSeconds']}",
+        )
+    if finished.returncode != 0:
+        last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
+        raise fail(
+            context,
+            f"AlgorithmError: TrainingJob {name}: the script exited with code {finished.returncode}: "
+            f"{last} (the step log has the full output)",
+        )
+
+
+def _archives(context: JobContext) -> dict[str, Path]:
+    """``model.tar.gz`` of ``/opt/ml/model`` and, when the script wrote any, ``output.tar.gz`` of its data."""
+    archives = {}
+    for file_name, container_dir, always in (
+        ("model.tar.gz", "/opt/ml/model", True),
+        ("output.tar.gz", "/opt/ml/output/data", False),
+    ):
+        files = _files(context, host_path(context.work_dir, container_dir))
+        if files or always:
+            try:
+                archives[file_name] = write_model_archive(files, context.work_dir / "archives" / file_name)
+            except ArchiveError as exc:
+                raise fail(context, f"AlgorithmError: packaging {container_dir} as {file_name}: {exc}") from exc
+            context.log.write(f"{file_name}: {len(files)} file(s) from {container_dir}\n")
+    return archives
+
+
+def _files(context: JobContext, directory: Path) -> dict[str, Path]:
+    found = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_symlink():
+            context.log.write(f"not archived: {path} is a symbolic link\n")
+        elif path.is_file():
+            found[path.relative_to(directory).as_posix()] = path
+    return found
