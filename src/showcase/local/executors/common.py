@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -105,6 +106,43 @@ class Trained:
     archives: dict[str, Path]
     """``{"model.tar.gz": path, ...}``: uploaded to ``<S3OutputPath>/<job name>/output/<file name>``."""
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+def run_job(
+    context: JobContext, kind: str, name: str, command: list[str], *, env: dict[str, str], cwd: Path
+) -> None:
+    """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
+
+    ``kind`` is ``ProcessingJob`` or ``TrainingJob``; ``env`` is added to the host environment (less AWS_*),
+    after the step's own ``Environment``; ``StoppingCondition.MaxRuntimeInSeconds`` bounds the run.
+    """
+    from showcase.local.executors.subprocesses import clean_environment, run_logged
+
+    arguments = context.arguments
+    job_env = {str(key): str(value) for key, value in (arguments.get("Environment") or {}).items()}
+    context.log.write(f"{kind} {name}: {shlex.join(command)} (in {cwd})\n")
+    context.log.flush()
+    stopping = arguments.get("StoppingCondition") or {}
+    finished = run_logged(
+        command,
+        env=clean_environment({**job_env, **env}),
+        cwd=cwd,
+        log=context.log,
+        timeout_s=stopping.get("MaxRuntimeInSeconds"),
+    )
+    if finished.timed_out:
+        raise fail(
+            context,
+            f"{kind} {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds="
+            f"{stopping['MaxRuntimeInSeconds']}",
+        )
+    if finished.returncode != 0:
+        last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
+        raise fail(
+            context,
+            f"AlgorithmError: {kind} {name}: the script exited with code {finished.returncode}: "
+            f"{last} (the step log has the full output)",
+        )
 
 
 def timestamp() -> str:

@@ -12,7 +12,6 @@ host environment minus ``AWS_*`` variables, plus the job's ``Environment``.
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -26,11 +25,11 @@ from showcase.local.executors.common import (
     is_expression,
     job_arn,
     job_name,
+    run_job,
     stage,
     timestamp,
 )
 from showcase.local.executors.images import image_problem
-from showcase.local.executors.subprocesses import clean_environment, run_logged
 from showcase.local.jobs import JobContext
 from showcase.store import StoreError
 
@@ -71,29 +70,7 @@ class ProcessingExecutor:
         (context.work_dir / "processing").mkdir(exist_ok=True)
 
         command = _command(context, [*app["ContainerEntrypoint"], *(app.get("ContainerArguments") or [])])
-        context.log.write(f"ProcessingJob {name}: {shlex.join(command)}\n")
-        context.log.flush()
-        stopping = arguments.get("StoppingCondition") or {}
-        finished = run_logged(
-            command,
-            env=clean_environment({str(k): str(v) for k, v in (arguments.get("Environment") or {}).items()}),
-            cwd=context.work_dir,
-            log=context.log,
-            timeout_s=stopping.get("MaxRuntimeInSeconds"),
-        )
-        if finished.timed_out:
-            raise fail(
-                context,
-                f"ProcessingJob {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds="
-                f"{stopping['MaxRuntimeInSeconds']}",
-            )
-        if finished.returncode != 0:
-            last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
-            raise fail(
-                context,
-                f"AlgorithmError: ProcessingJob {name}: the script exited with code {finished.returncode}: "
-                f"{last} (the step log has the full output)",
-            )
+        run_job(context, "ProcessingJob", name, command, env={}, cwd=context.work_dir)
         for item in outputs:
             _upload(context, item)
         ended = timestamp()

@@ -24,7 +24,6 @@ everything under ``/opt/ml/model`` becomes ``model.tar.gz`` and, if the script w
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,11 +36,11 @@ from showcase.local.executors.common import (
     fail,
     host_path,
     is_expression,
+    run_job,
     stage,
     stage_channels,
 )
 from showcase.local.executors.images import image_problem
-from showcase.local.executors.subprocesses import clean_environment, run_logged
 from showcase.local.executors.training_env import (
     ScriptInfo,
     as_text,
@@ -238,31 +237,7 @@ def _stage_source(context: JobContext, submit: str) -> Path:
 
 
 def _execute(context: JobContext, name: str, command: list[str], env: dict[str, str], *, cwd: Path) -> None:
-    arguments = context.arguments
-    job_env = {str(key): str(value) for key, value in (arguments.get("Environment") or {}).items()}
-    context.log.write(f"TrainingJob {name}: {shlex.join(command)} (in {cwd})\n")
-    context.log.flush()
-    stopping = arguments.get("StoppingCondition") or {}
-    finished = run_logged(
-        command,
-        env=clean_environment({**job_env, **env}),
-        cwd=cwd,
-        log=context.log,
-        timeout_s=stopping.get("MaxRuntimeInSeconds"),
-    )
-    if finished.timed_out:
-        raise fail(
-            context,
-            f"TrainingJob {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds="
-            f"{stopping['MaxRuntimeInSeconds']}",
-        )
-    if finished.returncode != 0:
-        last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
-        raise fail(
-            context,
-            f"AlgorithmError: TrainingJob {name}: the script exited with code {finished.returncode}: "
-            f"{last} (the step log has the full output)",
-        )
+    run_job(context, "TrainingJob", name, command, env=env, cwd=cwd)
 
 
 def _archives(context: JobContext) -> dict[str, Path]:
