@@ -1,4 +1,4 @@
-"""Pipeline parameter overrides checked against a definition's declared parameters."""
+"""Pipeline parameter types, and overrides checked against a definition's declared parameters."""
 
 from __future__ import annotations
 
@@ -7,12 +7,34 @@ from typing import Any
 
 from showcase.errors import UsageError
 
-_CHECKS: dict[str, Callable[[str], object]] = {
-    "String": lambda text: text,
-    "Integer": int,
-    "Float": float,
-    "Boolean": lambda text: {"true": True, "false": False}[text.lower()],
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}[str(value).strip().lower()]
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(value)
+    return int(value)
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    return float(value)
+
+
+# A declared parameter type -> how a value (a string from the command line, or a typed value) becomes one.
+# The local engine converts with it; run_pipeline checks overrides with it before publishing or running.
+CONVERT: dict[str, Callable[[Any], Any]] = {
+    "String": str,
+    "Integer": _integer,
+    "Float": _float,
+    "Boolean": _boolean,
 }
+EXAMPLES = {"String": "any text", "Integer": "e.g. 42", "Float": "e.g. 0.5", "Boolean": "true or false"}
 
 
 def check_overrides(definition: dict[str, Any], overrides: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -29,8 +51,8 @@ def check_overrides(definition: dict[str, Any], overrides: Iterable[tuple[str, s
             raise UsageError(f"--parameter {name}: the pipeline declares no parameter {name!r} (declared: {known})")
         kind = declared[name]
         try:
-            _CHECKS[kind](value)
-        except (ValueError, KeyError):
+            CONVERT[kind](value)
+        except (ValueError, KeyError, TypeError):
             article = "an" if kind[0] in "AEIOU" else "a"
             raise UsageError(f"--parameter {name}={value}: expected {article} {kind} value") from None
         result[name] = value

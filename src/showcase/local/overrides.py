@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from showcase.errors import UsageError
 from showcase.local.definition import ParameterSpec
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return {"true": True, "false": False}[str(value).strip().lower()]
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(value)
-    return int(value)
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(value)
-    return float(value)
-
-
-CONVERT: dict[str, Callable[[Any], Any]] = {
-    "String": str,
-    "Integer": _integer,
-    "Float": _float,
-    "Boolean": _boolean,
-}
-EXAMPLES = {"String": "any text", "Integer": "e.g. 42", "Float": "e.g. 0.5", "Boolean": "true or false"}
+from showcase.parameters import CONVERT, EXAMPLES
 
 
 def parameter_values(declared: Mapping[str, ParameterSpec], overrides: Mapping[str, Any]) -> dict[str, Any]:
