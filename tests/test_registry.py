@@ -329,3 +329,20 @@ def test_reading_does_not_wait_behind_a_writer(tmp_path: Path) -> None:
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def _open_and_register(path: str, start: Any) -> int:
+    start.wait()
+    arn = Registry(path).create_model_package(**register_request())["ModelPackageArn"]
+    return int(arn.rsplit("/", 1)[1])
+
+
+def test_processes_opening_a_new_registry_at_once_all_succeed(tmp_path: Path) -> None:
+    """The first opening switches the file to WAL, which SQLite refuses at once (no busy wait) under contention."""
+    path = str(tmp_path / "fresh.sqlite")
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        start = manager.Barrier(8)
+        with context.Pool(8) as pool:
+            versions = pool.starmap(_open_and_register, [(path, start)] * 8)
+    assert sorted(versions) == list(range(1, 9))

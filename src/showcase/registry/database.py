@@ -8,6 +8,7 @@ processes registering at the same moment) wait instead of failing; every change 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -48,10 +49,33 @@ class Database:
         self.busy_timeout_s = busy_timeout_s
         path.parent.mkdir(parents=True, exist_ok=True)
         if not self._has_schema():
-            with self.transaction() as conn:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+            self._initialize()
+
+    def _initialize(self) -> None:
+        """Switch the file to WAL, then create the tables: the first process to open a new registry does it.
+
+        Changing the journal mode does not wait on SQLite's busy handler (it answers "locked" at once while
+        another process holds the file), so it is retried here for up to the busy timeout. WAL is set before
+        the tables exist, so a registry whose tables exist is already in WAL mode.
+        """
+        deadline = time.monotonic() + self.busy_timeout_s
+        with closing(self._connect()) as conn:
+            while True:
+                try:
+                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() >= deadline:
+                        raise RegistryError(f"cannot open the model registry at {self.path}: {exc}") from exc
+                    mode = None
+                if mode == "wal":
+                    break
+                if time.monotonic() >= deadline:
+                    raise RegistryError(f"cannot switch the model registry at {self.path} to WAL (mode {mode})")
+                time.sleep(0.02)
+        with self.transaction() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
 
     def _has_schema(self) -> bool:
         """Whether the tables exist: a read, so opening a registry never waits behind a writer."""
@@ -70,8 +94,6 @@ class Database:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as exc:
             raise RegistryError(f"cannot open the model registry at {self.path}: {exc}") from exc
         return conn
