@@ -29,7 +29,7 @@ def port_flag(text: str) -> int:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="showcase-dashboard", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="showcase-dashboard", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=port_flag, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")

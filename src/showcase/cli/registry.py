@@ -57,7 +57,7 @@ def positive_seconds(text: str) -> float:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="showcase-registry", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="showcase-registry", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     parser.add_argument(
         "--busy-timeout",
