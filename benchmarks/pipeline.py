@@ -12,7 +12,7 @@ Prints a table; asserts nothing. Rows:
 
 Peak memory is the largest resident set of any one process of the run (getrusage of children).
 
-    python benchmarks/pipeline.py [--data ../shared/data/abalone.data] [--scale 100000 1000000]
+    python benchmarks/pipeline.py [--data data/abalone.data] [--scale 100000 1000000]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "showcase"
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "abalone.data"
+DEFAULT_DATA = REPO / "data" / "abalone.data"
 
 # Runs one command in a child and reports its wall time and the peak RSS of its process tree.
 MEASURE = """

@@ -56,7 +56,7 @@ from showcase.serving.errors import ModelLoadError  # noqa: E402
 from showcase.serving.model import extract_and_check  # noqa: E402
 from showcase.store import ObjectStore  # noqa: E402
 
-ABALONE = Path(os.environ.get("SHOWCASE_TEST_DATA") or REPO.parent / "shared" / "data" / "abalone.data")
+ABALONE = Path(os.environ.get("SHOWCASE_TEST_DATA") or REPO / "data" / "abalone.data")
 
 
 def table(title: str, header: list[str], rows: list[list[object]]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DEFAULT_SOURCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "abalone.data"
+DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / "data" / "abalone.data"
 
 
 def generate(source: Path, rows: int, seed: int) -> pd.DataFrame:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# The UCI file, byte for byte: beside the checkout here and in CI; GitHub Actions downloads it first.
-ABALONE = Path(os.environ.get("SHOWCASE_TEST_DATA") or REPO.parent / "shared" / "data" / "abalone.data")
+# The UCI file, byte for byte, as the repository ships it (data/README.md has its origin and licence).
+ABALONE = Path(os.environ.get("SHOWCASE_TEST_DATA") or REPO / "data" / "abalone.data")
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/showcase-sagemaker-execution"
