@@ -12,6 +12,7 @@ in the local runtime: every container path they use arrives as a command-line ar
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -109,80 +110,156 @@ def _build(
     base_job_prefix: str,
     input_data: str,
 ) -> Any:
-    from sagemaker.core import image_uris
-    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
-    from sagemaker.core.processing import ScriptProcessor
-    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
-    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
-    from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
-    from sagemaker.core.workflow.properties import PropertyFile
-    from sagemaker.mlops.workflow.condition_step import ConditionStep
-    from sagemaker.mlops.workflow.fail_step import FailStep
-    from sagemaker.mlops.workflow.model_step import ModelStep
+    """The pipeline, built step by step in the order of the diagram above."""
     from sagemaker.mlops.workflow.pipeline import Pipeline
-    from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
-    from sagemaker.serve.model_builder import ModelBuilder
-    from sagemaker.train import ModelTrainer
 
-    session = DefinitionSession(region=region, default_bucket=default_bucket)
-    cache = CacheConfig(enable_caching=True, expire_after="P30D")
+    shared = _Shared.create(region=region, role=role, default_bucket=default_bucket, base_job_prefix=base_job_prefix)
+    params = _Parameters.create(input_data)
+    prepare = _prepare(shared, params)
+    train = _train(shared, params, prepare)
+    evaluate, evaluation = _evaluate(shared, params, prepare, train)
+    register = _register(
+        shared,
+        params,
+        train,
+        evaluate,
+        model_name=model_name,
+        model_package_group_name=model_package_group_name,
+        pipeline_name=pipeline_name,
+    )
+    mse = _test_mse(evaluate, evaluation)
+    review = _review(params, mse, register=register, fail=_fail_on_mse(params, mse))
+    return Pipeline(
+        name=pipeline_name,
+        parameters=params.in_order(),
+        steps=[prepare, train, evaluate, review],
+        sagemaker_session=shared.session,
+    )
 
-    # Parameters: what a run may change without republishing the pipeline.
-    input_data_param = ParameterString(name="InputData", default_value=input_data)
-    split_seed = ParameterInteger(name="SplitSeed", default_value=42)
-    mse_threshold = ParameterFloat(name="MseThreshold", default_value=6.0)
-    approval_status = ParameterString(name="ModelApprovalStatus", default_value="Approved")
-    prep_instance_type = ParameterString(name="PrepInstanceType", default_value="ml.m5.xlarge")
-    prep_instance_count = ParameterInteger(name="PrepInstanceCount", default_value=1)
-    train_instance_type = ParameterString(name="TrainInstanceType", default_value="ml.m5.xlarge")
-    train_instance_count = ParameterInteger(name="TrainInstanceCount", default_value=1)
-    eval_instance_type = ParameterString(name="EvalInstanceType", default_value="ml.m5.large")
-    eval_instance_count = ParameterInteger(name="EvalInstanceCount", default_value=1)
-    inference_instance_type = ParameterString(name="InferenceInstanceType", default_value="ml.m5.large")
-    transform_instance_type = ParameterString(name="TransformInstanceType", default_value="ml.m5.large")
-    hyperparameters = {
-        name: (ParameterInteger if isinstance(value, int) else ParameterFloat)(
-            name=name.title().replace("_", ""), default_value=value
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every step is built with: the role, the offline session, the images, the cache, the run's S3 prefix."""
+
+    role: str
+    session: Any
+    base_job_prefix: str
+    cache: Any
+    run_prefix: Any
+    sklearn_image: str
+    xgboost_image: str
+
+    @classmethod
+    def create(cls, *, region: str, role: str, default_bucket: str, base_job_prefix: str) -> _Shared:
+        from sagemaker.core import image_uris
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join
+        from sagemaker.mlops.workflow.steps import CacheConfig
+
+        session = DefinitionSession(region=region, default_bucket=default_bucket)
+        cache = CacheConfig(enable_caching=True, expire_after="P30D")
+        sklearn_image = image_uris.retrieve(
+            framework="sklearn", region=region, version=_newest_version("sklearn"), instance_type="ml.m5.xlarge"
         )
-        for name, value in TUNABLE_HYPERPARAMETERS.items()
-    }
+        xgboost_image = image_uris.retrieve(framework="xgboost", region=region, version=_newest_version("xgboost"))
+        run_prefix = Join(
+            on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]
+        )
+        return cls(role, session, base_job_prefix, cache, run_prefix, sklearn_image, xgboost_image)
 
-    sklearn_image = image_uris.retrieve(
-        framework="sklearn", region=region, version=_newest_version("sklearn"), instance_type="ml.m5.xlarge"
-    )
-    xgboost_image = image_uris.retrieve(framework="xgboost", region=region, version=_newest_version("xgboost"))
-    run_prefix = Join(
-        on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]
-    )
+    def under_run(self, *parts: Any) -> Any:
+        """An S3 URI under this execution's prefix."""
+        from sagemaker.core.workflow.functions import Join
 
-    def processor(image: str, instance_type: Any, instance_count: Any, job: str) -> Any:
+        return Join(on="/", values=[self.run_prefix, *parts])
+
+    def processor(self, image: str, instance_type: Any, instance_count: Any, job: str) -> Any:
         """A Python script processor; its code is uploaded (deferred) by ``.run(code=...)``."""
+        from sagemaker.core.processing import ScriptProcessor
+
         return ScriptProcessor(
             image_uri=image,
             command=["python3"],
-            role=role,
+            role=self.role,
             instance_type=instance_type,
             instance_count=instance_count,
-            base_job_name=f"{base_job_prefix}-{job}",
-            sagemaker_session=session,
+            base_job_name=f"{self.base_job_prefix}-{job}",
+            sagemaker_session=self.session,
         )
 
-    # 1. Prepare: check, encode, scale and split the data (scikit-learn image).
-    prepare = ProcessingStep(
+
+@dataclass(frozen=True)
+class _Parameters:
+    """What a run may change without republishing the pipeline."""
+
+    input_data: Any
+    split_seed: Any
+    mse_threshold: Any
+    approval_status: Any
+    prep_instance_type: Any
+    prep_instance_count: Any
+    train_instance_type: Any
+    train_instance_count: Any
+    eval_instance_type: Any
+    eval_instance_count: Any
+    inference_instance_type: Any
+    transform_instance_type: Any
+    hyperparameters: dict[str, Any]
+
+    @classmethod
+    def create(cls, input_data: str) -> _Parameters:
+        from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+
+        return cls(
+            input_data=ParameterString(name="InputData", default_value=input_data),
+            split_seed=ParameterInteger(name="SplitSeed", default_value=42),
+            mse_threshold=ParameterFloat(name="MseThreshold", default_value=6.0),
+            approval_status=ParameterString(name="ModelApprovalStatus", default_value="Approved"),
+            prep_instance_type=ParameterString(name="PrepInstanceType", default_value="ml.m5.xlarge"),
+            prep_instance_count=ParameterInteger(name="PrepInstanceCount", default_value=1),
+            train_instance_type=ParameterString(name="TrainInstanceType", default_value="ml.m5.xlarge"),
+            train_instance_count=ParameterInteger(name="TrainInstanceCount", default_value=1),
+            eval_instance_type=ParameterString(name="EvalInstanceType", default_value="ml.m5.large"),
+            eval_instance_count=ParameterInteger(name="EvalInstanceCount", default_value=1),
+            inference_instance_type=ParameterString(name="InferenceInstanceType", default_value="ml.m5.large"),
+            transform_instance_type=ParameterString(name="TransformInstanceType", default_value="ml.m5.large"),
+            hyperparameters={
+                name: (ParameterInteger if isinstance(value, int) else ParameterFloat)(
+                    name=name.title().replace("_", ""), default_value=value
+                )
+                for name, value in TUNABLE_HYPERPARAMETERS.items()
+            },
+        )
+
+    def in_order(self) -> list[Any]:
+        """Every parameter, in the order the definition lists them."""
+        singles = [getattr(self, f.name) for f in fields(self) if f.name != "hyperparameters"]
+        return [*singles, *self.hyperparameters.values()]
+
+
+def _split_uri(prepare: Any, split: str) -> Any:
+    """Where PrepareData wrote one split (train, validation, test or metadata)."""
+    return prepare.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
+
+
+def _prepare(shared: _Shared, params: _Parameters) -> Any:
+    """1. Prepare: check, encode, scale and split the data (scikit-learn image)."""
+    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    processor = shared.processor(shared.sklearn_image, params.prep_instance_type, params.prep_instance_count, "prepare")
+    return ProcessingStep(
         name="PrepareData",
         display_name="Prepare data",
         description="Check the Abalone data, one-hot encode sex, scale, split 70/15/15 with a seed.",
-        cache_config=cache,
-        step_args=processor(sklearn_image, prep_instance_type, prep_instance_count, "prepare").run(
+        cache_config=shared.cache,
+        step_args=processor.run(
             code=str(HERE / "preprocess.py"),
             arguments=[
                 "--input-data",
-                input_data_param,
+                params.input_data,
                 "--seed",
-                split_seed.to_string(),
+                params.split_seed.to_string(),
                 "--output-dir",
                 f"{PROCESSING}/output",
             ],
@@ -190,7 +267,7 @@ def _build(
                 ProcessingOutput(
                     output_name=split,
                     s3_output=ProcessingS3Output(
-                        s3_uri=Join(on="/", values=[run_prefix, "data", split]),
+                        s3_uri=shared.under_run("data", split),
                         local_path=f"{PROCESSING}/output/{split}",
                         s3_upload_mode="EndOfJob",
                     ),
@@ -200,43 +277,61 @@ def _build(
         ),
     )
 
-    def split_uri(split: str) -> Any:
-        return prepare.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
 
-    # 2. Train: the built-in XGBoost algorithm.
-    train = TrainingStep(
+def _train(shared: _Shared, params: _Parameters, prepare: Any) -> Any:
+    """2. Train: the built-in XGBoost algorithm."""
+    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
+    from sagemaker.mlops.workflow.steps import TrainingStep
+    from sagemaker.train import ModelTrainer
+
+    trainer = ModelTrainer(
+        training_image=shared.xgboost_image,
+        role=shared.role,
+        base_job_name=f"{shared.base_job_prefix}-train",
+        sagemaker_session=shared.session,
+        compute=Compute(instance_type=params.train_instance_type, instance_count=params.train_instance_count),
+        output_data_config=OutputDataConfig(s3_output_path=shared.under_run("model")),
+        hyperparameters={"objective": "reg:squarederror", **params.hyperparameters},
+    )
+    return TrainingStep(
         name="TrainModel",
         display_name="Train XGBoost",
         description="Train the built-in XGBoost algorithm on the train split, validating on the validation split.",
-        cache_config=cache,
-        step_args=ModelTrainer(
-            training_image=xgboost_image,
-            role=role,
-            base_job_name=f"{base_job_prefix}-train",
-            sagemaker_session=session,
-            compute=Compute(instance_type=train_instance_type, instance_count=train_instance_count),
-            output_data_config=OutputDataConfig(s3_output_path=Join(on="/", values=[run_prefix, "model"])),
-            hyperparameters={
-                "objective": "reg:squarederror",
-                **{name: param for name, param in hyperparameters.items()},
-            },
-        ).train(
+        cache_config=shared.cache,
+        step_args=trainer.train(
             input_data_config=[
-                InputData(channel_name=split, data_source=split_uri(split), content_type="text/csv")
+                InputData(channel_name=split, data_source=_split_uri(prepare, split), content_type="text/csv")
                 for split in ("train", "validation")
             ],
         ),
     )
 
-    # 3. Evaluate on the test split (XGBoost image).
+
+def _evaluate(shared: _Shared, params: _Parameters, prepare: Any, train: Any) -> tuple[Any, Any]:
+    """3. Evaluate on the test split (XGBoost image); returns the step and its ``evaluation.json`` property file."""
+    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    def mounted(name: str, s3_uri: Any) -> Any:
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(
+                s3_uri=s3_uri, local_path=f"{PROCESSING}/{name}", s3_data_type="S3Prefix", s3_input_mode="File"
+            ),
+        )
+
     evaluation = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
-    evaluate = ProcessingStep(
+    processor = shared.processor(
+        shared.xgboost_image, params.eval_instance_type, params.eval_instance_count, "evaluate"
+    )
+    step = ProcessingStep(
         name="EvaluateModel",
         display_name="Evaluate model",
         description="Compute MSE, RMSE, MAE and R2 of the trained model on the test split.",
-        cache_config=cache,
+        cache_config=shared.cache,
         property_files=[evaluation],
-        step_args=processor(xgboost_image, eval_instance_type, eval_instance_count, "evaluate").run(
+        step_args=processor.run(
             code=str(HERE / "evaluate.py"),
             arguments=[
                 "--model-dir",
@@ -247,30 +342,14 @@ def _build(
                 f"{PROCESSING}/evaluation",
             ],
             inputs=[
-                ProcessingInput(
-                    input_name="model",
-                    s3_input=ProcessingS3Input(
-                        s3_uri=train.properties.ModelArtifacts.S3ModelArtifacts,
-                        local_path=f"{PROCESSING}/model",
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                    ),
-                ),
-                ProcessingInput(
-                    input_name="test",
-                    s3_input=ProcessingS3Input(
-                        s3_uri=split_uri("test"),
-                        local_path=f"{PROCESSING}/test",
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                    ),
-                ),
+                mounted("model", train.properties.ModelArtifacts.S3ModelArtifacts),
+                mounted("test", _split_uri(prepare, "test")),
             ],
             outputs=[
                 ProcessingOutput(
                     output_name="evaluation",
                     s3_output=ProcessingS3Output(
-                        s3_uri=Join(on="/", values=[run_prefix, "evaluation"]),
+                        s3_uri=shared.under_run("evaluation"),
                         local_path=f"{PROCESSING}/evaluation",
                         s3_upload_mode="EndOfJob",
                     ),
@@ -278,29 +357,47 @@ def _build(
             ],
         ),
     )
+    return step, evaluation
+
+
+def _register(
+    shared: _Shared,
+    params: _Parameters,
+    train: Any,
+    evaluate: Any,
+    *,
+    model_name: str,
+    model_package_group_name: str,
+    pipeline_name: str,
+) -> Any:
+    """4a. Register the model with its test metrics and a link to its evaluation report."""
+    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.serve.model_builder import ModelBuilder
+
     evaluation_output = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
     evaluation_uri = Join(on="/", values=[evaluation_output, "evaluation.json"])
     # ModelMetrics has no slot for an HTML page; the SDK types CustomerMetadataProperties' values as
     # pipeline variables (Dict[str, StrPipeVar]), so the package carries the report's URI there.
     report_uri = Join(on="/", values=[evaluation_output, "report.html"])
-
-    # 4a. Register the model with its metrics.
-    register = ModelStep(
+    builder = ModelBuilder(
+        image_uri=shared.xgboost_image,
+        s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        role_arn=shared.role,
+        sagemaker_session=shared.session,
+    )
+    return ModelStep(
         name="RegisterModel",
         display_name="Register model",
         description="Register the model and its test metrics in the model package group.",
-        step_args=ModelBuilder(
-            image_uri=xgboost_image,
-            s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
-            role_arn=role,
-            sagemaker_session=session,
-        ).register(
+        step_args=builder.register(
             model_package_group_name=model_package_group_name,
             content_types=["text/csv"],
             response_types=["text/csv"],
-            inference_instances=[inference_instance_type],
-            transform_instances=[transform_instance_type],
-            approval_status=approval_status,
+            inference_instances=[params.inference_instance_type],
+            transform_instances=[params.transform_instance_type],
+            approval_status=params.approval_status,
             description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
             customer_metadata_properties={"ModelName": model_name, "EvaluationReport": report_uri},
             model_metrics=ModelMetrics(
@@ -309,9 +406,20 @@ def _build(
         ),
     )
 
-    # 4b. Or fail, saying why.
-    mse = JsonGet(step_name=evaluate.name, property_file=evaluation, json_path="regression_metrics.mse.value")
-    fail = FailStep(
+
+def _test_mse(evaluate: Any, evaluation: Any) -> Any:
+    """The test MSE, read from the evaluation report when the condition is evaluated."""
+    from sagemaker.core.workflow.functions import JsonGet
+
+    return JsonGet(step_name=evaluate.name, property_file=evaluation, json_path="regression_metrics.mse.value")
+
+
+def _fail_on_mse(params: _Parameters, mse: Any) -> Any:
+    """4b. Or fail, stating the MSE and the threshold."""
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.mlops.workflow.fail_step import FailStep
+
+    return FailStep(
         name="FailOnMse",
         display_name="MSE above threshold",
         error_message=Join(
@@ -320,37 +428,23 @@ def _build(
                 "Test MSE ",
                 mse,
                 " is above the threshold MseThreshold=",
-                mse_threshold,
+                params.mse_threshold,
                 "; the model was not registered.",
             ],
         ),
     )
-    review = ConditionStep(
+
+
+def _review(params: _Parameters, mse: Any, *, register: Any, fail: Any) -> Any:
+    """4. Review: register when the test MSE is at most MseThreshold, else fail."""
+    from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+
+    return ConditionStep(
         name="ReviewMse",
         display_name="Review MSE",
         description="Register the model when its test MSE is at most MseThreshold, else fail.",
-        conditions=[ConditionLessThanOrEqualTo(left=mse, right=mse_threshold)],
+        conditions=[ConditionLessThanOrEqualTo(left=mse, right=params.mse_threshold)],
         if_steps=[register],
         else_steps=[fail],
-    )
-
-    return Pipeline(
-        name=pipeline_name,
-        parameters=[
-            input_data_param,
-            split_seed,
-            mse_threshold,
-            approval_status,
-            prep_instance_type,
-            prep_instance_count,
-            train_instance_type,
-            train_instance_count,
-            eval_instance_type,
-            eval_instance_count,
-            inference_instance_type,
-            transform_instance_type,
-            *hyperparameters.values(),
-        ],
-        steps=[prepare, train, evaluate, review],
-        sagemaker_session=session,
     )
