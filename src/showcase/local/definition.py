@@ -32,7 +32,6 @@ WHY_UNSUPPORTED = {
     "EMR": "it runs on an Amazon EMR cluster",
     "ClarifyCheck": "it runs a SageMaker Clarify job",
     "QualityCheck": "it runs a Model Monitor baselining job",
-    "Model": "it creates a SageMaker model resource",
     "AutoML": "it runs an Autopilot job",
 }
 

@@ -63,6 +63,8 @@ class JobContext:
     """The execution's parameter values (defaults merged with the overrides)."""
     upstream: tuple[UpstreamStep, ...] = ()
     """The steps this one depends on, directly or transitively, that succeeded (or were cached), in run order."""
+    job_name: str | None = None
+    """The job's name when the step's own name does not make it (a tuning job's trials); see ``common.job_name``."""
 
 
 class Executor(Protocol):

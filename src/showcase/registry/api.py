@@ -2,7 +2,9 @@
 
 Pass a ``Registry`` wherever code expects ``boto3.client("sagemaker")`` for these calls:
 ``create_model_package_group``, ``describe_model_package_group``, ``list_model_package_groups``,
-``create_model_package``, ``describe_model_package``, ``list_model_packages``, ``update_model_package``.
+``create_model_package``, ``describe_model_package``, ``list_model_packages``, ``update_model_package``;
+and for models (what CreateModel makes, what a batch transform or an endpoint config names):
+``create_model``, ``describe_model``.
 Beyond boto3, ``create_model_package`` also keeps the evaluation metrics document and the lineage
 (pipeline execution) of a package, read back with ``describe_model_package_extras``.
 """
@@ -253,6 +255,45 @@ class Registry:
             logger.info("%s is now %s", row["arn"], status)
         return {"ModelPackageArn": row["arn"]}
 
+    # -- models -------------------------------------------------------------------------------------
+
+    def create_model(self, **request: Any) -> dict[str, Any]:
+        """A model record: its containers (image, ``ModelDataUrl``, environment) under a unique ``ModelName``."""
+        unknown = sorted(set(request) - m.CREATE_MODEL_KEYS)
+        if unknown:
+            raise RegistryError(f"CreateModel got unknown parameter(s): {', '.join(unknown)}")
+        name = m.check_model_name(request.get("ModelName"))
+        _check_model_containers(request)
+        arn = f"arn:aws:sagemaker:{self.region}:{self.account}:model/{name.lower()}"
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO models (name, arn, created_at, request) VALUES (?, ?, ?, ?)",
+                    (name, arn, m.to_text(m.now()), m.dumps(request)),
+                )
+        except RegistryError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise RegistryError(f"Cannot create already existing model {arn!r}") from exc
+            raise
+        logger.info("created model %s", name)
+        return {"ModelArn": arn}
+
+    def describe_model(self, *, ModelName: str) -> dict[str, Any]:
+        """DescribeModel's shape: the request less ``Tags``, with ``ModelArn``, ``CreationTime`` and defaults."""
+        with self._db.reading() as conn:
+            row = conn.execute("SELECT * FROM models WHERE name = ?", (ModelName,)).fetchone()
+        if row is None:
+            raise RegistryError(f"Could not find model {ModelName!r}")
+        request = json.loads(row["request"])
+        described = {key: value for key, value in request.items() if key != "Tags"}
+        described.update(
+            ModelName=row["name"],
+            ModelArn=row["arn"],
+            CreationTime=m.from_text(row["created_at"]),
+            EnableNetworkIsolation=bool(request.get("EnableNetworkIsolation", False)),
+        )
+        return described
+
     # -- internals ----------------------------------------------------------------------------------
 
     def _group_arn(self, name: str) -> str:
@@ -349,6 +390,22 @@ def _check_inference_specification(spec: object) -> None:
     for index, container in enumerate(containers):
         if not isinstance(container, dict) or not isinstance(container.get("Image"), str):
             raise RegistryError(f"InferenceSpecification.Containers[{index}].Image must be a string")
+
+
+def _check_model_containers(request: Mapping[str, Any]) -> None:
+    primary, containers = request.get("PrimaryContainer"), request.get("Containers")
+    if (primary is None) == (containers is None):
+        raise RegistryError("CreateModel needs exactly one of PrimaryContainer and Containers")
+    listed = [primary] if primary is not None else containers
+    if not isinstance(listed, list) or not listed:
+        raise RegistryError("Containers must be a non-empty list")
+    for index, container in enumerate(listed):
+        where = "PrimaryContainer" if primary is not None else f"Containers[{index}]"
+        if not isinstance(container, dict) or not isinstance(container.get("Image"), str):
+            raise RegistryError(f"{where}.Image must be a string")
+        url = container.get("ModelDataUrl")
+        if url is not None and (not isinstance(url, str) or not url.startswith("s3://")):
+            raise RegistryError(f"{where}.ModelDataUrl must be an s3:// URI, got {url!r}")
 
 
 def _time_filters(after: datetime | None, before: datetime | None) -> tuple[list[str], list[Any]]:

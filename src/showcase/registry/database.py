@@ -38,7 +38,14 @@ CREATE TABLE IF NOT EXISTS model_packages (
     UNIQUE (group_name, version)
 );
 CREATE INDEX IF NOT EXISTS model_packages_by_created ON model_packages (created_at, version);
+CREATE TABLE IF NOT EXISTS models (
+    name       TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+    arn        TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    request    TEXT NOT NULL
+);
 """
+TABLES = ("model_package_groups", "model_packages", "models")
 
 
 class Database:
@@ -78,15 +85,18 @@ class Database:
                     conn.execute(statement)
 
     def _has_schema(self) -> bool:
-        """Whether the tables exist: a read, so opening a registry never waits behind a writer."""
+        """Whether every table exists (a registry from before a table was added gets it on opening).
+
+        A read, so opening a registry never waits behind a writer.
+        """
         if not self.path.exists():
             return False
+        marks = ", ".join("?" for _ in TABLES)
         with closing(self._connect()) as conn:
             found = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                "AND name IN ('model_package_groups', 'model_packages')"
+                f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", TABLES
             ).fetchone()[0]
-        return bool(found == 2)
+        return bool(found == len(TABLES))
 
     def _connect(self) -> sqlite3.Connection:
         try:

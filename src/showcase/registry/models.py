@@ -49,6 +49,19 @@ CREATE_MODEL_PACKAGE_KEYS = frozenset(
         "ManagedStorageType",
     }
 )
+# CreateModel's request members (botocore's service model).
+CREATE_MODEL_KEYS = frozenset(
+    {
+        "ModelName",
+        "PrimaryContainer",
+        "Containers",
+        "InferenceExecutionConfig",
+        "ExecutionRoleArn",
+        "Tags",
+        "VpcConfig",
+        "EnableNetworkIsolation",
+    }
+)
 # Request members that describe the call rather than the package; DescribeModelPackage does not echo them.
 NOT_ECHOED = frozenset({"ModelPackageGroupName", "ModelPackageName", "ClientToken", "Tags"})
 
@@ -62,6 +75,14 @@ def check_group_name(name: object) -> str:
         raise RegistryError(
             f"ModelPackageGroupName must be 1-63 letters, digits or hyphens (not starting or ending with a "
             f"hyphen), got {name!r}"
+        )
+    return name
+
+
+def check_model_name(name: object) -> str:
+    if not isinstance(name, str) or not _GROUP_NAME.match(name):
+        raise RegistryError(
+            f"ModelName must be 1-63 letters, digits or hyphens (not starting or ending with a hyphen), got {name!r}"
         )
     return name
 

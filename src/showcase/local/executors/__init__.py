@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from showcase.local.executors.model import ModelExecutor
 from showcase.local.executors.processing import ProcessingExecutor
 from showcase.local.executors.register import RegisterModelExecutor
 from showcase.local.executors.training import TrainingExecutor
@@ -11,6 +12,7 @@ EXECUTORS: dict[str, Executor] = {
     "Processing": ProcessingExecutor(),
     "Training": TrainingExecutor(),
     "RegisterModel": RegisterModelExecutor(),
+    "Model": ModelExecutor(),
 }
 
-__all__ = ["EXECUTORS", "ProcessingExecutor", "RegisterModelExecutor", "TrainingExecutor"]
+__all__ = ["EXECUTORS", "ModelExecutor", "ProcessingExecutor", "RegisterModelExecutor", "TrainingExecutor"]

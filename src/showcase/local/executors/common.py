@@ -32,13 +32,16 @@ def is_expression(value: object) -> bool:
     return isinstance(value, dict) and any(key == "Get" or key.startswith("Std:") for key in value)
 
 
-def job_name(context: JobContext) -> str:
-    """``pipelines-<execution id>-<step name>``: deterministic, valid as a SageMaker job name (<= 63 chars)."""
+def job_name(context: JobContext, max_length: int = MAX_JOB_NAME) -> str:
+    """``pipelines-<execution id>-<step name>`` (or ``context.job_name`` when given): deterministic, valid as a
+    SageMaker job or model name (<= ``max_length`` chars; a tuning job's name is at most 32)."""
+    if context.job_name is not None:
+        return context.job_name
     raw = f"pipelines-{context.execution_id}-{context.step_name}"
     name = re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", raw)).strip("-")
-    if len(name) > MAX_JOB_NAME:
+    if len(name) > max_length:
         digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
-        name = name[: MAX_JOB_NAME - len(digest) - 1].rstrip("-") + "-" + digest
+        name = name[: max_length - len(digest) - 1].rstrip("-") + "-" + digest
     return name
 
 
