@@ -224,6 +224,14 @@ def test_code_uploads_are_deferred_and_named_by_content(built: tuple[dict[str, A
     assert len(uploads) == 2
 
 
+def test_the_shipped_definition_fixture_is_what_the_sdk_builds(built: tuple[dict[str, Any], dict[str, bytes]]) -> None:
+    from tests import definition_fixture
+
+    assert definition_fixture.masked(definition_fixture.load()) == definition_fixture.masked(built[0]), (
+        "tests/fixtures/abalone-definition.json is stale: regenerate it with python -m tests.definition_fixture"
+    )
+
+
 def test_building_twice_gives_the_same_document() -> None:
     from showcase.pipeline import get_pipeline
 

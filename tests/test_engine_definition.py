@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +9,8 @@ import pytest
 
 from showcase.errors import DefinitionError
 from showcase.local.definition import parse
+from tests import definition_fixture
 from tests.local_fakes import Harness, condition, definition, fail, get, parameter, processing, training
-
-EXAMPLE = Path("/work/example-definition.json")
 
 
 def refused(harness: Harness, raw: dict[str, Any], match: str) -> None:
@@ -27,9 +25,8 @@ def harness(tmp_path: Path) -> Harness:
     return Harness(tmp_path)
 
 
-@pytest.mark.skipif(not EXAMPLE.is_file(), reason="the SDK's example definition is not present")
 def test_the_sdk_definition_parses_in_dependency_order(harness: Harness) -> None:
-    parsed = parse(json.loads(EXAMPLE.read_text()), harness.executors)
+    parsed = parse(definition_fixture.load(), harness.executors)
     order = list(parsed.steps)
     assert order.index("PrepareData") < order.index("TrainModel") < order.index("EvaluateModel")
     assert order.index("EvaluateModel") < order.index("ReviewMse") < order.index("RegisterModel")
