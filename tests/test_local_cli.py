@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -12,9 +11,6 @@ import pytest
 
 from showcase.local.records import ExecutionRecord
 from tests.local_fakes import Harness, condition, definition, fail, get, join, parameter, processing
-
-HAS_EXECUTORS = hasattr(importlib.import_module("showcase.local.executors"), "EXECUTORS")
-needs_executors = pytest.mark.skipif(not HAS_EXECUTORS, reason="showcase.local.executors has no EXECUTORS yet")
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -93,7 +89,6 @@ def test_a_bad_parameter_flag_is_one_line(tmp_path: Path) -> None:
     assert "--parameter: expected Name=Value, got 'novalue'" in result.stderr
 
 
-@needs_executors
 def test_start_runs_a_definition_file_and_fails_with_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "gate.json"
     path.write_text(json.dumps(gate(5.0)))
@@ -105,7 +100,6 @@ def test_start_runs_a_definition_file_and_fails_with_the_reason(tmp_path: Path) 
     assert "score 1.0 is too low; see `showcase-local describe" in failed.stderr
 
 
-@needs_executors
 def test_start_refuses_a_bad_definition_before_running(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(definition([{"Name": "T", "Type": "Transform", "Arguments": {}}])))
@@ -115,7 +109,6 @@ def test_start_refuses_a_bad_definition_before_running(tmp_path: Path) -> None:
     assert not (tmp_path / "home" / "executions").exists()
 
 
-@needs_executors
 def test_start_refuses_a_wrongly_typed_parameter(tmp_path: Path) -> None:
     path = tmp_path / "gate.json"
     path.write_text(json.dumps(gate(5.0)))
@@ -124,7 +117,6 @@ def test_start_refuses_a_wrongly_typed_parameter(tmp_path: Path) -> None:
     assert result.stderr.strip() == "error: parameter 'Score' is Float (e.g. 0.5), got 'high'"
 
 
-@needs_executors
 def test_retry_reruns_the_failed_step(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
     home, _, bad = executions
     result = cli(home, "retry", bad.execution_id)
