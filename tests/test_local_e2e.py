@@ -18,6 +18,9 @@ from showcase.settings import load
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "pipelines" / "run_pipeline.py"
 GROUP = "crayonShowcasePackageGroup"
+BUNDLED = REPO / "data" / "abalone.data"
+# data/README.md's checksum of UCI's file.
+BUNDLED_SHA256 = "de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc78449f"
 
 pytestmark = pytest.mark.e2e
 
@@ -56,11 +59,15 @@ def registered_mse(home: Path) -> float:
     return float(package["Metrics"]["regression_metrics"]["mse"]["value"])
 
 
-def test_abalone_end_to_end_registers_one_good_model(tmp_path: Path, abalone_path: Path) -> None:
-    result = run_local(tmp_path, "-n", "showcase.pipeline", data=abalone_path)
+def test_abalone_end_to_end_registers_one_good_model(tmp_path: Path) -> None:
+    # No SHOWCASE_INPUT_DATA and no -p InputData: the local default is the file the repository ships.
+    result = run_local(tmp_path, "-n", "showcase.pipeline")
     assert result.returncode == 0, result.stderr + result.stdout
     assert "Succeeded" in result.stdout
     (package,) = packages(tmp_path)
+    assert package["Lineage"]["Parameters"]["InputData"] == str(BUNDLED)
+    inputs = [item for step in package["Lineage"]["Steps"] for item in step["Inputs"]]
+    assert {item["Sha256"] for item in inputs if item["Uri"] == str(BUNDLED)} == {BUNDLED_SHA256}
     assert package["ModelApprovalStatus"] == "Approved"
     assert package["ModelPackageArn"].endswith("model-package/crayonshowcasepackagegroup/1")
     assert package["ModelPackageArn"] in result.stdout

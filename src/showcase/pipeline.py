@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 
 # The public AWS sample copy of the UCI Abalone data (headerless, as UCI ships it).
 AWS_SAMPLE_DATA = "s3://sagemaker-sample-files/datasets/tabular/uci_abalone/abalone.csv"
-# UCI's own copy, for runs outside AWS.
-UCI_DATA = "https://archive.ics.uci.edu/ml/machine-learning-databases/abalone/abalone.data"
+# UCI's file as the repository ships it (data/README.md: origin, licence, sha256), for runs outside AWS.
+BUNDLED_DATA = HERE.parents[1] / "data" / "abalone.data"
 
 PROCESSING = "/opt/ml/processing"
 
@@ -42,13 +42,14 @@ TUNABLE_HYPERPARAMETERS: dict[str, Any] = {
 def local_kwargs() -> dict[str, Any]:
     """Keyword arguments for a run on the local runtime, under any the user gives.
 
-    The data comes from UCI, or from a local copy named by ``SHOWCASE_INPUT_DATA``.
+    The data is the copy the repository ships (no network), or a copy named by ``SHOWCASE_INPUT_DATA``;
+    ``-p InputData=...`` (a path or an ``https://`` URL) overrides either for one run.
     """
     local_copy = os.environ.get("SHOWCASE_INPUT_DATA")
     return {
         "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         "default_bucket": "showcase-local",
-        "input_data": str(Path(local_copy).resolve()) if local_copy else UCI_DATA,
+        "input_data": str(Path(local_copy).resolve() if local_copy else BUNDLED_DATA),
     }
 
 
