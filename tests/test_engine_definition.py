@@ -67,7 +67,7 @@ def test_an_unknown_execution_variable_is_refused(harness: Harness) -> None:
 
 def test_unsupported_step_types_are_refused_with_reasons(harness: Harness) -> None:
     steps = [
-        {"Name": "Batch", "Type": "Transform", "Arguments": {}},
+        {"Name": "Batch", "Type": "AutoML", "Arguments": {}},
         {"Name": "Notify", "Type": "Lambda", "Arguments": {}},
         {"Name": "Check", "Type": "QualityCheck", "Arguments": {}},
         processing("Fine"),
@@ -75,8 +75,8 @@ def test_unsupported_step_types_are_refused_with_reasons(harness: Harness) -> No
     refused(
         harness,
         definition(steps),
-        r"\(3 problems\): step 'Batch' \(Transform\) is not supported locally: batch transform jobs have no "
-        r"local executor \(supported: Condition, Fail, Processing, RegisterModel, Training\); "
+        r"\(3 problems\): step 'Batch' \(AutoML\) is not supported locally: it runs an Autopilot job "
+        r"\(supported: Condition, Fail, Processing, RegisterModel, Training\); "
         r"step 'Notify' \(Lambda\) is not supported locally: it invokes an AWS Lambda function.*"
         r"step 'Check' \(QualityCheck\)",
     )

@@ -6,6 +6,7 @@ from showcase.local.executors.model import ModelExecutor
 from showcase.local.executors.processing import ProcessingExecutor
 from showcase.local.executors.register import RegisterModelExecutor
 from showcase.local.executors.training import TrainingExecutor
+from showcase.local.executors.transform import TransformExecutor
 from showcase.local.jobs import Executor
 
 EXECUTORS: dict[str, Executor] = {
@@ -13,6 +14,14 @@ EXECUTORS: dict[str, Executor] = {
     "Training": TrainingExecutor(),
     "RegisterModel": RegisterModelExecutor(),
     "Model": ModelExecutor(),
+    "Transform": TransformExecutor(),
 }
 
-__all__ = ["EXECUTORS", "ModelExecutor", "ProcessingExecutor", "RegisterModelExecutor", "TrainingExecutor"]
+__all__ = [
+    "EXECUTORS",
+    "ModelExecutor",
+    "ProcessingExecutor",
+    "RegisterModelExecutor",
+    "TrainingExecutor",
+    "TransformExecutor",
+]
