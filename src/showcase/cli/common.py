@@ -25,6 +25,22 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+HOME_HELP = "state directory (default: SHOWCASE_HOME, else ./.showcase)"
+
+
+def add_home(parser: argparse.ArgumentParser) -> None:
+    """``--home`` on ``parser`` and on each of its subcommands, so users may type it before or after the command.
+
+    Call it once every subcommand is added. A subcommand's ``--home`` defaults to nothing, so it never undoes the
+    value given before the command; given in both places, the later one wins.
+    """
+    parser.add_argument("--home", help=HOME_HELP)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument("--home", default=argparse.SUPPRESS, help=HOME_HELP)
+
+
 def json_flag(expected: str, check: Callable[[Any], bool]) -> Callable[[str], Any]:
     """An argparse ``type=`` that parses JSON and checks its shape.
 

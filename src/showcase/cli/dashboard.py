@@ -14,7 +14,7 @@ import webbrowser
 from collections.abc import Sequence
 
 from showcase import settings as settings_module
-from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
+from showcase.cli.common import HOME_HELP, ArgumentParser, add_log_level, configure_logging, run_cli
 from showcase.dashboard import Source, create_app
 from showcase.errors import UsageError
 
@@ -30,7 +30,7 @@ def port_flag(text: str) -> int:
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="showcase-dashboard", description=__doc__.split("\n\n")[0].replace("``", ""))
-    parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
+    parser.add_argument("--home", help=HOME_HELP)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=port_flag, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
     parser.add_argument("--open", action="store_true", help="open the dashboard in a browser once it listens")

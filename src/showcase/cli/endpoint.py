@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase import settings as settings_module
-from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file, run_cli
+from showcase.cli.common import ArgumentParser, add_home, add_log_level, configure_logging, read_json_file, run_cli
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, parse_endpoint_config
 from showcase.errors import UsageError
 
@@ -34,7 +34,6 @@ def build_parser() -> ArgumentParser:
         "container's /ping and /invocations, and the Runtime API's /endpoints/NAME/invocations).",
     )
     common = ArgumentParser(add_help=False)
-    common.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     add_log_level(common)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -68,6 +67,7 @@ def build_parser() -> ArgumentParser:
             command.add_argument(
                 "--timeout", type=float, default=60.0, help="seconds to wait for in-flight requests (default: 60)"
             )
+    add_home(parser)
     return parser
 
 

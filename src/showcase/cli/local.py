@@ -26,6 +26,7 @@ from rich.table import Table
 from showcase import settings as settings_module
 from showcase.cli.common import (
     ArgumentParser,
+    add_home,
     add_log_level,
     configure_logging,
     key_value_flag,
@@ -54,7 +55,6 @@ def build_parser() -> ArgumentParser:
         description="Run pipeline definitions on this machine and inspect their executions. State (object store, "
         "registry, executions) lives under --home, else SHOWCASE_HOME, else ./.showcase.",
     )
-    parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     add_log_level(parser, default="WARNING")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     start = commands.add_parser("start", help="run a pipeline definition JSON file")
@@ -72,6 +72,7 @@ def build_parser() -> ArgumentParser:
     logs = commands.add_parser("logs", help="print one step's log")
     logs.add_argument("execution_id")
     logs.add_argument("step_name")
+    add_home(parser)
     return parser
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from showcase import settings as settings_module
-from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
+from showcase.cli.common import ArgumentParser, add_home, add_log_level, configure_logging, run_cli
 from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, lock_reported, open_registry
 from showcase.cli.registry_view import describe_lines, group_rows, package_rows, table
 from showcase.registry import APPROVAL_STATUSES, Registry
@@ -58,7 +58,6 @@ def positive_seconds(text: str) -> float:
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="showcase-registry", description=__doc__.split("\n\n")[0].replace("``", ""))
-    parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     parser.add_argument(
         "--busy-timeout",
         type=positive_seconds,
@@ -82,6 +81,7 @@ def build_parser() -> ArgumentParser:
         command.add_argument("--description", help="why (kept as the package's ApprovalDescription)")
         if name == "approve":
             command.add_argument("--force", action="store_true", help="approve even a Rejected package")
+    add_home(parser)
     return parser
 
 
