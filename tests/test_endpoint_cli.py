@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -91,13 +91,26 @@ def test_serve_refuses_a_model_xgboost_cannot_load(
     assert not (home / "endpoints" / "test-endpoint" / "deployment.json").exists()
 
 
-def test_serve_refuses_a_corrupt_archive(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("corrupt", "wrong"),
+    [
+        (lambda data: data[:40], "is corrupt: its gzip stream ends early"),
+        (lambda data: data[:10] + bytes(255 - b for b in data[10:]), "is not a valid gzip-compressed tar archive"),
+        (lambda data: b"just some text, not an archive\n" * 20, "is not a tar archive"),
+        (lambda data: b"", "is empty"),
+    ],
+    ids=["truncated", "scrambled", "not-an-archive", "empty"],
+)
+def test_serve_refuses_a_corrupt_archive_in_one_line_naming_it(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], corrupt: Callable[[bytes], bytes], wrong: str
+) -> None:
     arn = register(home, train_booster())
     archive = next((home / "store").rglob("model.tar.gz"))
-    archive.write_bytes(archive.read_bytes()[:40])
+    archive.write_bytes(corrupt(archive.read_bytes()))
     code, _, err = run(capsys, "serve", "--config", str(write_config(tmp_path / "c.json", arn)), "--home", str(home))
     assert code == 1
-    one_line_error(err, "cannot extract")
+    one_line_error(err, wrong)
+    assert f"model archive {archive} " in err, err
 
 
 @pytest.mark.parametrize("flags", [["--port", "70000"], ["--workers", "0"]])

@@ -101,7 +101,7 @@ def test_the_serving_loader_refuses_with_a_model_load_error(tmp_path: Path, case
     members = [good_model(), hostile] if case in HOSTILE else [hostile]
     tar = archive(tmp_path / "in" / "model.tar.gz", *members)
     with pytest.raises(
-        ModelLoadError, match=r"^arn:x: (refusing|cannot extract|cannot read .*Is a directory)"
+        ModelLoadError, match=r"^arn:x: (refusing|model archive|cannot read .*Is a directory)"
     ) as caught:
         extract_and_check(tar, tmp_path / "out" / "dest", model_package_arn="arn:x")
     assert "\n" not in str(caught.value)
@@ -129,9 +129,9 @@ def test_the_evaluate_script_reads_only_the_model_and_writes_nothing(tmp_path: P
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "cannot extract"),
-        (b"\x1f\x8b\x08\x00 truncated gzip", "cannot extract"),
-        (b"PK\x03\x04 a zip file", "cannot extract"),
+        (b"", r"model archive .*model\.tar\.gz is empty$"),
+        (b"\x1f\x8b\x08\x00 truncated gzip", r"model archive .*model\.tar\.gz is not a valid gzip-compressed tar"),
+        (b"PK\x03\x04 a zip file", r"model archive .*model\.tar\.gz is not a tar archive, gzip-compressed or plain"),
     ],
 )
 def test_unreadable_archives_are_refused_by_every_loader(tmp_path: Path, content: bytes, message: str) -> None:
@@ -175,7 +175,7 @@ def register_archive(home: Path, tar: Path, group: str) -> str:
     [
         ("dotdot", r"member '\.\./escaped' could escape the destination"),
         ("model-symlink", r"member 'xgboost-model' is a link \(to '/etc/passwd'\)"),
-        ("truncated", r"cannot extract .*model.tar.gz"),
+        ("truncated", r"model archive .*model\.tar\.gz is corrupt: its gzip stream ends early"),
     ],
 )
 def test_deploy_refuses_a_hostile_or_corrupt_archive_and_the_old_model_keeps_serving(

@@ -13,6 +13,7 @@ import io
 import os
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
@@ -70,8 +71,9 @@ def extract_model_archive(
     (at most ``max_bytes``); tar stores each member's size in its header and holds the member to it.
     """
     source, target = Path(tar_path), Path(dest)
+    compression = _compression(source)
     try:
-        with tarfile.open(source, mode="r:*") as tar:
+        with tarfile.open(source, mode=f"r:{compression}") as tar:
             members = tar.getmembers()
             for member in members:
                 _check_member(member, source)
@@ -83,9 +85,38 @@ def extract_model_archive(
                 )
             target.mkdir(parents=True, exist_ok=True)
             tar.extractall(target, members=members, filter="data")
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ArchiveError(f"cannot extract {source}: {exc}") from exc
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise ArchiveError(f"model archive {source} {_fault(compression, exc)}") from exc
     return [target / member.name for member in members if member.isfile()]
+
+
+# The first bytes of each compression tarfile reads; anything else is read as a plain tar.
+_MAGIC = {b"\x1f\x8b": "gz", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+_NAMES = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}
+
+
+def _compression(source: Path) -> str:
+    """The compression the archive's first bytes name ("" for none), so a failure has one reason, not one per
+    method tarfile would otherwise try; an empty or unreadable file is refused here."""
+    try:
+        with source.open("rb") as handle:
+            head = handle.read(6)
+    except OSError as exc:
+        raise ArchiveError(f"model archive {source} cannot be read: {exc.strerror or exc}") from exc
+    if not head:
+        raise ArchiveError(f"model archive {source} is empty")
+    return next((name for magic, name in _MAGIC.items() if head.startswith(magic)), "")
+
+
+def _fault(compression: str, exc: BaseException) -> str:
+    """What is wrong with an archive tarfile could not read, for ``model archive <path> ...``."""
+    text = str(exc).strip()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, EOFError):
+        return f"is corrupt: its {_NAMES.get(compression, 'tar')} stream ends early, truncated? ({detail})"
+    if compression:
+        return f"is not a valid {_NAMES[compression]}-compressed tar archive ({detail})"
+    return f"is not a tar archive, gzip-compressed or plain ({detail})"
 
 
 def _check_member(member: tarfile.TarInfo, source: Path) -> None:
