@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from showcase.aws.registry import latest_approved_package
 from showcase.cli.build_config import main
 from showcase.deployment.config import adjusted_config, parse_endpoint_config
-from showcase.errors import AwsError, NoApprovedPackage, UsageError
+from showcase.errors import AwsError, NoApprovedPackage, NoSuchModelPackageGroup, UsageError
 from tests.conftest import REGION, REPO, ROLE_ARN
 
 GROUP = "crayonShowcasePackageGroup"
@@ -401,3 +401,117 @@ def test_any_scalar_parameters_come_out_as_strings(parameters: dict[str, Any]) -
         assert isinstance(written, str)
         # JSON's own spelling of the value (true, 2, 0.5): what jq prints for such scalars.
         assert written == (value if isinstance(value, str) else json.dumps(value))
+
+
+# --- what a user walking the AWS path by hand can get wrong ----------------------------------------------------
+
+
+def test_a_group_that_does_not_exist_is_named_as_such(aws_env: dict[str, str]) -> None:
+    make_packages(["Approved"])
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    with pytest.raises(NoSuchModelPackageGroup, match=r"model package group 'crayonShowcaseTypo' does not exist; "):
+        latest_approved_package(sagemaker, "crayonShowcaseTypo")
+
+
+def test_an_existing_group_without_packages_has_no_approved_package(aws_env: dict[str, str]) -> None:
+    boto3.client("sagemaker", region_name=REGION).create_model_package_group(ModelPackageGroupName=GROUP)
+    with pytest.raises(NoApprovedPackage):
+        latest_approved_package(boto3.client("sagemaker", region_name=REGION), GROUP)
+
+
+def test_the_local_registry_names_a_missing_group_the_same_way(tmp_path: Path) -> None:
+    from showcase.registry import Registry
+
+    registry = Registry(tmp_path / "registry.db", region=REGION)
+    registry.create_model_package(ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved")
+    with pytest.raises(NoSuchModelPackageGroup, match=r"'crayonShowcaseTypo' does not exist; check the group"):
+        latest_approved_package(registry, "crayonShowcaseTypo")
+
+
+class DeniedDescribe(UnsortedLister):
+    def describe_model_package_group(self, **kwargs: Any) -> Mapping[str, Any]:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "DescribeModelPackageGroup"
+        )
+
+
+def test_a_refused_group_look_up_is_not_taken_for_a_missing_group() -> None:
+    with pytest.raises(AwsError, match=r"DescribeModelPackageGroup for model package group 'g' failed: AccessDenied"):
+        latest_approved_package(DeniedDescribe([]), "g")
+
+
+def test_script_with_a_missing_group_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
+    shutil.copy(SHIPPED_CONFIG, tmp_path / "endpoint_config.json")
+    result = run_script(
+        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", "nope"], aws_env, tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: model package group 'nope' does not exist; "
+        "check the group's name and region, or run the pipeline, which creates it"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["endpoint_config.json"]
+
+
+def test_script_with_a_config_that_is_not_utf8_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
+    # Latin-1 "é" in a value, as an editor set to Windows-1252 saves it.
+    (tmp_path / "endpoint_config.json").write_bytes(b'{"Parameters": {"EndpointInstanceType": "ml.m5.large\xe9"}}')
+    result = run_script(
+        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: endpoint config 'endpoint_config.json' is not UTF-8 text (byte 0xe9 at offset 52); save it as UTF-8"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (
+            {"InstanceCount": "2"},
+            r"in.json: 'InstanceCount' is not a parameter of endpoint-cloudformation.yml \(it declares "
+            r"ModelExecutionRoleArn, ModelPackageName, EndpointName, EndpointInstanceCount, EndpointInstanceType, "
+            r"EnableDataCapture, SamplingPercentage, DataCaptureS3Uri\)",
+        ),
+        ({"EnableDataCapture": "yes"}, r"in.json: EnableDataCapture 'yes' must be one of true, false"),
+        ({"SamplingPercentage": "150"}, r"in.json: SamplingPercentage '150' must be at most 100"),
+        ({"EndpointInstanceCount": "two"}, r"in.json: EndpointInstanceCount 'two' must be a number"),
+        ({"DataCaptureS3Uri": "bucket/prefix"}, r"in.json: DataCaptureS3Uri 'bucket/prefix' must match the pattern"),
+    ],
+)
+def test_config_keys_and_values_the_template_would_refuse_are_refused_first(
+    aws_env: dict[str, str], tmp_path: Path, parameters: dict[str, str], message: str
+) -> None:
+    config = write(tmp_path / "in.json", json.dumps({"Parameters": parameters}))
+    with pytest.raises(UsageError, match=message):
+        main(cli_args(tmp_path, config))
+    assert list(tmp_path.iterdir()) == [config]
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "showcase-sagemaker-execution",  # a bare role name
+        "arn:aws:iam::1234:role/showcase",  # a short account
+        "arn:aws:iam::123456789012:user/someone",  # a user, not a role
+    ],
+)
+def test_a_role_the_template_would_refuse_is_refused_before_asking_aws(tmp_path: Path, role: str) -> None:
+    # No moto, no credentials: the flag is refused before any AWS call could be made.
+    args = cli_args(tmp_path, SHIPPED_CONFIG)
+    args[1] = role
+    with pytest.raises(UsageError, match=rf"--model-execution-role: ModelExecutionRoleArn '{role}' must match"):
+        main(args)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_shipped_config_value_fits_the_template(aws_env: dict[str, str], tmp_path: Path) -> None:
+    make_packages(["Approved"])
+    assert main(cli_args(tmp_path, SHIPPED_CONFIG)) == 0
+
+
+def test_a_template_that_is_not_there_is_named(tmp_path: Path) -> None:
+    args = [*cli_args(tmp_path, SHIPPED_CONFIG), "--template", str(tmp_path / "gone.yml")]
+    with pytest.raises(UsageError, match=r"template '.*gone.yml' does not exist"):
+        main(args)

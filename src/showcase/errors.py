@@ -6,7 +6,8 @@
     ├── StepFailed                a step of an execution failed (carries step_name, execution_id)
     ├── ExecutionFailed           a pipeline execution ended Failed or Stopped
     ├── RegistryError             the model registry refused a request
-    │   └── NoApprovedPackage     a model package group has no Approved package
+    │   ├── NoApprovedPackage     a model package group has no Approved package
+    │   └── NoSuchModelPackageGroup  a model package group that does not exist
     ├── AwsError                  an AWS API call failed (translated from botocore at the boundary)
     ├── DeploymentCheckFailed     a deployed stack and its endpoint disagree, or one is unhealthy
     ├── StoreError                the local object store refused a request (showcase.store.errors)
@@ -68,6 +69,14 @@ class NoApprovedPackage(RegistryError):
             f"model package group {group_name!r} has no Approved model package; "
             "run the pipeline, or approve a package, then try again"
         )
+        self.group_name = group_name
+
+
+class NoSuchModelPackageGroup(RegistryError):
+    """A model package group that does not exist (in this region and account, or in the local registry)."""
+
+    def __init__(self, group_name: str, hint: str = "") -> None:
+        super().__init__(f"model package group {group_name!r} does not exist" + (f"; {hint}" if hint else ""))
         self.group_name = group_name
 
 

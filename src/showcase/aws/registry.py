@@ -1,7 +1,8 @@
 """The newest Approved model package of a group, from anything shaped like boto3's SageMaker client.
 
-Only ``list_model_packages`` is called, with boto3's keyword arguments and response shape, so the local
-registry can be passed in place of ``boto3.client("sagemaker")``.
+Only ``list_model_packages`` (and, when it finds nothing Approved, ``describe_model_package_group``) is
+called, with boto3's keyword arguments and response shape, so the local registry can be passed in place of
+``boto3.client("sagemaker")``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from showcase.aws.boundary import aws_call, client
-from showcase.errors import NoApprovedPackage, UsageError
+from showcase.errors import AwsError, NoApprovedPackage, NoSuchModelPackageGroup, UsageError
 
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100  # ListModelPackages' own limit for MaxResults
 
 
+MISSING_GROUP_HINT = "check the group's name and region, or run the pipeline, which creates it"
+
+
 class ModelPackageLister(Protocol):
     def list_model_packages(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
+    def describe_model_package_group(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
 
 def sagemaker_client(region: str | None = None) -> Any:
@@ -69,6 +77,7 @@ def latest_approved_package(
         if summary.get("ModelApprovalStatus", "Approved") == "Approved"
     ]
     if not approved:
+        _require_group(lister, group_name)
         raise NoApprovedPackage(group_name)
     newest = max(approved, key=_newest_first_key)
     logger.info(
@@ -78,3 +87,22 @@ def latest_approved_package(
         len(approved),
     )
     return newest
+
+
+def _require_group(lister: ModelPackageLister, group_name: str) -> None:
+    """Raise NoSuchModelPackageGroup unless the group exists.
+
+    ListModelPackages answers a missing group with an empty list; DescribeModelPackageGroup tells the two apart
+    (SageMaker: ``ValidationException`` "ModelPackageGroup <arn> does not exist.").
+    """
+    try:
+        with aws_call(f"DescribeModelPackageGroup for model package group {group_name!r}"):
+            lister.describe_model_package_group(ModelPackageGroupName=group_name)
+    except NoSuchModelPackageGroup as exc:  # the local registry's answer
+        raise NoSuchModelPackageGroup(group_name, MISSING_GROUP_HINT) from exc
+    except AwsError as exc:
+        cause = exc.__cause__
+        error = cause.response.get("Error", {}) if isinstance(cause, ClientError) else {}
+        if error.get("Code") == "ValidationException" and "does not exist" in error.get("Message", ""):
+            raise NoSuchModelPackageGroup(group_name, MISSING_GROUP_HINT) from exc
+        raise

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from showcase import settings as settings_module
@@ -25,9 +26,13 @@ from showcase.deployment.config import (
     parse_endpoint_config,
     write_json_atomically,
 )
+from showcase.deployment.template import read_template
 from showcase.errors import UsageError
 
 logger = logging.getLogger(__name__)
+
+# The template the config feeds, as the repository ships it beside deploy/build_config_file.py.
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "endpoint-cloudformation.yml"
 
 
 def build_parser() -> ArgumentParser:
@@ -54,6 +59,11 @@ def build_parser() -> ArgumentParser:
         default="endpoint_config_adj.json",
         help="config to write (default: endpoint_config_adj.json)",
     )
+    parser.add_argument(
+        "--template",
+        default=str(DEFAULT_TEMPLATE),
+        help="template whose Parameters the config must fit (default: deploy/endpoint-cloudformation.yml)",
+    )
     parser.add_argument("--region", default=None, help="AWS region (default: AWS_DEFAULT_REGION)")
     parser.add_argument(
         "--local", action="store_true", help="deploy from the local model registry instead of SageMaker's"
@@ -68,8 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
 
     source = args.import_endpoint_config
-    # Check the user's file before asking AWS anything: its mistakes are the cheapest to report.
+    # Check the user's file and flags against the template before asking AWS anything: their mistakes are
+    # the cheapest to report, and `aws cloudformation deploy` would drop an unknown name without a word.
     config = parse_endpoint_config(read_json_file(source, "endpoint config"), source)
+    template = read_template(args.template)
+    origins = {
+        **{name: source for name in config.parameters},
+        "ModelExecutionRoleArn": "--model-execution-role",
+        "EndpointName": "--endpoint-name",
+        "ModelPackageName": f"the newest Approved package of {args.model_package_group_name!r}",
+    }
+    decided = {"ModelExecutionRoleArn": args.model_execution_role, "EndpointName": args.endpoint_name}
+    template.check({**config.parameters, **decided}, origins, complete=False)
     package = _latest_approved(args)
     adjusted = adjusted_config(
         config,
@@ -77,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_execution_role_arn=args.model_execution_role,
         endpoint_name=args.endpoint_name,
     )
+    template.check(adjusted.parameters, origins, complete=True)
     write_json_atomically(args.export_endpoint_config, adjusted.to_json())
     logger.info("wrote %s deploying %s", args.export_endpoint_config, package["ModelPackageArn"])
     return 0

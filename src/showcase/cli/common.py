@@ -161,5 +161,10 @@ def read_json_file(path: str, what: str) -> Any:
         raise UsageError(f"{what} {path!r} does not exist") from None
     except OSError as exc:
         raise UsageError(f"{what} {path!r} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{what} {path!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{what} {path!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import RegistryError
+from showcase.errors import NoSuchModelPackageGroup, RegistryError
 from showcase.registry import models as m
 from showcase.registry.database import Database
 
@@ -80,7 +80,7 @@ class Registry:
         with self._db.reading() as conn:
             row = conn.execute("SELECT * FROM model_package_groups WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise RegistryError(f"model package group {name!r} does not exist")
+            raise NoSuchModelPackageGroup(name)
         return {**_group_summary(row), "CreatedBy": {}}
 
     def list_model_package_groups(

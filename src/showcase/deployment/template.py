@@ -1,0 +1,114 @@
+"""The endpoint template's ``Parameters``: which names an endpoint config may hold, and what each accepts.
+
+``aws cloudformation deploy --parameter-overrides`` silently drops a name the template does not declare, and
+refuses a bad value only once the stack operation starts; both are checked here first, with CloudFormation's
+own rules: ``AllowedPattern`` must match the whole value, ``AllowedValues``, ``MinLength``/``MaxLength`` for a
+String, a number within ``MinValue``/``MaxValue`` for a Number, and every parameter without a ``Default`` given.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from showcase.errors import UsageError
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics (``!Ref``, ``!If``, ...), read as plain nodes."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)
+
+
+_TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    spec: Mapping[str, Any]
+
+    def problem(self, value: str) -> str | None:
+        """What is wrong with ``value`` for this parameter, or None."""
+        spec = self.spec
+        if "AllowedValues" in spec and value not in [str(allowed) for allowed in spec["AllowedValues"]]:
+            return f"must be one of {', '.join(map(str, spec['AllowedValues']))}"
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                return "must be a number"
+            if not math.isfinite(number):
+                return "must be a finite number"
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                return f"must be at least {spec['MinValue']}"
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                return f"must be at most {spec['MaxValue']}"
+            return None
+        if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+            return f"must match the pattern {spec['AllowedPattern']}"
+        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+            return f"must be at least {spec['MinLength']} characters long"
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            return f"must be at most {spec['MaxLength']} characters long"
+        return None
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    parameters: Mapping[str, Parameter]
+
+    def check(self, values: Mapping[str, str], origins: Mapping[str, str], *, complete: bool) -> None:
+        """Refuse names the template does not declare and values it would refuse; ``complete``: and missing ones.
+
+        ``origins`` says where each value came from (a flag, or the config file) for the message.
+        """
+        for name, value in values.items():
+            origin = origins[name]
+            parameter = self.parameters.get(name)
+            if parameter is None:
+                raise UsageError(
+                    f"{origin}: {name!r} is not a parameter of {self.path.name} "
+                    f"(it declares {', '.join(self.parameters)}); remove it or correct its name"
+                )
+            problem = parameter.problem(value)
+            if problem:
+                raise UsageError(f"{origin}: {name} {value!r} {problem} ({self.path.name})")
+        if complete:
+            missing = [name for name, p in self.parameters.items() if "Default" not in p.spec and name not in values]
+            if missing:
+                raise UsageError(f"{self.path.name} needs a value for {', '.join(missing)}, which has no Default")
+
+
+def read_template(path: str | Path) -> Template:
+    """Read a CloudFormation template's Parameters, or raise a UsageError naming the file."""
+    path = Path(path)
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)
+    except FileNotFoundError:
+        raise UsageError(f"template {str(path)!r} does not exist; pass --template") from None
+    except OSError as exc:
+        raise UsageError(f"template {str(path)!r} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"template {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"template {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    parameters = document.get("Parameters") if isinstance(document, dict) else None
+    if not isinstance(parameters, dict) or not all(isinstance(spec, dict) for spec in parameters.values()):
+        raise UsageError(f"template {str(path)!r} has no Parameters mapping")
+    return Template(path=path, parameters={name: Parameter(name, spec) for name, spec in parameters.items()})
