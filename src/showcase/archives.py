@@ -16,6 +16,7 @@ import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from showcase.errors import ShowcaseError
 
@@ -73,7 +74,7 @@ def extract_model_archive(
     source, target = Path(tar_path), Path(dest)
     compression = _compression(source)
     try:
-        with tarfile.open(source, mode=f"r:{compression}") as tar:
+        with tarfile.open(source, mode=_READ_MODES[compression]) as tar:
             members = tar.getmembers()
             for member in members:
                 _check_member(member, source)
@@ -93,6 +94,7 @@ def extract_model_archive(
 # The first bytes of each compression tarfile reads; anything else is read as a plain tar.
 _MAGIC = {b"\x1f\x8b": "gz", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
 _NAMES = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}
+_READ_MODES: dict[str, Literal["r:", "r:gz", "r:bz2", "r:xz"]] = {"": "r:", "gz": "r:gz", "bz2": "r:bz2", "xz": "r:xz"}
 
 
 def _compression(source: Path) -> str:
