@@ -60,11 +60,19 @@ def test_triggers() -> None:
     assert triggers["push"]["branches"] == ["main", "dev"]
     assert set(triggers["push"]["paths"]) == {
         ".github/**",
+        ".ci/**",
+        "data/**",
         "deploy/**",
         "pipelines/**",
-        "src/**",
         "predict/**",
+        "scripts/**",
+        "src/**",
+        "tests/**",
+        "Makefile",
+        "package.json",
+        "package-lock.json",
         "pyproject.toml",
+        "uv.lock",
     }
     assert "workflow_dispatch" in triggers
 
@@ -136,3 +144,80 @@ def test_the_deploy_path_runs(command: str) -> None:
 
 def test_oidc_alternative_is_documented() -> None:
     assert "role-to-assume: ${{ vars.AWS_ROLE_TO_ASSUME }}" in WORKFLOW.read_text()
+
+
+def test_every_tracked_file_the_jobs_read_triggers_a_run() -> None:
+    # Whatever `make test` reads or installs and whatever the jobs ship sits under a path filter.
+    import fnmatch
+
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    filters = workflow()[True]["push"]["paths"]
+    ignored = {"README.md", "docs", ".gitignore", "benchmarks"}
+    for path in tracked:
+        if path.split("/")[0] in ignored:
+            continue
+        assert any(fnmatch.fnmatch(path, pattern.replace("**", "*")) for pattern in filters), path
+
+
+def test_one_concurrency_group_for_every_branch() -> None:
+    # The stack, endpoint, pipeline and package group names are the same on every branch (env below).
+    concurrency = workflow()["concurrency"]
+    assert "${{" not in concurrency["group"], "a group keyed on the branch lets two branches deploy one stack"
+    assert concurrency["cancel-in-progress"] is False
+    assert not any("${{" in str(value) for value in workflow()["env"].values())
+
+
+def test_every_job_has_a_timeout() -> None:
+    for name, job in workflow()["jobs"].items():
+        assert isinstance(job.get("timeout-minutes"), int) and job["timeout-minutes"] > 0, name
+
+
+# The first major release of each action that runs on node24 (earlier ones run on node20).
+NODE24_MAJOR = {"actions/checkout": 5, "actions/setup-python": 6, "aws-actions/configure-aws-credentials": 6}
+
+
+def test_actions_are_pinned_to_their_node24_releases() -> None:
+    for line in WORKFLOW.read_text().splitlines():
+        found = re.search(r"uses: ([\w.-]+/[\w.-]+)@[0-9a-f]{40} # v(\d+)\.", line)
+        if found:
+            assert int(found[2]) >= NODE24_MAJOR[found[1]], line
+
+
+def test_the_test_job_reads_the_bundled_data_and_downloads_nothing() -> None:
+    test_job = workflow()["jobs"]["test"]
+    text = yaml.safe_dump(test_job)
+    assert "fetch_abalone" not in text and "SHOWCASE_TEST_DATA" not in text
+    assert [step.get("run") for step in test_job["steps"] if "run" in step] == ["make test"]
+
+
+def _commands(text: str) -> list[str]:
+    """Shell commands with line continuations joined, whitespace collapsed, comments and blanks dropped."""
+    joined = re.sub(r"\\\n", " ", text)
+    lines = (" ".join(line.split()) for line in joined.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_the_readmes_deploy_by_hand_is_the_deploy_jobs_commands() -> None:
+    readme = (REPO / "README.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "aws cloudformation deploy" in b)
+    by_hand = " ; ".join(_commands(block))
+    deploy_steps = [step for step in workflow()["jobs"]["deploy"]["steps"] if "run" in step]
+    assert deploy_steps
+    for step in deploy_steps:
+        for command in _commands(step["run"]):
+            assert command in by_hand, (step["name"], command)
+
+
+def test_what_the_deploy_job_writes_is_git_ignored_and_nothing_else_is_named() -> None:
+    written = []
+    for step in workflow()["jobs"]["deploy"]["steps"]:
+        for name in re.findall(r"--(?:output-template-file|export-endpoint-config) (\S+)", step.get("run", "")):
+            written.append(f"{step.get('working-directory', '.')}/{name}")
+    assert sorted(written) == ["deploy/endpoint_config_adj.json", "deploy/packaged-endpoint.yml"]
+    ignored = subprocess.run(["git", "check-ignore", *written], cwd=REPO, capture_output=True, text=True)
+    assert ignored.stdout.split() == written
+    # Every file .gitignore names under deploy/ is one of them.
+    named = [line for line in (REPO / ".gitignore").read_text().splitlines() if line.startswith("deploy/")]
+    assert sorted(named) == sorted(written)
