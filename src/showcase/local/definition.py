@@ -25,7 +25,6 @@ PARAMETER_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 WHY_UNSUPPORTED = {
-    "Tuning": "hyperparameter tuning jobs have no local executor",
     "Lambda": "it invokes an AWS Lambda function",
     "Callback": "it waits for an external SQS callback",
     "EMR": "it runs on an Amazon EMR cluster",

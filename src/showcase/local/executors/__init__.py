@@ -7,6 +7,7 @@ from showcase.local.executors.processing import ProcessingExecutor
 from showcase.local.executors.register import RegisterModelExecutor
 from showcase.local.executors.training import TrainingExecutor
 from showcase.local.executors.transform import TransformExecutor
+from showcase.local.executors.tuning import TuningExecutor
 from showcase.local.jobs import Executor
 
 EXECUTORS: dict[str, Executor] = {
@@ -15,6 +16,7 @@ EXECUTORS: dict[str, Executor] = {
     "RegisterModel": RegisterModelExecutor(),
     "Model": ModelExecutor(),
     "Transform": TransformExecutor(),
+    "Tuning": TuningExecutor(),
 }
 
 __all__ = [
@@ -24,4 +26,5 @@ __all__ = [
     "RegisterModelExecutor",
     "TrainingExecutor",
     "TransformExecutor",
+    "TuningExecutor",
 ]

@@ -111,9 +111,7 @@ class Trained:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def run_job(
-    context: JobContext, kind: str, name: str, command: list[str], *, env: dict[str, str], cwd: Path
-) -> None:
+def run_job(context: JobContext, kind: str, name: str, command: list[str], *, env: dict[str, str], cwd: Path) -> None:
     """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
 
     ``kind`` is ``ProcessingJob`` or ``TrainingJob``; ``env`` is added to the host environment (less AWS_*),

@@ -1,0 +1,241 @@
+"""Hyperparameter tuning: trials are Training jobs; strategies, ranges, objectives and failures as SageMaker's."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from showcase.errors import StepFailed
+from showcase.local.executors import EXECUTORS
+from showcase.local.jobs import JobContext
+from showcase.registry import Registry
+from showcase.store import ObjectStore
+from tests.test_training_script_mode import SKLEARN_IMAGE, SOURCE_TAR, tar_gz
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+BUCKET = "s3://showcase-local"
+SCRIPT = """\
+import argparse, os, pathlib, sys
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float)
+args = parser.parse_args()
+if args.lr == 0.5:
+    raise SystemExit("diverged at lr 0.5")
+for epoch in range(3):
+    print(f"epoch {epoch} loss={abs(args.lr - 0.2) + 1.0 / (epoch + 1):.4f}")
+pathlib.Path(os.environ["SM_MODEL_DIR"], "weights.txt").write_text(str(args.lr))
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> ObjectStore:
+    store = ObjectStore(tmp_path_factory.mktemp("tuning") / "store")
+    rng = np.random.default_rng(1)
+    for split, rows in (("train", 300), ("validation", 100)):
+        features = rng.normal(size=(rows, 4))
+        label = 3 * features[:, 0] - features[:, 1] ** 2 + rng.normal(scale=0.3, size=rows)
+        lines = [",".join(f"{v:.5f}" for v in (y, *x)) for y, x in zip(label, features, strict=True)]
+        store.put_bytes(f"{BUCKET}/data/{split}/{split}.csv", ("\n".join(lines) + "\n").encode())
+    store.put_bytes(SOURCE_TAR, tar_gz({"train.py": SCRIPT}))
+    return store
+
+
+def channel(name: str) -> dict[str, Any]:
+    source = {"S3DataType": "S3Prefix", "S3Uri": f"{BUCKET}/data/{name}", "S3DataDistributionType": "FullyReplicated"}
+    return {"ChannelName": name, "DataSource": {"S3DataSource": source}, "ContentType": "text/csv"}
+
+
+def tuning(
+    strategy: str, ranges: dict[str, Any], *, jobs: int | None = 4, parallel: int = 2, **config: Any
+) -> dict[str, Any]:
+    """A TuningStep's arguments as the SDK writes them for a built-in XGBoost ModelTrainer."""
+    limits = {"MaxParallelTrainingJobs": parallel, **({"MaxNumberOfTrainingJobs": jobs} if jobs else {})}
+    return {
+        "HyperParameterTuningJobConfig": {
+            "Strategy": strategy,
+            "ResourceLimits": limits,
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "validation:rmse"},
+            "ParameterRanges": ranges,
+            **config,
+        },
+        "TrainingJobDefinition": {
+            "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": XGBOOST_IMAGE},
+            "RoleArn": "arn:aws:iam::000000000000:role/r",
+            "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/tuning", "CompressionType": "GZIP"},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+            "StaticHyperParameters": {"objective": "reg:squarederror", "num_round": "12"},
+            "InputDataConfig": [channel("train"), channel("validation")],
+            "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        },
+    }
+
+
+def run(
+    store: ObjectStore, tmp_path: Path, arguments: dict[str, Any], execution: str = "exec00000001"
+) -> dict[str, Any]:
+    work = tmp_path / execution / "attempt-1"
+    work.mkdir(parents=True)
+    context = JobContext(
+        "P", execution, "Tune", "Tuning", arguments, work, io.StringIO(), store, Registry(tmp_path / "r.sqlite")
+    )
+    return EXECUTORS["Tuning"].run(context)
+
+
+def categorical(**values: list[str]) -> dict[str, Any]:
+    return {"CategoricalParameterRanges": [{"Name": name, "Values": v} for name, v in values.items()]}
+
+
+def test_a_grid_search_visits_exactly_the_grid(store: ObjectStore, tmp_path: Path) -> None:
+    grid = {"max_depth": ["2", "4"], "eta": ["0.1", "0.3", "0.6"]}
+    properties = run(store, tmp_path, tuning("Grid", categorical(**grid), jobs=None, parallel=2))
+    visited = [tuple(s["TunedHyperParameters"][k] for k in grid) for s in properties["TrainingJobSummaries"]]
+    assert sorted(visited) == sorted(itertools.product(*grid.values()))
+    assert properties["HyperParameterTuningJobStatus"] == "Completed"
+    assert properties["TrainingJobStatusCounters"]["Completed"] == 6
+
+
+def test_properties_rank_trials_and_point_at_the_best_model(store: ObjectStore, tmp_path: Path) -> None:
+    properties = run(store, tmp_path, tuning("Random", categorical(max_depth=["1", "3", "5"]), jobs=3))
+    summaries = properties["TrainingJobSummaries"]
+    values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries]
+    assert values == sorted(values) and len(summaries) == 3
+    best = properties["BestTrainingJob"]
+    assert best == summaries[0]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "validation:rmse"
+    name = best["TrainingJobName"]
+    assert name.startswith(properties["HyperParameterTuningJobName"] + "-")
+    assert len(properties["HyperParameterTuningJobName"]) <= 32
+    # What TuningStep.get_top_model_s3_uri(top_k=0, s3_bucket, prefix) joins: the best trial's model.
+    assert store.exists(f"{BUCKET}/tuning/{name}/output/model.tar.gz")
+    log = (tmp_path / "exec00000001" / "trials" / f"{name}.log").read_text()
+    assert "#011validation-rmse:" in log and "'max_depth': '" in log
+
+
+def test_the_same_seed_gives_the_same_trials(store: ObjectStore, tmp_path: Path) -> None:
+    ranges = {
+        "IntegerParameterRanges": [
+            {"Name": "max_depth", "MinValue": "1", "MaxValue": "8", "ScalingType": "Logarithmic"}
+        ],
+        "ContinuousParameterRanges": [
+            {"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Logarithmic"},
+            {"Name": "subsample", "MinValue": "0.5", "MaxValue": "0.99", "ScalingType": "ReverseLogarithmic"},
+        ],
+        "CategoricalParameterRanges": [{"Name": "gamma", "Values": ["0", "1"]}],
+    }
+    arguments = tuning("Bayesian", ranges, jobs=4, parallel=2, RandomSeed=7)
+    first, second = (run(store, tmp_path, arguments, execution) for execution in ("execaaaaaaaa", "execbbbbbbbb"))
+
+    def trials(properties: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [
+            (s["TunedHyperParameters"], s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+            for s in properties["TrainingJobSummaries"]
+        ]
+
+    assert trials(first) == trials(second)
+    for tuned, _ in trials(first):
+        assert 1 <= int(tuned["max_depth"]) <= 8 and 0.01 <= float(tuned["eta"]) <= 0.5
+        assert 0.5 <= float(tuned["subsample"]) <= 0.99 and tuned["gamma"] in ("0", "1")
+
+
+def test_a_job_whose_every_trial_fails_fails_with_the_trials_reasons(store: ObjectStore, tmp_path: Path) -> None:
+    with pytest.raises(StepFailed) as caught:
+        run(store, tmp_path, tuning("Random", categorical(eta=["2", "3"]), jobs=2))
+    message = str(caught.value)
+    assert "no training job completed (2 of 2 failed)" in message
+    assert message.count("ClientError: Hyperparameter eta") == 2
+
+
+def test_a_crashing_trial_does_not_stop_the_others_and_regexes_read_a_scripts_objective(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    definition = {
+        "AlgorithmSpecification": {
+            "TrainingInputMode": "File",
+            "TrainingImage": SKLEARN_IMAGE,
+            "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([0-9.]+)"}],
+        },
+        "RoleArn": "arn:aws:iam::000000000000:role/r",
+        "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/scripts"},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "StaticHyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": f'"{SOURCE_TAR}"'},
+        "InputDataConfig": [channel("train")],
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+    }
+    arguments = {
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Grid",
+            "ResourceLimits": {"MaxParallelTrainingJobs": 3},
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ParameterRanges": categorical(lr=["0.1", "0.5", "0.3"]),
+        },
+        "TrainingJobDefinition": definition,
+    }
+    properties = run(store, tmp_path, arguments)
+    by_lr = {s["TunedHyperParameters"]["lr"]: s for s in properties["TrainingJobSummaries"]}
+    assert by_lr["0.5"]["TrainingJobStatus"] == "Failed"
+    assert "diverged at lr 0.5" in by_lr["0.5"]["FailureReason"]
+    assert by_lr["0.1"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(0.1 + 1 / 3, abs=1e-4)
+    assert properties["BestTrainingJob"]["TunedHyperParameters"] == {"lr": "0.1"}
+    assert properties["TrainingJobStatusCounters"] == {
+        "Completed": 2, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 1, "Stopped": 0,
+    }  # fmt: skip
+
+
+def test_early_stopping_auto_stops_trials_worse_than_the_median(store: ObjectStore, tmp_path: Path) -> None:
+    """Early on, shallow trees on this data are clearly worse than deep ones: some trials are stopped."""
+    arguments = tuning(
+        "Random", categorical(max_depth=["6", "6", "1"], eta=["0.3", "0.01"]), jobs=8, parallel=1,
+        TrainingJobEarlyStoppingType="Auto",
+    )  # fmt: skip
+    properties = run(store, tmp_path, arguments)
+    counters = properties["TrainingJobStatusCounters"]
+    assert counters["Stopped"] >= 1 and counters["Completed"] >= 1
+    assert all(
+        s["TrainingJobStatus"] == "Completed" for s in properties["TrainingJobSummaries"][: counters["Completed"]]
+    )
+    assert not math.isnan(properties["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"Strategy": "Annealing"}, "Strategy Annealing is not one of Bayesian, Random, Grid, Hyperband"),
+        ({"ParameterRanges": {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "0", "MaxValue": "4",
+                                                          "ScalingType": "Logarithmic"}]}},
+         "Logarithmic scaling needs MinValue > 0"),
+        ({"ParameterRanges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "1.5",
+                                                             "ScalingType": "ReverseLogarithmic"}]}},
+         "ReverseLogarithmic needs 0 <= MinValue < MaxValue < 1"),
+        ({"Strategy": "Grid", "ParameterRanges": {"IntegerParameterRanges": [
+            {"Name": "max_depth", "MinValue": "1", "MaxValue": "4"}]}}, "Grid search tunes categorical ranges only"),
+        ({"Strategy": "Grid", "ResourceLimits": {"MaxNumberOfTrainingJobs": 5}},
+         r"Grid search runs every combination \(2\); MaxNumberOfTrainingJobs is 5"),
+        ({"HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "test:rmse"}},
+         "the objective test:rmse is not a metric the built-in algorithm emits"),
+        ({"Strategy": "Hyperband", "TrainingJobEarlyStoppingType": "Auto"}, "Hyperband stops trials itself"),
+        ({"TuningJobCompletionCriteria": {"ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}}},
+         "supports only TargetObjectiveMetricValue"),
+    ],
+)  # fmt: skip
+def test_what_cannot_run_locally_is_refused_before_running(change: dict[str, Any], problem: str) -> None:
+    import re
+
+    arguments = tuning("Random", categorical(max_depth=["2", "3"]))
+    arguments["HyperParameterTuningJobConfig"].update(change)
+    problems = EXECUTORS["Tuning"].problems(arguments)
+    assert len(problems) == 1 and re.search(problem, problems[0]), problems
+
+
+def test_a_trial_definition_the_training_executor_refuses_is_refused() -> None:
+    arguments = tuning("Random", categorical(max_depth=["2"]))
+    arguments["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = (
+        "123.dkr.ecr.us-east-1.amazonaws.com/mine:1"
+    )
+    problems = EXECUTORS["Tuning"].problems(arguments)
+    assert any("TrainingJobDefinition: image 123.dkr.ecr" in p for p in problems), problems
