@@ -20,6 +20,8 @@ CLIs catch ShowcaseError at their entry point and print its message as one line,
 
 from __future__ import annotations
 
+from showcase.statuses import ExecutionStatus
+
 
 class ShowcaseError(Exception):
     """Root of every error raised on purpose by this project."""
@@ -51,7 +53,7 @@ class StepFailed(ShowcaseError):
 class ExecutionFailed(ShowcaseError):
     """A pipeline execution ended in a status other than Succeeded."""
 
-    def __init__(self, message: str, *, execution_id: str = "", status: str = "Failed") -> None:
+    def __init__(self, message: str, *, execution_id: str = "", status: str = ExecutionStatus.FAILED) -> None:
         super().__init__(message)
         self.execution_id = execution_id
         self.status = status

@@ -26,6 +26,7 @@ from showcase.dashboard.source import (
 )
 from showcase.errors import AwsError
 from showcase.registry.approval import ApprovalRefused, set_approval
+from showcase.statuses import TERMINAL, ApprovalStatus, ExecutionStatus
 
 logger = logging.getLogger(__name__)
 LOGS_ELSEWHERE = (
@@ -98,7 +99,7 @@ class AwsSource:
         except (AwsError, ValueError, KeyError) as exc:
             logger.warning("no definition for %s: %s", arn, exc)
         status = described.get("PipelineExecutionStatus", "Unknown")
-        end = described.get("LastModifiedTime") if status in ("Succeeded", "Failed", "Stopped") else None
+        end = described.get("LastModifiedTime") if status in TERMINAL else None
         return Execution(
             execution_id=execution_id,
             pipeline_name=name,
@@ -147,7 +148,7 @@ class AwsSource:
 
     def retry(self, execution_id: str) -> None:
         found = self.execution(execution_id)
-        if found.status != "Failed":
+        if found.status != ExecutionStatus.FAILED:
             raise Conflict(f"execution {execution_id} is {found.status}; only a Failed execution can be retried")
         _, arn = self._execution_arn(execution_id)
         with aws_call(f"RetryPipelineExecution {arn}"):
@@ -160,7 +161,7 @@ class AwsSource:
         for summary in self._pages("list_model_package_groups", "ModelPackageGroupSummaryList"):
             name = summary["ModelPackageGroupName"]
             packages = list(self._pages("list_model_packages", "ModelPackageSummaryList", ModelPackageGroupName=name))
-            approved = sum(1 for p in packages if p.get("ModelApprovalStatus") == "Approved")
+            approved = sum(1 for p in packages if p.get("ModelApprovalStatus") == ApprovalStatus.APPROVED)
             found.append(Group(name, summary.get("CreationTime"), len(packages), approved))
         return found
 

@@ -17,10 +17,9 @@ from botocore.exceptions import ClientError
 from showcase.aws.boundary import aws_call
 from showcase.errors import AwsError, ExecutionFailed
 from showcase.reporting import StepReport
+from showcase.statuses import TERMINAL
 
 logger = logging.getLogger(__name__)
-
-TERMINAL = {"Succeeded", "Failed", "Stopped"}
 
 
 def upload_code(s3: Any, uploads: dict[str, bytes]) -> None:

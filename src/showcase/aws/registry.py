@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from showcase.aws.boundary import aws_call, client
 from showcase.errors import AwsError, NoApprovedPackage, NoSuchModelPackageGroup, UsageError
+from showcase.statuses import ApprovalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def _approved_summaries(
 ) -> Iterator[Mapping[str, Any]]:
     request: dict[str, Any] = {
         "ModelPackageGroupName": group_name,
-        "ModelApprovalStatus": "Approved",
+        "ModelApprovalStatus": ApprovalStatus.APPROVED,
         "SortBy": "CreationTime",
         "SortOrder": "Descending",  # the API's default is Ascending: the oldest first
         "MaxResults": page_size,
@@ -74,7 +75,7 @@ def latest_approved_package(
         summary
         for summary in _approved_summaries(lister, group_name, page_size)
         # Defensive: a lister that ignores the status filter must not deploy a rejected model.
-        if summary.get("ModelApprovalStatus", "Approved") == "Approved"
+        if summary.get("ModelApprovalStatus", ApprovalStatus.APPROVED) == ApprovalStatus.APPROVED
     ]
     if not approved:
         _require_group(lister, group_name)

@@ -44,6 +44,7 @@ from showcase.local import (
 )
 from showcase.reporting import ExecutionReport, StepReport
 from showcase.settings import Settings
+from showcase.statuses import ExecutionStatus
 
 logger = logging.getLogger(__name__)
 STYLES = {"Succeeded": "green", "Cached": "cyan", "Failed": "red", "Skipped": "dim", "Executing": "yellow"}
@@ -109,7 +110,7 @@ def _retry(args: argparse.Namespace, settings: Settings, console: Console) -> in
 
 def _outcome(record: ExecutionRecord, console: Console) -> int:
     console.print(f"execution {record.execution_id} {record.status}")
-    if record.status != "Succeeded":
+    if record.status != ExecutionStatus.SUCCEEDED:
         raise ExecutionFailed(
             f"execution {record.execution_id} {record.status}: {record.failure_reason}; "
             f"see `showcase-local describe {record.execution_id}`, then fix and "

@@ -25,8 +25,9 @@ from showcase import settings as settings_module
 from showcase.cli.common import ArgumentParser, add_home, add_log_level, configure_logging, run_cli
 from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, lock_reported, open_registry
 from showcase.cli.registry_view import describe_lines, group_rows, package_rows, table
-from showcase.registry import APPROVAL_STATUSES, Registry
+from showcase.registry import Registry
 from showcase.registry.approval import set_approval
+from showcase.statuses import ApprovalStatus
 
 logger = logging.getLogger(__name__)
 PAGE = 100
@@ -34,10 +35,10 @@ PAGE = 100
 
 def status_flag(text: str) -> str:
     """An approval status, in any letter case."""
-    for status in APPROVAL_STATUSES:
+    for status in ApprovalStatus:
         if text.lower() == status.lower():
             return status
-    raise argparse.ArgumentTypeError(f"expected one of {', '.join(APPROVAL_STATUSES)}, got {text!r}")
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(ApprovalStatus)}, got {text!r}")
 
 
 def positive_int(text: str) -> int:
@@ -70,7 +71,7 @@ def build_parser() -> ArgumentParser:
     commands.add_parser("groups", help="list the model package groups")
     listing = commands.add_parser("list", help="list model packages, newest first")
     listing.add_argument("--group", help="only this model package group")
-    listing.add_argument("--status", type=status_flag, help=f"only this status ({', '.join(APPROVAL_STATUSES)})")
+    listing.add_argument("--status", type=status_flag, help=f"only this status ({', '.join(ApprovalStatus)})")
     listing.add_argument("--max", type=positive_int, default=50, help="at most this many (default: 50)")
     describe = commands.add_parser("describe", help="every field of one package, its metrics and lineage")
     describe.add_argument("package", metavar="PACKAGE", help="model package ARN or <group>/<version>")
@@ -124,11 +125,11 @@ def _describe(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _approve(registry: Registry, args: argparse.Namespace) -> int:
-    return _set_status(registry, args.package, "Approved", args.description, force=args.force)
+    return _set_status(registry, args.package, ApprovalStatus.APPROVED, args.description, force=args.force)
 
 
 def _reject(registry: Registry, args: argparse.Namespace) -> int:
-    return _set_status(registry, args.package, "Rejected", args.description, force=False)
+    return _set_status(registry, args.package, ApprovalStatus.REJECTED, args.description, force=False)
 
 
 def _set_status(registry: Registry, package: str, status: str, description: str | None, *, force: bool) -> int:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from showcase.reporting import ExecutionReport, StepReport
+from showcase.statuses import StepStatus
 
 FAILED_LOG_LINES = 15
 
@@ -79,7 +80,7 @@ def print_execution(report: ExecutionReport, *, stream: TextIO = sys.stdout) -> 
     if len(logs) == 1:
         console.print(f"step logs: {logs.pop()}", markup=False, highlight=False)
     for step in report.steps:
-        if step.status == "Failed" and step.log_path and Path(step.log_path).is_file():
+        if step.status == StepStatus.FAILED and step.log_path and Path(step.log_path).is_file():
             console.print(f"last lines of {step.log_path}:", markup=False, highlight=False)
             for line in tail(Path(step.log_path), FAILED_LOG_LINES):
                 console.print(f"  {line}", markup=False, highlight=False)

@@ -30,6 +30,7 @@ from showcase.cli.report import StepChanges, print_execution, print_registration
 from showcase.errors import UsageError
 from showcase.parameters import check_overrides
 from showcase.reporting import ExecutionReport
+from showcase.statuses import ExecutionStatus, StepStatus
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = started
     print_execution(report)
     print_registrations(registrations)
-    return 0 if report.status == "Succeeded" else 1
+    return 0 if report.status == ExecutionStatus.SUCCEEDED else 1
 
 
 def _run_on_sagemaker(
@@ -199,7 +200,7 @@ def _run_local(
     arns = [
         step.properties["ModelPackageArn"]
         for step in describe_execution(report.execution_id, config).steps
-        if step.status == "Succeeded" and "ModelPackageArn" in (step.properties or {})
+        if step.status == StepStatus.SUCCEEDED and "ModelPackageArn" in (step.properties or {})
     ]
     registry = Registry(config.registry_path, region=config.region, account=config.account)
     registrations = [

@@ -33,6 +33,7 @@ from showcase.registry.approval import ApprovalRefused, set_approval
 from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
 from showcase.serving.metrics import BUCKETS_MS, read_worker_files
 from showcase.settings import Settings
+from showcase.statuses import ApprovalStatus, ExecutionStatus
 from showcase.store import ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class LocalSource:
     def retry(self, execution_id: str) -> None:
         record = self._record(execution_id)
         running = self._retries.get(execution_id)
-        if record.status != "Failed" or (running and running.is_alive()):
+        if record.status != ExecutionStatus.FAILED or (running and running.is_alive()):
             raise Conflict(f"execution {execution_id} is {record.status}; only a Failed execution can be retried")
         thread = threading.Thread(target=self._run_retry, args=(execution_id,), name=f"retry-{execution_id}")
         thread.daemon = True
@@ -113,7 +114,7 @@ class LocalSource:
         for summary in summaries:
             name = summary["ModelPackageGroupName"]
             packages = _all_packages(registry, name)
-            approved = sum(1 for p in packages if p["ModelApprovalStatus"] == "Approved")
+            approved = sum(1 for p in packages if p["ModelApprovalStatus"] == ApprovalStatus.APPROVED)
             found.append(Group(name, summary["CreationTime"], len(packages), approved))
         return found
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from showcase.errors import DefinitionError, ShowcaseError
-from showcase.local.records import DONE, ExecutionRecord, StepRecord
+from showcase.local.records import ExecutionRecord, StepRecord
+from showcase.statuses import DONE
 
 KEY_ATTRIBUTES = {
     "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),

@@ -9,12 +9,12 @@ running ones finish, and the execution ends Failed. Every change is saved to the
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from showcase.errors import UsageError
@@ -23,17 +23,17 @@ from showcase.local.expressions import Resolver
 from showcase.local.jobs import Executor, UpstreamStep
 from showcase.local.overrides import parameter_values
 from showcase.local.records import (
-    DONE,
-    TERMINAL,
     ExecutionRecord,
     ExecutionStore,
+    Outcome,
     StepRecord,
     execution_arn,
     new_execution_id,
     now,
 )
-from showcase.local.steps import Outcome, StepRun, run_step
+from showcase.local.steps import StepRun, run_step
 from showcase.settings import Settings
+from showcase.statuses import DONE, TERMINAL, ExecutionStatus, StepStatus
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,18 @@ class Event:
 
 
 OnEvent = Callable[[Event], None]
+
+
+class Readiness(Enum):
+    """What the engine does next with a step that has not started."""
+
+    WAIT = "wait"
+    """A dependency has not finished yet."""
+    SKIP = "skip"
+    """A dependency was skipped, or the step is on the branch its Condition did not take."""
+    RUN = "run"
+    BLOCKED = "blocked"
+    """A step of the execution failed: no further step starts, and this one stays NotStarted."""
 
 
 class Engine:
@@ -85,16 +97,12 @@ class Engine:
     def retry(self, execution_id: str) -> ExecutionRecord:
         """Run a Failed execution again from its failed steps, reusing what succeeded (same id)."""
         record = self.records.load(execution_id)
-        if record.status != "Failed":
+        if record.status != ExecutionStatus.FAILED:
             raise UsageError(f"execution {execution_id} is {record.status}; only a Failed execution can be retried")
         raw, values = self.records.load_inputs(execution_id)
         parsed = definitions.parse(raw, self.executors)
-        for step in record.steps:
-            if step.status not in DONE and step.status != "Skipped":
-                step.status, step.failure_reason, step.start, step.end = "NotStarted", None, None, None
-        record.status, record.failure_reason, record.end = "Executing", None, None
+        record.reopen()
         record.parameters = values
-        record.pid = os.getpid()
         return self._run(parsed, record)
 
     # -- one execution ------------------------------------------------------------------------------
@@ -107,14 +115,16 @@ class Engine:
         with ThreadPoolExecutor(self.settings.max_parallel_steps, thread_name_prefix="step") as pool:
             while pending or running:
                 for name in list(pending):
-                    verdict = self._readiness(parsed, record, name)
-                    if verdict == "wait":
+                    readiness = self._readiness(parsed, record, name)
+                    if readiness is Readiness.WAIT:
                         continue
                     pending.remove(name)
-                    if verdict == "skip":
-                        self._update(record, name, status="Skipped")
-                    elif verdict == "run":
-                        self._update(record, name, status="Starting")
+                    if readiness is Readiness.BLOCKED:
+                        continue  # never starts: its record stays NotStarted
+                    if readiness is Readiness.SKIP:
+                        self._update(record, name, StepRecord.skip)
+                    else:
+                        self._update(record, name, StepRecord.queue)
                         running[pool.submit(self._step, parsed, record, name)] = name
                 if not running:
                     break
@@ -123,24 +133,24 @@ class Engine:
                     self._finish(parsed, record, running.pop(future), future.result())
         return self._close(record)
 
-    def _readiness(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> str:
+    def _readiness(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Readiness:
         if record.failure_reason is not None:
-            return "blocked"
+            return Readiness.BLOCKED
         spec = parsed.steps[name]
         statuses = {dep: record.step(dep).status for dep in spec.dependencies}
         if any(status not in TERMINAL for status in statuses.values()):
-            return "wait"
-        if "Skipped" in statuses.values():
-            return "skip"
+            return Readiness.WAIT
+        if StepStatus.SKIPPED in statuses.values():
+            return Readiness.SKIP
         if spec.branch and record.step(spec.branch[0]).properties.get("Outcome") is not spec.branch[1]:
-            return "skip"
-        return "run"
+            return Readiness.SKIP
+        return Readiness.RUN
 
     def _step(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Outcome:
         spec = parsed.steps[name]
         log_path = self.records.log_path(record.execution_id, name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._update(record, name, status="Executing", start=now(), end=None, log_path=str(log_path))
+        self._update(record, name, lambda step: step.begin(str(log_path)))
         with log_path.open("a", encoding="utf-8") as log:
             log.write(f"--- {now().isoformat()} {spec.type} step {name} of execution {record.execution_id}\n")
             run = StepRun(
@@ -200,38 +210,26 @@ class Engine:
 
     def _finish(self, parsed: definitions.Definition, record: ExecutionRecord, name: str, outcome: Outcome) -> None:
         step = record.step(name)
-        if outcome.status == "Failed" and record.failure_reason is None:
+        if outcome.status == StepStatus.FAILED and record.failure_reason is None:
             reason = outcome.failure_reason or "no reason given"
             record.failure_reason = reason if step.type == "Fail" else f"step {name!r} failed: {reason}"
-        self._update(
-            record,
-            name,
-            status=outcome.status,
-            end=now(),
-            properties=outcome.properties,
-            failure_reason=outcome.failure_reason,
-            cache_key=outcome.cache_key,
-            cached_from=outcome.cached_from,
-            attempts=step.attempts + outcome.attempts,
-            arguments=outcome.arguments,
-        )
+        self._update(record, name, lambda step: step.finish(outcome))
 
     def _close(self, record: ExecutionRecord) -> ExecutionRecord:
         with self._lock:
-            record.status = "Failed" if record.failure_reason is not None else "Succeeded"
-            record.end = now()
+            record.close()
             self.records.save(record)
         self._emit(Event("execution_finished", record.execution_id, record.status, message=record.failure_reason))
         return record
 
-    def _update(self, record: ExecutionRecord, name: str, **changes: Any) -> None:
+    def _update(self, record: ExecutionRecord, name: str, change: Callable[[StepRecord], None]) -> None:
+        """Apply one of StepRecord's changes to step ``name``, save the record and report the change."""
         with self._lock:
             step = record.step(name)
-            for key, value in changes.items():
-                setattr(step, key, value)
+            change(step)
             self.records.save(record)
             kind = "step_finished" if step.status in TERMINAL else "step_started"
-            if step.status != "Starting":
+            if step.status != StepStatus.STARTING:
                 self._emit(Event(kind, record.execution_id, step.status, name, step.type, step.failure_reason))
 
     def _emit(self, event: Event) -> None:

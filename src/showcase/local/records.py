@@ -19,10 +19,9 @@ from typing import Any
 
 from showcase.errors import UsageError
 from showcase.processes import pid_alive, process_started
+from showcase.statuses import DONE, ExecutionStatus, StepStatus
 
 ID_ALPHABET = string.ascii_lowercase + string.digits
-TERMINAL = frozenset({"Succeeded", "Failed", "Skipped", "Cached"})
-DONE = frozenset({"Succeeded", "Cached"})
 
 
 def new_execution_id() -> str:
@@ -38,7 +37,7 @@ def now() -> datetime:
 class StepRecord:
     name: str
     type: str
-    status: str = "NotStarted"
+    status: StepStatus = StepStatus.NOT_STARTED
     start: datetime | None = None
     end: datetime | None = None
     failure_reason: str | None = None
@@ -55,13 +54,51 @@ class StepRecord:
     def duration(self) -> float | None:
         return (self.end - self.start).total_seconds() if self.start and self.end else None
 
+    # -- the changes a step goes through, in order -----------------------------------------------
+
+    def skip(self) -> None:
+        """A dependency was skipped, or the step sits on the branch its Condition did not take."""
+        self.status = StepStatus.SKIPPED
+
+    def queue(self) -> None:
+        """Ready, and handed to a worker (not yet reported: the step is Executing once it begins)."""
+        self.status = StepStatus.STARTING
+
+    def begin(self, log_path: str) -> None:
+        self.status, self.start, self.end, self.log_path = StepStatus.EXECUTING, now(), None, log_path
+
+    def finish(self, outcome: Outcome) -> None:
+        self.status, self.end = outcome.status, now()
+        self.properties, self.failure_reason = outcome.properties, outcome.failure_reason
+        self.cache_key, self.cached_from = outcome.cache_key, outcome.cached_from
+        self.attempts += outcome.attempts
+        self.arguments = outcome.arguments
+
+    def reset(self) -> None:
+        """Back to NotStarted, for a retry of its execution."""
+        self.status, self.failure_reason, self.start, self.end = StepStatus.NOT_STARTED, None, None, None
+
+
+@dataclass
+class Outcome:
+    """How one run of a step ended: what its record takes from it."""
+
+    status: StepStatus
+    properties: dict[str, Any] = field(default_factory=dict)
+    failure_reason: str | None = None
+    cache_key: str | None = None
+    cached_from: str | None = None
+    attempts: int = 0
+    arguments: dict[str, Any] = field(default_factory=dict)
+    """A job step's resolved arguments (kept in its record for the lineage of later steps)."""
+
 
 @dataclass
 class ExecutionRecord:
     execution_id: str
     execution_arn: str
     pipeline_name: str
-    status: str = "Executing"
+    status: ExecutionStatus = ExecutionStatus.EXECUTING
     start: datetime = field(default_factory=now)
     end: datetime | None = None
     failure_reason: str | None = None
@@ -83,8 +120,29 @@ class ExecutionRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExecutionRecord:
-        steps = [StepRecord(**_decode(StepRecord, step)) for step in data.get("steps", [])]
-        return cls(**{**_decode(cls, data), "steps": steps})
+        steps = [StepRecord(**_decode(StepRecord, step, StepStatus)) for step in data.get("steps", [])]
+        return cls(**{**_decode(cls, data, ExecutionStatus), "steps": steps})
+
+    def reopen(self) -> None:
+        """Executing again, for a retry: the steps that did not succeed (nor were skipped) start over."""
+        for step in self.steps:
+            if step.status not in DONE and step.status != StepStatus.SKIPPED:
+                step.reset()
+        self.status, self.failure_reason, self.end = ExecutionStatus.EXECUTING, None, None
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        """Ended: Failed when a step failed, else Succeeded."""
+        self.status = ExecutionStatus.FAILED if self.failure_reason is not None else ExecutionStatus.SUCCEEDED
+        self.end = now()
+
+    def interrupt(self) -> None:
+        """Its runner died before it ended: Failed, and so is every step that was running."""
+        reason = f"interrupted: the process running it (PID {self.pid}) ended before the execution did"
+        self.status, self.failure_reason = ExecutionStatus.FAILED, reason
+        for step in self.steps:
+            if step.status in (StepStatus.STARTING, StepStatus.EXECUTING):
+                step.status, step.failure_reason = StepStatus.FAILED, "interrupted"
 
 
 def _encode(value: Any) -> Any:
@@ -95,12 +153,14 @@ def _encode(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _decode(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+def _decode(cls: type, data: dict[str, Any], status: type[StepStatus | ExecutionStatus]) -> dict[str, Any]:
     known = {f.name for f in fields(cls)}
     out = {key: value for key, value in data.items() if key in known}
     for key in ("start", "end"):
         if isinstance(out.get(key), str):
             out[key] = datetime.fromisoformat(out[key])
+    if "status" in out:
+        out["status"] = status(out["status"])
     return out
 
 
@@ -165,11 +225,6 @@ class ExecutionStore:
 
 
 def _unless_interrupted(record: ExecutionRecord) -> ExecutionRecord:
-    if record.status != "Executing" or pid_alive(record.pid, record.runner_started):
-        return record
-    reason = f"interrupted: the process running it (PID {record.pid}) ended before the execution did"
-    record.status, record.failure_reason = "Failed", reason
-    for step in record.steps:
-        if step.status in ("Starting", "Executing"):
-            step.status, step.failure_reason = "Failed", "interrupted"
+    if record.status == ExecutionStatus.EXECUTING and not pid_alive(record.pid, record.runner_started):
+        record.interrupt()
     return record

@@ -15,20 +15,9 @@ from showcase.local import cache, conditions
 from showcase.local.definition import StepSpec
 from showcase.local.expressions import Resolver, render
 from showcase.local.jobs import Executor, JobContext, UpstreamStep
-from showcase.local.records import ExecutionRecord, now
+from showcase.local.records import ExecutionRecord, Outcome, now
 from showcase.local.retry import next_wait
-
-
-@dataclass
-class Outcome:
-    status: str
-    properties: dict[str, Any] = field(default_factory=dict)
-    failure_reason: str | None = None
-    cache_key: str | None = None
-    cached_from: str | None = None
-    attempts: int = 0
-    arguments: dict[str, Any] = field(default_factory=dict)
-    """A job step's resolved arguments (kept in its record for the lineage of later steps)."""
+from showcase.statuses import StepStatus
 
 
 @dataclass
@@ -53,13 +42,13 @@ class StepRun:
 def run_condition(run: StepRun) -> Outcome:
     outcome = conditions.evaluate_all(list(run.spec.conditions), run.resolver.resolve)
     run.log.write(f"conditions evaluated to {str(outcome).lower()}\n")
-    return Outcome("Succeeded", {"Outcome": outcome})
+    return Outcome(StepStatus.SUCCEEDED, {"Outcome": outcome})
 
 
 def run_fail(run: StepRun) -> Outcome:
     message = render(run.resolver.resolve(run.spec.arguments.get("ErrorMessage", "")))
     run.log.write(f"Fail step: {message}\n")
-    return Outcome("Failed", failure_reason=message)
+    return Outcome(StepStatus.FAILED, failure_reason=message)
 
 
 def run_job(run: StepRun) -> Outcome:
@@ -74,7 +63,11 @@ def run_job(run: StepRun) -> Outcome:
         if hit is not None:
             run.log.write(f"cache hit: reusing step {hit[1].name!r} of execution {hit[0].execution_id}\n")
             return Outcome(
-                "Cached", hit[1].properties, cache_key=key, cached_from=hit[0].execution_id, arguments=arguments
+                StepStatus.CACHED,
+                hit[1].properties,
+                cache_key=key,
+                cached_from=hit[0].execution_id,
+                arguments=arguments,
             )
     outcome = _attempts(run, executor, arguments, key)
     outcome.arguments = arguments
@@ -96,7 +89,7 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
         )  # fmt: skip
         try:
             properties = executor.run(context)
-            return Outcome("Succeeded", properties, cache_key=key, attempts=attempt)
+            return Outcome(StepStatus.SUCCEEDED, properties, cache_key=key, attempts=attempt)
         except Exception as exc:  # every executor failure is recorded; retry policies decide what is retried
             wait = next_wait(policies, exc, attempt - 1, time.monotonic() - started)
             reason = _reason(run.spec, exc)
@@ -104,7 +97,7 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
             if not isinstance(exc, StepFailed):
                 run.log.write(traceback.format_exc())
             if wait is None:
-                return Outcome("Failed", failure_reason=reason, cache_key=key, attempts=attempt)
+                return Outcome(StepStatus.FAILED, failure_reason=reason, cache_key=key, attempts=attempt)
             run.log.write(f"retrying in {wait:g} s (RetryPolicies)\n")
             run.sleep(wait)
 
@@ -136,4 +129,4 @@ def run_step(run: StepRun) -> Outcome:
         return RUNNERS.get(run.spec.type, run_job)(run)
     except StepFailed as exc:
         run.log.write(f"failed: {exc}\n")
-        return Outcome("Failed", failure_reason=str(exc))
+        return Outcome(StepStatus.FAILED, failure_reason=str(exc))

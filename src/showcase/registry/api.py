@@ -24,6 +24,7 @@ from typing import Any
 from showcase.errors import NoSuchModelPackageGroup, RegistryError
 from showcase.registry import models as m
 from showcase.registry.database import Database
+from showcase.statuses import ApprovalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class Registry:
                 + (" instead of ModelPackageName" if "ModelPackageName" in request else "")
             )
         name = m.check_group_name(self._group_name(request["ModelPackageGroupName"]))
-        status = m.check_status(request.get("ModelApprovalStatus", "PendingManualApproval"))
+        status = m.check_status(request.get("ModelApprovalStatus", ApprovalStatus.PENDING_MANUAL_APPROVAL))
         description = request.get("ModelPackageDescription")
         if description is not None and (not isinstance(description, str) or len(description) > 1024):
             raise RegistryError("ModelPackageDescription must be a string of at most 1024 characters")

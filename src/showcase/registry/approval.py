@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from showcase.errors import UsageError
 from showcase.registry.models import check_status
+from showcase.statuses import ApprovalStatus
 
 
 class ApprovalRefused(UsageError):
@@ -51,7 +52,7 @@ def set_approval(
     arn, before = current["ModelPackageArn"], current["ModelApprovalStatus"]
     if before == status:
         return Decision(arn, before, status)
-    if before == "Rejected" and status == "Approved" and not force:
+    if before == ApprovalStatus.REJECTED and status == ApprovalStatus.APPROVED and not force:
         why = f" ({current['ApprovalDescription']})" if current.get("ApprovalDescription") else ""
         raise ApprovalRefused(f"{arn} was Rejected{why}; pass --force to approve it anyway", model_package_arn=arn)
     # An empty description clears the reason for the previous status rather than leaving it on the new one.

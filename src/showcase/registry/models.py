@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from showcase.errors import RegistryError
+from showcase.statuses import ApprovalStatus
 
-APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 SORT_BY = ("Name", "CreationTime")
 SORT_ORDERS = ("Ascending", "Descending")
 MAX_RESULTS = 100
@@ -87,10 +87,10 @@ def check_model_name(name: object) -> str:
     return name
 
 
-def check_status(status: object, field: str = "ModelApprovalStatus") -> str:
-    if status not in APPROVAL_STATUSES:
-        raise RegistryError(f"{field} must be one of {', '.join(APPROVAL_STATUSES)}; got {status!r}")
-    return str(status)
+def check_status(status: object, field: str = "ModelApprovalStatus") -> ApprovalStatus:
+    if status not in tuple(ApprovalStatus):
+        raise RegistryError(f"{field} must be one of {', '.join(ApprovalStatus)}; got {status!r}")
+    return ApprovalStatus(status)
 
 
 def check_choice(value: object, field: str, allowed: Iterable[str]) -> str:

@@ -29,6 +29,7 @@ from showcase.registry import Registry
 from showcase.serving.errors import ModelLoadError
 from showcase.serving.model import LoadedModel, extract_and_check
 from showcase.settings import Settings
+from showcase.statuses import ApprovalStatus
 from showcase.store import ObjectStore, StoreError, split_uri
 
 DEFAULT_CAPTURE_URI = "s3://showcase-local/datacapture"
@@ -139,7 +140,7 @@ def prepare_deployment(
     except RegistryError as exc:
         raise UsageError(f"{source}: ModelPackageName: {exc}") from None
     status = package.get("ModelApprovalStatus")
-    if status != "Approved":
+    if status != ApprovalStatus.APPROVED:
         raise UsageError(
             f"model package {arn} is {status}, not Approved; approve it (update_model_package) and deploy again"
         )

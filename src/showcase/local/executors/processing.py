@@ -31,6 +31,7 @@ from showcase.local.executors.common import (
 )
 from showcase.local.executors.images import image_problem
 from showcase.local.jobs import JobContext
+from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -82,7 +83,7 @@ class ProcessingExecutor:
         properties.update(
             ProcessingJobName=name,
             ProcessingJobArn=job_arn(context, "processing-job", name),
-            ProcessingJobStatus="Completed",
+            ProcessingJobStatus=JobStatus.COMPLETED,
             ExitMessage="",
             AppSpecification=app,
             ProcessingInputs=arguments.get("ProcessingInputs") or [],

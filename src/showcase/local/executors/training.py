@@ -36,6 +36,7 @@ from showcase.local.executors.hyperparameters import HyperparameterError, valida
 from showcase.local.executors.images import image_problem, repository
 from showcase.local.executors.training_env import as_text
 from showcase.local.jobs import JobContext
+from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
 ALGORITHM_IMAGES = frozenset({"sagemaker-xgboost"})
@@ -175,7 +176,7 @@ def _properties(
     properties.update(
         TrainingJobName=name,
         TrainingJobArn=job_arn(context, "training-job", name),
-        TrainingJobStatus="Completed",
+        TrainingJobStatus=JobStatus.COMPLETED,
         SecondaryStatus="Completed",
         AlgorithmSpecification=arguments["AlgorithmSpecification"],
         HyperParameters=hyperparameters,
