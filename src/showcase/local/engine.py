@@ -8,7 +8,6 @@ running ones finish, and the execution ends Failed. Every change is saved to the
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from typing import Any
 from showcase.errors import UsageError
 from showcase.local import definition as definitions
 from showcase.local.expressions import Resolver
-from showcase.local.jobs import Executor, UpstreamStep
+from showcase.local.jobs import Executor, UpstreamStep, job_name
 from showcase.local.overrides import parameter_values
 from showcase.local.records import (
     ExecutionRecord,
@@ -187,8 +186,7 @@ class Engine:
             )
 
     def _resolver(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Resolver:
-        job_name = f"pipelines-{record.execution_id}-{name}"[:50]
-        job_name += "-" + hashlib.sha256(f"{record.execution_id}/{name}".encode()).hexdigest()[:10]
+        name_of_job = job_name(record.execution_id, name)
         with self._lock:
             properties = {step.name: step.properties for step in record.steps if step.status in DONE}
         variables = {
@@ -197,8 +195,8 @@ class Engine:
             "PipelineName": record.pipeline_name,
             "PipelineArn": record.execution_arn.rpartition("/execution/")[0],
             "StartDateTime": record.start.isoformat(),
-            "TrainingJobName": job_name,
-            "ProcessingJobName": job_name,
+            "TrainingJobName": name_of_job,
+            "ProcessingJobName": name_of_job,
         }
         return Resolver(
             parameters=record.parameters,

@@ -20,6 +20,8 @@ to record lineage, as the RegisterModel executor does.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,24 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 if TYPE_CHECKING:
     from showcase.registry import Registry
     from showcase.store import ObjectStore
+
+MAX_JOB_NAME = 63
+
+
+def job_name(execution_id: str, step_name: str, max_length: int = MAX_JOB_NAME) -> str:
+    """The name of the job a pipeline step starts: ``pipelines-<execution id>-<step name>``.
+
+    The one naming rule: the engine gives it to the step as ``Execution.TrainingJobName`` /
+    ``Execution.ProcessingJobName``, and the executor names (and reports) its job by it. Deterministic,
+    and valid as a SageMaker job or model name: letters, digits and hyphens, at most ``max_length``
+    characters (a tuning job's name is at most 32), a digest of the whole standing in for what is cut.
+    """
+    raw = f"pipelines-{execution_id}-{step_name}"
+    name = re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", raw)).strip("-")
+    if len(name) > max_length:
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+        name = name[: max_length - len(digest) - 1].rstrip("-") + "-" + digest
+    return name
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ channel ``/opt/ml/input/data/train`` becomes ``<work_dir>/input/data/train``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -16,13 +15,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from showcase.errors import StepFailed
-from showcase.local.jobs import JobContext
+from showcase.local import jobs
+from showcase.local.jobs import MAX_JOB_NAME, JobContext
 from showcase.store import StoreError
 
 CONTAINER_ROOT = PurePosixPath("/opt/ml")
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
-MAX_JOB_NAME = 63
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 
@@ -33,16 +32,10 @@ def is_expression(value: object) -> bool:
 
 
 def job_name(context: JobContext, max_length: int = MAX_JOB_NAME) -> str:
-    """``pipelines-<execution id>-<step name>`` (or ``context.job_name`` when given): deterministic, valid as a
-    SageMaker job or model name (<= ``max_length`` chars; a tuning job's name is at most 32)."""
+    """The job's name: ``context.job_name`` when given (a tuning job's trials), else ``jobs.job_name``'s."""
     if context.job_name is not None:
         return context.job_name
-    raw = f"pipelines-{context.execution_id}-{context.step_name}"
-    name = re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", raw)).strip("-")
-    if len(name) > max_length:
-        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
-        name = name[: max_length - len(digest) - 1].rstrip("-") + "-" + digest
-    return name
+    return jobs.job_name(context.execution_id, context.step_name, max_length)
 
 
 def job_arn(context: JobContext, kind: str, name: str) -> str:
