@@ -97,15 +97,15 @@ def test_start_runs_a_definition_file_and_fails_with_the_reason(tmp_path: Path) 
     assert "step Gate (Condition) Succeeded" in result.stdout and "Succeeded" in result.stdout.splitlines()[-1]
     failed = cli(tmp_path / "home", "start", "--definition", str(path))
     assert failed.returncode == 1
-    assert "score 1.0 is too low; see `showcase-local describe" in failed.stderr
+    assert "score 1.0 is too low. Inspect it with `showcase-local describe" in failed.stderr
 
 
 def test_start_refuses_a_bad_definition_before_running(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps(definition([{"Name": "T", "Type": "Transform", "Arguments": {}}])))
+    path.write_text(json.dumps(definition([{"Name": "Notify", "Type": "Lambda", "Arguments": {}}])))
     result = cli(tmp_path / "home", "start", "--definition", str(path))
     assert result.returncode == 2
-    assert result.stderr.startswith("error: the definition cannot run locally (1 problem): step 'T' (Transform)")
+    assert result.stderr.startswith("error: the definition cannot run locally (1 problem): step 'Notify' (Lambda)")
     assert not (tmp_path / "home" / "executions").exists()
 
 
@@ -124,3 +124,27 @@ def test_retry_reruns_the_failed_step(executions: tuple[Path, ExecutionRecord, E
     assert "step Gate" not in result.stdout  # the Condition succeeded before: reused, not rerun
     assert "step Stop (Fail) Failed: score 2.5 is too low" in result.stdout
     assert f"error: execution {bad.execution_id} Failed: score 2.5 is too low" in result.stderr
+
+
+def test_a_failed_retry_reports_once_in_one_clean_line(tmp_path: Path) -> None:
+    """The reason (here a sentence with its own full stop) is not followed by '.;', and no status line on stdout
+    precedes the error: stdout holds the progress, stderr the one-line outcome."""
+    stop = fail("Stop", join(" ", "score", get("Parameters.Score"), "is too low."))
+    gated = definition(
+        [
+            condition(
+                "Gate", [{"Type": "GreaterThan", "LeftValue": get("Parameters.Score"), "RightValue": 5.0}], [], [stop]
+            )
+        ],
+        [parameter("Score", "Float", 1.0)],
+    )
+    record = Harness(tmp_path).engine.start(gated, pipeline_name="Gated", parameters={})
+    result = cli(tmp_path, "retry", record.execution_id)
+    assert result.returncode == 1
+    assert "step Stop (Fail) Failed: score 1.0 is too low." in result.stdout
+    assert f"execution {record.execution_id} Failed" not in result.stdout
+    assert result.stderr.splitlines() == [
+        f"error: execution {record.execution_id} Failed: score 1.0 is too low. Inspect it with "
+        f"`showcase-local describe {record.execution_id}`, fix the cause, then `showcase-local retry "
+        f"{record.execution_id}`"
+    ]

@@ -109,15 +109,17 @@ def _retry(args: argparse.Namespace, settings: Settings, console: Console) -> in
 
 
 def _outcome(record: ExecutionRecord, console: Console) -> int:
-    console.print(f"execution {record.execution_id} {record.status}")
+    """Success is a line on stdout; anything else is one error line on stderr (and no status line before it)."""
     if record.status != ExecutionStatus.SUCCEEDED:
+        reason = (record.failure_reason or "no reason given").rstrip().rstrip(".")
         raise ExecutionFailed(
-            f"execution {record.execution_id} {record.status}: {record.failure_reason}; "
-            f"see `showcase-local describe {record.execution_id}`, then fix and "
+            f"execution {record.execution_id} {record.status}: {reason}. Inspect it with "
+            f"`showcase-local describe {record.execution_id}`, fix the cause, then "
             f"`showcase-local retry {record.execution_id}`",
             execution_id=record.execution_id,
             status=record.status,
         )
+    console.print(f"execution {record.execution_id} {record.status}")
     return 0
 
 
