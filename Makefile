@@ -14,31 +14,17 @@ UV := $(UV_HOME)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-# The browser tests' names for a Chromium on PATH (tests/dashboard/test_browser.py, CHROMIUM_NAMES).
-CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
-
 .PHONY: setup run test lint requirements clean
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
 		--target $(UV_HOME) uv==$(UV_VERSION)
 
-$(STAMP): pyproject.toml uv.lock package.json package-lock.json | $(UV)
+$(STAMP): pyproject.toml uv.lock package.json package-lock.json scripts/ensure_chromium.sh | $(UV)
 	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
 	npm ci --silent --no-audit --no-fund
-	@# The dashboard's browser tests drive a Chromium on PATH or SHOWCASE_CHROMIUM (never Playwright's own
-	@# download); as root with apt-get, Debian's chromium is installed when there is none.
-	@found=$${SHOWCASE_CHROMIUM:-}; \
-	for name in $(CHROMIUM_NAMES); do [ -n "$$found" ] || found=$$(command -v $$name || true); done; \
-	if [ -z "$$found" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else \
-			echo "No Chromium or Chrome found (looked for $(CHROMIUM_NAMES) on PATH, and SHOWCASE_CHROMIUM);"; \
-			echo "the dashboard's browser tests will fail until one is there, e.g.:"; \
-			echo "  sudo apt-get update && sudo apt-get install -y chromium"; \
-		fi; \
-	fi
+	@# Debian's chromium for the dashboard's browser tests, as root when no Chromium or Chrome is found.
+	@sh scripts/ensure_chromium.sh
 	touch $(STAMP)
 
 setup: $(STAMP)
