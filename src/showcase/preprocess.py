@@ -41,7 +41,9 @@ SEXES = ("F", "I", "M")
 FEATURES = [*NUMERIC, *(f"sex_{sex}" for sex in SEXES)]
 SPLITS = (("train", 0.70), ("validation", 0.15), ("test", 0.15))
 MAX_LINE = 1024  # an Abalone row is under 100 characters
-_CHUNK = 1 << 20
+_CHUNK = 1 << 20  # bytes read from the input at a time
+_PIECE = 32 << 20  # bytes of input the C parser reads at a time
+_WRITE_ROWS = 100_000  # rows formatted and written at a time
 LOCAL_COPY_HINT = (
     "pass a local copy instead: --parameter InputData=/path/to/abalone.data "
     "(or set SHOWCASE_INPUT_DATA=/path/to/abalone.data)"
@@ -105,56 +107,75 @@ def read_rows(stream: BinaryIO) -> bytes:
     return b"".join(chunks)
 
 
-def parse(raw: bytes) -> pd.DataFrame:
-    """Check the raw bytes and return a typed frame, or raise DataError naming the row and column.
+class Table:
+    """The checked input: the seven measurements and rings as float64 columns, sex as codes into SEXES."""
 
-    Well-formed data takes pandas' C parser; anything it cannot take, or that fails a check, is
-    read again row by row, which finds the first bad cell and names it.
+    def __init__(self, values: np.ndarray, sex: np.ndarray) -> None:
+        self.values = values  # (rows, 8): NUMERIC, then rings
+        self.sex = sex  # (rows,) int8
+
+    def __len__(self) -> int:
+        return len(self.sex)
+
+
+def parse(raw: bytes) -> Table:
+    """Check the raw bytes and return the typed table, or raise DataError naming the row and column.
+
+    The bytes are cut at line ends into pieces of about _PIECE bytes, each read by pandas' C parser
+    straight into the preallocated columns, so no Python object per row or per cell is ever made.
+    A piece the C parser cannot take, or that fails a check, is read again row by row, which finds
+    the first bad cell and names it by its row in the whole file.
     """
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError as exc:
-        row = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"row {row}: byte {raw[exc.start]:#04x} is not ASCII text") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines:
+    if not raw:
         raise DataError("the input data is empty: expected 9 comma-separated fields per row, no header")
-    if max(map(len, lines)) <= MAX_LINE and all(line.count(",") == len(COLUMNS) - 1 for line in lines):
-        frame = _fast_parse(text, len(lines))
-        if frame is not None:
-            return frame
-    return _parse_rows(lines)
+    if not raw.isascii():
+        at = int(np.argmax(np.frombuffer(raw, dtype=np.uint8) >= 0x80))
+        row = raw.count(b"\n", 0, at) + 1
+        raise DataError(f"row {row}: byte {raw[at]:#04x} is not ASCII text")
+    rows = raw.count(b"\n") + (not raw.endswith(b"\n"))
+    table = Table(np.empty((rows, len(COLUMNS) - 1)), np.empty(rows, dtype=np.int8))
+    start, row = 0, 0
+    while start < len(raw):
+        end = raw.find(b"\n", start + _PIECE)
+        end = len(raw) if end < 0 else end + 1
+        piece = raw[start:end]
+        count = piece.count(b"\n") + (not piece.endswith(b"\n"))
+        values, sex = _fast_parse(piece, count) or _parse_rows(piece.decode("ascii").split("\n")[:count], row)
+        table.values[row : row + count] = values
+        table.sex[row : row + count] = sex
+        start, row = end, row + count
+    return table
 
 
-def _fast_parse(text: str, rows: int) -> pd.DataFrame | None:
-    """The C parser's reading, if every check passes; None sends the caller to the row-by-row path."""
+def _fast_parse(piece: bytes, rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The C parser's reading of one piece, if every check passes; None sends it to the row-by-row path."""
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(piece),
             header=None,
             names=COLUMNS,
-            dtype={"sex": str, **dict.fromkeys(COLUMNS[1:], float)},
+            dtype={"sex": pd.CategoricalDtype(SEXES), **dict.fromkeys(COLUMNS[1:], float)},
             skip_blank_lines=False,
             engine="c",
         )
     except (ValueError, pd.errors.ParserError):
         return None
     values = frame[COLUMNS[1:]].to_numpy()
-    rings = frame["rings"].to_numpy()
+    sex = frame["sex"].cat.codes.to_numpy()
+    rings = values[:, -1]
     good = (
         len(frame) == rows
-        and bool(frame["sex"].isin(SEXES).all())
+        and bool((sex >= 0).all())
         and bool(np.isfinite(values).all())
         and bool(((rings >= 0) & (rings == np.round(rings))).all())
     )
-    return frame if good else None
+    return (values, sex) if good else None
 
 
-def _parse_rows(lines: list[str]) -> pd.DataFrame:
+def _parse_rows(lines: list[str], first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The slow, precise reading: raises DataError at the first bad cell (rows counted from ``first``)."""
     rows = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first + 1):
         if len(line) > MAX_LINE:
             raise DataError(f"row {number} is {len(line)} characters long; an Abalone row has 9 short fields")
         fields = line.rstrip("\r").split(",")
@@ -164,32 +185,37 @@ def _parse_rows(lines: list[str]) -> pd.DataFrame:
             raise DataError(f"row {number} has {len(fields)} fields, expected {len(COLUMNS)} ({', '.join(COLUMNS)})")
         rows.append(fields)
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    _check_sex(frame)
-    for position, name in enumerate(COLUMNS[1:], start=2):
-        frame[name] = _numeric(frame[name], position, name)
-    return frame
+    _check_sex(frame, first)
+    values = np.column_stack(
+        [_numeric(frame[name], position, name, first) for position, name in enumerate(COLUMNS[1:], start=2)]
+    )
+    return values, frame["sex"].map({sex: code for code, sex in enumerate(SEXES)}).to_numpy(dtype=np.int8)
 
 
-def _check_sex(frame: pd.DataFrame) -> None:
+def _check_sex(frame: pd.DataFrame, first: int) -> None:
     bad = ~frame["sex"].isin(SEXES)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         value = frame["sex"].iat[row]
-        hint = "; is row 1 a header? the file must have none" if row == 0 else ""
-        raise DataError(f"row {row + 1}, column 1 (sex): {value!r} is not one of M, F, I{hint}")
+        hint = "; is row 1 a header? the file must have none" if row + first == 0 else ""
+        raise DataError(f"row {first + row + 1}, column 1 (sex): {value!r} is not one of M, F, I{hint}")
 
 
-def _numeric(column: pd.Series, position: int, name: str) -> pd.Series:
-    values = pd.to_numeric(column.str.strip(), errors="coerce")
-    bad = ~np.isfinite(values.to_numpy(dtype=float))
+def _numeric(column: pd.Series, position: int, name: str, first: int) -> np.ndarray:
+    values = pd.to_numeric(column.str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raw = column.iat[row]
         what = "a missing value" if raw.strip().lower() in ("", "nan", "na") else f"{raw!r}, not a finite number"
-        raise DataError(f"row {row + 1}, column {position} ({name}): {what}")
-    if name == "rings" and ((values < 0) | (values != values.round())).any():
-        row = int(np.flatnonzero(((values < 0) | (values != values.round())).to_numpy())[0])
-        raise DataError(f"row {row + 1}, column {position} (rings): {column.iat[row]!r} is not a whole ring count")
+        raise DataError(f"row {first + row + 1}, column {position} ({name}): {what}")
+    if name == "rings":
+        bad = (values < 0) | (values != np.round(values))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"row {first + row + 1}, column {position} (rings): {column.iat[row]!r} is not a whole ring count"
+            )
     return values
 
 
@@ -201,25 +227,31 @@ def split_indices(rows: int, seed: int) -> dict[str, np.ndarray]:
     return {"train": order[:first], "validation": order[first:second], "test": order[second:]}
 
 
-def transform(frame: pd.DataFrame, parts: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict]:
-    """Scale numeric features with the train split's mean and standard deviation; one-hot encode sex."""
-    numeric = frame[NUMERIC].to_numpy(dtype=float)
-    mean = numeric[parts["train"]].mean(axis=0)
-    scale = numeric[parts["train"]].std(axis=0)
+def scaler(table: Table, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The train split's mean and standard deviation of each measurement (a constant one scales by 1)."""
+    rows = np.ascontiguousarray(table.values[train, : len(NUMERIC)])
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
-    one_hot = np.stack([(frame["sex"] == sex).to_numpy(dtype=float) for sex in SEXES], axis=1)
-    table = np.column_stack([frame["rings"].to_numpy(dtype=float), (numeric - mean) / scale, one_hot])
-    scaler = {
-        "features": FEATURES,
-        "mean": dict(zip(NUMERIC, mean.tolist(), strict=False)),
-        "scale": dict(zip(NUMERIC, scale.tolist(), strict=False)),
-    }
-    return {name: table[index] for name, index in parts.items()}, scaler
+    return mean, scale
 
 
-def write_csv(table: np.ndarray, path: Path) -> None:
+_ROW = ",".join(["%.10g"] * (1 + len(NUMERIC))) + ",%s"  # rings, the scaled measurements, then the one-hot tail
+_ONE_HOT = tuple(",".join("1" if other == sex else "0" for other in SEXES) + "\n" for sex in SEXES)
+
+
+def write_csv(table: Table, rows: np.ndarray, mean: np.ndarray, scale: np.ndarray, path: Path) -> None:
+    """Write ``rows`` of the table as headerless CSV, label first, each value as ``%.10g`` formats it.
+
+    Written _WRITE_ROWS rows at a time: memory holds one block of text, never the whole split.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(table).to_csv(path, header=False, index=False, float_format="%.10g")
+    with path.open("w", encoding="ascii", newline="") as out:
+        for start in range(0, len(rows), _WRITE_ROWS):
+            block = rows[start : start + _WRITE_ROWS]
+            values = table.values[block]
+            scaled = (values[:, : len(NUMERIC)] - mean) / scale
+            columns = [values[:, -1].tolist(), *scaled.T.tolist(), [_ONE_HOT[c] for c in table.sex[block].tolist()]]
+            out.write("".join(map(_ROW.__mod__, zip(*columns, strict=True))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,30 +263,34 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         raw = fetch(args.input_data)
-        frame = parse(raw)
+        input_sha256 = hashlib.sha256(raw).hexdigest()
+        table = parse(raw)
     except DataError as exc:
         print(f"PrepareData: {exc}", file=sys.stderr)
         return 1
-    if len(frame) < 20:
-        print(f"PrepareData: only {len(frame)} rows; at least 20 are needed to split 70/15/15", file=sys.stderr)
+    del raw  # the parsed columns are all that is needed from here on
+    if len(table) < 20:
+        print(f"PrepareData: only {len(table)} rows; at least 20 are needed to split 70/15/15", file=sys.stderr)
         return 1
 
-    parts = split_indices(len(frame), args.seed)
-    tables, scaler = transform(frame, parts)
+    parts = split_indices(len(table), args.seed)
+    mean, scale = scaler(table, parts["train"])
     out = Path(args.output_dir)
-    for name, table in tables.items():
-        write_csv(table, out / name / f"{name}.csv")
+    for name, rows in parts.items():
+        write_csv(table, rows, mean, scale, out / name / f"{name}.csv")
     metadata = {
         "input_data": args.input_data,
-        "input_sha256": hashlib.sha256(raw).hexdigest(),
-        "rows": {"total": len(frame), **{name: len(table) for name, table in tables.items()}},
+        "input_sha256": input_sha256,
+        "rows": {"total": len(table), **{name: len(rows) for name, rows in parts.items()}},
         "seed": args.seed,
         "label": "rings",
-        **scaler,
+        "features": FEATURES,
+        "mean": dict(zip(NUMERIC, mean.tolist(), strict=True)),
+        "scale": dict(zip(NUMERIC, scale.tolist(), strict=True)),
     }
     (out / "metadata").mkdir(parents=True, exist_ok=True)
     (out / "metadata" / "preprocessing.json").write_text(json.dumps(metadata, indent=2) + "\n")
-    print(f"PrepareData: {len(frame)} rows -> " + ", ".join(f"{n} {len(t)}" for n, t in tables.items()))
+    print(f"PrepareData: {len(table)} rows -> " + ", ".join(f"{n} {len(r)}" for n, r in parts.items()))
     return 0
 
 
