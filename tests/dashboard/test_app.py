@@ -130,7 +130,11 @@ def test_approving_a_rejected_package_needs_force(client: TestClient, state: Sta
     version = fresh_package(state, "Rejected")
     url = f"/models/{GROUP}/{version}/decide"
     refused = client.post(url, data={"action": "approve", "confirmed": "yes"}, headers=SAME_ORIGIN)
-    assert refused.status_code == 409 and "was Rejected; pass --force" in refused.text
+    assert refused.status_code == 409 and "was Rejected" in refused.text
+    # On this page the way to force is the checkbox on the version's page, named as it reads there.
+    assert "--force" not in refused.text
+    assert "tick “approve even though it was rejected”" in refused.text
+    assert "approve even though it was rejected" in client.get(f"/models/{GROUP}/{version}").text
     assert state.status(version) == "Rejected"
     forced = client.post(url, data={"action": "approve", "confirmed": "yes", "force": "yes"}, headers=SAME_ORIGIN)
     assert forced.status_code == 200 and state.status(version) == "Approved"

@@ -103,7 +103,7 @@ def test_approve_and_reject_change_the_account(aws_client: TestClient, aws: dict
     described = aws["sagemaker"].describe_model_package(ModelPackageName=arn["ModelPackageArn"])
     assert described["ModelApprovalStatus"] == "Rejected"
     refused = aws_client.post(url, data={"action": "approve", "confirmed": "yes"}, headers={"origin": ORIGIN})
-    assert refused.status_code == 409 and "was Rejected (drifted); pass --force" in refused.text
+    assert refused.status_code == 409 and "was Rejected (drifted); to approve it anyway, go back, tick" in refused.text
 
 
 def test_endpoints_list_from_the_account(aws_client: TestClient) -> None:

@@ -23,6 +23,7 @@ from showcase.dashboard.source import (
     Package,
     StatusChange,
     Step,
+    approval_conflict,
 )
 from showcase.errors import AwsError
 from showcase.registry.approval import ApprovalRefused, set_approval
@@ -234,7 +235,7 @@ class AwsSource:
             with aws_call(f"UpdateModelPackage {arn}"):
                 decision = set_approval(self.sagemaker, arn, status, description, force=force)
         except ApprovalRefused as exc:
-            raise Conflict(str(exc)) from None
+            raise approval_conflict(exc) from None
         return StatusChange(decision.arn, decision.before, decision.after)
 
     # -- endpoints ----------------------------------------------------------------------------------

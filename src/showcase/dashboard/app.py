@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from showcase.dashboard import pages
-from showcase.dashboard.source import DashboardError, Source
+from showcase.dashboard.source import APPROVE_ANYWAY, DashboardError, Source
 from showcase.errors import AwsError, ShowcaseError
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def number(value: float | None, digits: int = 4) -> str:
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
     found.env.filters.update(when=when, seconds=seconds, number=number)
-    found.env.globals.update(statuses=pages.STATUS_CLASSES)
+    found.env.globals.update(statuses=pages.STATUS_CLASSES, approve_anyway=APPROVE_ANYWAY)
     return found
 
 

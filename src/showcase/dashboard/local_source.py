@@ -24,6 +24,7 @@ from showcase.dashboard.source import (
     Package,
     StatusChange,
     Step,
+    approval_conflict,
 )
 from showcase.errors import RegistryError, ShowcaseError, UsageError
 from showcase.local.records import ExecutionRecord, ExecutionStore
@@ -152,7 +153,7 @@ class LocalSource:
         try:
             decision = set_approval(registry, f"{group}/{version}", status, description, force=force)
         except ApprovalRefused as exc:
-            raise Conflict(str(exc)) from None
+            raise approval_conflict(exc) from None
         except RegistryError as exc:
             raise DashboardError(str(exc)) from None
         return StatusChange(decision.arn, decision.before, decision.after)

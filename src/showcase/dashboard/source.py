@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from showcase.errors import ShowcaseError
+from showcase.registry.approval import ApprovalRefused
 
 
 class DashboardError(ShowcaseError):
@@ -29,6 +30,15 @@ class NotFound(DashboardError):
 
 class Conflict(DashboardError):
     status_code = 409
+
+
+APPROVE_ANYWAY = "approve even though it was rejected"
+"""The label of the checkbox that forces approving a Rejected package (the CLI's ``--force``)."""
+
+
+def approval_conflict(refused: ApprovalRefused) -> Conflict:
+    """The 409 for approving a Rejected package, saying how to force it on the dashboard."""
+    return Conflict(f"{refused.refusal}; to approve it anyway, go back, tick “{APPROVE_ANYWAY}” and approve again")
 
 
 class Unsupported(DashboardError):

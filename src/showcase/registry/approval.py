@@ -17,10 +17,15 @@ from showcase.statuses import ApprovalStatus
 
 
 class ApprovalRefused(UsageError):
-    """Approving a Rejected package without ``force``; carries the package's ARN."""
+    """Approving a Rejected package without ``force``; carries the package's ARN.
 
-    def __init__(self, message: str, *, model_package_arn: str) -> None:
-        super().__init__(message)
+    ``refusal`` says what was refused; the message adds how to force it from the command line, and the
+    dashboard says instead how to force it on its page.
+    """
+
+    def __init__(self, refusal: str, *, model_package_arn: str) -> None:
+        super().__init__(f"{refusal}; pass --force to approve it anyway")
+        self.refusal = refusal
         self.model_package_arn = model_package_arn
 
 
@@ -54,7 +59,7 @@ def set_approval(
         return Decision(arn, before, status)
     if before == ApprovalStatus.REJECTED and status == ApprovalStatus.APPROVED and not force:
         why = f" ({current['ApprovalDescription']})" if current.get("ApprovalDescription") else ""
-        raise ApprovalRefused(f"{arn} was Rejected{why}; pass --force to approve it anyway", model_package_arn=arn)
+        raise ApprovalRefused(f"{arn} was Rejected{why}", model_package_arn=arn)
     # An empty description clears the reason for the previous status rather than leaving it on the new one.
     client.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status, ApprovalDescription=description or "")
     return Decision(arn, before, status)
