@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from showcase.dashboard.app import create_app
+from showcase.dashboard.source import Endpoint
 from tests.dashboard.conftest import ENDPOINT, GROUP, ORIGIN, State
 
 SAME_ORIGIN = {"origin": ORIGIN}
@@ -197,3 +199,21 @@ def test_any_execution_id_is_a_page_or_a_404(client: TestClient, execution_id: s
 
     response = client.get(f"/executions/{quote(execution_id, safe='')}")
     assert response.status_code in (200, 404)
+
+
+class OneEndpoint:
+    """A Source holding one running endpoint served by ``workers`` workers (the only page these tests open)."""
+
+    title = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def endpoint(self, name: str) -> Endpoint:
+        return Endpoint(name, "InService", "arn:x", workers=self.workers, url="http://127.0.0.1:8080")
+
+
+@pytest.mark.parametrize(("workers", "phrase"), [(1, "with 1 worker."), (2, "with 2 workers.")])
+def test_the_endpoint_page_counts_workers_in_words(workers: int, phrase: str) -> None:
+    page = TestClient(create_app(OneEndpoint(workers))).get("/endpoints/live").text  # type: ignore[arg-type]
+    assert phrase in page, re.findall(r"with \d+ \w+", page)
