@@ -152,14 +152,18 @@ def test_status_and_stop_a_running_endpoint(home: Path, tmp_path: Path) -> None:
         for _ in range(5):
             assert running.invoke(ROW)[0] == 200
         assert running.invoke("1,2")[0] == 400
+        for _ in range(3):
+            assert running.request("GET", "/ping")[0] == 200
         again = cli(home, "serve", "--config", str(config))
         assert again.returncode == 2 and "is already served at http://127.0.0.1:" in again.stderr
         for _ in range(100):  # worker files are rewritten at most once a second (bounded wait)
             status = json.loads(cli(home, "status", "--config", str(config)).stdout)
-            if status["Requests"] >= 6:
+            if status["Requests"] >= 6 and status["HealthChecks"] >= 3:
                 break
         assert status["EndpointStatus"] == "InService" and status["ModelPackageArn"] == arn
-        assert status["RequestsByStatus"]["200"] >= 5 and status["RequestsByStatus"]["400"] == 1
+        # Invocations only: the health checks (ours, and the readiness probes before) are counted apart.
+        assert status["Requests"] == 6 and status["RequestsByStatus"] == {"200": 5, "400": 1}
+        assert status["HealthChecks"] >= 3
         assert len(status["Workers"]) == 2 and status["MeanLatencyMs"] > 0
         stopped = cli(home, "stop", "--config", str(config))
         assert stopped.returncode == 0 and "stopped" in stopped.stdout

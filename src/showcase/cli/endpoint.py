@@ -239,6 +239,7 @@ def _summary(name: str, deployment: Any, running: Any, live: set[int], workers: 
         "Requests": requests,
         "RequestsByStatus": by_status,
         "MeanLatencyMs": round(latency / requests, 3) if requests else None,
+        "HealthChecks": sum(entry.get("health_checks", 0) for entry in workers),
     }
 
 

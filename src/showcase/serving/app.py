@@ -152,7 +152,11 @@ class EndpointApp:
             return
         started = time.perf_counter()
         status = await self._route(scope, receive, send)
-        self.metrics.observe(status, time.perf_counter() - started)
+        path = scope["path"]
+        if path == "/invocations" or (path.startswith(_RUNTIME_PREFIX) and path.endswith(_RUNTIME_SUFFIX)):
+            self.metrics.observe(status, time.perf_counter() - started)
+        elif path == "/ping":
+            self.metrics.health_check()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -5,9 +5,12 @@ once after a model swap, so readers never see half a file and workers never shar
 
     {"pid": 123, "model_package_arn": "...", "generation": 2, "swap_error": null, "updated_at": "...",
      "requests": 1200, "by_status": {"200": 1190, "400": 10}, "latency_ms_sum": 840.5,
-     "latency_ms_buckets": {"1": 900, "2": 250, ..., "+Inf": 1200}}
+     "latency_ms_buckets": {"1": 900, "2": 250, ..., "+Inf": 1200}, "health_checks": 40}
 
-Buckets are cumulative (Prometheus style): ``"5": n`` counts requests that took at most 5 ms.
+``requests`` and what follows it count invocations only (``/invocations`` and the Runtime API's
+``/endpoints/NAME/invocations``), as SageMaker's ``Invocations`` metric does; ``GET /ping`` health checks are
+counted apart, in ``health_checks``. Buckets are cumulative (Prometheus style): ``"5": n`` counts requests that
+took at most 5 ms.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class WorkerMetrics:
         self._last_write = 0.0
         self._dirty = False
         self.requests = 0
+        self.health_checks = 0
         self.by_status: dict[str, int] = {}
         self.latency_ms_sum = 0.0
         self._buckets = [0] * (len(BUCKETS_MS) + 1)
@@ -45,6 +49,7 @@ class WorkerMetrics:
         self.swap_error: str | None = None
 
     def observe(self, status: int, seconds: float) -> None:
+        """One invocation, answered with ``status`` after ``seconds``."""
         millis = seconds * 1000.0
         with self._lock:
             self.requests += 1
@@ -57,6 +62,12 @@ class WorkerMetrics:
                     break
             else:
                 self._buckets[-1] += 1
+        self._dirty = True
+        self.write_if_due()
+
+    def health_check(self) -> None:
+        with self._lock:
+            self.health_checks += 1
         self._dirty = True
         self.write_if_due()
 
@@ -88,6 +99,7 @@ class WorkerMetrics:
                 "by_status": dict(self.by_status),
                 "latency_ms_sum": round(self.latency_ms_sum, 3),
                 "latency_ms_buckets": cumulative,
+                "health_checks": self.health_checks,
             }
 
     def write(self) -> None:
