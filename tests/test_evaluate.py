@@ -158,3 +158,13 @@ def test_a_model_larger_than_the_limit_is_refused_unread(tmp_path: Path, monkeyp
     monkeypatch.setattr(evaluate, "MAX_MODEL_BYTES", 1024)
     with pytest.raises(EvaluationError, match="xgboost-model in model.tar.gz is 2,048 bytes, more than 1,024"):
         load_booster(tmp_path)
+
+
+def test_the_scatter_draws_a_fixed_sample_of_a_large_test_set() -> None:
+    actual = np.arange(50_000, dtype=float) % 29
+    predicted = actual + 0.5
+    first, second = evaluate.scatter_svg(actual, predicted), evaluate.scatter_svg(actual, predicted)
+    assert first == second and first.count("<circle") == evaluate.MAX_SCATTER_POINTS
+    page = evaluate.report_html(actual, predicted, evaluate.regression_metrics(actual, predicted))
+    assert f"({evaluate.MAX_SCATTER_POINTS:,} of 50,000 rows, at random)" in page
+    assert "<p>50000 test rows.</p>" in page
