@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -59,18 +60,26 @@ def execution_json(execution: Execution) -> dict[str, Any]:
         "execution_id": execution.execution_id,
         "status": execution.status,
         "failure_reason": execution.failure_reason,
+        "start": _iso(execution.start),
+        "end": _iso(execution.end),
         "duration": execution.duration,
         "steps": [
             {
                 "name": step.name,
                 "type": step.type,
                 "status": step.status,
+                "start": _iso(step.start),
+                "end": _iso(step.end),
                 "duration": step.duration,
                 "failure_reason": step.failure_reason,
             }
             for step in execution.steps
         ],
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 async def home(request: Request) -> Response:
