@@ -9,6 +9,7 @@ could escape are in ``test_security_archives.py``.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sqlite3
 import subprocess
@@ -226,7 +227,12 @@ def test_a_writer_waits_for_the_lock_and_succeeds_when_it_is_released(
 ) -> None:
     home, holder = held_registry
     approve = registry_cli(home, "--busy-timeout", "30", "approve", f"{GROUP}/1")
-    time.sleep(1.0)  # not an assertion on time: give the CLI the chance to (wrongly) give up
+    # The positive sign: the CLI says it found the lock held and is waiting (read with a bounded wait).
+    assert approve.stderr is not None
+    ready, _, _ = select.select([approve.stderr], [], [], 60)
+    assert ready, "the CLI said nothing within 60 s"
+    waiting = approve.stderr.readline()
+    assert f"is locked by another writer (PID {holder.pid}); waiting up to 30 s" in waiting, waiting
     assert approve.poll() is None, approve.communicate()
     assert holder.stdin is not None
     holder.stdin.write("release\n")
@@ -246,8 +252,10 @@ def test_a_writer_gives_up_after_the_busy_timeout_naming_the_other_process(
     approve = registry_cli(home, "--busy-timeout", "0.5", "approve", f"{GROUP}/1")
     _, err = approve.communicate(timeout=60)
     assert approve.returncode == 1
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert f"is locked by another writer (PID {holder.pid}); waited 0.5 s, try again" in err
+    assert "Traceback" not in err
+    notice, error = err.splitlines()  # when the wait begins, and when it ends
+    assert notice.endswith(f"is locked by another writer (PID {holder.pid}); waiting up to 0.5 s")
+    assert error.endswith(f"is locked by another writer (PID {holder.pid}); waited 0.5 s, try again")
     conn = sqlite3.connect(home / "registry.sqlite")
     assert conn.execute("SELECT approval_status FROM model_packages").fetchall() == [("PendingManualApproval",)]
     conn.close()

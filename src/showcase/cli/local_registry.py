@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,8 +31,22 @@ def open_registry(settings: Settings, *, busy_timeout_s: float = DEFAULT_BUSY_TI
             f"no model registry at {path}: run a pipeline with --local first, or point --home (SHOWCASE_HOME) "
             "at the directory that holds registry.sqlite"
         )
+
+    def waiting() -> None:
+        print(
+            f"the registry {path} is {_locked_by(path)}; waiting up to {busy_timeout_s:g} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
     with lock_reported(path, busy_timeout_s):
-        return Registry(path, region=settings.region, account=settings.account, busy_timeout_s=busy_timeout_s)
+        return Registry(
+            path,
+            region=settings.region,
+            account=settings.account,
+            busy_timeout_s=busy_timeout_s,
+            on_wait=waiting,
+        )
 
 
 @contextmanager
@@ -43,11 +58,14 @@ def lock_reported(path: Path, busy_timeout_s: float) -> Iterator[None]:
         cause = exc.__cause__
         if not (isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)):
             raise
-        holders = lock_holders(path)
-        by = f" (PID {', '.join(map(str, holders))})" if holders else ""
         raise RegistryError(
-            f"the registry {path} is locked by another writer{by}; waited {busy_timeout_s:g} s, try again"
+            f"the registry {path} is {_locked_by(path)}; waited {busy_timeout_s:g} s, try again"
         ) from exc
+
+
+def _locked_by(path: Path) -> str:
+    holders = lock_holders(path)
+    return "locked by another writer" + (f" (PID {', '.join(map(str, holders))})" if holders else "")
 
 
 def lock_holders(path: Path) -> list[int]:

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,13 @@ class Registry:
         region: str = m.DEFAULT_REGION,
         account: str = m.DEFAULT_ACCOUNT,
         busy_timeout_s: float = 30.0,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
+        """``on_wait`` is called when a write finds another writer holding the lock, before waiting for it."""
         m.check_region_account(region, account)
         self.region = region
         self.account = account
-        self._db = Database(Path(path), busy_timeout_s=busy_timeout_s)
+        self._db = Database(Path(path), busy_timeout_s=busy_timeout_s, on_wait=on_wait)
 
     @property
     def path(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -51,9 +51,11 @@ TABLES = ("model_package_groups", "model_packages", "models")
 class Database:
     """Opens a short-lived connection per unit of work: safe across threads and processes."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, on_wait: Callable[[], None] | None = None) -> None:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
+        self.on_wait = on_wait
+        """Called once when a write finds another writer holding the lock, before waiting for it."""
         path.parent.mkdir(parents=True, exist_ok=True)
         if not self._has_schema():
             self._initialize()
@@ -113,7 +115,7 @@ class Database:
         """One write transaction (``BEGIN IMMEDIATE``): all of it is committed, or none of it."""
         with closing(self._connect()) as conn:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                self._begin_immediate(conn)
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
@@ -122,6 +124,23 @@ class Database:
                 if isinstance(exc, sqlite3.Error):
                     raise RegistryError(f"the model registry at {self.path} failed: {exc}") from exc
                 raise
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """Take the write lock; when another writer holds it, say so through ``on_wait``, then wait for it."""
+        if self.on_wait is None:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            self.on_wait()
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            conn.execute("BEGIN IMMEDIATE")
+        else:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
