@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,37 @@ def test_the_pipeline_requirements_hold_what_run_pipeline_imports() -> None:
     assert {"boto3", "botocore"} <= {
         line.split("==")[0] for line in REQUIREMENTS["deploy"].read_text().splitlines() if "==" in line
     }
+
+
+def job_venv(tmp_path: Path, group: str) -> Path:
+    """A venv holding only what the workflow's job installs (from uv's cache: no network)."""
+    venv = tmp_path / group
+    subprocess.run([str(UV), "venv", "--quiet", str(venv), "--python", sys.executable], check=True, timeout=60)
+    install = [str(UV), "pip", "install", "--quiet", "--offline", "--python", str(venv / "bin" / "python")]
+    subprocess.run([*install, "-r", str(REQUIREMENTS[group])], check=True, timeout=300)
+    return venv / "bin" / "python"
+
+
+def run_in(python: Path, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run([str(python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_train_job_builds_the_pipeline_with_its_requirements_alone(tmp_path: Path) -> None:
+    python = job_venv(tmp_path, "pipelines")
+    build = (
+        "import sys; sys.path.insert(0, 'src'); import showcase.cli.run_pipeline; "
+        "from showcase.pipeline import get_pipeline; print(len(get_pipeline(region='eu-west-1').definition()))"
+    )
+    result = run_in(python, "-c", build)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) > 1000
+
+
+def test_the_deploy_job_runs_build_config_file_with_its_requirements_alone(tmp_path: Path) -> None:
+    python = job_venv(tmp_path, "deploy")
+    # As the workflow runs it, in deploy/; it gets as far as reading the template (pyyaml) and checking the role.
+    flags = ["--model-execution-role", "r", "--model-package-group-name", "g"]
+    result = run_in(python, "build_config_file.py", *flags, cwd=REPO / "deploy")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: --model-execution-role: ModelExecutionRoleArn 'r' must match the pattern")
