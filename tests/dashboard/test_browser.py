@@ -20,7 +20,6 @@ import uvicorn
 from showcase.dashboard import create_app
 from showcase.dashboard.local_source import LocalSource
 from showcase.local.records import ExecutionStore
-from tests.dashboard.browser_support import free_port
 from tests.dashboard.conftest import ENDPOINT, GROUP, State
 
 # Debian's chromium (what `make setup` installs as root), or SHOWCASE_CHROMIUM, or a Chrome already on PATH
@@ -50,11 +49,11 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture(scope="module")
 def base_url(dashboard_state: State) -> Iterator[str]:
-    """The dashboard on a real uvicorn server in a thread, on a free loopback port."""
-    port = free_port()
+    """The dashboard on a real uvicorn server in a thread; it binds port 0 and the port it got is read back from
+    its listening socket (no port is picked first and released, for another process to take meanwhile)."""
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(LocalSource(dashboard_state.settings)), host="127.0.0.1", port=port, log_level="warning"
+            create_app(LocalSource(dashboard_state.settings)), host="127.0.0.1", port=0, log_level="warning"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -63,6 +62,7 @@ def base_url(dashboard_state: State) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "the dashboard server did not start within 10 s"
         time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

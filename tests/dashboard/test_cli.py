@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import select
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-
-from tests.dashboard.browser_support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,20 +26,28 @@ def dashboard(*args: str, home: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_serves_the_pages_on_loopback(tmp_path: Path) -> None:
-    port = free_port()
-    process = dashboard("--port", str(port), home=tmp_path)
+def reported_url(process: subprocess.Popen[str], within_s: float = 60) -> str:
+    """The URL the dashboard says it listens on (stdout, read with a bounded wait)."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        line = process.stdout.readline() if ready else ""
+        found = re.search(r"dashboard on (http://127\.0\.0\.1:\d+/)", line)
+        if found:
+            return found.group(1)
+        assert line or process.poll() is None, "the dashboard exited without saying where it listens"
+    raise AssertionError(f"the dashboard did not say where it listens within {within_s:g} s")
+
+
+def test_serves_the_pages_on_loopback_on_the_port_it_reports(tmp_path: Path) -> None:
+    """``--port 0``: the system picks a free port while the server binds it, and the dashboard says which."""
+    process = dashboard("--port", "0", home=tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/executions", timeout=2) as response:
-                    page = response.read().decode()
-                break
-            except OSError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "the dashboard did not answer within 30 s"
-                time.sleep(0.2)
+        url = reported_url(process)
+        assert not url.endswith(":0/"), url
+        with urllib.request.urlopen(f"{url}executions", timeout=10) as response:
+            page = response.read().decode()
         assert "No executions yet" in page
     finally:
         process.terminate()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 import threading
 import webbrowser
@@ -62,14 +63,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     app = create_app(make_source(args))
-    url = f"http://{args.host}:{args.port}/"
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("listening on %s: anyone who can reach it can approve models and retry executions", args.host)
+    listener = _bind(args.host, args.port)  # bound here, so --port 0 gets a free port and the URL names it
+    host, port = listener.getsockname()[:2]
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     if args.open:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    logger.info("dashboard on %s", url)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    print(f"dashboard on {url}", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port") from None
+    listener.listen(128)
+    return listener
 
 
 def entry() -> int:
