@@ -148,6 +148,50 @@ def test_encoders() -> None:
     assert codec.encode(multi, codec.CSV) == b"0.25,0.75\n"
 
 
+def python_answer(predictions: np.ndarray, accept: str) -> bytes:
+    """Each answer as Python's own float formatting writes it: what the container sends."""
+    scores = predictions.tolist()
+    if accept == codec.CSV:
+        return "".join(f"{score}\n" for score in scores).encode()
+    if accept == codec.JSON:
+        return json.dumps({"predictions": [{"score": score} for score in scores]}).encode()
+    return "".join(json.dumps({"score": score}) + "\n" for score in scores).encode()
+
+
+FLOAT32S = st.floats(width=32, allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(FLOAT32S, st.integers(-40, 40).map(float), st.floats(1e-6, 1e-3).map(lambda v: float(np.float32(v)))),
+        min_size=50,
+        max_size=300,
+    ),
+    st.sampled_from(codec.ACCEPTS),
+)
+def test_large_answers_are_byte_for_byte_what_python_writes(values: list[float], accept: str) -> None:
+    predictions = np.array(values, dtype=np.float32)
+    assert codec.encode(predictions, accept) == python_answer(predictions, accept)
+
+
+def test_a_10000_row_answer_is_what_python_writes() -> None:
+    predictions = (np.random.default_rng(0).normal(size=10_000) * 3 + 10).astype(np.float32)
+    predictions[::97] = np.round(predictions[::97])  # whole numbers, written "10.0" by Python
+    predictions[::101] *= 1e-5  # tiny ones, written "1.2e-05" by Python
+    for accept in codec.ACCEPTS:
+        assert codec.encode(predictions, accept) == python_answer(predictions, accept)
+
+
+def test_large_ascii_and_utf8_bodies_decode_alike() -> None:
+    rows = np.random.default_rng(1).normal(size=(3000, N))
+    body = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rows)
+    ascii_rows = codec.decode(body.encode(), codec.CSV, N)
+    # A non-ASCII (fullwidth) digit takes the precise parser, which reads it as Python's float() does.
+    unicode_rows = codec.decode((body + "\n\uff11,2,3").encode(), codec.CSV, N)
+    assert np.array_equal(unicode_rows[:-1], ascii_rows) and unicode_rows[-1].tolist() == [1.0, 2.0, 3.0]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300), st.sampled_from(codec.CONTENT_TYPES))
 def test_any_body_decodes_or_is_refused_with_400(body: bytes, content_type: str) -> None:
@@ -190,3 +234,34 @@ def test_values_beyond_float32_are_refused_not_silently_infinite() -> None:
     with pytest.raises(RequestError, match=r"row 1, column 10: 1e\+39 is beyond the largest value"):
         decode(row.encode(), CSV, 10)
     assert decode(",".join(["1"] * 9 + ["3e38"]).encode(), CSV, 10).shape == (1, 10)
+
+
+FIELDS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(-(10**6), 10**6).map(str),
+    st.sampled_from(["", " 1.5", "1.5 ", "nan", "NaN", "inf", "-inf", "Infinity", "+.5", "-.5", "5.", "1e5", "1E-5"]),
+    st.sampled_from(["1e999", "0x10", "1_0", "1.5.5", "--1", "abc", '"1"', "1,5", "\r", "\t2"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(FIELDS, min_size=N, max_size=N), min_size=1, max_size=6), st.integers(0, 3000))
+def test_the_fast_parser_reads_large_bodies_as_the_precise_parser_does(rows: list[list[str]], at: int) -> None:
+    good = ",".join(["0.125"] * N)
+    lines = [good] * 3000
+    for offset, row in enumerate(rows):
+        lines.insert(min(at + offset, len(lines)), ",".join(row))
+    body = "\n".join(lines).encode()
+    try:
+        expected: np.ndarray | str = codec._decode_csv(body.decode(), N)
+    except RequestError as exc:
+        expected = exc.message
+    try:
+        decoded: np.ndarray | str = codec.decode(body, codec.CSV, N)
+    except RequestError as exc:
+        decoded = exc.message
+    if isinstance(expected, str) or (np.abs(expected) > codec.FLOAT32_MAX).any():
+        # Refused either way: the checks after parsing refuse infinite and too large values from both parsers.
+        assert isinstance(decoded, str)
+    else:
+        assert np.array_equal(decoded, expected, equal_nan=True)
