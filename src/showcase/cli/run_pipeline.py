@@ -34,6 +34,9 @@ from showcase.statuses import ExecutionStatus, StepStatus
 
 logger = logging.getLogger(__name__)
 
+LOCAL_ROLE_NAME = "showcase-local-execution"
+LOCAL_BUCKET = "showcase-local"
+
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
@@ -86,6 +89,8 @@ def build_parser() -> ArgumentParser:
 
 
 def import_pipeline_module(name: str) -> ModuleType:
+    if os.getcwd() not in sys.path:  # a module of the project the command runs in, as `python -m` would find it
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -121,17 +126,53 @@ def build(module: ModuleType, kwargs: dict[str, Any]) -> tuple[Any, dict[str, An
     return pipeline, definition, uploads
 
 
+def local_defaults(module: ModuleType, region: str, account: str) -> dict[str, Any]:
+    """``region``, ``role`` and ``default_bucket`` for a local run, for those get_pipeline names, under the
+    module's own ``local_kwargs()`` (when it has one)."""
+    defaults = {
+        "region": region,
+        "role": f"arn:aws:iam::{account}:role/{LOCAL_ROLE_NAME}",
+        "default_bucket": LOCAL_BUCKET,
+    }
+    params = inspect.signature(module.get_pipeline).parameters
+    return {
+        **{name: value for name, value in defaults.items() if name in params},
+        **getattr(module, "local_kwargs", dict)(),
+    }
+
+
+def build_locally(
+    name: str, kwargs: dict[str, Any], *, region: str, account: str
+) -> tuple[Any, dict[str, Any], dict[str, bytes]]:
+    """Import the module and build its pipeline with no AWS at all: the environment is prepared before
+    the import (``showcase.aws.local_build``); every S3 upload the build makes is returned with the
+    deferred ones, for the local object store."""
+    from showcase.aws.local_build import local_build
+
+    with local_build(region, account) as session:
+        module = import_pipeline_module(name)
+        pipeline, definition, uploads = build(module, {**local_defaults(module, region, account), **kwargs})
+    return pipeline, definition, {**session.uploads, **uploads}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    module = import_pipeline_module(args.module_name)
-    kwargs = dict(args.kwargs)
     if args.local:
-        kwargs = {**getattr(module, "local_kwargs", dict)(), **kwargs}
-    elif not args.role_arn:
-        raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
+        from showcase import settings
 
-    pipeline, definition, uploads = build(module, kwargs)
+        config = settings.load(args.home)
+        region = args.kwargs.get("region") or os.environ.get("AWS_DEFAULT_REGION") or config.region
+        pipeline, definition, uploads = build_locally(
+            args.module_name, dict(args.kwargs), region=region, account=config.account
+        )
+    else:
+        if not args.role_arn:
+            raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
+        if args.kwargs.get("region"):
+            # Importing the SDK builds clients, which need a region.
+            os.environ.setdefault("AWS_DEFAULT_REGION", str(args.kwargs["region"]))
+        pipeline, definition, uploads = build(import_pipeline_module(args.module_name), dict(args.kwargs))
     parameters = check_overrides(definition, args.parameter)
     if not args.quiet_definition:
         print(json.dumps(definition, indent=2))
