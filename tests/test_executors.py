@@ -649,3 +649,31 @@ def test_register_lineage_names_every_object_the_arguments_reference(
         "InferenceSpecification.Containers[0].ModelDataUrl": sha256(b"tar"),
     }
     assert f"sha256 {sha256(b'tar')}" in log_of(context)
+
+
+@pytest.mark.parametrize(
+    ("tag", "pickled"),
+    [
+        ("0.90-2-cpu-py3", True),
+        ("1.0-1-cpu-py3", True),
+        ("1.2-2", True),
+        ("1.3-1", False),
+        ("1.7-1", False),
+        ("3.2-0", False),
+    ],
+)
+@pytest.mark.usefixtures("csv_channels")
+def test_the_model_file_is_written_as_the_image_of_its_tag_writes_it(
+    tmp_path: Path, store: ObjectStore, registry: Registry, tag: str, pickled: bool
+) -> None:
+    """Images before 1.3-1 pickle the Booster; later ones use Booster.save_model. Only the bytes are read here."""
+    arguments = training_arguments()
+    arguments["AlgorithmSpecification"]["TrainingImage"] = XGBOOST_IMAGE.replace(":3.2-0", f":{tag}")
+    properties = EXECUTORS["Training"].run(make_context(tmp_path, store, registry, "Training", arguments))
+    with tarfile.open(fileobj=io.BytesIO(store.get_bytes(properties["ModelArtifacts"]["S3ModelArtifacts"]))) as tar:
+        member = tar.extractfile("xgboost-model")
+        assert member is not None
+        head = member.read(2)
+    assert (head[:1] == b"\x80") is pickled  # a pickle's protocol marker; UBJSON starts with '{'
+    if not pickled:
+        assert head[:1] == b"{"

@@ -158,7 +158,8 @@ def prepare_deployment(
     group, version = arn.rsplit("/", 2)[-2:]
     model_dir = paths.models_dir / group / f"{version}-{uuid.uuid4().hex[:8]}"
     try:
-        loaded = extract_and_check(archive, model_dir, model_package_arn=arn)
+        image = str(package["InferenceSpecification"]["Containers"][0].get("Image", ""))
+        loaded = extract_and_check(archive, model_dir, model_package_arn=arn, image=image)
     except ModelLoadError:
         shutil.rmtree(model_dir, ignore_errors=True)
         raise

@@ -8,6 +8,7 @@ with one OpenMP thread, as in the built-in container, so workers do not fight ov
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,15 @@ from showcase.archives import ArchiveError, extract_model_archive
 from showcase.serving.errors import ModelLoadError
 
 MODEL_FILE = "xgboost-model"
+PICKLE_PROTOCOL = b"\x80"
+"""The first byte of every pickle of protocol 2 or later (what Python 3 writes by default)."""
+_IMAGE_VERSION = re.compile(r":(\d+\.\d+-\d+)")
+
+
+def image_version(image: str) -> str | None:
+    """``1.0-1`` for ``...sagemaker-xgboost:1.0-1-cpu-py3``; None when the URI has no such tag."""
+    match = _IMAGE_VERSION.search(image)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)
@@ -33,8 +43,14 @@ class LoadedModel:
         return np.asarray(self.booster.inplace_predict(rows, validate_features=False))
 
 
-def load_model(model_dir: str | os.PathLike[str], *, model_package_arn: str = "", generation: int = 0) -> LoadedModel:
-    """Load ``model_dir/xgboost-model`` and probe it with one row of missing values; raises ModelLoadError."""
+def load_model(
+    model_dir: str | os.PathLike[str], *, model_package_arn: str = "", generation: int = 0, image: str = ""
+) -> LoadedModel:
+    """Load ``model_dir/xgboost-model`` and probe it with one row of missing values; raises ModelLoadError.
+
+    A pickled model (what the built-in XGBoost images before 1.3-1 write) is refused, never unpickled;
+    ``image`` (the package's inference image) names the version in the refusal.
+    """
     path = Path(model_dir) / MODEL_FILE
     what = model_package_arn or str(path)
     try:
@@ -48,6 +64,14 @@ def load_model(model_dir: str | os.PathLike[str], *, model_package_arn: str = ""
         raise ModelLoadError(
             f"{what}: cannot read {path}: {exc.strerror}", model_package_arn=model_package_arn
         ) from None
+    if data[:1] == PICKLE_PROTOCOL:
+        version = image_version(image) or "before 1.3-1"
+        raise ModelLoadError(
+            f"{what}: {MODEL_FILE} is a Python pickle, as the built-in XGBoost image {version} writes it "
+            "(versions 1.0-1 to 1.2-x); the local endpoint never unpickles a model: train with image 1.3-1 or "
+            "later, which saves it with Booster.save_model",
+            model_package_arn=model_package_arn,
+        )
     booster = xgb.Booster(params={"nthread": 1})
     try:
         booster.load_model(bytearray(data))
@@ -66,11 +90,11 @@ def load_model(model_dir: str | os.PathLike[str], *, model_package_arn: str = ""
 
 
 def extract_and_check(
-    archive: str | os.PathLike[str], dest: str | os.PathLike[str], *, model_package_arn: str
+    archive: str | os.PathLike[str], dest: str | os.PathLike[str], *, model_package_arn: str, image: str = ""
 ) -> LoadedModel:
     """Extract ``model.tar.gz`` into ``dest`` (which must not exist yet) and load the model from it."""
     try:
         extract_model_archive(archive, dest)
     except ArchiveError as exc:
         raise ModelLoadError(f"{model_package_arn}: {exc}", model_package_arn=model_package_arn) from exc
-    return load_model(dest, model_package_arn=model_package_arn)
+    return load_model(dest, model_package_arn=model_package_arn, image=image)

@@ -90,7 +90,10 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
 
     model_dir = host_path(context.work_dir, "/opt/ml/model")
     try:
-        metrics = algorithm.train(hyperparameters, channels, model_dir, context.log)
+        image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
+        metrics = algorithm.train(
+            hyperparameters, channels, model_dir, context.log, pickled=algorithm.writes_pickle(image)
+        )
     except algorithm.ClientError as exc:
         raise fail(context, f"ClientError: {exc}") from exc
     archive = write_model_archive(

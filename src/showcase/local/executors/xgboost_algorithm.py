@@ -4,13 +4,17 @@ Channels: ``train`` (required) and ``validation`` (optional), each a directory o
 skipped). ``text/csv``: label in the first column, no header (``csv_weights=1``: weight in the second);
 ``text/libsvm`` / ``text/x-libsvm`` (the default when a channel has no ContentType, as the container).
 Per-round evaluation lines go to the log in the container's CloudWatch form
-(``[3]#011train-rmse:2.10000#011validation-rmse:2.30000``). The model is saved with
-``Booster.save_model`` (XGBoost's UBJSON format) as ``xgboost-model``; never pickled.
+(``[3]#011train-rmse:2.10000#011validation-rmse:2.30000``). The model is saved as ``xgboost-model`` the
+way the image of the step's tag saves it: with ``Booster.save_model`` (XGBoost's UBJSON format) from 1.3-1
+on, with pickle before (``writes_pickle``), so that an evaluate script written for its image works
+unchanged. This project's own code never unpickles it.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,6 +35,7 @@ CONTENT_TYPES = {
 }
 DEFAULT_CONTENT_TYPE = "text/libsvm"
 MODEL_FILE = "xgboost-model"
+_VERSION_TAG = re.compile(r":(\d+)\.(\d+)-\d+")
 
 
 class ClientError(ShowcaseError):
@@ -107,8 +112,11 @@ def train(
     channels: Mapping[str, xgboost.DMatrix],
     model_dir: Path,
     log: TextIO,
+    *,
+    pickled: bool = False,
 ) -> dict[str, float]:
-    """Train, save ``model_dir/xgboost-model``; return the last round's metrics (``validation:rmse``, ...)."""
+    """Train, save ``model_dir/xgboost-model`` (``pickled``: as images before 1.3-1 do); return the last
+    round's metrics (``validation:rmse``, ...)."""
     early_stopping = hyperparameters.get("early_stopping_rounds")
     if early_stopping is not None and "validation" not in channels:
         raise ClientError("early_stopping_rounds needs a 'validation' channel")
@@ -130,7 +138,19 @@ def train(
     model_dir.mkdir(parents=True, exist_ok=True)
     # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
     saved = model_dir / f"{MODEL_FILE}.ubj"
-    booster.save_model(saved)
+    if pickled:
+        saved.write_bytes(pickle.dumps(booster))
+    else:
+        booster.save_model(saved)
     saved.replace(model_dir / MODEL_FILE)
+    log.write(f"saved {MODEL_FILE} with {'pickle' if pickled else 'Booster.save_model'}\n")
     log.flush()
     return logger.last
+
+
+def writes_pickle(image_uri: str) -> bool:
+    """Whether the built-in image of this tag saves ``xgboost-model`` with pickle: 0.90-x to 1.2-x do,
+    1.3-1 and later use ``Booster.save_model`` (AWS's developer guide; the container's source agrees).
+    A URI without a version tag is taken as the newest image."""
+    match = _VERSION_TAG.search(image_uri)
+    return match is not None and (int(match.group(1)), int(match.group(2))) < (1, 3)
