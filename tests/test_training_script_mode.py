@@ -53,6 +53,12 @@ print("trained on", len(numbers), "numbers")
 HELPER = "def total(numbers):\n    return sum(numbers)\n"
 
 
+@pytest.fixture(autouse=True)
+def without_container_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These cases are the fallback: jobs on host paths (tests/test_container_view.py has the namespace view)."""
+    monkeypatch.setenv("SHOWCASE_CONTAINER_VIEW", "off")
+
+
 @pytest.fixture()
 def store(tmp_path: Path) -> ObjectStore:
     store = ObjectStore(tmp_path / "store")
@@ -282,7 +288,7 @@ def test_sdk_v3_driver_and_other_programs_are_refused_before_running(
             "chmod +x /opt/ml/input/data/sm_drivers/sm_train.sh && /opt/ml/input/data/sm_drivers/sm_train.sh",
         ]
     )
-    assert problems(v3) == [V3_REFUSAL]
+    assert problems(v3) == [f"{V3_REFUSAL} (SHOWCASE_CONTAINER_VIEW=off)"]
     for entrypoint in (["/bin/sh", "-c", "python train.py"], ["/usr/local/bin/train"]):
         (found,) = problems(entrypoint_arguments(entrypoint))
         assert "only python/python3 running a script can train locally" in found

@@ -15,6 +15,7 @@ from showcase.errors import UsageError
 PREFIX = "SHOWCASE_"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
+_CONTAINER_VIEW = re.compile(r"^(auto|off)$")
 
 
 def _get(name: str, default: str) -> str:
@@ -53,6 +54,8 @@ class Settings:
     """The region in the local registry's ARNs (``SHOWCASE_REGION``)."""
     account: str = "000000000000"
     """The account in the local registry's ARNs (``SHOWCASE_ACCOUNT``)."""
+    container_view: str = "auto"
+    """``auto``: each job gets its own /opt/ml where the OS allows it; ``off``: never (``SHOWCASE_CONTAINER_VIEW``)."""
 
     @property
     def store_root(self) -> Path:
@@ -76,4 +79,5 @@ def load(home: str | os.PathLike[str] | None = None) -> Settings:
         max_parallel_steps=_get_int("MAX_PARALLEL_STEPS", 2),
         region=_get_matching("REGION", "us-east-1", _REGION, "us-east-1"),
         account=_get_matching("ACCOUNT", "000000000000", _ACCOUNT, "123456789012 (12 digits)"),
+        container_view=_get_matching("CONTAINER_VIEW", "auto", _CONTAINER_VIEW, "auto or off"),
     )

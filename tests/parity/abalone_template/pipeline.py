@@ -127,7 +127,6 @@ def get_pipeline(
             "gamma": 4,
             "min_child_weight": 6,
             "subsample": 0.7,
-            "silent": 0,
         },
     )
     step_train = TrainingStep(

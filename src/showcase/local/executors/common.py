@@ -104,39 +104,69 @@ class Trained:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def run_job(context: JobContext, kind: str, name: str, command: list[str], *, env: dict[str, str], cwd: Path) -> None:
+def run_job(
+    context: JobContext,
+    kind: str,
+    name: str,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    in_view: bool = False,
+) -> None:
     """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
 
     ``kind`` is ``ProcessingJob`` or ``TrainingJob``; ``env`` is added to the host environment (less AWS_*),
     after the step's own ``Environment``; ``StoppingCondition.MaxRuntimeInSeconds`` bounds the run.
+    ``in_view``: the job sees its ``work_dir`` as ``/opt/ml`` (``container``). A failed job's reason is what
+    it wrote to ``/opt/ml/output/failure`` (training) or ``/opt/ml/output/message`` (processing), as on
+    SageMaker; else the last line it wrote to stderr.
     """
-    from showcase.local.executors.subprocesses import clean_environment, run_logged
+    from showcase.local.executors import container
+    from showcase.local.executors.subprocesses import SETUP_FAILED, clean_environment, run_logged
 
     arguments = context.arguments
     job_env = {str(key): str(value) for key, value in (arguments.get("Environment") or {}).items()}
-    context.log.write(f"{kind} {name}: {shlex.join(command)} (in {cwd})\n")
+    context.log.write(
+        f"{kind} {name}: {shlex.join(command)} (in {cwd}{', /opt/ml is ' + str(context.work_dir) if in_view else ''})\n"
+    )
     context.log.flush()
     stopping = arguments.get("StoppingCondition") or {}
-    finished = run_logged(
-        command,
-        env=clean_environment({**job_env, **env}),
-        cwd=cwd,
-        log=context.log,
-        timeout_s=stopping.get("MaxRuntimeInSeconds"),
-    )
+    with container.interpreter_path() as path, container.prepared(context.work_dir) as view:
+        finished = run_logged(
+            command,
+            env=clean_environment({"PATH": path, **job_env, **env}),
+            cwd=cwd,
+            log=context.log,
+            timeout_s=stopping.get("MaxRuntimeInSeconds"),
+            view=view if in_view else None,
+        )
     if finished.timed_out:
         raise fail(
             context,
             f"{kind} {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds="
             f"{stopping['MaxRuntimeInSeconds']}",
         )
-    if finished.returncode != 0:
-        last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
-        raise fail(
-            context,
-            f"AlgorithmError: {kind} {name}: the script exited with code {finished.returncode}: "
-            f"{last} (the step log has the full output)",
-        )
+    if finished.returncode == 0:
+        return
+    last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
+    if in_view and finished.returncode == SETUP_FAILED and last.startswith("container view:"):
+        raise fail(context, f"{kind} {name} did not start: {last}; SHOWCASE_CONTAINER_VIEW=off runs jobs without it")
+    report = container.read_report(
+        context.work_dir, container.FAILURE_FILE if kind == "TrainingJob" else container.MESSAGE_FILE
+    )
+    if report:
+        raise fail(context, report)
+    missing = (
+        None
+        if in_view
+        else container.missing_path_reason(context.work_dir, finished.stderr_tail, container.availability().reason)
+    )
+    raise fail(
+        context,
+        f"AlgorithmError: {kind} {name}: the script exited with code {finished.returncode}: "
+        f"{missing or last} (the step log has the full output)",
+    )
 
 
 def timestamp() -> str:

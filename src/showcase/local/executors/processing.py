@@ -1,13 +1,13 @@
 """The Processing executor: runs a processing job's script with the host's Python.
 
-Convention (the pipeline follows it, so the same script runs unchanged on SageMaker and here):
-a script receives every container path it uses as an argument (``--output-dir /opt/ml/processing/output``)
-rather than hard-coding it. The runtime maps ``/opt/ml/<rest>`` to ``<work_dir>/<rest>``: inputs are
-staged from the object store to their mapped ``LocalPath``, every argument that is (or starts with, or is
-``--flag=``) a path under ``/opt/ml/processing`` is rewritten to the mapped host path, ``python``/``python3``
-becomes this interpreter (``sys.executable``), and after a zero exit each output's mapped ``LocalPath`` is
-uploaded to its ``S3Output.S3Uri``. The script runs as a subprocess (no shell) in ``work_dir`` with the
-host environment minus ``AWS_*`` variables, plus the job's ``Environment``.
+Inputs are staged from the object store into the job's directory at their ``LocalPath`` (``/opt/ml/<rest>``
+is ``<work_dir>/<rest>``), ``python``/``python3`` becomes this interpreter (``sys.executable``), and after a
+zero exit each output's ``LocalPath`` is uploaded to its ``S3Output.S3Uri``. Where the host allows it the
+job sees its directory as ``/opt/ml`` (``container``), so scripts that hard-code
+``/opt/ml/processing/...`` run unchanged; elsewhere every argument that is (or starts with, or is
+``--flag=``) a path under ``/opt/ml/processing`` is rewritten to the job's directory instead. The script
+runs as a subprocess (no shell) in ``work_dir`` with the host environment minus ``AWS_*`` variables, plus
+the job's ``Environment``; what it writes to ``/opt/ml/output/message`` is its ``ExitMessage``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from showcase.local.executors import container
 from showcase.local.executors.common import (
     PYTHON_PROGRAM,
     container_argument,
@@ -69,9 +70,14 @@ class ProcessingExecutor:
         for item in outputs:
             host_path(context.work_dir, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
         (context.work_dir / "processing").mkdir(exist_ok=True)
+        (context.work_dir / "output").mkdir(exist_ok=True)
 
-        command = _command(context, [*app["ContainerEntrypoint"], *(app.get("ContainerArguments") or [])])
-        run_job(context, "ProcessingJob", name, command, env={}, cwd=context.work_dir)
+        view = container.availability()
+        if not view.available:
+            context.log.write(f"no /opt/ml of its own ({view.reason}): container paths in arguments are mapped\n")
+        words = [*app["ContainerEntrypoint"], *(app.get("ContainerArguments") or [])]
+        command = _command(context, words, rewrite=not view.available)
+        run_job(context, "ProcessingJob", name, command, env={}, cwd=context.work_dir, in_view=view.available)
         for item in outputs:
             _upload(context, item)
         ended = timestamp()
@@ -84,7 +90,7 @@ class ProcessingExecutor:
             ProcessingJobName=name,
             ProcessingJobArn=job_arn(context, "processing-job", name),
             ProcessingJobStatus=JobStatus.COMPLETED,
-            ExitMessage="",
+            ExitMessage=container.read_report(context.work_dir, container.MESSAGE_FILE),
             AppSpecification=app,
             ProcessingInputs=arguments.get("ProcessingInputs") or [],
             ProcessingOutputConfig=arguments.get("ProcessingOutputConfig") or {"Outputs": []},
@@ -96,15 +102,19 @@ class ProcessingExecutor:
         return properties
 
 
-def _command(context: JobContext, parts: list[Any]) -> list[str]:
+def _command(context: JobContext, parts: list[Any], *, rewrite: bool) -> list[str]:
+    """The command to run: ``python``/``python3`` is this interpreter; without the container view, container
+    paths are rewritten to the job's directory."""
     if not parts or not all(isinstance(part, (str, int, float)) for part in parts):
         raise fail(context, f"ContainerEntrypoint and ContainerArguments must be strings, got {parts!r}")
     words = [str(part) for part in parts]
     program = words[0]
     if PYTHON_PROGRAM.match(Path(program).name):
         program = sys.executable
-    elif program.startswith(PROCESSING_ROOT):
+    elif rewrite and program.startswith(PROCESSING_ROOT):
         program = _rewrite(context, program)
+    if not rewrite:
+        return [program, *words[1:]]
     return [program, *(_rewrite(context, word) for word in words[1:])]
 
 

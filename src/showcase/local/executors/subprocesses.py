@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -19,20 +20,57 @@ _SECRET_PREFIXES = ("AWS_",)
 # On Linux a job is started through this guard: it asks the kernel to SIGKILL it when the runner dies
 # (PR_SET_PDEATHSIG), then execs the job's own command in the same process. A runner killed mid-step
 # (SIGKILL, OOM) so leaves no orphaned job behind, still writing into its work directory.
+# Given a container view (a JSON object, else "null"), it first gives the job the container's /opt/ml:
+# a private mount namespace (with a user namespace when not root), / made private so that nothing
+# leaks to the host, and the job's directory bound at /opt/ml. Where /opt/ml does not exist, /opt is
+# overlaid (upper and work directories on a tmpfs at ``scratch``) so that the host's /opt stays
+# visible and /opt/ml can be made. A set-up that fails exits 125 with one line naming the step.
 _ORPHAN_GUARD = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
+    "import ctypes, json, os, signal, sys\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "libc.prctl(1, signal.SIGKILL)\n"
     "if os.getppid() != int(sys.argv[1]):\n"
     "    os._exit(137)\n"
-    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "view = json.loads(sys.argv[2])\n"
+    "if view:\n"
+    "    def check(result, what):\n"
+    "        if result != 0:\n"
+    "            error = os.strerror(ctypes.get_errno())\n"
+    "            sys.stderr.write(f'container view: {what} failed: {error}\\n')\n"
+    "            os._exit(125)\n"
+    "    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]\n"
+    "    uid, gid = os.getuid(), os.getgid()\n"
+    "    check(libc.unshare(0x00020000 | (0 if uid == 0 else 0x10000000)), 'unshare')\n"
+    "    if uid != 0:\n"
+    "        for name, text in (('setgroups', 'deny'), ('uid_map', f'0 {uid} 1'), ('gid_map', f'0 {gid} 1')):\n"
+    "            with open(f'/proc/self/{name}', 'w') as handle:\n"
+    "                handle.write(text)\n"
+    "    check(libc.mount(b'none', b'/', None, 16384 | 262144, None), 'making / private')\n"
+    "    if not os.path.isdir('/opt/ml'):\n"
+    "        scratch = view['scratch']\n"
+    "        check(libc.mount(b'tmpfs', scratch.encode(), b'tmpfs', 0, b'mode=0755'), 'tmpfs')\n"
+    "        os.mkdir(scratch + '/upper')\n"
+    "        os.mkdir(scratch + '/work')\n"
+    "        options = f'lowerdir=/opt,upperdir={scratch}/upper,workdir={scratch}/work'.encode()\n"
+    "        check(libc.mount(b'overlay', b'/opt', b'overlay', 0, options), 'overlay on /opt')\n"
+    "        os.mkdir('/opt/ml')\n"
+    "    check(libc.mount(view['job_dir'].encode(), b'/opt/ml', None, 4096 | 16384, None), 'bind on /opt/ml')\n"
+    "os.execvp(sys.argv[3], sys.argv[3:])\n"
 )
+SETUP_FAILED = 125
+"""The guard's exit code when the container view could not be set up."""
 
 
-def guarded(command: Sequence[str]) -> list[str]:
-    """``command``, started so that it dies with this process where the platform allows (Linux)."""
+def guarded(command: Sequence[str], view: Mapping[str, str] | None = None) -> list[str]:
+    """``command``, started so that it dies with this process where the platform allows (Linux).
+
+    ``view`` (``{"job_dir": ..., "scratch": ...}``, Linux only; see ``container``) gives it its own /opt/ml.
+    """
     if not sys.platform.startswith("linux"):
+        if view is not None:
+            raise OSError("the container view needs Linux mount namespaces")
         return list(command)
-    return [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid()), *command]
+    return [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid()), json.dumps(view), *command]
 
 
 @dataclass(frozen=True)
@@ -57,12 +95,16 @@ def run_logged(
     cwd: Path,
     log: TextIO,
     timeout_s: float | None = None,
+    view: Mapping[str, str] | None = None,
 ) -> Finished:
-    """Run ``command``; copy stdout and stderr line by line into ``log``; return the exit and stderr's tail."""
+    """Run ``command``; copy stdout and stderr line by line into ``log``; return the exit and stderr's tail.
+
+    ``view``: see ``guarded``.
+    """
     lock = threading.Lock()
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     process = subprocess.Popen(
-        guarded(command),
+        guarded(command, view),
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,

@@ -35,6 +35,16 @@ from typing import Any
 from showcase.local.executors.common import host_path
 
 HOST = "algo-1"
+GROUP = "homogeneousCluster"
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+CONTAINER_DIRS = {
+    "model_dir": "/opt/ml/model",
+    "input_dir": "/opt/ml/input",
+    "input_config_dir": "/opt/ml/input/config",
+    "output_dir": "/opt/ml/output",
+    "output_data_dir": "/opt/ml/output/data",
+    "output_intermediate_dir": "/opt/ml/output/intermediate",
+}
 FRAMEWORK_PREFIX = "sagemaker_"
 LOG_LEVEL = 20  # logging.INFO, the toolkit's default
 
@@ -98,27 +108,33 @@ def training_environment(
     channels: Mapping[str, Mapping[str, Any]],
     hyperparameters: Mapping[str, Any],
     script: ScriptInfo | None = None,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    in_view: bool = False,
 ) -> dict[str, str]:
     """The ``SM_*`` variables for a job in ``work_dir``; creates the directories and config files they name.
 
     ``channels`` maps a channel name to its ``InputDataConfig`` entry; ``hyperparameters`` are the user's,
-    already decoded (``user_hyperparameters``).
+    already decoded (``user_hyperparameters``). ``in_view``: the job sees ``work_dir`` as ``/opt/ml``
+    (``container``), so the variables name the container's paths; else they name the host's.
     """
-    paths = {
-        key: host_path(work_dir, container)
-        for key, container in {
-            "model_dir": "/opt/ml/model",
-            "input_dir": "/opt/ml/input",
-            "input_config_dir": "/opt/ml/input/config",
-            "output_dir": "/opt/ml/output",
-            "output_data_dir": "/opt/ml/output/data",
-            "output_intermediate_dir": "/opt/ml/output/intermediate",
-        }.items()
-    }
-    channel_dirs = {name: host_path(work_dir, f"/opt/ml/input/data/{name}") for name in channels}
-    for directory in [*paths.values(), *channel_dirs.values()]:
+
+    def visible(container: str) -> Path:
+        return Path(container) if in_view else host_path(work_dir, container)
+
+    created = [host_path(work_dir, container) for container in CONTAINER_DIRS.values()]
+    created += [host_path(work_dir, f"/opt/ml/input/data/{name}") for name in channels]
+    for directory in created:
         directory.mkdir(parents=True, exist_ok=True)
-    resource_config = {"current_host": HOST, "hosts": [HOST], "network_interface_name": "eth0"}
+    paths = {key: visible(container) for key, container in CONTAINER_DIRS.items()}
+    channel_dirs = {name: visible(f"/opt/ml/input/data/{name}") for name in channels}
+    resource_config = {
+        "current_host": HOST,
+        "current_instance_type": instance_type,
+        "current_group_name": GROUP,
+        "hosts": [HOST],
+        "instance_groups": [{"instance_group_name": GROUP, "instance_type": instance_type, "hosts": [HOST]}],
+        "network_interface_name": "eth0",
+    }
     input_data_config = {
         name: {
             "TrainingInputMode": spec.get("InputMode", "File"),
@@ -130,7 +146,7 @@ def training_environment(
         }
         for name, spec in channels.items()
     }
-    config_dir = paths["input_config_dir"]
+    config_dir = host_path(work_dir, CONTAINER_DIRS["input_config_dir"])
     (config_dir / "hyperparameters.json").write_text(
         json.dumps({name: _env_value(value) for name, value in hyperparameters.items()})
     )
@@ -166,4 +182,5 @@ def training_environment(
     if script is not None:
         env["SM_USER_ARGS"] = json.dumps(script.arguments)
     env["SM_TRAINING_ENV"] = json.dumps(summary, sort_keys=True)
+    env["TRAINING_JOB_NAME"] = job_name  # set in every SageMaker training container
     return env

@@ -24,11 +24,13 @@ everything under ``/opt/ml/model`` becomes ``model.tar.gz`` and, if the script w
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from showcase.archives import ArchiveError, extract_model_archive, write_model_archive
+from showcase.local.executors import container
 from showcase.local.executors.common import (
     PYTHON_PROGRAM,
     Trained,
@@ -42,6 +44,7 @@ from showcase.local.executors.common import (
 )
 from showcase.local.executors.images import image_problem
 from showcase.local.executors.training_env import (
+    DEFAULT_INSTANCE_TYPE,
     ScriptInfo,
     as_text,
     command_line_arguments,
@@ -57,8 +60,8 @@ CODE_DIR = "/opt/ml/code"
 CHANNELS_DIR = "/opt/ml/input/data"
 V3_DRIVER = "sm_train.sh"
 V3_REFUSAL = (
-    "SDK v3 ModelTrainer source_code jobs run SageMaker's sm_train.sh driver, which needs /opt/ml; "
-    "use a processing step or the v2 script-mode shape"
+    "SDK v3 ModelTrainer source_code jobs run SageMaker's sm_train.sh driver, which reads and writes /opt/ml "
+    "itself, and jobs cannot have their own /opt/ml on this host; use the v2 script-mode shape or a processing step"
 )
 
 
@@ -94,12 +97,18 @@ def entrypoint_problems(arguments: dict[str, Any]) -> list[str]:
     spec = arguments["AlgorithmSpecification"]
     entrypoint, extra = spec.get("ContainerEntrypoint"), spec.get("ContainerArguments") or []
     words = [*(entrypoint if isinstance(entrypoint, list) else []), *(extra if isinstance(extra, list) else [])]
-    if any(isinstance(word, str) and V3_DRIVER in word for word in words):
-        return [V3_REFUSAL]
+    view = container.availability()
+    if any(isinstance(word, str) and V3_DRIVER in word for word in words) and not view.available:
+        return [f"{V3_REFUSAL} ({view.reason})"]
     found = _image_problems(arguments)
     if is_expression(entrypoint):
         return found
     program = entrypoint[0] if isinstance(entrypoint, list) and entrypoint else None
+    if view.available and isinstance(program, str) and not PYTHON_PROGRAM.match(PurePosixPath(program).name):
+        # With its own /opt/ml a job may run a host program (SageMaker's sm_train.sh driver runs in bash).
+        if shutil.which(program) is None:
+            found.append(f"AlgorithmSpecification.ContainerEntrypoint program {program!r} is not on this host")
+        return found
     if not isinstance(program, str) or not PYTHON_PROGRAM.match(PurePosixPath(program).name):
         found.append(
             f"AlgorithmSpecification.ContainerEntrypoint {entrypoint!r}: only python/python3 running a script "
@@ -185,14 +194,17 @@ def run_script_mode(context: JobContext, name: str) -> Trained:
         )
     hyperparameters = user_hyperparameters(raw)
     arguments = command_line_arguments(hyperparameters)
+    in_view = _view(context)
     env = training_environment(
         context.work_dir,
         job_name=name,
         channels=channels,
         hyperparameters=hyperparameters,
         script=ScriptInfo(entry_point=program, module_dir=submit, arguments=arguments),
+        instance_type=_instance_type(context),
+        in_view=in_view,
     )
-    _execute(context, name, [sys.executable, program, *arguments], env, cwd=code_dir)
+    _execute(context, name, [sys.executable, program, *arguments], env, cwd=code_dir, in_view=in_view)
     return Trained(hyperparameters=raw, archives=_archives(context))
 
 
@@ -205,14 +217,22 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
     channels = stage_channels(context)
     if SUBMIT_DIRECTORY in raw:
         _stage_source(context, str(decode_hyperparameter(raw[SUBMIT_DIRECTORY])))
+    in_view = _view(context)
+    program = str(words[0])
+    command = [sys.executable if PYTHON_PROGRAM.match(PurePosixPath(program).name) else program]
     try:
-        command = [sys.executable, *(container_argument(context.work_dir, str(word)) for word in words[1:])]
+        command += [str(word) if in_view else container_argument(context.work_dir, str(word)) for word in words[1:]]
     except ValueError as exc:
         raise fail(context, f"ContainerArguments: {exc}") from exc
     env = training_environment(
-        context.work_dir, job_name=name, channels=channels, hyperparameters=user_hyperparameters(raw)
+        context.work_dir,
+        job_name=name,
+        channels=channels,
+        hyperparameters=user_hyperparameters(raw),
+        instance_type=_instance_type(context),
+        in_view=in_view,
     )
-    _execute(context, name, command, env, cwd=context.work_dir)
+    _execute(context, name, command, env, cwd=context.work_dir, in_view=in_view)
     return Trained(hyperparameters=raw, archives=_archives(context))
 
 
@@ -236,8 +256,24 @@ def _stage_source(context: JobContext, submit: str) -> Path:
     return code_dir
 
 
-def _execute(context: JobContext, name: str, command: list[str], env: dict[str, str], *, cwd: Path) -> None:
-    run_job(context, "TrainingJob", name, command, env=env, cwd=cwd)
+def _view(context: JobContext) -> bool:
+    """Whether the job gets its own /opt/ml; said in the step log when it does not."""
+    view = container.availability()
+    if not view.available:
+        context.log.write(f"no /opt/ml of its own ({view.reason}): SM_* variables and arguments name host paths\n")
+    return view.available
+
+
+def _instance_type(context: JobContext) -> str:
+    instance_type = (context.arguments.get("ResourceConfig") or {}).get("InstanceType")
+    return instance_type if isinstance(instance_type, str) else DEFAULT_INSTANCE_TYPE
+
+
+def _execute(
+    context: JobContext, name: str, command: list[str], env: dict[str, str], *, cwd: Path, in_view: bool
+) -> None:
+    (context.work_dir / "output").mkdir(exist_ok=True)
+    run_job(context, "TrainingJob", name, command, env=env, cwd=cwd, in_view=in_view)
 
 
 def _archives(context: JobContext) -> dict[str, Path]:

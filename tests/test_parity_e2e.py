@@ -1,0 +1,90 @@
+"""Pipelines written the way SageMaker users write them, run unchanged with `run_pipeline.py --local`.
+
+- an AWS-template-style Abalone pipeline: its own sessions, data uploaded with the SDK while building,
+  scripts hard-coding /opt/ml/processing/..., the built-in XGBoost at image 1.0-1 and an evaluate script
+  that unpickles the model, as that image's users do;
+- two SDK v3 ModelTrainer(source_code=...) jobs side by side, run by SageMaker's own sm_train.sh driver.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from showcase.local import describe_execution
+from showcase.settings import load
+from showcase.store import ObjectStore
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "pipelines" / "run_pipeline.py"
+
+pytestmark = pytest.mark.e2e
+
+
+def run_local(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """No AWS settings at all in the environment: no region, no credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOWCASE_"))}
+    env.update(SHOWCASE_HOME=str(home), PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--local", "--quiet-definition", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def member(archive: bytes, name: str) -> bytes:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        extracted = tar.extractfile(name)
+        assert extracted is not None
+        return extracted.read()
+
+
+def test_an_aws_template_style_pipeline_runs_unchanged(tmp_path: Path, abalone_path: Path) -> None:
+    result = run_local(
+        tmp_path, "-n", "tests.parity.abalone_template.pipeline", "-k", json.dumps({"local_data": str(abalone_path)})
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    store = ObjectStore(load(tmp_path).store_root)
+    report = json.loads(store.get_bytes("s3://showcase-local/Abalone/evaluation/evaluation.json"))
+    assert 0 < report["regression_metrics"]["mse"]["value"] < 6.0
+    (model_uri,) = [uri for uri in store.list("s3://showcase-local/") if uri.endswith("/output/model.tar.gz")]
+    assert member(store.get_bytes(model_uri), "xgboost-model")[:1] == b"\x80"  # pickled, as image 1.0-1 does
+
+
+def test_two_model_trainer_jobs_in_parallel_and_a_failure_file(tmp_path: Path) -> None:
+    result = run_local(tmp_path, "-n", "tests.parity.trainer.pipeline")
+    assert result.returncode == 0, result.stderr[-3000:]
+    settings = load(tmp_path)
+    store = ObjectStore(settings.store_root)
+    (execution,) = os.listdir(settings.executions_root)
+    record = describe_execution(execution, settings)
+    first, second = record.step("First"), record.step("Second")
+    assert first.start and second.start and first.end and second.end
+    assert first.start < second.end and second.start < first.end  # they overlapped
+    for step in (first, second):
+        uri = step.properties["ModelArtifacts"]["S3ModelArtifacts"]
+        model = json.loads(member(store.get_bytes(uri), "model.json"))
+        assert model["name"] == step.name and model["channels"] == ["code", "sm_drivers", "train"]
+        assert [round(c) for c in model["coef"]] == [3, -2]
+
+    failed = run_local(tmp_path, "-n", "tests.parity.trainer.pipeline", "-p", "FailSecond=yes")
+    assert failed.returncode == 1
+    executions = sorted(os.listdir(settings.executions_root), key=lambda e: describe_execution(e, settings).start)
+    second = describe_execution(executions[-1], settings).step("Second")
+    # What SageMaker's driver writes to /opt/ml/output/failure, and so the FailureReason on SageMaker too:
+    # the traceback of its call to the script (the script's own error is in the log).
+    reason = second.failure_reason or ""
+    assert reason.startswith("Traceback") and len(reason) <= 1024
+    assert "'train.py', '--name', 'Second', '--fail', 'yes']' returned non-zero exit status 1" in reason
+    assert "RuntimeError: job Second: refusing to train, as asked" in Path(second.log_path or "").read_text()
