@@ -5,6 +5,8 @@
     showcase-local describe <execution-id>
     showcase-local retry <execution-id>
     showcase-local logs <execution-id> <step-name>
+    showcase-local store put LOCAL s3://bucket/key      (a file, or a directory under a prefix)
+    showcase-local store ls s3://bucket/prefix
 
 ``--home`` (or SHOWCASE_HOME) selects where the object store, registry and executions live.
 """
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -45,6 +48,7 @@ from showcase.local import (
 from showcase.reporting import ExecutionReport, StepReport
 from showcase.settings import Settings
 from showcase.statuses import ExecutionStatus
+from showcase.store import ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
 STYLES = {"Succeeded": "green", "Cached": "cyan", "Failed": "red", "Skipped": "dim", "Executing": "yellow"}
@@ -65,6 +69,18 @@ def build_parser() -> ArgumentParser:
         "-p", "--parameter", action="append", type=key_value_flag, default=[], metavar="NAME=VALUE",
         help="override a pipeline parameter (repeatable)",
     )  # fmt: skip
+    start.add_argument(
+        "--upload", action="append", type=upload_flag, default=[], metavar="LOCAL=s3://BUCKET/KEY",
+        help="put a local file (or a directory, under the key as a prefix) into the object store before the run "
+        "(repeatable); objects the definition reads and the store lacks are all named before anything runs",
+    )  # fmt: skip
+    store = commands.add_parser("store", help="put objects into the local object store, or list them")
+    store_commands = store.add_subparsers(dest="store_command", required=True, metavar="STORE_COMMAND")
+    put = store_commands.add_parser("put", help="copy a local file, or a directory under a prefix, into the store")
+    put.add_argument("local", help="a file or a directory")
+    put.add_argument("uri", help="s3://bucket/key (for a directory: the prefix its files go under)")
+    ls = store_commands.add_parser("ls", help="list the objects under an s3:// prefix")
+    ls.add_argument("uri", help="s3://bucket/prefix")
     commands.add_parser("list", help="list executions, newest first")
     describe = commands.add_parser("describe", help="show an execution's steps and parameters")
     describe.add_argument("execution_id")
@@ -95,6 +111,9 @@ def _start(args: argparse.Namespace, settings: Settings, console: Console) -> in
         raise UsageError(f"definition file {args.definition!r} must hold a JSON object")
     name = args.pipeline_name or args.definition.rsplit("/", 1)[-1].removesuffix(".json")
     overrides = dict(args.parameter)
+    store = ObjectStore(settings.store_root)
+    for local, uri in args.upload:
+        put_local(store, local, uri, flag="--upload")
     with _progress(console) as on_event:
         record = run_definition(
             definition, pipeline_name=name, parameters=overrides, settings=settings, on_event=on_event
@@ -258,12 +277,52 @@ def _seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value is not None else "-"
 
 
+def upload_flag(text: str) -> tuple[str, str]:
+    """``LOCAL=s3://bucket/key``: the local path may itself hold ``=``; the URI starts at the last ``=s3://``."""
+    local, sep, uri = text.rpartition("=s3://")
+    if not sep or not local:
+        raise argparse.ArgumentTypeError(f"expected LOCAL=s3://bucket/key, got {text!r}")
+    return local, "s3://" + uri
+
+
+def put_local(store: ObjectStore, local: str, uri: str, *, flag: str) -> list[str]:
+    """Put a file at ``uri``, or every file of a directory under ``uri`` as a prefix; the URIs written."""
+    path = Path(local)
+    try:
+        if path.is_dir():
+            written = store.upload_dir(path, uri)
+        elif path.is_file():
+            written = [store.put_file(uri, path)]
+        else:
+            raise UsageError(f"{flag} {local!r}: no such file or directory")
+    except StoreError as exc:
+        raise UsageError(f"{flag} {local}={uri}: {exc}") from None
+    logger.info("put %d object(s) under %s", len(written), uri)
+    return written
+
+
+def _store(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    store = ObjectStore(settings.store_root)
+    try:
+        uris = (
+            put_local(store, args.local, args.uri, flag="store put")
+            if args.store_command == "put"
+            else store.list(args.uri)
+        )
+    except StoreError as exc:
+        raise UsageError(f"store {args.store_command} {args.uri}: {exc}") from None
+    for uri in uris:
+        console.print(uri, markup=False, soft_wrap=True)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Console], int]] = {
     "start": _start,
     "list": _list,
     "describe": _describe,
     "retry": _retry,
     "logs": _logs,
+    "store": _store,
 }
 
 if __name__ == "__main__":

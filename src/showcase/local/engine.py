@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from showcase.errors import UsageError
+from showcase.errors import DefinitionError, UsageError
 from showcase.local import definition as definitions
 from showcase.local.expressions import Resolver
+from showcase.local.inputs import missing_inputs
 from showcase.local.jobs import Executor, UpstreamStep, job_name
 from showcase.local.overrides import parameter_values
 from showcase.local.records import (
@@ -86,6 +87,13 @@ class Engine:
         """Check the definition and the parameters, then run a new execution to its end."""
         parsed = definitions.parse(raw, self.executors)
         values = parameter_values(parsed.parameters, parameters)
+        missing = missing_inputs(parsed, values, self.store)
+        if missing:
+            raise DefinitionError(
+                f"the definition reads objects the local object store ({self.settings.store_root}) does not hold: "
+                f"{'; '.join(missing)}; put them there first (showcase-local start --upload LOCAL=s3://..., "
+                "or showcase-local store put LOCAL s3://...)"
+            )
         execution_id = new_execution_id()
         record = ExecutionRecord(execution_id, execution_arn(pipeline_name, execution_id), pipeline_name)
         record.parameters = values
