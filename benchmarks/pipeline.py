@@ -9,6 +9,8 @@ Prints a table; asserts nothing. Rows:
 - cold: ``run_pipeline.py --local`` on a new state directory (build, run, register).
 - cached: the same command again on the same state directory: every job step is a cache hit.
 - scale-N: cold runs on generated Abalone-like data of N rows (scripts/make_abalone_like.py).
+- container-view: what each job's own /opt/ml costs at its start (the private mount namespace and mounts):
+  the median start of ``/bin/true`` through the job guard with the view, less the median without it.
 
 Peak memory is the largest resident set of any one process of the run (getrusage of children).
 
@@ -103,6 +105,32 @@ def cached_steps(home: Path) -> str:
     return "no job ran" if not ran else f"jobs ran: {', '.join(ran)}"
 
 
+def container_view_cost(rounds: int = 40) -> tuple[str, float, float, str]:
+    """The per-job cost of the container view: guarded ``/bin/true`` with and without it, interleaved."""
+    import statistics
+    import time
+
+    sys.path.insert(0, str(REPO / "src"))
+    from showcase.local.executors import container
+    from showcase.local.executors.subprocesses import guarded
+
+    found = container.availability()
+    if not found.available:
+        return ("container-view", 0.0, 0.0, f"not available here: {found.reason}")
+    with tempfile.TemporaryDirectory() as tmp:
+        plain: list[float] = []
+        viewed: list[float] = []
+        for _ in range(rounds):
+            for view_wanted, times in ((False, plain), (True, viewed)):
+                with container.prepared(Path(tmp)) as view:
+                    start = time.perf_counter()
+                    subprocess.run(guarded(["/bin/true"], view if view_wanted else None), check=True)
+                    times.append(time.perf_counter() - start)
+    cost = statistics.median(viewed) - statistics.median(plain)
+    note = f"{cost * 1000:.1f} ms per job (guard alone {statistics.median(plain) * 1000:.0f} ms; target < 50 ms)"
+    return ("container-view", cost, 0.0, note)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the real abalone.data")
@@ -125,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("cold", cold["wall"], cold["peak_mb"], f"{verdict} 2 x floor + build = {budget:.1f} s"))
         cached = measure(pipeline_command(), env)
         rows.append(("cached", cached["wall"], cached["peak_mb"], cached_steps(tmpdir / "home")))
+        rows.append(container_view_cost())
         previous: tuple[int, float] | None = None
         for size in args.scale:
             data = tmpdir / f"abalone-{size}.data"

@@ -2,7 +2,8 @@
 
 Container paths: a job's ``/opt/ml/<rest>`` is ``<work_dir>/<rest>`` on the host, so
 ``/opt/ml/processing/input/code`` becomes ``<work_dir>/processing/input/code`` and a training
-channel ``/opt/ml/input/data/train`` becomes ``<work_dir>/input/data/train``.
+channel ``/opt/ml/input/data/train`` becomes ``<work_dir>/input/data/train``; the job itself sees
+``work_dir`` as ``/opt/ml`` where the host allows it (``container``).
 """
 
 from __future__ import annotations

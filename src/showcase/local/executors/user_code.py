@@ -8,17 +8,17 @@ Two shapes, as the SageMaker SDK emits them:
   defensively), and ``python <program> --name value ...`` runs there, the other hyperparameters JSON-decoded
   and passed as arguments as the sagemaker-training toolkit does. ``requirements.txt`` is not installed:
   the host's environment is what the script gets.
-- **A container entrypoint**: ``AlgorithmSpecification.ContainerEntrypoint`` (+ ``ContainerArguments``)
-  whose program is ``python``/``python3`` and whose script lies in a staged channel
+- **A container entrypoint**: ``AlgorithmSpecification.ContainerEntrypoint`` (+ ``ContainerArguments``).
+  ``python``/``python3`` becomes this interpreter; its script must lie in a staged channel
   (``/opt/ml/input/data/<channel>/...``) or in ``/opt/ml/code`` (staged from ``sagemaker_submit_directory``).
-  As in processing, the program becomes this interpreter and every word that is (or starts with, or is
-  ``--flag=``) a path under ``/opt/ml`` is rewritten to its place in the job's directory. SDK v3
-  ``ModelTrainer(source_code=...)`` jobs are refused: their entrypoint runs SageMaker's ``sm_train.sh``
-  driver, which hard-codes ``/opt/ml`` paths in its own files.
+  Where jobs get their own ``/opt/ml`` (``container``), another host program may run too: SDK v3
+  ``ModelTrainer(source_code=...)`` jobs run SageMaker's ``sm_train.sh`` driver in bash, as in the image.
+  Elsewhere every word that is (or starts with, or is ``--flag=``) a path under ``/opt/ml`` is rewritten to
+  its place in the job's directory, and the v3 driver, which hard-codes ``/opt/ml``, is refused.
 
 Both run as a subprocess (no shell) with the host environment minus ``AWS_*``, the job's ``Environment``
-and SageMaker's training environment (``training_env``) pointing at host paths. After a zero exit
-everything under ``/opt/ml/model`` becomes ``model.tar.gz`` and, if the script wrote any,
+and SageMaker's training environment (``training_env``), naming ``/opt/ml`` paths (host paths without the
+view). After a zero exit everything under ``/opt/ml/model`` becomes ``model.tar.gz`` and, if the script wrote any,
 ``/opt/ml/output/data`` becomes ``output.tar.gz``.
 """
 
