@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,26 @@ def test_building_twice_gives_the_same_document() -> None:
     first = get_pipeline(region="eu-west-1", role=ROLE, default_bucket="b").definition()
     second = get_pipeline(region="eu-west-1", role=ROLE, default_bucket="b").definition()
     assert first == second
+
+
+def test_building_leaves_the_environment_warnings_and_sdk_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build's region, role-validation and metadata-probe settings, telemetry switch and warning filter are
+    scoped to it: a publish afterwards in the same process sees what the user configured."""
+    import warnings
+
+    from sagemaker.core.telemetry import telemetry_logging
+
+    from showcase.pipeline import get_pipeline
+
+    for name in ("AWS_DEFAULT_REGION", "SAGEMAKER_VALIDATE_ROLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    environment, filters = dict(os.environ), list(warnings.filters)
+    sender = telemetry_logging._send_telemetry_request
+    get_pipeline(region="ap-south-1", role=ROLE, default_bucket="b")
+    assert dict(os.environ) == environment
+    assert warnings.filters == filters
+    assert telemetry_logging._send_telemetry_request is sender
 
 
 def test_keywords_change_names_and_bucket() -> None:

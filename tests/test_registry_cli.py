@@ -99,6 +99,19 @@ def test_groups_lists_each_group_with_its_counts(home: Path) -> None:
     assert [line.split()[3] for line in lines[1:]] == ["1", "0"]
 
 
+def test_groups_counts_every_package_beyond_the_first_page(tmp_path: Path) -> None:
+    """ListModelPackages answers at most 100 a page: the counts must follow NextToken, as the dashboard's do."""
+    registry = Registry(load(tmp_path).registry_path)
+    for index in range(103):
+        registry.create_model_package(
+            ModelPackageGroupName="big", ModelApprovalStatus="Approved" if index % 2 else "Rejected"
+        )
+    from showcase.cli.registry_view import group_rows
+
+    groups = registry.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert [row[0::2] + row[3:] for row in group_rows(registry, groups)] == [["big", "103", "51"]]
+
+
 def test_list_shows_packages_newest_first_with_mse(home: Path) -> None:
     result = cli(home, "list", "--group", GROUP)
     assert result.returncode == 0, result.stderr

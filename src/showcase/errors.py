@@ -1,21 +1,38 @@
-"""The project's exceptions.
+"""The project's exceptions: the whole tree, wherever each class is defined.
 
-    ShowcaseError                 every error this project raises on purpose
-    ├── UsageError                a flag, keyword or file given by the user is wrong
-    ├── DefinitionError           a pipeline definition cannot be run (cycle, unknown reference, ...)
-    ├── StepFailed                a step of an execution failed (carries step_name, execution_id)
-    ├── ExecutionFailed           a pipeline execution ended Failed or Stopped
-    ├── RegistryError             the model registry refused a request
-    │   ├── NoApprovedPackage     a model package group has no Approved package
-    │   └── NoSuchModelPackageGroup  a model package group that does not exist
-    ├── AwsError                  an AWS API call failed (translated from botocore at the boundary)
-    ├── DeploymentCheckFailed     a deployed stack and its endpoint disagree, or one is unhealthy
-    ├── StoreError                the local object store refused a request (showcase.store.errors)
-    │   ├── InvalidUri            an s3:// URI that is malformed or would escape the store's root
-    │   └── NoSuchKey             no object under that URI
-    └── ArchiveError              a model archive is unreadable or holds an unsafe member (showcase.archives)
+    ShowcaseError                   every error this project raises on purpose (exit code 1)
+    ├── UsageError                  a flag, keyword or file given by the user is wrong (exit code 2)
+    │   └── ApprovalRefused         approving a Rejected package without force (registry.approval)
+    ├── DefinitionError             a pipeline definition cannot be run: cycle, unknown reference, ... (exit code 2)
+    ├── StepFailed                  a step of an execution failed (carries step_name, execution_id)
+    ├── ExecutionFailed             a pipeline execution ended Failed or Stopped (carries execution_id, status)
+    ├── RegistryError               the model registry refused a request
+    │   ├── NoApprovedPackage       a model package group has no Approved package
+    │   └── NoSuchModelPackageGroup a model package group that does not exist
+    ├── AwsError                    an AWS API call failed (translated from botocore in aws.boundary)
+    ├── DeploymentCheckFailed       a deployed stack and its endpoint disagree, or one is unhealthy
+    ├── FileWriteError              a file could not be written (disk full, no permission; carries path)
+    ├── StoreError                  the local object store refused a request (store.errors)
+    │   ├── InvalidUri              an s3:// URI that is malformed or would escape the store's root
+    │   └── NoSuchKey               no object under that URI
+    ├── ArchiveError                a model archive is unreadable or holds an unsafe member (archives)
+    ├── ServingError                the local endpoint cannot be deployed, started or reached (serving.errors)
+    │   ├── ModelLoadError          a model XGBoost cannot load (carries model_package_arn)
+    │   └── EndpointNotRunning      no live server for an endpoint name (carries endpoint_name)
+    ├── DashboardError              a request the dashboard cannot answer, with its HTTP status (dashboard.source)
+    │   ├── NotFound                404: no execution, step, package, report or endpoint by that name
+    │   ├── Conflict                409: the request contradicts the current state
+    │   └── Unsupported             501: this source cannot do that
+    ├── HyperparameterError         a hyperparameter the XGBoost container would reject (executors.hyperparameters)
+    └── AlgorithmClientError        data or configuration the XGBoost container would reject
+                                    (executors.xgboost_algorithm; reported as the container's "ClientError: ...")
 
-CLIs catch ShowcaseError at their entry point and print its message as one line, exiting non-zero.
+Outside the tree on purpose: ``serving.codec.RequestError`` (an HTTP status and message the endpoint answers
+a bad request with), and the container scripts' own ``preprocess.DataError`` and ``evaluate.EvaluationError``
+(they import nothing from the project). Messages name what was expected, what came, and what to do next;
+a message meant for one surface only (a CLI flag such as ``--force``) is phrased by that surface from the
+error's attributes. CLIs catch ShowcaseError at their entry point (``cli.common.run_cli``) and print its
+message as one line, exiting with its ``exit_code``; the dashboard turns it into an error page.
 """
 
 from __future__ import annotations
@@ -84,6 +101,14 @@ class NoSuchModelPackageGroup(RegistryError):
 
 class AwsError(ShowcaseError):
     """An AWS API call failed; the message names the call and AWS's own error."""
+
+
+class FileWriteError(ShowcaseError):
+    """A file this project writes could not be written; nothing was left half-written."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class DeploymentCheckFailed(ShowcaseError):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from showcase import settings
 from showcase.aws.session import DefinitionSession, offline_build
 from showcase.errors import UsageError
 
@@ -45,9 +46,9 @@ def local_kwargs() -> dict[str, Any]:
     The data is the copy the repository ships (no network), or a copy named by ``SHOWCASE_INPUT_DATA``;
     ``-p InputData=...`` (a path or an ``https://`` URL) overrides either for one run.
     """
-    local_copy = os.environ.get("SHOWCASE_INPUT_DATA")
+    local_copy = settings.load().input_data
     return {
-        "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "region": os.environ.get("AWS_DEFAULT_REGION", settings.DEFAULT_REGION),
         "default_bucket": "showcase-local",
         "input_data": str(Path(local_copy).resolve() if local_copy else BUNDLED_DATA),
     }

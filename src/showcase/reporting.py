@@ -1,8 +1,65 @@
-"""What the CLIs report about a pipeline execution, whichever backend ran it."""
+"""How executions, steps and model packages are shown, on every surface (the CLIs, the dashboard) and for
+every backend (the local runtime, SageMaker): one step model, one duration, one time formatter, one table
+of status styles, one metrics lookup.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from showcase.statuses import ApprovalStatus, ExecutionStatus, StepStatus
+
+
+def duration(start: datetime | None, end: datetime | None) -> float | None:
+    """Seconds from ``start`` to ``end``; None until both are known."""
+    return (end - start).total_seconds() if start is not None and end is not None else None
+
+
+def when(moment: datetime | None, form: Literal["date", "clock", "iso"] = "date") -> str:
+    """A moment for people: ``date`` (local ``YYYY-MM-DD HH:MM:SS``), ``clock`` (local ``HH:MM:SS``),
+    or ``iso`` (ISO 8601 to the second, in the moment's own zone: for text meant to be grepped); ``-`` when unknown.
+    """
+    if not isinstance(moment, datetime):
+        return "-"
+    if form == "iso":
+        return moment.isoformat(timespec="seconds")
+    return moment.astimezone().strftime("%H:%M:%S" if form == "clock" else "%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class StatusStyle:
+    tone: str
+    """The dashboard's badge class (``s-<tone>``): ok, running, bad, idle or pending."""
+    terminal: str = ""
+    """The rich style the CLIs print the status in (none: plain)."""
+
+
+STATUS_STYLES: dict[str, StatusStyle] = {
+    StepStatus.SUCCEEDED: StatusStyle("ok", "green"),
+    StepStatus.CACHED: StatusStyle("ok", "cyan"),
+    ApprovalStatus.APPROVED: StatusStyle("ok"),
+    "InService": StatusStyle("ok"),
+    StepStatus.EXECUTING: StatusStyle("running", "yellow"),
+    StepStatus.STARTING: StatusStyle("running"),
+    StepStatus.STOPPING: StatusStyle("running"),
+    StepStatus.FAILED: StatusStyle("bad", "red"),
+    ApprovalStatus.REJECTED: StatusStyle("bad"),
+    StepStatus.STOPPED: StatusStyle("idle", "red"),
+    StepStatus.SKIPPED: StatusStyle("idle", "dim"),
+    StepStatus.NOT_STARTED: StatusStyle("idle"),
+    ApprovalStatus.PENDING_MANUAL_APPROVAL: StatusStyle("pending"),
+}
+"""Every status any surface shows (executions, steps, approvals, endpoints), and how each shows it."""
+
+
+def regression_metric(metrics: Mapping[str, Any] | None, name: str) -> float | None:
+    """``regression_metrics.<name>.value`` of a SageMaker model-quality document (mse, rmse, mae, r2)."""
+    value = ((metrics or {}).get("regression_metrics") or {}).get(name)
+    number = value.get("value") if isinstance(value, Mapping) else None
+    return float(number) if isinstance(number, int | float) else None
 
 
 @dataclass(frozen=True)
@@ -10,18 +67,18 @@ class StepReport:
     """One step of an execution, as shown to the user."""
 
     name: str
-    status: str
-    started: float | None = None
-    """Epoch seconds."""
-    ended: float | None = None
-    failure_reason: str = ""
-    log_path: str = ""
+    status: StepStatus | str
+    """A StepStatus, or the word SageMaker answered when it is one this project does not know."""
+    type: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    failure_reason: str | None = None
+    log_path: str | None = None
+    """The step's log file, when the backend keeps one on this machine."""
 
     @property
     def duration(self) -> float | None:
-        if self.started is None or self.ended is None:
-            return None
-        return self.ended - self.started
+        return duration(self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -29,6 +86,6 @@ class ExecutionReport:
     """How an execution ended."""
 
     execution_id: str
-    status: str
+    status: ExecutionStatus | str
     failure_reason: str = ""
     steps: tuple[StepReport, ...] = ()

@@ -13,6 +13,10 @@ from pathlib import Path
 from showcase.errors import UsageError
 
 PREFIX = "SHOWCASE_"
+DEFAULT_REGION = "us-east-1"
+"""The region the local runtime writes in ARNs unless ``SHOWCASE_REGION`` says another."""
+DEFAULT_ACCOUNT = "000000000000"
+"""The account the local runtime writes in ARNs unless ``SHOWCASE_ACCOUNT`` says another (AWS's placeholder)."""
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _CONTAINER_VIEW = re.compile(r"^(auto|off)$")
@@ -50,9 +54,9 @@ class Settings:
     """A local copy of the Abalone data to use instead of downloading it (``SHOWCASE_INPUT_DATA``)."""
     max_parallel_steps: int
     """How many independent steps the local runtime runs at once."""
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
     """The region in the local registry's ARNs (``SHOWCASE_REGION``)."""
-    account: str = "000000000000"
+    account: str = DEFAULT_ACCOUNT
     """The account in the local registry's ARNs (``SHOWCASE_ACCOUNT``)."""
     container_view: str = "auto"
     """``auto``: each job gets its own /opt/ml where the OS allows it; ``off``: never (``SHOWCASE_CONTAINER_VIEW``)."""
@@ -77,7 +81,7 @@ def load(home: str | os.PathLike[str] | None = None) -> Settings:
         home=root.resolve(),
         input_data=_get("INPUT_DATA", "") or None,
         max_parallel_steps=_get_int("MAX_PARALLEL_STEPS", 2),
-        region=_get_matching("REGION", "us-east-1", _REGION, "us-east-1"),
-        account=_get_matching("ACCOUNT", "000000000000", _ACCOUNT, "123456789012 (12 digits)"),
+        region=_get_matching("REGION", DEFAULT_REGION, _REGION, "us-east-1"),
+        account=_get_matching("ACCOUNT", DEFAULT_ACCOUNT, _ACCOUNT, "123456789012 (12 digits)"),
         container_view=_get_matching("CONTAINER_VIEW", "auto", _CONTAINER_VIEW, "auto or off"),
     )

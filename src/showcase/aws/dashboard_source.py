@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from showcase.aws.boundary import aws_call, client
+from showcase.aws.pipelines import step_report
 from showcase.dashboard.source import (
     Conflict,
     Endpoint,
@@ -21,12 +22,12 @@ from showcase.dashboard.source import (
     Group,
     NotFound,
     Package,
-    StatusChange,
-    Step,
     approval_conflict,
 )
 from showcase.errors import AwsError
-from showcase.registry.approval import ApprovalRefused, set_approval
+from showcase.paging import paginate
+from showcase.registry.approval import ApprovalRefused, Decision, set_approval
+from showcase.reporting import StepReport
 from showcase.statuses import TERMINAL, ApprovalStatus, ExecutionStatus
 
 logger = logging.getLogger(__name__)
@@ -55,13 +56,13 @@ class AwsSource:
 
     def _pages(self, operation: str, key: str, **request: Any) -> Iterator[dict[str, Any]]:
         call = getattr(self.sagemaker, operation)
-        while True:
+
+        def page(**page_request: Any) -> dict[str, Any]:
             with aws_call(f"{operation} {request or ''}".strip()):
-                page = call(**request)
-            yield from page.get(key, [])
-            if not page.get("NextToken"):
-                return
-            request["NextToken"] = page["NextToken"]
+                answer: dict[str, Any] = call(**page_request)
+            return answer
+
+        return paginate(page, key, **request)
 
     def _execution_summaries(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for pipeline in self._pages("list_pipelines", "PipelineSummaries"):
@@ -123,21 +124,14 @@ class AwsSource:
             return {}
         return {item["Name"]: item["Value"] for item in items}
 
-    def _steps(self, arn: str) -> list[Step]:
+    def _steps(self, arn: str) -> list[StepReport]:
         try:
             raw = list(self._pages("list_pipeline_execution_steps", "PipelineExecutionSteps", PipelineExecutionArn=arn))
         except AwsError as exc:  # moto does not implement it; a real account answers
             logger.warning("no steps for %s: %s", arn, exc)
             return []
         return [
-            Step(
-                name=step["StepName"],
-                type=_step_type(step.get("Metadata") or {}),
-                status=step.get("StepStatus", "Unknown"),
-                start=step.get("StartTime"),
-                end=step.get("EndTime"),
-                failure_reason=step.get("FailureReason"),
-            )
+            step_report(step)
             for step in reversed(raw)  # the API lists newest first
         ]
 
@@ -229,14 +223,14 @@ class AwsSource:
         except AwsError as exc:
             raise NotFound(f"the report of {found.ref} cannot be read: {exc}") from None
 
-    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> StatusChange:
+    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> Decision:
         arn = self.package(group, version).arn
         try:
             with aws_call(f"UpdateModelPackage {arn}"):
                 decision = set_approval(self.sagemaker, arn, status, description, force=force)
         except ApprovalRefused as exc:
             raise approval_conflict(exc) from None
-        return StatusChange(decision.arn, decision.before, decision.after)
+        return decision
 
     # -- endpoints ----------------------------------------------------------------------------------
 
@@ -253,9 +247,3 @@ class AwsSource:
         except AwsError:
             raise NotFound(f"no endpoint {name!r} in {self.region}") from None
         return Endpoint(name=name, status=described.get("EndpointStatus", "Unknown"), model_package_arn=None)
-
-
-def _step_type(metadata: dict[str, Any]) -> str:
-    kinds = {"ProcessingJob": "Processing", "TrainingJob": "Training", "RegisterModel": "RegisterModel"}
-    kinds.update(Condition="Condition", Fail="Fail", Model="Model", TransformJob="Transform")
-    return next((kind for key, kind in kinds.items() if key in metadata), "")

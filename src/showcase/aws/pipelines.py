@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from showcase.aws.boundary import aws_call
 from showcase.errors import AwsError, ExecutionFailed
+from showcase.paging import paginate
 from showcase.reporting import StepReport
 from showcase.statuses import TERMINAL
 
@@ -84,32 +84,38 @@ def start_execution(sagemaker: Any, *, name: str, parameters: dict[str, str], di
 
 def list_steps(sagemaker: Any, execution_arn: str) -> list[StepReport] | None:
     """The execution's steps, oldest first; None when the service cannot list them."""
-    steps: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"PipelineExecutionArn": execution_arn, "SortOrder": "Ascending"}
     try:
         with aws_call(f"ListPipelineExecutionSteps {execution_arn}"):
-            while True:
-                page = sagemaker.list_pipeline_execution_steps(**request)
-                steps.extend(page.get("PipelineExecutionSteps", []))
-                if not page.get("NextToken"):
-                    break
-                request["NextToken"] = page["NextToken"]
+            steps = list(
+                paginate(
+                    sagemaker.list_pipeline_execution_steps,
+                    "PipelineExecutionSteps",
+                    PipelineExecutionArn=execution_arn,
+                    SortOrder="Ascending",
+                )
+            )
     except AwsError as exc:  # reported, not fatal: the execution status still decides the outcome
         logger.warning("cannot list the execution's steps: %s", exc)
         return None
-    return [_step_report(step) for step in steps]
+    return [step_report(step, display_name=True) for step in steps]
 
 
-def _step_report(step: dict[str, Any]) -> StepReport:
-    start: datetime | None = step.get("StartTime")
-    end: datetime | None = step.get("EndTime")
+def step_report(step: dict[str, Any], *, display_name: bool = False) -> StepReport:
+    """One of ListPipelineExecutionSteps' PipelineExecutionSteps, named by its display name if asked and given."""
     return StepReport(
-        name=step.get("StepDisplayName") or step["StepName"],
+        name=(display_name and step.get("StepDisplayName")) or step["StepName"],
         status=step.get("StepStatus", "Unknown"),
-        started=start.timestamp() if start else None,
-        ended=end.timestamp() if end else None,
-        failure_reason=step.get("FailureReason", ""),
+        type=_step_type(step.get("Metadata") or {}),
+        start=step.get("StartTime"),
+        end=step.get("EndTime"),
+        failure_reason=step.get("FailureReason"),
     )
+
+
+def _step_type(metadata: dict[str, Any]) -> str:
+    kinds = {"ProcessingJob": "Processing", "TrainingJob": "Training", "RegisterModel": "RegisterModel"}
+    kinds.update(Condition="Condition", Fail="Fail", Model="Model", TransformJob="Transform")
+    return next((kind for key, kind in kinds.items() if key in metadata), "")
 
 
 def wait_for_execution(

@@ -28,23 +28,10 @@ logger = logging.getLogger(__name__)
 _OFFLINE_CLIENT_CONFIG = Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1)
 
 
-def _disable_sdk_telemetry() -> None:
-    """The SDK sends a telemetry GET per decorated call; the definition build must stay offline."""
-    from sagemaker.core.telemetry import telemetry_logging
-
-    def no_telemetry(*_args: Any, **_kwargs: Any) -> None:
-        return None
-
-    telemetry_logging._send_telemetry_request = no_telemetry
-
-
 class DefinitionSession(PipelineSession):
     """PipelineSession for building definitions offline; uploads are deferred to publishing."""
 
     def __init__(self, region: str, default_bucket: str) -> None:
-        _disable_sdk_telemetry()
-        # Building a definition is the point of this session; the SDK warns that no job starts.
-        warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
         # This session only builds; publishing uses clients of its own. Placeholder credentials
         # keep botocore from searching for real ones (and probing the instance metadata endpoint).
         boto_session = boto3.Session(
@@ -91,20 +78,42 @@ class DefinitionSession(PipelineSession):
 def offline_build(region: str) -> Iterator[None]:
     """Build a definition inside this block: the SDK neither fails nor reaches the network.
 
-    Importing ``sagemaker.mlops`` builds boto3 clients, which need a region; building steps makes
-    more (the SDK's local-mode client, for one), and each looks for credentials, probing the EC2
-    instance metadata endpoint when none are configured. The probe is switched off for the block
-    only, so that publishing afterwards in the same process still finds credentials wherever the
-    user keeps them (an instance role included).
+    Everything the block changes is put back when it ends, so that publishing afterwards in the same
+    process finds credentials, region and telemetry as the user configured them:
+
+    - Importing ``sagemaker.mlops`` builds boto3 clients, which need a region (``AWS_DEFAULT_REGION``,
+      unless one is set); the SDK validates the role with IAM unless ``SAGEMAKER_VALIDATE_ROLE`` is false.
+    - Building steps makes more clients (the SDK's local-mode client, for one), and each looks for
+      credentials, probing the EC2 instance metadata endpoint when none are configured
+      (``AWS_EC2_METADATA_DISABLED``).
+    - The SDK sends a telemetry request per decorated call, with a session of its own when the call has
+      none, so its sender is replaced for the block.
+    - Building a definition is the point; the SDK's warning that no job starts within a PipelineSession
+      is silenced for the block.
     """
-    os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
-    previous = os.environ.get("AWS_EC2_METADATA_DISABLED")
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    defaults = {"AWS_DEFAULT_REGION": region, "SAGEMAKER_VALIDATE_ROLE": "false"}
+    changes = {name: value for name, value in defaults.items() if name not in os.environ}
+    changes["AWS_EC2_METADATA_DISABLED"] = "true"
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     try:
-        yield
+        from sagemaker.core.telemetry import telemetry_logging
+
+        sender = telemetry_logging._send_telemetry_request
+        telemetry_logging._send_telemetry_request = _no_telemetry
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
+                yield
+        finally:
+            telemetry_logging._send_telemetry_request = sender
     finally:
-        if previous is None:
-            del os.environ["AWS_EC2_METADATA_DISABLED"]
-        else:
-            os.environ["AWS_EC2_METADATA_DISABLED"] = previous
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
+    return None

@@ -14,20 +14,22 @@ import argparse
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from showcase import settings as settings_module
-from showcase.aws.registry import ModelPackageLister, latest_approved_package, sagemaker_client
+from showcase.aws.registry import latest_approved_package, sagemaker_client
 from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file
-from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, lock_reported, open_registry
+from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, open_registry
 from showcase.deployment.config import (
     DEFAULT_ENDPOINT_NAME,
     adjusted_config,
     parse_endpoint_config,
-    write_json_atomically,
 )
 from showcase.deployment.template import read_template
-from showcase.errors import UsageError
+from showcase.errors import FileWriteError, UsageError
+from showcase.files import write_json_atomically
+from showcase.registry import latest
+from showcase.registry.locks import lock_reported
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         endpoint_name=args.endpoint_name,
     )
     template.check(adjusted.parameters, origins, complete=True)
-    write_json_atomically(args.export_endpoint_config, adjusted.to_json())
+    try:
+        write_json_atomically(args.export_endpoint_config, adjusted.to_json())
+    except FileWriteError as exc:  # the path is the user's --export-endpoint-config
+        raise UsageError(str(exc)) from None
     logger.info("wrote %s deploying %s", args.export_endpoint_config, package["ModelPackageArn"])
     return 0
 
@@ -114,7 +119,5 @@ def _latest_approved(args: argparse.Namespace) -> Mapping[str, Any]:
             "--region applies to SageMaker; the local registry's ARNs use SHOWCASE_REGION: leave --region out"
         )
     registry = open_registry(settings_module.load(args.home))
-    # The Registry takes boto3's keyword arguments by name; the Protocol's **kwargs cannot say so.
-    lister = cast(ModelPackageLister, registry)
     with lock_reported(registry.path, DEFAULT_BUSY_TIMEOUT_S):
-        return latest_approved_package(lister, args.model_package_group_name)
+        return latest.latest_approved_package(registry, args.model_package_group_name)

@@ -36,6 +36,7 @@ from showcase.cli.common import (
     read_json_file,
     run_cli,
 )
+from showcase.cli.report import styled
 from showcase.errors import ExecutionFailed, UsageError
 from showcase.local import (
     Event,
@@ -45,13 +46,12 @@ from showcase.local import (
     retry_execution,
     run_definition,
 )
-from showcase.reporting import ExecutionReport, StepReport
+from showcase.reporting import when
 from showcase.settings import Settings
 from showcase.statuses import ExecutionStatus
 from showcase.store import ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
-STYLES = {"Succeeded": "green", "Cached": "cyan", "Failed": "red", "Skipped": "dim", "Executing": "yellow"}
 
 
 def build_parser() -> ArgumentParser:
@@ -142,21 +142,17 @@ def _outcome(record: ExecutionRecord, console: Console) -> int:
     return 0
 
 
-def run_and_report(
+def run_with_progress(
     definition: dict[str, Any],
     *,
     pipeline_name: str,
     parameters: dict[str, str],
     uploads: dict[str, bytes],
     settings: Settings,
-    timeout: float | None = None,
-) -> ExecutionReport:
-    """Run a definition locally showing progress on stderr; the outcome as ``run_pipeline`` reports it.
-
-    ``timeout`` is accepted for symmetry with SageMaker runs and not enforced: local steps take seconds.
-    """
+) -> ExecutionRecord:
+    """Run a definition locally to its end, showing progress on stderr (``run_pipeline --local``)."""
     with _progress(Console(stderr=True)) as on_event:
-        record = run_definition(
+        return run_definition(
             definition,
             pipeline_name=pipeline_name,
             parameters=parameters,
@@ -164,18 +160,6 @@ def run_and_report(
             settings=settings,
             on_event=on_event,
         )
-    steps = tuple(
-        StepReport(
-            name=step.name,
-            status=step.status,
-            started=step.start.timestamp() if step.start else None,
-            ended=step.end.timestamp() if step.end else None,
-            failure_reason=step.failure_reason or "",
-            log_path=step.log_path or "",
-        )
-        for step in record.steps
-    )
-    return ExecutionReport(record.execution_id, record.status, record.failure_reason or "", steps)
 
 
 @contextmanager
@@ -196,7 +180,7 @@ def _progress(console: Console) -> Iterator[Callable[[Event], None]]:
 
 
 def _line(event: Event) -> str:
-    stamp = datetime.fromtimestamp(event.time).strftime("%H:%M:%S")
+    stamp = when(datetime.fromtimestamp(event.time), "clock")
     subject = f"step {event.step_name} ({event.step_type})" if event.step_name else "execution"
     reason = f": {event.message}" if event.message else ""
     return f"{stamp} {event.execution_id} {subject} {event.status}{reason}"
@@ -205,13 +189,7 @@ def _line(event: Event) -> str:
 def _table(rows: dict[str, Event]) -> Table:
     table = Table("step", "type", "status", "detail", box=None)
     for name, event in rows.items():
-        style = STYLES.get(event.status, "")
-        table.add_row(
-            name,
-            event.step_type or "",
-            f"[{style}]{event.status}[/]" if style else event.status,
-            event.message or "",
-        )
+        table.add_row(name, event.step_type or "", styled(event.status), event.message or "")
     return table
 
 
@@ -226,7 +204,7 @@ def _list(args: argparse.Namespace, settings: Settings, console: Console) -> int
             record.execution_id,
             record.pipeline_name,
             record.status,
-            _when(record.start),
+            when(record.start),
             _seconds(record.duration),
         )
     console.print(table)
@@ -236,7 +214,7 @@ def _list(args: argparse.Namespace, settings: Settings, console: Console) -> int
 def _describe(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     record = describe_execution(args.execution_id, settings)
     console.print(f"execution {record.execution_id} ({record.execution_arn})")
-    console.print(f"pipeline {record.pipeline_name}: {record.status}, started {_when(record.start)}, "
+    console.print(f"pipeline {record.pipeline_name}: {record.status}, started {when(record.start)}, "
                   f"took {_seconds(record.duration)}")  # fmt: skip
     if record.failure_reason:
         console.print(f"failure reason: {record.failure_reason}", markup=False, soft_wrap=True)
@@ -246,7 +224,7 @@ def _describe(args: argparse.Namespace, settings: Settings, console: Console) ->
     console.print(parameters)
     steps = Table("step", "type", "status", "start", "end", "duration")
     for step in record.steps:
-        steps.add_row(step.name, step.type, step.status, _when(step.start), _when(step.end), _seconds(step.duration))
+        steps.add_row(step.name, step.type, step.status, when(step.start), when(step.end), _seconds(step.duration))
     console.print(steps)
     for step in record.steps:
         if step.failure_reason:
@@ -267,10 +245,6 @@ def _logs(args: argparse.Namespace, settings: Settings, console: Console) -> int
     with open(step.log_path, encoding="utf-8") as log:
         sys.stdout.write(log.read())
     return 0
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 def _seconds(value: float | None) -> str:

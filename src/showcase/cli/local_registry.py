@@ -1,26 +1,16 @@
-"""Opening the local model registry from a command line: it must exist, and a lock says who holds it.
-
-SQLite makes a writer wait up to the busy timeout for another writer; after that the CLI reports
-"the registry <path> is locked by another writer", naming the holder's PID when the kernel's lock
-table (``/proc/locks``, Linux) shows it: in WAL mode a writer holds a POSIX write lock on the ``-shm``
-file (SQLite's ``WAL_WRITE_LOCK``); in rollback mode, on the database file. Both are looked for.
-"""
+"""Opening the local model registry from a command line: it must exist, and a lock says who holds it
+(``showcase.registry.locks``)."""
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-from showcase.errors import RegistryError, UsageError
+from showcase.errors import UsageError
 from showcase.registry import Registry
+from showcase.registry.locks import lock_reported, locked_by
 from showcase.settings import Settings
 
 DEFAULT_BUSY_TIMEOUT_S = 10.0
-PROC_LOCKS = Path("/proc/locks")
 
 
 def open_registry(settings: Settings, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Registry:
@@ -34,65 +24,10 @@ def open_registry(settings: Settings, *, busy_timeout_s: float = DEFAULT_BUSY_TI
 
     def waiting() -> None:
         print(
-            f"the registry {path} is {_locked_by(path)}; waiting up to {busy_timeout_s:g} s",
+            f"the registry {path} is {locked_by(path)}; waiting up to {busy_timeout_s:g} s",
             file=sys.stderr,
             flush=True,
         )
 
     with lock_reported(path, busy_timeout_s):
-        return Registry(
-            path,
-            region=settings.region,
-            account=settings.account,
-            busy_timeout_s=busy_timeout_s,
-            on_wait=waiting,
-        )
-
-
-@contextmanager
-def lock_reported(path: Path, busy_timeout_s: float) -> Iterator[None]:
-    """Turn SQLite's "database is locked" inside the block into a RegistryError that says who holds it."""
-    try:
-        yield
-    except RegistryError as exc:
-        cause = exc.__cause__
-        if not (isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)):
-            raise
-        raise RegistryError(
-            f"the registry {path} is {_locked_by(path)}; waited {busy_timeout_s:g} s, try again"
-        ) from exc
-
-
-def _locked_by(path: Path) -> str:
-    holders = lock_holders(path)
-    return "locked by another writer" + (f" (PID {', '.join(map(str, holders))})" if holders else "")
-
-
-def lock_holders(path: Path) -> list[int]:
-    """PIDs of other processes holding a write lock on the registry; empty when that cannot be told."""
-    inodes = set()
-    for candidate in (path, path.with_name(path.name + "-shm")):
-        try:
-            stat = candidate.stat()
-        except OSError:
-            continue
-        inodes.add((os.major(stat.st_dev), os.minor(stat.st_dev), stat.st_ino))
-    try:
-        table = PROC_LOCKS.read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return []
-    holders = {pid for pid, lock in _write_locks(table) if lock in inodes and pid != os.getpid()}
-    return sorted(holders)
-
-
-def _write_locks(table: str) -> Iterator[tuple[int, tuple[int, int, int]]]:
-    # "1: POSIX  ADVISORY  WRITE 4242 00:2f:1234 120 120"; a blocked waiter's line reads "1: -> POSIX ...".
-    for line in table.splitlines():
-        fields = line.split()
-        if len(fields) < 8 or fields[1] == "->" or fields[3] != "WRITE":
-            continue
-        try:
-            major, minor, inode = fields[5].split(":")
-            yield int(fields[4]), (int(major, 16), int(minor, 16), int(inode))
-        except ValueError:
-            continue
+        return Registry.from_settings(settings, busy_timeout_s=busy_timeout_s, on_wait=waiting)

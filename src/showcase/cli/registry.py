@@ -23,10 +23,12 @@ from typing import Any
 
 from showcase import settings as settings_module
 from showcase.cli.common import ArgumentParser, add_home, add_log_level, configure_logging, run_cli
-from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, lock_reported, open_registry
+from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, open_registry
 from showcase.cli.registry_view import describe_lines, group_rows, package_rows, table
+from showcase.paging import paginate
 from showcase.registry import Registry
 from showcase.registry.approval import set_approval
+from showcase.registry.locks import lock_reported
 from showcase.statuses import ApprovalStatus
 
 logger = logging.getLogger(__name__)
@@ -143,16 +145,7 @@ def _set_status(registry: Registry, package: str, status: str, description: str 
 
 def _all(call: Any, key: str, request: dict[str, Any], *, limit: int | None) -> list[dict[str, Any]]:
     """Every summary of a paged List* call, up to ``limit``."""
-    found: list[dict[str, Any]] = []
-    token = None
-    while limit is None or len(found) < limit:
-        size = PAGE if limit is None else min(PAGE, limit - len(found))
-        page = call(**request, MaxResults=size, **({"NextToken": token} if token else {}))
-        found.extend(page[key])
-        token = page.get("NextToken")
-        if not token:
-            break
-    return found
+    return list(paginate(call, key, limit=limit, page_size=PAGE, **request))
 
 
 COMMANDS = {"groups": _groups, "list": _list, "describe": _describe, "approve": _approve, "reject": _reject}

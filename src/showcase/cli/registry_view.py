@@ -7,7 +7,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from showcase import reporting
+from showcase.paging import paginate
 from showcase.registry import Registry
+from showcase.reporting import regression_metric
+from showcase.statuses import ApprovalStatus
 
 SCALARS = (
     "ModelPackageArn",
@@ -33,14 +37,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def when(moment: Any) -> str:
-    return moment.isoformat(timespec="seconds") if isinstance(moment, datetime) else str(moment)
+    return reporting.when(moment, "iso") if isinstance(moment, datetime) else str(moment)
 
 
 def mse(metrics: Mapping[str, Any] | None) -> str:
-    """SageMaker's regression model-quality document keeps MSE at regression_metrics.mse.value."""
-    value = ((metrics or {}).get("regression_metrics") or {}).get("mse", {})
-    value = value.get("value") if isinstance(value, Mapping) else None
-    return f"{value:.4f}" if isinstance(value, int | float) else "-"
+    value = regression_metric(metrics, "mse")
+    return "-" if value is None else f"{value:.4f}"
 
 
 def package_rows(registry: Registry, summaries: Iterable[Mapping[str, Any]]) -> list[list[str]]:
@@ -60,17 +62,14 @@ def package_rows(registry: Registry, summaries: Iterable[Mapping[str, Any]]) -> 
 
 
 def group_rows(registry: Registry, groups: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """One row per group: its name, creation time, how many packages it holds and how many are Approved."""
     rows = []
     for group in groups:
         name = group["ModelPackageGroupName"]
-        statuses = [
-            summary["ModelApprovalStatus"]
-            for summary in registry.list_model_packages(ModelPackageGroupName=name, MaxResults=100)[
-                "ModelPackageSummaryList"
-            ]
-        ]
-        more = "+" if len(statuses) == 100 else ""
-        rows.append([name, when(group["CreationTime"]), f"{len(statuses)}{more}", str(statuses.count("Approved"))])
+        summaries = paginate(registry.list_model_packages, "ModelPackageSummaryList", ModelPackageGroupName=name)
+        statuses = [summary["ModelApprovalStatus"] for summary in summaries]
+        approved = statuses.count(ApprovalStatus.APPROVED)
+        rows.append([name, when(group["CreationTime"]), str(len(statuses)), str(approved)])
     return rows
 
 

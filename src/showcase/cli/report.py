@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections import deque
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
-from showcase.reporting import ExecutionReport, StepReport
+from showcase.reporting import STATUS_STYLES, ExecutionReport, StepReport, regression_metric, when
 from showcase.statuses import StepStatus
 
 FAILED_LOG_LINES = 15
-
-STATUS_STYLE = {
-    "Succeeded": "green",
-    "Cached": "cyan",
-    "Failed": "red",
-    "Stopped": "red",
-    "Skipped": "dim",
-    "Executing": "yellow",
-}
 
 
 def format_duration(seconds: float | None) -> str:
@@ -34,10 +25,6 @@ def format_duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes} min {rest:02d} s"
-
-
-def format_time(epoch: float | None) -> str:
-    return "-" if epoch is None else time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
 class StepChanges:
@@ -52,7 +39,14 @@ class StepChanges:
             if self._seen.get(step.name) != step.status:
                 self._seen[step.name] = step.status
                 reason = f": {step.failure_reason}" if step.failure_reason else ""
-                print(f"{time.strftime('%H:%M:%S')} {step.name}: {step.status}{reason}", file=self._stream, flush=True)
+                line = f"{when(datetime.now(), 'clock')} {step.name}: {step.status}{reason}"
+                print(line, file=self._stream, flush=True)
+
+
+def styled(status: str) -> str:
+    """``status`` in rich markup, in its style from STATUS_STYLES (plain when it has none)."""
+    style = STATUS_STYLES[status].terminal if status in STATUS_STYLES else ""
+    return f"[{style}]{status}[/]" if style else status
 
 
 def step_table(steps: Sequence[StepReport]) -> Table:
@@ -62,9 +56,9 @@ def step_table(steps: Sequence[StepReport]) -> Table:
     for step in steps:
         row = [
             step.name,
-            f"[{STATUS_STYLE.get(step.status, '')}]{step.status}" if step.status in STATUS_STYLE else step.status,
-            format_time(step.started),
-            format_time(step.ended),
+            styled(step.status),
+            when(step.start, "clock"),
+            when(step.end, "clock"),
             format_duration(step.duration),
             step.failure_reason or "",
         ]
@@ -99,10 +93,11 @@ def print_registrations(registrations: Sequence[dict[str, Any]], *, stream: Text
     """Where each model was registered, its approval status and its regression metrics."""
     for package in registrations:
         print(f"registered {package['ModelPackageArn']} ({package['ModelApprovalStatus']})", file=stream)
-        metrics = (package.get("Metrics") or {}).get("regression_metrics", {})
-        if metrics:
-            figures = ", ".join(f"{name} {value['value']:.4f}" for name, value in metrics.items())
-            print(f"  test metrics: {figures}", file=stream)
+        metrics = package.get("Metrics")
+        names = ((metrics or {}).get("regression_metrics") or {}).keys()
+        figures = [(name, value) for name in names if (value := regression_metric(metrics, name)) is not None]
+        if figures:
+            print("  test metrics: " + ", ".join(f"{name} {value:.4f}" for name, value in figures), file=stream)
         model = package.get("InferenceSpecification", {}).get("Containers", [{}])[0].get("ModelDataUrl")
         if model:
             print(f"  model: {model}", file=stream)

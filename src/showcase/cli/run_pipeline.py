@@ -71,7 +71,10 @@ def build_parser() -> ArgumentParser:
         help="override a pipeline parameter for this execution (repeatable), e.g. MseThreshold=5.5",
     )
     parser.add_argument(
-        "--timeout", type=float, default=7200.0, help="seconds to wait for the execution (default: 7200)"
+        "--timeout",
+        type=float,
+        default=7200.0,
+        help="seconds to wait for a SageMaker execution (default: 7200); a --local run goes on to its end",
     )
     parser.add_argument(
         "--poll", type=float, default=30.0, help="seconds between status checks on SageMaker (default: 30)"
@@ -230,20 +233,17 @@ def _run_local(
 ) -> tuple[ExecutionReport, list[dict[str, Any]]]:
     """Run on the local runtime; also return the model packages the execution registered."""
     from showcase import settings
-    from showcase.cli.local import run_and_report
-    from showcase.local import describe_execution
+    from showcase.cli.local import run_with_progress
     from showcase.registry import Registry
 
     config = settings.load(args.home)
-    report = run_and_report(
-        definition, pipeline_name=name, parameters=parameters, uploads=uploads, settings=config, timeout=args.timeout
-    )
+    record = run_with_progress(definition, pipeline_name=name, parameters=parameters, uploads=uploads, settings=config)
     arns = [
         step.properties["ModelPackageArn"]
-        for step in describe_execution(report.execution_id, config).steps
+        for step in record.steps
         if step.status == StepStatus.SUCCEEDED and "ModelPackageArn" in (step.properties or {})
     ]
-    registry = Registry(config.registry_path, region=config.region, account=config.account)
+    registry = Registry.from_settings(config)
     registrations = [
         {
             **registry.describe_model_package(ModelPackageName=arn),
@@ -251,7 +251,7 @@ def _run_local(
         }
         for arn in arns
     ]
-    return report, registrations
+    return record.report(), registrations
 
 
 def entry() -> int:

@@ -8,7 +8,6 @@ from making a visitor's browser approve a model.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,14 +25,12 @@ from starlette.templating import Jinja2Templates
 from showcase.dashboard import pages
 from showcase.dashboard.source import APPROVE_ANYWAY, DashboardError, Source
 from showcase.errors import AwsError, ShowcaseError
+from showcase.reporting import STATUS_STYLES, when
+from showcase.statuses import TERMINAL
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if isinstance(moment, datetime) else "-"
 
 
 def seconds(value: float | None) -> str:
@@ -49,7 +46,11 @@ def number(value: float | None, digits: int = 4) -> str:
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
     found.env.filters.update(when=when, seconds=seconds, number=number)
-    found.env.globals.update(statuses=pages.STATUS_CLASSES, approve_anyway=APPROVE_ANYWAY)
+    found.env.globals.update(
+        statuses={status: style.tone for status, style in STATUS_STYLES.items()},
+        terminal=sorted(TERMINAL),
+        approve_anyway=APPROVE_ANYWAY,
+    )
     return found
 
 

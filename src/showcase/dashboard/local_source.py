@@ -22,15 +22,14 @@ from showcase.dashboard.source import (
     Group,
     NotFound,
     Package,
-    StatusChange,
-    Step,
     approval_conflict,
 )
 from showcase.errors import RegistryError, ShowcaseError, UsageError
 from showcase.local.records import ExecutionRecord, ExecutionStore
+from showcase.paging import paginate
 from showcase.processes import pid_alive
 from showcase.registry import Registry
-from showcase.registry.approval import ApprovalRefused, set_approval
+from showcase.registry.approval import ApprovalRefused, Decision, set_approval
 from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
 from showcase.serving.metrics import BUCKETS_MS, read_worker_files
 from showcase.settings import Settings
@@ -104,7 +103,7 @@ class LocalSource:
     def _registry(self) -> Registry | None:
         if not self.settings.registry_path.is_file():
             return None
-        return Registry(self.settings.registry_path, region=self.settings.region, account=self.settings.account)
+        return Registry.from_settings(self.settings)
 
     def groups(self) -> list[Group]:
         registry = self._registry()
@@ -147,7 +146,7 @@ class LocalSource:
         except StoreError as exc:
             raise NotFound(f"the report of {package.ref} is missing: {exc}") from None
 
-    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> StatusChange:
+    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> Decision:
         registry = self._require_registry()
         self.package(group, version)  # unknown: NotFound
         try:
@@ -156,7 +155,7 @@ class LocalSource:
             raise approval_conflict(exc) from None
         except RegistryError as exc:
             raise DashboardError(str(exc)) from None
-        return StatusChange(decision.arn, decision.before, decision.after)
+        return decision
 
     def _require_registry(self) -> Registry:
         registry = self._registry()
@@ -262,14 +261,7 @@ def _quantile_ms(workers: list[dict[str, Any]], q: float) -> float | None:
 
 
 def _all_packages(registry: Registry, group: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
-    while True:
-        page = registry.list_model_packages(**request)
-        found.extend(page["ModelPackageSummaryList"])
-        if not page.get("NextToken"):
-            return found
-        request["NextToken"] = page["NextToken"]
+    return list(paginate(registry.list_model_packages, "ModelPackageSummaryList", ModelPackageGroupName=group))
 
 
 def _package(described: dict[str, Any], metrics: Any, lineage: Any) -> Package:
@@ -300,6 +292,6 @@ def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None
         end=record.end,
         failure_reason=record.failure_reason,
         parameters=dict(record.parameters),
-        steps=tuple(Step(s.name, s.type, s.status, s.start, s.end, s.failure_reason) for s in record.steps),
+        steps=tuple(step.report() for step in record.steps),
         definition=definition,
     )

@@ -12,23 +12,9 @@ from starlette.routing import Route
 
 from showcase.dashboard.graph import render_svg
 from showcase.dashboard.source import DashboardError, Execution, NotFound, Package, Source
+from showcase.statuses import ApprovalStatus
 
-STATUS_CLASSES = {
-    "Succeeded": "ok",
-    "Cached": "ok",
-    "Approved": "ok",
-    "InService": "ok",
-    "Executing": "running",
-    "Starting": "running",
-    "Stopping": "running",
-    "Failed": "bad",
-    "Rejected": "bad",
-    "Stopped": "idle",
-    "Skipped": "idle",
-    "NotStarted": "idle",
-    "PendingManualApproval": "pending",
-}
-DECISIONS = {"approve": "Approved", "reject": "Rejected"}
+DECISIONS = {"approve": ApprovalStatus.APPROVED, "reject": ApprovalStatus.REJECTED}
 COMPARED = ("mse", "rmse", "mae", "r2")
 
 

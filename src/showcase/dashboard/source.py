@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from showcase.errors import ShowcaseError
-from showcase.registry.approval import ApprovalRefused
+from showcase.registry.approval import ApprovalRefused, Decision
+from showcase.reporting import StepReport, duration, regression_metric
 
 
 class DashboardError(ShowcaseError):
@@ -46,20 +47,6 @@ class Unsupported(DashboardError):
 
 
 @dataclass(frozen=True)
-class Step:
-    name: str
-    type: str
-    status: str
-    start: datetime | None = None
-    end: datetime | None = None
-    failure_reason: str | None = None
-
-    @property
-    def duration(self) -> float | None:
-        return (self.end - self.start).total_seconds() if self.start and self.end else None
-
-
-@dataclass(frozen=True)
 class Execution:
     execution_id: str
     pipeline_name: str
@@ -68,13 +55,13 @@ class Execution:
     end: datetime | None = None
     failure_reason: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
-    steps: tuple[Step, ...] = ()
+    steps: tuple[StepReport, ...] = ()
     definition: dict[str, Any] | None = None
     """The pipeline definition JSON, for the step graph (None when unknown)."""
 
     @property
     def duration(self) -> float | None:
-        return (self.end - self.start).total_seconds() if self.start and self.end else None
+        return duration(self.start, self.end)
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -114,20 +101,7 @@ class Package:
         return f"{self.group}/{self.version}"
 
     def metric(self, name: str) -> float | None:
-        value = ((self.metrics or {}).get("regression_metrics") or {}).get(name)
-        number = value.get("value") if isinstance(value, dict) else None
-        return float(number) if isinstance(number, int | float) else None
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    arn: str
-    before: str
-    after: str
-
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
+        return regression_metric(self.metrics, name)
 
 
 @dataclass(frozen=True)
@@ -184,7 +158,7 @@ class Source(Protocol):
         """The package's report.html."""
         ...
 
-    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> StatusChange: ...
+    def set_status(self, group: str, version: int, status: str, description: str, *, force: bool) -> Decision: ...
 
     def endpoints(self) -> list[Endpoint]: ...
 

@@ -6,7 +6,6 @@ from showcase.deployment.config import (
     EndpointConfig,
     adjusted_config,
     parse_endpoint_config,
-    write_json_atomically,
 )
 
 __all__ = [
@@ -16,5 +15,4 @@ __all__ = [
     "adjusted_config",
     "parse_endpoint_config",
     "verify_deployment",
-    "write_json_atomically",
 ]

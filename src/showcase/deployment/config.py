@@ -8,12 +8,9 @@ string and every parameter name must name a parameter of ``deploy/endpoint-cloud
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from showcase.errors import UsageError
@@ -104,22 +101,3 @@ def adjusted_config(
         "EndpointName": endpoint_name,
     }
     return EndpointConfig(parameters={**config.parameters, **decided}, tags=list(config.tags))
-
-
-def write_json_atomically(path: str | os.PathLike[str], document: Any) -> None:
-    """Write JSON to a temp file beside ``path`` and rename it into place: a reader never sees half a file."""
-    target = Path(path)
-    temp: Path | None = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        ) as handle:
-            temp = Path(handle.name)
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-        os.replace(temp, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
-    finally:
-        if temp is not None:
-            temp.unlink(missing_ok=True)  # gone already once renamed; removed if anything failed

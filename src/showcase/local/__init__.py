@@ -88,6 +88,6 @@ def _engine(settings: Settings, on_event: OnEvent | None) -> Engine:
         settings,
         executors=EXECUTORS,
         store=store,
-        registry=Registry(settings.registry_path, region=settings.region, account=settings.account),
+        registry=Registry.from_settings(settings),
         on_event=on_event,
     )

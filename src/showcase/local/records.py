@@ -11,14 +11,16 @@ import json
 import os
 import secrets
 import string
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from showcase.errors import UsageError
+from showcase.files import write_json_atomically
 from showcase.processes import pid_alive, process_started
+from showcase.reporting import ExecutionReport, StepReport, duration
+from showcase.settings import DEFAULT_ACCOUNT
 from showcase.statuses import DONE, ExecutionStatus, StepStatus
 
 ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -52,7 +54,11 @@ class StepRecord:
 
     @property
     def duration(self) -> float | None:
-        return (self.end - self.start).total_seconds() if self.start and self.end else None
+        return duration(self.start, self.end)
+
+    def report(self) -> StepReport:
+        """This step as the CLIs and the dashboard show it."""
+        return StepReport(self.name, self.status, self.type, self.start, self.end, self.failure_reason, self.log_path)
 
     # -- the changes a step goes through, in order -----------------------------------------------
 
@@ -113,7 +119,12 @@ class ExecutionRecord:
 
     @property
     def duration(self) -> float | None:
-        return (self.end - self.start).total_seconds() if self.end else None
+        return duration(self.start, self.end)
+
+    def report(self) -> ExecutionReport:
+        """This execution as the CLIs show it."""
+        steps = tuple(step.report() for step in self.steps)
+        return ExecutionReport(self.execution_id, self.status, self.failure_reason or "", steps)
 
     def to_json(self) -> dict[str, Any]:
         return _encode(asdict(self))
@@ -165,19 +176,7 @@ def _decode(cls: type, data: dict[str, Any], status: type[StepStatus | Execution
 
 
 def execution_arn(pipeline_name: str, execution_id: str) -> str:
-    return f"arn:aws:sagemaker:local:000000000000:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
-
-
-def write_json_atomically(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(value, out, indent=1, sort_keys=False, default=str)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    return f"arn:aws:sagemaker:local:{DEFAULT_ACCOUNT}:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
 
 
 class ExecutionStore:
@@ -193,11 +192,15 @@ class ExecutionStore:
         return self.directory(execution_id) / "steps" / f"{step_name}.log"
 
     def save(self, record: ExecutionRecord) -> None:
-        write_json_atomically(self.directory(record.execution_id) / "execution.json", record.to_json())
+        self._write(record.execution_id, "execution.json", record.to_json())
 
     def save_inputs(self, execution_id: str, definition: dict[str, Any], parameters: dict[str, Any]) -> None:
-        write_json_atomically(self.directory(execution_id) / "definition.json", definition)
-        write_json_atomically(self.directory(execution_id) / "parameters.json", parameters)
+        self._write(execution_id, "definition.json", definition)
+        self._write(execution_id, "parameters.json", parameters)
+
+    def _write(self, execution_id: str, name: str, document: Any) -> None:
+        self.directory(execution_id).mkdir(parents=True, exist_ok=True)
+        write_json_atomically(self.directory(execution_id) / name, document, indent=1)
 
     def load_inputs(self, execution_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         directory = self.directory(execution_id)

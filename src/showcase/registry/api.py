@@ -24,6 +24,7 @@ from typing import Any
 from showcase.errors import NoSuchModelPackageGroup, RegistryError
 from showcase.registry import models as m
 from showcase.registry.database import Database
+from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION, Settings
 from showcase.statuses import ApprovalStatus
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ class Registry:
         self,
         path: str | os.PathLike[str],
         *,
-        region: str = m.DEFAULT_REGION,
-        account: str = m.DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
         busy_timeout_s: float = 30.0,
         on_wait: Callable[[], None] | None = None,
     ) -> None:
@@ -50,6 +51,14 @@ class Registry:
         self.region = region
         self.account = account
         self._db = Database(Path(path), busy_timeout_s=busy_timeout_s, on_wait=on_wait)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, busy_timeout_s: float = 30.0, on_wait: Callable[[], None] | None = None
+    ) -> Registry:
+        """The registry of the local home ``settings`` names, with its region and account."""
+        path, region, account = settings.registry_path, settings.region, settings.account
+        return cls(path, region=region, account=account, busy_timeout_s=busy_timeout_s, on_wait=on_wait)
 
     @property
     def path(self) -> Path:

@@ -16,8 +16,6 @@ from showcase.statuses import ApprovalStatus
 SORT_BY = ("Name", "CreationTime")
 SORT_ORDERS = ("Ascending", "Descending")
 MAX_RESULTS = 100
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "000000000000"
 
 # CreateModelPackage's request members (botocore's service model); anything else is a caller's mistake.
 CREATE_MODEL_PACKAGE_KEYS = frozenset(

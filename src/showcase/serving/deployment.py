@@ -22,8 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, write_json_atomically
+from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig
 from showcase.errors import RegistryError, UsageError
+from showcase.files import write_json_atomically
 from showcase.processes import pid_alive
 from showcase.registry import Registry
 from showcase.serving.errors import ModelLoadError
@@ -134,7 +135,7 @@ def prepare_deployment(
             "(the newest Approved package of a group)"
         )
     capture = capture_config_of(config, source)
-    registry = Registry(settings.registry_path, region=settings.region, account=settings.account)
+    registry = Registry.from_settings(settings)
     try:
         package = registry.describe_model_package(ModelPackageName=arn)
     except RegistryError as exc:

@@ -23,8 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from showcase.deployment.config import write_json_atomically
 from showcase.errors import ShowcaseError
+from showcase.files import write_json_atomically
 
 BUCKETS_MS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
 WRITE_INTERVAL_S = 1.0

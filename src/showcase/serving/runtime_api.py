@@ -19,10 +19,10 @@ import json
 import uuid
 
 from showcase.serving.deployment import VARIANT_NAME
+from showcase.settings import DEFAULT_ACCOUNT as ACCOUNT
+from showcase.settings import DEFAULT_REGION as REGION
 
 Headers = list[tuple[bytes, bytes]]
-ACCOUNT = "000000000000"
-REGION = "us-east-1"
 
 
 def _error(status: int, error_type: str, document: dict[str, object]) -> tuple[int, Headers, bytes]:

@@ -1,9 +1,10 @@
 // Live updates: poll the page's JSON twin and patch statuses in place. No framework, no network beyond this server.
 "use strict";
 (function () {
-  const TERMINAL = new Set(["Succeeded", "Failed", "Stopped", "Cached", "Skipped"]);
-  const CLASSES = { Succeeded: "ok", Cached: "ok", Executing: "running", Starting: "running", Failed: "bad",
-                    Stopped: "idle", Skipped: "idle", NotStarted: "idle" };
+  // The server's own tables (showcase.reporting.STATUS_STYLES, showcase.statuses.TERMINAL), given in the page.
+  const STATUSES = JSON.parse(document.getElementById("statuses").textContent);
+  const TERMINAL = new Set(STATUSES.terminal);
+  const CLASSES = STATUSES.tones;
 
   function setBadge(el, status) {
     if (!el || el.textContent === status) return;

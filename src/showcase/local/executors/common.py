@@ -18,13 +18,12 @@ from typing import Any
 from showcase.errors import StepFailed
 from showcase.local import jobs
 from showcase.local.jobs import MAX_JOB_NAME, JobContext
+from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from showcase.store import StoreError
 
 CONTAINER_ROOT = PurePosixPath("/opt/ml")
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "000000000000"
 
 
 def is_expression(value: object) -> bool:

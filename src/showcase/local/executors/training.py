@@ -83,7 +83,7 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
             channels[channel_name] = algorithm.load_channel(
                 channel_name, directory, kind, csv_weights=hyperparameters.get("csv_weights") == 1
             )
-        except algorithm.ClientError as exc:
+        except algorithm.AlgorithmClientError as exc:
             raise fail(context, f"ClientError: {exc}") from exc
     if "train" not in channels:
         raise fail(context, "ClientError: the 'train' channel is required (InputDataConfig has none)")
@@ -94,7 +94,7 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
         metrics = algorithm.train(
             hyperparameters, channels, model_dir, context.log, pickled=algorithm.writes_pickle(image)
         )
-    except algorithm.ClientError as exc:
+    except algorithm.AlgorithmClientError as exc:
         raise fail(context, f"ClientError: {exc}") from exc
     archive = write_model_archive(
         [model_dir / algorithm.MODEL_FILE], host_path(context.work_dir, "/opt/ml/output/model.tar.gz")

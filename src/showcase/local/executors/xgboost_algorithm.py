@@ -38,8 +38,8 @@ MODEL_FILE = "xgboost-model"
 _VERSION_TAG = re.compile(r":(\d+)\.(\d+)-\d+")
 
 
-class ClientError(ShowcaseError):
-    """What the container reports as ClientError: the data or configuration is wrong."""
+class AlgorithmClientError(ShowcaseError):
+    """What the container reports as ``ClientError``: the data or configuration is wrong."""
 
 
 def content_kind(content_type: str | None) -> str:
@@ -47,7 +47,7 @@ def content_kind(content_type: str | None) -> str:
     base = (content_type or DEFAULT_CONTENT_TYPE).split(";")[0].strip().lower()
     kind = CONTENT_TYPES.get(base)
     if kind is None:
-        raise ClientError(
+        raise AlgorithmClientError(
             f"Content type {content_type} is not supported by the local stand-in for the XGBoost algorithm; "
             f"use one of {', '.join(sorted(CONTENT_TYPES))}"
         )
@@ -57,13 +57,13 @@ def content_kind(content_type: str | None) -> str:
 def load_channel(name: str, directory: Path, kind: str, *, csv_weights: bool = False) -> xgboost.DMatrix:
     files = sorted(path for path in directory.rglob("*") if path.is_file() and not path.name.startswith("."))
     if not files:
-        raise ClientError(f"No data found in channel '{name}' ({directory})")
+        raise AlgorithmClientError(f"No data found in channel '{name}' ({directory})")
     try:
         if kind == "csv":
             return _csv(files, csv_weights)
         return _libsvm(files)
     except (ValueError, IndexError, pd.errors.ParserError, xgboost.core.XGBoostError) as exc:
-        raise ClientError(f"Channel '{name}': could not read the data as {kind}: {exc}") from exc
+        raise AlgorithmClientError(f"Channel '{name}': could not read the data as {kind}: {exc}") from exc
 
 
 def _csv(files: list[Path], csv_weights: bool) -> xgboost.DMatrix:
@@ -119,7 +119,7 @@ def train(
     round's metrics (``validation:rmse``, ...)."""
     early_stopping = hyperparameters.get("early_stopping_rounds")
     if early_stopping is not None and "validation" not in channels:
-        raise ClientError("early_stopping_rounds needs a 'validation' channel")
+        raise AlgorithmClientError("early_stopping_rounds needs a 'validation' channel")
     params = booster_params(hyperparameters, nthread=os.cpu_count() or 1)
     evals = [(channels[name], name) for name in ("train", "validation") if name in channels]
     logger = _LogRounds(log)
@@ -134,7 +134,7 @@ def train(
             callbacks=[logger],
         )
     except xgboost.core.XGBoostError as exc:
-        raise ClientError(f"XGBoost failed: {str(exc).strip().splitlines()[0]}") from exc
+        raise AlgorithmClientError(f"XGBoost failed: {str(exc).strip().splitlines()[0]}") from exc
     model_dir.mkdir(parents=True, exist_ok=True)
     # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
     saved = model_dir / f"{MODEL_FILE}.ubj"

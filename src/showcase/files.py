@@ -1,0 +1,34 @@
+"""Writing a file that must never be seen half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from showcase.errors import FileWriteError
+
+
+def write_json_atomically(path: str | os.PathLike[str], document: Any, *, indent: int = 2) -> None:
+    """Write ``document`` as JSON to a temp file beside ``path``, then rename it into place: a reader sees the
+    old file or the new one, never half of one. Values JSON cannot hold (datetimes) are written as ``str()``.
+
+    Raises FileWriteError (naming the file and the reason) when the file cannot be written.
+    """
+    target = Path(path)
+    temp: Path | None = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        ) as handle:
+            temp = Path(handle.name)
+            json.dump(document, handle, indent=indent, default=str)
+            handle.write("\n")
+        os.replace(temp, target)
+    except OSError as exc:
+        raise FileWriteError(f"cannot write {str(target)!r}: {exc.strerror or exc}", path=str(target)) from exc
+    finally:
+        if temp is not None:
+            temp.unlink(missing_ok=True)  # gone already once renamed; removed if anything failed
