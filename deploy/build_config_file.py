@@ -6,8 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from showcase.cli.build_config import main
-from showcase.cli.common import run_cli
+from showcase.cli.build_config import entry
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    sys.exit(entry())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from showcase.cli.endpoint import main
+from showcase.cli.endpoint import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

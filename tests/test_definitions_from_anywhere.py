@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from showcase.cli.local import main
+from showcase.cli.local import entry
 from showcase.settings import load
 from showcase.store import ObjectStore
 
@@ -76,7 +76,7 @@ def test_every_missing_object_is_named_before_anything_runs(
     tmp_path: Path, definition_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home = tmp_path / "home"
-    assert main(["--home", str(home), "start", "--definition", str(definition_file)]) == 2
+    assert entry(["--home", str(home), "start", "--definition", str(definition_file)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "the definition reads objects the local object store" in line
     assert f"Sum ProcessingInputs[0]: {CODE}" in line and f"Sum ProcessingInputs[1]: {DATA}" in line
@@ -90,20 +90,21 @@ def test_objects_given_with_upload_and_store_put_let_it_run(
 ) -> None:
     code, numbers = local_files
     home = tmp_path / "home"
-    assert main(["--home", str(home), "store", "put", str(code), CODE]) == 0
+    assert entry(["--home", str(home), "store", "put", str(code), CODE]) == 0
     assert capsys.readouterr().out.split() == [CODE]
-    status = main(["--home", str(home), "start", "--definition", str(definition_file), "--upload", f"{numbers}={DATA}"])
+    upload = f"{numbers}={DATA}"
+    status = entry(["--home", str(home), "start", "--definition", str(definition_file), "--upload", upload])
     assert status == 0, capsys.readouterr().err
     capsys.readouterr()  # the run's progress
     store = ObjectStore(load(home).store_root)
     assert store.get_bytes("s3://results/first/sum.txt") == b"10"
     assert store.get_bytes("s3://results/second/sum.txt") == b"10"  # it summed the first step's sum.txt
-    assert main(["--home", str(home), "store", "ls", DATA]) == 0
+    assert entry(["--home", str(home), "store", "ls", DATA]) == 0
     assert capsys.readouterr().out.split() == [f"{DATA}/a.txt", f"{DATA}/b.txt"]
 
 
 def test_a_bad_upload_flag_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--home", str(tmp_path), "store", "put", str(tmp_path / "nowhere"), "s3://b/k"]) == 2
+    assert entry(["--home", str(tmp_path), "store", "put", str(tmp_path / "nowhere"), "s3://b/k"]) == 2
     assert (
         capsys.readouterr().err.strip() == f"error: store put {str(tmp_path / 'nowhere')!r}: no such file or directory"
     )

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from showcase.cli.endpoint import main
+from showcase.cli.endpoint import entry
 from tests.serving_support import ROW, cli, register, serving, train_booster, write_config
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
+    code = entry(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -26,7 +26,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    """main() configures the root logger for a CLI process; give the next test the handlers it had."""
+    """entry() configures the root logger for a CLI process; give the next test the handlers it had."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
@@ -40,7 +40,7 @@ def one_line_error(err: str, expected: str) -> None:
 
 def test_help_documents_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["serve", "--help"])
+        entry(["serve", "--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
     for flag in ("--config", "--host", "--port", "--workers", "--home", "SAGEMAKER_BIND_TO_PORT"):
@@ -116,7 +116,7 @@ def test_serve_refuses_a_corrupt_archive_in_one_line_naming_it(
 @pytest.mark.parametrize("flags", [["--port", "70000"], ["--workers", "0"]])
 def test_bad_flags_exit_2(home: Path, capsys: pytest.CaptureFixture[str], flags: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["serve", "--config", "c.json", *flags])
+        entry(["serve", "--config", "c.json", *flags])
     assert exited.value.code == 2
     assert "(see --help)" in capsys.readouterr().err
 

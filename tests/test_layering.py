@@ -1,4 +1,5 @@
-"""The layering drawn in pyproject.toml holds: only the AWS adapter and the pipeline definition import AWS code."""
+"""The layering drawn in pyproject.toml holds: only the AWS adapter and the pipeline definition import AWS code,
+and no import runs back up the layers of docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -16,3 +17,4 @@ def test_import_contracts_are_kept() -> None:
     result = subprocess.run([lint_imports], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+    assert "No import runs back up the layers" in result.stdout and "2 kept" in result.stdout

@@ -8,8 +8,10 @@ an API response or a saved record holds, and JSON, templates and f-strings show 
     StepStatus        ListPipelineExecutionSteps'    Starting, Executing, Stopping, Stopped, Failed, Succeeded
                       StepStatus, plus the local     NotStarted (not reached yet), Skipped (a branch not
                       runtime's three words          taken), Cached (a cache hit)
-    JobStatus         TrainingJobStatus and          InProgress, Completed, Failed, Stopping, Stopped
-                      ProcessingJobStatus
+    JobStatus         TrainingJobStatus,             InProgress, Completed, Failed, Stopping, Stopped
+                      ProcessingJobStatus,
+                      TransformJobStatus and
+                      HyperParameterTuningJobStatus
     ApprovalStatus    ModelApprovalStatus            PendingManualApproval, Approved, Rejected
 """
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from showcase import settings as settings_module
 from showcase.aws.registry import latest_approved_package, sagemaker_client
-from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file
+from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file, run_cli
 from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, open_registry
 from showcase.deployment.config import (
     DEFAULT_ENDPOINT_NAME,
@@ -106,6 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError(str(exc)) from None
     logger.info("wrote %s deploying %s", args.export_endpoint_config, package["ModelPackageArn"])
     return 0
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
+    return run_cli(main, argv)
 
 
 def _latest_approved(args: argparse.Namespace) -> Mapping[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from showcase.aws.cloudformation import cloudformation_client, describe_endpoint, describe_stack
 from showcase.aws.registry import sagemaker_client
-from showcase.cli.common import ArgumentParser, add_log_level, configure_logging
+from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
 from showcase.deployment.check import stack_outputs, verify_deployment
 
 logger = logging.getLogger(__name__)
@@ -45,3 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_name = verify_deployment(stack, endpoint, expected_endpoint_name=args.endpoint_name)
     print(f"endpoint {endpoint['EndpointName']} is InService with endpoint config {config_name}")
     return 0
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
+    return run_cli(main, argv)

@@ -87,11 +87,12 @@ def _config(path: str) -> EndpointConfig:
     return parse_endpoint_config(read_json_file(path, "endpoint config"), path)
 
 
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
+    return run_cli(main, argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli(_main, argv)
-
-
-def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     # Before XGBoost is first imported: one OpenMP thread per process, and a fork-safe parent.
@@ -263,4 +264,4 @@ def _stop(args: argparse.Namespace, settings: settings_module.Settings) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

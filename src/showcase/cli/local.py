@@ -93,11 +93,12 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
+    return run_cli(main, argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli(_main, argv)
-
-
-def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     settings = settings_module.load(args.home)
@@ -300,4 +301,4 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Console], int]] = {
 }
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

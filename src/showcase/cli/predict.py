@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from showcase.aws.runtime import invoke_csv, runtime_client
-from showcase.cli.common import ArgumentParser, add_log_level, configure_logging
+from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME
 from showcase.errors import AwsError, UsageError
 
@@ -115,3 +115,8 @@ def main(argv: Sequence[str] | None = None, *, default_payload: str | None = Non
     for prediction in parse_predictions(answer, len(rows), args.endpoint_name):
         print(prediction)
     return 0
+
+
+def entry(argv: Sequence[str] | None = None, *, default_payload: str | None = None) -> int:
+    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
+    return run_cli(lambda args: main(args, default_payload=default_payload), argv)

@@ -151,8 +151,9 @@ def _all(call: Any, key: str, request: dict[str, Any], *, limit: int | None) -> 
 COMMANDS = {"groups": _groups, "list": _list, "describe": _describe, "approve": _approve, "reject": _reject}
 
 
-def entry() -> int:
-    return run_cli(main)
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
+    return run_cli(main, argv)
 
 
 if __name__ == "__main__":

@@ -254,8 +254,9 @@ def _run_local(
     return record.report(), registrations
 
 
-def entry() -> int:
-    return run_cli(main)
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
+    return run_cli(main, argv)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from showcase.local.jobs import JobContext
 from showcase.serving import codec
 from showcase.serving.errors import ModelLoadError
 from showcase.serving.model import LoadedModel, extract_and_check
+from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
 MEBIBYTE = 1024 * 1024
@@ -201,7 +202,7 @@ class TransformExecutor:
             **{key: arguments[key] for key in kept if key in arguments},
             "TransformJobName": name,
             "TransformJobArn": job_arn(context, "transform-job", name),
-            "TransformJobStatus": "Completed",
+            "TransformJobStatus": JobStatus.COMPLETED,
             "CreationTime": started,
             "TransformStartTime": started,
             "TransformEndTime": ended,

@@ -40,6 +40,7 @@ from showcase.errors import StepFailed
 from showcase.local.executors.common import fail, is_expression, job_arn, job_name, timestamp
 from showcase.local.executors.training import TrainingExecutor
 from showcase.local.jobs import JobContext
+from showcase.statuses import JobStatus
 
 STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
 SCALINGS = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
@@ -83,7 +84,7 @@ class Trial:
     number: int
     definition: TrainingDefinition
     tuned: dict[str, str]
-    status: str = "InProgress"
+    status: JobStatus = JobStatus.IN_PROGRESS
     objective: float | None = None
     failure_reason: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
@@ -367,14 +368,14 @@ class _Tuning:
             try:
                 trial.properties = _TRAINING.run(context)
                 trial.objective = self._objective(trial, log_path)
-                trial.status = "Completed"
+                trial.status = JobStatus.COMPLETED
             except TrialStopped:
-                trial.status = "Stopped"
+                trial.status = JobStatus.STOPPED
                 sink.write("stopped early: the objective was worse than the other trials' at the same round\n")
             except StepFailed as exc:
-                trial.status, trial.failure_reason = "Failed", str(exc)
+                trial.status, trial.failure_reason = JobStatus.FAILED, str(exc)
             except Exception as exc:  # a trial's crash is that trial's failure, not the tuning job's
-                trial.status, trial.failure_reason = "Failed", f"{type(exc).__name__}: {exc}"
+                trial.status, trial.failure_reason = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
                 sink.write(f"ERROR: {trial.failure_reason}\n")
         trial.ended = timestamp()
         self._note(trial)
@@ -415,9 +416,9 @@ class _Tuning:
     def _tell(self, trial: Trial, optuna_trial: Any) -> None:
         import optuna
 
-        if trial.status == "Completed":
+        if trial.status == JobStatus.COMPLETED:
             self.study.tell(optuna_trial, trial.objective)
-        elif trial.status == "Stopped":
+        elif trial.status == JobStatus.STOPPED:
             self.study.tell(optuna_trial, state=optuna.trial.TrialState.PRUNED)
         else:
             self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
@@ -439,8 +440,8 @@ class _Tuning:
     def _properties(self, trials: list[Trial], started: str) -> dict[str, Any]:
         ended = timestamp()
         ranked = self._ranked(trials)
-        failed = [t for t in trials if t.status == "Failed"]
-        if not any(t.status == "Completed" for t in trials):
+        failed = [t for t in trials if t.status == JobStatus.FAILED]
+        if not any(t.status == JobStatus.COMPLETED for t in trials):
             reasons = "; ".join(f"{t.name}: {t.failure_reason}" for t in failed) or "every trial was stopped"
             raise fail(
                 self.context,
@@ -452,20 +453,20 @@ class _Tuning:
             key: arguments[key] for key in ("HyperParameterTuningJobConfig", "TrainingJobDefinition",
                                             "TrainingJobDefinitions") if key in arguments
         }  # fmt: skip
-        count = {status: sum(t.status == status for t in trials) for status in ("Completed", "Stopped", "Failed")}
+        count = {status: sum(t.status == status for t in trials) for status in JobStatus}
         properties.update(
             HyperParameterTuningJobName=self.name,
             HyperParameterTuningJobArn=job_arn(self.context, "hyper-parameter-tuning-job", self.name),
-            HyperParameterTuningJobStatus="Completed",
+            HyperParameterTuningJobStatus=JobStatus.COMPLETED,
             CreationTime=started,
             HyperParameterTuningEndTime=ended,
             LastModifiedTime=ended,
             TrainingJobStatusCounters={
-                "Completed": count["Completed"],
+                "Completed": count[JobStatus.COMPLETED],
                 "InProgress": 0,
                 "RetryableError": 0,
-                "NonRetryableError": count["Failed"],
-                "Stopped": count["Stopped"],
+                "NonRetryableError": count[JobStatus.FAILED],
+                "Stopped": count[JobStatus.STOPPED],
             },
             ObjectiveStatusCounters={
                 "Succeeded": sum(t.objective is not None for t in trials),
@@ -481,9 +482,10 @@ class _Tuning:
         """Completed trials best first (ties: the earlier trial), then stopped and failed ones in trial order."""
         sign = -1.0 if self.study.direction.name == "MAXIMIZE" else 1.0
         completed = sorted(
-            (t for t in trials if t.status == "Completed"), key=lambda t: (sign * (t.objective or 0.0), t.number)
+            (t for t in trials if t.status == JobStatus.COMPLETED),
+            key=lambda t: (sign * (t.objective or 0.0), t.number),
         )
-        return completed + [t for t in trials if t.status != "Completed"]
+        return completed + [t for t in trials if t.status != JobStatus.COMPLETED]
 
     def _summary(self, trial: Trial) -> dict[str, Any]:
         summary: dict[str, Any] = {
