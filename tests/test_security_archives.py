@@ -201,3 +201,26 @@ def test_deploy_refuses_a_hostile_or_corrupt_archive_and_the_old_model_keeps_ser
     assert json.loads(server.paths.deployment_file.read_text()) == deployment  # nothing was deployed
     assert server.invoke(ROW) == before and before[0] == 200
     nothing_escaped(home)
+
+
+def sparse_archive(path: Path, size: int) -> Path:
+    """An uncompressed tar whose one member, ``xgboost-model``, declares ``size`` bytes of zeros, written as a
+    hole: the file takes a few KiB of disk whatever ``size`` is, and tar's header states the size in full."""
+    info = tarfile.TarInfo("xgboost-model")
+    info.size = size
+    header = info.tobuf(format=tarfile.GNU_FORMAT)
+    with path.open("wb") as out:
+        out.write(header)
+        out.seek(len(header) + size + (-size % 512))
+        out.write(bytes(2 * 512))  # the end-of-archive blocks
+    return path
+
+
+def test_the_serving_loader_refuses_an_archive_declaring_more_than_4_gib(tmp_path: Path) -> None:
+    """The real limit, on the loader ``showcase-endpoint`` uses, before a byte is extracted."""
+    tar = sparse_archive(tmp_path / "model.tar.gz", 4 * 1024**3 + 512)
+    with pytest.raises(ModelLoadError, match=r"^arn:x: refusing .*it expands to 4,294,967,808 bytes, more than the "
+                       r"4,294,967,296 a model archive may hold$"):  # fmt: skip
+        extract_and_check(tar, tmp_path / "out" / "dest", model_package_arn="arn:x")
+    assert not (tmp_path / "out").exists()
+
