@@ -91,6 +91,26 @@ def test_serve_refuses_a_model_xgboost_cannot_load(
     assert not (home / "endpoints" / "test-endpoint" / "deployment.json").exists()
 
 
+def nan_leaf_model() -> bytes:
+    """A model XGBoost loads, whose first tree's leaves are NaN: every prediction is NaN."""
+    model = json.loads(bytes(train_booster().save_raw(raw_format="json")))
+    tree = model["learner"]["gradient_booster"]["model"]["trees"][0]
+    tree["split_conditions"] = [float("nan")] * len(tree["split_conditions"])
+    tree["base_weights"] = [float("nan")] * len(tree["base_weights"])
+    return json.dumps(model).encode()
+
+
+def test_serve_refuses_a_model_whose_probe_prediction_is_not_a_number(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """XGBoost loads it; only the probe prediction at serve time shows it would answer 'nan' to every request."""
+    arn = register(home, nan_leaf_model())
+    code, _, err = run(capsys, "serve", "--config", str(write_config(tmp_path / "c.json", arn)), "--home", str(home))
+    assert code == 1
+    one_line_error(err, f"{arn}: XGBoost loads xgboost-model, but its probe prediction is nan")
+    assert not (home / "endpoints" / "test-endpoint" / "deployment.json").exists()
+
+
 @pytest.mark.parametrize(
     ("corrupt", "wrong"),
     [

@@ -79,13 +79,20 @@ def load_model(
         num_features = booster.num_features()
         if num_features < 1:
             raise ValueError("the model has no features")
-        booster.inplace_predict(np.full((1, num_features), np.nan), validate_features=False)
+        probe = np.asarray(booster.inplace_predict(np.full((1, num_features), np.nan), validate_features=False))
     except (xgb.core.XGBoostError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(
             f"{what}: XGBoost cannot load {MODEL_FILE} ({first_line[:200]}); it must be saved with Booster.save_model",
             model_package_arn=model_package_arn,
         ) from exc
+    if probe.size != 1 or not np.isfinite(probe).all():
+        shown = probe.item() if probe.size == 1 else probe.ravel()[:4].tolist()
+        raise ModelLoadError(
+            f"{what}: XGBoost loads {MODEL_FILE}, but its probe prediction is {shown}, not one finite number per "
+            "row; the endpoint would answer that to every request",
+            model_package_arn=model_package_arn,
+        )
     return LoadedModel(booster, num_features, model_package_arn, generation)
 
 
