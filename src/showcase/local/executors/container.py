@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +56,12 @@ class Availability:
 
 def availability() -> Availability:
     """Checked once per process and setting: a real namespace set-up, on a scratch directory."""
-    return _probe(settings.load().container_view)
+    mode = settings.load().container_view
+    with _PROBING:  # parallel jobs starting together probe (and say so) once
+        return _probe(mode)
+
+
+_PROBING = threading.Lock()
 
 
 @functools.cache

@@ -46,6 +46,7 @@ _ORPHAN_GUARD = (
     "            with open(f'/proc/self/{name}', 'w') as handle:\n"
     "                handle.write(text)\n"
     "    check(libc.mount(b'none', b'/', None, 16384 | 262144, None), 'making / private')\n"
+    "    job_dir = os.open(view['job_dir'], os.O_RDONLY | os.O_DIRECTORY)  # the host's, even under /opt\n"
     "    if not os.path.isdir('/opt/ml'):\n"
     "        scratch = view['scratch']\n"
     "        check(libc.mount(b'tmpfs', scratch.encode(), b'tmpfs', 0, b'mode=0755'), 'tmpfs')\n"
@@ -54,7 +55,8 @@ _ORPHAN_GUARD = (
     "        options = f'lowerdir=/opt,upperdir={scratch}/upper,workdir={scratch}/work'.encode()\n"
     "        check(libc.mount(b'overlay', b'/opt', b'overlay', 0, options), 'overlay on /opt')\n"
     "        os.mkdir('/opt/ml')\n"
-    "    check(libc.mount(view['job_dir'].encode(), b'/opt/ml', None, 4096 | 16384, None), 'bind on /opt/ml')\n"
+    "    check(libc.mount(f'/proc/self/fd/{job_dir}'.encode(), b'/opt/ml', None, 4096 | 16384, None), 'bind')\n"
+    "    os.close(job_dir)\n"
     "os.execvp(sys.argv[3], sys.argv[3:])\n"
 )
 SETUP_FAILED = 125
