@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -178,3 +182,37 @@ def test_what_a_training_job_writes_to_output_failure_is_its_failure_reason(tmp_
     job = context(tmp_path, store, "Fit", arguments)
     with pytest.raises(StepFailed, match=r"^ClientError: the train channel holds no rows$"):
         EXECUTORS["Training"].run(job)
+
+
+@pytest.mark.skipif(
+    os.getuid() != 0 or shutil.which("setpriv") is None or not Path("/usr/bin/python3").is_file(),
+    reason="needs root to become an unprivileged user (setpriv) and a system python3 that user can run",
+)
+def test_an_unprivileged_user_gets_the_view_through_a_user_namespace() -> None:
+    """The guard alone (standard library only), run as nobody by the system's python3."""
+    from showcase.local.executors.subprocesses import guarded
+
+    root = Path(tempfile.mkdtemp(prefix="showcase-userns-"))
+    try:
+        job, scratch = root / "job", root / "scratch"
+        for directory in (job, scratch):
+            directory.mkdir()
+        (job / "probe").write_text("mine")
+        for path in (root, job, scratch, job / "probe"):
+            path.chmod(0o777)
+        command = guarded(
+            ["/bin/sh", "-c", "cat /opt/ml/probe && touch /opt/ml/written"],
+            {"job_dir": str(job), "scratch": str(scratch)},
+        )
+        command[0] = "/usr/bin/python3"
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "mine"
+        assert (job / "written").stat().st_uid == 65534  # written as the user, through the namespace's mapping
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
