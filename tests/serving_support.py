@@ -135,16 +135,30 @@ class RunningServer:
 
 @contextmanager
 def serving(
-    home: Path, config: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
+    home: Path,
+    config: Path,
+    *,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    from_environment: bool = False,
 ) -> Iterator[RunningServer]:
-    """``showcase-endpoint serve`` on a free loopback port; stopped with SIGTERM (bounded waits throughout)."""
+    """``showcase-endpoint serve`` on a free loopback port; stopped with SIGTERM (bounded waits throughout).
+
+    The port (0: the system picks one) and the worker count go in as flags, or, ``from_environment``, as
+    SageMaker's container gets them: ``SAGEMAKER_BIND_TO_PORT`` and ``SAGEMAKER_MODEL_SERVER_WORKERS``.
+    """
     name = json.loads(config.read_text())["Parameters"]["EndpointName"]
     paths = EndpointPaths(home.resolve(), name)
     log = home / f"server-{name}.log"
     args = [sys.executable, "-m", "showcase.cli.endpoint", "serve", "--config", str(config), "--home", str(home)]
-    args += ["--port", "0", "--workers", str(workers), "--log-level", "INFO"]
+    env = {**_env(), **(extra_env or {})}
+    if from_environment:
+        env.update(SAGEMAKER_BIND_TO_PORT="0", SAGEMAKER_MODEL_SERVER_WORKERS=str(workers))
+    else:
+        args += ["--port", "0", "--workers", str(workers)]
+    args += ["--log-level", "INFO"]
     with log.open("wb") as sink:
-        process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env={**_env(), **(extra_env or {})})
+        process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
         info = _wait_ready(process, paths, log, workers)
         yield RunningServer(process, info, paths, log)
