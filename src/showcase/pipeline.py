@@ -4,6 +4,11 @@
                                                                      ├── yes: register the model
                                                                      └── no:  fail, stating mse and threshold
 
+With ``tune=True`` (``-k '{"tune": true}'``) it is AWS's canonical tuned shape instead:
+
+    prepare data -> tune XGBoost (Bayesian search) -> evaluate the best model -> create a model from it
+                 -> batch transform the test split -> review: mse <= MseThreshold ? register : fail
+
 ``get_pipeline(**kwargs)`` builds it with no network and no credentials; the processing scripts it
 ships (``preprocess.py``, ``evaluate.py``) sit beside this module and run unchanged on SageMaker and
 in the local runtime: every container path they use arrives as a command-line argument.
@@ -67,6 +72,24 @@ def _newest_version(framework: str) -> str:
     return max(versions, key=key)
 
 
+# The tuned variant's search space around the example's values (SageMaker's XGBoost tuning guide's ranges).
+TUNED_RANGES: dict[str, tuple[str, float, float, str]] = {
+    "max_depth": ("Integer", 2, 10, "Linear"),
+    "eta": ("Continuous", 0.02, 0.5, "Logarithmic"),
+    "gamma": ("Continuous", 0, 5, "Linear"),
+    "min_child_weight": ("Continuous", 1, 10, "Linear"),
+    "subsample": ("Continuous", 0.5, 1, "Linear"),
+}
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How the tuned variant searches: trials in all, trials at a time."""
+
+    max_jobs: int = 20
+    max_parallel_jobs: int = 2
+
+
 def get_pipeline(
     region: str,
     role: str | None = None,
@@ -76,8 +99,16 @@ def get_pipeline(
     pipeline_name: str = "crayonShowcasePipeline",
     base_job_prefix: str = "crayonShowcase",
     input_data: str = AWS_SAMPLE_DATA,
+    tune: bool = False,
+    tuning_max_jobs: int = Tuning.max_jobs,
+    tuning_max_parallel_jobs: int = Tuning.max_parallel_jobs,
 ) -> Any:
-    """Build the pipeline. ``role`` must be a full IAM role ARN (a bare name would need an IAM call)."""
+    """Build the pipeline. ``role`` must be a full IAM role ARN (a bare name would need an IAM call).
+
+    ``tune=True`` builds the tuned variant, with ``tuning_max_jobs`` trials, ``tuning_max_parallel_jobs`` at a time.
+    """
+    if tuning_max_jobs < 1 or tuning_max_parallel_jobs < 1:
+        raise UsageError("tuning_max_jobs and tuning_max_parallel_jobs must be at least 1")
     if not region:
         raise UsageError('get_pipeline needs region, for example -k \'{"region": "eu-west-1"}\'')
     if role is None:
@@ -98,6 +129,7 @@ def get_pipeline(
             pipeline_name=pipeline_name,
             base_job_prefix=base_job_prefix,
             input_data=input_data,
+            tuning=Tuning(tuning_max_jobs, tuning_max_parallel_jobs) if tune else None,
         )
 
 
@@ -111,6 +143,7 @@ def _build(
     pipeline_name: str,
     base_job_prefix: str,
     input_data: str,
+    tuning: Tuning | None = None,
 ) -> Any:
     """The pipeline, built step by step in the order of the diagram above."""
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -118,25 +151,40 @@ def _build(
     shared = _Shared.create(region=region, role=role, default_bucket=default_bucket, base_job_prefix=base_job_prefix)
     params = _Parameters.create(input_data)
     prepare = _prepare(shared, params)
-    train = _train(shared, params, prepare)
-    evaluate, evaluation = _evaluate(shared, params, prepare, train)
+    if tuning is None:
+        train = _train(shared, params, prepare)
+        model_data = train.properties.ModelArtifacts.S3ModelArtifacts
+        parameters = params.in_order()
+    else:
+        train, model_data, seed = _tune(shared, params, prepare, tuning)
+        tuned = {_parameter_name(name) for name in TUNED_RANGES}
+        parameters = [p for p in params.in_order() if p.name not in tuned] + [seed]
+    evaluate, evaluation = _evaluate(shared, params, prepare, model_data)
     register = _register(
         shared,
         params,
-        train,
+        model_data,
         evaluate,
         model_name=model_name,
         model_package_group_name=model_package_group_name,
         pipeline_name=pipeline_name,
     )
     mse = _test_mse(evaluate, evaluation)
-    review = _review(params, mse, register=register, fail=_fail_on_mse(params, mse))
+    batch = [] if tuning is None else _batch_predictions(shared, params, prepare, model_data)
+    review = _review(
+        params, mse, register=register, fail=_fail_on_mse(params, mse), after=[step.name for step in batch[-1:]]
+    )
     return Pipeline(
         name=pipeline_name,
-        parameters=params.in_order(),
-        steps=[prepare, train, evaluate, review],
+        parameters=parameters,
+        steps=[prepare, train, evaluate, *batch, review],
         sagemaker_session=shared.session,
     )
+
+
+def _parameter_name(hyperparameter: str) -> str:
+    """``max_depth`` -> ``MaxDepth``: the pipeline parameter of a hyperparameter."""
+    return hyperparameter.title().replace("_", "")
 
 
 @dataclass(frozen=True)
@@ -150,6 +198,7 @@ class _Shared:
     run_prefix: Any
     sklearn_image: str
     xgboost_image: str
+    bucket: str
 
     @classmethod
     def create(cls, *, region: str, role: str, default_bucket: str, base_job_prefix: str) -> _Shared:
@@ -167,7 +216,7 @@ class _Shared:
         run_prefix = Join(
             on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]
         )
-        return cls(role, session, base_job_prefix, cache, run_prefix, sklearn_image, xgboost_image)
+        return cls(role, session, base_job_prefix, cache, run_prefix, sklearn_image, xgboost_image, default_bucket)
 
     def under_run(self, *parts: Any) -> Any:
         """An S3 URI under this execution's prefix."""
@@ -227,7 +276,7 @@ class _Parameters:
             transform_instance_type=ParameterString(name="TransformInstanceType", default_value="ml.m5.large"),
             hyperparameters={
                 name: (ParameterInteger if isinstance(value, int) else ParameterFloat)(
-                    name=name.title().replace("_", ""), default_value=value
+                    name=_parameter_name(name), default_value=value
                 )
                 for name, value in TUNABLE_HYPERPARAMETERS.items()
             },
@@ -309,7 +358,113 @@ def _train(shared: _Shared, params: _Parameters, prepare: Any) -> Any:
     )
 
 
-def _evaluate(shared: _Shared, params: _Parameters, prepare: Any, train: Any) -> tuple[Any, Any]:
+def _tune(shared: _Shared, params: _Parameters, prepare: Any, tuning: Tuning) -> tuple[Any, Any, Any]:
+    """2 (tuned variant). Tune the built-in XGBoost algorithm: Bayesian search on validation RMSE, early stopping.
+
+    Returns the step, the best trial's model (``TuningStep.get_top_model_s3_uri``) and the TuningSeed parameter.
+    """
+    from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
+    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.core.workflow.parameters import ParameterInteger
+    from sagemaker.mlops.workflow.steps import TuningStep
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.tuner import HyperparameterTuner
+
+    seed = ParameterInteger(name="TuningSeed", default_value=42)
+    prefix = Join(on="/", values=[shared.base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID, "tuning"])
+    trainer = ModelTrainer(
+        training_image=shared.xgboost_image,
+        role=shared.role,
+        base_job_name=f"{shared.base_job_prefix}-tune",
+        sagemaker_session=shared.session,
+        compute=Compute(instance_type=params.train_instance_type, instance_count=params.train_instance_count),
+        output_data_config=OutputDataConfig(s3_output_path=Join(on="/", values=[f"s3://{shared.bucket}", prefix])),
+        hyperparameters={"objective": "reg:squarederror", "num_round": params.hyperparameters["num_round"]},
+    )
+    kinds = {"Integer": IntegerParameter, "Continuous": ContinuousParameter}
+    tuner = HyperparameterTuner(
+        model_trainer=trainer,
+        objective_metric_name="validation:rmse",
+        objective_type="Minimize",
+        hyperparameter_ranges={
+            name: kinds[kind](low, high, scaling_type=scaling)
+            for name, (kind, low, high, scaling) in TUNED_RANGES.items()
+        },
+        strategy="Bayesian",
+        max_jobs=tuning.max_jobs,
+        max_parallel_jobs=tuning.max_parallel_jobs,
+        early_stopping_type="Auto",
+        random_seed=seed,
+        base_tuning_job_name=f"{shared.base_job_prefix}-tune",
+    )
+    step = TuningStep(
+        name="TuneModel",
+        display_name="Tune XGBoost",
+        description="Search XGBoost's hyperparameters for the lowest validation RMSE (Bayesian, early stopping).",
+        cache_config=shared.cache,
+        step_args=tuner.tune(
+            inputs=[
+                InputData(channel_name=split, data_source=_split_uri(prepare, split), content_type="text/csv")
+                for split in ("train", "validation")
+            ]
+        ),
+    )
+    return step, step.get_top_model_s3_uri(top_k=0, s3_bucket=shared.bucket, prefix=prefix), seed
+
+
+def _batch_predictions(shared: _Shared, params: _Parameters, prepare: Any, model_data: Any) -> list[Any]:
+    """3b (tuned variant). Create a model from the best trial and batch transform the test split with it.
+
+    The test split's first column is the label: the model gets the rest, and each output line is
+    ``label,prediction`` (InputFilter, JoinSource, OutputFilter).
+    """
+    from sagemaker.core.transformer import Transformer
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.mlops.workflow.steps import TransformStep
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    builder = ModelBuilder(
+        image_uri=shared.xgboost_image,
+        s3_model_data_url=model_data,
+        role_arn=shared.role,
+        sagemaker_session=shared.session,
+    )
+    create = ModelStep(
+        name="CreateModel",
+        display_name="Create model",
+        description="Create a SageMaker model from the best trial's artifact.",
+        step_args=builder.build(),
+    )
+    transformer = Transformer(
+        model_name=create.properties.ModelName,
+        instance_type=params.transform_instance_type,
+        instance_count=1,
+        output_path=shared.under_run("transform"),
+        accept="text/csv",
+        assemble_with="Line",
+        strategy="MultiRecord",
+        sagemaker_session=shared.session,
+    )
+    transform = TransformStep(
+        name="TransformTest",
+        display_name="Batch transform the test split",
+        description="Predict every row of the test split; each output line is label,prediction.",
+        cache_config=shared.cache,
+        step_args=transformer.transform(
+            data=_split_uri(prepare, "test"),
+            content_type="text/csv",
+            split_type="Line",
+            input_filter="$[1:]",
+            join_source="Input",
+            output_filter="$[0,-1]",
+        ),
+    )
+    return [create, transform]
+
+
+def _evaluate(shared: _Shared, params: _Parameters, prepare: Any, model_data: Any) -> tuple[Any, Any]:
     """3. Evaluate on the test split (XGBoost image); returns the step and its ``evaluation.json`` property file."""
     from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
     from sagemaker.core.workflow.properties import PropertyFile
@@ -344,7 +499,7 @@ def _evaluate(shared: _Shared, params: _Parameters, prepare: Any, train: Any) ->
                 f"{PROCESSING}/evaluation",
             ],
             inputs=[
-                mounted("model", train.properties.ModelArtifacts.S3ModelArtifacts),
+                mounted("model", model_data),
                 mounted("test", _split_uri(prepare, "test")),
             ],
             outputs=[
@@ -365,7 +520,7 @@ def _evaluate(shared: _Shared, params: _Parameters, prepare: Any, train: Any) ->
 def _register(
     shared: _Shared,
     params: _Parameters,
-    train: Any,
+    model_data: Any,
     evaluate: Any,
     *,
     model_name: str,
@@ -385,7 +540,7 @@ def _register(
     report_uri = Join(on="/", values=[evaluation_output, "report.html"])
     builder = ModelBuilder(
         image_uri=shared.xgboost_image,
-        s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        s3_model_data_url=model_data,
         role_arn=shared.role,
         sagemaker_session=shared.session,
     )
@@ -437,8 +592,8 @@ def _fail_on_mse(params: _Parameters, mse: Any) -> Any:
     )
 
 
-def _review(params: _Parameters, mse: Any, *, register: Any, fail: Any) -> Any:
-    """4. Review: register when the test MSE is at most MseThreshold, else fail."""
+def _review(params: _Parameters, mse: Any, *, register: Any, fail: Any, after: list[str]) -> Any:
+    """4. Review: register when the test MSE is at most MseThreshold, else fail (once the steps ``after`` ran)."""
     from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
     from sagemaker.mlops.workflow.condition_step import ConditionStep
 
@@ -449,4 +604,5 @@ def _review(params: _Parameters, mse: Any, *, register: Any, fail: Any) -> Any:
         conditions=[ConditionLessThanOrEqualTo(left=mse, right=params.mse_threshold)],
         if_steps=[register],
         else_steps=[fail],
+        depends_on=after or None,
     )

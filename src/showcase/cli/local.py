@@ -41,10 +41,12 @@ from showcase.errors import ExecutionFailed, UsageError
 from showcase.local import (
     Event,
     ExecutionRecord,
+    StepRecord,
     describe_execution,
     list_executions,
     retry_execution,
     run_definition,
+    trial_logs,
 )
 from showcase.reporting import when
 from showcase.settings import Settings
@@ -86,7 +88,7 @@ def build_parser() -> ArgumentParser:
     describe.add_argument("execution_id")
     retry = commands.add_parser("retry", help="re-run a Failed execution from its failed steps")
     retry.add_argument("execution_id")
-    logs = commands.add_parser("logs", help="print one step's log")
+    logs = commands.add_parser("logs", help="print one step's log (or one tuning trial's, by its training job name)")
     logs.add_argument("execution_id")
     logs.add_argument("step_name")
     add_home(parser)
@@ -232,14 +234,46 @@ def _describe(args: argparse.Namespace, settings: Settings, console: Console) ->
             console.print(f"{step.name} failure reason: {step.failure_reason}", markup=False, soft_wrap=True)
         if step.log_path:
             console.print(f"{step.name} log: {step.log_path}", markup=False, soft_wrap=True)
+    for step in record.steps:
+        _trials(console, step, trial_logs(record.execution_id, step.name, settings))
     return 0
+
+
+def _trials(console: Console, step: StepRecord, logs: list[Path]) -> None:
+    """A Tuning step's training jobs: best first with their objective (when it completed), and their logs."""
+    summaries = step.properties.get("TrainingJobSummaries") or []
+    if summaries:
+        table = Table("training job", "status", "objective", "hyperparameters", title=f"{step.name} trials, best first")
+        for summary in summaries:
+            objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+            value = f"{objective['MetricName']} {objective['Value']:.5g}" if objective else "-"
+            tuned = ", ".join(f"{k}={_short(v)}" for k, v in summary.get("TunedHyperParameters", {}).items())
+            table.add_row(summary["TrainingJobName"], summary["TrainingJobStatus"], value, tuned)
+        console.print(table)
+    if logs:
+        console.print(f"{step.name} trial logs ({len(logs)}): {logs[0].parent}", markup=False, soft_wrap=True)
+
+
+def _short(value: str) -> str:
+    """A tuned value as a person reads it: floats to 4 significant digits."""
+    try:
+        return value if value.lstrip("-").isdigit() else f"{float(value):.4g}"
+    except ValueError:
+        return value
 
 
 def _logs(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     record = describe_execution(args.execution_id, settings)
     names = [step.name for step in record.steps]
+    trials = {log.stem: log for step in names for log in trial_logs(record.execution_id, step, settings)}
+    if args.step_name in trials:
+        sys.stdout.write(trials[args.step_name].read_text(encoding="utf-8"))
+        return 0
     if args.step_name not in names:
-        raise UsageError(f"execution {record.execution_id} has no step {args.step_name!r} (steps: {', '.join(names)})")
+        raise UsageError(
+            f"execution {record.execution_id} has no step or tuning trial {args.step_name!r} "
+            f"(steps: {', '.join(names)})"
+        )
     step = record.step(args.step_name)
     if not step.log_path:
         raise UsageError(f"step {step.name!r} has no log: it is {step.status}")

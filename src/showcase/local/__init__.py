@@ -26,6 +26,7 @@ exception. State lives under ``settings.home``: the object store, the registry a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from showcase.local.engine import Engine, Event, OnEvent
@@ -41,6 +42,7 @@ __all__ = [
     "list_executions",
     "retry_execution",
     "run_definition",
+    "trial_logs",
 ]
 
 
@@ -75,6 +77,11 @@ def list_executions(settings: Settings) -> list[ExecutionRecord]:
 def describe_execution(execution_id: str, settings: Settings) -> ExecutionRecord:
     """One execution; UsageError if there is none with that id."""
     return ExecutionStore(settings.executions_root).load(execution_id)
+
+
+def trial_logs(execution_id: str, step_name: str, settings: Settings) -> list[Path]:
+    """A Tuning step's trial logs, in trial order (empty for other steps)."""
+    return ExecutionStore(settings.executions_root).trial_logs(execution_id, step_name)
 
 
 def _engine(settings: Settings, on_event: OnEvent | None) -> Engine:

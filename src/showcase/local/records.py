@@ -1,7 +1,8 @@
 """Execution records: what ran, when, with which outcome, persisted as JSON under ``executions_root/<id>/``.
 
 Each execution directory holds ``execution.json`` (the record, rewritten atomically on every change),
-``definition.json`` and ``parameters.json`` (what a retry runs again) and ``steps/<step>.log``.
+``definition.json`` and ``parameters.json`` (what a retry runs again) and ``steps/<step>.log``; a Tuning step's
+trials log to ``work/<step>/trials/<training job name>.log`` (beside the step's ``attempt-<n>`` directories).
 A record still ``Executing`` whose runner process is gone is reported ``Failed`` ("interrupted").
 """
 
@@ -190,6 +191,10 @@ class ExecutionStore:
 
     def log_path(self, execution_id: str, step_name: str) -> Path:
         return self.directory(execution_id) / "steps" / f"{step_name}.log"
+
+    def trial_logs(self, execution_id: str, step_name: str) -> list[Path]:
+        """A Tuning step's trial logs (one per training job), in trial order; empty for other steps."""
+        return sorted((self.directory(execution_id) / "work" / step_name / "trials").glob("*.log"))
 
     def save(self, record: ExecutionRecord) -> None:
         self._write(record.execution_id, "execution.json", record.to_json())
