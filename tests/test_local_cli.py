@@ -70,7 +70,8 @@ def test_logs_of_an_unknown_step(executions: tuple[Path, ExecutionRecord, Execut
     home, _, bad = executions
     result = cli(home, "logs", bad.execution_id, "Nope")
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: execution {bad.execution_id} has no step or tuning trial 'Nope' (steps: Gate, Stop)"
+    expected = f"error: execution {bad.execution_id} has no step or tuning trial 'Nope' (steps: Gate, Stop)"
+    assert result.stderr.strip() == expected
 
 
 @pytest.mark.parametrize("command", ["describe", "retry"])

@@ -103,3 +103,21 @@ def test_a_tuning_step_whose_every_trial_fails_fails_the_execution_with_their_re
     assert reason.count("ClientError: Hyperparameter num_round") == 3
     assert steps(record)["CreateModel"]["status"] == "NotStarted"
     assert len(packages(home)) == 1
+
+
+def test_the_dashboard_draws_the_trials_and_shows_their_logs(home: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from showcase.dashboard import create_app
+    from showcase.dashboard.local_source import LocalSource
+
+    record = execution(home)
+    summaries = steps(record)["TuneModel"]["properties"]["TrainingJobSummaries"]
+    client = TestClient(create_app(LocalSource(load(home))))
+    page = client.get(f"/executions/{record['execution_id']}").text
+    for summary in summaries:
+        assert f'data-job="{summary["TrainingJobName"]}"' in page
+    tune_page = client.get(f"/executions/{record['execution_id']}/steps/TuneModel").text
+    assert "Training jobs, best first" in tune_page and summaries[0]["TrainingJobName"] in tune_page
+    trial = client.get(f"/executions/{record['execution_id']}/steps/{summaries[0]['TrainingJobName']}")
+    assert trial.status_code == 200 and "#011validation-rmse:" in trial.text

@@ -75,6 +75,10 @@ class StepReport:
     failure_reason: str | None = None
     log_path: str | None = None
     """The step's log file, when the backend keeps one on this machine."""
+    jobs: tuple[StepReport, ...] = ()
+    """The training jobs a Tuning step ran (its trials), best first, each of type Training."""
+    detail: str | None = None
+    """For a tuning trial: its objective (``validation:rmse 2.2018``)."""
 
     @property
     def duration(self) -> float | None:

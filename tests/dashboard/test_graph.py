@@ -79,3 +79,14 @@ def test_names_are_escaped() -> None:
 
 def test_an_empty_definition_draws_an_empty_graph() -> None:
     assert render_svg({}, {}, lambda name: "/").startswith("<svg")
+
+
+def test_a_tuning_steps_trials_are_drawn_under_it_as_links() -> None:
+    definition = {"Steps": [{"Name": "Tune", "Type": "Tuning", "Arguments": {}}]}
+    trials = [(f"tune-{n:03d}", "Completed" if n % 3 else "Failed", f"validation:rmse {n}") for n in range(1, 30)]
+    svg = render_svg(definition, {"Tune": "Succeeded"}, lambda name: f"/x/{name}", {"Tune": trials})
+    drawn = re.findall(r'data-job="([^"]+)"', svg)
+    assert drawn == [name for name, _, _ in trials[: len(drawn)]] and len(drawn) < len(trials)
+    assert f">+{len(trials) - len(drawn)}<" in svg
+    assert 'class="job status-Failed"' in svg and 'href="/x/tune-001"' in svg
+    assert "<title>tune-002: Completed validation:rmse 2</title>" in svg

@@ -8,7 +8,7 @@ runtime cannot run. Each node carries ``data-step`` and a ``status-<Status>`` cl
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,8 +94,22 @@ def layers(deps: Mapping[str, set[str]]) -> list[list[str]]:
     return [grouped[level] for level in sorted(grouped)]
 
 
-def render_svg(definition: Mapping[str, Any], statuses: Mapping[str, str], href: Callable[[str], str]) -> str:
-    """The DAG as an inline ``<svg>``; steps without a status are drawn ``NotStarted``."""
+JOB = 8
+"""A tuning step's trials are drawn as squares of this size under its node, one row of them per step."""
+JOBS_PER_ROW = NODE_W // (JOB + 2)
+
+
+def render_svg(
+    definition: Mapping[str, Any],
+    statuses: Mapping[str, str],
+    href: Callable[[str], str],
+    jobs: Mapping[str, Sequence[tuple[str, str, str]]] | None = None,
+) -> str:
+    """The DAG as an inline ``<svg>``; steps without a status are drawn ``NotStarted``.
+
+    ``jobs`` maps a step to the jobs it ran — a Tuning step's trials as (name, status, tooltip) — drawn as
+    small squares under its node (one row; ``+n`` when there are more), each a link to the job.
+    """
     nodes, all_deps = steps_of(definition)
     deps = reduced(all_deps)
     grouped = layers(deps)
@@ -122,6 +136,9 @@ def render_svg(definition: Mapping[str, Any], statuses: Mapping[str, str], href:
                 label_y = (y1 + y2) / 2 - 4
                 edges.append(f'<text class="edge-label" x="{middle:.0f}" y="{label_y:.0f}">{branch[1]}</text>')
     boxes = [_node(nodes[name], statuses.get(name, "NotStarted"), href(name), *where[name]) for name in nodes]
+    for name, ran in (jobs or {}).items():
+        if name in where:
+            boxes.append(_jobs(ran, href, *where[name]))
     return (
         f'<svg class="dag" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="step graph"><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="8" '
@@ -139,3 +156,20 @@ def _node(node: Node, status: str, link: str, x: float, y: float) -> str:
         f'<text class="node-status" x="{x + 10:.0f}" y="{y + 38:.0f}">{html.escape(node.type)} · {label}</text>'
         f"</g></a>"
     )
+
+
+def _jobs(jobs: Sequence[tuple[str, str, str]], href: Callable[[str], str], x: float, y: float) -> str:
+    shown = jobs[: JOBS_PER_ROW - 1] if len(jobs) > JOBS_PER_ROW else jobs
+    top = y + NODE_H + 4
+    squares = [
+        f'<a href="{html.escape(href(name))}"><rect class="job status-{html.escape(status)}" '
+        f'data-job="{html.escape(name)}" x="{x + i * (JOB + 2):.0f}" y="{top:.0f}" width="{JOB}" height="{JOB}" rx="2">'
+        f"<title>{html.escape(name)}: {html.escape(status)} {html.escape(tip)}</title></rect></a>"
+        for i, (name, status, tip) in enumerate(shown)
+    ]
+    if len(shown) < len(jobs):
+        more_x = x + len(shown) * (JOB + 2)
+        squares.append(
+            f'<text class="node-status" x="{more_x:.0f}" y="{top + JOB:.0f}">+{len(jobs) - len(shown)}</text>'
+        )
+    return f'<g class="jobs">{"".join(squares)}</g>'

@@ -68,6 +68,9 @@ class LocalSource:
 
     def step_log(self, execution_id: str, step_name: str) -> str:
         record = self._record(execution_id)
+        trials = {log.stem: log for step in record.steps for log in self._records.trial_logs(execution_id, step.name)}
+        if step_name in trials:
+            return trials[step_name].read_text(encoding="utf-8", errors="replace")
         if step_name not in {step.name for step in record.steps}:
             raise NotFound(f"execution {execution_id} has no step {step_name!r}")
         path = self._records.log_path(execution_id, step_name)
@@ -295,3 +298,4 @@ def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None
         steps=tuple(step.report() for step in record.steps),
         definition=definition,
     )
+

@@ -83,8 +83,9 @@ async def executions_api(request: Request) -> Response:
 async def execution(request: Request) -> Response:
     found = _source(request).execution(request.path_params["execution_id"])
     statuses = {step.name: step.status for step in found.steps}
+    jobs = {step.name: [(job.name, job.status, job.detail or "") for job in step.jobs] for step in found.steps}
     graph = (
-        render_svg(found.definition, statuses, lambda step: f"/executions/{found.execution_id}/steps/{step}")
+        render_svg(found.definition, statuses, lambda step: f"/executions/{found.execution_id}/steps/{step}", jobs)
         if found.definition
         else None
     )
@@ -99,7 +100,9 @@ async def step(request: Request) -> Response:
     execution_id, name = request.path_params["execution_id"], request.path_params["step"]
     found = _source(request).execution(execution_id)
     log = _source(request).step_log(execution_id, name)
-    record = next(s for s in found.steps if s.name == name)
+    record = next((s for s in found.steps if s.name == name), None) or next(
+        job for s in found.steps for job in s.jobs if job.name == name
+    )
     return _page(request, "step.html", title=f"{name} · {execution_id}", execution=found, step=record, log=log)
 
 

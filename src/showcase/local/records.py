@@ -59,7 +59,10 @@ class StepRecord:
 
     def report(self) -> StepReport:
         """This step as the CLIs and the dashboard show it."""
-        return StepReport(self.name, self.status, self.type, self.start, self.end, self.failure_reason, self.log_path)
+        return StepReport(
+            self.name, self.status, self.type, self.start, self.end, self.failure_reason, self.log_path,
+            jobs=tuple(_trial_report(summary) for summary in self.properties.get("TrainingJobSummaries") or []),
+        )  # fmt: skip
 
     # -- the changes a step goes through, in order -----------------------------------------------
 
@@ -236,3 +239,18 @@ def _unless_interrupted(record: ExecutionRecord) -> ExecutionRecord:
     if record.status == ExecutionStatus.EXECUTING and not pid_alive(record.pid, record.runner_started):
         record.interrupt()
     return record
+
+
+def _trial_report(summary: dict[str, Any]) -> StepReport:
+    """One tuning trial (a ``TrainingJobSummaries`` entry) as a step of type Training."""
+    objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+    started, ended = summary.get("TrainingStartTime"), summary.get("TrainingEndTime")
+    return StepReport(
+        summary["TrainingJobName"],
+        summary["TrainingJobStatus"],
+        "Training",
+        datetime.fromisoformat(started) if isinstance(started, str) else None,
+        datetime.fromisoformat(ended) if isinstance(ended, str) else None,
+        summary.get("FailureReason"),
+        detail=f"{objective['MetricName']} {objective['Value']:.5g}" if objective else None,
+    )
