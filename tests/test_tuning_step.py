@@ -190,7 +190,7 @@ def test_a_crashing_trial_does_not_stop_the_others_and_regexes_read_a_scripts_ob
 def test_early_stopping_auto_stops_trials_worse_than_the_median(store: ObjectStore, tmp_path: Path) -> None:
     """Early on, shallow trees on this data are clearly worse than deep ones: some trials are stopped."""
     arguments = tuning(
-        "Random", categorical(max_depth=["6", "6", "1"], eta=["0.3", "0.01"]), jobs=8, parallel=1,
+        "Random", categorical(max_depth=["6", "6", "1"], eta=["0.3", "0.01"]), jobs=10, parallel=1,
         TrainingJobEarlyStoppingType="Auto",
     )  # fmt: skip
     properties = run(store, tmp_path, arguments)

@@ -3,8 +3,9 @@
 Search is Optuna's: ``Bayesian`` is its TPE sampler, ``Random`` its random sampler, ``Grid`` every combination
 of the categorical ranges queued once (as SageMaker's grid search), ``Hyperband`` its random
 sampler with its Hyperband pruner (``StrategyConfig.HyperbandStrategyConfig`` MinResource/MaxResource, in
-boosting rounds). ``TrainingJobEarlyStoppingType Auto`` is Optuna's median pruner: a trial whose objective at
-a round is worse than the median of earlier trials at that round is stopped, as SageMaker's median rule.
+boosting rounds). ``TrainingJobEarlyStoppingType Auto`` is SageMaker's median rule through Optuna's median
+pruner: a trial whose running average of the objective up to a round is worse than the median of the completed trials'
+running averages at that round is stopped (once ``MEDIAN_RULE_AFTER`` trials have completed).
 
 Ranges: Integer and Continuous with ``Linear`` (``Auto`` is read as Linear), ``Logarithmic`` (MinValue > 0)
 and, for Continuous, ``ReverseLogarithmic`` (0 <= MinValue < MaxValue < 1, sampled as 1 - a log-scaled value);
@@ -48,6 +49,8 @@ MAX_TUNING_JOB_NAME = 32
 TOP_SUMMARIES = 50
 """A TuningStep's ``TrainingJobSummaries`` holds the best 50 trials, best first (the SDK's top_k is 0-49)."""
 DEFAULT_SEED = 0
+MEDIAN_RULE_AFTER = 5
+"""Early stopping judges a trial only once this many trials have completed (fewer make a noisy median)."""
 _ROUND = re.compile(r"^\[(\d+)\]#011(.*)$")
 _TRAINING = TrainingExecutor()
 
@@ -306,7 +309,7 @@ class _Tuning:
                 min_resource=int(config.get("MinResource", 1)), max_resource=config.get("MaxResource", "auto")
             )
         if self.early_stopping:
-            return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+            return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_RULE_AFTER, n_warmup_steps=1)
         return optuna.pruners.NopPruner()
 
     def run(self) -> dict[str, Any]:
@@ -383,6 +386,7 @@ class _Tuning:
 
     def _reporter(self, trial: Trial, optuna_trial: Any) -> Callable[[str], None]:
         metric = trial.definition.metric.replace(":", "-")
+        seen: list[float] = []
 
         def on_line(line: str) -> None:
             match = _ROUND.match(line.rstrip("\n"))
@@ -390,8 +394,11 @@ class _Tuning:
                 return
             values = dict(part.split(":", 1) for part in match.group(2).split("#011") if ":" in part)
             if metric in values:
+                seen.append(float(values[metric]))
+                # Hyperband judges the value at a round; SageMaker's median rule judges running averages.
+                value = seen[-1] if self.strategy == "Hyperband" else sum(seen) / len(seen)
                 with self.lock:
-                    optuna_trial.report(float(values[metric]), int(match.group(1)) + 1)
+                    optuna_trial.report(value, int(match.group(1)) + 1)
                     if optuna_trial.should_prune():
                         raise TrialStopped(trial.name)
 
