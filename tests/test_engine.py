@@ -14,6 +14,7 @@ import pytest
 from showcase.errors import StepFailed, UsageError
 from showcase.local.jobs import JobContext
 from showcase.local.records import ExecutionRecord, ExecutionStore
+from showcase.settings import load as load_settings
 from tests.local_fakes import Harness, condition, definition, fail, get, join, parameter, processing, training
 
 OUT = "ProcessingOutputConfig.Outputs['{}'].S3Output.S3Uri"
@@ -178,6 +179,37 @@ def test_independent_steps_run_in_parallel(harness: Harness) -> None:
     first_end = min(order.index(("step_finished", "Left")), order.index(("step_finished", "Right")))
     assert order.index(("step_started", "Left")) < first_end and order.index(("step_started", "Right")) < first_end
     assert order.index(("step_started", "After")) > max(order.index(("step_finished", n)) for n in ("Left", "Right"))
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_showcase_max_parallel_steps_is_the_most_steps_running_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Six independent steps: the first ones wait (up to 5 s) until ``limit`` run together, so the limit is
+    reached; every step holds its slot a moment, and none may see more than ``limit`` running."""
+    monkeypatch.setenv("SHOWCASE_MAX_PARALLEL_STEPS", str(limit))
+    harness = Harness(tmp_path, max_parallel_steps=load_settings(tmp_path).max_parallel_steps)
+    together = threading.Condition()
+    running, peak = 0, 0
+
+    def crowd(context: JobContext) -> dict[str, Any]:
+        nonlocal running, peak
+        with together:
+            running += 1
+            peak = max(peak, running)
+            together.notify_all()
+            together.wait_for(lambda: peak >= limit, timeout=5)
+        time.sleep(0.05)
+        with together:
+            running -= 1
+        return {"ProcessingOutputConfig": context.arguments["ProcessingOutputConfig"]}
+
+    names = [f"S{index}" for index in range(6)]
+    for name in names:
+        harness.executors["Processing"].behaviours[name] = crowd
+    record = harness.engine.start(definition([processing(name) for name in names]), pipeline_name="P", parameters={})
+    assert record.status == "Succeeded"
+    assert peak == limit
 
 
 def test_events_and_records(harness: Harness) -> None:
