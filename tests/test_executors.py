@@ -677,3 +677,46 @@ def test_the_model_file_is_written_as_the_image_of_its_tag_writes_it(
     assert (head[:1] == b"\x80") is pickled  # a pickle's protocol marker; UBJSON starts with '{'
     if not pickled:
         assert head[:1] == b"{"
+
+
+# Every hyperparameter users set on the built-in algorithm, with a second valid value that changes the model.
+TUNED = {
+    "max_depth": ("2", "4"),
+    "eta": ("0.37", "0.1"),
+    "gamma": ("0.5", "200"),
+    "min_child_weight": ("3", "12"),
+    "subsample": ("0.7", "0.5"),
+    "colsample_bytree": ("0.75", "0.5"),
+    "lambda": ("2", "20"),
+    "alpha": ("0.1", "5"),
+    "max_delta_step": ("0.8", "0.2"),
+}
+
+
+def _reference_predictions(hyperparameters: dict[str, str], train: np.ndarray, probe: np.ndarray) -> np.ndarray:
+    """XGBoost itself, given the hyperparameters by their (shared) names, on the rows the channel holds."""
+    params = {name: value for name, value in hyperparameters.items() if name != "num_round"}
+    dtrain = xgboost.DMatrix(train[:, 1:], label=train[:, 0])
+    booster = xgboost.train({**params, "nthread": 1}, dtrain, num_boost_round=int(hyperparameters["num_round"]))
+    return np.asarray(booster.predict(xgboost.DMatrix(probe)))
+
+
+@pytest.mark.usefixtures("csv_channels")
+def test_every_hyperparameter_reaches_the_trained_booster(
+    tmp_path: Path, store: ObjectStore, registry: Registry
+) -> None:
+    """The job's model predicts exactly as XGBoost trained directly with the same hyperparameters, and changing
+    any single one of them changes those predictions: none is dropped or altered on the way."""
+    hyperparameters = {"objective": "reg:squarederror", "num_round": "7", **{k: v for k, (v, _) in TUNED.items()}}
+    arguments = training_arguments(hyperparameters)
+    properties = EXECUTORS["Training"].run(make_context(tmp_path, store, registry, "Training", arguments))
+    booster = _load_model(store, properties["ModelArtifacts"]["S3ModelArtifacts"], tmp_path)
+    assert booster.num_boosted_rounds() == 7
+    text = store.get_bytes(f"{BUCKET}/exec/data/train/train.csv").decode()
+    train = np.loadtxt(text.splitlines(), delimiter=",", dtype=np.float32)
+    probe = _rows(3, 50)[0].astype(np.float32)
+    trained = np.asarray(booster.predict(xgboost.DMatrix(probe)))
+    np.testing.assert_allclose(trained, _reference_predictions(hyperparameters, train, probe), rtol=1e-6)
+    for name, (_, other) in TUNED.items():
+        changed = _reference_predictions({**hyperparameters, name: other}, train, probe)
+        assert not np.allclose(trained, changed, rtol=1e-6), f"{name} makes no difference to this model"
