@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +66,33 @@ def test_64_clients_for_5_seconds_get_no_error_and_workers_stay_flat(server: Run
     assert server.workers() == workers, "a worker died or was replaced under load"
     for pid in workers:
         assert after[pid] - before[pid] < MAX_GROWTH_MB, (pid, before[pid], after[pid])
+
+
+def test_a_worker_killed_under_load_fails_only_requests_in_flight_and_is_replaced(tmp_path: Path) -> None:
+    """16 keep-alive clients for 3 s; one of two workers is SIGKILLed after 1 s. A request fails only when the
+    connection it was on dies with the worker: at most one per client, never a wrong answer or a 5xx; the worker is
+    replaced and everything after answers (``benchmarks/reliability.py`` prints how many fail at 64 clients)."""
+    clients = 16
+    config = write_config(tmp_path / "config.json", register(tmp_path, train_booster()))
+    with serving(tmp_path, config, workers=2) as running:
+        expect = expected_body()
+        assert run_load(running.port, ROW, expect, clients=2, seconds=0.3).errors == []
+        victim = running.workers()[0]
+        killer = threading.Timer(1.0, os.kill, args=(victim, signal.SIGKILL))
+        killer.start()
+        result = run_load(running.port, ROW, expect, clients=clients, seconds=3.0)
+        killer.join()
+        print(f"\n{result.requests} requests, {len(result.errors)} failed: {sorted(set(result.errors))[:3]}")
+        assert not [error for error in result.errors if error[:1].isdigit()], result.errors[:5]  # no HTTP answer
+        assert len(result.errors) <= clients
+        assert result.requests > 10 * clients
+        for _ in range(600):  # bounded: until the arbiter has a new second worker
+            current = running.workers()
+            if len(current) == 2 and victim not in current:
+                break
+            time.sleep(0.05)
+        assert victim not in current and len(current) == 2
+        assert run_load(running.port, ROW, expect, clients=4, seconds=0.5).errors == []
 
 
 # -- eight executions at once ------------------------------------------------------------------------------
