@@ -18,6 +18,16 @@ def duration(start: datetime | None, end: datetime | None) -> float | None:
     return (end - start).total_seconds() if start is not None and end is not None else None
 
 
+def how_long(seconds: float | None) -> str:
+    """A duration for people: ``12.3 s`` under a minute, ``4 min 05 s`` from then on; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
 def when(moment: datetime | None, form: Literal["date", "clock", "iso"] = "date") -> str:
     """A moment for people: ``date`` (local ``YYYY-MM-DD HH:MM:SS``), ``clock`` (local ``HH:MM:SS``),
     or ``iso`` (ISO 8601 to the second, in the moment's own zone: for text meant to be grepped); ``-`` when unknown.

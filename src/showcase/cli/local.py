@@ -48,7 +48,7 @@ from showcase.local import (
     run_definition,
     trial_logs,
 )
-from showcase.reporting import when
+from showcase.reporting import how_long, when
 from showcase.settings import Settings
 from showcase.statuses import ExecutionStatus
 from showcase.store import ObjectStore, StoreError
@@ -208,7 +208,7 @@ def _list(args: argparse.Namespace, settings: Settings, console: Console) -> int
             record.pipeline_name,
             record.status,
             when(record.start),
-            _seconds(record.duration),
+            how_long(record.duration),
         )
     console.print(table)
     return 0
@@ -218,7 +218,7 @@ def _describe(args: argparse.Namespace, settings: Settings, console: Console) ->
     record = describe_execution(args.execution_id, settings)
     console.print(f"execution {record.execution_id} ({record.execution_arn})")
     console.print(f"pipeline {record.pipeline_name}: {record.status}, started {when(record.start)}, "
-                  f"took {_seconds(record.duration)}")  # fmt: skip
+                  f"took {how_long(record.duration)}")  # fmt: skip
     if record.failure_reason:
         console.print(f"failure reason: {record.failure_reason}", markup=False, soft_wrap=True)
     parameters = Table("parameter", "value")
@@ -227,7 +227,7 @@ def _describe(args: argparse.Namespace, settings: Settings, console: Console) ->
     console.print(parameters)
     steps = Table("step", "type", "status", "start", "end", "duration")
     for step in record.steps:
-        steps.add_row(step.name, step.type, step.status, when(step.start), when(step.end), _seconds(step.duration))
+        steps.add_row(step.name, step.type, step.status, when(step.start), when(step.end), how_long(step.duration))
     console.print(steps)
     for step in record.steps:
         if step.failure_reason:
@@ -280,10 +280,6 @@ def _logs(args: argparse.Namespace, settings: Settings, console: Console) -> int
     with open(step.log_path, encoding="utf-8") as log:
         sys.stdout.write(log.read())
     return 0
-
-
-def _seconds(value: float | None) -> str:
-    return f"{value:.1f} s" if value is not None else "-"
 
 
 def upload_flag(text: str) -> tuple[str, str]:

@@ -12,19 +12,10 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from showcase.reporting import STATUS_STYLES, ExecutionReport, StepReport, regression_metric, when
+from showcase.reporting import STATUS_STYLES, ExecutionReport, StepReport, how_long, regression_metric, when
 from showcase.statuses import StepStatus
 
 FAILED_LOG_LINES = 15
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 class StepChanges:
@@ -59,7 +50,7 @@ def step_table(steps: Sequence[StepReport]) -> Table:
             styled(step.status),
             when(step.start, "clock"),
             when(step.end, "clock"),
-            format_duration(step.duration),
+            how_long(step.duration),
             step.failure_reason or "",
         ]
         table.add_row(*row)

@@ -25,18 +25,12 @@ from starlette.templating import Jinja2Templates
 from showcase.dashboard import pages
 from showcase.dashboard.source import APPROVE_ANYWAY, DashboardError, Source
 from showcase.errors import AwsError, ShowcaseError
-from showcase.reporting import STATUS_STYLES, when
+from showcase.reporting import STATUS_STYLES, how_long, when
 from showcase.statuses import TERMINAL
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
 def number(value: float | None, digits: int = 4) -> str:
@@ -45,7 +39,7 @@ def number(value: float | None, digits: int = 4) -> str:
 
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
-    found.env.filters.update(when=when, seconds=seconds, number=number)
+    found.env.filters.update(when=when, how_long=how_long, number=number)
     found.env.globals.update(
         statuses={status: style.tone for status, style in STATUS_STYLES.items()},
         terminal=sorted(TERMINAL),

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from showcase.dashboard.graph import render_svg
 from showcase.dashboard.source import DashboardError, Execution, NotFound, Package, Source
+from showcase.reporting import how_long
 from showcase.statuses import ApprovalStatus
 
 DECISIONS = {"approve": ApprovalStatus.APPROVED, "reject": ApprovalStatus.REJECTED}
@@ -49,6 +50,7 @@ def execution_json(execution: Execution) -> dict[str, Any]:
         "start": _iso(execution.start),
         "end": _iso(execution.end),
         "duration": execution.duration,
+        "duration_text": how_long(execution.duration),
         "steps": [
             {
                 "name": step.name,
@@ -57,6 +59,7 @@ def execution_json(execution: Execution) -> dict[str, Any]:
                 "start": _iso(step.start),
                 "end": _iso(step.end),
                 "duration": step.duration,
+                "duration_text": how_long(step.duration),
                 "failure_reason": step.failure_reason,
             }
             for step in execution.steps

@@ -12,11 +12,6 @@
     el.className = "badge s-" + (CLASSES[status] || "idle");
   }
 
-  function fmt(seconds) {
-    if (seconds === null || seconds === undefined) return "-";
-    return seconds < 120 ? seconds.toFixed(1) + " s" : (seconds / 60).toFixed(1) + " min";
-  }
-
   function poll(url, every, apply) {
     let stopped = false;
     async function tick() {
@@ -33,7 +28,7 @@
   function applyExecution(data) {
     setBadge(document.getElementById("execution-status"), data.status);
     const duration = document.getElementById("execution-duration");
-    if (duration) duration.textContent = fmt(data.duration);
+    if (duration) duration.textContent = data.duration_text;
     for (const step of data.steps) {
       const node = document.querySelector('.dag [data-step="' + CSS.escape(step.name) + '"]');
       if (node && node.dataset.status !== step.status) {
@@ -44,7 +39,7 @@
       }
       setBadge(document.querySelector('[data-step-status="' + CSS.escape(step.name) + '"]'), step.status);
       const cell = document.querySelector('[data-step-duration="' + CSS.escape(step.name) + '"]');
-      if (cell) cell.textContent = fmt(step.duration);
+      if (cell) cell.textContent = step.duration_text;
       const failure = document.querySelector('[data-step-failure="' + CSS.escape(step.name) + '"]');
       if (failure) failure.textContent = step.failure_reason || "";
     }
