@@ -239,3 +239,40 @@ def test_a_trial_definition_the_training_executor_refuses_is_refused() -> None:
     )
     problems = EXECUTORS["Tuning"].problems(arguments)
     assert any("TrainingJobDefinition: image 123.dkr.ecr" in p for p in problems), problems
+
+
+def test_hyperband_stops_trials_at_its_rungs(store: ObjectStore, tmp_path: Path) -> None:
+    ranges = {
+        "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "6", "ScalingType": "Linear"}],
+        "ContinuousParameterRanges": [
+            {"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Logarithmic"}
+        ],
+    }  # fmt: skip
+    strategy = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 12}}
+    properties = run(store, tmp_path, tuning("Hyperband", ranges, jobs=9, parallel=1, StrategyConfig=strategy))
+    counters = properties["TrainingJobStatusCounters"]
+    assert counters["Stopped"] >= 1 and counters["Completed"] >= 1
+    assert counters["Stopped"] + counters["Completed"] == 9
+    assert properties["BestTrainingJob"]["TrainingJobStatus"] == "Completed"
+
+
+def test_several_training_job_definitions_each_with_their_own_static_hyperparameters(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    base = tuning("Random", categorical(eta=["0.1", "0.3"]), jobs=6, parallel=2)
+    config, definition = base["HyperParameterTuningJobConfig"], base["TrainingJobDefinition"]
+    objective, ranges = config.pop("HyperParameterTuningJobObjective"), config.pop("ParameterRanges")
+    definitions = []
+    for name, depth in (("shallow", "1"), ("deep", "6")):
+        statics = {**definition["StaticHyperParameters"], "max_depth": depth}
+        definitions.append({**definition, "DefinitionName": name, "TuningObjective": objective,
+                            "HyperParameterRanges": ranges, "StaticHyperParameters": statics})  # fmt: skip
+    properties = run(store, tmp_path, {"HyperParameterTuningJobConfig": config, "TrainingJobDefinitions": definitions})
+    summaries = properties["TrainingJobSummaries"]
+    assert {s["TrainingJobDefinitionName"] for s in summaries} == {"shallow", "deep"}
+    for summary in summaries:
+        log = (tmp_path / "exec00000001" / "trials" / f"{summary['TrainingJobName']}.log").read_text()
+        depth = "1" if summary["TrainingJobDefinitionName"] == "shallow" else "6"
+        assert f"'max_depth': '{depth}'" in log
+    # On this data deep trees fit far better: the best trial is one of the deep definition's.
+    assert properties["BestTrainingJob"]["TrainingJobDefinitionName"] == "deep"
