@@ -79,9 +79,7 @@ def endpoint_answer(app: EndpointApp, row: str, accept: str = "text/csv") -> str
     return body.decode().rstrip("\n")
 
 
-def test_transform_output_equals_the_endpoints_answers_row_by_row(
-    home: Path, app: EndpointApp, tmp_path: Path
-) -> None:
+def test_transform_output_equals_the_endpoints_answers_row_by_row(home: Path, app: EndpointApp, tmp_path: Path) -> None:
     data = rows(300)
     put(home, "plain/part-a.csv", "\n".join(data[:200]) + "\n")
     put(home, "plain/nested/part-b.csv", "\n".join(data[200:]) + "\n\n")
@@ -179,3 +177,20 @@ def test_what_cannot_run_locally_is_refused_before_running(change: dict[str, Any
         arguments[key] = {**arguments.get(key, {}), **value} if isinstance(value, dict) else value
     problems = EXECUTORS["Transform"].problems(arguments)
     assert len(problems) == 1 and __import__("re").search(problem, problems[0]), problems
+
+
+def test_the_cache_key_holds_sagemakers_transform_attributes_only(tmp_path: Path) -> None:
+    """AWS's default cache key attributes for Transform: DataProcessing, Environment, ModelName, TransformInput."""
+    from showcase.local.cache import cache_key
+
+    store = ObjectStore(tmp_path / "store")
+    base: dict[str, Any] = {
+        "ModelName": "m1",
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/in"}}},
+        "TransformOutput": {"S3OutputPath": "s3://bucket/out/run-1"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    }
+    key = cache_key("Transform", base, store)
+    assert cache_key("Transform", {**base, "TransformOutput": {"S3OutputPath": "s3://bucket/out/run-2"}}, store) == key
+    assert cache_key("Transform", {**base, "ModelName": "m2"}, store) != key
+    assert cache_key("Transform", {**base, "DataProcessing": {"InputFilter": "$[1:]"}}, store) != key

@@ -8,8 +8,10 @@ The cache key is what SageMaker documents ("Default cache key attributes by pipe
 type and the *resolved* values of the attributes that, if changed, rerun the step — for Processing
 ``AppSpecification``, ``Environment``, ``ProcessingInputs``; for Training ``AlgorithmSpecification``,
 ``CheckpointConfig``, ``DebugHookConfig``, ``DebugRuleConfigurations``, ``Environment``, ``HyperParameters``,
-``InputDataConfig``. Outputs (which usually embed the execution id) are not part of the key, so a cache
-hit points at the earlier execution's outputs, as on SageMaker. Other step types use all their arguments.
+``InputDataConfig``; for Tuning ``HyperParameterTuningJobConfig``, ``TrainingJobDefinition(s)`` (whose
+``OutputDataConfig`` is part of them); for Transform ``DataProcessing``, ``Environment``, ``ModelName``,
+``TransformInput``. Outputs (which usually embed the execution id) are not part of the key, so a cache hit
+points at the earlier execution's outputs, as on SageMaker. Other step types use all their arguments.
 
 One deliberate difference: SageMaker keys on input *URIs*, so new data at an unchanged URI is a stale hit.
 Locally every ``s3://`` URI in the key attributes is also hashed by content (every object under it in the
@@ -44,6 +46,8 @@ KEY_ATTRIBUTES = {
         "HyperParameters",
         "InputDataConfig",
     ),
+    "Tuning": ("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
+    "Transform": ("DataProcessing", "Environment", "ModelName", "TransformInput"),
 }
 _DURATION = re.compile(
     r"^P?(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
