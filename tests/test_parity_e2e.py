@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from showcase.cli.local import entry as local_cli
 from showcase.local import describe_execution
 from showcase.settings import load
 from showcase.store import ObjectStore
@@ -78,10 +79,11 @@ def test_two_model_trainer_jobs_in_parallel_and_a_failure_file(tmp_path: Path) -
         assert model["name"] == step.name and model["channels"] == ["code", "sm_drivers", "train"]
         assert [round(c) for c in model["coef"]] == [3, -2]
 
-    failed = run_local(tmp_path, "-n", "tests.parity.trainer.pipeline", "-p", "FailSecond=yes")
-    assert failed.returncode == 1
-    executions = sorted(os.listdir(settings.executions_root), key=lambda e: describe_execution(e, settings).start)
-    second = describe_execution(executions[-1], settings).step("Second")
+    # The same definition again (showcase-local start: no rebuild), the second job told to fail after training.
+    definition = settings.executions_root / execution / "definition.json"
+    assert local_cli(["--home", str(tmp_path), "start", "--definition", str(definition), "-p", "FailSecond=yes"]) == 1
+    (failed,) = set(os.listdir(settings.executions_root)) - {execution}
+    second = describe_execution(failed, settings).step("Second")
     # What SageMaker's driver writes to /opt/ml/output/failure, and so the FailureReason on SageMaker too:
     # the traceback of its call to the script (the script's own error is in the log).
     reason = second.failure_reason or ""
