@@ -284,3 +284,36 @@ def test_a_bare_role_name_is_refused() -> None:
 
     with pytest.raises(UsageError, match="full IAM role ARN"):
         get_pipeline(region="eu-west-1", role="MySageMakerRole", default_bucket="b")
+
+
+def test_the_tuned_variant_is_awss_canonical_shape() -> None:
+    """tune=True: prepare -> tune -> evaluate the best model -> create model -> transform -> review."""
+    from showcase.pipeline import get_pipeline
+
+    pipeline = get_pipeline(region="eu-west-1", role=ROLE, default_bucket="showcase-bucket", tune=True)
+    definition = json.loads(pipeline.definition())
+    steps = all_steps(definition)
+    assert [s["Name"] for s in definition["Steps"]] == [
+        "PrepareData", "TuneModel", "EvaluateModel", "CreateModel", "TransformTest", "ReviewMse",
+    ]  # fmt: skip
+    assert {s["Name"]: s["Type"] for s in steps.values()}["CreateModel"] == "Model"
+    config = steps["TuneModel"]["Arguments"]["HyperParameterTuningJobConfig"]
+    assert config["Strategy"] == "Bayesian" and config["TrainingJobEarlyStoppingType"] == "Auto"
+    assert config["ResourceLimits"] == {"MaxParallelTrainingJobs": 2, "MaxNumberOfTrainingJobs": 20}
+    assert config["RandomSeed"] == {"Get": "Parameters.TuningSeed"}
+    best = {"Get": "Steps.TuneModel.TrainingJobSummaries[0].TrainingJobName"}
+    for name, url in (
+        ("CreateModel", steps["CreateModel"]["Arguments"]["PrimaryContainer"]["ModelDataUrl"]),
+        (
+            "RegisterModel",
+            steps["RegisterModel"]["Arguments"]["InferenceSpecification"]["Containers"][0]["ModelDataUrl"],
+        ),
+    ):
+        assert best in url["Std:Join"]["Values"], name
+    assert steps["TransformTest"]["Arguments"]["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
+    assert steps["TransformTest"]["Arguments"]["DataProcessing"] == {
+        "InputFilter": "$[1:]", "OutputFilter": "$[0,-1]", "JoinSource": "Input",
+    }  # fmt: skip
+    assert steps["ReviewMse"]["DependsOn"] == ["TransformTest"]
+    names = [p["Name"] for p in definition["Parameters"]]
+    assert "TuningSeed" in names and "NumRound" in names and "MaxDepth" not in names
