@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xgboost as xgb
 
 from showcase.registry import Registry
+from showcase.store import ObjectStore
 from tests.reliability_support import (
     build_definition,
     clean_env,
@@ -109,12 +111,20 @@ def store_digests(store: Path) -> dict[str, str]:
 def test_eight_executions_at_once_all_succeed_with_consecutive_versions(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, abalone_path: Path
 ) -> None:
+    """Each execution gets its own SplitSeed, so each one's splits, model and reports differ from every other's: a
+    write from one execution into another's keys would leave two of them equal, or an object that disagrees with the
+    execution whose key it has."""
     definition, uploads = build_definition(tmp_path_factory.getbasetemp() / "reliability-definition", abalone_path)
     home = prepare_home(tmp_path / "home", uploads)
-    args = start_args(definition, "NumRound=5", "MseThreshold=1000")
+    seeds = list(range(101, 109))
     processes = [
-        subprocess.Popen(local_cli(home, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
-        for _ in range(8)
+        subprocess.Popen(
+            local_cli(home, *start_args(definition, "NumRound=5", "MseThreshold=1000", f"SplitSeed={seed}")),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=clean_env(),
+        )
+        for seed in seeds
     ]
     outputs = [process.communicate(timeout=240) for process in processes]
     for process, (out, err) in zip(processes, outputs, strict=True):
@@ -122,47 +132,64 @@ def test_eight_executions_at_once_all_succeed_with_consecutive_versions(
 
     records = [json.loads(path.read_text()) for path in sorted((home / "executions").glob("*/execution.json"))]
     assert len(records) == 8 and {r["status"] for r in records} == {"Succeeded"}
+    assert sorted(int(r["parameters"]["SplitSeed"]) for r in records) == seeds
+    # Different seeds, different inputs: no step can be a cache hit on another execution's.
+    assert [s["name"] for r in records for s in r["steps"] if s.get("cached_from")] == []
     registry = Registry(home / "registry.sqlite")
     summaries = registry.list_model_packages(ModelPackageGroupName="crayonShowcasePackageGroup", MaxResults=100)
     packages = summaries["ModelPackageSummaryList"]
     assert sorted(p["ModelPackageVersion"] for p in packages) == list(range(1, 9))
 
-    # Each registration names its own execution, and the model it names is intact.
-    registered, trained_by = {}, {}
+    store = ObjectStore(home / "store")
     for record in records:
+        execution_id, seed = record["execution_id"], int(record["parameters"]["SplitSeed"])
         steps = {step["name"]: step for step in record["steps"]}
-        registered[record["execution_id"]] = steps["RegisterModel"]["properties"]["ModelPackageArn"]
-        # The model is the one this execution trained, or, when TrainModel was a cache hit on a run that had
-        # already finished (a concurrent run still in flight is never a hit), the model that run trained.
-        trained_by[record["execution_id"]] = steps["TrainModel"]["cached_from"] or record["execution_id"]
-    assert len(set(registered.values())) == 8
-    for execution_id, arn in registered.items():
-        extras = registry.describe_model_package_extras(ModelPackageName=arn)
-        assert extras["Lineage"]["PipelineExecutionId"] == execution_id
+        arn = steps["RegisterModel"]["properties"]["ModelPackageArn"]
+        assert registry.describe_model_package_extras(ModelPackageName=arn)["Lineage"]["PipelineExecutionId"] == (
+            execution_id
+        )
         described = registry.describe_model_package(ModelPackageName=arn)
         model_url = described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-        assert f"/{trained_by[execution_id]}/" in model_url, (execution_id, model_url)
-        assert (home / "store" / model_url.removeprefix("s3://")).is_file(), (execution_id, model_url)
+        assert f"/{execution_id}/" in model_url, (execution_id, model_url)
+        # The objects under this execution's keys are this execution's: its seed's split, and a model whose
+        # error on that split's test rows is the MSE the execution reported and registered.
+        outputs_of = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in steps["PrepareData"]["properties"][
+            "ProcessingOutputConfig"]["Outputs"]}  # fmt: skip
+        assert all(f"/{execution_id}/" in uri for uri in outputs_of.values()), outputs_of
+        metadata = json.loads(store.get_bytes(f"{outputs_of['metadata'].rstrip('/')}/preprocessing.json"))
+        assert metadata["seed"] == seed, (execution_id, metadata["seed"], seed)
+        test = np.loadtxt(store.get_bytes(f"{outputs_of['test'].rstrip('/')}/test.csv").decode().splitlines(),
+                          delimiter=",")  # fmt: skip
+        booster = model_from_archive(store.get_bytes(model_url), tmp_path / execution_id)
+        mse = float(np.mean((booster.inplace_predict(test[:, 1:]) - test[:, 0]) ** 2))
+        evaluation_uri = described["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+        assert f"/{execution_id}/" in evaluation_uri, evaluation_uri
+        reported = json.loads(store.get_bytes(evaluation_uri))["regression_metrics"]["mse"]["value"]
+        assert mse == pytest.approx(reported, rel=1e-5), (execution_id, mse, reported)
 
-    # No object of one execution was written by another: every object an execution's steps ran to write lives
-    # under its own id, and the run's outputs are byte-identical across executions that ran the job (same
-    # seed, same data, same hyperparameters): a clobbered or interleaved file would differ.
+    # Across executions, every object an execution wrote (model archives included) differs from the object at the
+    # same place under every other execution: an overwrite or an interleaved write would leave two alike.
     digests = store_digests(home / "store")
     assert not [key for key in digests if "/." in key or key.startswith(".")], "temporary files left visible"
-    by_suffix: dict[str, set[str]] = {}
+    executions = {record["execution_id"] for record in records}
+    by_suffix: dict[str, dict[str, str]] = {}
     for key, digest in digests.items():
         parts = key.split("/")
-        if len(parts) > 3 and parts[2] in registered:  # showcase-local/crayonShowcase/<execution id>/...
+        if len(parts) > 3 and parts[2] in executions:  # showcase-local/crayonShowcase/<execution id>/...
             suffix = "/".join(part.replace(parts[2], "ID") for part in parts[3:])
-            by_suffix.setdefault(suffix, set()).add(digest)
-    assert by_suffix, sorted(digests)[:20]
+            by_suffix.setdefault(suffix, {})[parts[2]] = digest
+    assert any(suffix.endswith("model.tar.gz") for suffix in by_suffix), sorted(by_suffix)
     for suffix, found in by_suffix.items():
-        if not suffix.startswith("model/"):  # a model archive is the same too, but its key names the job
-            assert len(found) == 1, (suffix, found)
-    ran = {
-        record["execution_id"]
-        for record in records
-        for step in record["steps"]
-        if step["name"] == "TrainModel" and step["status"] == "Succeeded"
-    }
-    assert ran, "no execution trained (all cache hits?)"
+        assert set(found) == executions, (suffix, sorted(found))
+        assert len(set(found.values())) == 8, (suffix, found)
+
+
+def model_from_archive(archive: bytes, directory: Path) -> xgb.Booster:
+    from showcase.archives import extract_model_archive
+
+    directory.mkdir(parents=True)
+    (directory / "model.tar.gz").write_bytes(archive)
+    (model,) = extract_model_archive(directory / "model.tar.gz", directory / "model")
+    booster = xgb.Booster()
+    booster.load_model(bytearray(model.read_bytes()))
+    return booster
