@@ -133,7 +133,8 @@ def large_input(tmpdir: Path, root: Path, data: Path, repeat: int) -> tuple[dict
     with big.open("wb") as out:
         for _ in range(64):  # 64 x 16 MiB = 1 GiB
             out.write(block)
-    env = {**local_env(tmpdir / "home-large", data, root), "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root / 'benchmarks'}"}
+    path = f"{root / 'src'}{os.pathsep}{root / 'benchmarks'}"
+    env = {**local_env(tmpdir / "home-large", data, root), "PYTHONPATH": path}
     command = pipeline_command(root, "large_input_pipeline", "-k", json.dumps({"input_data": str(big)}))
     cold = measure(command, env)
     reruns = median_of([measure(command, env) for _ in range(repeat)])

@@ -17,7 +17,9 @@ One deliberate difference: SageMaker keys on input *URIs*, so new data at an unc
 Locally every ``s3://`` URI in the key attributes is also hashed by content (every object under it in the
 object store; JSON-quoted ones too, as script mode's ``sagemaker_submit_directory``, so changed training code
 reruns the step), and so is every absolute path of an existing local file (a local copy of the input data
-passed as a parameter), so changed data always reruns the step.
+passed as a parameter), so changed data always reruns the step. Checking that costs little on large inputs:
+each file's digest is remembered with its inode, size, modification and change times (``digests.py``) and the
+file is read again only when one of those moved.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from showcase.errors import DefinitionError, ShowcaseError
+from showcase.local.digests import FileDigests
 from showcase.local.records import ExecutionRecord, StepRecord
 from showcase.statuses import DONE
 
@@ -61,7 +64,7 @@ class ContentReader(Protocol):
 
     def list(self, uri: str) -> Iterable[str]: ...
 
-    def get_bytes(self, uri: str) -> bytes: ...
+    def path_of(self, uri: str) -> Path: ...
 
 
 def expire_after(text: Any) -> timedelta | None:
@@ -76,11 +79,15 @@ def expire_after(text: Any) -> timedelta | None:
     return timedelta(days=days, hours=n["h"], minutes=n["mi"], seconds=n["s"])
 
 
-def cache_key(step_type: str, arguments: dict[str, Any], store: ContentReader) -> str:
+def cache_key(
+    step_type: str, arguments: dict[str, Any], store: ContentReader, digests: FileDigests | None = None
+) -> str:
     """The key of a step run: its type, the resolved key attributes and the content of their inputs."""
     names = KEY_ATTRIBUTES.get(step_type, tuple(sorted(arguments)))
     attributes = {name: arguments.get(name) for name in names}
-    contents = {uri: _content_digest(uri, store) for uri in sorted(set(_locations(attributes)))}
+    digests = digests or FileDigests()
+    contents = {uri: _content_digest(uri, store, digests) for uri in sorted(set(_locations(attributes)))}
+    digests.save()
     material = json.dumps([step_type, attributes, contents], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -99,16 +106,13 @@ def _locations(value: Any) -> Iterator[str]:
             yield from _locations(item)
 
 
-def _content_digest(uri: str, store: ContentReader) -> str:
-    digest = hashlib.sha256()
+def _content_digest(uri: str, store: ContentReader, digests: FileDigests) -> str:
     if not uri.startswith("s3://"):
-        with open(uri, "rb") as local:
-            for chunk in iter(lambda: local.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return digests.sha256(uri)
+    digest = hashlib.sha256()
     try:
         for key in sorted(store.list(uri)):
-            digest.update(key.encode() + b"\0" + hashlib.sha256(store.get_bytes(key)).digest())
+            digest.update(key.encode() + b"\0" + bytes.fromhex(digests.sha256(store.path_of(key))))
     except (OSError, ShowcaseError):  # not in the store (e.g. a public dataset URI): key on the URI alone
         return "unreadable"
     return digest.hexdigest()

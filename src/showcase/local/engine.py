@@ -18,6 +18,7 @@ from typing import Any
 
 from showcase.errors import DefinitionError, UsageError
 from showcase.local import definition as definitions
+from showcase.local.digests import FileDigests
 from showcase.local.expressions import Resolver
 from showcase.local.inputs import missing_inputs
 from showcase.local.jobs import Executor, UpstreamStep, job_name
@@ -81,6 +82,7 @@ class Engine:
         self.on_event = on_event or (lambda event: None)
         self.sleep = sleep
         self.records = ExecutionStore(settings.executions_root)
+        self.digests = FileDigests(settings.home / "digests.json")
         self._lock = threading.RLock()
 
     def start(self, raw: dict[str, Any], *, pipeline_name: str, parameters: Mapping[str, Any]) -> ExecutionRecord:
@@ -174,6 +176,7 @@ class Engine:
                 sleep=self.sleep,
                 parameters=dict(record.parameters),
                 upstream=self._upstream(parsed, record, name),
+                digests=self.digests,
             )
             return run_step(run)
 

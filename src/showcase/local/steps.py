@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from showcase.errors import StepFailed
 from showcase.local import cache, conditions
 from showcase.local.definition import StepSpec
+from showcase.local.digests import FileDigests
 from showcase.local.expressions import Resolver, render
 from showcase.local.jobs import Executor, JobContext, UpstreamStep
 from showcase.local.records import ExecutionRecord, Outcome, now
@@ -37,6 +38,8 @@ class StepRun:
     sleep: Callable[[float], None]
     parameters: dict[str, Any] = field(default_factory=dict)
     upstream: tuple[UpstreamStep, ...] = ()
+    digests: FileDigests | None = None
+    """Remembered file digests for cache keys (None: every input is read)."""
 
 
 def run_condition(run: StepRun) -> Outcome:
@@ -57,7 +60,7 @@ def run_job(run: StepRun) -> Outcome:
     key = None
     config = run.spec.raw.get("CacheConfig") or {}
     if executor.cacheable and config.get("Enabled"):
-        key = cache.cache_key(run.spec.type, arguments, run.store)
+        key = cache.cache_key(run.spec.type, arguments, run.store, run.digests)
         ttl = cache.expire_after(config.get("ExpireAfter"))
         hit = cache.find_hit(key, run.pipeline_name, ttl, now(), run.history())
         if hit is not None:
