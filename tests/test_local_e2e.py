@@ -25,8 +25,11 @@ BUNDLED_SHA256 = "de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc7844
 pytestmark = pytest.mark.e2e
 
 
-def run_local(home: Path, *args: str, data: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_local(
+    home: Path, *args: str, data: Path | None = None, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOWCASE_"))}
+    env.update(extra_env)
     env["SHOWCASE_HOME"] = str(home)
     env["PYTHONPATH"] = str(REPO)
     if data is not None:
@@ -130,9 +133,15 @@ def test_a_missing_data_file_is_named(tmp_path: Path) -> None:
 
 
 def test_a_rerun_with_nothing_changed_runs_no_job(tmp_path: Path, abalone_path: Path) -> None:
-    assert run_local(tmp_path, "-n", "showcase.pipeline", data=abalone_path).returncode == 0
-    again = run_local(tmp_path, "-n", "showcase.pipeline", data=abalone_path)
+    first = run_local(tmp_path, "-n", "showcase.pipeline", data=abalone_path)
+    assert first.returncode == 0 and "reused" not in first.stderr
+    again = run_local(tmp_path, "-n", "showcase.pipeline", data=abalone_path, PYTHONPROFILEIMPORTTIME="1")
     assert again.returncode == 0
+    # The definition is reused: neither the SDK nor the pipeline module is imported, nor XGBoost for a cached job.
+    assert "definition of crayonShowcasePipeline: reused" in again.stderr
+    imported = {line.rpartition("|")[2].strip() for line in again.stderr.splitlines() if line.startswith("import time")}
+    assert "showcase.cli.build_cache" in imported
+    assert not imported & {"sagemaker", "boto3", "showcase.pipeline", "xgboost", "pandas"}
     executions = sorted(load(tmp_path).executions_root.iterdir(), key=lambda p: p.stat().st_mtime)
     record = json.loads((executions[-1] / "execution.json").read_text())
     statuses = {step["name"]: step["status"] for step in record["steps"]}

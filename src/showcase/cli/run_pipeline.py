@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
+from showcase.cli.build_cache import BuildCache, Built
 from showcase.cli.common import (
     ArgumentParser,
     add_log_level,
@@ -87,6 +88,11 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--home", help="local runtime state directory (default: $SHOWCASE_HOME or ./.showcase)")
     parser.add_argument("--quiet-definition", action="store_true", help="do not print the definition JSON")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="with --local: build the definition even when nothing it was built from has changed",
+    )
     add_log_level(parser)
     return parser
 
@@ -162,13 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     if args.local:
-        from showcase import settings
-
-        config = settings.load(args.home)
-        region = args.kwargs.get("region") or os.environ.get("AWS_DEFAULT_REGION") or config.region
-        pipeline, definition, uploads = build_locally(
-            args.module_name, dict(args.kwargs), region=region, account=config.account
-        )
+        built = _build_local(args)
+        name, definition, uploads = built.pipeline_name, built.definition, built.uploads
     else:
         if not args.role_arn:
             raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
@@ -176,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Importing the SDK builds clients, which need a region.
             os.environ.setdefault("AWS_DEFAULT_REGION", str(args.kwargs["region"]))
         pipeline, definition, uploads = build(import_pipeline_module(args.module_name), dict(args.kwargs))
+        name = pipeline.name
     parameters = check_overrides(definition, args.parameter)
     if not args.quiet_definition:
         print(json.dumps(definition, indent=2))
@@ -183,15 +185,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     registrations: list[dict[str, Any]] = []
     if args.local:
-        report, registrations = _run_local(pipeline.name, definition, uploads, parameters, args)
+        report, registrations = _run_local(name, definition, uploads, parameters, args)
     else:
-        started = _run_on_sagemaker(pipeline.name, definition, uploads, parameters, args)
+        started = _run_on_sagemaker(name, definition, uploads, parameters, args)
         if started is None:
             return 0
         report = started
     print_execution(report)
     print_registrations(registrations)
     return 0 if report.status == ExecutionStatus.SUCCEEDED else 1
+
+
+def _build_local(args: Any) -> Built:
+    """The definition for a local run: the one built last time while nothing it read has changed
+    (``build_cache``), else a build with no AWS (``build_locally``)."""
+    from showcase import settings
+    from showcase.local.digests import FileDigests
+
+    config = settings.load(args.home)
+    region = args.kwargs.get("region") or os.environ.get("AWS_DEFAULT_REGION") or config.region
+
+    def build_now() -> Built:
+        pipeline, definition, uploads = build_locally(
+            args.module_name, dict(args.kwargs), region=region, account=config.account
+        )
+        return Built(pipeline.name, definition, uploads)
+
+    cache = BuildCache(config.home / "definitions", FileDigests(config.home / "digests.json"))
+    request = {"module": args.module_name, "kwargs": args.kwargs, "region": region, "account": config.account}
+    built = cache.build(request, build_now, rebuild=args.rebuild)
+    if built.cached:
+        print(
+            f"definition of {built.pipeline_name}: reused, nothing it was built from has changed (--rebuild builds it)",
+            file=sys.stderr,
+        )
+    return built
 
 
 def _run_on_sagemaker(

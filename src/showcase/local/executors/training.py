@@ -21,7 +21,6 @@ from typing import Any
 
 from showcase.archives import write_model_archive
 from showcase.local.executors import user_code
-from showcase.local.executors import xgboost_algorithm as algorithm
 from showcase.local.executors.common import (
     Trained,
     fail,
@@ -67,6 +66,10 @@ def _algorithm_problems(arguments: dict[str, Any]) -> list[str]:
 
 
 def _run_algorithm(context: JobContext, name: str) -> Trained:
+    # Imported here: XGBoost (and the pandas, SciPy and scikit-learn it imports) costs about a second, which a
+    # run whose training step is a cache hit need not pay.
+    from showcase.local.executors import xgboost_algorithm as algorithm
+
     arguments = context.arguments
     raw_hyperparameters = {str(k): as_text(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
     try:

@@ -21,18 +21,30 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from showcase.errors import RegistryError
 from showcase.local.executors import jsonpath
 from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, timestamp
 from showcase.local.executors.images import repository
 from showcase.local.jobs import JobContext
-from showcase.serving import codec
 from showcase.serving.errors import ModelLoadError
-from showcase.serving.model import LoadedModel, extract_and_check
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from showcase.serving.model import LoadedModel
+
+
+def _codec() -> ModuleType:
+    """The endpoint's codec, imported when a Transform step is checked or run: it brings numpy and pandas,
+    which a run with no Transform step (or whose jobs are all cache hits) need not load."""
+    from showcase.serving import codec
+
+    return codec
+
 
 MEBIBYTE = 1024 * 1024
 DEFAULT_MAX_PAYLOAD_MB = 6
@@ -40,7 +52,7 @@ SERVED_IMAGES = frozenset({"sagemaker-xgboost"})
 SPLIT_TYPES = ("None", "Line")
 STRATEGIES = ("MultiRecord", "SingleRecord")
 ASSEMBLE_WITH = ("None", "Line")
-SPLIT_ACCEPTS = (codec.CSV, codec.JSONLINES)
+SPLIT_ACCEPTS = ("text/csv", "application/jsonlines")  # the codec's CSV and JSONLINES
 """Accept types whose response holds one line per record (what joining and output filters need)."""
 
 
@@ -82,8 +94,8 @@ def _problems(arguments: dict[str, Any]) -> list[str]:
     content_type = _literal(given.get("ContentType"))
     if content_type is not None:
         try:
-            codec.content_type_of(content_type)
-        except codec.RequestError as exc:
+            _codec().content_type_of(content_type)
+        except _codec().RequestError as exc:
             found.append(f"TransformInput ContentType: {exc.message}")
     output = arguments.get("TransformOutput")
     if not isinstance(output, dict) or "S3OutputPath" not in output:
@@ -92,8 +104,8 @@ def _problems(arguments: dict[str, Any]) -> list[str]:
     accept = _literal(output.get("Accept"))
     if accept is not None:
         try:
-            codec.accept_of(accept)
-        except codec.RequestError as exc:
+            _codec().accept_of(accept)
+        except _codec().RequestError as exc:
             found.append(f"TransformOutput Accept: {exc.message}")
     if _literal(output.get("AssembleWith", "None")) not in (None, *ASSEMBLE_WITH):
         found.append(f"TransformOutput AssembleWith {output['AssembleWith']} is not supported (use None or Line)")
@@ -123,9 +135,9 @@ def _data_processing_problems(processing: dict[str, Any], content_type: Any, acc
     if join not in (None, "None", "Input"):
         found.append(f"DataProcessing.JoinSource {join} is not one of None, Input")
     if any(processing.get(key) not in (None, "$", "None") for key in ("InputFilter", "OutputFilter", "JoinSource")):
-        if content_type is not None and codec.parse_media_type(str(content_type))[0] != codec.CSV:
+        if content_type is not None and _codec().parse_media_type(str(content_type))[0] != _codec().CSV:
             found.append(f"DataProcessing needs ContentType text/csv locally (records as arrays), got {content_type}")
-        if accept is not None and codec.parse_media_type(str(accept))[0] not in SPLIT_ACCEPTS:
+        if accept is not None and _codec().parse_media_type(str(accept))[0] not in SPLIT_ACCEPTS:
             found.append(f"DataProcessing needs one output line per record: Accept {' or '.join(SPLIT_ACCEPTS)}")
         if split is not None and split != "Line":
             found.append("DataProcessing needs SplitType Line locally (one record per line)")
@@ -142,8 +154,8 @@ def _plan(arguments: dict[str, Any]) -> Plan:
     processing = arguments.get("DataProcessing") or {}
     filters = {key: processing.get(key) for key in ("InputFilter", "OutputFilter")}
     return Plan(
-        content_type=codec.content_type_of(given.get("ContentType")),
-        accept=codec.accept_of(output.get("Accept")),
+        content_type=_codec().content_type_of(given.get("ContentType")),
+        accept=_codec().accept_of(output.get("Accept")),
         split_line=given.get("SplitType", "None") == "Line",
         single_record=arguments.get("BatchStrategy", "MultiRecord") == "SingleRecord",
         max_payload=int(arguments.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)) * MEBIBYTE,
@@ -176,7 +188,7 @@ class TransformExecutor:
             try:
                 data = context.store.get_bytes(uri)
                 outputs[f"{output_path}/{relative}.out"] = _transform(data, plan, model)
-            except codec.RequestError as exc:
+            except _codec().RequestError as exc:
                 raise fail(context, f"ClientError: {uri}: {exc.message}") from exc
             context.log.write(f"TransformJob {name}: transformed {uri}\n")
         for uri, body in outputs.items():
@@ -228,6 +240,8 @@ class TransformExecutor:
         try:
             archive.parent.mkdir(parents=True, exist_ok=True)
             archive.write_bytes(context.store.get_bytes(url))
+            from showcase.serving.model import extract_and_check
+
             model = extract_and_check(archive, host_path(context.work_dir, "/opt/ml/model"), model_package_arn=url)
         except (StoreError, ModelLoadError) as exc:
             raise fail(context, f"model {model_name}: {exc}") from exc
@@ -258,11 +272,11 @@ def _transform(data: bytes, plan: Plan, model: LoadedModel) -> bytes:
     for batch in _batches(records, plan):
         try:
             results = _predict(batch, plan, model)
-        except codec.RequestError as exc:
+        except _codec().RequestError as exc:
             where = (
                 f"record {first}" if len(batch) == 1 else f"the mini-batch of records {first}-{first + len(batch) - 1}"
             )
-            raise codec.RequestError(exc.status, f"{where}: {exc.message}") from exc
+            raise _codec().RequestError(exc.status, f"{where}: {exc.message}") from exc
         for result in results:
             out += result + (b"\n" if plan.assemble_line and not result.endswith(b"\n") else b"")
         first += len(batch)
@@ -280,7 +294,7 @@ def _batches(records: list[bytes], plan: Plan) -> Iterator[list[bytes]]:
     size = 0
     for number, record in enumerate(records, start=1):
         if len(record) > plan.max_payload:
-            raise codec.RequestError(
+            raise _codec().RequestError(
                 413, f"record {number} is {len(record)} bytes, beyond MaxPayloadInMB ({plan.max_payload // MEBIBYTE})"
             )
         if batch and (plan.single_record or size + len(record) + 1 > plan.max_payload):
@@ -297,15 +311,15 @@ def _predict(batch: list[bytes], plan: Plan, model: LoadedModel) -> list[bytes]:
     fields = [_fields(record) for record in batch] if plan.input_filter or plan.join else []
     sent = [_csv_line(_as_list(plan.input_filter.apply(f))) for f in fields] if plan.input_filter else batch
     body = b"\n".join(sent)
-    response = codec.encode(model.predict(codec.decode(body, plan.content_type, model.num_features)), plan.accept)
+    response = _codec().encode(model.predict(_codec().decode(body, plan.content_type, model.num_features)), plan.accept)
     if not (plan.join or plan.output_filter):
         return [response]
     lines = [line for line in response.split(b"\n") if line]
     if len(lines) != len(batch):
-        raise codec.RequestError(500, f"the model answered {len(lines)} lines for {len(batch)} records")
+        raise _codec().RequestError(500, f"the model answered {len(lines)} lines for {len(batch)} records")
     results = []
     for number, line in enumerate(lines):
-        csv = plan.accept == codec.CSV
+        csv = plan.accept == _codec().CSV
         answer: Any = line.decode().split(",") if csv else json.loads(line)
         if plan.join:
             answer = (

@@ -1,0 +1,177 @@
+"""The definition cache: reused while nothing the build read has changed; any one changed input rebuilds.
+
+The builds here are of a small pipeline module written to a temporary project (no SDK: building it takes
+milliseconds); the real pipeline's reuse, and that the reused path imports no SDK, is in test_local_e2e.
+A different SDK version cannot be installed in a test, so that input is changed by replacing the version
+reader.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from showcase.cli import build_cache
+from showcase.cli.build_cache import BuildCache, Built
+from showcase.local import digests
+from showcase.local.digests import FileDigests
+
+MODULE = """
+import os
+from pathlib import Path
+
+from {package}.helper import STEP_NAME
+
+HERE = Path(__file__).parent
+
+
+class Session:
+    def __init__(self, uploads):
+        self.pending_uploads = uploads
+
+
+class Pipeline:
+    def __init__(self, name, steps, uploads):
+        self.name, self.steps, self.sagemaker_session = name, steps, Session(uploads)
+
+    def definition(self):
+        import json
+        return json.dumps({{"Version": "2020-12-01", "Steps": self.steps}})
+
+
+def get_pipeline(name="P"):
+    code = (HERE / "script.py").read_bytes()
+    timeout = os.environ.get("PIPE_TIMEOUT", "60")
+    step = {{"Name": STEP_NAME, "Type": "Processing", "Timeout": timeout}}
+    return Pipeline(name, [step], {{"s3://bucket/code/script.py": code}})
+"""
+
+
+class Project:
+    """A project directory on sys.path holding a pipeline package, and a cache over a state directory."""
+
+    def __init__(self, root: Path, package: str) -> None:
+        self.root, self.package = root, package
+        self.dir = root / package
+        self.dir.mkdir(parents=True)
+        (self.dir / "__init__.py").write_text("")
+        (self.dir / "pipe.py").write_text(MODULE.format(package=package))
+        (self.dir / "helper.py").write_text('STEP_NAME = "Prep"\n')
+        (self.dir / "script.py").write_text("print('v1')\n")
+        self.home = root / "home"
+        self.builds = 0
+
+    def run(self, kwargs: dict[str, Any] | None = None, *, rebuild: bool = False) -> Built:
+        def build_now() -> Built:
+            self.builds += 1
+            for name in [n for n in sys.modules if n == self.package or n.startswith(self.package + ".")]:
+                del sys.modules[name]
+            importlib.invalidate_caches()
+            module = importlib.import_module(f"{self.package}.pipe")
+            pipeline = module.get_pipeline(**(kwargs or {}))
+            uploads = dict(pipeline.sagemaker_session.pending_uploads)
+            return Built(pipeline.name, json.loads(pipeline.definition()), uploads)
+
+        cache = BuildCache(self.home / "definitions", FileDigests(self.home / "digests.json"))
+        request = {"module": f"{self.package}.pipe", "kwargs": kwargs or {}}
+        return cache.build(request, build_now, rebuild=rebuild)
+
+    def edit(self, name: str, text: str) -> None:
+        path = self.dir / name
+        path.write_text(text)
+        # Python's own import check compares the source's mtime in whole seconds with its .pyc's:
+        # step the mtime forward so the edited module is really imported again.
+        stamp = time.time_ns() + 2_000_000_000
+        os.utime(path, ns=(stamp, stamp))
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Project]:
+    package = f"buildcache_{request.node.name.replace('[', '_').replace(']', '').replace('-', '_')}"
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("PIPE_TIMEOUT", raising=False)
+    monkeypatch.setattr(digests, "RACY_SECONDS", 0.0)  # files here are written just before they are read
+    project = Project(tmp_path, package)
+    first = project.run()
+    assert not first.cached and project.builds == 1
+    yield project
+
+
+def test_nothing_changed_reuses_the_definition_and_uploads(project: Project) -> None:
+    again = project.run()
+    assert again.cached and project.builds == 1
+    assert again.definition == {
+        "Version": "2020-12-01",
+        "Steps": [{"Name": "Prep", "Type": "Processing", "Timeout": "60"}],
+    }
+    assert again.uploads == {"s3://bucket/code/script.py": b"print('v1')\n"}
+    assert again.pipeline_name == "P"
+
+
+def test_the_changed_module_rebuilds(project: Project) -> None:
+    project.edit("pipe.py", MODULE.format(package=project.package).replace('"60"', '"90"'))
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.definition["Steps"][0]["Timeout"] == "90"
+
+
+def test_a_changed_project_file_it_imports_rebuilds(project: Project) -> None:
+    project.edit("helper.py", 'STEP_NAME = "Prepare"\n')
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.definition["Steps"][0]["Name"] == "Prepare"
+
+
+def test_a_changed_code_file_it_uploads_rebuilds(project: Project) -> None:
+    project.edit("script.py", "print('v2')\n")
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.uploads["s3://bucket/code/script.py"] == b"print('v2')\n"
+
+
+def test_other_kwargs_rebuild(project: Project) -> None:
+    rebuilt = project.run({"name": "Q"})
+    assert not rebuilt.cached and rebuilt.pipeline_name == "Q"
+    assert project.run().cached  # the first request's entry is still current
+
+
+@pytest.mark.parametrize("value", ["120", ""])
+def test_an_environment_variable_it_reads_rebuilds(
+    project: Project, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("PIPE_TIMEOUT", value)  # from unset to set (to a value, or to empty)
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.definition["Steps"][0]["Timeout"] == value
+    monkeypatch.delenv("PIPE_TIMEOUT")
+    assert not project.run().cached  # and back
+
+
+def test_another_sdk_version_rebuilds(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build_cache, "sdk_version", lambda: "99.0.0")
+    assert not project.run().cached
+
+
+def test_rebuild_forces_a_build(project: Project) -> None:
+    assert not project.run(rebuild=True).cached and project.builds == 2
+    assert project.run().cached
+
+
+def test_a_damaged_entry_only_costs_a_build(project: Project) -> None:
+    for entry in (project.home / "definitions").glob("*.json"):
+        entry.write_text("{")
+    assert not project.run().cached
+    assert project.run().cached
+
+
+def test_an_entry_holds_no_value_of_an_environment_variable_the_build_did_not_read(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY")
+    project.run(rebuild=True)
+    text = "".join(p.read_text() for p in (project.home / "definitions").glob("*.json"))
+    assert "SECRETKEY" not in text and "PIPE_TIMEOUT" in text
