@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from showcase.local.records import ExecutionRecord
+from showcase.local.records import ExecutionRecord, ExecutionStore
 from tests.local_fakes import Harness, condition, definition, fail, get, join, parameter, processing
 
 
@@ -149,3 +150,11 @@ def test_a_failed_retry_reports_once_in_one_clean_line(tmp_path: Path) -> None:
         f"`showcase-local describe {record.execution_id}`, fix the cause, then `showcase-local retry "
         f"{record.execution_id}`"
     ]
+    # The retried execution keeps its start (SageMaker's CreationTime): `list` shows it running from there to the
+    # retry's end, as the dashboard does.
+    retried = ExecutionStore(tmp_path / "executions").load(record.execution_id)
+    assert retried.start == record.start and retried.end is not None and record.end is not None
+    assert retried.end > record.end
+    row = next(line for line in cli(tmp_path, "list").stdout.splitlines() if record.execution_id in line)
+    shown = float(re.search(r"(\d+\.\d) s", row).group(1))  # type: ignore[union-attr]
+    assert shown == pytest.approx((retried.end - record.start).total_seconds(), abs=0.051)
