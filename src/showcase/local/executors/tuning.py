@@ -262,8 +262,9 @@ class _Tuning:
         self.name = job_name(context, MAX_TUNING_JOB_NAME)
         self.strategy = self.config.get("Strategy", "Bayesian")
         raws = arguments.get("TrainingJobDefinitions") or [arguments["TrainingJobDefinition"]]
-        self.raw_definitions = {(raw.get("DefinitionName") or f"definition-{i}"): raw for i, raw in enumerate(raws)}
-        self.definitions = {key: self._definition(raw) for key, raw in self.raw_definitions.items()}
+        self.definitions = {
+            (raw.get("DefinitionName") or f"definition-{i}"): self._definition(raw) for i, raw in enumerate(raws)
+        }
         limits = self.config.get("ResourceLimits") or {}
         first = next(iter(self.definitions.values()))
         grid = math.prod(len(r.values) for r in first.ranges) if self.strategy == "Grid" else None
@@ -322,9 +323,8 @@ class _Tuning:
         context.log.flush()
         trials: list[Trial] = []
         target = (self.config.get("TuningJobCompletionCriteria") or {}).get("TargetObjectiveMetricValue")
-        clock = threading.Event()
         with ThreadPoolExecutor(self.parallel, thread_name_prefix="trial") as pool:
-            while len(trials) < self.max_trials and not clock.is_set():
+            while len(trials) < self.max_trials:
                 batch = [
                     self._ask(len(trials) + i + 1) for i in range(min(self.parallel, self.max_trials - len(trials)))
                 ]
