@@ -96,13 +96,22 @@ def test_the_trials_show_in_describe_and_each_has_its_log(home: Path) -> None:
 
 
 def test_a_tuning_step_whose_every_trial_fails_fails_the_execution_with_their_reasons(home: Path) -> None:
-    result = run_local(home, "-n", "showcase.pipeline", "-k", TUNED, "-p", "NumRound=0")
-    assert result.returncode == 1
-    record = execution(home, -1)
-    reason = steps(record)["TuneModel"]["failure_reason"]
+    """The same definition again (in process: the engine, not the CLI), with a num_round the algorithm refuses."""
+    from showcase import local
+
+    first = execution(home)
+    directory = load(home).executions_root / first["execution_id"]
+    definition = json.loads((directory / "definition.json").read_text())
+    parameters = {**first["parameters"], "NumRound": 0}
+    record = local.run_definition(
+        definition, pipeline_name=first["pipeline_name"], parameters=parameters, settings=load(home)
+    )
+    ran = {step.name: step for step in record.steps}
+    assert record.status == "Failed"
+    reason = ran["TuneModel"].failure_reason or ""
     assert "no training job completed (3 of 3 failed)" in reason
     assert reason.count("ClientError: Hyperparameter num_round") == 3
-    assert steps(record)["CreateModel"]["status"] == "NotStarted"
+    assert ran["PrepareData"].status == "Cached" and ran["CreateModel"].status == "NotStarted"
     assert len(packages(home)) == 1
 
 
