@@ -194,3 +194,30 @@ def test_the_cache_key_holds_sagemakers_transform_attributes_only(tmp_path: Path
     assert cache_key("Transform", {**base, "TransformOutput": {"S3OutputPath": "s3://bucket/out/run-2"}}, store) == key
     assert cache_key("Transform", {**base, "ModelName": "m2"}, store) != key
     assert cache_key("Transform", {**base, "DataProcessing": {"InputFilter": "$[1:]"}}, store) != key
+
+
+def test_a_pipeline_with_what_cannot_run_is_refused_before_any_step_runs(tmp_path: Path) -> None:
+    """Through the engine with the real executors: one message naming each step and field; no execution."""
+    from showcase import local
+    from showcase.errors import DefinitionError
+    from showcase.settings import load
+
+    transform = {
+        "Name": "Batch", "Type": "Transform",
+        "Arguments": {
+            "ModelName": "m",
+            "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": "s3://b/m"}},
+                               "CompressionType": "Gzip"},
+            "TransformOutput": {"S3OutputPath": "s3://b/out"},
+        },
+    }  # fmt: skip
+    tune = {"Name": "Tune", "Type": "Tuning", "Arguments": {"HyperParameterTuningJobConfig": {"Strategy": "Evolution"}}}
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [transform, tune]}
+    settings = load(tmp_path / "home")
+    with pytest.raises(DefinitionError) as caught:
+        local.run_definition(definition, pipeline_name="P", settings=settings)
+    message = str(caught.value)
+    assert "step 'Batch' (Transform): TransformInput S3DataType ManifestFile is not supported locally" in message
+    assert "step 'Batch' (Transform): TransformInput CompressionType Gzip is not supported locally" in message
+    assert "step 'Tune' (Tuning): Strategy Evolution is not one of Bayesian, Random, Grid, Hyperband" in message
+    assert not settings.executions_root.exists() or not any(settings.executions_root.iterdir())
