@@ -33,7 +33,9 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="showcase-dashboard", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--home", help=HOME_HELP)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=port_flag, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
+    parser.add_argument(
+        "--port", type=port_flag, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}; 0 takes a free port"
+    )
     parser.add_argument("--open", action="store_true", help="open the dashboard in a browser once it listens")
     parser.add_argument("--aws", action="store_true", help="read SageMaker (boto3's credentials) instead")
     parser.add_argument("--region", help="AWS region for --aws (default: boto3's, e.g. AWS_DEFAULT_REGION)")
