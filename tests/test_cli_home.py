@@ -11,6 +11,8 @@ import pytest
 COMMANDS: dict[str, dict[str, list[str]]] = {
     "showcase.cli.local": {
         "start": ["--definition", "d.json"],
+        "store put": ["model.tar.gz", "s3://bucket/key"],
+        "store ls": ["s3://bucket/prefix"],
         "list": [],
         "describe": ["E"],
         "retry": ["E"],
@@ -38,8 +40,14 @@ def parser_of(module: str) -> argparse.ArgumentParser:
 
 
 def subcommands(parser: argparse.ArgumentParser) -> set[str]:
-    actions = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
-    return set(actions[0].choices) if actions else set()
+    """Every command a user can run, nested ones as ``store put``."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                nested = subcommands(command)
+                found |= {f"{name} {inner}" for inner in nested} if nested else {name}
+    return found
 
 
 @pytest.mark.parametrize("module", sorted(COMMANDS))
@@ -52,7 +60,7 @@ def test_every_command_is_covered(module: str) -> None:
 )
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_home_before_or_after_the_command(module: str, command: str, where: str) -> None:
-    rest = [command, *COMMANDS[module][command]]
+    rest = [*command.split(), *COMMANDS[module][command]]
     argv = ["--home", "/state", *rest] if where == "before" else [*rest, "--home", "/state"]
     args = parser_of(module).parse_args(argv)
     assert args.home == "/state"

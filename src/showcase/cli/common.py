@@ -35,10 +35,15 @@ def add_home(parser: argparse.ArgumentParser) -> None:
     value given before the command; given in both places, the later one wins.
     """
     parser.add_argument("--home", help=HOME_HELP)
+    _add_home_to_commands(parser)
+
+
+def _add_home_to_commands(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for command in action.choices.values():
                 command.add_argument("--home", default=argparse.SUPPRESS, help=HOME_HELP)
+                _add_home_to_commands(command)  # a command's own commands (``store put``) take it too
 
 
 def json_flag(expected: str, check: Callable[[Any], bool]) -> Callable[[str], Any]:
