@@ -17,6 +17,11 @@ Prints a table; asserts nothing. Rows:
 - container-view: what each job's own /opt/ml costs at its start (the private mount namespace and mounts):
   the median start of ``/bin/true`` through the job guard with the view, less the median without it.
 
+``--growth N ...`` prints instead how the data path grows with the rows: for each size, a cold run on
+generated data, with each job step's seconds (from the execution record) and its rate in MB of input data
+per second, the run's end-to-end time and its peak memory; ``--growth-json FILE`` also writes the figures
+for ``benchmarks/plot_growth.py``.
+
 Peak memory is the largest resident set of any one process of the run (getrusage of children).
 
 The pipeline runs from a copy of ``src/`` and ``pipelines/`` in a temporary directory, so that the
@@ -24,6 +29,7 @@ one-script row can edit a script without touching the repository. Cold and re-ru
 ``--repeat`` runs (default 3).
 
     python benchmarks/pipeline.py [--data data/abalone.data] [--repeat 3] [--scale 100000 1000000]
+    python benchmarks/pipeline.py --growth 1000000 5000000 10000000 [--growth-json docs/data-growth.json]
 """
 
 from __future__ import annotations
@@ -205,14 +211,61 @@ def container_view_cost(rounds: int = 40) -> tuple[str, float, float, str]:
     return ("container-view", cost, 0.0, note)
 
 
+GROWTH_STEPS = ("PrepareData", "TrainModel", "EvaluateModel")
+
+
+def make_data(source: Path, rows: int, output: Path) -> None:
+    script = REPO / "scripts" / "make_abalone_like.py"
+    command = [sys.executable, str(script), "--rows", str(rows), "--output", str(output), "--source", str(source)]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def growth(source: Path, sizes: list[int], tmpdir: Path) -> list[dict[str, float]]:
+    """A cold run per size on generated data: end to end, each job step, peak memory."""
+    results = []
+    for size in sizes:
+        data = tmpdir / f"abalone-{size}.data"
+        make_data(source, size, data)
+        home = tmpdir / f"growth-home-{size}"
+        run = measure(pipeline_command(), local_env(home, data))
+        record = newest_record(home)
+        steps = {name: step_seconds(record, name) for name in GROWTH_STEPS}
+        results.append({"rows": size, "input_mb": data.stat().st_size / 1e6, **run, **steps})
+        data.unlink()
+        shutil.rmtree(home)
+    return results
+
+
+def print_growth(results: list[dict[str, float]]) -> None:
+    header = f"{'rows':>10}{'input MB':>10}{'end to end s':>14}"
+    header += "".join(f"{step + ' s (MB/s)':>26}" for step in GROWTH_STEPS) + f"{'peak MB':>10}{'x input':>9}"
+    print(header)
+    for result in results:
+        line = f"{result['rows']:>10}{result['input_mb']:>10.0f}{result['wall']:>14.1f}"
+        for step in GROWTH_STEPS:
+            cell = f"{result[step]:.1f} ({result['input_mb'] / result[step]:.1f})"
+            line += f"{cell:>26}"
+        line += f"{result['peak_mb']:>10.0f}{result['peak_mb'] / result['input_mb']:>9.1f}"
+        print(line)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the real abalone.data")
     parser.add_argument("--scale", type=int, nargs="*", default=[], help="also run on generated data of these sizes")
     parser.add_argument("--repeat", type=int, default=3, help="runs per cold and re-run row; the median is shown")
+    parser.add_argument("--growth", type=int, nargs="+", help="only the growth table, for these sizes")
+    parser.add_argument("--growth-json", type=Path, help="with --growth: also write the figures to this file")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"--data {args.data} does not exist")
+    if args.growth:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = growth(args.data, args.growth, Path(tmp))
+        print_growth(results)
+        if args.growth_json:
+            args.growth_json.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
 
     rows: list[tuple[str, float, float, str]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,7 +6,8 @@
 Measures, on loopback:
 - single-row CSV requests at 1, 8 and 32 concurrent keep-alive clients: throughput, p50 and p99 latency;
 - 10,000-row CSV requests (1 and 2 clients in a row): rows per second;
-- the floor: ``Booster.inplace_predict`` on the same 10,000 rows in this process (nthread=1 and all cores).
+- the floor: ``Booster.inplace_predict`` on the same 10,000 rows in this process (nthread=1 and all cores);
+- a worker's work per batch without HTTP: the codec's decode, ``inplace_predict`` and encode, in this process.
 
 The load generator is ``wrk`` when it is installed (``apt-get install wrk``; C, one thread, little CPU of its
 own), else a separate process of Python threads with persistent ``http.client`` connections (which needs a
@@ -234,6 +235,18 @@ def floor_rows_per_second(booster: xgb.Booster, rows: np.ndarray, nthread: int) 
     return rows.shape[0] * count / (time.perf_counter() - started)
 
 
+def codec_rows_per_second(booster: xgb.Booster, body: bytes, rows: int) -> float:
+    """What a worker does per batch, without HTTP: decode the CSV body, predict in place, encode the answer."""
+    from showcase.serving import codec
+
+    booster.set_param({"nthread": 1})
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < 2.0:
+        codec.encode(booster.inplace_predict(codec.decode(body, codec.CSV, FEATURES)), codec.CSV)
+        count += 1
+    return rows * count / (time.perf_counter() - started)
+
+
 # -- main -------------------------------------------------------------------------------------------
 
 
@@ -304,11 +317,16 @@ def main() -> int:
                 )
             finally:
                 stop(process)
+    floor = 0.0
     for nthread in (1, os.cpu_count() or 1):
         rate = floor_rows_per_second(booster, batch, nthread)
+        floor = floor or rate
         table.append(
             ("in-process inplace_predict", f"{BATCH_ROWS:,} rows, nthread={nthread}", f"{rate:,.0f} rows/s", "", "")
         )
+    rate = codec_rows_per_second(booster, csv_rows(batch).encode(), BATCH_ROWS)
+    share = f"{rate / floor:.0%} of inplace_predict, nthread=1"
+    table.append(("in-process codec + predict", f"{BATCH_ROWS:,} rows, nthread=1", f"{rate:,.0f} rows/s", share, ""))
 
     widths = [
         max(len(row[i]) for row in [*table, ("server", "load", "throughput", "latency", "non-2xx")]) for i in range(5)
