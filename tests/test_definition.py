@@ -79,10 +79,17 @@ def references(value: Any) -> set[str]:
 def test_top_level_shape(built: tuple[dict[str, Any], dict[str, bytes]]) -> None:
     definition, _ = built
     assert definition["Version"] == "2020-12-01"
-    assert [step["Name"] for step in definition["Steps"]] == ["PrepareData", "TrainModel", "EvaluateModel", "ReviewMse"]
+    assert [step["Name"] for step in definition["Steps"]] == [
+        "PrepareData",
+        "DataQualityBaseline",
+        "TrainModel",
+        "EvaluateModel",
+        "ReviewMse",
+    ]
     steps = all_steps(definition)
     assert {name: step["Type"] for name, step in steps.items()} == {
         "PrepareData": "Processing",
+        "DataQualityBaseline": "QualityCheck",
         "TrainModel": "Training",
         "EvaluateModel": "Processing",
         "ReviewMse": "Condition",
@@ -112,6 +119,10 @@ def test_parameters_and_defaults(built: tuple[dict[str, Any], dict[str, bytes]])
         assert params[name][0] == "String" and params[name][1].startswith("ml.")
     for name in ("PrepInstanceCount", "TrainInstanceCount", "EvalInstanceCount"):
         assert params[name] == ("Integer", 1)
+    assert params["BaselineInstanceType"] == ("String", "ml.m5.xlarge")
+    # The first run has no earlier baseline: skip the check and register the new baseline.
+    assert params["SkipDataQualityCheck"] == ("Boolean", True)
+    assert params["RegisterNewDataQualityBaseline"] == ("Boolean", True)
 
 
 def test_dependencies_follow_property_references(built: tuple[dict[str, Any], dict[str, bytes]]) -> None:
@@ -120,7 +131,8 @@ def test_dependencies_follow_property_references(built: tuple[dict[str, Any], di
     assert references(steps["TrainModel"]["Arguments"]) == {"PrepareData"}
     assert references(steps["EvaluateModel"]["Arguments"]) == {"PrepareData", "TrainModel"}
     assert references(steps["ReviewMse"]["Arguments"]["Conditions"]) == {"EvaluateModel"}
-    assert references(steps["RegisterModel"]["Arguments"]) == {"TrainModel", "EvaluateModel"}
+    assert references(steps["DataQualityBaseline"]["Arguments"]) == {"PrepareData"}
+    assert references(steps["RegisterModel"]["Arguments"]) == {"TrainModel", "EvaluateModel", "DataQualityBaseline"}
     assert references(steps["FailOnMse"]["Arguments"]) == {"EvaluateModel"}
 
 
@@ -133,10 +145,44 @@ def test_prepare_step(built: tuple[dict[str, Any], dict[str, bytes]]) -> None:
     assert {"Get": "Parameters.SplitSeed"} in app["ContainerArguments"][3]["Std:Join"]["Values"]
     outputs = {o["OutputName"]: o["S3Output"]["LocalPath"] for o in args["ProcessingOutputConfig"]["Outputs"]}
     assert outputs == {
-        name: f"/opt/ml/processing/output/{name}" for name in ("train", "validation", "test", "metadata")
+        name: f"/opt/ml/processing/output/{name}" for name in ("train", "validation", "test", "metadata", "baseline")
     }
     resources = args["ProcessingResources"]["ClusterConfig"]
     assert resources["InstanceType"] == {"Get": "Parameters.PrepInstanceType"}
+
+
+def test_data_quality_baseline_step(built: tuple[dict[str, Any], dict[str, bytes]]) -> None:
+    step = all_steps(built[0])["DataQualityBaseline"]
+    args = step["Arguments"]
+    assert args["AppSpecification"]["ImageUri"].endswith(".amazonaws.com/sagemaker-model-monitor-analyzer")
+    assert args["ProcessingInputs"] == [
+        {
+            "InputName": "baseline_dataset_input",
+            "S3Input": {
+                "S3Uri": {"Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"},
+                "LocalPath": "/opt/ml/processing/input/baseline_dataset_input",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+            },
+        }
+    ]
+    assert args["Environment"] == {
+        "dataset_format": '{"csv": {"header": false, "output_columns_position": "START"}}',
+        "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+        "output_path": "/opt/ml/processing/output",
+        "publish_cloudwatch_metrics": "Disabled",
+    }
+    [output] = args["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/output"
+    assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"][1] == "data-quality-baseline"
+    assert args["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {"Get": "Parameters.BaselineInstanceType"}
+    assert {key: step[key] for key in ("CheckType", "ModelPackageGroupName", "SkipCheck", "RegisterNewBaseline")} == {
+        "CheckType": "DATA_QUALITY",
+        "ModelPackageGroupName": "crayonShowcasePackageGroup",
+        "SkipCheck": {"Get": "Parameters.SkipDataQualityCheck"},
+        "RegisterNewBaseline": {"Get": "Parameters.RegisterNewDataQualityBaseline"},
+    }
+    assert step["FailOnViolation"] is True
 
 
 def test_training_step(built: tuple[dict[str, Any], dict[str, bytes]]) -> None:
@@ -200,6 +246,20 @@ def test_review_registers_or_fails(built: tuple[dict[str, Any], dict[str, bytes]
         {"Get": "Steps.EvaluateModel.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
         "evaluation.json",
     ]
+
+    def source(prop: str) -> dict[str, Any]:
+        return {"ContentType": "application/json", "S3Uri": {"Get": f"Steps.DataQualityBaseline.{prop}"}}
+
+    assert register["ModelMetrics"]["ModelDataQuality"] == {
+        "Statistics": source("CalculatedBaselineStatistics"),
+        "Constraints": source("CalculatedBaselineConstraints"),
+    }
+    assert register["DriftCheckBaselines"] == {
+        "ModelDataQuality": {
+            "Statistics": source("BaselineUsedForDriftCheckStatistics"),
+            "Constraints": source("BaselineUsedForDriftCheckConstraints"),
+        }
+    }
     assert register["CustomerMetadataProperties"] == {
         "ModelName": "crayonShowcase",
         "EvaluationReport": {

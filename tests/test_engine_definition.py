@@ -26,8 +26,12 @@ def harness(tmp_path: Path) -> Harness:
 
 
 def test_the_sdk_definition_parses_in_dependency_order(harness: Harness) -> None:
-    parsed = parse(definition_fixture.load(), harness.executors)
+    from showcase.local.executors import QualityCheckExecutor
+
+    parsed = parse(definition_fixture.load(), {**harness.executors, "QualityCheck": QualityCheckExecutor()})
     order = list(parsed.steps)
+    assert order.index("PrepareData") < order.index("DataQualityBaseline") < order.index("RegisterModel")
+    assert parsed.steps["DataQualityBaseline"].arguments["SkipCheck"] == {"Get": "Parameters.SkipDataQualityCheck"}
     assert order.index("PrepareData") < order.index("TrainModel") < order.index("EvaluateModel")
     assert order.index("EvaluateModel") < order.index("ReviewMse") < order.index("RegisterModel")
     assert parsed.steps["RegisterModel"].branch == ("ReviewMse", True)

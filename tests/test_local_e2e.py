@@ -78,6 +78,12 @@ def test_abalone_end_to_end_registers_one_good_model(tmp_path: Path) -> None:
     model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_url.endswith("/output/model.tar.gz")
     assert load(tmp_path).store_root.joinpath(model_url.removeprefix("s3://")).is_file()
+    # The data-quality baseline of the features, registered both as calculated and as the drift-check baseline.
+    quality = package["DriftCheckBaselines"]["ModelDataQuality"]
+    assert quality == package["ModelMetrics"]["ModelDataQuality"]
+    constraints = json.loads(load(tmp_path).store_root.joinpath(quality["Constraints"]["S3Uri"][5:]).read_text())
+    assert [f["name"] for f in constraints["features"]] == [f"_c{i}" for i in range(10)]
+    assert constraints["monitoring_config"]["distribution_constraints"]["comparison_threshold"] == 0.1
 
 
 def test_same_seed_same_mse_on_a_fresh_machine(tmp_path: Path, abalone_path: Path) -> None:
@@ -146,6 +152,7 @@ def test_a_rerun_with_nothing_changed_runs_no_job(tmp_path: Path, abalone_path: 
     record = json.loads((executions[-1] / "execution.json").read_text())
     statuses = {step["name"]: step["status"] for step in record["steps"]}
     assert statuses["PrepareData"] == statuses["TrainModel"] == statuses["EvaluateModel"] == "Cached"
+    assert statuses["DataQualityBaseline"] == "Cached"
     # Registration is not a job and is not cached, as on SageMaker: the re-run registers version 2.
     assert [p["ModelPackageVersion"] for p in packages(tmp_path)] == [2, 1]
 

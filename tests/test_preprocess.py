@@ -50,6 +50,10 @@ def test_real_data_split_encoding_and_metadata(abalone_path: Path, tmp_path: Pat
     metadata = json.loads((tmp_path / "metadata" / "preprocessing.json").read_text())
     assert metadata["input_sha256"] == "de37cdcdcaaa50c309d514f248f7c2302a5f1f88c168905eba23fe2fbc78449f"
     assert metadata["features"][-3:] == ["sex_F", "sex_I", "sex_M"]
+    # The data-quality baseline's input: the train split as the endpoint receives it, the label dropped.
+    baseline = pd.read_csv(tmp_path / "baseline" / "train_features.csv", header=None)
+    assert baseline.shape == (2924, 10)
+    assert np.array_equal(baseline.to_numpy(), train.iloc[:, 1:].to_numpy())
 
 
 def test_same_seed_same_split_other_seed_other_split(abalone_path: Path, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """The Abalone training pipeline, defined with the official SageMaker Python SDK (v3).
 
     prepare data -> train XGBoost -> evaluate on the test split -> review: mse <= MseThreshold ?
-                                                                     ├── yes: register the model
-                                                                     └── no:  fail, stating mse and threshold
+                 └─> data-quality baseline of the features ──────────────├── yes: register the model (and baseline)
+                                                                          └── no:  fail, stating mse and threshold
 
 With ``tune=True`` (``-k '{"tune": true}'``) it is AWS's canonical tuned shape instead:
 
@@ -151,6 +151,7 @@ def _build(
     shared = _Shared.create(region=region, role=role, default_bucket=default_bucket, base_job_prefix=base_job_prefix)
     params = _Parameters.create(input_data)
     prepare = _prepare(shared, params)
+    baseline = _data_quality_baseline(shared, params, prepare, model_package_group_name=model_package_group_name)
     if tuning is None:
         train = _train(shared, params, prepare)
         model_data = train.properties.ModelArtifacts.S3ModelArtifacts
@@ -165,6 +166,7 @@ def _build(
         params,
         model_data,
         evaluate,
+        baseline,
         model_name=model_name,
         model_package_group_name=model_package_group_name,
         pipeline_name=pipeline_name,
@@ -177,7 +179,7 @@ def _build(
     return Pipeline(
         name=pipeline_name,
         parameters=parameters,
-        steps=[prepare, train, evaluate, *batch, review],
+        steps=[prepare, baseline, train, evaluate, *batch, review],
         sagemaker_session=shared.session,
     )
 
@@ -199,6 +201,7 @@ class _Shared:
     sklearn_image: str
     xgboost_image: str
     bucket: str
+    model_monitor_image: str
 
     @classmethod
     def create(cls, *, region: str, role: str, default_bucket: str, base_job_prefix: str) -> _Shared:
@@ -213,10 +216,21 @@ class _Shared:
             framework="sklearn", region=region, version=_newest_version("sklearn"), instance_type="ml.m5.xlarge"
         )
         xgboost_image = image_uris.retrieve(framework="xgboost", region=region, version=_newest_version("xgboost"))
+        model_monitor_image = image_uris.retrieve(framework="model-monitor", region=region)
         run_prefix = Join(
             on="/", values=[f"s3://{default_bucket}", base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]
         )
-        return cls(role, session, base_job_prefix, cache, run_prefix, sklearn_image, xgboost_image, default_bucket)
+        return cls(
+            role,
+            session,
+            base_job_prefix,
+            cache,
+            run_prefix,
+            sklearn_image,
+            xgboost_image,
+            default_bucket,
+            model_monitor_image,
+        )
 
     def under_run(self, *parts: Any) -> Any:
         """An S3 URI under this execution's prefix."""
@@ -255,11 +269,19 @@ class _Parameters:
     eval_instance_count: Any
     inference_instance_type: Any
     transform_instance_type: Any
+    baseline_instance_type: Any
+    skip_data_quality_check: Any
+    register_new_data_quality_baseline: Any
     hyperparameters: dict[str, Any]
 
     @classmethod
     def create(cls, input_data: str) -> _Parameters:
-        from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+        from sagemaker.core.workflow.parameters import (
+            ParameterBoolean,
+            ParameterFloat,
+            ParameterInteger,
+            ParameterString,
+        )
 
         return cls(
             input_data=ParameterString(name="InputData", default_value=input_data),
@@ -274,6 +296,12 @@ class _Parameters:
             eval_instance_count=ParameterInteger(name="EvalInstanceCount", default_value=1),
             inference_instance_type=ParameterString(name="InferenceInstanceType", default_value="ml.m5.large"),
             transform_instance_type=ParameterString(name="TransformInstanceType", default_value="ml.m5.large"),
+            baseline_instance_type=ParameterString(name="BaselineInstanceType", default_value="ml.m5.xlarge"),
+            # The first run has no earlier baseline to check against: skip the check, register the new baseline.
+            skip_data_quality_check=ParameterBoolean(name="SkipDataQualityCheck", default_value=True),
+            register_new_data_quality_baseline=ParameterBoolean(
+                name="RegisterNewDataQualityBaseline", default_value=True
+            ),
             hyperparameters={
                 name: (ParameterInteger if isinstance(value, int) else ParameterFloat)(
                     name=_parameter_name(name), default_value=value
@@ -323,9 +351,41 @@ def _prepare(shared: _Shared, params: _Parameters) -> Any:
                         s3_upload_mode="EndOfJob",
                     ),
                 )
-                for split in ("train", "validation", "test", "metadata")
+                for split in ("train", "validation", "test", "metadata", "baseline")
             ],
         ),
+    )
+
+
+def _data_quality_baseline(shared: _Shared, params: _Parameters, prepare: Any, *, model_package_group_name: str) -> Any:
+    """1b. A data-quality baseline of the train split's features, as the endpoint receives them (Model Monitor's
+    analyzer image): statistics.json and constraints.json. With SkipDataQualityCheck false it also checks the
+    features against the baseline of the newest Approved package in the group, failing on a violation."""
+    from sagemaker.core.model_monitor.dataset_format import DatasetFormat
+    from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+    from sagemaker.mlops.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+
+    check_job = CheckJobConfig(
+        role=shared.role,
+        instance_count=1,
+        instance_type=params.baseline_instance_type,
+        base_job_name=f"{shared.base_job_prefix}-baseline",
+        sagemaker_session=shared.session,
+    )
+    return QualityCheckStep(
+        name="DataQualityBaseline",
+        display_name="Data-quality baseline",
+        description="Statistics and constraints of the train features: what endpoint traffic is checked against.",
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=_split_uri(prepare, "baseline"),
+            dataset_format=DatasetFormat.csv(header=False, output_columns_position="START"),
+            output_s3_uri=shared.under_run("data-quality-baseline"),
+        ),
+        check_job_config=check_job,
+        skip_check=params.skip_data_quality_check,
+        register_new_baseline=params.register_new_data_quality_baseline,
+        model_package_group_name=model_package_group_name,
+        cache_config=shared.cache,
     )
 
 
@@ -522,12 +582,15 @@ def _register(
     params: _Parameters,
     model_data: Any,
     evaluate: Any,
+    baseline: Any,
     *,
     model_name: str,
     model_package_group_name: str,
     pipeline_name: str,
 ) -> Any:
-    """4a. Register the model with its test metrics and a link to its evaluation report."""
+    """4a. Register the model with its test metrics, a link to its evaluation report, and the data-quality baseline
+    (the one calculated, in ModelMetrics; the one to check traffic against, in DriftCheckBaselines)."""
+    from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.workflow.functions import Join
     from sagemaker.mlops.workflow.model_step import ModelStep
@@ -538,6 +601,10 @@ def _register(
     # ModelMetrics has no slot for an HTML page; the SDK types CustomerMetadataProperties' values as
     # pipeline variables (Dict[str, StrPipeVar]), so the package carries the report's URI there.
     report_uri = Join(on="/", values=[evaluation_output, "report.html"])
+
+    def json_source(s3_uri: Any) -> Any:
+        return MetricsSource(content_type="application/json", s3_uri=s3_uri)
+
     builder = ModelBuilder(
         image_uri=shared.xgboost_image,
         s3_model_data_url=model_data,
@@ -558,7 +625,13 @@ def _register(
             description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
             customer_metadata_properties={"ModelName": model_name, "EvaluationReport": report_uri},
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri)
+                model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri),
+                model_data_statistics=json_source(baseline.properties.CalculatedBaselineStatistics),
+                model_data_constraints=json_source(baseline.properties.CalculatedBaselineConstraints),
+            ),
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_statistics=json_source(baseline.properties.BaselineUsedForDriftCheckStatistics),
+                model_data_constraints=json_source(baseline.properties.BaselineUsedForDriftCheckConstraints),
             ),
         ),
     )

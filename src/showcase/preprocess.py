@@ -7,6 +7,9 @@ path arrives as an argument. Outputs, each a headerless CSV with the label (ring
     <output-dir>/train/train.csv, validation/validation.csv, test/test.csv
     <output-dir>/metadata/preprocessing.json  (input checksum, row counts, scaler, feature names)
 
+and ``<output-dir>/baseline/train_features.csv``: the train split's features without the label, headerless — what
+the endpoint receives, and so what a data-quality baseline is computed from.
+
 A bad input file stops the job with one line naming the row and column at fault.
 """
 
@@ -236,11 +239,15 @@ def scaler(table: Table, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 _ROW = ",".join(["%.10g"] * (1 + len(NUMERIC))) + ",%s"  # rings, the scaled measurements, then the one-hot tail
+_FEATURES_ROW = _ROW.split(",", 1)[1]
 _ONE_HOT = tuple(",".join("1" if other == sex else "0" for other in SEXES) + "\n" for sex in SEXES)
 
 
-def write_csv(table: Table, rows: np.ndarray, mean: np.ndarray, scale: np.ndarray, path: Path) -> None:
-    """Write ``rows`` of the table as headerless CSV, label first, each value as ``%.10g`` formats it.
+def write_csv(
+    table: Table, rows: np.ndarray, mean: np.ndarray, scale: np.ndarray, path: Path, *, label: bool = True
+) -> None:
+    """Write ``rows`` of the table as headerless CSV, label first (unless ``label`` is false: the features as
+    the endpoint receives them), each value as ``%.10g`` formats it.
 
     Written _WRITE_ROWS rows at a time: memory holds one block of text, never the whole split.
     """
@@ -251,7 +258,7 @@ def write_csv(table: Table, rows: np.ndarray, mean: np.ndarray, scale: np.ndarra
             values = table.values[block]
             scaled = (values[:, : len(NUMERIC)] - mean) / scale
             columns = [values[:, -1].tolist(), *scaled.T.tolist(), [_ONE_HOT[c] for c in table.sex[block].tolist()]]
-            out.write("".join(map(_ROW.__mod__, zip(*columns, strict=True))))
+            out.write("".join(map((_ROW if label else _FEATURES_ROW).__mod__, zip(*columns[not label :], strict=True))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output_dir)
     for name, rows in parts.items():
         write_csv(table, rows, mean, scale, out / name / f"{name}.csv")
+    write_csv(table, parts["train"], mean, scale, out / "baseline" / "train_features.csv", label=False)
     metadata = {
         "input_data": args.input_data,
         "input_sha256": input_sha256,

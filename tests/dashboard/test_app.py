@@ -50,6 +50,7 @@ def test_a_succeeded_execution_draws_its_graph(client: TestClient, state: State)
     statuses = dict(re.findall(r'data-step="(\w+)" data-status="(\w+)"', page))
     assert statuses == {
         "PrepareData": "Succeeded",
+        "DataQualityBaseline": "Succeeded",
         "TrainModel": "Succeeded",
         "EvaluateModel": "Succeeded",
         "ReviewMse": "Succeeded",

@@ -146,6 +146,7 @@ def test_the_graph_shows_each_steps_status(page: Any, base_url: str, state: Stat
     page.goto(f"{base_url}/executions/{state.succeeded}")
     assert _graph(page) == {
         "PrepareData": "Succeeded",
+        "DataQualityBaseline": "Succeeded",
         "TrainModel": "Succeeded",
         "EvaluateModel": "Succeeded",
         "ReviewMse": "Succeeded",

@@ -10,8 +10,11 @@ type and the *resolved* values of the attributes that, if changed, rerun the ste
 ``CheckpointConfig``, ``DebugHookConfig``, ``DebugRuleConfigurations``, ``Environment``, ``HyperParameters``,
 ``InputDataConfig``; for Tuning ``HyperParameterTuningJobConfig``, ``TrainingJobDefinition(s)`` (whose
 ``OutputDataConfig`` is part of them); for Transform ``DataProcessing``, ``Environment``, ``ModelName``,
-``TransformInput``. Outputs (which usually embed the execution id) are not part of the key, so a cache hit
-points at the earlier execution's outputs, as on SageMaker. Other step types use all their arguments.
+``TransformInput``; for QualityCheck its check job (``AppSpecification``, ``Environment``, ``ProcessingInputs``,
+``ProcessingResources``: SageMaker's QualityCheckConfig and CheckJobConfig as the definition spells them) and
+``SkipCheck``, ``RegisterNewBaseline``, ``ModelPackageGroupName``, ``SuppliedBaselineConstraints``,
+``SuppliedBaselineStatistics``. Outputs (which usually embed the execution id) are not part of the key, so a
+cache hit points at the earlier execution's outputs, as on SageMaker. Other step types use all their arguments.
 
 One deliberate difference: SageMaker keys on input *URIs*, so new data at an unchanged URI is a stale hit.
 Locally every ``s3://`` URI in the key attributes is also hashed by content (every object under it in the
@@ -51,6 +54,17 @@ KEY_ATTRIBUTES = {
     ),
     "Tuning": ("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
     "Transform": ("DataProcessing", "Environment", "ModelName", "TransformInput"),
+    "QualityCheck": (
+        "AppSpecification",
+        "Environment",
+        "ProcessingInputs",
+        "ProcessingResources",
+        "SkipCheck",
+        "RegisterNewBaseline",
+        "ModelPackageGroupName",
+        "SuppliedBaselineConstraints",
+        "SuppliedBaselineStatistics",
+    ),
 }
 _DURATION = re.compile(
     r"^P?(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"

@@ -29,7 +29,6 @@ WHY_UNSUPPORTED = {
     "Callback": "it waits for an external SQS callback",
     "EMR": "it runs on an Amazon EMR cluster",
     "ClarifyCheck": "it runs a SageMaker Clarify job",
-    "QualityCheck": "it runs a Model Monitor baselining job",
     "AutoML": "it runs an Autopilot job",
 }
 
@@ -168,6 +167,10 @@ def _step(
     elif kind == "Fail":
         read = arguments.get("ErrorMessage", "")
     elif kind in executors:
+        # Some step types keep part of their request beside Arguments (QualityCheck's SkipCheck, ...).
+        fields = getattr(executors[kind], "step_fields", ())
+        arguments = {**arguments, **{key: raw[key] for key in fields if raw.get(key) is not None}}
+        read = arguments
         found.extend(f"{prefix}: {problem}" for problem in executors[kind].problems(arguments))
     else:
         why = WHY_UNSUPPORTED.get(kind, "no local executor runs this step type")

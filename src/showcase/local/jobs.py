@@ -9,6 +9,10 @@ the same shape as SageMaker's ``Describe*`` response for that step type, e.g.
 for Processing, ``{"ModelArtifacts": {"S3ModelArtifacts": ...}}`` for Training,
 ``{"ModelPackageArn": ...}`` for RegisterModel.
 
+A step type that keeps part of its request beside ``Arguments`` (QualityCheck's ``SkipCheck``,
+``RegisterNewBaseline``, ...) names those keys in its executor's optional ``step_fields`` tuple: the
+definition parser merges them into the arguments, so they are checked, resolved and cached alike.
+
 An executor reports a failed job by raising ``StepFailed`` whose message is the failure reason
 shown to the user (as SageMaker's ``FailureReason``); anything it writes to ``context.log`` ends
 up in the step's log file.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from showcase.local.executors.model import ModelExecutor
 from showcase.local.executors.processing import ProcessingExecutor
+from showcase.local.executors.quality_check import QualityCheckExecutor
 from showcase.local.executors.register import RegisterModelExecutor
 from showcase.local.executors.training import TrainingExecutor
 from showcase.local.executors.transform import TransformExecutor
@@ -17,12 +18,14 @@ EXECUTORS: dict[str, Executor] = {
     "Model": ModelExecutor(),
     "Transform": TransformExecutor(),
     "Tuning": TuningExecutor(),
+    "QualityCheck": QualityCheckExecutor(),
 }
 
 __all__ = [
     "EXECUTORS",
     "ModelExecutor",
     "ProcessingExecutor",
+    "QualityCheckExecutor",
     "RegisterModelExecutor",
     "TrainingExecutor",
     "TransformExecutor",

@@ -1,0 +1,13 @@
+"""Data-quality monitoring in SageMaker Model Monitor's file formats, with numpy and pandas.
+
+    profile.py      columns of CSV text -> per-column counts, types and values (chunk by chunk)
+    statistics.py   a profile -> statistics.json; statistics -> suggested constraints.json
+    checks.py       current statistics against baseline statistics and constraints -> constraint_violations.json
+    captures.py     an endpoint's data-capture files -> the CSV rows they hold, malformed lines counted
+    baselines.py    where a model package keeps its data-quality baseline
+    report.py       an HTML report with one inline SVG plot per feature
+    runs.py         a monitoring run over an endpoint's captures, and the runs kept so far
+
+Nothing here talks to AWS: the same documents are read and written on SageMaker by the Model Monitor
+analyzer image, and locally by this package.
+"""
