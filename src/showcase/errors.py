@@ -11,6 +11,7 @@
     │   └── NoSuchModelPackageGroup a model package group that does not exist
     ├── AwsError                    an AWS API call failed (translated from botocore in aws.boundary)
     ├── DeploymentCheckFailed       a deployed stack and its endpoint disagree, or one is unhealthy
+    ├── MonitoringError             a monitoring run cannot start: no such endpoint, no baseline, an unreadable one
     ├── FileWriteError              a file could not be written (disk full, no permission; carries path)
     ├── StoreError                  the local object store refused a request (store.errors)
     │   ├── InvalidUri              an s3:// URI that is malformed or would escape the store's root
@@ -118,3 +119,7 @@ class DeploymentCheckFailed(ShowcaseError):
         super().__init__(message)
         self.stack_name = stack_name
         self.endpoint_name = endpoint_name
+
+
+class MonitoringError(ShowcaseError):
+    """A data-quality monitoring run cannot start: no such endpoint, no baseline, or a baseline it cannot read."""

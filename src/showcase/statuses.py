@@ -13,6 +13,8 @@ an API response or a saved record holds, and JSON, templates and f-strings show 
                       TransformJobStatus and
                       HyperParameterTuningJobStatus
     ApprovalStatus    ModelApprovalStatus            PendingManualApproval, Approved, Rejected
+    MonitoringStatus  MonitoringExecutionStatus      Pending, InProgress, Completed, CompletedWithViolations,
+                                                     Failed, Stopping, Stopped
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ class ApprovalStatus(_Word):
     PENDING_MANUAL_APPROVAL = "PendingManualApproval"
     APPROVED = "Approved"
     REJECTED = "Rejected"
+
+
+class MonitoringStatus(_Word):
+    PENDING = "Pending"
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    COMPLETED_WITH_VIOLATIONS = "CompletedWithViolations"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
 
 
 TERMINAL: frozenset[str] = frozenset(

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig
 from showcase.errors import RegistryError, UsageError
@@ -28,10 +28,12 @@ from showcase.files import write_json_atomically
 from showcase.processes import pid_alive
 from showcase.registry import Registry
 from showcase.serving.errors import ModelLoadError
-from showcase.serving.model import LoadedModel, extract_and_check
 from showcase.settings import Settings
 from showcase.statuses import ApprovalStatus
 from showcase.store import ObjectStore, StoreError, split_uri
+
+if TYPE_CHECKING:  # XGBoost loads only where a model is: what only reads deployment.json stays light
+    from showcase.serving.model import LoadedModel
 
 DEFAULT_CAPTURE_URI = "s3://showcase-local/datacapture"
 VARIANT_NAME = "AllTraffic"
@@ -127,6 +129,8 @@ def prepare_deployment(
     config: EndpointConfig, settings: Settings, *, source: str, previous: Deployment | None = None
 ) -> tuple[Deployment, LoadedModel]:
     """Resolve, extract and load the config's model package; nothing is written if any of it fails."""
+    from showcase.serving.model import LoadedModel, extract_and_check
+
     name = endpoint_name_of(config)
     arn = config.parameters.get("ModelPackageName")
     if not arn:

@@ -1,0 +1,141 @@
+"""``showcase-monitor``: data-quality monitoring of a local endpoint's captured traffic, in Model Monitor's formats.
+
+    showcase-monitor run --endpoint NAME [--since TIME] [--until TIME] [--every INTERVAL]
+    showcase-monitor list --endpoint NAME
+
+``run`` checks the requests the endpoint captured in a window against the data-quality baseline of the model
+package it serves, and keeps statistics.json, constraint_violations.json, report.html and run.json in the
+object store. The window starts at ``--since`` (ISO 8601 such as 2026-11-29T10:00:00Z, or an age such as 2h),
+else where the previous run's ended, else at the first capture; it ends now (or ``--until``). ``--every 1h``
+repeats the run on that interval until interrupted. Exit status of a single run: 0 when clean or when nothing
+was captured, 3 with violations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from showcase import settings as settings_module
+from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
+from showcase.cli.local_registry import open_registry
+from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, list_runs, run_monitoring
+from showcase.statuses import MonitoringStatus
+from showcase.store import ObjectStore
+
+logger = logging.getLogger(__name__)
+EXIT_VIOLATIONS = 3
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_flag(text: str) -> float:
+    """``90s``, ``15m``, ``1h``, ``2d`` -> seconds."""
+    match = _DURATION.match(text.strip().lower())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 30m, 1h or 1d, got {text!r}")
+    return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+def time_flag(text: str) -> datetime:
+    """An ISO 8601 time (UTC when it has no offset) or an age (``2h`` means two hours ago)."""
+    if _DURATION.match(text.strip().lower()):
+        return datetime.now(timezone.utc) - timedelta(seconds=duration_flag(text))
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time such as 2026-11-29T10:00:00Z, or an age such as 2h, got {text!r}"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="showcase-monitor", description=__doc__.split("\n\n")[0].replace("``", ""))
+    parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
+    add_log_level(parser, default="WARNING")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    run = commands.add_parser("run", help="check the captured traffic against the baseline; keep the results")
+    run.add_argument("--endpoint", required=True, help="the local endpoint's name")
+    run.add_argument("--since", type=time_flag, help="start of the window: ISO 8601 time, or an age such as 2h")
+    run.add_argument("--until", type=time_flag, help="end of the window (default: now)")
+    run.add_argument("--every", type=duration_flag, help="repeat on this interval (30m, 1h, 1d) until interrupted")
+    run.add_argument("--output-uri", default=DEFAULT_OUTPUT_URI, help=f"where runs are kept ({DEFAULT_OUTPUT_URI})")
+    listing = commands.add_parser("list", help="the endpoint's kept runs, newest first")
+    listing.add_argument("--endpoint", required=True, help="the local endpoint's name")
+    listing.add_argument("--output-uri", default=DEFAULT_OUTPUT_URI, help=f"where runs are kept ({DEFAULT_OUTPUT_URI})")
+    return parser
+
+
+def describe_run(run: dict[str, Any], store: ObjectStore) -> list[str]:
+    """What one run found, for a terminal."""
+    window = f"from {run['since'] or 'the first capture'} to {run['until']}"
+    if run["status"] == MonitoringStatus.FAILED:
+        return [f"endpoint {run['endpoint_name']}: no captured requests {window} under {run['captures']}"]
+    lines = [
+        f"endpoint {run['endpoint_name']} ({run['model_package_arn']}): {run['records']} captured requests, "
+        f"{run['rows']} rows, {window}"
+    ]
+    if run["malformed_lines"]:
+        reasons = "; ".join(f"{count} {reason}" for reason, count in run["malformed_reasons"].items())
+        lines.append(f"{run['malformed_lines']} malformed capture lines skipped ({reasons}); first at")
+        lines += [f"  {example}" for example in run["malformed_examples"]]
+    violations = run["violations"]
+    if not violations:
+        lines.append("no violations")
+    else:
+        lines.append(f"{len(violations)} violation{'s' if len(violations) != 1 else ''}:")
+        width = max(len(v["feature_name"]) for v in violations)
+        lines += [
+            f"  {v['feature_name']:<{width}}  {v['constraint_check_type']:<22}  {v['description']}" for v in violations
+        ]
+    lines.append(f"report: {run['report']} ({store.path_of(run['report'])})")
+    return lines
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = settings_module.load(args.home)
+    store = ObjectStore(config.store_root)
+    registry = open_registry(config)
+    while True:
+        started = time.monotonic()
+        run = run_monitoring(
+            config, store, registry, args.endpoint, since=args.since, until=args.until, output_uri=args.output_uri
+        )
+        print("\n".join(describe_run(run, store)), flush=True)
+        if args.every is None:
+            return EXIT_VIOLATIONS if run["violations"] else 0
+        args.since = None  # later windows start where the previous run ended
+        time.sleep(max(args.every - (time.monotonic() - started), 0.0))
+
+
+def _list(args: argparse.Namespace) -> int:
+    config = settings_module.load(args.home)
+    runs = list_runs(ObjectStore(config.store_root), args.endpoint, args.output_uri)
+    if not runs:
+        print(f"no monitoring runs for endpoint {args.endpoint}")
+        return 0
+    for run in runs:
+        found = len(run.get("violations") or [])
+        print(f"{run['run_id']}  {run['status']:<23}  {run.get('rows', 0):>9} rows  {found} violation(s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    return _run(args) if args.command == "run" else _list(args)
+
+
+def entry() -> int:
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

@@ -1,0 +1,304 @@
+"""Data-quality monitoring of captured traffic: real captures (written by the endpoint's own capture writer) of
+the real Abalone splits, checked against a baseline computed from the train split, through the CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from showcase import preprocess
+from showcase.archives import write_model_archive
+from showcase.cli.common import run_cli
+from showcase.cli.monitor import main
+from showcase.monitoring.captures import CaptureScan, capture_prefix, read_rows
+from showcase.monitoring.profile import Profile
+from showcase.monitoring.runs import list_runs, run_monitoring
+from showcase.monitoring.statistics import cdf_distance, sketch_items, statistics, suggest_constraints
+from showcase.registry import Registry
+from showcase.serving.capture import CaptureWriter
+from showcase.serving.deployment import DEFAULT_CAPTURE_URI, CaptureConfig, Deployment, EndpointPaths, write_deployment
+from showcase.settings import load
+from showcase.store import ObjectStore
+from tests.serving_support import XGBOOST_IMAGE, train_booster
+
+REPO = Path(__file__).resolve().parents[1]
+ENDPOINT = "watched-endpoint"
+
+
+@pytest.fixture(scope="module")
+def splits(abalone_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """PrepareData's real outputs: feature rows (as the endpoint receives them) and the scaler."""
+    out = tmp_path_factory.mktemp("prepared")
+    assert preprocess.main(["--input-data", str(abalone_path), "--output-dir", str(out)]) == 0
+    metadata = json.loads((out / "metadata" / "preprocessing.json").read_text())
+    test = [line.split(",", 1)[1] for line in (out / "test" / "test.csv").read_text().splitlines()]
+    return {"baseline_dir": out / "baseline", "test": test, "metadata": metadata}
+
+
+def make_home(root: Path, splits: dict[str, Any]) -> Path:
+    """A state directory with a registered package carrying a baseline, and an endpoint deployed from it."""
+    home = root / "home"
+    store = ObjectStore(home / "store")
+    rows = (splits["baseline_dir"] / "train_features.csv").read_text().splitlines()
+    baseline = statistics(Profile.of_rows(rows))
+    stats_uri = store.put_bytes("s3://showcase-local/baseline/statistics.json", json.dumps(baseline).encode())
+    constraints = json.dumps(suggest_constraints(baseline)).encode()
+    constraints_uri = store.put_bytes("s3://showcase-local/baseline/constraints.json", constraints)
+    model_file = root / "xgboost-model"
+    model_file.write_bytes(bytes(train_booster().save_raw(raw_format="ubj")))
+    model_uri = store.put_file(
+        "s3://showcase-local/model/model.tar.gz", write_model_archive([model_file], root / "m.tgz")
+    )
+    quality = {
+        "Statistics": {"ContentType": "application/json", "S3Uri": stats_uri},
+        "Constraints": {"ContentType": "application/json", "S3Uri": constraints_uri},
+    }
+    arn = Registry(home / "registry.sqlite").create_model_package(
+        ModelPackageGroupName="Watched",
+        InferenceSpecification={
+            "Containers": [{"Image": XGBOOST_IMAGE, "ModelDataUrl": model_uri}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelApprovalStatus="Approved",
+        ModelMetrics={"ModelDataQuality": quality},
+        DriftCheckBaselines={"ModelDataQuality": quality},
+    )["ModelPackageArn"]
+    capture = CaptureConfig(enabled=True, sampling_percentage=100, destination_uri=DEFAULT_CAPTURE_URI)
+    write_deployment(EndpointPaths(home, ENDPOINT), Deployment(ENDPOINT, arn, model_uri, str(root), 1, capture))
+    return home
+
+
+def capture(home: Path, bodies: list[str]) -> None:
+    """Each body captured as one request, by the endpoint's own capture writer."""
+    writer = CaptureWriter(ObjectStore(home / "store"), CaptureConfig(True, 100, DEFAULT_CAPTURE_URI), ENDPOINT)
+    for body in bodies:
+        assert writer.maybe_capture("text/csv", body.encode(), "text/csv; charset=utf-8", b"9.5\n")
+    writer.close()
+
+
+def monitor(home: Path, *args: str, endpoint: str = ENDPOINT) -> subprocess.CompletedProcess[str]:
+    """``showcase-monitor run`` in this process (its entry point, error boundary and exit code included)."""
+    argv = ["--home", str(home), "run", "--endpoint", endpoint, *args]
+    out, err = io.StringIO(), io.StringIO()
+    handlers = logging.getLogger().handlers[:]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = run_cli(main, argv)
+            except SystemExit as exc:  # argparse's usage errors
+                code = int(exc.code or 0)
+    finally:
+        logging.getLogger().handlers[:] = handlers
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+def checks(run: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((v["feature_name"], v["constraint_check_type"]) for v in run["violations"])
+
+
+def run_on(tmp_path: Path, splits: dict[str, Any], change: Callable[[int, str], str]) -> dict[str, Any]:
+    home = make_home(tmp_path, splits)
+    capture(home, [change(index, row) for index, row in enumerate(splits["test"])])
+    settings = load(home)
+    return run_monitoring(settings, ObjectStore(settings.store_root), Registry(settings.registry_path), ENDPOINT)
+
+
+def test_replayed_test_split_gives_no_violations(tmp_path: Path, splits: dict[str, Any]) -> None:
+    home = make_home(tmp_path, splits)
+    capture(home, splits["test"][:300])
+    capture(home, ["\n".join(splits["test"][300:])])  # one request of many rows: each row is a record
+    result = subprocess.run(  # the installed console script's module, as a user runs it
+        [sys.executable, "-m", "showcase.cli.monitor", "--home", str(home), "run", "--endpoint", ENDPOINT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no violations" in result.stdout.splitlines()
+    assert f"{len(splits['test'])} rows" in result.stdout
+    [run] = list_runs(ObjectStore(home / "store"), ENDPOINT)
+    assert run["status"] == "Completed" and run["violations"] == [] and run["malformed_lines"] == 0
+    store = ObjectStore(home / "store")
+    assert json.loads(store.get_bytes(run["constraint_violations"])) == {"violations": []}
+    current = json.loads(store.get_bytes(run["statistics"]))
+    assert current["dataset"]["item_count"] == len(splits["test"])
+    assert [f["inferred_type"] for f in current["features"]] == ["Fractional"] * 7 + ["Integral"] * 3
+    report = store.get_bytes(run["report"]).decode()
+    assert report.count("<svg") == 10 and "no violations" in report
+    assert "<script" not in report and "http" not in report.replace('xmlns="http', "")  # nothing fetched from elsewhere
+
+
+def test_length_times_one_and_a_half_drifts_that_feature_only(tmp_path: Path, splits: dict[str, Any]) -> None:
+    mean, scale = splits["metadata"]["mean"]["length"], splits["metadata"]["scale"]["length"]
+
+    def longer(_: int, row: str) -> str:
+        fields = row.split(",")
+        raw_length = float(fields[0]) * scale + mean
+        fields[0] = f"{(raw_length * 1.5 - mean) / scale:.6f}"  # scaled as the endpoint's clients scale
+        return ",".join(fields)
+
+    run = run_on(tmp_path, splits, longer)
+    assert run["status"] == "CompletedWithViolations"
+    assert checks(run) == [("_c0", "baseline_drift_check")]
+    assert "exceeds threshold: 0.1" in run["violations"][0]["description"]
+
+
+def test_empty_fields_fail_completeness(tmp_path: Path, splits: dict[str, Any]) -> None:
+    def hollow(index: int, row: str) -> str:
+        fields = row.split(",")
+        if index % 5 == 0:
+            fields[3] = ""
+        return ",".join(fields)
+
+    run = run_on(tmp_path, splits, hollow)
+    assert ("_c3", "completeness_check") in checks(run)
+    assert {name for name, _ in checks(run)} == {"_c3"}
+    [violation] = [v for v in run["violations"] if v["constraint_check_type"] == "completeness_check"]
+    assert "Expected: 100%" in violation["description"] and "Only 79." in violation["description"]
+
+
+def test_an_extra_column_is_a_column_check(tmp_path: Path, splits: dict[str, Any]) -> None:
+    run = run_on(tmp_path, splits, lambda _, row: row + ",0.5")
+    assert checks(run) == [("_c10", "extra_column_check")]
+
+
+def test_a_missing_column_is_a_column_check(tmp_path: Path, splits: dict[str, Any]) -> None:
+    run = run_on(tmp_path, splits, lambda _, row: row.rsplit(",", 1)[0])
+    assert checks(run) == [("_c9", "missing_column_check")]
+
+
+def test_text_in_an_integral_column_is_a_type_check(tmp_path: Path, splits: dict[str, Any]) -> None:
+    def fractional_sex(index: int, row: str) -> str:
+        fields = row.split(",")
+        fields[8] = fields[8] + ".5" if index % 10 == 0 else fields[8]
+        return ",".join(fields)
+
+    run = run_on(tmp_path, splits, fractional_sex)
+    assert ("_c8", "data_type_check") in checks(run)
+    assert {name for name, _ in checks(run)} == {"_c8"}
+
+
+def test_malformed_capture_lines_are_counted_and_reported(tmp_path: Path, splits: dict[str, Any]) -> None:
+    home = make_home(tmp_path, splits)
+    capture(home, splits["test"])
+    store = ObjectStore(home / "store")
+    [good] = store.list(capture_prefix(DEFAULT_CAPTURE_URI, ENDPOINT))
+    path = store.path_of(good)
+    lines = path.read_text().splitlines()
+    lines.insert(5, "this is not json")
+    lines.insert(9, '{"captureData": {}}')
+    lines.append(lines[0][: len(lines[0]) // 2])  # a line cut short, as by a killed writer
+    path.write_text("\n".join(lines) + "\n")
+    result = monitor(home)
+    assert result.returncode == 0, result.stderr
+    assert "3 malformed capture lines skipped (2 not a JSON line; 1 not a capture record" in result.stdout
+    assert f"{good.split('/', 3)[3]}:6: not a JSON line" in result.stdout
+    assert "no violations" in result.stdout
+    [run] = list_runs(store, ENDPOINT)
+    assert run["malformed_lines"] == 3 and run["rows"] == len(splits["test"])
+
+
+def test_no_captures_is_one_line(tmp_path: Path, splits: dict[str, Any]) -> None:
+    home = make_home(tmp_path, splits)
+    result = monitor(home)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1 and result.stderr == ""
+    assert result.stdout.startswith(f"endpoint {ENDPOINT}: no captured requests from the first capture to ")
+    [run] = list_runs(ObjectStore(home / "store"), ENDPOINT)
+    assert (run["status"], run["failure_reason"]) == ("Failed", "Job inputs had no data")
+
+
+def test_runs_are_kept_and_each_window_starts_where_the_last_ended(tmp_path: Path, splits: dict[str, Any]) -> None:
+    home = make_home(tmp_path, splits)
+    settings = load(home)
+    store, registry = ObjectStore(settings.store_root), Registry(settings.registry_path)
+    capture(home, splits["test"][:200])
+    first = run_monitoring(settings, store, registry, ENDPOINT)
+    capture(home, splits["test"][200:])
+    second = run_monitoring(settings, store, registry, ENDPOINT)
+    assert (first["rows"], second["rows"]) == (200, len(splits["test"]) - 200)
+    assert second["since"] == first["until"]
+    everything = run_monitoring(settings, store, registry, ENDPOINT, since=datetime.now(timezone.utc) - timedelta(1))
+    assert everything["rows"] == len(splits["test"])
+    assert [run["run_id"] for run in list_runs(store, ENDPOINT)] == [
+        everything["run_id"],
+        second["run_id"],
+        first["run_id"],
+    ]
+
+
+def test_violations_exit_3_and_bad_flags_are_one_line(tmp_path: Path, splits: dict[str, Any]) -> None:
+    home = make_home(tmp_path, splits)
+    capture(home, [row + ",1" for row in splits["test"]])
+    result = monitor(home)
+    assert result.returncode == 3
+    assert "1 violation:" in result.stdout and "_c10  extra_column_check" in result.stdout
+    bad = monitor(home, "--since", "yesterday")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--since" in bad.stderr
+    unknown = monitor(home, endpoint="nope")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: no endpoint named 'nope' has been deployed")
+    assert "Traceback" not in unknown.stderr
+
+
+def test_headerless_csv_types_and_ragged_rows() -> None:
+    profile = Profile.of_rows(["1,2.5,a", "2,3", "3,1e3,b,7", "4,,c"])
+    stats = statistics(profile)
+    types = [(f["name"], f["inferred_type"]) for f in stats["features"]]
+    assert types == [("_c0", "Integral"), ("_c1", "Fractional"), ("_c2", "String"), ("_c3", "Integral")]
+    common = stats["features"][1]["numerical_statistics"]["common"]
+    assert common == {"num_present": 3, "num_missing": 1}
+    assert stats["features"][3]["numerical_statistics"]["common"] == {"num_present": 1, "num_missing": 3}
+    assert stats["features"][2]["string_statistics"]["distinct_count"] == 3.0
+
+
+def test_the_distance_weighs_sketch_levels_as_kll_does() -> None:
+    # A Model Monitor sketch: items at level h stand for 2**h values. [[1, 2], [3]] is the multiset {1, 2, 3, 3}.
+    ours = {"numerical_statistics": {"distribution": {"kll": {"sketch": {"data": [[1.0, 2.0], [3.0]]}}}}}
+    theirs = {"numerical_statistics": {"distribution": {"kll": {"sketch": {"data": [[1.0, 2.0, 3.0, 3.0]]}}}}}
+    other = {"numerical_statistics": {"distribution": {"kll": {"sketch": {"data": [[1.0, 2.0, 3.0]]}}}}}
+    a, b, c = (sketch_items(f) for f in (ours, theirs, other))
+    assert a is not None and b is not None and c is not None
+    assert cdf_distance(a, b) == 0.0
+    assert cdf_distance(a, c) == pytest.approx(2 / 3 - 1 / 2)
+
+
+def test_a_large_column_keeps_k_quantiles(tmp_path: Path) -> None:
+    values = np.random.default_rng(3).normal(size=50_000)
+    stats = statistics(Profile.of_rows([f"{v:.6f}" for v in values]))
+    [level] = stats["features"][0]["numerical_statistics"]["distribution"]["kll"]["sketch"]["data"]
+    assert len(level) == 2048
+    # Within 1/k in rank of the exact quantiles.
+    ranks = np.searchsorted(np.sort(values), level) / values.size
+    expected = (np.arange(2048) + 0.5) / 2048
+    assert np.max(np.abs(ranks - expected)) <= 1 / 2048 + 1e-9
+
+
+def test_reading_captures_counts_non_csv_requests(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path)
+    writer = CaptureWriter(store, CaptureConfig(True, 100, DEFAULT_CAPTURE_URI), ENDPOINT)
+    writer.maybe_capture("text/csv", b"1,2\n3,4\n", "text/csv", b"1\n2\n")
+    writer.maybe_capture("text/libsvm", b"0 1:2\n", "text/csv", b"1\n")
+    writer.close()
+    scan = CaptureScan(capture_prefix(DEFAULT_CAPTURE_URI, ENDPOINT))
+    assert list(read_rows(store, scan)) == ["1,2", "3,4"]
+    assert (scan.records, scan.rows, dict(scan.malformed)) == (
+        2,
+        2,
+        {"the request is text/libsvm (BASE64), not text/csv": 1},
+    )
+    assert pd.isna(np.nan)  # pandas is what parses the rows
