@@ -187,6 +187,8 @@ def test_adjusted_config_adds_decided_values_as_strings() -> None:
             "EndpointName": "new",
             "ModelPackageName": "arn:pkg",
             "ModelExecutionRoleArn": ROLE_ARN,
+            "BaselineStatisticsUri": "",
+            "BaselineConstraintsUri": "",
         },
         "Tags": [],
     }
@@ -292,10 +294,76 @@ def test_script_writes_the_adjusted_config(aws_env: dict[str, str], tmp_path: Pa
             "ModelPackageName": arns[5],
             "ModelExecutionRoleArn": ROLE_ARN,
             "EndpointName": "crayon-showcase-endpoint",
+            "BaselineStatisticsUri": "",  # these packages were registered without a data-quality baseline
+            "BaselineConstraintsUri": "",
         },
         "Tags": shipped.get("Tags", []),
     }
     assert all(isinstance(value, str) for value in written["Parameters"].values())
+
+
+def baseline(prefix: str) -> dict[str, Any]:
+    return {
+        "ModelDataQuality": {
+            "Statistics": {"ContentType": "application/json", "S3Uri": f"{prefix}/statistics.json"},
+            "Constraints": {"ContentType": "application/json", "S3Uri": f"{prefix}/constraints.json"},
+        }
+    }
+
+
+def test_the_baseline_comes_from_the_newest_approved_package(aws_env: dict[str, str], tmp_path: Path) -> None:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    for run, status in (("run1", "Approved"), ("run2", "Approved"), ("run3", "Rejected")):
+        sagemaker.create_model_package(
+            ModelPackageGroupName=GROUP,
+            ModelApprovalStatus=status,
+            ModelMetrics=baseline(f"s3://b/{run}/calculated"),
+            DriftCheckBaselines=baseline(f"s3://b/{run}/drift"),
+        )
+    config = json.loads(SHIPPED_CONFIG.read_text())
+    config["Parameters"]["EnableMonitoring"] = "true"
+    (tmp_path / "endpoint_config.json").write_text(json.dumps(config))
+    args = ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP, "--region", REGION]
+
+    result = run_script(args, aws_env, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    written = json.loads((tmp_path / "endpoint_config_adj.json").read_text())["Parameters"]
+    # DriftCheckBaselines, the baseline meant for checking traffic, rather than ModelMetrics' calculated one.
+    assert (written["BaselineStatisticsUri"], written["BaselineConstraintsUri"]) == (
+        "s3://b/run2/drift/statistics.json",
+        "s3://b/run2/drift/constraints.json",
+    )
+    assert written["EnableMonitoring"] == "true"
+
+
+def test_monitoring_without_a_baseline_or_capture_is_refused(aws_env: dict[str, str], tmp_path: Path) -> None:
+    make_packages(["Approved"])
+    config = json.loads(SHIPPED_CONFIG.read_text())
+    config["Parameters"]["EnableMonitoring"] = "true"
+    (tmp_path / "endpoint_config.json").write_text(json.dumps(config))
+    args = ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP, "--region", REGION]
+
+    result = run_script(args, aws_env, tmp_path)
+    assert result.returncode == 2
+    # One error line, after the INFO line that names the package found.
+    *_, line = result.stderr.splitlines()
+    assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1
+    assert line.startswith("error: EnableMonitoring is true in endpoint_config.json but model package arn:")
+    assert "has no data-quality baseline (DriftCheckBaselines.ModelDataQuality)" in line
+
+    config["Parameters"]["EnableDataCapture"] = "false"
+    (tmp_path / "endpoint_config.json").write_text(json.dumps(config))
+    result = run_script(args, aws_env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1:] == [
+        "error: endpoint_config.json: EnableMonitoring is true but EnableDataCapture is not: the data-quality "
+        "schedule reads the endpoint's captured requests; set EnableDataCapture to true, or EnableMonitoring to false"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["endpoint_config.json"]
+
+
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
@@ -316,7 +384,8 @@ def test_written_config_feeds_parameter_overrides_through_jq(aws_env: dict[str, 
     assert f"ModelPackageName={arns[0]}" in lines
     assert "EndpointName=ep" in lines
     assert "EnableDataCapture=true" in lines
-    assert len(lines) == 7
+    assert "BaselineStatisticsUri=" in lines  # empty: `deploy` takes Key= as an empty value
+    assert len(lines) == 11
 
 
 def test_script_without_approved_package_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
@@ -472,7 +541,13 @@ def test_script_with_a_config_that_is_not_utf8_fails_in_one_line(aws_env: dict[s
             {"InstanceCount": "2"},
             r"in.json: 'InstanceCount' is not a parameter of endpoint-cloudformation.yml \(it declares "
             r"ModelExecutionRoleArn, ModelPackageName, EndpointName, EndpointInstanceCount, EndpointInstanceType, "
-            r"EnableDataCapture, SamplingPercentage, DataCaptureS3Uri\)",
+            r"EnableDataCapture, SamplingPercentage, DataCaptureS3Uri, EnableMonitoring, MonitoringScheduleExpression, "
+            r"MonitoringInstanceType, BaselineStatisticsUri, BaselineConstraintsUri, MonitoringOutputS3Uri\)",
+        ),
+        ({"EnableMonitoring": "yes"}, r"in.json: EnableMonitoring 'yes' must be one of true, false"),
+        (
+            {"MonitoringScheduleExpression": "rate(1 hour)"},
+            r"in.json: MonitoringScheduleExpression 'rate\(1 hour\)' must match the pattern",
         ),
         ({"EnableDataCapture": "yes"}, r"in.json: EnableDataCapture 'yes' must be one of true, false"),
         ({"SamplingPercentage": "150"}, r"in.json: SamplingPercentage '150' must be at most 100"),

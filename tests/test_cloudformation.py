@@ -3,11 +3,19 @@
 moto's CloudFormation creates the SageMaker Model, EndpointConfig and Endpoint and reports the endpoint
 InService at once; it runs no container, and it ignores the Endpoint's ``EndpointName`` property (the
 endpoint gets a generated name), so the tests read the name from the stack output, as the check does.
+
+Where moto stops: its CloudFormation has no AWS::SageMaker::DataQualityJobDefinition or
+AWS::SageMaker::MonitoringSchedule (it skips them with a warning, and the stack still completes), and its
+SageMaker API has CreateDataQualityJobDefinition but no CreateMonitoringSchedule. So the monitoring resources'
+properties, resolved from the deployed stack, are sent to moto's CreateDataQualityJobDefinition (botocore
+validates them against the API model, and moto keeps them) and the schedule's are validated by botocore
+against CreateMonitoringSchedule's input shape; no schedule runs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +23,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.validate import validate_parameters
 from cfnlint.decode import decode
 
 from showcase.deployment.check import DeploymentCheckFailed, verify_deployment
@@ -235,3 +244,113 @@ def test_unhealthy_deployments_fail(stack: dict[str, Any], endpoint: dict[str, A
 def test_the_stack_must_manage_the_expected_endpoint() -> None:
     with pytest.raises(DeploymentCheckFailed, match="manages endpoint 'ep', expected 'crayon'"):
         verify_deployment(HEALTHY_STACK, HEALTHY_ENDPOINT, expected_endpoint_name="crayon")
+
+
+# --- monitoring: the data-quality schedule over the captures -------------------------------------------------
+
+
+def monitoring_parameters() -> dict[str, str]:
+    return {
+        **shipped_adjusted_parameters(),
+        "EnableMonitoring": "true",
+        "BaselineStatisticsUri": "s3://b/run/data-quality-baseline/statistics.json",
+        "BaselineConstraintsUri": "s3://b/run/data-quality-baseline/constraints.json",
+    }
+
+
+def resolve(value: Any, parameters: dict[str, str], attributes: dict[str, str], mappings: dict[str, Any]) -> Any:
+    """The intrinsic functions the monitoring resources use, resolved as CloudFormation would in REGION."""
+    pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
+    known = {**pseudo, **parameters, **attributes}
+    if isinstance(value, list):
+        return [resolve(item, parameters, attributes, mappings) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        return known[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        return attributes[".".join(value["Fn::GetAtt"])]
+    if "Fn::FindInMap" in value:
+        name, first, second = (resolve(v, parameters, attributes, mappings) for v in value["Fn::FindInMap"])
+        return mappings[name][first][second]
+    if "Fn::If" in value:
+        condition, yes, no = value["Fn::If"]
+        assert condition == "MonitoringOutputS3UriGiven"
+        return resolve(yes if parameters.get("MonitoringOutputS3Uri") else no, parameters, attributes, mappings)
+    if "Fn::Sub" in value:
+        text, names = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        local = {k: resolve(v, parameters, attributes, mappings) for k, v in names.items()}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str({**known, **local}[m.group(1)]), text)
+    return {key: resolve(item, parameters, attributes, mappings) for key, item in value.items()}
+
+
+def test_the_analyzer_image_accounts_are_the_sdks() -> None:
+    from sagemaker.core import image_uris
+
+    mapping = template()["Mappings"]["ModelMonitorAnalyzer"]
+    for region in ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1"):
+        uri = image_uris.retrieve(framework="model-monitor", region=region)
+        assert uri.split(".", 1)[0] == mapping[region]["Account"], region
+    config = json.loads((Path(image_uris.__file__).parent / "image_uri_config" / "model-monitor.json").read_text())
+    assert {r: {"Account": a} for r, a in config["versions"][""]["registries"].items()} == mapping
+
+
+def test_monitoring_follows_its_switch_and_needs_capture() -> None:
+    parsed = template()
+    assert parsed["Parameters"]["EnableMonitoring"]["Default"] == "false"
+    assert parsed["Conditions"]["MonitoringEnabled"] == {
+        "Fn::And": [{"Fn::Equals": [{"Ref": "EnableMonitoring"}, "true"]}, {"Condition": "DataCaptureEnabled"}]
+    }
+    for name in ("DataQualityJobDefinition", "MonitoringSchedule"):
+        assert parsed["Resources"][name]["Condition"] == "MonitoringEnabled"
+    schedule = parsed["Resources"]["MonitoringSchedule"]["Properties"]["MonitoringScheduleConfig"]
+    assert schedule["ScheduleConfig"] == {"ScheduleExpression": {"Ref": "MonitoringScheduleExpression"}}
+    assert schedule["MonitoringType"] == "DataQuality"
+
+
+def test_the_template_deploys_with_monitoring_as_far_as_moto_allows(aws_env: dict[str, str]) -> None:
+    parameters = monitoring_parameters()
+    stack = create_stack("monitored", parameters)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    created = {r["LogicalResourceId"] for r in cloudformation.list_stack_resources(StackName="monitored")[
+        "StackResourceSummaries"]}  # fmt: skip
+    # moto makes the endpoint; it has no CloudFormation model of the two monitoring resources.
+    assert {"Model", "EndpointConfig", "Endpoint"} <= created
+    assert not {"DataQualityJobDefinition", "MonitoringSchedule"} & created
+
+    parsed = template()
+    defaults = {name: str(spec["Default"]) for name, spec in parsed["Parameters"].items() if "Default" in spec}
+    parameters = {**defaults, **parameters}
+    endpoint_name = outputs(stack)["EndpointName"]
+    attributes = {"Endpoint.EndpointName": endpoint_name, "DataQualityJobDefinition.JobDefinitionName": "dq-job"}
+    definition = resolve(
+        parsed["Resources"]["DataQualityJobDefinition"]["Properties"], parameters, attributes, parsed["Mappings"]
+    )
+    from sagemaker.core import image_uris
+
+    assert definition["DataQualityAppSpecification"]["ImageUri"] == image_uris.retrieve("model-monitor", REGION)
+    assert definition["DataQualityBaselineConfig"]["ConstraintsResource"] == {
+        "S3Uri": "s3://b/run/data-quality-baseline/constraints.json"
+    }
+    assert definition["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == endpoint_name
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    arn = sagemaker.create_data_quality_job_definition(JobDefinitionName="dq-job", **definition)["JobDefinitionArn"]
+    described = sagemaker.describe_data_quality_job_definition(JobDefinitionName="dq-job")
+    assert described["JobDefinitionArn"] == arn
+    assert described["DataQualityJobInput"]["EndpointInput"]["LocalPath"] == "/opt/ml/processing/input/endpoint"
+
+    schedule = resolve(
+        parsed["Resources"]["MonitoringSchedule"]["Properties"], parameters, attributes, parsed["Mappings"]
+    )
+    schedule.pop("EndpointName")  # a CloudFormation-only property: the job definition names the endpoint
+    shape = sagemaker.meta.service_model.operation_model("CreateMonitoringSchedule").input_shape
+    validate_parameters(schedule, shape)  # raises on any property the API would refuse
+    assert schedule["MonitoringScheduleName"] == "ep-data-quality"
+    assert schedule["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
+
+
+def test_without_capture_there_is_no_monitoring(aws_env: dict[str, str]) -> None:
+    stack = create_stack("uncaptured", {**monitoring_parameters(), "EnableDataCapture": "false"})
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert "MonitoringScheduleName" not in outputs(stack)

@@ -22,7 +22,8 @@ def sagemaker_client(region: str | None = None) -> Any:
 
 
 class SageMakerLister:
-    """``list_model_packages`` and ``describe_model_package_group`` of anything boto3-shaped, through ``aws_call``."""
+    """The registry look-ups of anything boto3-shaped (``list_model_packages``, ``describe_model_package_group``,
+    ``describe_model_package``), through ``aws_call``."""
 
     def __init__(self, sagemaker: Any) -> None:
         self.sagemaker = sagemaker
@@ -46,6 +47,11 @@ class SageMakerLister:
             if error.get("Code") == "ValidationException" and "does not exist" in error.get("Message", ""):
                 raise NoSuchModelPackageGroup(ModelPackageGroupName, latest.MISSING_GROUP_HINT) from exc
             raise
+
+    def describe_model_package(self, *, ModelPackageName: str) -> Mapping[str, Any]:
+        with aws_call(f"DescribeModelPackage for {ModelPackageName}"):
+            answer: Mapping[str, Any] = self.sagemaker.describe_model_package(ModelPackageName=ModelPackageName)
+        return answer
 
 
 def latest_approved_package(sagemaker: Any, group_name: str, *, page_size: int = MAX_PAGE_SIZE) -> Mapping[str, Any]:

@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from showcase import settings as settings_module
-from showcase.aws.registry import latest_approved_package, sagemaker_client
+from showcase.aws.registry import SageMakerLister, latest_approved_package, sagemaker_client
 from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, read_json_file, run_cli
 from showcase.cli.local_registry import DEFAULT_BUSY_TIMEOUT_S, open_registry
 from showcase.deployment.config import (
     DEFAULT_ENDPOINT_NAME,
     adjusted_config,
+    check_monitoring,
     parse_endpoint_config,
 )
 from showcase.deployment.template import read_template
 from showcase.errors import FileWriteError, UsageError
 from showcase.files import write_json_atomically
+from showcase.monitoring.baselines import package_baseline
 from showcase.registry import latest
 from showcase.registry.locks import lock_reported
 
@@ -92,14 +94,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     decided = {"ModelExecutionRoleArn": args.model_execution_role, "EndpointName": args.endpoint_name}
     template.check({**config.parameters, **decided}, origins, complete=False)
-    package = _latest_approved(args)
+    package, baseline = _latest_approved(args)
     adjusted = adjusted_config(
         config,
         model_package_arn=package["ModelPackageArn"],
         model_execution_role_arn=args.model_execution_role,
         endpoint_name=args.endpoint_name,
+        baseline=baseline,
+    )
+    origins["BaselineStatisticsUri"] = origins["BaselineConstraintsUri"] = (
+        f"the data-quality baseline of {package['ModelPackageArn']}"
     )
     template.check(adjusted.parameters, origins, complete=True)
+    check_monitoring(adjusted, source)
     try:
         write_json_atomically(args.export_endpoint_config, adjusted.to_json())
     except FileWriteError as exc:  # the path is the user's --export-endpoint-config
@@ -113,16 +120,20 @@ def entry(argv: Sequence[str] | None = None) -> int:
     return run_cli(main, argv)
 
 
-def _latest_approved(args: argparse.Namespace) -> Mapping[str, Any]:
-    """The newest Approved package, from SageMaker or (``--local``) from the local registry."""
+def _latest_approved(args: argparse.Namespace) -> tuple[Mapping[str, Any], tuple[str, str] | None]:
+    """The newest Approved package and its data-quality baseline, from SageMaker or (``--local``) the local
+    registry."""
     if not args.local:
         if args.home is not None:
             raise UsageError("--home applies to the local registry: add --local, or leave --home out")
-        return latest_approved_package(sagemaker_client(args.region), args.model_package_group_name)
+        sagemaker = sagemaker_client(args.region)
+        package = latest_approved_package(sagemaker, args.model_package_group_name)
+        return package, package_baseline(SageMakerLister(sagemaker), package["ModelPackageArn"])
     if args.region is not None:
         raise UsageError(
             "--region applies to SageMaker; the local registry's ARNs use SHOWCASE_REGION: leave --region out"
         )
     registry = open_registry(settings_module.load(args.home))
     with lock_reported(registry.path, DEFAULT_BUSY_TIMEOUT_S):
-        return latest.latest_approved_package(registry, args.model_package_group_name)
+        package = latest.latest_approved_package(registry, args.model_package_group_name)
+        return package, package_baseline(registry, package["ModelPackageArn"])

@@ -90,14 +90,37 @@ def adjusted_config(
     model_package_arn: str,
     model_execution_role_arn: str,
     endpoint_name: str,
+    baseline: tuple[str, str] | None = None,
 ) -> EndpointConfig:
-    """The config to deploy: the user's parameters plus the model package, role and endpoint name.
+    """The config to deploy: the user's parameters plus the model package, role, endpoint name and the
+    package's data-quality baseline (``(statistics, constraints)`` URIs; empty strings when it has none).
 
-    The three given values win over the same keys in the user's file: they are what this run decided.
+    The given values win over the same keys in the user's file: they are what this run decided.
     """
+    statistics, constraints = baseline or ("", "")
     decided: Mapping[str, str] = {
         "ModelPackageName": model_package_arn,
         "ModelExecutionRoleArn": model_execution_role_arn,
         "EndpointName": endpoint_name,
+        "BaselineStatisticsUri": statistics,
+        "BaselineConstraintsUri": constraints,
     }
     return EndpointConfig(parameters={**config.parameters, **decided}, tags=list(config.tags))
+
+
+def check_monitoring(config: EndpointConfig, source: str) -> None:
+    """EnableMonitoring "true" needs data capture (the schedule reads the captures) and a baseline."""
+    parameters = config.parameters
+    if parameters.get("EnableMonitoring", "false") != "true":
+        return
+    if parameters.get("EnableDataCapture", "true") != "true":
+        raise UsageError(
+            f"{source}: EnableMonitoring is true but EnableDataCapture is not: the data-quality schedule "
+            "reads the endpoint's captured requests; set EnableDataCapture to true, or EnableMonitoring to false"
+        )
+    if not parameters.get("BaselineStatisticsUri") or not parameters.get("BaselineConstraintsUri"):
+        raise UsageError(
+            f"EnableMonitoring is true in {source} but model package {parameters.get('ModelPackageName')} "
+            "has no data-quality baseline (DriftCheckBaselines.ModelDataQuality): deploy a package the "
+            "pipeline's DataQualityBaseline step registered, or set EnableMonitoring to false"
+        )
