@@ -44,7 +44,8 @@ def test_the_canonical_tuned_pipeline_succeeds_and_registers_the_best_trial(home
     ran = steps(record)
     assert record["status"] == "Succeeded"
     assert {name: s["status"] for name, s in ran.items()} == {
-        "PrepareData": "Succeeded", "TuneModel": "Succeeded", "EvaluateModel": "Succeeded",
+        "PrepareData": "Succeeded", "DataQualityBaseline": "Succeeded", "TuneModel": "Succeeded",
+        "EvaluateModel": "Succeeded",
         "CreateModel": "Succeeded", "TransformTest": "Succeeded", "ReviewMse": "Succeeded",
         "RegisterModel": "Succeeded", "FailOnMse": "Skipped",
     }  # fmt: skip
