@@ -354,7 +354,7 @@ def test_the_tuned_variant_is_awss_canonical_shape() -> None:
     definition = json.loads(pipeline.definition())
     steps = all_steps(definition)
     assert [s["Name"] for s in definition["Steps"]] == [
-        "PrepareData", "TuneModel", "EvaluateModel", "CreateModel", "TransformTest", "ReviewMse",
+        "PrepareData", "DataQualityBaseline", "TuneModel", "EvaluateModel", "CreateModel", "TransformTest", "ReviewMse",
     ]  # fmt: skip
     assert {s["Name"]: s["Type"] for s in steps.values()}["CreateModel"] == "Model"
     config = steps["TuneModel"]["Arguments"]["HyperParameterTuningJobConfig"]
