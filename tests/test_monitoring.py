@@ -302,3 +302,44 @@ def test_reading_captures_counts_non_csv_requests(tmp_path: Path) -> None:
         {"the request is text/libsvm (BASE64), not text/csv": 1},
     )
     assert pd.isna(np.nan)  # pandas is what parses the rows
+
+
+def test_numbers_read_as_floats_keep_the_types_their_text_says() -> None:
+    # Every field a number: the fast path. "2.0" is Fractional as Model Monitor reads it, "3" Integral.
+    stats = statistics(Profile.of_rows(["1,2.0,5", "2,3,", "3,4,1e2"]))
+    assert [(f["name"], f["inferred_type"]) for f in stats["features"]] == [
+        ("_c0", "Integral"),
+        ("_c1", "Fractional"),
+        ("_c2", "Fractional"),
+    ]
+    assert stats["features"][2]["numerical_statistics"]["common"] == {"num_present": 2, "num_missing": 1}
+    # A value that is not a finite number sends the chunk down the text path, where it is a String.
+    text = statistics(Profile.of_rows(["1,inf", "2,3"]))
+    assert text["features"][1]["inferred_type"] == "String"
+
+
+def test_the_dashboard_shows_the_runs_their_violations_and_the_plots(tmp_path: Path, splits: dict[str, Any]) -> None:
+    from starlette.testclient import TestClient
+
+    from showcase.dashboard import create_app
+    from showcase.dashboard.local_source import LocalSource
+
+    home = make_home(tmp_path, splits)
+    settings = load(home)
+    store, registry = ObjectStore(settings.store_root), Registry(settings.registry_path)
+    with TestClient(create_app(LocalSource(settings)), base_url="http://127.0.0.1:8765") as client:
+        assert "No monitoring runs yet" in client.get(f"/endpoints/{ENDPOINT}").text
+        capture(home, splits["test"])
+        clean = run_monitoring(settings, store, registry, ENDPOINT)
+        capture(home, [row + ",1" for row in splits["test"]])
+        flagged = run_monitoring(settings, store, registry, ENDPOINT)
+        page = client.get(f"/endpoints/{ENDPOINT}").text
+        assert f'data-run="{clean["run_id"]}" data-status="Completed"' in page
+        assert f'data-run="{flagged["run_id"]}" data-status="CompletedWithViolations"' in page
+        assert "<code>_c10</code> extra_column_check" in page and "no violations" in page
+        # The latest run's plots: the baseline's ten features and the extra column.
+        assert page.count("<figure data-feature=") == 11 and page.count("<svg") == 11
+        report = client.get(f"/endpoints/{ENDPOINT}/monitoring/{flagged['run_id']}/report")
+        assert report.status_code == 200 and "extra_column_check" in report.text
+        assert report.headers["content-security-policy"].startswith("default-src 'none'")
+        assert client.get(f"/endpoints/{ENDPOINT}/monitoring/nope/report").status_code == 404

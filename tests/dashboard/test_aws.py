@@ -109,3 +109,15 @@ def test_approve_and_reject_change_the_account(aws_client: TestClient, aws: dict
 def test_endpoints_list_from_the_account(aws_client: TestClient) -> None:
     assert "No endpoints" in aws_client.get("/endpoints").text
     assert aws_client.get("/endpoints/none-here").status_code == 404
+
+
+def test_an_endpoint_page_says_where_its_monitoring_is(aws_client: TestClient, aws: dict[str, Any]) -> None:
+    sagemaker = aws["sagemaker"]
+    image = "683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": image})
+    variant = {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[variant])
+    sagemaker.create_endpoint(EndpointName="watched", EndpointConfigName="c")
+    page = aws_client.get("/endpoints/watched").text
+    assert "<h2>Monitoring</h2>" in page and "this page does not show them" in page
+    assert aws_client.get("/endpoints/watched/monitoring/any/report").status_code == 501

@@ -20,8 +20,10 @@ from showcase.dashboard.source import (
     Endpoint,
     Execution,
     Group,
+    Monitoring,
     NotFound,
     Package,
+    Unsupported,
     approval_conflict,
 )
 from showcase.errors import AwsError
@@ -246,4 +248,16 @@ class AwsSource:
                 described = self.sagemaker.describe_endpoint(EndpointName=name)
         except AwsError:
             raise NotFound(f"no endpoint {name!r} in {self.region}") from None
-        return Endpoint(name=name, status=described.get("EndpointStatus", "Unknown"), model_package_arn=None)
+        note = (
+            "Monitoring runs here are Model Monitor executions of the endpoint's schedule: their reports are in S3 "
+            "(the job definition's MonitoringOutputs) and in SageMaker Studio; this page does not show them."
+        )
+        return Endpoint(
+            name=name,
+            status=described.get("EndpointStatus", "Unknown"),
+            model_package_arn=None,
+            monitoring=Monitoring(note=note),
+        )
+
+    def monitoring_report(self, name: str, run_id: str) -> bytes:
+        raise Unsupported("monitoring reports of AWS endpoints are in S3 and SageMaker Studio, not shown here")

@@ -20,12 +20,16 @@ from showcase.dashboard.source import (
     Endpoint,
     Execution,
     Group,
+    Monitoring,
+    MonitoringRun,
     NotFound,
     Package,
     approval_conflict,
 )
 from showcase.errors import RegistryError, ShowcaseError, UsageError
 from showcase.local.records import ExecutionRecord, ExecutionStore
+from showcase.monitoring.report import feature_plots
+from showcase.monitoring.runs import list_runs
 from showcase.paging import paginate
 from showcase.processes import pid_alive
 from showcase.registry import Registry
@@ -38,6 +42,8 @@ from showcase.store import ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
 RECENT_CAPTURES = 20
+
+RECENT_MONITORING_RUNS = 10
 
 
 class LocalSource:
@@ -193,8 +199,11 @@ class LocalSource:
                 by_status[code] = by_status.get(code, 0) + int(count)
         latency = sum(float(w.get("latency_ms_sum", 0.0)) for w in workers)
         recent: tuple[Capture, ...] = ()
-        if captures and deployment.capture.enabled:
-            recent = tuple(self._captures(f"{deployment.capture.destination_uri}/{name}/"))
+        monitoring = Monitoring()
+        if captures:
+            monitoring = self._monitoring(name)
+            if deployment.capture.enabled:
+                recent = tuple(self._captures(f"{deployment.capture.destination_uri}/{name}/"))
         return Endpoint(
             name=name,
             status="InService" if server else "Stopped",
@@ -208,7 +217,43 @@ class LocalSource:
             workers=sum(1 for w in workers if server and pid_alive(int(w.get("pid", 0)))),
             url=server.url if server else None,
             captures=recent,
+            monitoring=monitoring,
         )
+
+    def _monitoring(self, name: str) -> Monitoring:
+        runs = list_runs(self.store, name)[:RECENT_MONITORING_RUNS]
+        shown = tuple(
+            MonitoringRun(
+                run_id=str(run["run_id"]),
+                status=str(run.get("status", "")),
+                since=run.get("since"),
+                until=str(run.get("until", "")),
+                rows=int(run.get("rows", 0)),
+                malformed_lines=int(run.get("malformed_lines", 0)),
+                violations=tuple(run.get("violations") or ()),
+                has_report=bool(run.get("report")),
+            )
+            for run in runs
+        )
+        latest = next((run for run in runs if run.get("statistics")), None)
+        plots: tuple[tuple[str, str], ...] = ()
+        if latest is not None:
+            try:
+                baseline = json.loads(self.store.get_bytes(latest["baseline_statistics"]))
+                current = json.loads(self.store.get_bytes(latest["statistics"]))
+                plots = tuple(feature_plots(baseline, current))
+            except (StoreError, ValueError, KeyError, TypeError):
+                plots = ()
+        return Monitoring(runs=shown, plots=plots)
+
+    def monitoring_report(self, name: str, run_id: str) -> bytes:
+        for run in list_runs(self.store, name):
+            if run.get("run_id") == run_id and run.get("report"):
+                try:
+                    return self.store.get_bytes(run["report"])
+                except StoreError:
+                    break
+        raise NotFound(f"no monitoring report {run_id!r} for endpoint {name!r}")
 
     def _ref_of(self, arn: str) -> str | None:
         registry = self._registry()

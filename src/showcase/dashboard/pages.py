@@ -210,6 +210,13 @@ async def endpoint(request: Request) -> Response:
     return _page(request, "endpoint.html", title=f"Endpoint {found.name}", endpoint=found)
 
 
+async def monitoring_report(request: Request) -> Response:
+    body = _source(request).monitoring_report(request.path_params["name"], request.path_params["run_id"])
+    # Like the evaluation report: a document drawn by our code, never allowed to run script here.
+    headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
+
 async def endpoint_api(request: Request) -> Response:
     found = _source(request).endpoint(request.path_params["name"])
     return JSONResponse(
@@ -245,5 +252,6 @@ def routes() -> list[Route]:
         Route("/models/{group}/{version}/decide", decide, methods=["POST"]),
         Route("/endpoints", endpoints),
         Route("/endpoints/{name}", endpoint),
+        Route("/endpoints/{name}/monitoring/{run_id}/report", monitoring_report),
         Route("/api/endpoints/{name}", endpoint_api),
     ]

@@ -112,6 +112,31 @@ class Capture:
 
 
 @dataclass(frozen=True)
+class MonitoringRun:
+    """One data-quality monitoring run over the endpoint's captures (``showcase.monitoring``'s run.json)."""
+
+    run_id: str
+    status: str
+    since: str | None
+    until: str
+    rows: int
+    malformed_lines: int
+    violations: tuple[dict[str, str], ...] = ()
+    has_report: bool = False
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """The endpoint's monitoring runs, newest first, and the per-feature plots of the newest complete one."""
+
+    runs: tuple[MonitoringRun, ...] = ()
+    plots: tuple[tuple[str, str], ...] = ()
+    """``(feature, inline SVG markup)``: baseline against captured distribution, drawn by showcase.monitoring."""
+    note: str | None = None
+    """Why nothing is shown, when a source cannot show monitoring."""
+
+
+@dataclass(frozen=True)
 class Endpoint:
     name: str
     status: str
@@ -126,6 +151,7 @@ class Endpoint:
     workers: int = 0
     url: str | None = None
     captures: tuple[Capture, ...] = ()
+    monitoring: Monitoring = field(default_factory=Monitoring)
 
 
 class Source(Protocol):
@@ -163,5 +189,9 @@ class Source(Protocol):
     def endpoints(self) -> list[Endpoint]: ...
 
     def endpoint(self, name: str) -> Endpoint:
-        """One endpoint with its recent captured requests."""
+        """One endpoint with its recent captured requests and its monitoring runs."""
+        ...
+
+    def monitoring_report(self, name: str, run_id: str) -> bytes:
+        """The report.html of one monitoring run of an endpoint."""
         ...
