@@ -343,3 +343,27 @@ def test_the_dashboard_shows_the_runs_their_violations_and_the_plots(tmp_path: P
         assert report.status_code == 200 and "extra_column_check" in report.text
         assert report.headers["content-security-policy"].startswith("default-src 'none'")
         assert client.get(f"/endpoints/{ENDPOINT}/monitoring/nope/report").status_code == 404
+
+
+def test_every_repeats_each_run_on_the_traffic_since_the_last(
+    tmp_path: Path, splits: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = make_home(tmp_path, splits)
+    capture(home, splits["test"][:100])
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # between runs: new traffic arrives, then a third tick stops the loop
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            capture(home, splits["test"][100:150])
+        else:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("showcase.cli.monitor.time.sleep", sleep)
+    result = monitor(home, "--every", "1h")
+    assert result.returncode == 130 and result.stderr == "interrupted\n"
+    assert 3590 < sleeps[0] <= 3600
+    second, first = list_runs(ObjectStore(home / "store"), ENDPOINT)
+    assert (first["rows"], second["rows"]) == (100, 50) and second["since"] == first["until"]
+    assert result.stdout.count(" captured requests, ") == 2  # one report per run (50 rows may well drift)
+    assert monitor(home, "--every", "1h", "--until", "1h").returncode == 2

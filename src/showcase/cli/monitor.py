@@ -25,6 +25,7 @@ from typing import Any
 from showcase import settings as settings_module
 from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
 from showcase.cli.local_registry import open_registry
+from showcase.errors import UsageError
 from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, list_runs, run_monitoring
 from showcase.statuses import MonitoringStatus
 from showcase.store import ObjectStore
@@ -61,7 +62,16 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
     add_log_level(parser, default="WARNING")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    run = commands.add_parser("run", help="check the captured traffic against the baseline; keep the results")
+    run = commands.add_parser(
+        "run",
+        help="check the captured traffic against the baseline; keep the results",
+        description=(
+            "Check the requests the endpoint captured in a window against the data-quality baseline of the model "
+            "package it serves; keep statistics.json, constraint_violations.json, report.html and run.json. The "
+            "window starts at --since, else where the previous run ended, else at the first capture, and ends "
+            "now (or --until). Exit status: 0 when clean or when nothing was captured, 3 with violations."
+        ),
+    )
     run.add_argument("--endpoint", required=True, help="the local endpoint's name")
     run.add_argument("--since", type=time_flag, help="start of the window: ISO 8601 time, or an age such as 2h")
     run.add_argument("--until", type=time_flag, help="end of the window (default: now)")
@@ -100,6 +110,8 @@ def describe_run(run: dict[str, Any], store: ObjectStore) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.every is not None and args.until is not None:
+        raise UsageError("--until fixes the window's end, --every moves it: give one of them")
     config = settings_module.load(args.home)
     store = ObjectStore(config.store_root)
     registry = open_registry(config)
