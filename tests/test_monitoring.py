@@ -367,3 +367,23 @@ def test_every_repeats_each_run_on_the_traffic_since_the_last(
     assert (first["rows"], second["rows"]) == (100, 50) and second["since"] == first["until"]
     assert result.stdout.count(" captured requests, ") == 2  # one report per run (50 rows may well drift)
     assert monitor(home, "--every", "1h", "--until", "1h").returncode == 2
+
+
+def test_a_served_endpoints_own_captures_are_monitored(tmp_path: Path, splits: dict[str, Any]) -> None:
+    """The real path: showcase-endpoint serve captures what it is sent; showcase-monitor reads those files."""
+    from tests.serving_support import serving, write_config
+
+    home = make_home(tmp_path, splits)
+    arn = Registry(home / "registry.sqlite").list_model_packages()["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    config = write_config(
+        tmp_path / "endpoint_config_adj.json", arn, name=ENDPOINT, EnableDataCapture="true", SamplingPercentage="100"
+    )
+    with serving(home, config, workers=1) as server:
+        for row in splits["test"][:300]:
+            assert server.invoke(row)[0] == 200
+        assert server.invoke("\n".join(splits["test"][300:]))[0] == 200
+        assert server.invoke("1,2,three")[0] == 400  # refused requests are not captured
+    result = monitor(home)
+    assert result.returncode == 0, result.stderr
+    assert f"{300 + 1} captured requests, {len(splits['test'])} rows" in result.stdout
+    assert "no violations" in result.stdout.splitlines()
