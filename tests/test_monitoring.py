@@ -240,6 +240,18 @@ def test_runs_are_kept_and_each_window_starts_where_the_last_ended(tmp_path: Pat
         second["run_id"],
         first["run_id"],
     ]
+    out, handlers = io.StringIO(), logging.getLogger().handlers[:]
+    try:
+        with contextlib.redirect_stdout(out):
+            assert main(["--home", str(home), "list", "--endpoint", ENDPOINT]) == 0
+    finally:
+        logging.getLogger().handlers[:] = handlers
+    assert [line.split()[0] for line in out.getvalue().splitlines()] == [
+        everything["run_id"],
+        second["run_id"],
+        first["run_id"],
+    ]
+    assert f"{len(splits['test']):>9} rows  0 violation(s)" in out.getvalue().splitlines()[0]
 
 
 def test_violations_exit_3_and_bad_flags_are_one_line(tmp_path: Path, splits: dict[str, Any]) -> None:
