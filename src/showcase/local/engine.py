@@ -37,12 +37,20 @@ from showcase.settings import Settings
 from showcase.statuses import DONE, TERMINAL, ExecutionStatus, StepStatus
 
 
+class EventKind(str, Enum):
+    """What an Event reports (a ``str``: it compares equal to its value)."""
+
+    EXECUTION_STARTED = "execution_started"
+    STEP_STARTED = "step_started"
+    STEP_FINISHED = "step_finished"
+    EXECUTION_FINISHED = "execution_finished"
+
+
 @dataclass(frozen=True)
 class Event:
-    kind: str
-    """``execution_started``, ``step_started``, ``step_finished`` or ``execution_finished``."""
+    kind: EventKind
     execution_id: str
-    status: str
+    status: ExecutionStatus | StepStatus
     step_name: str | None = None
     step_type: str | None = None
     message: str | None = None
@@ -118,7 +126,7 @@ class Engine:
 
     def _run(self, parsed: definitions.Definition, record: ExecutionRecord) -> ExecutionRecord:
         self.records.save(record)
-        self._emit(Event("execution_started", record.execution_id, record.status))
+        self._emit(Event(EventKind.EXECUTION_STARTED, record.execution_id, record.status))
         pending = [name for name in parsed.steps if record.step(name).status not in TERMINAL]
         running: dict[Future[Outcome], str] = {}
         with ThreadPoolExecutor(self.settings.max_parallel_steps, thread_name_prefix="step") as pool:
@@ -228,7 +236,9 @@ class Engine:
         with self._lock:
             record.close()
             self.records.save(record)
-        self._emit(Event("execution_finished", record.execution_id, record.status, message=record.failure_reason))
+        self._emit(
+            Event(EventKind.EXECUTION_FINISHED, record.execution_id, record.status, message=record.failure_reason)
+        )
         return record
 
     def _update(self, record: ExecutionRecord, name: str, change: Callable[[StepRecord], None]) -> None:
@@ -237,7 +247,7 @@ class Engine:
             step = record.step(name)
             change(step)
             self.records.save(record)
-            kind = "step_finished" if step.status in TERMINAL else "step_started"
+            kind = EventKind.STEP_FINISHED if step.status in TERMINAL else EventKind.STEP_STARTED
             if step.status != StepStatus.STARTING:
                 self._emit(Event(kind, record.execution_id, step.status, name, step.type, step.failure_reason))
 
