@@ -19,9 +19,11 @@ import argparse
 import hashlib
 import io
 import json
+import operator
 import sys
 import urllib.error
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO
 
@@ -238,27 +240,40 @@ def scaler(table: Table, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-_ROW = ",".join(["%.10g"] * (1 + len(NUMERIC))) + ",%s"  # rings, the scaled measurements, then the one-hot tail
-_FEATURES_ROW = _ROW.split(",", 1)[1]
+_LABEL = "%.10g,"  # rings, then the features
+_FEATURES_ROW = ",".join(["%.10g"] * len(NUMERIC)) + ",%s"  # the scaled measurements, then the one-hot tail
 _ONE_HOT = tuple(",".join("1" if other == sex else "0" for other in SEXES) + "\n" for sex in SEXES)
 
 
 def write_csv(
-    table: Table, rows: np.ndarray, mean: np.ndarray, scale: np.ndarray, path: Path, *, label: bool = True
+    table: Table,
+    rows: np.ndarray,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    path: Path,
+    *,
+    features_path: Path | None = None,
 ) -> None:
-    """Write ``rows`` of the table as headerless CSV, label first (unless ``label`` is false: the features as
-    the endpoint receives them), each value as ``%.10g`` formats it.
+    """Write ``rows`` of the table as headerless CSV, label first, each value as ``%.10g`` formats it; and to
+    ``features_path``, when given, the same rows without the label (the features as the endpoint receives
+    them), from the same formatted text.
 
     Written _WRITE_ROWS rows at a time: memory holds one block of text, never the whole split.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="ascii", newline="") as out:
+    with ExitStack() as files:
+        outputs = [path, *([features_path] if features_path else [])]
+        for output in outputs:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        out, *features_out = (files.enter_context(o.open("w", encoding="ascii", newline="")) for o in outputs)
         for start in range(0, len(rows), _WRITE_ROWS):
             block = rows[start : start + _WRITE_ROWS]
             values = table.values[block]
             scaled = (values[:, : len(NUMERIC)] - mean) / scale
-            columns = [values[:, -1].tolist(), *scaled.T.tolist(), [_ONE_HOT[c] for c in table.sex[block].tolist()]]
-            out.write("".join(map((_ROW if label else _FEATURES_ROW).__mod__, zip(*columns[not label :], strict=True))))
+            tails = [_ONE_HOT[c] for c in table.sex[block].tolist()]
+            features = list(map(_FEATURES_ROW.__mod__, zip(*scaled.T.tolist(), tails, strict=True)))
+            out.write("".join(map(operator.add, map(_LABEL.__mod__, values[:, -1].tolist()), features)))
+            for features_file in features_out:
+                features_file.write("".join(features))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     parts = split_indices(len(table), args.seed)
     mean, scale = scaler(table, parts["train"])
     out = Path(args.output_dir)
+    baseline = {"train": out / "baseline" / "train_features.csv"}
     for name, rows in parts.items():
-        write_csv(table, rows, mean, scale, out / name / f"{name}.csv")
-    write_csv(table, parts["train"], mean, scale, out / "baseline" / "train_features.csv", label=False)
+        write_csv(table, rows, mean, scale, out / name / f"{name}.csv", features_path=baseline.get(name))
     metadata = {
         "input_data": args.input_data,
         "input_sha256": input_sha256,
