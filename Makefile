@@ -21,7 +21,9 @@ $(UV):
 		--target $(UV_HOME) uv==$(UV_VERSION)
 
 $(STAMP): pyproject.toml uv.lock package.json package-lock.json scripts/ensure_chromium.sh | $(UV)
-	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
+	@# xgboost-cpu owns the same files as the full xgboost wheel an older .venv may hold: uv removing that one
+	@# deletes them, so xgboost-cpu is always laid down again (one wheel from the cache).
+	$(UV) sync --quiet --locked --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
 	npm ci --silent --no-audit --no-fund
 	@# Debian's chromium for the dashboard's browser tests, as root when no Chromium or Chrome is found.
 	@sh scripts/ensure_chromium.sh
