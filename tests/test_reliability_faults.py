@@ -65,6 +65,8 @@ def test_a_runner_killed_during_training_is_failed_leaves_nothing_half_done_and_
         train_log = execution / "steps" / "TrainModel.log"
 
         def training() -> bool:  # Executing, and some boosting rounds logged: the kill lands inside train()
+            if not (execution / "execution.json").is_file():  # the folder is made before the record is first saved
+                return False
             step = {s["name"]: s for s in read_record(home, execution.name)["steps"]}["TrainModel"]
             return step["status"] == "Executing" and train_log.is_file() and train_log.read_text().count("\n") > 100
 
