@@ -23,7 +23,8 @@ $(UV):
 $(STAMP): pyproject.toml uv.lock package.json package-lock.json scripts/ensure_chromium.sh | $(UV)
 	@# xgboost-cpu owns the same files as the full xgboost wheel an older .venv may hold: uv removing that one
 	@# deletes them, so xgboost-cpu is always laid down again (one wheel from the cache).
-	$(UV) sync --quiet --locked --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
+	@# Compiled bytecode: each job's interpreter then loads its imports instead of compiling them (see README).
+	$(UV) sync --quiet --locked --compile-bytecode --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
 	npm ci --silent --no-audit --no-fund
 	@# Debian's chromium for the dashboard's browser tests, as root when no Chromium or Chrome is found.
 	@sh scripts/ensure_chromium.sh
