@@ -30,9 +30,6 @@ from showcase.local.executors.common import fail, host_path, is_expression, job_
 from showcase.local.executors.images import repository
 from showcase.local.jobs import JobContext
 from showcase.monitoring.baselines import baseline_uris
-from showcase.monitoring.checks import violations
-from showcase.monitoring.profile import Profile, type_counts
-from showcase.monitoring.statistics import statistics, suggest_constraints
 from showcase.statuses import ApprovalStatus, JobStatus
 from showcase.store import StoreError
 
@@ -86,6 +83,11 @@ class QualityCheckExecutor:
         return found
 
     def run(self, context: JobContext) -> dict[str, Any]:
+        # Imported here: they bring pandas, which a run with no quality check (or a cached one) need not load.
+        from showcase.monitoring.checks import violations
+        from showcase.monitoring.profile import Profile, type_counts
+        from showcase.monitoring.statistics import statistics, suggest_constraints
+
         arguments = context.arguments
         problems = self.problems(arguments)
         if problems:
