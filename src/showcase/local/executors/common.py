@@ -17,11 +17,12 @@ from typing import Any
 
 from showcase.errors import StepFailed
 from showcase.local import jobs
+from showcase.local.executors import container
+from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.jobs import MAX_JOB_NAME, JobContext
 from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from showcase.store import StoreError
 
-CONTAINER_ROOT = PurePosixPath("/opt/ml")
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
 
@@ -122,7 +123,6 @@ def run_job(
     it wrote to ``/opt/ml/output/failure`` (training) or ``/opt/ml/output/message`` (processing), as on
     SageMaker; else the last line it wrote to stderr.
     """
-    from showcase.local.executors import container
     from showcase.local.executors.subprocesses import SETUP_FAILED, clean_environment, run_logged
 
     arguments = context.arguments

@@ -30,11 +30,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from showcase import settings
-from showcase.local.executors.common import CONTAINER_ROOT
 from showcase.local.executors.subprocesses import guarded
+
+CONTAINER_ROOT = PurePosixPath("/opt/ml")
+"""Where a SageMaker container sees its job: the one place the project names it."""
 
 logger = logging.getLogger(__name__)
 
