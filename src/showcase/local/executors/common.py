@@ -71,6 +71,12 @@ def fail(context: JobContext, message: str) -> StepFailed:
     return StepFailed(message, step_name=context.step_name, execution_id=context.execution_id)
 
 
+def refuse(context: JobContext, problems: list[str]) -> None:
+    """Fail the step with every reason its resolved arguments cannot run here (none: return)."""
+    if problems:
+        raise fail(context, "; ".join(problems))
+
+
 def stage(context: JobContext, what: str, uri: object, dest: Path) -> list[Path]:
     """Copy ``uri`` (a single object or an S3Prefix) from the object store into ``dest``."""
     if not isinstance(uri, str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from showcase.errors import RegistryError
-from showcase.local.executors.common import fail, is_expression, job_name
+from showcase.local.executors.common import fail, is_expression, job_name, refuse
 from showcase.local.jobs import JobContext
 from showcase.store import StoreError
 
@@ -44,9 +44,7 @@ class ModelExecutor:
         return found
 
     def run(self, context: JobContext) -> dict[str, Any]:
-        problems = self.problems(context.arguments)
-        if problems:
-            raise fail(context, "; ".join(problems))
+        refuse(context, self.problems(context.arguments))
         request = {key: value for key, value in context.arguments.items() if key != "ModelName"}
         containers = request.get("Containers") or [request["PrimaryContainer"]]
         for container in containers:

@@ -26,6 +26,7 @@ from showcase.local.executors.common import (
     is_expression,
     job_arn,
     job_name,
+    refuse,
     run_job,
     stage,
     timestamp,
@@ -56,9 +57,7 @@ class ProcessingExecutor:
 
     def run(self, context: JobContext) -> dict[str, Any]:
         arguments = context.arguments
-        problems = self.problems(arguments)
-        if problems:
-            raise fail(context, "; ".join(problems))
+        refuse(context, self.problems(arguments))
         name = job_name(context)
         started = timestamp()
         app = arguments["AppSpecification"]

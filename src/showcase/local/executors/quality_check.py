@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase.errors import RegistryError
-from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, stage, timestamp
+from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, refuse, stage, timestamp
 from showcase.local.executors.images import repository
 from showcase.local.jobs import JobContext
 from showcase.monitoring.baselines import baseline_uris
@@ -89,9 +89,7 @@ class QualityCheckExecutor:
         from showcase.monitoring.statistics import statistics, suggest_constraints
 
         arguments = context.arguments
-        problems = self.problems(arguments)
-        if problems:
-            raise fail(context, "; ".join(problems))
+        refuse(context, self.problems(arguments))
         name = job_name(context)
         started = timestamp()
         dataset = next(item for item in arguments["ProcessingInputs"] if item["InputName"] == "baseline_dataset_input")

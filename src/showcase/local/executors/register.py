@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from showcase.errors import RegistryError
-from showcase.local.executors.common import fail
+from showcase.local.executors.common import fail, refuse
 from showcase.local.executors.lineage import lineage
 from showcase.local.jobs import JobContext
 from showcase.store import StoreError
@@ -32,9 +32,7 @@ class RegisterModelExecutor:
 
     def run(self, context: JobContext) -> dict[str, Any]:
         arguments = dict(context.arguments)
-        problems = self.problems(arguments)
-        if problems:
-            raise fail(context, "; ".join(problems))
+        refuse(context, self.problems(arguments))
         metrics = _metrics(context, arguments)
         model_urls = []
         for container in arguments["InferenceSpecification"]["Containers"]:

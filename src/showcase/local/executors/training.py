@@ -28,6 +28,7 @@ from showcase.local.executors.common import (
     is_expression,
     job_arn,
     job_name,
+    refuse,
     stage_channels,
     timestamp,
 )
@@ -145,9 +146,7 @@ class TrainingExecutor:
 
     def run(self, context: JobContext) -> dict[str, Any]:
         arguments = context.arguments
-        problems = self.problems(arguments)
-        if problems:
-            raise fail(context, "; ".join(problems))
+        refuse(context, self.problems(arguments))
         name = job_name(context)
         started = timestamp()
         trained = shape_of(arguments).run(context, name)
