@@ -179,9 +179,13 @@ def test_eight_executions_at_once_all_succeed_with_consecutive_versions(
             suffix = "/".join(part.replace(parts[2], "ID") for part in parts[3:])
             by_suffix.setdefault(suffix, {})[parts[2]] = digest
     assert any(suffix.endswith("model.tar.gz") for suffix in by_suffix), sorted(by_suffix)
+    # The baseline's constraints hold only each column's type, completeness and sign, which every seed's split
+    # shares: alike by content, so an overwrite there cannot show (and could do no harm); every other object can.
+    alike_by_content = {"data-quality-baseline/constraints.json"}
     for suffix, found in by_suffix.items():
         assert set(found) == executions, (suffix, sorted(found))
-        assert len(set(found.values())) == 8, (suffix, found)
+        if suffix not in alike_by_content:
+            assert len(set(found.values())) == 8, (suffix, found)
 
 
 def model_from_archive(archive: bytes, directory: Path) -> xgb.Booster:
