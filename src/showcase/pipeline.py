@@ -389,32 +389,47 @@ def _data_quality_baseline(shared: _Shared, params: _Parameters, prepare: Any, *
     )
 
 
-def _train(shared: _Shared, params: _Parameters, prepare: Any) -> Any:
-    """2. Train: the built-in XGBoost algorithm."""
-    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
-    from sagemaker.mlops.workflow.steps import TrainingStep
+def _xgboost_trainer(
+    shared: _Shared, params: _Parameters, *, job: str, output: Any, hyperparameters: dict[str, Any]
+) -> Any:
+    """The built-in XGBoost algorithm on the training instances, writing its models under ``output``."""
+    from sagemaker.core.training.configs import Compute, OutputDataConfig
     from sagemaker.train import ModelTrainer
 
-    trainer = ModelTrainer(
+    return ModelTrainer(
         training_image=shared.xgboost_image,
         role=shared.role,
-        base_job_name=f"{shared.base_job_prefix}-train",
+        base_job_name=f"{shared.base_job_prefix}-{job}",
         sagemaker_session=shared.session,
         compute=Compute(instance_type=params.train_instance_type, instance_count=params.train_instance_count),
-        output_data_config=OutputDataConfig(s3_output_path=shared.under_run("model")),
-        hyperparameters={"objective": "reg:squarederror", **params.hyperparameters},
+        output_data_config=OutputDataConfig(s3_output_path=output),
+        hyperparameters={"objective": "reg:squarederror", **hyperparameters},
+    )
+
+
+def _training_channels(prepare: Any) -> list[Any]:
+    """The train and validation splits as the algorithm's ``text/csv`` channels of the same names."""
+    from sagemaker.core.training.configs import InputData
+
+    return [
+        InputData(channel_name=split, data_source=_split_uri(prepare, split), content_type="text/csv")
+        for split in ("train", "validation")
+    ]
+
+
+def _train(shared: _Shared, params: _Parameters, prepare: Any) -> Any:
+    """2. Train: the built-in XGBoost algorithm."""
+    from sagemaker.mlops.workflow.steps import TrainingStep
+
+    trainer = _xgboost_trainer(
+        shared, params, job="train", output=shared.under_run("model"), hyperparameters=params.hyperparameters
     )
     return TrainingStep(
         name="TrainModel",
         display_name="Train XGBoost",
         description="Train the built-in XGBoost algorithm on the train split, validating on the validation split.",
         cache_config=shared.cache,
-        step_args=trainer.train(
-            input_data_config=[
-                InputData(channel_name=split, data_source=_split_uri(prepare, split), content_type="text/csv")
-                for split in ("train", "validation")
-            ],
-        ),
+        step_args=trainer.train(input_data_config=_training_channels(prepare)),
     )
 
 
@@ -424,24 +439,20 @@ def _tune(shared: _Shared, params: _Parameters, prepare: Any, tuning: Tuning) ->
     Returns the step, the best trial's model (``TuningStep.get_top_model_s3_uri``) and the TuningSeed parameter.
     """
     from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
-    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterInteger
     from sagemaker.mlops.workflow.steps import TuningStep
-    from sagemaker.train import ModelTrainer
     from sagemaker.train.tuner import HyperparameterTuner
 
     seed = ParameterInteger(name="TuningSeed", default_value=42)
     prefix = Join(on="/", values=[shared.base_job_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID, "tuning"])
-    trainer = ModelTrainer(
-        training_image=shared.xgboost_image,
-        role=shared.role,
-        base_job_name=f"{shared.base_job_prefix}-tune",
-        sagemaker_session=shared.session,
-        compute=Compute(instance_type=params.train_instance_type, instance_count=params.train_instance_count),
-        output_data_config=OutputDataConfig(s3_output_path=Join(on="/", values=[f"s3://{shared.bucket}", prefix])),
-        hyperparameters={"objective": "reg:squarederror", "num_round": params.hyperparameters["num_round"]},
+    trainer = _xgboost_trainer(
+        shared,
+        params,
+        job="tune",
+        output=Join(on="/", values=[f"s3://{shared.bucket}", prefix]),
+        hyperparameters={"num_round": params.hyperparameters["num_round"]},
     )
     kinds = {"Integer": IntegerParameter, "Continuous": ContinuousParameter}
     tuner = HyperparameterTuner(
@@ -464,12 +475,7 @@ def _tune(shared: _Shared, params: _Parameters, prepare: Any, tuning: Tuning) ->
         display_name="Tune XGBoost",
         description="Search XGBoost's hyperparameters for the lowest validation RMSE (Bayesian, early stopping).",
         cache_config=shared.cache,
-        step_args=tuner.tune(
-            inputs=[
-                InputData(channel_name=split, data_source=_split_uri(prepare, split), content_type="text/csv")
-                for split in ("train", "validation")
-            ]
-        ),
+        step_args=tuner.tune(inputs=_training_channels(prepare)),
     )
     return step, step.get_top_model_s3_uri(top_k=0, s3_bucket=shared.bucket, prefix=prefix), seed
 
