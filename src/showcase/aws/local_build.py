@@ -34,6 +34,7 @@ import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
+from showcase.aws.environment import scoped_environment
 from showcase.errors import UsageError
 
 REFUSED_CODE = "LocalBuildUnsupported"
@@ -203,21 +204,9 @@ def _telemetry_off() -> Iterator[None]:
         telemetry_logging._send_telemetry_request = original
 
 
-@contextmanager
-def _environment(region: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in [*_ENVIRONMENT, *_HIDDEN, "AWS_DEFAULT_REGION", "AWS_REGION"]}
-    os.environ.update(_ENVIRONMENT)
-    os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = region
-    for name in _HIDDEN:
-        os.environ.pop(name, None)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _environment(region: str) -> dict[str, str | None]:
+    """The build's environment changes: placeholders set, the user's own AWS settings hidden."""
+    return {**_ENVIRONMENT, "AWS_DEFAULT_REGION": region, "AWS_REGION": region, **dict.fromkeys(_HIDDEN)}
 
 
 @contextmanager
@@ -230,7 +219,7 @@ def local_build(region: str, account: str) -> Iterator[LocalBuild]:
     if _INTERCEPTOR.active is not None:
         raise RuntimeError("local_build is already active in this process")
     build = LocalBuild(region=region, account=account)
-    with _environment(region):
+    with scoped_environment(_environment(region)):
         botocore.session.Session.create_client = _create_client
         _INTERCEPTOR.active = build
         try:

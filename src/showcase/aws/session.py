@@ -21,6 +21,8 @@ import boto3
 from botocore.config import Config
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 
+from showcase.aws.environment import scoped_environment
+
 logger = logging.getLogger(__name__)
 
 # No retries and short timeouts: nothing in definition building should reach the network at all,
@@ -94,9 +96,7 @@ def offline_build(region: str) -> Iterator[None]:
     defaults = {"AWS_DEFAULT_REGION": region, "SAGEMAKER_VALIDATE_ROLE": "false"}
     changes = {name: value for name, value in defaults.items() if name not in os.environ}
     changes["AWS_EC2_METADATA_DISABLED"] = "true"
-    saved = {name: os.environ.get(name) for name in changes}
-    os.environ.update(changes)
-    try:
+    with scoped_environment(changes):
         from sagemaker.core.telemetry import telemetry_logging
 
         sender = telemetry_logging._send_telemetry_request
@@ -107,12 +107,6 @@ def offline_build(region: str) -> Iterator[None]:
                 yield
         finally:
             telemetry_logging._send_telemetry_request = sender
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
