@@ -1,4 +1,4 @@
-"""Writing a file that must never be seen half-written."""
+"""Reading a file a user named, and writing a file that must never be seen half-written."""
 
 from __future__ import annotations
 
@@ -8,7 +8,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import FileWriteError
+from showcase.errors import FileWriteError, UsageError
+
+
+def read_user_text(path: str | os.PathLike[str], what: str, *, missing_hint: str = "") -> str:
+    """Read a text file the user named (``what`` says which, e.g. \"endpoint config\"), or raise a UsageError
+    that names it and says why: missing (with ``missing_hint`` appended), unreadable, or not UTF-8.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise UsageError(f"{what} {str(path)!r} does not exist{missing_hint}") from None
+    except OSError as exc:
+        raise UsageError(f"{what} {str(path)!r} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{what} {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
 
 
 def write_json_atomically(path: str | os.PathLike[str], document: Any, *, indent: int = 2) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from showcase.errors import ShowcaseError, UsageError
+from showcase.files import read_user_text
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL")
 
@@ -159,17 +160,8 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
 
 def read_json_file(path: str, what: str) -> Any:
     """Read a JSON file given on the command line, or raise a UsageError that names it."""
+    text = read_user_text(path, what)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise UsageError(f"{what} {path!r} does not exist") from None
-    except OSError as exc:
-        raise UsageError(f"{what} {path!r} cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{what} {path!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
-            "save it as UTF-8"
-        ) from None
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{what} {path!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from showcase.errors import UsageError
+from showcase.files import read_user_text
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -96,16 +97,9 @@ class Template:
 def read_template(path: str | Path) -> Template:
     """Read a CloudFormation template's Parameters, or raise a UsageError naming the file."""
     path = Path(path)
+    text = read_user_text(path, "template", missing_hint="; pass --template")
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)
-    except FileNotFoundError:
-        raise UsageError(f"template {str(path)!r} does not exist; pass --template") from None
-    except OSError as exc:
-        raise UsageError(f"template {str(path)!r} cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"template {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
-        ) from None
+        document = yaml.load(text, Loader=_TemplateLoader)
     except yaml.YAMLError as exc:
         raise UsageError(f"template {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
     parameters = document.get("Parameters") if isinstance(document, dict) else None
