@@ -7,7 +7,10 @@ Measures, on loopback:
 - single-row CSV requests at 1, 8 and 32 concurrent keep-alive clients: throughput, p50 and p99 latency;
 - 10,000-row CSV requests (1 and 2 clients in a row): rows per second;
 - the floor: ``Booster.inplace_predict`` on the same 10,000 rows in this process (nthread=1 and all cores);
-- a worker's work per batch without HTTP: the codec's decode, ``inplace_predict`` and encode, in this process.
+- a worker's work per batch without HTTP: the codec's decode, ``inplace_predict`` and encode, in this process;
+- the server's CPU time per 10,000-row request (all its processes, from the kernel's accounting) against
+  ``inplace_predict``'s CPU time for the same rows: a ratio that other load on the machine does not move, where
+  the rows-per-second figures do (they are shares of the nthread=1 floor measured in the same run).
 
 The load generator is ``wrk`` when it is installed (``apt-get install wrk``; C, one thread, little CPU of its
 own), else a separate process of Python threads with persistent ``http.client`` connections (which needs a
@@ -36,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import psutil
 import xgboost as xgb
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,9 +208,24 @@ def python_run(port: int, path: str, body: str, connections: int, duration: floa
     }
 
 
+def server_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU seconds of the server process and its workers so far."""
+    server = psutil.Process(process.pid)
+    total = 0.0
+    for each in [server, *server.children(recursive=True)]:
+        try:
+            times = each.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def batch_rows_per_second(port: int, path: str, body: bytes, rows: int, clients: int, requests: int) -> float:
     def one_client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        connection.connect()  # TCP_NODELAY, as urllib3 (boto3's HTTP client) sets it: http.client sends the
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and a large body apart
         for _ in range(requests):
             connection.request("POST", path, body, {"Content-Type": "text/csv"})
             response = connection.getresponse()
@@ -224,15 +243,17 @@ def batch_rows_per_second(port: int, path: str, body: bytes, rows: int, clients:
     return rows * requests * clients / (time.perf_counter() - started)
 
 
-def floor_rows_per_second(booster: xgb.Booster, rows: np.ndarray, nthread: int) -> float:
+def floor_rows_per_second(booster: xgb.Booster, rows: np.ndarray, nthread: int) -> tuple[float, float]:
+    """``inplace_predict``'s rows per second and its CPU seconds per call, with ``nthread`` threads."""
     booster.set_param({"nthread": nthread})
     booster.inplace_predict(rows)
-    count, started = 0, time.perf_counter()
+    count, started, cpu_started = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < 2.0:
         booster.inplace_predict(rows)
         count += 1
+    cpu = (time.process_time() - cpu_started) / count
     booster.set_param({"nthread": 1})
-    return rows.shape[0] * count / (time.perf_counter() - started)
+    return rows.shape[0] * count / (time.perf_counter() - started), cpu
 
 
 def codec_rows_per_second(booster: xgb.Booster, body: bytes, rows: int) -> float:
@@ -250,10 +271,21 @@ def codec_rows_per_second(booster: xgb.Booster, body: bytes, rows: int) -> float
 # -- main -------------------------------------------------------------------------------------------
 
 
+Row = tuple[str, str, str, str, str]
+
+
 def measure(
-    name: str, port: int, path: str, row: str, batch: str, load: Callable[..., dict[str, float]], duration: float
-) -> list[tuple[str, str, str, str, str]]:
-    lines = []
+    name: str,
+    process: subprocess.Popen[bytes],
+    port: int,
+    path: str,
+    row: str,
+    batch: str,
+    load: Callable[..., dict[str, float]],
+    duration: float,
+) -> tuple[list[Row], dict[int, tuple[float, float]]]:
+    """The table's rows for one server, and for 1 and 2 batch clients its rows/s and CPU seconds per request."""
+    lines, batches = [], {}
     for connections in CONCURRENCY:
         result = load(port, path, row, connections, duration)
         lines.append(
@@ -266,9 +298,12 @@ def measure(
             )
         )
     for clients in (1, 2):
-        rate = batch_rows_per_second(port, path, batch.encode(), BATCH_ROWS, clients, requests=10)
-        lines.append((name, f"{BATCH_ROWS:,} rows, {clients} client(s)", f"{rate:,.0f} rows/s", "", "0"))
-    return lines
+        requests = 10
+        cpu_before = server_cpu_seconds(process)
+        rate = batch_rows_per_second(port, path, batch.encode(), BATCH_ROWS, clients, requests)
+        cpu = (server_cpu_seconds(process) - cpu_before) / ((clients + 1) * requests)  # +1: the warm-up
+        batches[clients] = (rate, cpu)
+    return lines, batches
 
 
 def main() -> int:
@@ -290,15 +325,24 @@ def main() -> int:
         flush=True,
     )
 
-    table: list[tuple[str, str, str, str, str]] = []
+    table: list[Row] = []
+    batches: dict[str, dict[int, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as temp:
         home = Path(temp)
         (home / "endpoint").mkdir()
         process, port = start_endpoint(booster, home / "endpoint", args.workers)
         try:
-            table += measure(
-                "showcase-endpoint", port, "/invocations", csv_rows(single), csv_rows(batch), load, args.duration
+            lines, batches["showcase-endpoint"] = measure(
+                "showcase-endpoint",
+                process,
+                port,
+                "/invocations",
+                csv_rows(single),
+                csv_rows(batch),
+                load,
+                args.duration,
             )
+            table += lines
         finally:
             stop(process)
         if not args.skip_mlflow:
@@ -306,8 +350,9 @@ def main() -> int:
             (home / "mlflow").mkdir()
             process, port = start_mlflow(booster, home / "mlflow", args.workers)
             try:
-                table += measure(
+                lines, batches["mlflow models serve"] = measure(
                     "mlflow models serve",
+                    process,
                     port,
                     "/invocations",
                     header + csv_rows(single),
@@ -315,18 +360,32 @@ def main() -> int:
                     load,
                     args.duration,
                 )
+                table += lines
             finally:
                 stop(process)
-    floor = 0.0
+    floor, floor_cpu = 0.0, 0.0
     for nthread in (1, os.cpu_count() or 1):
-        rate = floor_rows_per_second(booster, batch, nthread)
-        floor = floor or rate
+        rate, cpu = floor_rows_per_second(booster, batch, nthread)
+        floor, floor_cpu = floor or rate, floor_cpu or cpu
         table.append(
             ("in-process inplace_predict", f"{BATCH_ROWS:,} rows, nthread={nthread}", f"{rate:,.0f} rows/s", "", "")
         )
+    for name, by_clients in batches.items():
+        for clients, (rate, cpu) in by_clients.items():
+            share = f"{rate / floor:.0%} of inplace_predict; CPU {cpu * 1000:.1f} ms a request"
+            table.append((name, f"{BATCH_ROWS:,} rows, {clients} client(s)", f"{rate:,.0f} rows/s", share, "0"))
     rate = codec_rows_per_second(booster, csv_rows(batch).encode(), BATCH_ROWS)
     share = f"{rate / floor:.0%} of inplace_predict, nthread=1"
     table.append(("in-process codec + predict", f"{BATCH_ROWS:,} rows, nthread=1", f"{rate:,.0f} rows/s", share, ""))
+    table.append(
+        (
+            "CPU per 10,000-row request",
+            "inplace_predict / server",
+            f"{floor_cpu * 1000:.1f} ms / {batches['showcase-endpoint'][1][1] * 1000:.1f} ms",
+            f"{floor_cpu / batches['showcase-endpoint'][1][1]:.0%}: predicting's share of the server's CPU",
+            "",
+        )
+    )
 
     widths = [
         max(len(row[i]) for row in [*table, ("server", "load", "throughput", "latency", "non-2xx")]) for i in range(5)

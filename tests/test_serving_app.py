@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from showcase import settings as settings_module
 from showcase.deployment.config import parse_endpoint_config
-from showcase.serving.app import EndpointApp
+from showcase.serving.app import LARGE_BODY_BYTES, EndpointApp
 from showcase.serving.codec import MAX_PAYLOAD_BYTES
 from showcase.serving.deployment import EndpointPaths, prepare_deployment, read_deployment, write_deployment
 from showcase.serving.errors import ModelLoadError
@@ -223,6 +223,36 @@ def test_concurrent_small_requests_share_a_prediction_and_get_their_own_rows(app
     assert [float(r[2]) for r in responses[:-1]] == [expected(booster, row)[0] for row in rows]
     assert responses[-1][0] == 400
     assert len(calls) == 1  # twenty requests, one prediction
+
+
+def test_concurrent_large_bodies_are_each_answered_with_their_own_rows(app: EndpointApp) -> None:
+    """Bodies above LARGE_BODY_BYTES are answered on the worker's threads, several at once, as Python writes them."""
+    booster = train_booster()
+    matrices = [np.round(np.random.default_rng(seed).normal(size=(400, 10)), 5) for seed in range(4)]
+    bodies = ["\n".join(",".join(repr(float(v)) for v in row) for row in matrix) + "\n" for matrix in matrices]
+    assert all(len(body) > LARGE_BODY_BYTES for body in bodies)
+    accepts = ["text/csv", "application/json", "text/csv", "application/jsonlines"]
+
+    async def together() -> list[Response]:
+        return await asyncio.gather(
+            *[
+                _call(app, "POST", "/invocations", body.encode(), {"content-type": "text/csv", "accept": accept})
+                for body, accept in zip(bodies, accepts, strict=True)
+            ]
+        )
+
+    responses = asyncio.run(together())
+    for matrix, accept, (status, headers, body) in zip(matrices, accepts, responses, strict=True):
+        scores = [float(v) for v in booster.inplace_predict(matrix)]
+        assert status == 200 and headers["x-showcase-model-package"].endswith("/1")
+        if accept == "text/csv":
+            assert body == "".join(f"{score}\n" for score in scores).encode()
+        elif accept == "application/json":
+            assert body == json.dumps({"predictions": [{"score": score} for score in scores]}).encode()
+        else:
+            assert body == "".join(json.dumps({"score": score}) + "\n" for score in scores).encode()
+    status, _, message = invoke(app, bodies[0].replace("\n", ",0\n", 3), content_type="text/csv")
+    assert status == 400 and message.startswith(b"row 1 has 11 values")
 
 
 def test_reload_swaps_to_a_new_generation(home: Path) -> None:

@@ -9,21 +9,29 @@ No framework: routing is four comparisons, and a framework's request objects wou
 prediction of one row. Each worker holds one model; a daemon thread watches ``deployment.json`` and swaps the
 model in place once the new one has loaded and answered a probe prediction, so a redeploy fails no request and
 a model that cannot load leaves the old one serving (the refusal is logged and written to the worker file).
+
+A large body (more than ``LARGE_BODY_BYTES``) is decoded, predicted and encoded on one of the worker's threads
+(as many as there are cores): Arrow's CSV reader and number formatting and ``inplace_predict`` release the GIL,
+so one worker uses every core when it holds several batches at once (the keep-alive connections of two clients
+may well land on the same worker), and its event loop keeps answering small requests meanwhile. Small bodies
+stay on the loop, where ``Batcher`` predicts those in hand together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from showcase.serving import runtime_api
-from showcase.serving.batching import Batcher
+from showcase.serving.batching import Batcher, predict_alone
 from showcase.serving.capture import CaptureWriter
 from showcase.serving.codec import (
     CSV,
@@ -50,6 +58,8 @@ Send = Callable[[Message], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _RUNTIME_PREFIX, _RUNTIME_SUFFIX = "/endpoints/", "/invocations"
+LARGE_BODY_BYTES = 16 * 1024
+"""From this size a body is answered on a worker thread; below it, on the event loop with the batcher."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class EndpointApp:
         self.capture = self._capture_writer(deployment.capture)
         self._next_capture: CaptureConfig | None = None
         self.batcher = Batcher(lambda: self.model)
+        self._threads = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="batch")
         self.default_accept = accept_of(os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or CSV)
         self._stop = threading.Event()
         self._watched: tuple[int, int] | None = self._stat()
@@ -170,6 +181,7 @@ class EndpointApp:
 
     def close(self) -> None:
         self.stop_watching()
+        self._threads.shutdown(wait=True)
         if self.capture is not None:
             self.capture.close()
         self.metrics.write()
@@ -224,10 +236,16 @@ class EndpointApp:
             return Answer(204, None, b"")
         content_type = content_type_of(headers.get("content-type"))
         accept = accept_of(headers.get("accept"), self.default_accept)
-        rows = decode(body, content_type, self.model.num_features)
-        predictions, model = await self.batcher.predict(rows)
+        if len(body) > LARGE_BODY_BYTES:
+            model = self.model
+            output = await asyncio.get_running_loop().run_in_executor(
+                self._threads, _answer, model, body, content_type, accept
+            )
+        else:
+            rows = decode(body, content_type, self.model.num_features)
+            predictions, model = await self.batcher.predict(rows)
+            output = encode(predictions, accept)
         response_type = RESPONSE_CONTENT_TYPES[accept]
-        output = encode(predictions, accept)
         self._capture(headers.get("content-type") or CSV, body, response_type, output)
         return Answer(200, response_type, output, model.model_package_arn)
 
@@ -238,6 +256,11 @@ class EndpointApp:
             self.capture, self._next_capture = self._capture_writer(self._next_capture), None
         if self.capture is not None:
             self.capture.maybe_capture(request_type, body, response_type, output)
+
+
+def _answer(model: LoadedModel, body: bytes, content_type: str, accept: str) -> bytes:
+    """One large body's answer, start to end, on a worker thread."""
+    return encode(predict_alone(model, decode(body, content_type, model.num_features)), accept)
 
 
 def _load_with_fallback(deployment: Deployment) -> LoadedModel:

@@ -33,7 +33,7 @@ class Batcher:
     async def predict(self, rows: np.ndarray) -> Prediction:
         if rows.shape[0] > self.max_rows:
             model = self._current()
-            return _predict_one(model, rows), model
+            return predict_alone(model, rows), model
         future: asyncio.Future[Prediction] = asyncio.get_running_loop().create_future()
         self._pending.append((rows, future))
         if len(self._pending) == 1:
@@ -60,12 +60,13 @@ class Batcher:
             if future.done():
                 continue
             try:
-                future.set_result((_predict_one(model, rows), model))
+                future.set_result((predict_alone(model, rows), model))
             except RequestError as exc:
                 future.set_exception(exc)
 
 
-def _predict_one(model: LoadedModel, rows: np.ndarray) -> np.ndarray:
+def predict_alone(model: LoadedModel, rows: np.ndarray) -> np.ndarray:
+    """The rows' predictions in a call of their own; raises RequestError(400) when XGBoost refuses them."""
     try:
         return model.predict(rows)
     except (xgb.core.XGBoostError, ValueError) as exc:
