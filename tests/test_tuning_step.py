@@ -188,18 +188,33 @@ def test_a_crashing_trial_does_not_stop_the_others_and_regexes_read_a_scripts_ob
 
 
 def test_early_stopping_auto_stops_trials_worse_than_the_median(store: ObjectStore, tmp_path: Path) -> None:
-    """Early on, shallow trees on this data are clearly worse than deep ones: some trials are stopped."""
+    """Early on, shallow trees on this data are clearly worse than deep ones: some trials are stopped. The runner
+    judges each round from the lines the trial's job process writes, and stops that process (SIGTERM) when the
+    median rule says so; the same seed stops the same trials."""
     arguments = tuning(
         "Random", categorical(max_depth=["6", "6", "1"], eta=["0.3", "0.01"]), jobs=10, parallel=1,
         TrainingJobEarlyStoppingType="Auto",
     )  # fmt: skip
-    properties = run(store, tmp_path, arguments)
+    properties, again = (run(store, tmp_path, arguments, execution) for execution in ("execaaaaaaaa", "execbbbbbbbb"))
     counters = properties["TrainingJobStatusCounters"]
     assert counters["Stopped"] >= 1 and counters["Completed"] >= 1
     assert all(
         s["TrainingJobStatus"] == "Completed" for s in properties["TrainingJobSummaries"][: counters["Completed"]]
     )
     assert not math.isnan(properties["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+
+    def trials(run: dict[str, Any]) -> list[tuple[Any, ...]]:
+        summaries = run["TrainingJobSummaries"]
+        return sorted((s["TrainingJobName"].split("-")[-2], s["TunedHyperParameters"], s["TrainingJobStatus"])
+                      for s in summaries)  # fmt: skip
+
+    assert trials(properties) == trials(again)
+    for summary in properties["TrainingJobSummaries"]:
+        if summary["TrainingJobStatus"] == "Stopped":
+            assert "FailureReason" not in summary and "FinalHyperParameterTuningJobObjectiveMetric" not in summary
+            log = (tmp_path / "execaaaaaaaa" / "trials" / f"{summary['TrainingJobName']}.log").read_text()
+            assert "was stopped (Stopped, as by StopTrainingJob)" in log
+            assert not store.exists(f"{BUCKET}/tuning/{summary['TrainingJobName']}/output/model.tar.gz")
 
 
 @pytest.mark.parametrize(

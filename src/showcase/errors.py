@@ -5,6 +5,7 @@
     │   └── ApprovalRefused         approving a Rejected package without force (registry.approval)
     ├── DefinitionError             a pipeline definition cannot be run: cycle, unknown reference, ... (exit code 2)
     ├── StepFailed                  a step of an execution failed (carries step_name, execution_id)
+    │   └── JobStopped              its job was stopped before it ended (StopTrainingJob; a tuning job's early stopping)
     ├── ExecutionFailed             a pipeline execution ended Failed or Stopped (carries execution_id, status)
     ├── RegistryError               the model registry refused a request
     │   ├── NoApprovedPackage       a model package group has no Approved package
@@ -25,8 +26,10 @@
     │   ├── Conflict                409: the request contradicts the current state
     │   └── Unsupported             501: this source cannot do that
     ├── HyperparameterError         a hyperparameter the XGBoost container would reject (executors.hyperparameters)
-    └── AlgorithmClientError        data or configuration the XGBoost container would reject
-                                    (executors.xgboost_algorithm; reported as the container's "ClientError: ...")
+    ├── AlgorithmClientError        data or configuration the XGBoost container would reject
+    │                               (executors.xgboost_algorithm; reported as the container's "ClientError: ...")
+    └── AnalysisError               a dataset Model Monitor's analyzer cannot profile (executors.quality_check;
+                                    the analyzer job's ExitMessage)
 
 Outside the tree on purpose: ``serving.codec.RequestError`` (an HTTP status and message the endpoint answers
 a bad request with), and the container scripts' own ``preprocess.DataError`` and ``evaluate.EvaluationError``
@@ -66,6 +69,10 @@ class StepFailed(ShowcaseError):
         super().__init__(message)
         self.step_name = step_name
         self.execution_id = execution_id
+
+
+class JobStopped(StepFailed):
+    """A job was stopped before it ended: its status is Stopped, not Failed."""
 
 
 class ExecutionFailed(ShowcaseError):

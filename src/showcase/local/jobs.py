@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,9 @@ class JobContext:
     """The steps this one depends on, directly or transitively, that succeeded (or were cached), in run order."""
     job_name: str | None = None
     """The job's name when the step's own name does not make it (a tuning job's trials); see ``common.job_name``."""
+    stop: threading.Event | None = None
+    """Set by another thread to stop the job as StopTrainingJob does (a tuning job's early stopping): its
+    process gets SIGTERM, then SIGKILL, and the executor raises ``JobStopped``."""
 
 
 class Executor(Protocol):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from showcase.errors import StepFailed
+from showcase.errors import JobStopped, StepFailed
 from showcase.local import jobs
 from showcase.local.executors import container
 from showcase.local.executors.container import CONTAINER_ROOT
@@ -23,6 +24,7 @@ from showcase.local.jobs import MAX_JOB_NAME, JobContext
 from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from showcase.store import StoreError
 
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
 
@@ -100,6 +102,20 @@ def stage_channels(context: JobContext) -> dict[str, dict[str, Any]]:
     return channels
 
 
+def job_view(context: JobContext) -> bool:
+    """Whether the job gets its own /opt/ml; said in the step log when it does not."""
+    view = container.availability()
+    if not view.available:
+        context.log.write(f"no /opt/ml of its own ({view.reason}): SM_* variables and arguments name host paths\n")
+    return view.available
+
+
+def instance_type(context: JobContext) -> str:
+    """The job's ``ResourceConfig.InstanceType`` (``ml.m5.xlarge`` when it names none)."""
+    found = (context.arguments.get("ResourceConfig") or {}).get("InstanceType")
+    return found if isinstance(found, str) else DEFAULT_INSTANCE_TYPE
+
+
 @dataclass(frozen=True)
 class Trained:
     """What one way of training produced; the Training executor uploads and describes it."""
@@ -120,6 +136,7 @@ def run_job(
     env: dict[str, str],
     cwd: Path,
     in_view: bool = False,
+    on_line: Callable[[str], None] | None = None,
 ) -> None:
     """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
 
@@ -127,7 +144,8 @@ def run_job(
     after the step's own ``Environment``; ``StoppingCondition.MaxRuntimeInSeconds`` bounds the run.
     ``in_view``: the job sees its ``work_dir`` as ``/opt/ml`` (``container``). A failed job's reason is what
     it wrote to ``/opt/ml/output/failure`` (training) or ``/opt/ml/output/message`` (processing), as on
-    SageMaker; else the last line it wrote to stderr.
+    SageMaker; else the last line it wrote to stderr. ``on_line`` sees each line the job writes as it writes it;
+    ``context.stop`` set stops the job (SIGTERM, then SIGKILL), and ``JobStopped`` is raised.
     """
     from showcase.local.executors.subprocesses import SETUP_FAILED, clean_environment, run_logged
 
@@ -146,7 +164,14 @@ def run_job(
             log=context.log,
             timeout_s=stopping.get("MaxRuntimeInSeconds"),
             view=view if in_view else None,
+            stop=context.stop,
+            on_line=on_line,
         )
+    if finished.stopped:
+        message = f"{kind} {name} was stopped (Stopped, as by StopTrainingJob)"
+        context.log.write(f"{message}\n")
+        context.log.flush()
+        raise JobStopped(message, step_name=context.step_name, execution_id=context.execution_id)
     if finished.timed_out:
         raise fail(
             context,

@@ -13,6 +13,12 @@ SageMaker documents for QualityCheck steps:
     RegisterNewBaseline  BaselineUsedForDriftCheck* are the newly calculated files when it (or SkipCheck) is true,
                          else the baseline that was checked against
 
+The analyzer runs as a processing job process of its own, as the image does (``builtin_jobs``; ``analyze_job``
+inside it): the runner stages the dataset at its ``LocalPath`` and the baseline checked against at
+``/opt/ml/processing/baseline/...`` (``Environment.baseline_statistics`` / ``baseline_constraints``), starts the job,
+and uploads what it wrote to ``output_path`` at its end; the runner never reads the dataset. A job that cannot
+profile the dataset writes why to ``/opt/ml/output/message``, the step's FailureReason.
+
 Properties: CalculatedBaselineStatistics, CalculatedBaselineConstraints, BaselineUsedForDriftCheckStatistics,
 BaselineUsedForDriftCheckConstraints. Model-quality checks, JSON or headed CSV datasets and the analyzer's custom
 preprocessing/postprocessing scripts are refused before the execution starts.
@@ -21,12 +27,26 @@ preprocessing/postprocessing scripts are refused before the execution starts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import RegistryError
-from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, refuse, stage, timestamp
+from showcase.errors import RegistryError, ShowcaseError
+from showcase.local.executors import builtin_jobs
+from showcase.local.executors.common import (
+    container_argument,
+    fail,
+    host_path,
+    is_expression,
+    job_arn,
+    job_name,
+    job_view,
+    refuse,
+    run_job,
+    stage,
+    timestamp,
+)
+from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.executors.images import repository
 from showcase.local.jobs import JobContext
 from showcase.monitoring.baselines import baseline_uris
@@ -42,6 +62,15 @@ STEP_FIELDS = (
     "ModelPackageGroupName",
     "SuppliedBaselineStatistics",
     "SuppliedBaselineConstraints",
+)
+DEFAULT_OUTPUT = "/opt/ml/processing/output"
+OUTPUT_FILES = ("statistics.json", "constraints.json")
+VIOLATIONS_FILE = "constraint_violations.json"
+BASELINE_KEYS = ("baseline_statistics", "baseline_constraints")
+"""The analyzer's Environment naming the baseline it checks against, staged at ``BASELINE_PATHS``."""
+BASELINE_PATHS = (
+    "/opt/ml/processing/baseline/stats/statistics.json",
+    "/opt/ml/processing/baseline/constraints/constraints.json",
 )
 UNSUPPORTED_ENVIRONMENT = {
     "record_preprocessor_script": "a record preprocessor script runs inside the analyzer image",
@@ -83,46 +112,71 @@ class QualityCheckExecutor:
         return found
 
     def run(self, context: JobContext) -> dict[str, Any]:
-        # Imported here: they bring pandas, which a run with no quality check (or a cached one) need not load.
-        from showcase.monitoring.checks import violations
-        from showcase.monitoring.profile import Profile, type_counts
-        from showcase.monitoring.statistics import statistics, suggest_constraints
-
+        """Launch the analyzer as a job process (``builtin_jobs``, ``analyze_job`` inside it), then upload
+        what it wrote and apply the step-level fields. The dataset is staged, never read, by the runner."""
         arguments = context.arguments
         refuse(context, self.problems(arguments))
         name = job_name(context)
         started = timestamp()
         dataset = next(item for item in arguments["ProcessingInputs"] if item["InputName"] == "baseline_dataset_input")
-        local = host_path(context.work_dir, dataset["S3Input"]["LocalPath"])
-        files = stage(context, "the baseline dataset", dataset["S3Input"].get("S3Uri"), local)
-        profile = Profile.of_rows(_rows(sorted(files)))
-        if profile.item_count == 0:
-            raise fail(context, f"the baseline dataset {dataset['S3Input']['S3Uri']} has no rows")
-        calculated = statistics(profile)
-        constraints = suggest_constraints(calculated)
+        output_config = arguments["ProcessingOutputConfig"]["Outputs"][0]
         skip = _flag(arguments.get("SkipCheck"), default=False)
         register_new = _flag(arguments.get("RegisterNewBaseline"), default=False)
         previous = None if skip and register_new else self._previous_baseline(context, arguments)
-        # Read before anything is written: as on SageMaker, the baseline checked against is an input of the job.
-        against = (
-            None if skip or previous is None else (self._get(context, previous[0]), self._get(context, previous[1]))
+        if not skip and previous is None:
+            raise fail(
+                context,
+                "SkipCheck is false but there is no baseline to check against: give SuppliedBaselineStatistics "
+                "and SuppliedBaselineConstraints, or approve a package in ModelPackageGroupName "
+                f"{arguments.get('ModelPackageGroupName')!r} that has DriftCheckBaselines.ModelDataQuality "
+                "(or run with SkipCheck true)",
+            )
+        if not (skip or register_new) and previous is None:
+            raise fail(
+                context,
+                "RegisterNewBaseline is false but there is no earlier baseline to carry over: supply one, or run "
+                "with RegisterNewBaseline true",
+            )
+        stage(
+            context,
+            "the baseline dataset",
+            dataset["S3Input"].get("S3Uri"),
+            host_path(context.work_dir, dataset["S3Input"]["LocalPath"]),
         )
-        output = arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
+        local_output = str(output_config["S3Output"].get("LocalPath") or DEFAULT_OUTPUT)
+        environment = {"dataset_source": dataset["S3Input"]["LocalPath"], "output_path": local_output}
+        if not skip and previous is not None:
+            # As on SageMaker, the baseline checked against is an input of the job, read before anything is written.
+            for key, uri, path in zip(BASELINE_KEYS, previous, BASELINE_PATHS, strict=True):
+                document = self._get(context, uri)
+                target = host_path(context.work_dir, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(document), encoding="utf-8")
+                environment[key] = path
+        in_view = job_view(context)
+        if not in_view:
+            environment = {key: container_argument(context.work_dir, value) for key, value in environment.items()}
+        root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
+        run_job(
+            context,
+            "ProcessingJob",
+            name,
+            builtin_jobs.command("analyzer", root),
+            env=environment,
+            cwd=context.work_dir,
+            in_view=in_view,
+        )
+        written = host_path(context.work_dir, local_output)
+        output = output_config["S3Output"]["S3Uri"].rstrip("/")
         stats_uri, constraints_uri = f"{output}/statistics.json", f"{output}/constraints.json"
-        self._put(context, stats_uri, calculated)
-        self._put(context, constraints_uri, constraints)
-        context.log.write(f"baseline of {profile.item_count} rows, {len(profile.columns)} columns: {output}/\n")
-        if not skip:
-            if previous is None or against is None:
-                raise fail(
-                    context,
-                    "SkipCheck is false but there is no baseline to check against: give SuppliedBaselineStatistics "
-                    "and SuppliedBaselineConstraints, or approve a package in ModelPackageGroupName "
-                    f"{arguments.get('ModelPackageGroupName')!r} that has DriftCheckBaselines.ModelDataQuality "
-                    "(or run with SkipCheck true)",
-                )
-            found = violations(calculated, against[0], against[1], type_counts(profile))
-            self._put(context, f"{output}/constraint_violations.json", {"violations": found})
+        for file_name in (*OUTPUT_FILES, *([VIOLATIONS_FILE] if not skip else [])):
+            try:
+                context.store.put_file(f"{output}/{file_name}", written / file_name)
+            except (StoreError, OSError) as exc:
+                raise fail(context, f"cannot upload {file_name} to {output}/: {exc}") from exc
+        context.log.write(f"baseline written to {output}/\n")
+        if not skip and previous is not None:
+            found = json.loads((written / VIOLATIONS_FILE).read_text(encoding="utf-8"))["violations"]
             for violation in found:
                 context.log.write(f"violation: {violation['feature_name']} {violation['constraint_check_type']}: "
                                   f"{violation['description']}\n")  # fmt: skip
@@ -131,18 +185,9 @@ class QualityCheckExecutor:
                 raise fail(
                     context,
                     f"the data-quality check found {len(found)} violation(s) against the baseline {previous[1]}: "
-                    f"{listed} (see {output}/constraint_violations.json)",
+                    f"{listed} (see {output}/{VIOLATIONS_FILE})",
                 )
-        if skip or register_new:
-            used = (stats_uri, constraints_uri)
-        elif previous is not None:
-            used = previous
-        else:
-            raise fail(
-                context,
-                "RegisterNewBaseline is false but there is no earlier baseline to carry over: supply one, or run "
-                "with RegisterNewBaseline true",
-            )
+        used = (stats_uri, constraints_uri) if skip or register_new or previous is None else previous
         ended = timestamp()
         return {
             "ProcessingJobName": name,
@@ -182,12 +227,6 @@ class QualityCheckExecutor:
             context.log.write(f"drift-check baseline of {package['ModelPackageArn']}: {uris[1]}\n")
         return uris
 
-    def _put(self, context: JobContext, uri: str, document: dict[str, Any]) -> None:
-        try:
-            context.store.put_bytes(uri, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
-        except StoreError as exc:
-            raise fail(context, f"cannot write {uri}: {exc}") from exc
-
     def _get(self, context: JobContext, uri: str) -> dict[str, Any]:
         try:
             document = json.loads(context.store.get_bytes(uri))
@@ -214,6 +253,50 @@ def _flag(value: object, *, default: bool) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return default
+
+
+class AnalysisError(ShowcaseError):
+    """The analyzer cannot profile the dataset (it has no rows): the job's ExitMessage."""
+
+
+def analyze_job(root: Path, environment: Mapping[str, str]) -> int:
+    """Inside the analyzer's job process: profile ``dataset_source``, write statistics and suggested constraints
+    to ``output_path`` and, when ``baseline_statistics``/``baseline_constraints`` are given, the violations."""
+    dataset, output = Path(environment["dataset_source"]), Path(environment["output_path"])
+    files = sorted(path for path in dataset.rglob("*") if path.is_file())
+    calculated, constraints, found = analyze(files, _baseline(environment))
+    output.mkdir(parents=True, exist_ok=True)
+    documents: dict[str, Any] = {"statistics.json": calculated, "constraints.json": constraints}
+    if found is not None:
+        documents[VIOLATIONS_FILE] = {"violations": found}
+    for file_name, document in documents.items():
+        (output / file_name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"baseline of {calculated['dataset']['item_count']} rows, {len(calculated['features'])} columns")
+    return 0
+
+
+def analyze(
+    files: list[Path], baseline: tuple[dict[str, Any], dict[str, Any]] | None
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]] | None]:
+    """The dataset's statistics and suggested constraints, and its violations of ``baseline`` when given."""
+    from showcase.monitoring.checks import violations
+    from showcase.monitoring.profile import Profile, type_counts
+    from showcase.monitoring.statistics import statistics, suggest_constraints
+
+    profile = Profile.of_rows(_rows(files))
+    if profile.item_count == 0:
+        raise AnalysisError(f"the baseline dataset ({len(files)} file(s)) has no rows")
+    calculated = statistics(profile)
+    found = None if baseline is None else violations(calculated, baseline[0], baseline[1], type_counts(profile))
+    return calculated, suggest_constraints(calculated), found
+
+
+def _baseline(environment: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    paths = [environment.get(key) for key in BASELINE_KEYS]
+    if not all(paths):
+        return None
+    documents = [json.loads(Path(str(path)).read_text(encoding="utf-8")) for path in paths]
+    return documents[0], documents[1]
 
 
 def _rows(files: list[Path]) -> Iterator[str]:

@@ -1,20 +1,30 @@
-"""Running a job's command: no shell, output streamed into the step log, a tail of stderr kept."""
+"""Running a job's command: no shell, output streamed into the step log line by line, a tail of stderr kept.
+
+A job is stopped as SageMaker's StopTrainingJob stops one: its process group gets SIGTERM, and SIGKILL when it
+is still running ``STOP_GRACE_S`` later. That happens when its ``stop`` event is set (a tuning job's early
+stopping, from the lines the job writes as it writes them) or when it outlives its ``timeout_s``.
+"""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
 
 STDERR_TAIL_LINES = 20
+STOP_GRACE_S = 10.0
+"""Between SIGTERM and SIGKILL when a job is stopped (SageMaker waits 120 s; a local job has less to save)."""
+_POLL_S = 0.05
 _SECRET_PREFIXES = ("AWS_",)
 
 # On Linux a job is started through this guard: it asks the kernel to SIGKILL it when the runner dies
@@ -80,6 +90,8 @@ class Finished:
     returncode: int
     stderr_tail: list[str]
     timed_out: bool
+    stopped: bool = False
+    """Its ``stop`` event was set before it ended, and it was stopped."""
 
 
 def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
@@ -98,10 +110,13 @@ def run_logged(
     log: TextIO,
     timeout_s: float | None = None,
     view: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> Finished:
     """Run ``command``; copy stdout and stderr line by line into ``log``; return the exit and stderr's tail.
 
-    ``view``: see ``guarded``.
+    ``view``: see ``guarded``. ``on_line`` sees each line as it is written (from a reader thread);
+    setting ``stop`` stops the job (SIGTERM, then SIGKILL after ``STOP_GRACE_S``).
     """
     lock = threading.Lock()
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
@@ -114,32 +129,67 @@ def run_logged(
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
-        start_new_session=True,  # its own process group: a timeout stops the script and its children
+        start_new_session=True,  # its own process group: a stop or timeout ends the script and its children
     )
     assert process.stdout is not None and process.stderr is not None
     pumps = [
-        threading.Thread(target=_pump, args=(process.stdout, log, lock, None), daemon=True),
-        threading.Thread(target=_pump, args=(process.stderr, log, lock, tail), daemon=True),
+        threading.Thread(target=_pump, args=(process.stdout, log, lock, None, on_line), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, log, lock, tail, on_line), daemon=True),
     ]
     for pump in pumps:
         pump.start()
-    timed_out = False
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    timed_out = stopped = False
+    deadline = None if timeout_s is None else time.monotonic() + float(timeout_s)
+    watched = stop is not None or deadline is not None
+    while True:
+        try:
+            process.wait(timeout=_POLL_S if watched else None)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if stop is not None and stop.is_set():
+            stopped = True
+        elif deadline is not None and time.monotonic() >= deadline:
+            timed_out = True
+        else:
+            continue
+        _terminate(process)
+        break
     for pump in pumps:
         pump.join()
     log.flush()
-    return Finished(process.returncode, list(tail), timed_out)
+    # Asked to stop by a line it wrote, the job is Stopped even when it ended before the signal came: what stops
+    # it is what it wrote, not how fast it wrote it.
+    stopped = stopped or (stop is not None and stop.is_set())
+    return Finished(process.returncode, list(tail), timed_out and not stopped, stopped)
 
 
-def _pump(stream: IO[str], log: TextIO, lock: threading.Lock, tail: collections.deque[str] | None) -> None:
+def _terminate(process: subprocess.Popen[str]) -> None:
+    """SIGTERM to the job's process group; SIGKILL if it is still there ``STOP_GRACE_S`` later."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # whatever else it started, in its group
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _pump(
+    stream: IO[str],
+    log: TextIO,
+    lock: threading.Lock,
+    tail: collections.deque[str] | None,
+    on_line: Callable[[str], None] | None,
+) -> None:
     with stream:
         for line in stream:
             with lock:
                 log.write(line if line.endswith("\n") else line + "\n")
+                if on_line is not None:
+                    on_line(line.rstrip("\n"))
             if tail is not None and line.strip():
                 tail.append(line.rstrip("\n"))

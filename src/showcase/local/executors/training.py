@@ -2,14 +2,17 @@
 
 Which way a step trains is read from its arguments through the ``SHAPES`` table (first match wins):
 a ``ContainerEntrypoint`` or framework script mode (``sagemaker_program``) run user code (``user_code``);
-anything else is the built-in algorithm (image repository ``sagemaker-xgboost``, ``xgboost_algorithm``).
+anything else is the built-in algorithm (image repository ``sagemaker-xgboost``, ``xgboost_algorithm``), which
+runs as a job process of its own as the user's code does (``builtin_jobs``), with SageMaker's
+``/opt/ml/input/config/{hyperparameters,inputdataconfig,resourceconfig}.json``.
 
 Channels ``InputDataConfig[].DataSource.S3DataSource.S3Uri`` (S3Prefix) are staged into
 ``<work_dir>/input/data/<channel>`` (the container's ``/opt/ml/input/data/<channel>``); the model is
 written to ``<work_dir>/model`` and uploaded as ``model.tar.gz`` to
 ``<OutputDataConfig.S3OutputPath>/<TrainingJobName>/output/model.tar.gz``, where TrainingJobName is
 ``pipelines-<execution id>-<step name>`` (see ``common.job_name``). Failures carry the container's
-prefixes: ``ClientError:`` for bad hyperparameters or data, ``AlgorithmError:`` otherwise.
+prefixes: ``ClientError:`` for bad hyperparameters or data, ``AlgorithmError:`` otherwise; the algorithm's
+own are what it wrote to ``/opt/ml/output/failure``.
 """
 
 from __future__ import annotations
@@ -19,22 +22,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from showcase.archives import write_model_archive
-from showcase.local.executors import user_code
+from showcase.local.executors import builtin_jobs, user_code
 from showcase.local.executors.common import (
     Trained,
     fail,
-    host_path,
+    instance_type,
     is_expression,
     job_arn,
     job_name,
+    job_view,
     refuse,
+    run_job,
     stage_channels,
     timestamp,
 )
+from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.executors.hyperparameters import HyperparameterError, validate
 from showcase.local.executors.images import image_problem, repository
-from showcase.local.executors.training_env import as_text
+from showcase.local.executors.training_env import as_text, training_environment
 from showcase.local.jobs import JobContext
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
@@ -67,43 +72,31 @@ def _algorithm_problems(arguments: dict[str, Any]) -> list[str]:
 
 
 def _run_algorithm(context: JobContext, name: str) -> Trained:
-    # Imported here: XGBoost (and the pandas, SciPy and scikit-learn it imports) costs about a second, which a
-    # run whose training step is a cache hit need not pay.
-    from showcase.local.executors import xgboost_algorithm as algorithm
-
+    """The built-in algorithm as a job process of its own (``builtin_jobs``): the runner stages the channels,
+    writes ``/opt/ml/input/config/*.json``, reads the per-round lines as they come and archives ``/opt/ml/model``."""
     arguments = context.arguments
     raw_hyperparameters = {str(k): as_text(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
     try:
-        hyperparameters = validate(raw_hyperparameters)
+        validate(raw_hyperparameters)  # as CreateTrainingJob would: before any data is staged
     except HyperparameterError as exc:
         raise fail(context, f"ClientError: {exc}") from exc
     context.log.write(f"TrainingJob {name}: hyperparameters {raw_hyperparameters}\n")
-
-    channels = {}
-    for channel_name, channel in stage_channels(context).items():
-        directory = host_path(context.work_dir, f"/opt/ml/input/data/{channel_name}")
-        try:
-            kind = algorithm.content_kind(channel.get("ContentType"))
-            channels[channel_name] = algorithm.load_channel(
-                channel_name, directory, kind, csv_weights=hyperparameters.get("csv_weights") == 1
-            )
-        except algorithm.AlgorithmClientError as exc:
-            raise fail(context, f"ClientError: {exc}") from exc
-    if "train" not in channels:
-        raise fail(context, "ClientError: the 'train' channel is required (InputDataConfig has none)")
-
-    model_dir = host_path(context.work_dir, "/opt/ml/model")
-    try:
-        image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
-        metrics = algorithm.train(
-            hyperparameters, channels, model_dir, context.log, pickled=algorithm.writes_pickle(image)
-        )
-    except algorithm.AlgorithmClientError as exc:
-        raise fail(context, f"ClientError: {exc}") from exc
-    archive = write_model_archive(
-        [model_dir / algorithm.MODEL_FILE], host_path(context.work_dir, "/opt/ml/output/model.tar.gz")
+    channels = stage_channels(context)
+    in_view = job_view(context)
+    env = training_environment(
+        context.work_dir,
+        job_name=name,
+        channels=channels,
+        hyperparameters=raw_hyperparameters,
+        instance_type=instance_type(context),
+        in_view=in_view,
     )
-    return Trained(hyperparameters=raw_hyperparameters, archives={"model.tar.gz": archive}, metrics=metrics)
+    root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
+    image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
+    final = builtin_jobs.FinalMetrics()
+    command = builtin_jobs.command("xgboost", root, image)
+    run_job(context, "TrainingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view, on_line=final.read)
+    return Trained(hyperparameters=raw_hyperparameters, archives=user_code.archives(context), metrics=final.values)
 
 
 SHAPES: tuple[Shape, ...] = (

@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from showcase.local.executors.common import host_path
+from showcase.local.executors.common import DEFAULT_INSTANCE_TYPE, host_path
 
 HOST = "algo-1"
 GROUP = "homogeneousCluster"
-DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 CONTAINER_DIRS = {
     "model_dir": "/opt/ml/model",
     "input_dir": "/opt/ml/input",

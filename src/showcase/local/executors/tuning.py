@@ -13,7 +13,9 @@ Categorical. ``StaticHyperParameters`` go to every trial unchanged.
 
 The objective: the built-in algorithm's final metrics (``validation:rmse``, ...), or the last match of the
 objective's ``MetricDefinitions`` regex in the trial's log (a script's output). Stopping early needs
-per-round values, which the built-in algorithm writes as it trains; a script's trials run to their end.
+per-round values, which the built-in algorithm's job process writes as it trains; the runner reads each line as
+it comes and, when the pruner says so, stops the trial's process as StopTrainingJob does (SIGTERM, then SIGKILL):
+the trial ends Stopped. A script's trials run to their end.
 
 Trials run ``min(MaxParallelTrainingJobs, CPU count)`` at a time, asked of Optuna a batch at a time and
 reported back in trial order once the batch ends, so a seed (``RandomSeed``, default 0) gives the same trials.
@@ -37,7 +39,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 
-from showcase.errors import StepFailed
+from showcase.errors import JobStopped, StepFailed
+from showcase.local.executors.builtin_jobs import round_metrics
 from showcase.local.executors.common import fail, is_expression, job_arn, job_name, timestamp
 from showcase.local.executors.training import TrainingExecutor
 from showcase.local.jobs import JobContext
@@ -51,12 +54,7 @@ TOP_SUMMARIES = 50
 DEFAULT_SEED = 0
 MEDIAN_RULE_AFTER = 5
 """Early stopping judges a trial only once this many trials have completed (fewer make a noisy median)."""
-_ROUND = re.compile(r"^\[(\d+)\]#011(.*)$")
 _TRAINING = TrainingExecutor()
-
-
-class TrialStopped(Exception):
-    """Raised inside a trial's training when the pruner stops it."""
 
 
 @dataclass(frozen=True)
@@ -360,19 +358,20 @@ class _Tuning:
         trial.started = timestamp()
         with log_path.open("w", encoding="utf-8") as sink:
             prune = self.strategy == "Hyperband" or self.early_stopping
-            log = _TrialLog(sink, self._reporter(trial, optuna_trial) if prune else None)
+            stop = threading.Event()
+            log = _TrialLog(sink, self._reporter(trial, optuna_trial, stop) if prune else None)
             work_dir = self.context.work_dir / trial.name
             work_dir.mkdir(parents=True, exist_ok=True)
             arguments = _training_arguments(trial.definition.training, trial.tuned)
             context = replace(
                 self.context, step_type="Training", arguments=arguments, work_dir=work_dir, log=cast(TextIO, log),
-                job_name=trial.name,
+                job_name=trial.name, stop=stop,
             )  # fmt: skip
             try:
                 trial.properties = _TRAINING.run(context)
                 trial.objective = self._objective(trial, log_path)
                 trial.status = JobStatus.COMPLETED
-            except TrialStopped:
+            except JobStopped:
                 trial.status = JobStatus.STOPPED
                 sink.write("stopped early: the objective was worse than the other trials' at the same round\n")
             except StepFailed as exc:
@@ -384,23 +383,23 @@ class _Tuning:
         self._note(trial)
         return trial, optuna_trial
 
-    def _reporter(self, trial: Trial, optuna_trial: Any) -> Callable[[str], None]:
-        metric = trial.definition.metric.replace(":", "-")
+    def _reporter(self, trial: Trial, optuna_trial: Any, stop: threading.Event) -> Callable[[str], None]:
+        """Reports each round's objective as the trial's job writes it; sets ``stop`` when the pruner says so
+        (the job is then stopped as StopTrainingJob stops it)."""
+        metric = trial.definition.metric
         seen: list[float] = []
 
         def on_line(line: str) -> None:
-            match = _ROUND.match(line.rstrip("\n"))
-            if not match:
+            found = round_metrics(line)
+            if stop.is_set() or found is None or metric not in found[1]:
                 return
-            values = dict(part.split(":", 1) for part in match.group(2).split("#011") if ":" in part)
-            if metric in values:
-                seen.append(float(values[metric]))
-                # Hyperband judges the value at a round; SageMaker's median rule judges running averages.
-                value = seen[-1] if self.strategy == "Hyperband" else sum(seen) / len(seen)
-                with self.lock:
-                    optuna_trial.report(value, int(match.group(1)) + 1)
-                    if optuna_trial.should_prune():
-                        raise TrialStopped(trial.name)
+            seen.append(found[1][metric])
+            # Hyperband judges the value at a round; SageMaker's median rule judges running averages.
+            value = seen[-1] if self.strategy == "Hyperband" else sum(seen) / len(seen)
+            with self.lock:
+                optuna_trial.report(value, found[0] + 1)
+                if optuna_trial.should_prune():
+                    stop.set()
 
         return on_line
 
@@ -537,7 +536,7 @@ def _elapsed(started: str) -> float:
 
 
 class _TrialLog(io.TextIOBase):
-    """A trial's log file that also hands each complete line to ``on_line`` (which may stop the trial)."""
+    """A trial's log file that also hands each complete line to ``on_line`` (which may ask the trial to stop)."""
 
     def __init__(self, sink: TextIO, on_line: Callable[[str], None] | None) -> None:
         super().__init__()

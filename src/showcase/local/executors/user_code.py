@@ -37,14 +37,15 @@ from showcase.local.executors.common import (
     container_argument,
     fail,
     host_path,
+    instance_type,
     is_expression,
+    job_view,
     run_job,
     stage,
     stage_channels,
 )
 from showcase.local.executors.images import image_problem
 from showcase.local.executors.training_env import (
-    DEFAULT_INSTANCE_TYPE,
     ScriptInfo,
     as_text,
     command_line_arguments,
@@ -194,18 +195,18 @@ def run_script_mode(context: JobContext, name: str) -> Trained:
         )
     hyperparameters = user_hyperparameters(raw)
     arguments = command_line_arguments(hyperparameters)
-    in_view = _view(context)
+    in_view = job_view(context)
     env = training_environment(
         context.work_dir,
         job_name=name,
         channels=channels,
         hyperparameters=hyperparameters,
         script=ScriptInfo(entry_point=program, module_dir=submit, arguments=arguments),
-        instance_type=_instance_type(context),
+        instance_type=instance_type(context),
         in_view=in_view,
     )
     _execute(context, name, [sys.executable, program, *arguments], env, cwd=code_dir, in_view=in_view)
-    return Trained(hyperparameters=raw, archives=_archives(context))
+    return Trained(hyperparameters=raw, archives=archives(context))
 
 
 def run_entrypoint(context: JobContext, name: str) -> Trained:
@@ -217,7 +218,7 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
     channels = stage_channels(context)
     if SUBMIT_DIRECTORY in raw:
         _stage_source(context, str(decode_hyperparameter(raw[SUBMIT_DIRECTORY])))
-    in_view = _view(context)
+    in_view = job_view(context)
     program = str(words[0])
     command = [sys.executable if PYTHON_PROGRAM.match(PurePosixPath(program).name) else program]
     try:
@@ -229,11 +230,11 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
         job_name=name,
         channels=channels,
         hyperparameters=user_hyperparameters(raw),
-        instance_type=_instance_type(context),
+        instance_type=instance_type(context),
         in_view=in_view,
     )
     _execute(context, name, command, env, cwd=context.work_dir, in_view=in_view)
-    return Trained(hyperparameters=raw, archives=_archives(context))
+    return Trained(hyperparameters=raw, archives=archives(context))
 
 
 def _raw_hyperparameters(context: JobContext) -> dict[str, str]:
@@ -256,19 +257,6 @@ def _stage_source(context: JobContext, submit: str) -> Path:
     return code_dir
 
 
-def _view(context: JobContext) -> bool:
-    """Whether the job gets its own /opt/ml; said in the step log when it does not."""
-    view = container.availability()
-    if not view.available:
-        context.log.write(f"no /opt/ml of its own ({view.reason}): SM_* variables and arguments name host paths\n")
-    return view.available
-
-
-def _instance_type(context: JobContext) -> str:
-    instance_type = (context.arguments.get("ResourceConfig") or {}).get("InstanceType")
-    return instance_type if isinstance(instance_type, str) else DEFAULT_INSTANCE_TYPE
-
-
 def _execute(
     context: JobContext, name: str, command: list[str], env: dict[str, str], *, cwd: Path, in_view: bool
 ) -> None:
@@ -276,7 +264,7 @@ def _execute(
     run_job(context, "TrainingJob", name, command, env=env, cwd=cwd, in_view=in_view)
 
 
-def _archives(context: JobContext) -> dict[str, Path]:
+def archives(context: JobContext) -> dict[str, Path]:
     """``model.tar.gz`` of ``/opt/ml/model`` and, when the script wrote any, ``output.tar.gz`` of its data."""
     archives = {}
     for file_name, container_dir, always in (

@@ -1,0 +1,188 @@
+"""The built-in images' jobs (XGBoost, Model Monitor's analyzer) run in job processes of their own, as on SageMaker.
+
+What is checked: the runner's process never loads their data or their libraries; the job sees SageMaker's
+/opt/ml layout and config files; what the algorithm writes to /opt/ml/output/failure is the FailureReason; a
+job is stopped (SIGTERM, then SIGKILL) when the lines it writes say so. A tuning job's pruning across the process
+boundary is in test_tuning_step.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from showcase.errors import StepFailed
+from showcase.local.executors import EXECUTORS, container, subprocesses
+from showcase.local.jobs import JobContext
+from showcase.registry import Registry
+from showcase.store import ObjectStore
+from tests.test_executors import BUCKET, training_arguments
+
+REPO = Path(__file__).resolve().parents[1]
+ROWS = "\n".join(f"{(i % 7) * 1.5:.2f},{i % 7:.1f},{(i * 3) % 5:.1f}" for i in range(120)) + "\n"
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> ObjectStore:
+    store = ObjectStore(tmp_path / "store")
+    for name in ("train", "validation"):
+        store.put_bytes(f"{BUCKET}/exec/data/{name}/{name}.csv", ROWS.encode())
+    return store
+
+
+def context_for(tmp_path: Path, store: ObjectStore, arguments: dict[str, Any]) -> JobContext:
+    work = tmp_path / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    registry = Registry(tmp_path / "registry.sqlite")
+    return JobContext("P", "exec1", "Train", "Training", arguments, work, io.StringIO(), store, registry)
+
+
+RUNNER = """
+import io, json, sys
+from pathlib import Path
+from showcase.local import definition as definitions
+from showcase.local.executors import EXECUTORS
+from showcase.local.jobs import JobContext
+from showcase.registry import Registry
+from showcase.store import ObjectStore
+tmp = Path(sys.argv[1])
+given = json.loads((tmp / "given.json").read_text())
+store, registry = ObjectStore(tmp / "store"), Registry(tmp / "registry.sqlite")
+for uri in given["uris"]:
+    store.put_bytes(uri, given["rows"].encode())
+(tmp / "t").mkdir()
+(tmp / "q").mkdir()
+log = io.StringIO()
+context = JobContext("P", "e", "T", "Training", given["training"], tmp / "t", log, store, registry)
+trained = EXECUTORS["Training"].run(context)
+raw = {"Version": "2020-12-01", "Parameters": [], "Steps": [given["check"]]}
+spec = definitions.parse(raw, EXECUTORS).steps["DataQualityBaseline"]
+context = JobContext("P", "e", spec.name, spec.type, spec.arguments, tmp / "q", log, store, registry)
+checked = EXECUTORS["QualityCheck"].run(context)
+loaded = sorted(name for name in ("xgboost", "pandas", "numpy", "scipy", "sklearn") if name in sys.modules)
+print(json.dumps({"loaded": loaded, "status": trained["TrainingJobStatus"],
+                  "statistics": store.exists(checked["CalculatedBaselineStatistics"])}))
+"""
+
+
+def test_the_runner_trains_and_baselines_without_loading_the_data_or_its_libraries(tmp_path: Path) -> None:
+    """In a fresh interpreter: a Training and a QualityCheck job, then which of their libraries the runner loaded."""
+    from tests.test_quality_check import DATA, check_step
+
+    uris = [f"{BUCKET}/exec/data/{name}/{name}.csv" for name in ("train", "validation")]
+    given = {"rows": ROWS, "uris": [*uris, f"{DATA}/train_features.csv"], "training": training_arguments(),
+             "check": check_step()}  # fmt: skip
+    (tmp_path / "given.json").write_text(json.dumps(given))
+    result = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {"loaded": [], "status": "Completed", "statistics": True}
+
+
+def test_the_algorithm_job_sees_sagemakers_layout_and_config_files(tmp_path: Path, store: ObjectStore) -> None:
+    context = context_for(tmp_path, store, training_arguments())
+    properties = EXECUTORS["Training"].run(context)
+    log = context.log.getvalue()  # type: ignore[attr-defined]
+    view = container.availability()
+    root = "/opt/ml" if view.available else str(context.work_dir)
+    assert f"sagemaker-xgboost:3.2-0 (in {context.work_dir}" in log and f" xgboost {root} " in log
+    config = context.work_dir / "input" / "config"
+    # SageMaker's shapes: hyperparameters as strings, each channel's settings, the one-host cluster.
+    assert json.loads((config / "hyperparameters.json").read_text()) == {
+        "objective": "reg:squarederror", "num_round": "5", "max_depth": "3", "eta": "0.3", "subsample": "0.9",
+    }  # fmt: skip
+    assert json.loads((config / "inputdataconfig.json").read_text()) == {
+        name: {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
+               "RecordWrapperType": "None"}
+        for name in ("train", "validation")
+    }  # fmt: skip
+    resources = json.loads((config / "resourceconfig.json").read_text())
+    assert (resources["current_host"], resources["hosts"]) == ("algo-1", ["algo-1"])
+    assert (context.work_dir / "model" / "xgboost-model").is_file()
+    assert (context.work_dir / "output" / "data").is_dir()
+    # The final metrics are the last per-round values the job logged, as SageMaker reads them from the log.
+    last = next(line for line in log.splitlines() if line.startswith("[4]#011"))
+    logged = dict(part.split(":") for part in last.split("#011")[1:])
+    finals = {m["MetricName"]: m["Value"] for m in properties["FinalMetricDataList"]}
+    assert finals == {name.replace("-", ":"): float(value) for name, value in logged.items()}
+
+
+def test_an_algorithm_failure_is_written_to_opt_ml_output_failure_and_is_the_reason(
+    tmp_path: Path, store: ObjectStore
+) -> None:
+    store.put_bytes(f"{BUCKET}/exec/data/train/more.csv", b"1.0,abc,2\n")
+    context = context_for(tmp_path, store, training_arguments())
+    with pytest.raises(StepFailed) as caught:
+        EXECUTORS["Training"].run(context)
+    written = (context.work_dir / "output" / "failure").read_text().strip()
+    assert written.startswith("ClientError: Channel 'train': could not read the data as csv")
+    assert str(caught.value) == written
+
+
+def test_without_the_view_the_algorithm_runs_on_host_paths(
+    tmp_path: Path, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOWCASE_CONTAINER_VIEW", "off")
+    context = context_for(tmp_path, store, training_arguments())
+    properties = EXECUTORS["Training"].run(context)
+    log = context.log.getvalue()  # type: ignore[attr-defined]
+    assert "no /opt/ml of its own (SHOWCASE_CONTAINER_VIEW=off)" in log
+    assert f" xgboost {context.work_dir} " in log
+    assert properties["TrainingJobStatus"] == "Completed"
+    assert store.exists(properties["ModelArtifacts"]["S3ModelArtifacts"])
+
+
+def test_an_analyzer_that_cannot_profile_its_dataset_says_so_in_its_exit_message(tmp_path: Path) -> None:
+    from tests.test_quality_check import run_check
+
+    with pytest.raises(StepFailed, match=r"^the baseline dataset \(1 file\(s\)\) has no rows") as caught:
+        run_check(tmp_path, [])
+    message = (tmp_path / "work" / "output" / "message").read_text().strip()
+    assert str(caught.value).startswith(message)
+
+
+# -- stopping a job from the lines it writes -------------------------------------------------------------
+
+COUNTER = """\
+import signal, sys, time
+if sys.argv[1] == "ignore":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+for i in range(200):
+    print(f"round {i}", flush=True)
+    time.sleep(0.02)
+"""
+
+
+@pytest.mark.parametrize("on_sigterm", ["die", "ignore"])
+def test_a_job_is_stopped_by_what_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_sigterm: str
+) -> None:
+    """SIGTERM first; a job that ignores it is killed once the grace period is over."""
+    monkeypatch.setattr(subprocesses, "STOP_GRACE_S", 0.5)
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def on_line(line: str) -> None:
+        seen.append(line)
+        if line == "round 3":
+            stop.set()
+
+    log = io.StringIO()
+    started = time.monotonic()
+    finished = subprocesses.run_logged(
+        [sys.executable, "-c", COUNTER, on_sigterm], env=subprocesses.clean_environment({}), cwd=tmp_path,
+        log=log, stop=stop, on_line=on_line,
+    )  # fmt: skip
+    assert finished.stopped and not finished.timed_out
+    assert finished.returncode == (-15 if on_sigterm == "die" else -9)
+    assert "round 3" in seen and "round 199" not in seen
+    assert time.monotonic() - started < 3.5  # the whole run would take 4 s
