@@ -16,6 +16,26 @@ all of it is the same:
   differs in any variable builds again;
 - the SageMaker SDK's installed version.
 
+One kind of change is patched in rather than built: a code file the build read only to hash it and upload it
+(``processor.run(code=...)`` in a pipeline names the upload ``<pipeline>/code/<sha256>/<file>``, the sha256 of
+the file's path and bytes). While recording, each read of a project file is told apart by the code that
+opened it: the SDK's code hash (``sagemaker.core.workflow.utilities.hash_files_or_dirs``, whose path list is
+kept), an upload (``DefinitionSession.upload_data``, or s3transfer feeding the ``PutObject`` a local build
+answers), or anything else. A file is patchable only when all of this held for the build:
+
+- it was read by the code hash and, at most, by an upload; never imported, never opened by anything else;
+- every code hash that read it covered regular files only, and its digest, computed again from the path
+  list, appears in the definition in full and nowhere in part (not its first 8 digits alone, in either
+  case), and in no uploaded object's bytes; every object named after it holds one of its files' bytes;
+- the objects holding its bytes (when it was uploaded) are named after one of those digests, and no other
+  file the build read has the same bytes.
+
+When every changed input is such a file, the entry's definition and uploads get the new digests in place of
+the old, and the new bytes in place of the old object, without importing the SDK; what a build would have
+produced, byte for byte. Anything else changed, a file read any other way (a ``source_dir`` archived into a
+tar.gz, a ``ModelTrainer``'s code under a job name made at build time, a script the module reads itself), or
+an entry recorded before this rule: the definition is built again.
+
 Checking an entry reads no unchanged file (``showcase.local.digests``) and imports neither the SDK nor the
 user's module. What the rule cannot see: environment read by C code (``getenv(3)``), files opened by C code,
 and modules a build tried and failed to import (a new file that would now shadow or satisfy one); ``--rebuild``
@@ -28,21 +48,27 @@ import base64
 import contextlib
 import hashlib
 import importlib.util
+import io
 import json
 import os
+import pathlib
 import site
 import sys
 import sysconfig
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType, FrameType
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from showcase.local.digests import FileDigests
 
-FORMAT = 1
+FORMAT = 2
 SDK_DISTRIBUTION = "sagemaker"
+PREFIX = 8
+"""A code hash must appear whole: no shorter piece of it (its first ``PREFIX`` hex digits) anywhere else."""
 SYSTEM_DIRECTORIES = ("/proc/", "/sys/", "/dev/", "/run/", "/usr/", "/etc/", "/lib/", "/lib64/", "/bin/", "/sbin/")
 """Files here are the machine's (time zones, CA bundles, /proc counters), not inputs of a build."""
 
@@ -55,6 +81,8 @@ class Built:
     definition: dict[str, Any]
     uploads: dict[str, bytes]
     cached: bool = False
+    patched: tuple[str, ...] = ()
+    """Files whose new content was patched into the cached definition instead of building it again."""
 
 
 @dataclass
@@ -64,9 +92,59 @@ class _Reads:
     whole_environment: bool = False
     opened: set[str] = field(default_factory=set)
     listed: set[str] = field(default_factory=set)
+    readers: dict[str, set[str]] = field(default_factory=dict)
+    """Project file -> what read it: ``HASH``, ``UPLOAD`` or ``OTHER``."""
+    hashed: set[tuple[str, ...]] = field(default_factory=set)
+    """The path lists the SDK's code hash was given."""
+    outside: tuple[str, ...] = ()
 
 
 _active: list[_Reads] = []
+
+HASH, UPLOAD, OTHER = "hash", "upload", "other"
+_HASH_MODULE = "sagemaker.core.workflow.utilities"
+_UPLOAD_READERS = (("showcase.aws.session", "DefinitionSession", "upload_data"),)
+_UPLOAD_PACKAGE = "s3transfer"
+"""Code that reads a file only to upload its bytes: our deferred-upload session, and s3transfer (which boto3's
+``upload_file`` uses, its bytes going to the ``PutObject`` or multipart calls a local build keeps)."""
+_PLUMBING = {os.path.abspath(module.__file__) for module in (pathlib, io) if module.__file__}
+"""Standard-library frames between a reader and ``open``: ``Path.read_bytes`` is its caller's read."""
+
+
+def _function_code(module_name: str, *names: str) -> CodeType | None:
+    found: Any = sys.modules.get(module_name)
+    for name in names:
+        found = getattr(found, name, None)
+    return getattr(found, "__code__", None)
+
+
+def _opened_by(frame: FrameType | None) -> tuple[str, tuple[str, ...] | None]:
+    """What opened a file, from the frame that called ``open``: the SDK's code hash (with the path list it
+    hashes), an upload, or anything else."""
+    while frame is not None and frame.f_code.co_filename in _PLUMBING:
+        frame = frame.f_back
+    if frame is None:
+        return OTHER, None
+    code = frame.f_code
+    if code is _function_code(_HASH_MODULE, "_hash_file"):
+        caller = _function_code(_HASH_MODULE, "hash_files_or_dirs")
+        outer = frame.f_back
+        while outer is not None and outer.f_code.co_filename == code.co_filename and outer.f_code is not caller:
+            outer = outer.f_back
+        paths = outer.f_locals.get("paths") if outer is not None and outer.f_code is caller else None
+        if isinstance(paths, list) and all(isinstance(path, str) for path in paths):
+            return HASH, tuple(paths)
+        return OTHER, None
+    if any(code is _function_code(*reader) for reader in _UPLOAD_READERS):
+        return UPLOAD, None
+    package = sys.modules.get(_UPLOAD_PACKAGE)
+    if (
+        package is not None
+        and package.__file__
+        and code.co_filename.startswith(os.path.join(os.path.dirname(package.__file__), ""))
+    ):
+        return UPLOAD, None
+    return OTHER, None
 
 
 class _RecordingEnviron(os._Environ):
@@ -89,8 +167,16 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
         if "r" in mode and "+" not in mode:
+            path = os.path.abspath(os.fsdecode(args[0]))
+            reader: tuple[str, tuple[str, ...] | None] | None = None
             for reads in _active:
-                reads.opened.add(os.path.abspath(os.fsdecode(args[0])))
+                reads.opened.add(path)
+                if path.startswith(reads.outside) or os.path.realpath(path).startswith(reads.outside):
+                    continue
+                reader = reader or _opened_by(sys._getframe(1))
+                reads.readers.setdefault(path, set()).add(reader[0])
+                if reader[1] is not None:
+                    reads.hashed.add(reader[1])
     elif (
         event in ("os.listdir", "os.scandir")
         and isinstance(args[0], (str, bytes, os.PathLike))
@@ -108,7 +194,7 @@ def _recording(environ_before: dict[str, str]) -> Iterator[_Reads]:
     if not _hooked:
         sys.addaudithook(_audit)  # cannot be removed: it does nothing outside a recording
         _hooked.append(True)
-    reads = _Reads(environ_before)
+    reads = _Reads(environ_before, outside=_outside_project())
     original = type(os.environ)
     os.environ.__class__ = _RecordingEnviron
     _active.append(reads)
@@ -152,6 +238,77 @@ def _environment_digest(environ: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(environ.items())).encode()).hexdigest()
 
 
+def _local_path(path: str) -> str:
+    """A path as the SDK's code hash reads it (``file://`` URLs unquoted)."""
+    return unquote(urlparse(path).path) if path.lower().startswith("file://") else path
+
+
+def _code_digest(paths: Iterable[str], contents: dict[str, bytes]) -> str | None:
+    """The SDK's code hash (``hash_files_or_dirs``) of files only: the sha256 of each path, then its bytes, in
+    the sorted order of the paths as given. ``contents`` holds bytes by absolute path (read when missing);
+    None when a path is not a regular file (a directory is hashed by its tree, which is not patched)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        local = _local_path(path)
+        name = os.path.abspath(local)
+        if name not in contents:
+            if not os.path.isfile(name):
+                return None
+            contents[name] = Path(name).read_bytes()
+        digest.update(local.encode())
+        digest.update(contents[name])
+    return digest.hexdigest()
+
+
+def _patch_plan(files: dict[str, str], imported: set[str], reads: _Reads, built: Built, text: str) -> dict[str, Any]:
+    """Which of ``files`` (path -> sha256) a later run may patch in, and how (see the module's docstring)."""
+    contents: dict[str, bytes] = {}
+    hashes: list[dict[str, Any]] = []
+    unprovable: set[str] = set()
+    text = text.lower()
+    keys = "\n".join(built.uploads).lower()
+    for paths in sorted(reads.hashed):
+        names = {os.path.abspath(_local_path(path)) for path in paths}
+        digest = _code_digest(paths, contents)
+        if (
+            digest is None
+            or digest not in text
+            or text.count(digest[:PREFIX]) != text.count(digest)
+            or keys.count(digest[:PREFIX]) != keys.count(digest)
+            or any(digest[:PREFIX].encode() in data.lower() for data in built.uploads.values())
+            or any(  # every object named after it holds one of its files, verbatim
+                data not in [contents[name] for name in names] for uri, data in built.uploads.items() if digest in uri
+            )
+        ):
+            unprovable |= names
+            continue
+        hashes.append({"paths": list(paths), "digest": digest, "files": sorted(names)})
+    by_content: dict[str, list[str]] = {}
+    for name, sha in files.items():
+        by_content.setdefault(sha, []).append(name)
+    patchable: dict[str, list[str]] = {}
+    for name, sha in files.items():
+        readers = reads.readers.get(name, set())
+        own = [entry["digest"] for entry in hashes if name in entry["files"]]
+        if (
+            name in imported
+            or name in unprovable
+            or not own
+            or HASH not in readers
+            or not readers <= {HASH, UPLOAD}
+            or len(by_content[sha]) > 1
+        ):
+            continue
+        data = contents.get(name)
+        if data is None or hashlib.sha256(data).hexdigest() != sha:
+            continue  # changed while the build ran
+        carriers = [uri for uri, body in built.uploads.items() if body == data]
+        if (UPLOAD in readers) != bool(carriers) or not all(any(d in uri for d in own) for uri in carriers):
+            continue
+        patchable[name] = carriers
+    return {"files": patchable, "hashes": [entry for entry in hashes if set(entry["files"]) & set(patchable)]}
+
+
 class BuildCache:
     """Entries under ``root`` (``$SHOWCASE_HOME/definitions``), one per request."""
 
@@ -160,7 +317,8 @@ class BuildCache:
         self.digests = digests
 
     def build(self, request: dict[str, Any], build: Callable[[], Built], *, rebuild: bool = False) -> Built:
-        """The cached result for ``request`` while its inputs are unchanged; otherwise ``build()``, recorded."""
+        """The cached result for ``request`` while its inputs are unchanged, or with changed code files patched
+        in; otherwise ``build()``, recorded."""
         request = {
             **request,
             "cwd": os.getcwd(),
@@ -186,53 +344,107 @@ class BuildCache:
         except (OSError, ValueError):
             return None
         try:
-            if entry["request"] != json.loads(json.dumps(request, default=str)) or not self._current(entry["inputs"]):
+            if entry["request"] != json.loads(json.dumps(request, default=str)):
+                return None
+            changed = self._changed(entry["inputs"])
+            if changed is None:
                 return None
             uploads = {uri: base64.b64decode(data) for uri, data in entry["uploads"].items()}
-            return Built(entry["pipeline_name"], entry["definition"], uploads, cached=True)
-        except (KeyError, TypeError, ValueError):
-            return None  # an entry of another shape: build again
+            built = Built(entry["pipeline_name"], entry["definition"], uploads, cached=True)
+            if changed:
+                patched = self._patch(entry, built, changed)
+                if patched is None:
+                    return None
+                self._write(path, entry)
+                return patched
+            self.digests.save()
+            return built
+        except (KeyError, TypeError, ValueError, OSError):
+            return None  # an entry of another shape, or a file gone while patching: build again
 
-    def _current(self, inputs: dict[str, Any]) -> bool:
+    def _changed(self, inputs: dict[str, Any]) -> list[str] | None:
+        """The files whose content changed while every other input is current; None when any other changed."""
         if inputs["sdk"] != sdk_version():
-            return False
+            return None
         if inputs["whole_environment"] and inputs["environment"] != _environment_digest(dict(os.environ)):
-            return False
+            return None
         if any(os.environ.get(name) != value for name, value in inputs["variables"].items()):
-            return False
+            return None
         for directory, names in inputs["directories"].items():
             try:
                 if sorted(os.listdir(directory)) != names:
-                    return False
+                    return None
             except OSError:
-                return False
+                return None
+        changed = []
         for file, digest in inputs["files"].items():
             try:
                 if self.digests.sha256(file) != digest:
-                    return False
+                    changed.append(file)
             except OSError:
-                return False
+                return None
+        return changed
+
+    def _patch(self, entry: dict[str, Any], built: Built, changed: list[str]) -> Built | None:
+        """``built`` with the new content of ``changed`` patched in, and ``entry`` updated to match; None unless
+        every changed file is one the build read only to hash and upload it."""
+        plan = entry["patch"]
+        if not set(changed) <= set(plan["files"]):
+            return None
+        contents = {name: Path(name).read_bytes() for name in changed}
+        new_digests = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+        others = {sha for name, sha in entry["inputs"]["files"].items() if name not in contents}
+        if any(
+            new_digests[name] != self.digests.sha256(name) or new_digests[name] in others for name in changed
+        ) or len(set(new_digests.values())) < len(changed):
+            return None  # rewritten while read, or now the same bytes as another file: build again
+        replaced: dict[str, str] = {}
+        for hashed in plan["hashes"]:
+            if set(hashed["files"]) & set(changed):
+                digest = _code_digest(hashed["paths"], contents)
+                if digest is None:
+                    return None
+                replaced[hashed["digest"]] = digest
+                hashed["digest"] = digest
+
+        def renamed(text: str) -> str:
+            for old, new in replaced.items():
+                text = text.replace(old, new)
+            return text
+
+        definition = json.loads(renamed(json.dumps(built.definition)))
+        carried = {uri: name for name in changed for uri in plan["files"][name]}
+        uploads = {
+            renamed(uri): contents[carried[uri]] if uri in carried else data for uri, data in built.uploads.items()
+        }
+        plan["files"] = {name: [renamed(uri) for uri in uris] for name, uris in plan["files"].items()}
+        entry["inputs"]["files"].update(new_digests)
+        entry["definition"] = definition
+        entry["uploads"] = {uri: base64.b64encode(data).decode() for uri, data in uploads.items()}
         self.digests.save()
-        return True
+        names = tuple(sorted(os.path.relpath(name) for name in changed))
+        return Built(built.pipeline_name, definition, uploads, cached=True, patched=names)
 
     def _save(self, path: Path, request: dict[str, Any], built: Built, reads: _Reads) -> None:
         outside = _outside_project()
         home = os.path.join(os.path.realpath(self.root.parent), "")
         modules = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
-        candidates = {os.path.abspath(name) for name in modules if isinstance(name, str)} | reads.opened
+        imported = {os.path.abspath(name) for name in modules if isinstance(name, str)}
+        candidates = imported | reads.opened
         files = sorted(name for name in candidates if _project_file(name, outside, home))
         directories = {}
         for directory in sorted(reads.listed):
             real = os.path.join(os.path.realpath(directory), "")
             if not real.startswith(outside) and not real.startswith(home) and os.path.isdir(directory):
                 directories[directory] = sorted(os.listdir(directory))
+        digests = {name: self.digests.sha256(name) for name in files}
         inputs = {
             "sdk": sdk_version(),
             "variables": dict(sorted(reads.variables.items())),
             "whole_environment": reads.whole_environment,
             "environment": _environment_digest(reads.environ_before) if reads.whole_environment else None,
             "directories": directories,
-            "files": {name: self.digests.sha256(name) for name in files},
+            "files": digests,
         }
         self.digests.save()
         entry = {
@@ -241,7 +453,11 @@ class BuildCache:
             "pipeline_name": built.pipeline_name,
             "definition": built.definition,
             "uploads": {uri: base64.b64encode(data).decode() for uri, data in built.uploads.items()},
+            "patch": _patch_plan(digests, imported, reads, built, json.dumps(built.definition)),
         }
+        self._write(path, entry)
+
+    def _write(self, path: Path, entry: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=".entry-", dir=self.root)
         try:

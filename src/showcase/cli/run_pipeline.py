@@ -214,7 +214,13 @@ def _build_local(args: Any) -> Built:
     cache = BuildCache(config.home / "definitions", FileDigests(config.home / "digests.json"))
     request = {"module": args.module_name, "kwargs": args.kwargs, "region": region, "account": config.account}
     built = cache.build(request, build_now, rebuild=args.rebuild)
-    if built.cached:
+    if built.patched:
+        print(
+            f"definition of {built.pipeline_name}: reused with the new {', '.join(built.patched)} in its uploads "
+            "and the S3 URIs named after its hash; nothing else it was built from has changed (--rebuild builds it)",
+            file=sys.stderr,
+        )
+    elif built.cached:
         print(
             f"definition of {built.pipeline_name}: reused, nothing it was built from has changed (--rebuild builds it)",
             file=sys.stderr,
