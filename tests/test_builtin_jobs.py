@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -186,3 +188,60 @@ def test_a_job_is_stopped_by_what_it_writes(
     assert finished.returncode == (-15 if on_sigterm == "die" else -9)
     assert "round 3" in seen and "round 199" not in seen
     assert time.monotonic() - started < 3.5  # the whole run would take 4 s
+
+
+# -- the pre-imported job server ---------------------------------------------------------------------------
+
+
+def blocked_job(work: Path) -> list[str]:
+    """An algorithm job that blocks reading its hyperparameters (a FIFO nobody writes): it runs until stopped."""
+    from showcase.local.executors import builtin_jobs
+
+    (work / "input" / "config").mkdir(parents=True)
+    os.mkfifo(work / "input" / "config" / "hyperparameters.json")
+    return builtin_jobs.command("xgboost", str(work), "image:1.7-1")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the job server forks on Linux only")
+def test_a_forked_builtin_job_is_stopped_like_any_other(tmp_path: Path) -> None:
+    from showcase.local.executors import prewarmed
+
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    finished = subprocesses.run_logged(
+        blocked_job(tmp_path), env=subprocesses.clean_environment({}), cwd=tmp_path, log=io.StringIO(), stop=stop
+    )
+    assert prewarmed.server() is not None
+    assert finished.stopped and finished.returncode == -signal.SIGTERM
+
+
+KILLED_RUNNER = """
+import sys
+from pathlib import Path
+from tests.test_builtin_jobs import blocked_job
+from showcase.local.executors.subprocesses import run_logged, clean_environment
+job = blocked_job(Path(sys.argv[1]))
+with open(Path(sys.argv[1]) / "job.log", "w") as log:
+    run_logged(job, env=clean_environment({}), cwd=Path(sys.argv[1]), log=log)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_runner_takes_the_job_server_and_its_jobs_with_it(tmp_path: Path) -> None:
+    import psutil
+
+    runner = subprocess.Popen([sys.executable, "-c", KILLED_RUNNER, str(tmp_path)], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        tree: list[psutil.Process] = []
+        while len(tree) < 2:  # the server, and the job it forked
+            assert time.monotonic() < deadline, "the runner never started its job"
+            tree = psutil.Process(runner.pid).children(recursive=True)
+            time.sleep(0.05)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait(timeout=10)
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert alive == [], "the job server or its job outlived the runner"
+    finally:
+        if runner.poll() is None:
+            runner.kill()

@@ -162,7 +162,7 @@ class QualityCheckExecutor:
             "ProcessingJob",
             name,
             builtin_jobs.command("analyzer", root),
-            env=environment,
+            env=builtin_jobs.environment() | environment,
             cwd=context.work_dir,
             in_view=in_view,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -20,6 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
+
+from showcase.local.executors import builtin_jobs, prewarmed
+
+logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
 STOP_GRACE_S = 10.0
@@ -35,18 +40,15 @@ _SECRET_PREFIXES = ("AWS_",)
 # leaks to the host, and the job's directory bound at /opt/ml. Where /opt/ml does not exist, /opt is
 # overlaid (upper and work directories on a tmpfs at ``scratch``) so that the host's /opt stays
 # visible and /opt/ml can be made. A set-up that fails exits 125 with one line naming the step.
-_ORPHAN_GUARD = (
-    "import ctypes, json, os, signal, sys\n"
-    "libc = ctypes.CDLL(None, use_errno=True)\n"
-    "libc.prctl(1, signal.SIGKILL)\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    os._exit(137)\n"
-    "view = json.loads(sys.argv[2])\n"
-    "if view:\n"
+ENTER_VIEW = (
+    "def enter_view(view):\n"
+    "    import ctypes, os, sys\n"
+    "    libc = ctypes.CDLL(None, use_errno=True)\n"
     "    def check(result, what):\n"
     "        if result != 0:\n"
     "            error = os.strerror(ctypes.get_errno())\n"
     "            sys.stderr.write(f'container view: {what} failed: {error}\\n')\n"
+    "            sys.stderr.flush()\n"
     "            os._exit(125)\n"
     "    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]\n"
     "    uid, gid = os.getuid(), os.getgid()\n"
@@ -67,6 +69,17 @@ _ORPHAN_GUARD = (
     "        os.mkdir('/opt/ml')\n"
     "    check(libc.mount(f'/proc/self/fd/{job_dir}'.encode(), b'/opt/ml', None, 4096 | 16384, None), 'bind')\n"
     "    os.close(job_dir)\n"
+)
+"""Source of ``enter_view(view)``: the container view set-up, run by the guard and by ``prewarmed``'s forks."""
+_ORPHAN_GUARD = (
+    "import ctypes, json, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(137)\n"
+    + ENTER_VIEW
+    + "view = json.loads(sys.argv[2])\n"
+    "if view:\n"
+    "    enter_view(view)\n"
     "os.execvp(sys.argv[3], sys.argv[3:])\n"
 )
 SETUP_FAILED = 125
@@ -120,7 +133,7 @@ def run_logged(
     """
     lock = threading.Lock()
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-    process = subprocess.Popen(
+    process = _prewarmed(command, env=env, cwd=cwd, view=view) or subprocess.Popen(
         guarded(command, view),
         cwd=cwd,
         env=dict(env),
@@ -161,10 +174,26 @@ def run_logged(
     # Asked to stop by a line it wrote, the job is Stopped even when it ended before the signal came: what stops
     # it is what it wrote, not how fast it wrote it.
     stopped = stopped or (stop is not None and stop.is_set())
-    return Finished(process.returncode, list(tail), timed_out and not stopped, stopped)
+    returncode = process.wait()
+    return Finished(returncode, list(tail), timed_out and not stopped, stopped)
 
 
-def _terminate(process: subprocess.Popen[str]) -> None:
+def _prewarmed(
+    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, view: Mapping[str, str] | None
+) -> prewarmed.Job | None:
+    """A built-in image's job, forked from the pre-imported job server where there is one (``prewarmed``)."""
+    argv = builtin_jobs.argv_of(command)
+    server = prewarmed.server() if argv is not None else None
+    if argv is None or server is None:
+        return None
+    try:
+        return server.start(argv, env=env, cwd=str(cwd), view=view)
+    except OSError as exc:
+        logger.warning("the pre-imported job server did not start a job (%s): starting a fresh interpreter", exc)
+        return None
+
+
+def _terminate(process: subprocess.Popen[str] | prewarmed.Job) -> None:
     """SIGTERM to the job's process group; SIGKILL if it is still there ``STOP_GRACE_S`` later."""
     try:
         os.killpg(process.pid, signal.SIGTERM)

@@ -83,7 +83,7 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     context.log.write(f"TrainingJob {name}: hyperparameters {raw_hyperparameters}\n")
     channels = stage_channels(context)
     in_view = job_view(context)
-    env = training_environment(
+    env = builtin_jobs.environment() | training_environment(
         context.work_dir,
         job_name=name,
         channels=channels,
