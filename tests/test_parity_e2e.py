@@ -79,6 +79,11 @@ def test_two_model_trainer_jobs_in_parallel_and_a_failure_file(tmp_path: Path) -
         assert model["name"] == step.name and model["channels"] == ["code", "sm_drivers", "train"]
         assert [round(c) for c in model["coef"]] == [3, -2]
 
+    # The driver's pip install of requirements.txt checked the file against this environment and installed nothing.
+    log = Path(first.log_path or "").read_text()
+    assert "/opt/ml/input/data/code/requirements.txt: every requirement is met by this environment" in log
+    assert "every requirement of requirements.txt is met by this environment; nothing installed" in log
+
     # The same definition again (showcase-local start: no rebuild), the second job told to fail after training.
     definition = settings.executions_root / execution / "definition.json"
     assert local_cli(["--home", str(tmp_path), "start", "--definition", str(definition), "-p", "FailSecond=yes"]) == 1
@@ -90,3 +95,18 @@ def test_two_model_trainer_jobs_in_parallel_and_a_failure_file(tmp_path: Path) -
     assert reason.startswith("Traceback") and len(reason) <= 1024
     assert "'train.py', '--name', 'Second', '--fail', 'yes']' returned non-zero exit status 1" in reason
     assert "RuntimeError: job Second: refusing to train, as asked" in Path(second.log_path or "").read_text()
+
+    # Once more, the first job's requirements.txt replaced by one this environment cannot meet: refused before it runs.
+    (requirements,) = [uri for uri in store.list("s3://showcase-local/") if uri.endswith("/input/code/requirements.txt")
+                       and "trainer-first" in uri]  # fmt: skip
+    unmet = tmp_path / "requirements.txt"
+    unmet.write_text("scikit-learn<0.1\n")
+    upload = f"{unmet}={requirements}"
+    assert local_cli(["--home", str(tmp_path), "start", "--definition", str(definition), "--upload", upload]) == 1
+    (refused,) = set(os.listdir(settings.executions_root)) - {execution, failed}
+    first = describe_execution(refused, settings).step("First")
+    assert (first.failure_reason or "").startswith(
+        "ClientError: step First: /opt/ml/input/data/code/requirements.txt asks for 1 requirement(s) this "
+        "environment does not meet: scikit-learn<0.1 (installed: "
+    )
+    assert "Executing command" not in Path(first.log_path or "").read_text()  # the driver never ran

@@ -1,6 +1,7 @@
 """Two SDK v3 ModelTrainer(source_code=...) jobs on the scikit-learn image, side by side in one pipeline.
 
-The training script hard-codes the container's paths; SageMaker's own ``sm_train.sh`` driver runs it.
+The training script hard-codes the container's paths; SageMaker's own ``sm_train.sh`` driver installs its
+``requirements.txt`` (``python -m pip install -r``), then runs it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def get_pipeline(region, role=None, default_bucket=None, pipeline_name="TwoTrain
     def step(name, fail):
         trainer = ModelTrainer(
             training_image=image,
-            source_code=SourceCode(source_dir=str(HERE / "code"), entry_script="train.py"),
+            source_code=SourceCode(
+                source_dir=str(HERE / "code"), entry_script="train.py", requirements="requirements.txt"
+            ),
             compute=Compute(instance_type="ml.m5.large", instance_count=1),
             hyperparameters={"name": name, "fail": fail},
             base_job_name=f"trainer-{name.lower()}",

@@ -156,10 +156,10 @@ def run_job(
     )
     context.log.flush()
     stopping = arguments.get("StoppingCondition") or {}
-    with container.interpreter_path() as path, container.prepared(context.work_dir) as view:
+    with container.job_tools() as tools, container.prepared(context.work_dir) as view:
         finished = run_logged(
             command,
-            env=clean_environment({"PATH": path, **job_env, **env}),
+            env=clean_environment({**tools, **job_env, **env}),
             cwd=cwd,
             log=context.log,
             timeout_s=stopping.get("MaxRuntimeInSeconds"),

@@ -113,23 +113,29 @@ def prepared(job_dir: Path) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def interpreter_path() -> Iterator[str]:
-    """A ``PATH`` whose ``python``/``python3`` are this interpreter (the image's Python, stood in for).
-
-    ``pip``/``pip3`` are there too, refusing: installing into the runtime's environment is not a job's
-    business (the host's environment is what a job gets).
+def job_tools() -> Iterator[dict[str, str]]:
+    """``PATH`` and ``PYTHONPATH`` for a job: ``python``/``python3`` are this interpreter (the image's Python,
+    stood in for), and ``pip``/``pip3``/``python -m pip`` check a requirements file against this environment
+    instead of installing it (``requirements.JOB_PIP``): installing into the runtime's environment is not a job's
+    business, and the host's environment is what a job gets.
     """
+    from showcase.local.executors.requirements import JOB_PIP
+
     directory = Path(tempfile.mkdtemp(prefix="showcase-bin-"))
     try:
         for name in ("python", "python3"):
             _script(directory / name, f'exec {shlex.quote(sys.executable)} "$@"')
         for name in ("pip", "pip3"):
-            _script(
-                directory / name,
-                "echo 'pip is not available to local jobs: requirements are not installed; the runtime's "
-                "environment is what a job gets' >&2; exit 1",
-            )
-        yield os.pathsep.join([str(directory), os.environ.get("PATH", os.defpath)])
+            _script(directory / name, f'exec {shlex.quote(sys.executable)} -m pip "$@"')
+        package = directory / "site" / "pip"
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "__main__.py").write_text(JOB_PIP)
+        python_path = [str(directory / "site"), *filter(None, [os.environ.get("PYTHONPATH")])]
+        yield {
+            "PATH": os.pathsep.join([str(directory), os.environ.get("PATH", os.defpath)]),
+            "PYTHONPATH": os.pathsep.join(python_path),
+        }
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -6,8 +6,7 @@ Two shapes, as the SageMaker SDK emits them:
   script, JSON-quoted) and ``sagemaker_submit_directory`` (an ``s3://`` URI of a ``sourcedir.tar.gz``, or of
   a prefix holding the source). The source is staged into ``/opt/ml/code`` (the archive extracted
   defensively), and ``python <program> --name value ...`` runs there, the other hyperparameters JSON-decoded
-  and passed as arguments as the sagemaker-training toolkit does. ``requirements.txt`` is not installed:
-  the host's environment is what the script gets.
+  and passed as arguments as the sagemaker-training toolkit does.
 - **A container entrypoint**: ``AlgorithmSpecification.ContainerEntrypoint`` (+ ``ContainerArguments``).
   ``python``/``python3`` becomes this interpreter; its script must lie in a staged channel
   (``/opt/ml/input/data/<channel>/...``) or in ``/opt/ml/code`` (staged from ``sagemaker_submit_directory``).
@@ -15,6 +14,10 @@ Two shapes, as the SageMaker SDK emits them:
   ``ModelTrainer(source_code=...)`` jobs run SageMaker's ``sm_train.sh`` driver in bash, as in the image.
   Elsewhere every word that is (or starts with, or is ``--flag=``) a path under ``/opt/ml`` is rewritten to
   its place in the job's directory, and the v3 driver, which hard-codes ``/opt/ml``, is refused.
+
+A ``requirements.txt`` in the source (script mode), or the file SDK v3's driver installs
+(``SourceCode(requirements=...)``), is checked against this environment before the job starts, not installed:
+a job asking for what is not installed is refused, naming each unmet requirement (``requirements``).
 
 Both run as a subprocess (no shell) with the host environment minus ``AWS_*``, the job's ``Environment``
 and SageMaker's training environment (``training_env``), naming ``/opt/ml`` paths (host paths without the
@@ -24,13 +27,14 @@ view). After a zero exit everything under ``/opt/ml/model`` becomes ``model.tar.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from showcase.archives import ArchiveError, extract_model_archive, write_model_archive
-from showcase.local.executors import container
+from showcase.local.executors import container, requirements
 from showcase.local.executors.common import (
     PYTHON_PROGRAM,
     Trained,
@@ -44,6 +48,7 @@ from showcase.local.executors.common import (
     stage,
     stage_channels,
 )
+from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.executors.images import image_problem
 from showcase.local.executors.training_env import (
     ScriptInfo,
@@ -60,6 +65,7 @@ SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 CODE_DIR = "/opt/ml/code"
 CHANNELS_DIR = "/opt/ml/input/data"
 V3_DRIVER = "sm_train.sh"
+_V3_DRIVER_PATH = re.compile(r"/opt/ml/[^\s'\"&;|]*/sm_train\.sh")
 V3_REFUSAL = (
     "SDK v3 ModelTrainer source_code jobs run SageMaker's sm_train.sh driver, which reads and writes /opt/ml "
     "itself, and jobs cannot have their own /opt/ml on this host; use the v2 script-mode shape or a processing step"
@@ -193,6 +199,7 @@ def run_script_mode(context: JobContext, name: str) -> Trained:
             f"ClientError: {PROGRAM} {program!r} is not in the source at {submit} "
             f"(its Python files: {', '.join(present) or 'none'})",
         )
+    _check_requirements(context, code_dir / "requirements.txt", f"{CODE_DIR}/requirements.txt")
     hyperparameters = user_hyperparameters(raw)
     arguments = command_line_arguments(hyperparameters)
     in_view = job_view(context)
@@ -218,6 +225,11 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
     channels = stage_channels(context)
     if SUBMIT_DIRECTORY in raw:
         _stage_source(context, str(decode_hyperparameter(raw[SUBMIT_DIRECTORY])))
+    for driver_path in {path for word in words[1:] for path in _V3_DRIVER_PATH.findall(str(word))}:
+        driver = host_path(context.work_dir, driver_path)
+        found = requirements.v3_requirements_file(driver, context.work_dir) if driver.is_file() else None
+        if found is not None:
+            _check_requirements(context, found, f"{CONTAINER_ROOT}/{found.relative_to(context.work_dir).as_posix()}")
     in_view = job_view(context)
     program = str(words[0])
     command = [sys.executable if PYTHON_PROGRAM.match(PurePosixPath(program).name) else program]
@@ -235,6 +247,16 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
     )
     _execute(context, name, command, env, cwd=context.work_dir, in_view=in_view)
     return Trained(hyperparameters=raw, archives=archives(context))
+
+
+def _check_requirements(context: JobContext, path: Path, shown: str) -> None:
+    """Refuse the job when its requirements file asks for what this environment lacks (see ``requirements``)."""
+    if not path.is_file():
+        return
+    problems = requirements.unmet(path)
+    if problems:
+        raise fail(context, requirements.refusal(context.step_name, shown, problems))
+    context.log.write(f"{shown}: every requirement is met by this environment (a local job installs nothing)\n")
 
 
 def _raw_hyperparameters(context: JobContext) -> dict[str, str]:
