@@ -8,11 +8,13 @@ What a patch gives is compared with what ``--rebuild`` builds from the same file
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -186,11 +188,22 @@ def abalone_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         del sys.modules[name]
 
 
-def test_the_abalone_pipeline_after_an_evaluate_edit_is_what_rebuild_builds(
-    abalone_copy: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+# The CLI's local build in a fresh interpreter that lists its imports: the patched definition and uploads on stdout.
+PATCH_IN_A_FRESH_PROCESS = """
+import base64, json, sys
+sys.path.insert(0, sys.argv[1])
+from showcase.cli import run_pipeline
+args = run_pipeline.build_parser().parse_args(["-n", "abalone_copy.pipeline", "--local", "--home", sys.argv[2]])
+built = run_pipeline._build_local(args)
+uploads = {uri: base64.b64encode(data).decode() for uri, data in built.uploads.items()}
+print(json.dumps({"definition": built.definition, "uploads": uploads, "patched": built.patched}))
+"""
+
+
+def test_the_abalone_pipeline_after_an_evaluate_edit_is_what_rebuild_builds(abalone_copy: Path) -> None:
+    home = abalone_copy.parent / "home"
+
     def build(*extra: str) -> Built:
-        home = abalone_copy.parent / "home"
         args = run_pipeline.build_parser().parse_args(
             ["-n", "abalone_copy.pipeline", "--local", "--home", str(home), *extra]
         )
@@ -199,9 +212,18 @@ def test_the_abalone_pipeline_after_an_evaluate_edit_is_what_rebuild_builds(
     first = build()
     script = abalone_copy / "evaluate.py"
     edit(script, script.read_text() + "# a comment\n")
-    patched = build()
-    assert patched.patched == (os.path.relpath(script),)
-    assert "reused with the new" in capsys.readouterr().err
+    # The same request from a new process (same working directory, interpreter and environment).
+    command = [sys.executable, "-X", "importtime", "-c", PATCH_IN_A_FRESH_PROCESS, str(abalone_copy.parent), str(home)]
+    result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ), timeout=120, check=True)
+    assert "reused with the new" in result.stderr and os.path.relpath(script) in result.stderr
+    imported = {
+        line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time")
+    }
+    assert "showcase.cli.build_cache" in imported
+    assert not imported & {"sagemaker", "boto3", "abalone_copy.pipeline"}  # no SDK, no pipeline module
+    out = json.loads(result.stdout)
+    patched = Built("", out["definition"], {u: base64.b64decode(d) for u, d in out["uploads"].items()})
+    assert out["patched"] == [os.path.relpath(script)]
     rebuilt = build("--rebuild")
     assert not rebuilt.cached
     assert canonical(patched) == canonical(rebuilt)
