@@ -172,3 +172,45 @@ def test_pieces_read_as_one_and_a_bad_row_is_named_by_its_row_in_the_file(
     lines[3000] = ""
     with pytest.raises(DataError, match=r"^row 3001 is empty"):
         parse(("\n".join(lines)).encode("ascii"))
+
+
+def python_rows(values: np.ndarray, tails: np.ndarray) -> bytes:
+    """What ``"%.10g,"`` for each field, then the tail, writes: the formatting earlier versions used."""
+    return "".join(
+        "".join("%.10g," % value for value in row) + bytes(tail.tolist()).decode("ascii")  # noqa: UP031
+        for row, tail in zip(values.tolist(), tails, strict=True)
+    ).encode("ascii")
+
+
+FLOATS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(-20, 20),
+    st.floats(-1e-3, 1e-3),
+    st.integers(-(10**11), 10**11).map(float),
+    # halves at the 11th significant digit, and their neighbours: where rounding to 10 digits is closest to a tie
+    st.tuples(st.integers(10**9, 10**10 - 1), st.integers(-14, 3), st.sampled_from([-1, 0, 1])).map(
+        lambda t: (
+            float(np.nextafter((t[0] + 0.5) * 10.0 ** t[1], np.inf * t[2])) if t[2] else (t[0] + 0.5) * 10.0 ** t[1]
+        )
+    ),
+    st.sampled_from([0.0, -0.0, 1e-4, -1e-4, 9.9999999995e-5, 1e10, 9999999999.5, 9999999999.4, 0.5, 1.0]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(FLOATS, min_size=3, max_size=3), min_size=1, max_size=40))
+def test_the_vectorised_writer_formats_as_percent_10g(rows: list[list[float]]) -> None:
+    values = np.array(rows, dtype=np.float64)
+    tails = preprocess._ONE_HOT[np.arange(len(rows)) % 3]
+    whole, features = preprocess.format_rows(values, tails)
+    assert whole == python_rows(values, tails)
+    assert features == python_rows(values[:, 1:], tails)
+
+
+def test_the_vectorised_writer_on_a_million_scaled_values() -> None:
+    rng = np.random.default_rng(3)
+    values = np.column_stack([rng.integers(0, 30, 100_000).astype(float), rng.normal(size=(100_000, 9)) * 3])
+    values[::1000, 1] = 0.0
+    values[::777, 2] *= 1e-5
+    tails = preprocess._ONE_HOT[rng.integers(0, 3, 100_000)]
+    assert preprocess.format_rows(values, tails)[0] == python_rows(values, tails)

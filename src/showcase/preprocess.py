@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import io
 import json
-import operator
 import sys
 import urllib.error
 import urllib.request
@@ -240,9 +239,118 @@ def scaler(table: Table, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-_LABEL = "%.10g,"  # rings, then the features
-_FEATURES_ROW = ",".join(["%.10g"] * len(NUMERIC)) + ",%s"  # the scaled measurements, then the one-hot tail
-_ONE_HOT = tuple(",".join("1" if other == sex else "0" for other in SEXES) + "\n" for sex in SEXES)
+_CELL = 18  # a value's text (at most 17 characters as %.10g writes a float64) and its separator
+_POW10 = 10.0 ** np.arange(23)  # exact doubles
+_FIVE_DIGITS = np.zeros((100_000, 8), dtype=np.uint8)  # "00000" .. "99999" and 3 bytes of padding, as uint64
+_FIVE_DIGITS[:, :5] = np.frombuffer(b"".join(b"%05d" % number for number in range(100_000)), np.uint8).reshape(-1, 5)
+_FIVE_DIGITS_PACKED = _FIVE_DIGITS.view(np.uint64).ravel()
+_ONE_HOT = np.array(
+    [[ord(c) for c in ",".join("1" if other == sex else "0" for other in SEXES) + "\n"] for sex in SEXES]
+)
+
+
+def _templates() -> np.ndarray:
+    """For each exponent -4..9 of %.10g's fixed notation, a cell with everything but the 10 digits."""
+    cells = np.full((14, _CELL), ord("0"), dtype=np.uint8)
+    cells[:, 0] = ord("-")
+    cells[:, -1] = ord(",")
+    for e in range(-4, 10):
+        cells[e + 4, 2 + max(e, 0)] = ord(".")  # after the units digit, which is "0" when e < 0
+    return cells
+
+
+def _keep_table() -> np.ndarray:
+    """``[first, last]``: a cell's characters first..last, and its separator."""
+    place = np.arange(_CELL)
+    table = (place >= np.arange(2)[:, None, None]) & (place <= np.arange(_CELL)[None, :, None])
+    table[:, :, -1] = True
+    return table
+
+
+_TEMPLATES = _templates()
+_KEEP = _keep_table()
+
+
+def format_rows(values: np.ndarray, tails: np.ndarray) -> tuple[bytes, bytes]:
+    """Rows of ``values`` (float64, one column per field) then a tail of text per row, as ``"%.10g," * columns
+    + tail`` writes them, byte for byte; and the same rows without their first field.
+
+    Vectorised with numpy: each value is rounded to 10 significant digits, an integer ``m`` in [10^9, 10^10)
+    and an exponent ``e``; its cell is ``-`` + the digits with a point after the units digit (``0.000`` first
+    when e < 0: %.10g's fixed notation, for 1e-4 <= |x| < 1e10 after rounding) + ``,``, and %.10g's text is
+    the cell's characters from the sign (if negative) or the first digit to the last nonzero digit (to the
+    units digit if no fraction digit is nonzero). The values are grouped by exponent so that each group's
+    cells are filled by slices. ``m`` is exact unless the scaled value lies within 1e-5 of a half (its
+    float64 error is below 2e-6); such values, zeros and those %.10g writes in exponent notation are
+    formatted by Python's own ``%`` instead. ``tails`` holds one row of character codes per row, ending with
+    its newline.
+    """
+    rows, columns = values.shape
+    flat = values.ravel()
+    mantissa, exponent, exact = _rounded(flat)
+    group = np.where(exact, exponent + 4, 14).astype(np.int8)  # 14: formatted by Python
+    order = np.argsort(group, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=15))]).tolist()
+    high, low = np.divmod(mantissa[order], 100_000)
+    packed = np.empty((flat.size, 2), dtype=np.uint64)
+    packed[:, 0], packed[:, 1] = _FIVE_DIGITS_PACKED[high], _FIVE_DIGITS_PACKED[low]
+    spread = packed.view(np.uint8).reshape(flat.size, 16)
+    digits = np.concatenate((spread[:, :5], spread[:, 8:13]), axis=1)
+    final = 9 - np.argmax(digits[:, ::-1] != ord("0"), axis=1)  # the index of the last nonzero digit
+    first = (flat[order] >= 0).astype(np.intp)  # the first character written: the sign, or the first digit
+    cells = np.empty((flat.size, _CELL), dtype=np.uint8)
+    kept = np.zeros((flat.size, _CELL), dtype=bool)
+    for e in range(-4, 10):
+        start, end = bounds[e + 4], bounds[e + 5]
+        if start == end:
+            continue
+        cells[start:end] = _TEMPLATES[e + 4]
+        these = digits[start:end]
+        if e >= 0:
+            cells[start:end, 1 : e + 2] = these[:, : e + 1]
+            cells[start:end, e + 3 : 12] = these[:, e + 1 :]
+            last = np.where(final[start:end] > e, 2 + final[start:end], 1 + e)  # no fraction: the units digit
+        else:
+            cells[start:end, 2 - e : 12 - e] = these
+            last = 2 - e + final[start:end]
+        kept[start:end] = _KEEP[first[start:end], last]
+    chars = np.empty((rows, columns + 1, _CELL), dtype=np.uint8)  # the last cell holds the row's tail
+    keep = np.empty((rows, columns + 1, _CELL), dtype=bool)
+    target = order // columns * (columns + 1) + order % columns
+    chars.reshape(-1, _CELL)[target] = cells
+    keep.reshape(-1, _CELL)[target] = kept
+    for index in order[bounds[14] :].tolist():
+        row, column = divmod(index, columns)
+        text = np.frombuffer(f"{flat[index]:.10g},".encode("ascii"), dtype=np.uint8)
+        chars[row, column, : len(text)] = text
+        keep[row, column] = np.arange(_CELL) < len(text)
+    chars[:, columns, : tails.shape[1]] = tails
+    keep[:, columns] = np.arange(_CELL) < tails.shape[1]
+    whole = chars[keep].tobytes()
+    keep[:, 0] = False
+    return whole, chars[keep].tobytes()
+
+
+def _rounded(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value: its 10 significant digits as an integer, its decimal exponent, and whether this rounding is
+    exact and %.10g writes it in fixed notation."""
+    magnitude = np.abs(flat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = np.floor(np.log10(magnitude))
+    exact = np.isfinite(estimate) & (estimate >= -5) & (estimate <= 9)
+    exponent = np.where(exact, estimate, 0).astype(np.int64)
+    magnitude[~exact] = 1.0  # formatted by Python; keeps the products below finite
+    # log10 may be one off near a power of ten, and rounding may carry to 10^10: one correction
+    scaled = magnitude * _POW10[9 - exponent]
+    mantissa = np.rint(scaled)
+    exponent += (mantissa >= 1e10).astype(np.int64) - (mantissa < 1e9)
+    exact &= (exponent >= -4) & (exponent <= 9) & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-5)
+    exponent[~exact] = 0
+    scaled = magnitude * _POW10[9 - exponent]  # one correctly rounded product: 10^k is exact for k <= 22
+    mantissa = np.rint(scaled)
+    # 10 digits, and the 10th digit's rounding decided by a margin: else Python writes the value
+    exact &= (scaled >= 1e9) & (mantissa < 1e10) & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-5)
+    return np.where(exact, mantissa, 1e9).astype(np.int64), exponent, exact
 
 
 def write_csv(
@@ -254,9 +362,9 @@ def write_csv(
     *,
     features_path: Path | None = None,
 ) -> None:
-    """Write ``rows`` of the table as headerless CSV, label first, each value as ``%.10g`` formats it; and to
-    ``features_path``, when given, the same rows without the label (the features as the endpoint receives
-    them), from the same formatted text.
+    """Write ``rows`` of the table as headerless CSV, label first, each value as ``%.10g`` formats it (by
+    ``format_rows``, byte for byte); and to ``features_path``, when given, the same rows without the label
+    (the features as the endpoint receives them), from the same formatted text.
 
     Written _WRITE_ROWS rows at a time: memory holds one block of text, never the whole split.
     """
@@ -264,16 +372,17 @@ def write_csv(
         outputs = [path, *([features_path] if features_path else [])]
         for output in outputs:
             output.parent.mkdir(parents=True, exist_ok=True)
-        out, *features_out = (files.enter_context(o.open("w", encoding="ascii", newline="")) for o in outputs)
+        out, *features_out = (files.enter_context(o.open("wb")) for o in outputs)
         for start in range(0, len(rows), _WRITE_ROWS):
             block = rows[start : start + _WRITE_ROWS]
             values = table.values[block]
-            scaled = (values[:, : len(NUMERIC)] - mean) / scale
-            tails = [_ONE_HOT[c] for c in table.sex[block].tolist()]
-            features = list(map(_FEATURES_ROW.__mod__, zip(*scaled.T.tolist(), tails, strict=True)))
-            out.write("".join(map(operator.add, map(_LABEL.__mod__, values[:, -1].tolist()), features)))
+            fields = np.empty_like(values)
+            fields[:, 0] = values[:, -1]
+            fields[:, 1:] = (values[:, : len(NUMERIC)] - mean) / scale
+            whole, features = format_rows(fields, _ONE_HOT[table.sex[block]])
+            out.write(whole)
             for features_file in features_out:
-                features_file.write("".join(features))
+                features_file.write(features)
 
 
 def main(argv: list[str] | None = None) -> int:
