@@ -43,9 +43,10 @@ def get_pipeline(
 ) -> Any:
     from sagemaker.core.processing import FrameworkProcessor, ScriptProcessor
     from sagemaker.mlops.workflow.pipeline import Pipeline
-    from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+    from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
 
     sagemaker_session = _session(session, region, default_bucket)
+    cache = CacheConfig(enable_caching=True, expire_after="P1D")
     common = {"role": ROLE, "instance_type": "ml.m5.large", "instance_count": 1, "sagemaker_session": sagemaker_session}
     env = {}
     if variant == "imported":
@@ -57,6 +58,7 @@ def get_pipeline(
     steps = [
         ProcessingStep(
             name="Prep",
+            cache_config=cache,
             step_args=ScriptProcessor(image_uri=IMAGE, command=["python3"], **common).run(code=str(HERE / "prep.py")),
         )
     ]
@@ -81,5 +83,6 @@ def get_pipeline(
     else:
         for name in ("Score", "ScoreAgain"):
             processor = ScriptProcessor(image_uri=IMAGE, command=["python3"], env=env or None, **common)
-            steps.append(ProcessingStep(name=name, step_args=processor.run(code=str(HERE / "score.py"))))
+            step_args = processor.run(code=str(HERE / "score.py"))
+            steps.append(ProcessingStep(name=name, cache_config=cache, step_args=step_args))
     return Pipeline(name="CodeUploads", steps=steps, sagemaker_session=sagemaker_session)

@@ -232,3 +232,30 @@ def test_the_abalone_pipeline_after_an_evaluate_edit_is_what_rebuild_builds(abal
     before = {s["Name"]: s for s in first.definition["Steps"]}
     after = {s["Name"]: s for s in patched.definition["Steps"]}
     assert [name for name in before if before[name] != after[name]] == ["EvaluateModel"]
+
+
+def test_a_run_after_a_script_edit_runs_the_new_script_in_its_steps_alone(project: Project) -> None:
+    """The CLI end to end: the patched definition runs, its new object is in the local store, the other step's
+    job is a cache hit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOWCASE_"))}
+    env |= {"SHOWCASE_HOME": str(project.home), "PYTHONPATH": str(project.dir.parent)}
+    command = [sys.executable, str(REPO / "pipelines" / "run_pipeline.py"), "-n", f"{project.package}.pipe", "--local"]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([*command, "--quiet-definition"], env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    run()
+    edit(project.dir / "score.py", "print('scored by the edited script')\n")
+    again = run()
+    assert "reused with the new" in again.stderr
+    executions = sorted((project.home / "executions").iterdir(), key=lambda p: p.stat().st_mtime)
+    record = json.loads((executions[-1] / "execution.json").read_text())
+    assert {step["name"]: step["status"] for step in record["steps"]} == {
+        "Prep": "Cached",
+        "Score": "Succeeded",
+        "ScoreAgain": "Succeeded",
+    }
+    logs = "".join(path.read_text() for path in (executions[-1] / "steps").rglob("*") if path.is_file())
+    assert logs.count("scored by the edited script") == 2
