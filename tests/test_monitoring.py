@@ -17,13 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from showcase import preprocess
 from showcase.archives import write_model_archive
 from showcase.cli.common import run_cli
 from showcase.cli.monitor import main
+from showcase.monitoring import profile as profile_module
 from showcase.monitoring.captures import CaptureScan, capture_prefix, read_rows
-from showcase.monitoring.profile import Profile
+from showcase.monitoring.profile import Profile, type_counts
 from showcase.monitoring.runs import list_runs, run_monitoring
 from showcase.monitoring.statistics import cdf_distance, sketch_items, statistics, suggest_constraints
 from showcase.registry import Registry
@@ -276,6 +279,30 @@ def test_headerless_csv_types_and_ragged_rows() -> None:
     assert common == {"num_present": 3, "num_missing": 1}
     assert stats["features"][3]["numerical_statistics"]["common"] == {"num_present": 1, "num_missing": 3}
     assert stats["features"][2]["string_statistics"]["distinct_count"] == 3.0
+
+
+FIELDS = st.sampled_from(["1", "0", "12", "-3", "2.5", "1.0", "1e2", "-0.25", "", "a", "x y", "7E1", "."])
+LINES = st.lists(st.lists(FIELDS, min_size=1, max_size=4).map(",".join), max_size=30)
+ENDINGS = st.sampled_from(["\n", "\r\n", "\r", "\n\n"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(LINES, ENDINGS, st.booleans()), min_size=1, max_size=3), st.integers(1, 7))
+def test_files_read_as_bytes_profile_as_their_lines_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: list[tuple[list[str], str, bool]], chunk_rows: int
+) -> None:
+    """Profile.of_files (bytes, chunk_rows rows at a time, block cuts anywhere) = of_rows over text-mode lines."""
+    monkeypatch.setattr(profile_module, "BLOCK_BYTES", 5)
+    paths = []
+    for number, (lines, ending, last_newline) in enumerate(files):
+        path = tmp_path / f"part-{number}.csv"
+        path.write_bytes((ending.join(lines) + (ending if last_newline else "")).encode())
+        paths.append(path)
+    rows = [line.rstrip("\r\n") for path in paths for line in path.open(encoding="utf-8")]
+    expected = Profile.of_rows([row for row in rows if row], chunk_rows=chunk_rows)
+    got = Profile.of_files(paths, chunk_rows=chunk_rows)
+    assert json.dumps(statistics(got)) == json.dumps(statistics(expected))
+    assert type_counts(got) == type_counts(expected)
 
 
 def test_the_distance_weighs_sketch_levels_as_kll_does() -> None:

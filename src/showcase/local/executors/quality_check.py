@@ -27,7 +27,7 @@ preprocessing/postprocessing scripts are refused before the execution starts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +283,7 @@ def analyze(
     from showcase.monitoring.profile import Profile, type_counts
     from showcase.monitoring.statistics import statistics, suggest_constraints
 
-    profile = Profile.of_rows(_rows(files))
+    profile = Profile.of_files(files)
     if profile.item_count == 0:
         raise AnalysisError(f"the baseline dataset ({len(files)} file(s)) has no rows")
     calculated = statistics(profile)
@@ -297,12 +297,3 @@ def _baseline(environment: Mapping[str, str]) -> tuple[dict[str, Any], dict[str,
         return None
     documents = [json.loads(Path(str(path)).read_text(encoding="utf-8")) for path in paths]
     return documents[0], documents[1]
-
-
-def _rows(files: list[Path]) -> Iterator[str]:
-    for path in files:
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                row = line.rstrip("\r\n")
-                if row:
-                    yield row
