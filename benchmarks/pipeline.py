@@ -17,6 +17,9 @@ Prints a table; asserts nothing. Rows:
 - scale-N: cold runs on generated Abalone-like data of N rows (scripts/make_abalone_like.py).
 - container-view: what each job's own /opt/ml costs at its start (the private mount namespace and mounts):
   the median start of ``/bin/true`` through the job guard with the view, less the median without it.
+- builtin-job: what a built-in image's job (the XGBoost stand-in, Model Monitor's analyzer) costs at its start now
+  that it runs in a process of its own: a tiny XGBoost job forked from the pre-imported job server, and started
+  as a fresh interpreter (``SHOWCASE_JOB_SERVER=off``), each less the same job called in-process.
 
 ``--growth N ...`` prints instead how the data path grows with the rows: for each size, a cold run on
 generated data, with each job step's seconds (from the execution record) and its rate in MB of input data
@@ -217,6 +220,61 @@ def container_view_cost(rounds: int = 40) -> tuple[str, float, float, str]:
     return ("container-view", cost, 0.0, note)
 
 
+def builtin_job_cost(rounds: int = 15) -> tuple[str, float, float, str]:
+    """The start-up of a built-in image's job process: a tiny XGBoost job (100 rows, one round) forked from the
+    pre-imported job server, started as a fresh interpreter, and called in this process with everything imported
+    (how the runner trained before the job had a process of its own); medians, interleaved."""
+    import contextlib
+    import io
+    import time
+
+    sys.path.insert(0, str(REPO / "src"))
+    from showcase.local.executors import builtin_jobs, prewarmed
+    from showcase.local.executors.subprocesses import clean_environment, run_logged
+
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "input" / "config").mkdir(parents=True)
+        (work / "input" / "data" / "train").mkdir(parents=True)
+        (work / "input" / "config" / "hyperparameters.json").write_text('{"num_round": "1"}')
+        (work / "input" / "config" / "inputdataconfig.json").write_text('{"train": {"ContentType": "text/csv"}}')
+        rows = "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(100))
+        (work / "input" / "data" / "train" / "train.csv").write_text(rows)
+        env = clean_environment(builtin_jobs.environment())
+
+        def job(server: str) -> float:
+            os.environ["SHOWCASE_JOB_SERVER"] = server
+            start = time.perf_counter()
+            command = builtin_jobs.command("xgboost", str(work), image)
+            finished = run_logged(command, env=env, cwd=work, log=io.StringIO())
+            assert finished.returncode == 0, finished.stderr_tail
+            return time.perf_counter() - start
+
+        def in_process() -> float:
+            start = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert builtin_jobs.xgboost_job(work, image) == 0
+            return time.perf_counter() - start
+
+        first = job("auto")  # starts the server: once per run
+        if prewarmed.server() is None:
+            return ("builtin-job", 0.0, 0.0, "no job server on this host")
+        in_process()  # imports, as a runner that trained in its own process paid once per run
+        forked, fresh, inside = [], [], []
+        for _ in range(rounds):
+            forked.append(job("auto"))
+            fresh.append(job("off"))
+            inside.append(in_process())
+        os.environ.pop("SHOWCASE_JOB_SERVER", None)
+    each = {name: statistics.median(times) for name, times in (("forked", forked), ("fresh", fresh), ("in", inside))}
+    note = (
+        f"a whole tiny job: forked {each['forked'] * 1000:.0f} ms, fresh interpreter {each['fresh'] * 1000:.0f} ms, "
+        f"in the runner's process (before) {each['in'] * 1000:.0f} ms; the server's start {first:.1f} s once per run"
+    )
+    return ("builtin-job", each["forked"], 0.0, note)
+
+
 GROWTH_STEPS = ("PrepareData", "TrainModel", "EvaluateModel")
 
 
@@ -303,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         note = f"{ratio(large)}; its own cold run {large_cold:.2f} s"
         rows.append(("rerun-1GB", large["wall"], large["peak_mb"], note))
         rows.append(container_view_cost())
+        rows.append(builtin_job_cost())
         previous: tuple[int, float] | None = None
         for size in args.scale:
             data = tmpdir / f"abalone-{size}.data"

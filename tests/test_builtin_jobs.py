@@ -130,10 +130,14 @@ def test_an_algorithm_failure_is_written_to_opt_ml_output_failure_and_is_the_rea
     assert str(caught.value) == written
 
 
-def test_without_the_view_the_algorithm_runs_on_host_paths(
+def test_without_the_view_or_the_job_server_the_algorithm_runs_on_host_paths_in_a_fresh_interpreter(
     tmp_path: Path, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from showcase.local.executors import prewarmed
+
     monkeypatch.setenv("SHOWCASE_CONTAINER_VIEW", "off")
+    monkeypatch.setenv("SHOWCASE_JOB_SERVER", "off")
+    assert prewarmed.server() is None
     context = context_for(tmp_path, store, training_arguments())
     properties = EXECUTORS["Training"].run(context)
     log = context.log.getvalue()  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ DEFAULT_ACCOUNT = "000000000000"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _CONTAINER_VIEW = re.compile(r"^(auto|off)$")
+_JOB_SERVER = re.compile(r"^(auto|off)$")
 
 
 def _get(name: str, default: str) -> str:
@@ -60,6 +61,9 @@ class Settings:
     """The account in the local registry's ARNs (``SHOWCASE_ACCOUNT``)."""
     container_view: str = "auto"
     """``auto``: each job gets its own /opt/ml where the OS allows it; ``off``: never (``SHOWCASE_CONTAINER_VIEW``)."""
+    job_server: str = "auto"
+    """``auto``: built-in images' jobs are forked from a pre-imported interpreter on Linux; ``off``: each starts a
+    fresh interpreter (``SHOWCASE_JOB_SERVER``)."""
 
     @property
     def store_root(self) -> Path:
@@ -84,4 +88,5 @@ def load(home: str | os.PathLike[str] | None = None) -> Settings:
         region=_get_matching("REGION", DEFAULT_REGION, _REGION, "us-east-1"),
         account=_get_matching("ACCOUNT", DEFAULT_ACCOUNT, _ACCOUNT, "123456789012 (12 digits)"),
         container_view=_get_matching("CONTAINER_VIEW", "auto", _CONTAINER_VIEW, "auto or off"),
+        job_server=_get_matching("JOB_SERVER", "auto", _JOB_SERVER, "auto or off"),
     )

@@ -10,7 +10,7 @@ one a fresh interpreter would run (``builtin_jobs.command``); the fork runs the 
 
 The server is single-threaded: it waits on its control socket and on each job's pidfd, and reports each job's
 pid, then its exit code (negative: the signal), on a socket of that job. Where it cannot run (not Linux, no
-pidfd, it failed to start or died), jobs start as fresh interpreters, as before.
+pidfd, it failed to start or died) or with ``SHOWCASE_JOB_SERVER=off``, jobs start as fresh interpreters.
 """
 
 from __future__ import annotations
@@ -131,6 +131,10 @@ _parked = threading.Event()
 def server() -> Server | None:
     """This process's server, started on first use; None where jobs start as fresh interpreters."""
     global _server
+    from showcase import settings
+
+    if settings.load().job_server == "off":
+        return None
     if not sys.platform.startswith("linux") or not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
         return None
     with _lock:
