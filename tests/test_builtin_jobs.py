@@ -130,6 +130,18 @@ def test_an_algorithm_failure_is_written_to_opt_ml_output_failure_and_is_the_rea
     assert str(caught.value) == written
 
 
+def test_anything_else_going_wrong_in_the_algorithm_is_an_algorithm_error(tmp_path: Path) -> None:
+    """The container's catch-all: what is not the data's or the hyperparameters' fault is the algorithm's."""
+    from showcase.local.executors import builtin_jobs
+
+    config = tmp_path / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "hyperparameters.json").write_text('{"num_round": "2"')  # cut short
+    assert builtin_jobs.main(["xgboost", str(tmp_path), "image:1.7-1"]) == 1
+    failure = (tmp_path / "output" / "failure").read_text()
+    assert failure.startswith("AlgorithmError: JSONDecodeError: Expecting ',' delimiter")
+
+
 def test_without_the_view_or_the_job_server_the_algorithm_runs_on_host_paths_in_a_fresh_interpreter(
     tmp_path: Path, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,7 @@ from typing import IO, Any
 logger = logging.getLogger(__name__)
 
 _MAX_REQUEST = 1 << 20
+CLOSE_GRACE_S = 5.0
 _SERVE = (
     "import sys\n"
     "from showcase.local.executors.prewarmed import serve\n"
@@ -114,10 +115,11 @@ class Server:
         return Job(pid, reply, stdout, stderr)
 
     def close(self) -> None:
-        """End the server, after the jobs it still runs (so their resource use is accounted to this process)."""
+        """End the server: at once when it runs no job (and waited for, so that its jobs' resource use is
+        accounted to this process), else after a few seconds, killing it and so its jobs (an interrupted run)."""
         self.control.close()
         try:
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=CLOSE_GRACE_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
