@@ -86,7 +86,7 @@ def loaders(split_dir: Path, repeat: int) -> tuple[dict[str, float], dict[str, f
 
     sys.path.insert(0, str(REPO / "src"))
     from showcase import evaluate
-    from showcase.local.executors.xgboost_algorithm import load_channel
+    from showcase.local.executors.xgboost_algorithm import load_channel, training_matrices
 
     train = split_dir / "train" / "train.csv"
 
@@ -98,7 +98,8 @@ def loaders(split_dir: Path, repeat: int) -> tuple[dict[str, float], dict[str, f
         warnings.simplefilter("ignore")  # XGBoost warns that loading text through a URI is deprecated
         train_load = in_turn(
             {
-                "stand-in": lambda: load_channel("train", train.parent, "csv"),
+                # the rows read and quantised into the matrix training reads (a DMatrix quantises when training starts)
+                "stand-in": lambda: training_matrices({"train": load_channel("train", train.parent, "csv")}, {}),
                 "DMatrix(file)": lambda: xgboost.DMatrix(f"{train}?format=csv&label_column=0"),
                 "DMatrix(pandas)": from_frame,
             },

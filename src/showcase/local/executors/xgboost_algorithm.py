@@ -54,30 +54,88 @@ def content_kind(content_type: str | None) -> str:
     return kind
 
 
-def load_channel(name: str, directory: Path, kind: str, *, csv_weights: bool = False) -> xgboost.DMatrix:
+class DenseChannel:
+    """A CSV channel's rows as read, float32: features, label and weights (views of one array).
+
+    ``matrix`` hands them to XGBoost and lets them go: when training builds histograms (the ``hist`` method,
+    XGBoost's default), as a ``QuantileDMatrix``, which quantises the rows into their bins without a float copy
+    of the whole set (the model is the same as from a ``DMatrix``, byte for byte: ``tests/test_xgboost_data.py``);
+    else as the ``DMatrix`` the container builds.
+    """
+
+    def __init__(self, name: str, features: np.ndarray, label: np.ndarray, weight: np.ndarray | None) -> None:
+        self.name = name
+        self._rows: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = (features, label, weight)
+
+    def matrix(self, bins: int | None, ref: xgboost.DMatrix | None = None) -> xgboost.DMatrix:
+        if self._rows is None:
+            raise RuntimeError(f"channel '{self.name}' was already handed to XGBoost")
+        features, label, weight = self._rows
+        try:
+            if bins is None:
+                matrix = xgboost.DMatrix(features, label=label, weight=weight)
+            else:
+                matrix = xgboost.QuantileDMatrix(features, label=label, weight=weight, max_bin=bins, ref=ref)
+        except xgboost.core.XGBoostError as exc:
+            raise AlgorithmClientError(f"Channel '{self.name}': could not read the data as csv: {exc}") from exc
+        self._rows = None  # the rows are XGBoost's now: only its matrix stays in memory while training
+        return matrix
+
+
+Channel = DenseChannel | xgboost.DMatrix
+
+
+def load_channel(name: str, directory: Path, kind: str, *, csv_weights: bool = False) -> Channel:
     files = sorted(path for path in directory.rglob("*") if path.is_file() and not path.name.startswith("."))
     if not files:
         raise AlgorithmClientError(f"No data found in channel '{name}' ({directory})")
     try:
         if kind == "csv":
-            return _csv(files, csv_weights)
+            return _csv(name, files, csv_weights)
         return _libsvm(files)
     except (ValueError, IndexError, pd.errors.ParserError, xgboost.core.XGBoostError) as exc:
         raise AlgorithmClientError(f"Channel '{name}': could not read the data as {kind}: {exc}") from exc
 
 
-def _csv(files: list[Path], csv_weights: bool) -> xgboost.DMatrix:
+def training_matrices(
+    channels: Mapping[str, Channel], hyperparameters: Mapping[str, Any]
+) -> dict[str, xgboost.DMatrix]:
+    """Each channel as the matrix training reads; a validation channel shares the train channel's bins."""
+    bins = _histogram_bins(hyperparameters)
+    train = channels["train"]
+    matrices = {"train": train.matrix(bins) if isinstance(train, DenseChannel) else train}
+    ref = matrices["train"] if isinstance(matrices["train"], xgboost.QuantileDMatrix) else None
+    for name, channel in channels.items():
+        if name == "train":
+            continue
+        if isinstance(channel, DenseChannel):
+            matrices[name] = channel.matrix(bins if ref is not None else None, ref)
+        else:
+            matrices[name] = channel
+    return matrices
+
+
+def _histogram_bins(hyperparameters: Mapping[str, Any]) -> int | None:
+    """``max_bin`` when training quantises the rows into histograms (``hist``, also what ``auto`` means), else None."""
+    booster, method = hyperparameters.get("booster", "gbtree"), hyperparameters.get("tree_method", "auto")
+    if booster == "gblinear" or method not in ("auto", "hist") or "updater" in hyperparameters:
+        return None
+    return int(hyperparameters.get("max_bin", 256))
+
+
+def _csv(name: str, files: list[Path], csv_weights: bool) -> DenseChannel:
     # pandas' C parser straight to float32 (what a DMatrix holds): as fast as the container's own loader,
     # DMatrix("<path>?format=csv&label_column=0"), or faster (benchmarks/data_path.py measures both).
     frames = [pd.read_csv(file, header=None, dtype=np.float32) for file in files if file.stat().st_size]
     if not frames:
         raise ValueError("every file is empty")
     data = (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)).to_numpy()
+    del frames
     first_feature = 2 if csv_weights else 1
     if data.shape[1] <= first_feature:
         raise ValueError(f"expected a label column and at least one feature, got {data.shape[1]} column(s)")
     weights = data[:, 1] if csv_weights else None
-    return xgboost.DMatrix(data[:, first_feature:], label=data[:, 0], weight=weights)
+    return DenseChannel(name, data[:, first_feature:], data[:, 0], weights)
 
 
 def _libsvm(files: list[Path]) -> xgboost.DMatrix:
@@ -109,7 +167,7 @@ class _LogRounds(xgboost.callback.TrainingCallback):
 
 def train(
     hyperparameters: Mapping[str, Any],
-    channels: Mapping[str, xgboost.DMatrix],
+    channels: Mapping[str, Channel],
     model_dir: Path,
     log: TextIO,
     *,
@@ -121,12 +179,13 @@ def train(
     if early_stopping is not None and "validation" not in channels:
         raise AlgorithmClientError("early_stopping_rounds needs a 'validation' channel")
     params = booster_params(hyperparameters, nthread=os.cpu_count() or 1)
-    evals = [(channels[name], name) for name in ("train", "validation") if name in channels]
+    matrices = training_matrices(channels, hyperparameters)
+    evals = [(matrices[name], name) for name in ("train", "validation") if name in matrices]
     logger = _LogRounds(log)
     try:
         booster = xgboost.train(
             params,
-            channels["train"],
+            matrices["train"],
             num_boost_round=int(hyperparameters["num_round"]),
             evals=evals,
             early_stopping_rounds=early_stopping,
