@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml uv.lock package.json package-lock.json scripts/ensure_c
 	@# deletes them, so xgboost-cpu is always laid down again (one wheel from the cache).
 	@# Compiled bytecode: each job's interpreter then loads its imports instead of compiling them (see README).
 	$(UV) sync --quiet --locked --compile-bytecode --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
+	@# The project's own modules too (an editable install is not compiled by uv): every CLI run imports them.
+	$(BIN)/python -m compileall -q src
 	npm ci --silent --no-audit --no-fund
 	@# Debian's chromium for the dashboard's browser tests, as root when no Chromium or Chrome is found.
 	@sh scripts/ensure_chromium.sh
