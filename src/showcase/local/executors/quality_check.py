@@ -120,6 +120,7 @@ class QualityCheckExecutor:
         started = timestamp()
         dataset = next(item for item in arguments["ProcessingInputs"] if item["InputName"] == "baseline_dataset_input")
         output_config = arguments["ProcessingOutputConfig"]["Outputs"][0]
+        local_output = str(output_config["S3Output"].get("LocalPath") or DEFAULT_OUTPUT)
         skip = _flag(arguments.get("SkipCheck"), default=False)
         register_new = _flag(arguments.get("RegisterNewBaseline"), default=False)
         previous = None if skip and register_new else self._previous_baseline(context, arguments)
@@ -137,56 +138,18 @@ class QualityCheckExecutor:
                 "RegisterNewBaseline is false but there is no earlier baseline to carry over: supply one, or run "
                 "with RegisterNewBaseline true",
             )
-        stage(
-            context,
-            "the baseline dataset",
-            dataset["S3Input"].get("S3Uri"),
-            host_path(context.work_dir, dataset["S3Input"]["LocalPath"]),
-        )
-        local_output = str(output_config["S3Output"].get("LocalPath") or DEFAULT_OUTPUT)
-        environment = {"dataset_source": dataset["S3Input"]["LocalPath"], "output_path": local_output}
-        if not skip and previous is not None:
-            # As on SageMaker, the baseline checked against is an input of the job, read before anything is written.
-            for key, uri, path in zip(BASELINE_KEYS, previous, BASELINE_PATHS, strict=True):
-                document = self._get(context, uri)
-                target = host_path(context.work_dir, path)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(json.dumps(document), encoding="utf-8")
-                environment[key] = path
-        in_view = job_view(context)
-        if not in_view:
-            environment = {key: container_argument(context.work_dir, value) for key, value in environment.items()}
-        root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
-        run_job(
-            context,
-            "ProcessingJob",
-            name,
-            builtin_jobs.command("analyzer", root),
-            env=builtin_jobs.environment() | environment,
-            cwd=context.work_dir,
-            in_view=in_view,
-        )
-        written = host_path(context.work_dir, local_output)
+        checked_against = None if skip else previous
+        written = self._launch(context, name, dataset["S3Input"], local_output, checked_against)
         output = output_config["S3Output"]["S3Uri"].rstrip("/")
         stats_uri, constraints_uri = f"{output}/statistics.json", f"{output}/constraints.json"
-        for file_name in (*OUTPUT_FILES, *([VIOLATIONS_FILE] if not skip else [])):
+        for file_name in (*OUTPUT_FILES, *([VIOLATIONS_FILE] if checked_against else [])):
             try:
                 context.store.put_file(f"{output}/{file_name}", written / file_name)
             except (StoreError, OSError) as exc:
                 raise fail(context, f"cannot upload {file_name} to {output}/: {exc}") from exc
         context.log.write(f"baseline written to {output}/\n")
-        if not skip and previous is not None:
-            found = json.loads((written / VIOLATIONS_FILE).read_text(encoding="utf-8"))["violations"]
-            for violation in found:
-                context.log.write(f"violation: {violation['feature_name']} {violation['constraint_check_type']}: "
-                                  f"{violation['description']}\n")  # fmt: skip
-            if found and _flag(arguments.get("FailOnViolation"), default=True):
-                listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in found)
-                raise fail(
-                    context,
-                    f"the data-quality check found {len(found)} violation(s) against the baseline {previous[1]}: "
-                    f"{listed} (see {output}/{VIOLATIONS_FILE})",
-                )
+        if checked_against is not None:
+            self._judge(context, written / VIOLATIONS_FILE, checked_against[1], f"{output}/{VIOLATIONS_FILE}")
         used = (stats_uri, constraints_uri) if skip or register_new or previous is None else previous
         ended = timestamp()
         return {
@@ -200,6 +163,42 @@ class QualityCheckExecutor:
             "BaselineUsedForDriftCheckStatistics": used[0],
             "BaselineUsedForDriftCheckConstraints": used[1],
         }
+
+    def _launch(
+        self, context: JobContext, name: str, dataset: dict[str, Any], output: str, against: tuple[str, str] | None
+    ) -> Path:
+        """Stage the job's inputs, run the analyzer's job process; the host directory it wrote its files to."""
+        stage(context, "the baseline dataset", dataset.get("S3Uri"), host_path(context.work_dir, dataset["LocalPath"]))
+        environment = {"dataset_source": dataset["LocalPath"], "output_path": output}
+        if against is not None:
+            # As on SageMaker, the baseline checked against is an input of the job, read before anything is written.
+            for key, uri, path in zip(BASELINE_KEYS, against, BASELINE_PATHS, strict=True):
+                target = host_path(context.work_dir, path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(self._get(context, uri)), encoding="utf-8")
+                environment[key] = path
+        in_view = job_view(context)
+        if not in_view:
+            environment = {key: container_argument(context.work_dir, value) for key, value in environment.items()}
+        root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
+        command = builtin_jobs.command("analyzer", root)
+        env = builtin_jobs.environment() | environment
+        run_job(context, "ProcessingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view)
+        return host_path(context.work_dir, output)
+
+    def _judge(self, context: JobContext, violations_file: Path, baseline: str, shown: str) -> None:
+        """Log each violation the analyzer found; with FailOnViolation (the default), fail on any."""
+        found = json.loads(violations_file.read_text(encoding="utf-8"))["violations"]
+        for violation in found:
+            context.log.write(f"violation: {violation['feature_name']} {violation['constraint_check_type']}: "
+                              f"{violation['description']}\n")  # fmt: skip
+        if found and _flag(context.arguments.get("FailOnViolation"), default=True):
+            listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in found)
+            raise fail(
+                context,
+                f"the data-quality check found {len(found)} violation(s) against the baseline {baseline}: "
+                f"{listed} (see {shown})",
+            )
 
     def _previous_baseline(self, context: JobContext, arguments: dict[str, Any]) -> tuple[str, str] | None:
         supplied = arguments.get("SuppliedBaselineStatistics"), arguments.get("SuppliedBaselineConstraints")
