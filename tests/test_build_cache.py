@@ -175,3 +175,31 @@ def test_an_entry_holds_no_value_of_an_environment_variable_the_build_did_not_re
     project.run(rebuild=True)
     text = "".join(p.read_text() for p in (project.home / "definitions").glob("*.json"))
     assert "SECRETKEY" not in text and "PIPE_TIMEOUT" in text
+
+
+def _module_that(project: Project, line: str) -> str:
+    """The pipeline module with ``line`` run first thing in get_pipeline."""
+    return MODULE.format(package=project.package).replace("    code = ", f"    {line}\n    code = ")
+
+
+def test_a_proxy_look_up_depends_on_the_proxy_variables_alone(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urllib's proxy look-up (which botocore makes for every client) enumerates the environment for *_proxy."""
+    project.edit("pipe.py", _module_that(project, "import urllib.request; urllib.request.getproxies()"))
+    assert not project.run().cached
+    monkeypatch.setenv("OLDPWD", "/somewhere/else")  # what a `cd` in the user's shell changes
+    assert project.run().cached
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:3128")
+    assert not project.run().cached
+
+
+def test_a_build_that_enumerates_the_environment_itself_depends_on_all_of_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.edit("pipe.py", _module_that(project, "names = sorted(os.environ)"))
+    assert not project.run().cached
+    monkeypatch.setenv("OLDPWD", "/somewhere/else")
+    assert not project.run().cached
+    monkeypatch.setenv("OLDPWD", "/somewhere/else")
+    assert project.run().cached

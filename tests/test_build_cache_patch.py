@@ -131,6 +131,18 @@ def test_a_patched_entry_is_reused_as_it_is_and_patched_again(project: Project) 
     assert canonical(back) == canonical(first)
 
 
+def test_the_sdk_build_depends_on_the_variables_it_reads_not_the_whole_environment(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore, tqdm and urllib enumerate the environment while the SDK builds, each for a known slice of it."""
+    project.run(session="sdk")
+    monkeypatch.setenv("OLDPWD", "/somewhere/else")  # what a `cd` in the user's shell changes
+    monkeypatch.setenv("SOME_TERMINAL_SETTING", "1")
+    assert project.run(session="sdk").cached and project.builds == 1
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    assert not project.run(session="sdk").cached and project.builds == 2
+
+
 @pytest.mark.parametrize(
     ("variant", "edited"),
     [

@@ -11,9 +11,11 @@ all of it is the same:
   file it reads), by content;
 - every directory of the project it listed (a ``source_dir`` whose files are uploaded), by its names;
 - every environment variable it read (``os.environ[...]``, ``.get``, ``in``, ``os.getenv``), by value or
-  absence as it was before the build began; a build that enumerates the environment depends on all of it
-  (botocore does, making any client: it looks for proxy settings), so a run from a shell whose environment
-  differs in any variable builds again;
+  absence as it was before the build began; a build that enumerates the environment depends on all of it,
+  unless the code enumerating it is known to use a slice of it alone: urllib's proxy look-up (which botocore
+  makes for every client) the variables named ``*_proxy``, botocore's instance-metadata fetcher
+  ``AWS_EC2_METADATA_DISABLED``, tqdm the ``TQDM_`` ones (``_slice_read_by``); a variable nothing read (the
+  shell's ``OLDPWD``) is then no input;
 - the SageMaker SDK's installed version.
 
 One kind of change is patched in rather than built: a code file the build read only to hash it and upload it
@@ -44,6 +46,7 @@ builds regardless.
 
 from __future__ import annotations
 
+import _collections_abc
 import base64
 import contextlib
 import hashlib
@@ -56,7 +59,7 @@ import site
 import sys
 import sysconfig
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, FrameType
@@ -65,7 +68,7 @@ from urllib.parse import unquote, urlparse
 
 from showcase.local.digests import FileDigests
 
-FORMAT = 2
+FORMAT = 3
 SDK_DISTRIBUTION = "sagemaker"
 PREFIX = 8
 """A code hash must appear whole: no shorter piece of it (its first ``PREFIX`` hex digits) anywhere else."""
@@ -90,6 +93,8 @@ class _Reads:
     environ_before: dict[str, str]
     variables: dict[str, str | None] = field(default_factory=dict)
     whole_environment: bool = False
+    slices: set[tuple[str, str]] = field(default_factory=set)
+    """Parts of the environment enumerated by a reader known to use only them (``_slice_read_by``)."""
     opened: set[str] = field(default_factory=set)
     listed: set[str] = field(default_factory=set)
     readers: dict[str, set[str]] = field(default_factory=dict)
@@ -147,17 +152,73 @@ def _opened_by(frame: FrameType | None) -> tuple[str, tuple[str, ...] | None]:
     return OTHER, None
 
 
+_ENVIRON_PLUMBING = {"<frozen os>", "<frozen _collections_abc>", os.__file__, _collections_abc.__file__}
+_ENUMERATIONS = {"ItemsView.__iter__", "ValuesView.__iter__", "_Environ.copy"}
+"""Frames of ``os.environ`` itself; those that read every variable while enumerating them."""
+
+
+def _slice_read_by(frame: FrameType | None) -> tuple[str, str] | None:
+    """The part of the environment a known enumerator of it depends on, from its frame; None for any other.
+
+    ``urllib.request.getproxies_environment`` (botocore's proxy look-up for every client) uses the variables
+    named ``*_proxy`` in any case (``REQUEST_METHOD``, which it also reads, is read by name); botocore's
+    ``IMDSFetcher`` copies the environment to read ``AWS_EC2_METADATA_DISABLED`` from the copy; tqdm's
+    ``envwrap`` uses the variables with its prefix (``TQDM_``)."""
+    if frame is None:
+        return None
+    code = frame.f_code
+    if code is _function_code("urllib.request", "getproxies_environment"):
+        return ("suffix", "_proxy")
+    if code is _function_code("botocore.utils", "IMDSFetcher", "__init__"):
+        return ("name", "AWS_EC2_METADATA_DISABLED")
+    tqdm = sys.modules.get("tqdm.utils")
+    if tqdm is not None and code.co_filename == tqdm.__file__ and code.co_qualname == "envwrap.<locals>.<genexpr>":
+        prefix = frame.f_locals.get("prefix")
+        return ("prefix", prefix) if isinstance(prefix, str) and prefix else None
+    return None
+
+
+def _environment_reader(frame: FrameType | None) -> tuple[bool, tuple[str, str] | None]:
+    """Whether ``os.environ`` is being enumerated, and the slice its reader depends on (see ``_slice_read_by``)."""
+    enumerating = False
+    while frame is not None and frame.f_code.co_filename in _ENVIRON_PLUMBING:
+        enumerating = enumerating or frame.f_code.co_qualname in _ENUMERATIONS
+        frame = frame.f_back
+    return enumerating, _slice_read_by(frame)
+
+
+def _in_slice(name: str, part: tuple[str, str]) -> bool:
+    kind, value = part
+    if kind == "suffix":
+        return name.lower().endswith(value)
+    if kind == "prefix":
+        return name.startswith(value)
+    return name == value
+
+
+def _slice_digest(environ: Mapping[str, str], part: tuple[str, str]) -> str:
+    return _environment_digest({name: value for name, value in environ.items() if _in_slice(name, part)})
+
+
 class _RecordingEnviron(os._Environ):
-    """``os.environ`` while a build runs: every read is recorded with the value it had before the build."""
+    """``os.environ`` while a build runs: every read is recorded with the value it had before the build, and
+    every enumeration as a dependency on the whole environment, or on the slice of it its reader is known to
+    use (``_slice_read_by``)."""
 
     def __getitem__(self, key: str) -> str:
-        for reads in _active:
-            reads.variables.setdefault(key, reads.environ_before.get(key))
+        enumerating, part = _environment_reader(sys._getframe(1))
+        if not (enumerating and part is not None):  # a known enumerator's reads are its slice's
+            for reads in _active:
+                reads.variables.setdefault(key, reads.environ_before.get(key))
         return super().__getitem__(key)
 
     def __iter__(self) -> Iterator[str]:
+        _, part = _environment_reader(sys._getframe(1))
         for reads in _active:
-            reads.whole_environment = True
+            if part is None:
+                reads.whole_environment = True
+            else:
+                reads.slices.add(part)
         return super().__iter__()
 
 
@@ -368,6 +429,9 @@ class BuildCache:
             return None
         if inputs["whole_environment"] and inputs["environment"] != _environment_digest(dict(os.environ)):
             return None
+        for kind, value, digest in inputs["slices"]:
+            if _slice_digest(os.environ, (kind, value)) != digest:
+                return None
         if any(os.environ.get(name) != value for name, value in inputs["variables"].items()):
             return None
         for directory, names in inputs["directories"].items():
@@ -443,6 +507,7 @@ class BuildCache:
             "variables": dict(sorted(reads.variables.items())),
             "whole_environment": reads.whole_environment,
             "environment": _environment_digest(reads.environ_before) if reads.whole_environment else None,
+            "slices": [[*part, _slice_digest(reads.environ_before, part)] for part in sorted(reads.slices)],
             "directories": directories,
             "files": digests,
         }
