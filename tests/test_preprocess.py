@@ -214,3 +214,20 @@ def test_the_vectorised_writer_on_a_million_scaled_values() -> None:
     values[::777, 2] *= 1e-5
     tails = preprocess._ONE_HOT[rng.integers(0, 3, 100_000)]
     assert preprocess.format_rows(values, tails)[0] == python_rows(values, tails)
+
+
+def test_splits_written_by_several_processes_are_the_same_bytes(
+    abalone_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = parse(abalone_path.read_bytes())
+    parts = split_indices(len(table), 7)
+    mean, scale = preprocess.scaler(table, parts["train"])
+    written = {}
+    monkeypatch.setattr(preprocess, "_PARALLEL_FROM", 0)
+    for writers in (1, 3):
+        out = tmp_path / str(writers)
+        outputs = [(rows, out / f"{name}.csv", out / f"{name}_features.csv") for name, rows in parts.items()]
+        preprocess.write_splits(table, outputs, mean, scale, writers=writers)
+        written[writers] = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    assert written[3] == written[1] and len(written[1]) == 6  # no part file is left behind
+    assert sum(text.count(b"\n") for name, text in written[1].items() if "features" not in name) == len(table)
