@@ -91,7 +91,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--rebuild",
         action="store_true",
-        help="with --local: build the definition even when nothing it was built from has changed",
+        help="with --local: build the definition with the SDK even when the kept one is current (nothing it was "
+        "built from has changed, or only code files it uploads, whose new content is patched in)",
     )
     add_log_level(parser)
     return parser
