@@ -261,3 +261,17 @@ def test_a_killed_runner_takes_the_job_server_and_its_jobs_with_it(tmp_path: Pat
     finally:
         if runner.poll() is None:
             runner.kill()
+
+
+def test_without_the_view_the_analyzer_reads_and_writes_host_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_quality_check import run_check
+
+    monkeypatch.setenv("SHOWCASE_CONTAINER_VIEW", "off")
+    rows = [f"{i % 7}.5,{i % 3},{i}" for i in range(50)]
+    properties, log = run_check(tmp_path, rows)
+    assert "no /opt/ml of its own (SHOWCASE_CONTAINER_VIEW=off)" in log
+    assert (tmp_path / "work" / "processing" / "output" / "statistics.json").is_file()
+    statistics = json.loads(ObjectStore(tmp_path / "store").get_bytes(properties["CalculatedBaselineStatistics"]))
+    assert statistics["dataset"] == {"item_count": 50}
