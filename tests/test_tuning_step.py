@@ -291,3 +291,61 @@ def test_several_training_job_definitions_each_with_their_own_static_hyperparame
         assert f"'max_depth': '{depth}'" in log
     # On this data deep trees fit far better: the best trial is one of the deep definition's.
     assert properties["BestTrainingJob"]["TrainingJobDefinitionName"] == "deep"
+
+
+EPOCHS = """\
+import argparse, os, pathlib, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float)
+args = parser.parse_args()
+for epoch in range(5):
+    print(f"epoch {epoch} loss={abs(args.lr - 0.2) + 1.0 / (epoch + 1):.4f}", flush=True)
+    time.sleep(0.08)
+pathlib.Path(os.environ["SM_MODEL_DIR"], "weights.txt").write_text(str(args.lr))
+"""
+
+
+def test_a_scripts_trials_are_stopped_early_from_the_objective_it_prints_each_epoch(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    """SageMaker's median rule for any algorithm that emits its objective each epoch: here each match of the
+    MetricDefinitions regex in the script's output, read from its process as it prints them."""
+    store.put_bytes(f"{BUCKET}/code/epochs.tar.gz", tar_gz({"train.py": EPOCHS}))
+    definition = {
+        "AlgorithmSpecification": {
+            "TrainingInputMode": "File", "TrainingImage": SKLEARN_IMAGE,
+            "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=([0-9.]+)"}],
+        },
+        "RoleArn": "arn:aws:iam::000000000000:role/r",
+        "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/epochs"},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "StaticHyperParameters": {"sagemaker_program": '"train.py"',
+                                  "sagemaker_submit_directory": f'"{BUCKET}/code/epochs.tar.gz"'},
+        "InputDataConfig": [channel("train")],
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+    }  # fmt: skip
+    arguments = {
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Random", "RandomSeed": 1, "TrainingJobEarlyStoppingType": "Auto",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 1},
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ParameterRanges": categorical(lr=["0.2", "0.21", "0.9"]),
+        },
+        "TrainingJobDefinition": definition,
+    }  # fmt: skip
+    properties = run(store, tmp_path, arguments)
+    stopped = [s for s in properties["TrainingJobSummaries"] if s["TrainingJobStatus"] == "Stopped"]
+    assert stopped and all(s["TunedHyperParameters"] == {"lr": "0.9"} for s in stopped)
+    for summary in stopped:
+        log = (tmp_path / "exec00000001" / "trials" / f"{summary['TrainingJobName']}.log").read_text()
+        assert log.count("loss=") < 5  # its process was stopped before its last epoch
+    assert properties["BestTrainingJob"]["TunedHyperParameters"] == {"lr": "0.2"}
+
+
+def test_a_metric_regex_that_is_not_one_is_refused_before_running() -> None:
+    arguments = tuning("Random", categorical(max_depth=["2"]))
+    arguments["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"] = [
+        {"Name": "validation:rmse", "Regex": "rmse=([0-9."}
+    ]
+    problems = EXECUTORS["Tuning"].problems(arguments)
+    assert any("MetricDefinitions validation:rmse: Regex 'rmse=([0-9.' is not a regex" in p for p in problems), problems

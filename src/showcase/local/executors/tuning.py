@@ -12,10 +12,11 @@ and, for Continuous, ``ReverseLogarithmic`` (0 <= MinValue < MaxValue < 1, sampl
 Categorical. ``StaticHyperParameters`` go to every trial unchanged.
 
 The objective: the built-in algorithm's final metrics (``validation:rmse``, ...), or the last match of the
-objective's ``MetricDefinitions`` regex in the trial's log (a script's output). Stopping early needs
-per-round values, which the built-in algorithm's job process writes as it trains; the runner reads each line as
-it comes and, when the pruner says so, stops the trial's process as StopTrainingJob does (SIGTERM, then SIGKILL):
-the trial ends Stopped. A script's trials run to their end.
+objective's ``MetricDefinitions`` regex in the trial's log (a script's output). Stopping early needs a value
+per epoch: the built-in algorithm's round lines, or each match of the regex in a script's output, as SageMaker
+asks of algorithms that support early stopping. The runner reads each line of the trial's job process as it
+comes and, when the pruner says so, stops that process as StopTrainingJob does (SIGTERM, then SIGKILL): the
+trial ends Stopped.
 
 Trials run ``min(MaxParallelTrainingJobs, CPU count)`` at a time, asked of Optuna a batch at a time and
 reported back in trial order once the batch ends, so a seed (``RandomSeed``, default 0) gives the same trials.
@@ -176,6 +177,11 @@ def _definition_problems(raw: dict[str, Any], config: dict[str, Any], strategy: 
                 f"of a channel it trains with ({', '.join(sorted(str(c) for c in channels))}), "
                 "or give MetricDefinitions"
             )
+    for item in definitions:
+        try:
+            re.compile(str(item.get("Regex")))
+        except re.error as exc:
+            found.append(f"MetricDefinitions {item.get('Name')}: Regex {item.get('Regex')!r} is not a regex ({exc})")
     return found
 
 
@@ -384,16 +390,30 @@ class _Tuning:
         return trial, optuna_trial
 
     def _reporter(self, trial: Trial, optuna_trial: Any, stop: threading.Event) -> Callable[[str], None]:
-        """Reports each round's objective as the trial's job writes it; sets ``stop`` when the pruner says so
-        (the job is then stopped as StopTrainingJob stops it)."""
-        metric = trial.definition.metric
+        """Reports each epoch's objective as the trial's job writes it; sets ``stop`` when the pruner says so
+        (the job is then stopped as StopTrainingJob stops it). An epoch is a round line of the built-in
+        algorithm, or a match of the objective's ``MetricDefinitions`` regex in a script's output."""
+        definition = trial.definition
+        pattern = re.compile(definition.metric_regex) if definition.metric_regex is not None else None
         seen: list[float] = []
 
-        def on_line(line: str) -> None:
+        def value_of(line: str) -> tuple[int, float] | None:
+            if pattern is not None:
+                match = pattern.search(line)
+                return None if match is None else (len(seen), float(match.group(1 if pattern.groups else 0)))
             found = round_metrics(line)
-            if stop.is_set() or found is None or metric not in found[1]:
+            if found is None or definition.metric not in found[1]:
+                return None
+            return found[0], found[1][definition.metric]
+
+        def on_line(line: str) -> None:
+            try:
+                found = None if stop.is_set() else value_of(line)
+            except (ValueError, IndexError):
+                return  # a regex match that is not a number: not an epoch's objective
+            if found is None:
                 return
-            seen.append(found[1][metric])
+            seen.append(found[1])
             # Hyperband judges the value at a round; SageMaker's median rule judges running averages.
             value = seen[-1] if self.strategy == "Hyperband" else sum(seen) / len(seen)
             with self.lock:
