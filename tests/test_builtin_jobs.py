@@ -69,7 +69,7 @@ raw = {"Version": "2020-12-01", "Parameters": [], "Steps": [given["check"]]}
 spec = definitions.parse(raw, EXECUTORS).steps["DataQualityBaseline"]
 context = JobContext("P", "e", spec.name, spec.type, spec.arguments, tmp / "q", log, store, registry)
 checked = EXECUTORS["QualityCheck"].run(context)
-loaded = sorted(name for name in ("xgboost", "pandas", "numpy", "scipy", "sklearn") if name in sys.modules)
+loaded = sorted(name for name in ("xgboost", "pandas", "scipy", "sklearn") if name in sys.modules)
 print(json.dumps({"loaded": loaded, "status": trained["TrainingJobStatus"],
                   "statistics": store.exists(checked["CalculatedBaselineStatistics"])}))
 """
