@@ -126,6 +126,8 @@ def test_a_changed_project_file_it_imports_rebuilds(project: Project) -> None:
     project.edit("helper.py", 'STEP_NAME = "Prepare"\n')
     rebuilt = project.run()
     assert not rebuilt.cached and rebuilt.definition["Steps"][0]["Name"] == "Prepare"
+    helper = os.path.relpath(project.dir / "helper.py")
+    assert rebuilt.rebuilt_because == f"{helper} changed, and the build used it for more than its upload"
 
 
 def test_a_changed_code_file_it_uploads_rebuilds(project: Project) -> None:
@@ -147,24 +149,28 @@ def test_an_environment_variable_it_reads_rebuilds(
     monkeypatch.setenv("PIPE_TIMEOUT", value)  # from unset to set (to a value, or to empty)
     rebuilt = project.run()
     assert not rebuilt.cached and rebuilt.definition["Steps"][0]["Timeout"] == value
+    assert rebuilt.rebuilt_because == "environment variable PIPE_TIMEOUT changed"
     monkeypatch.delenv("PIPE_TIMEOUT")
     assert not project.run().cached  # and back
 
 
 def test_another_sdk_version_rebuilds(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(build_cache, "sdk_version", lambda: "99.0.0")
-    assert not project.run().cached
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.rebuilt_because is not None and "-> 99.0.0" in rebuilt.rebuilt_because
 
 
 def test_rebuild_forces_a_build(project: Project) -> None:
-    assert not project.run(rebuild=True).cached and project.builds == 2
+    forced = project.run(rebuild=True)
+    assert not forced.cached and project.builds == 2 and forced.rebuilt_because is None
     assert project.run().cached
 
 
 def test_a_damaged_entry_only_costs_a_build(project: Project) -> None:
     for entry in (project.home / "definitions").glob("*.json"):
         entry.write_text("{")
-    assert not project.run().cached
+    rebuilt = project.run()
+    assert not rebuilt.cached and "cannot be read" in (rebuilt.rebuilt_because or "")
     assert project.run().cached
 
 
@@ -191,7 +197,8 @@ def test_a_proxy_look_up_depends_on_the_proxy_variables_alone(
     monkeypatch.setenv("OLDPWD", "/somewhere/else")  # what a `cd` in the user's shell changes
     assert project.run().cached
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:3128")
-    assert not project.run().cached
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.rebuilt_because == "the environment variables ending in _proxy changed"
 
 
 def test_a_build_that_enumerates_the_environment_itself_depends_on_all_of_it(

@@ -86,6 +86,12 @@ class Built:
     cached: bool = False
     patched: tuple[str, ...] = ()
     """Files whose new content was patched into the cached definition instead of building it again."""
+    rebuilt_because: str | None = None
+    """Why the definition kept for this request was not used (None: there was none, or ``--rebuild``)."""
+
+
+class _Stale(Exception):
+    """A kept definition cannot be used; the message says which of its inputs changed."""
 
 
 @dataclass
@@ -389,85 +395,102 @@ class BuildCache:
         }
         material = json.dumps(request, sort_keys=True, default=str)
         path = self.root / f"{hashlib.sha256(material.encode()).hexdigest()}.json"
+        because = None
         if not rebuild:
-            hit = self._load(path, request)
-            if hit is not None:
-                return hit
+            try:
+                hit = self._load(path, request)
+            except _Stale as stale:
+                because = str(stale)
+            else:
+                if hit is not None:
+                    return hit
         environ_before = dict(os.environ)
         with _recording(environ_before) as reads:
             built = build()
         self._save(path, request, built, reads)
+        built.rebuilt_because = because
         return built
 
     def _load(self, path: Path, request: dict[str, Any]) -> Built | None:
+        """The kept definition, current or with changed code files patched in; None when there is none;
+        raises _Stale naming what changed when it cannot be used."""
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError) as exc:
+            raise _Stale(f"its cache entry {str(path)!r} cannot be read ({exc})") from None
         try:
             if entry["request"] != json.loads(json.dumps(request, default=str)):
-                return None
+                raise _Stale("its cache entry was made for another request")
             changed = self._changed(entry["inputs"])
-            if changed is None:
-                return None
             uploads = {uri: base64.b64decode(data) for uri, data in entry["uploads"].items()}
             built = Built(entry["pipeline_name"], entry["definition"], uploads, cached=True)
             if changed:
                 patched = self._patch(entry, built, changed)
-                if patched is None:
-                    return None
                 self._write(path, entry)
                 return patched
             self.digests.save()
             return built
-        except (KeyError, TypeError, ValueError, OSError):
-            return None  # an entry of another shape, or a file gone while patching: build again
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _Stale(f"its cache entry is of another shape ({type(exc).__name__}: {exc})") from None
+        except OSError as exc:  # a file gone while patching
+            raise _Stale(f"{exc.filename or 'a file it read'} cannot be read ({exc.strerror})") from None
 
-    def _changed(self, inputs: dict[str, Any]) -> list[str] | None:
-        """The files whose content changed while every other input is current; None when any other changed."""
+    def _changed(self, inputs: dict[str, Any]) -> list[str]:
+        """The files whose content changed while every other input is current; raises _Stale naming the first
+        other input that changed."""
         if inputs["sdk"] != sdk_version():
-            return None
+            raise _Stale(f"the SageMaker SDK changed ({inputs['sdk']} -> {sdk_version()})")
         if inputs["whole_environment"] and inputs["environment"] != _environment_digest(dict(os.environ)):
-            return None
+            raise _Stale("the environment changed (the build listed every variable)")
         for kind, value, digest in inputs["slices"]:
             if _slice_digest(os.environ, (kind, value)) != digest:
-                return None
-        if any(os.environ.get(name) != value for name, value in inputs["variables"].items()):
-            return None
+                which = {"suffix": f"ending in {value}", "prefix": f"starting with {value}"}.get(kind, value)
+                raise _Stale(f"the environment variables {which} changed")
+        for name, value in inputs["variables"].items():
+            if os.environ.get(name) != value:
+                raise _Stale(f"environment variable {name} changed")
         for directory, names in inputs["directories"].items():
             try:
-                if sorted(os.listdir(directory)) != names:
-                    return None
-            except OSError:
-                return None
+                now = sorted(os.listdir(directory))
+            except OSError as exc:
+                raise _Stale(f"directory {directory!r} cannot be listed ({exc.strerror})") from None
+            if now != names:
+                differ = sorted(set(now) ^ set(names))
+                raise _Stale(f"the names in {directory!r} changed ({', '.join(differ[:3]) or 'their order'})")
         changed = []
         for file, digest in inputs["files"].items():
             try:
                 if self.digests.sha256(file) != digest:
                     changed.append(file)
-            except OSError:
-                return None
+            except OSError as exc:
+                raise _Stale(f"{file!r} cannot be read ({exc.strerror})") from None
         return changed
 
-    def _patch(self, entry: dict[str, Any], built: Built, changed: list[str]) -> Built | None:
-        """``built`` with the new content of ``changed`` patched in, and ``entry`` updated to match; None unless
-        every changed file is one the build read only to hash and upload it."""
+    def _patch(self, entry: dict[str, Any], built: Built, changed: list[str]) -> Built:
+        """``built`` with the new content of ``changed`` patched in, and ``entry`` updated to match; raises
+        _Stale unless every changed file is one the build read only to hash and upload it."""
         plan = entry["patch"]
-        if not set(changed) <= set(plan["files"]):
-            return None
+        unpatchable = sorted(set(changed) - set(plan["files"]))
+        if unpatchable:
+            raise _Stale(f"{os.path.relpath(unpatchable[0])} changed, and the build used it for more than its upload")
         contents = {name: Path(name).read_bytes() for name in changed}
         new_digests = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
         others = {sha for name, sha in entry["inputs"]["files"].items() if name not in contents}
         if any(
             new_digests[name] != self.digests.sha256(name) or new_digests[name] in others for name in changed
         ) or len(set(new_digests.values())) < len(changed):
-            return None  # rewritten while read, or now the same bytes as another file: build again
+            raise _Stale(
+                f"{', '.join(sorted(os.path.relpath(name) for name in changed))} changed while read, or now hold "
+                "the same bytes as another file the build read"
+            )
         replaced: dict[str, str] = {}
         for hashed in plan["hashes"]:
             if set(hashed["files"]) & set(changed):
                 digest = _code_digest(hashed["paths"], contents)
                 if digest is None:
-                    return None
+                    raise _Stale(f"the code hash of {', '.join(hashed['paths'])} no longer covers regular files only")
                 replaced[hashed["digest"]] = digest
                 hashed["digest"] = digest
 

@@ -226,6 +226,8 @@ def _build_local(args: Any) -> Built:
             f"definition of {built.pipeline_name}: reused, nothing it was built from has changed (--rebuild builds it)",
             file=sys.stderr,
         )
+    elif built.rebuilt_because:
+        print(f"definition of {built.pipeline_name}: built again, {built.rebuilt_because}", file=sys.stderr)
     return built
 
 
