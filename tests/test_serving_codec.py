@@ -183,6 +183,23 @@ def test_a_10000_row_answer_is_what_python_writes() -> None:
         assert codec.encode(predictions, accept) == python_answer(predictions, accept)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(1e-3, 1e5), st.booleans())
+        .map(lambda pair: float(np.float32(pair[0] if pair[1] else -pair[0])))
+        .filter(lambda value: value != int(value)),
+        min_size=64,
+        max_size=400,
+    )
+)
+def test_answers_without_whole_or_tiny_values_are_what_python_writes(values: list[float]) -> None:
+    """The answers Arrow's CSV writer formats on its own (no value Python writes in another notation)."""
+    predictions = np.array(values, dtype=np.float32)
+    for accept in codec.ACCEPTS:
+        assert codec.encode(predictions, accept) == python_answer(predictions, accept)
+
+
 def test_large_ascii_and_utf8_bodies_decode_alike() -> None:
     rows = np.random.default_rng(1).normal(size=(3000, N))
     body = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rows)

@@ -22,10 +22,10 @@ Predictions are written as Python writes the float64 value of XGBoost's float32 
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -155,26 +155,34 @@ def _fast_csv(body: bytes, num_features: int) -> np.ndarray | None:
     reads, it reads exactly (shortest-round-trip parsing, as Python's float()). None sends the body to the
     precise parser, which reads what this does not (empty fields as missing values, spaces around a value, a
     first row of another width) or names the row and column at fault. Only a first row of exactly
-    num_features fields is tried here; after it, a row with another count fails the reader.
+    num_features fields is tried here; after it, a row with another count fails the reader. Arrow reads the
+    body's own buffer (no copy, and no Python file object whose reads would need the GIL mid-parse).
     """
     if len(body) <= _FAST_PATH_BYTES or not body.isascii() or _first_row_width(body) != num_features:
         return None
-    names = [str(column) for column in range(num_features)]
     try:
-        table = pa_csv.read_csv(
-            io.BytesIO(body),
-            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
-            parse_options=pa_csv.ParseOptions(quote_char=False),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.float64()), null_values=[], strings_can_be_null=False
-            ),
-        )
+        table = pa_csv.read_csv(pa.BufferReader(body), *_csv_options(num_features))
     except pa.ArrowInvalid:
         return None
     rows = np.empty((table.num_rows, num_features))
     for column, values in enumerate(table.columns):
         rows[:, column] = values.to_numpy()
     return rows
+
+
+@lru_cache(maxsize=16)
+def _csv_options(
+    num_features: int,
+) -> tuple[pa_csv.ReadOptions, pa_csv.ParseOptions, pa_csv.ConvertOptions]:
+    """Arrow's reader options for ``num_features`` float64 columns, made once per feature count."""
+    names = [str(column) for column in range(num_features)]
+    return (
+        pa_csv.ReadOptions(column_names=names, use_threads=False),
+        pa_csv.ParseOptions(quote_char=False),
+        pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.float64()), null_values=[], strings_can_be_null=False
+        ),
+    )
 
 
 def _decode_csv(text: str, num_features: int) -> np.ndarray:
@@ -264,9 +272,7 @@ def _joined(predictions: np.ndarray, text_of: Callable[[float], str], prefix: st
         return "".join(prefix + text_of(value) + suffix for value in predictions.tolist()).encode()
     values = predictions.astype(np.float64)
     texts = pc.cast(pa.array(values), pa.string())
-    magnitude = np.abs(values)
-    with np.errstate(invalid="ignore"):
-        other = ~((magnitude >= 1e-4) & (magnitude < 1e15) & (values != np.trunc(values)))
+    other = _other_notation(values)
     if other.any():
         written = pa.array([text_of(value) for value in values[other].tolist()], pa.string())
         texts = pc.replace_with_mask(texts, pa.array(other), written)
@@ -275,8 +281,24 @@ def _joined(predictions: np.ndarray, text_of: Callable[[float], str], prefix: st
     return memoryview(pieces.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
 
 
+_ONE_PER_LINE = pa_csv.WriteOptions(include_header=False, quoting_style="none", batch_size=1 << 30)
+
+
+def _other_notation(values: np.ndarray) -> np.ndarray:
+    """Where Arrow's float64 text differs from Python's: whole numbers, |value| < 1e-4 or >= 1e15, NaN, inf."""
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        return ~((magnitude >= 1e-4) & (magnitude < 1e15) & (values != np.trunc(values)))
+
+
 def _csv(predictions: np.ndarray) -> bytes:
     if predictions.ndim == 1:
+        if len(predictions) >= _ARROW_FROM and predictions.dtype.kind == "f":
+            values = predictions.astype(np.float64)
+            if not _other_notation(values).any():  # Arrow's CSV writer: the cast and the join in one pass
+                sink = pa.BufferOutputStream()
+                pa_csv.write_csv(pa.table({"score": values}), sink, _ONE_PER_LINE)
+                return sink.getvalue().to_pybytes()
         return _joined(predictions, repr, "", "\n")
     return "".join(",".join(map(str, row)) + "\n" for row in predictions.tolist()).encode()
 
