@@ -5,16 +5,23 @@
 
 Measures, on loopback:
 - single-row CSV requests at 1, 8 and 32 concurrent keep-alive clients: throughput, p50 and p99 latency;
-- 10,000-row CSV requests (1 and 2 clients in a row): rows per second;
+- 10,000-row CSV requests (1 and 2 clients in a row, 60 requests each after a warm-up one): rows per second;
 - the floor: ``Booster.inplace_predict`` on the same 10,000 rows in this process (nthread=1 and all cores);
 - a worker's work per batch without HTTP: the codec's decode, ``inplace_predict`` and encode, in this process;
 - the server's CPU time per 10,000-row request (all its processes, from the kernel's accounting) against
   ``inplace_predict``'s CPU time for the same rows: a ratio that other load on the machine does not move, where
-  the rows-per-second figures do (they are shares of the nthread=1 floor measured in the same run).
+  the rows-per-second figures do (they are shares of the nthread=1 floor measured in the same run);
+- for each batch run, how many workers served the clients' connections (both may land on one worker, which
+  then runs the two batches on two of its threads) and how many cores other processes, and the hypervisor's
+  steal, took meanwhile (from the kernel's machine-wide accounting): a 2-client share taken while other work
+  held a core says little about the endpoint.
 
 The load generator is ``wrk`` when it is installed (``apt-get install wrk``; C, one thread, little CPU of its
 own), else a separate process of Python threads with persistent ``http.client`` connections (which needs a
-core of its own and so understates both servers). The booster: 50 rounds of depth 5, the pipeline's
+core of its own and so understates both servers). The 10,000-row batches are sent by threads of this process,
+each with one keep-alive ``http.client`` connection with TCP_NODELAY, as urllib3 (boto3's HTTP client) sends
+them; boto3 also signs each request over a SHA-256 of its body, so a boto3 client costs more CPU than these
+(about 0.5 ms a request here). The booster: 50 rounds of depth 5, the pipeline's
 hyperparameters, on 10 seeded synthetic features. MLflow runs ``mlflow models serve --env-manager local`` with
 as many workers as the endpoint. Prints a table; asserts nothing.
 """
@@ -210,18 +217,37 @@ def python_run(port: int, path: str, body: str, connections: int, duration: floa
 
 def server_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     """User + system CPU seconds of the server process and its workers so far."""
+    return sum(process_cpu_seconds(process).values())
+
+
+def process_cpu_seconds(process: subprocess.Popen[bytes]) -> dict[int, float]:
+    """User + system CPU seconds so far of the server process and of each of its workers, by pid."""
     server = psutil.Process(process.pid)
-    total = 0.0
+    seconds = {}
     for each in [server, *server.children(recursive=True)]:
         try:
             times = each.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        total += times.user + times.system
-    return total
+        seconds[each.pid] = times.user + times.system
+    return seconds
 
 
-def batch_rows_per_second(port: int, path: str, body: bytes, rows: int, clients: int, requests: int) -> float:
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine (and the hypervisor, as steal) has taken so far."""
+    times = psutil.cpu_times()
+    return float(
+        sum(times)
+        - times.idle
+        - getattr(times, "iowait", 0.0)
+        - getattr(times, "guest", 0.0)
+        - getattr(times, "guest_nice", 0.0)
+    )
+
+
+def batch_rows_per_second(
+    port: int, path: str, body: bytes, rows: int, clients: int, requests: int, warm_up: bool = True
+) -> float:
     def one_client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         connection.connect()  # TCP_NODELAY, as urllib3 (boto3's HTTP client) sets it: http.client sends the
@@ -233,7 +259,8 @@ def batch_rows_per_second(port: int, path: str, body: bytes, rows: int, clients:
             if response.status != 200:
                 raise SystemExit(f"batch request failed with {response.status}")
 
-    one_client()  # warm up
+    if warm_up:
+        one_client()
     threads = [threading.Thread(target=one_client) for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
@@ -272,6 +299,9 @@ def codec_rows_per_second(booster: xgb.Booster, body: bytes, rows: int) -> float
 
 
 Row = tuple[str, str, str, str, str]
+Batch = tuple[float, float, float, int]
+"""Rows per second, the server's CPU seconds per request, the cores other processes (and steal) took during the
+run, and how many workers did the work (the clients' connections may land on one worker)."""
 
 
 def measure(
@@ -283,8 +313,8 @@ def measure(
     batch: str,
     load: Callable[..., dict[str, float]],
     duration: float,
-) -> tuple[list[Row], dict[int, tuple[float, float]]]:
-    """The table's rows for one server, and for 1 and 2 batch clients its rows/s and CPU seconds per request."""
+) -> tuple[list[Row], dict[int, Batch]]:
+    """The table's rows for one server, and for 1 and 2 batch clients what ``Batch`` holds."""
     lines, batches = [], {}
     for connections in CONCURRENCY:
         result = load(port, path, row, connections, duration)
@@ -298,11 +328,18 @@ def measure(
             )
         )
     for clients in (1, 2):
-        requests = 10
-        cpu_before = server_cpu_seconds(process)
-        rate = batch_rows_per_second(port, path, batch.encode(), BATCH_ROWS, clients, requests)
-        cpu = (server_cpu_seconds(process) - cpu_before) / ((clients + 1) * requests)  # +1: the warm-up
-        batches[clients] = (rate, cpu)
+        requests = 60  # per client: about a second of load, against the floor's 2 s
+        batch_rows_per_second(port, path, batch.encode(), BATCH_ROWS, 1, 1, warm_up=False)
+        before, busy_before, own_before = process_cpu_seconds(process), machine_busy_seconds(), time.process_time()
+        started = time.perf_counter()
+        rate = batch_rows_per_second(port, path, batch.encode(), BATCH_ROWS, clients, requests, warm_up=False)
+        wall = time.perf_counter() - started
+        after = process_cpu_seconds(process)
+        spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+        cpu = sum(spent.values()) / (clients * requests)
+        others = machine_busy_seconds() - busy_before - sum(spent.values()) - (time.process_time() - own_before)
+        busy_workers = sum(seconds > 0.2 * max(spent.values()) for pid, seconds in spent.items() if pid != process.pid)
+        batches[clients] = (rate, cpu, max(others, 0.0) / wall, busy_workers)
     return lines, batches
 
 
@@ -326,7 +363,7 @@ def main() -> int:
     )
 
     table: list[Row] = []
-    batches: dict[str, dict[int, tuple[float, float]]] = {}
+    batches: dict[str, dict[int, Batch]] = {}
     with tempfile.TemporaryDirectory() as temp:
         home = Path(temp)
         (home / "endpoint").mkdir()
@@ -371,8 +408,11 @@ def main() -> int:
             ("in-process inplace_predict", f"{BATCH_ROWS:,} rows, nthread={nthread}", f"{rate:,.0f} rows/s", "", "")
         )
     for name, by_clients in batches.items():
-        for clients, (rate, cpu) in by_clients.items():
-            share = f"{rate / floor:.0%} of inplace_predict; CPU {cpu * 1000:.1f} ms a request"
+        for clients, (rate, cpu, others, busy_workers) in by_clients.items():
+            share = (
+                f"{rate / floor:.0%} of inplace_predict; CPU {cpu * 1000:.1f} ms a request; "
+                f"{busy_workers} worker(s) served; other processes took {others:.1f} cores"
+            )
             table.append((name, f"{BATCH_ROWS:,} rows, {clients} client(s)", f"{rate:,.0f} rows/s", share, "0"))
     rate = codec_rows_per_second(booster, csv_rows(batch).encode(), BATCH_ROWS)
     share = f"{rate / floor:.0%} of inplace_predict, nthread=1"
