@@ -16,12 +16,13 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from showcase.errors import StepFailed
+from showcase.errors import JobStopped, StepFailed
 from showcase.local.executors import EXECUTORS, container, subprocesses
 from showcase.local.jobs import JobContext
 from showcase.registry import Registry
@@ -204,6 +205,41 @@ def test_a_job_is_stopped_by_what_it_writes(
     assert finished.returncode == (-15 if on_sigterm == "die" else -9)
     assert "round 3" in seen and "round 199" not in seen
     assert time.monotonic() - started < 3.5  # the whole run would take 4 s
+
+
+class _StopAfterRound(io.StringIO):
+    """A step log that sets ``stop`` once the job has written the line of round ``round``."""
+
+    def __init__(self, stop: threading.Event, round: int) -> None:
+        super().__init__()
+        self.stop, self.marker = stop, f"[{round}]#011"
+
+    def write(self, text: str) -> int:
+        if text.startswith(self.marker):
+            self.stop.set()
+        return super().write(text)
+
+
+def test_a_stopped_algorithm_saves_the_model_so_far_and_it_is_uploaded(tmp_path: Path, store: ObjectStore) -> None:
+    """StopTrainingJob's SIGTERM: SageMaker's built-in algorithms save the model trained so far in the grace
+    period, and SageMaker uploads what /opt/ml/model holds. The job would take 200,000 rounds; it is stopped
+    from its round lines while it trains."""
+    from tests.test_executors import _load_model
+
+    stop = threading.Event()
+    hyperparameters = {"objective": "reg:squarederror", "num_round": "200000", "max_depth": "2"}
+    context = context_for(tmp_path, store, training_arguments(hyperparameters))
+    written = _StopAfterRound(stop, 3)
+    context = replace(context, log=written, stop=stop)
+    with pytest.raises(JobStopped):
+        EXECUTORS["Training"].run(context)
+    log = written.getvalue()
+    assert "stopped (SIGTERM) after" in log and "saved xgboost-model with Booster.save_model" in log
+    assert not (context.work_dir / "output" / "failure").exists()
+    (model_uri,) = [uri for uri in store.list(f"{BUCKET}/exec/model/") if uri.endswith("/output/model.tar.gz")]
+    rounds = _load_model(store, model_uri, tmp_path).num_boosted_rounds()
+    assert 4 <= rounds < 200000
+    assert f"stopped (SIGTERM) after {rounds} round(s)" in log
 
 
 # -- the pre-imported job server ---------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from showcase.local.executors import builtin_jobs, prewarmed
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
-STOP_GRACE_S = 10.0
-"""Between SIGTERM and SIGKILL when a job is stopped (SageMaker waits 120 s; a local job has less to save)."""
+STOP_GRACE_S = 120.0
+"""Between SIGTERM and SIGKILL when a job is stopped: SageMaker's 120 s, in which a job may save its model."""
 _POLL_S = 0.05
 _SECRET_PREFIXES = ("AWS_",)
 

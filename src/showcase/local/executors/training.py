@@ -20,8 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from showcase.errors import JobStopped
 from showcase.local.executors import builtin_jobs, user_code
 from showcase.local.executors.common import (
     Trained,
@@ -142,17 +144,26 @@ class TrainingExecutor:
         refuse(context, self.problems(arguments))
         name = job_name(context)
         started = timestamp()
-        trained = shape_of(arguments).run(context, name)
         output = f"{str(arguments['OutputDataConfig']['S3OutputPath']).rstrip('/')}/{name}/output"
-        for file_name, archive in trained.archives.items():
-            try:
-                context.store.put_file(f"{output}/{file_name}", archive)
-            except StoreError as exc:
-                raise fail(context, f"uploading {file_name}: {exc}") from exc
-            context.log.write(f"uploaded {file_name} to {output}/{file_name}\n")
+        try:
+            trained = shape_of(arguments).run(context, name)
+        except JobStopped:
+            # As SageMaker does for a stopped job: what the job saved in /opt/ml/model before it ended is uploaded.
+            _upload(context, output, user_code.archives(context))
+            raise
+        _upload(context, output, trained.archives)
         ended = timestamp()
         model_uri = f"{output}/model.tar.gz"
         return _properties(context, name, trained.hyperparameters, model_uri, trained.metrics, started, ended)
+
+
+def _upload(context: JobContext, output: str, archives: dict[str, Path]) -> None:
+    for file_name, archive in archives.items():
+        try:
+            context.store.put_file(f"{output}/{file_name}", archive)
+        except StoreError as exc:
+            raise fail(context, f"uploading {file_name}: {exc}") from exc
+        context.log.write(f"uploaded {file_name} to {output}/{file_name}\n")
 
 
 def _properties(

@@ -15,7 +15,10 @@ from __future__ import annotations
 import os
 import pickle
 import re
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -150,8 +153,11 @@ def _libsvm(files: list[Path]) -> xgboost.DMatrix:
 
 
 class _LogRounds(xgboost.callback.TrainingCallback):
-    def __init__(self, log: TextIO) -> None:
+    """Writes each round's line as the container does; ends training after the round in which ``stop`` was set."""
+
+    def __init__(self, log: TextIO, stop: threading.Event) -> None:
         self.log = log
+        self.stop = stop
         self.last: dict[str, float] = {}
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Mapping[str, Mapping[str, Any]]) -> bool:
@@ -162,7 +168,23 @@ class _LogRounds(xgboost.callback.TrainingCallback):
         }
         parts = [f"{name.replace(':', '-')}:{value:.5f}" for name, value in self.last.items()]
         self.log.write(f"[{epoch}]#011" + "#011".join(parts) + "\n")
-        return False
+        return self.stop.is_set()
+
+
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[threading.Event]:
+    """An event set by SIGTERM while training, in the job process's main thread: StopTrainingJob's signal, on
+    which SageMaker's built-in algorithms save the model trained so far, which is then uploaded. Elsewhere
+    (a thread, a test calling ``train``) no handler is installed and the event is never set."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def train(
@@ -181,19 +203,22 @@ def train(
     params = booster_params(hyperparameters, nthread=os.cpu_count() or 1)
     matrices = training_matrices(channels, hyperparameters)
     evals = [(matrices[name], name) for name in ("train", "validation") if name in matrices]
-    logger = _LogRounds(log)
-    try:
-        booster = xgboost.train(
-            params,
-            matrices["train"],
-            num_boost_round=int(hyperparameters["num_round"]),
-            evals=evals,
-            early_stopping_rounds=early_stopping,
-            verbose_eval=False,
-            callbacks=[logger],
-        )
-    except xgboost.core.XGBoostError as exc:
-        raise AlgorithmClientError(f"XGBoost failed: {str(exc).strip().splitlines()[0]}") from exc
+    with _stopped_by_sigterm() as stop:
+        logger = _LogRounds(log, stop)
+        try:
+            booster = xgboost.train(
+                params,
+                matrices["train"],
+                num_boost_round=int(hyperparameters["num_round"]),
+                evals=evals,
+                early_stopping_rounds=early_stopping,
+                verbose_eval=False,
+                callbacks=[logger],
+            )
+        except xgboost.core.XGBoostError as exc:
+            raise AlgorithmClientError(f"XGBoost failed: {str(exc).strip().splitlines()[0]}") from exc
+        if stop.is_set():
+            log.write(f"stopped (SIGTERM) after {booster.num_boosted_rounds()} round(s): saving the model so far\n")
     model_dir.mkdir(parents=True, exist_ok=True)
     # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
     saved = model_dir / f"{MODEL_FILE}.ubj"
