@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import RegistryError, ShowcaseError
+from showcase.errors import NoApprovedPackage, NoSuchModelPackageGroup, RegistryError, ShowcaseError
 from showcase.local.executors import builtin_jobs
 from showcase.local.executors.common import (
     container_argument,
@@ -50,7 +50,8 @@ from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.executors.images import repository
 from showcase.local.jobs import JobContext
 from showcase.monitoring.baselines import baseline_uris
-from showcase.statuses import ApprovalStatus, JobStatus
+from showcase.registry.latest import latest_approved_package
+from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
@@ -208,16 +209,10 @@ class QualityCheckExecutor:
         if not isinstance(group, str) or not group:
             return None
         try:
-            listed = context.registry.list_model_packages(
-                ModelPackageGroupName=group,
-                ModelApprovalStatus=ApprovalStatus.APPROVED.value,
-                SortBy="CreationTime",
-                SortOrder="Descending",
-                MaxResults=1,
-            )["ModelPackageSummaryList"]
-            if not listed:
-                return None
-            package = context.registry.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+            newest = latest_approved_package(context.registry, group)
+            package = context.registry.describe_model_package(ModelPackageName=newest["ModelPackageArn"])
+        except (NoApprovedPackage, NoSuchModelPackageGroup):
+            return None
         except RegistryError as exc:
             context.log.write(f"no earlier baseline from {group!r}: {exc}\n")
             return None
