@@ -41,7 +41,7 @@ from showcase.local.executors.common import (
 from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.executors.hyperparameters import HyperparameterError, validate
 from showcase.local.executors.images import image_problem, repository
-from showcase.local.executors.training_env import as_text, training_environment
+from showcase.local.executors.training_env import raw_hyperparameters, training_environment
 from showcase.local.jobs import JobContext
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
@@ -77,19 +77,19 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     """The built-in algorithm as a job process of its own (``builtin_jobs``): the runner stages the channels,
     writes ``/opt/ml/input/config/*.json``, reads the per-round lines as they come and archives ``/opt/ml/model``."""
     arguments = context.arguments
-    raw_hyperparameters = {str(k): as_text(v) for k, v in (arguments.get("HyperParameters") or {}).items()}
+    hyperparameters = raw_hyperparameters(arguments)
     try:
-        validate(raw_hyperparameters)  # as CreateTrainingJob would: before any data is staged
+        validate(hyperparameters)  # as CreateTrainingJob would: before any data is staged
     except HyperparameterError as exc:
         raise fail(context, f"ClientError: {exc}") from exc
-    context.log.write(f"TrainingJob {name}: hyperparameters {raw_hyperparameters}\n")
+    context.log.write(f"TrainingJob {name}: hyperparameters {hyperparameters}\n")
     channels = stage_channels(context)
     in_view = job_view(context)
     env = builtin_jobs.environment() | training_environment(
         context.work_dir,
         job_name=name,
         channels=channels,
-        hyperparameters=raw_hyperparameters,
+        hyperparameters=hyperparameters,
         instance_type=instance_type(context),
         in_view=in_view,
     )
@@ -98,7 +98,7 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     final = builtin_jobs.FinalMetrics()
     command = builtin_jobs.command("xgboost", root, image)
     run_job(context, "TrainingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view, on_line=final.read)
-    return Trained(hyperparameters=raw_hyperparameters, archives=user_code.archives(context), metrics=final.values)
+    return Trained(hyperparameters=hyperparameters, archives=user_code.archives(context), metrics=final.values)
 
 
 SHAPES: tuple[Shape, ...] = (

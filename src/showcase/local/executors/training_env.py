@@ -53,6 +53,11 @@ def as_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def raw_hyperparameters(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """A training job's ``HyperParameters`` as SageMaker holds them: every name and value a string."""
+    return {str(key): as_text(value) for key, value in (arguments.get("HyperParameters") or {}).items()}
+
+
 def decode_hyperparameter(value: Any) -> Any:
     """A hyperparameter as the toolkit reads it: JSON-decoded where it is JSON, else the string itself."""
     if not isinstance(value, str):

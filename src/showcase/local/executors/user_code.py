@@ -52,9 +52,9 @@ from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.executors.images import image_problem
 from showcase.local.executors.training_env import (
     ScriptInfo,
-    as_text,
     command_line_arguments,
     decode_hyperparameter,
+    raw_hyperparameters,
     training_environment,
     user_hyperparameters,
 )
@@ -187,7 +187,7 @@ def _staged_script(script: object, channels: list[Any], has_code: bool) -> bool:
 
 
 def run_script_mode(context: JobContext, name: str) -> Trained:
-    raw = _raw_hyperparameters(context)
+    raw = raw_hyperparameters(context.arguments)
     program = str(decode_hyperparameter(raw[PROGRAM]))
     submit = str(decode_hyperparameter(raw[SUBMIT_DIRECTORY]))
     channels = stage_channels(context)
@@ -217,7 +217,7 @@ def run_script_mode(context: JobContext, name: str) -> Trained:
 
 
 def run_entrypoint(context: JobContext, name: str) -> Trained:
-    raw = _raw_hyperparameters(context)
+    raw = raw_hyperparameters(context.arguments)
     spec = context.arguments["AlgorithmSpecification"]
     words = [*spec["ContainerEntrypoint"], *(spec.get("ContainerArguments") or [])]
     if not all(isinstance(word, (str, int, float)) for word in words):
@@ -258,9 +258,6 @@ def _check_requirements(context: JobContext, path: Path, shown: str) -> None:
         raise fail(context, requirements.refusal(context.step_name, shown, problems))
     context.log.write(f"{shown}: every requirement is met by this environment (a local job installs nothing)\n")
 
-
-def _raw_hyperparameters(context: JobContext) -> dict[str, str]:
-    return {str(key): as_text(value) for key, value in (context.arguments.get("HyperParameters") or {}).items()}
 
 
 def _stage_source(context: JobContext, submit: str) -> Path:
