@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serve, redeploy, inspect or stop the local endpoint of endpoint_config_adj.json; see showcase.cli.endpoint.
 
-    python deploy/local_endpoint.py serve --config deploy/endpoint_config_adj.json
+python deploy/local_endpoint.py serve --config deploy/endpoint_config_adj.json
 """
 
 import sys

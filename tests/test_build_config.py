@@ -34,9 +34,7 @@ def make_packages(statuses: list[str]) -> list[str]:
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
     return [
-        sagemaker.create_model_package(ModelPackageGroupName=GROUP, ModelApprovalStatus=status)[
-            "ModelPackageArn"
-        ]
+        sagemaker.create_model_package(ModelPackageGroupName=GROUP, ModelApprovalStatus=status)["ModelPackageArn"]
         for status in statuses
     ]
 
@@ -138,15 +136,11 @@ def test_newest_is_picked_by_creation_time_whatever_the_order() -> None:
 
 class RefusingLister:
     def list_model_packages(self, **kwargs: Any) -> Mapping[str, Any]:
-        raise ClientError(
-            {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "ListModelPackages"
-        )
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "ListModelPackages")
 
 
 def test_client_errors_become_aws_errors() -> None:
-    with pytest.raises(
-        AwsError, match=r"ListModelPackages for model package group 'g' failed: AccessDenied.*allowed"
-    ):
+    with pytest.raises(AwsError, match=r"ListModelPackages for model package group 'g' failed: AccessDenied.*allowed"):
         latest_approved_package(RefusingLister(), "g")
 
 
@@ -158,9 +152,7 @@ def test_connection_errors_become_aws_errors(aws_env: dict[str, str]) -> None:
         endpoint_url="http://127.0.0.1:9",
         config=Config(retries={"max_attempts": 1}),
     )
-    with pytest.raises(
-        AwsError, match=r"ListModelPackages for model package group 'g' failed: Could not connect"
-    ):
+    with pytest.raises(AwsError, match=r"ListModelPackages for model package group 'g' failed: Could not connect"):
         latest_approved_package(unreachable, "g")
 
 
@@ -254,9 +246,7 @@ def test_cli_refuses_a_missing_config(aws_env: dict[str, str], tmp_path: Path) -
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_without_approved_package_leaves_an_existing_output_alone(
-    aws_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_cli_without_approved_package_leaves_an_existing_output_alone(aws_env: dict[str, str], tmp_path: Path) -> None:
     make_packages(["Rejected"])
     config = write(tmp_path / "in.json", SHIPPED_CONFIG.read_text())
     previous = write(tmp_path / "adj.json", "previous run")
@@ -364,8 +354,6 @@ def test_monitoring_without_a_baseline_or_capture_is_refused(aws_env: dict[str, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["endpoint_config.json"]
 
 
-
-
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
 def test_written_config_feeds_parameter_overrides_through_jq(aws_env: dict[str, str], tmp_path: Path) -> None:
     arns = make_packages(["Approved"])
@@ -392,9 +380,7 @@ def test_script_without_approved_package_fails_in_one_line(aws_env: dict[str, st
     make_packages(["Rejected", "PendingManualApproval"])
     shutil.copy(SHIPPED_CONFIG, tmp_path / "endpoint_config.json")
 
-    result = run_script(
-        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path
-    )
+    result = run_script(["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path)
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
@@ -406,9 +392,7 @@ def test_script_without_approved_package_fails_in_one_line(aws_env: dict[str, st
 
 def test_script_with_malformed_json_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
     write(tmp_path / "endpoint_config.json", "{not json")
-    result = run_script(
-        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path
-    )
+    result = run_script(["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path)
 
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1
@@ -420,8 +404,7 @@ def test_script_requires_the_role_flag(tmp_path: Path) -> None:
     result = run_script(["--model-package-group-name", GROUP], {}, tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "build_config_file.py: error: the following arguments are required: "
-        "--model-execution-role (see --help)"
+        "build_config_file.py: error: the following arguments are required: --model-execution-role (see --help)"
     ]
 
 
@@ -430,9 +413,7 @@ def test_the_local_registry_works_in_place_of_boto3(tmp_path: Path) -> None:
 
     registry = Registry(tmp_path / "registry.db", region=REGION)
     arns = [
-        registry.create_model_package(ModelPackageGroupName=GROUP, ModelApprovalStatus=status)[
-            "ModelPackageArn"
-        ]
+        registry.create_model_package(ModelPackageGroupName=GROUP, ModelApprovalStatus=status)["ModelPackageArn"]
         for status in MIXED
     ]
     assert latest_approved_package(registry, GROUP, page_size=2)["ModelPackageArn"] == arns[5]
@@ -443,9 +424,7 @@ def test_script_without_a_region_fails_in_one_line(aws_env: dict[str, str], tmp_
     env = {name: value for name, value in aws_env.items() if name not in ("AWS_DEFAULT_REGION", "AWS_REGION")}
     env["AWS_CONFIG_FILE"] = str(tmp_path / "no-config")
 
-    result = run_script(
-        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], env, tmp_path
-    )
+    result = run_script(["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], env, tmp_path)
 
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
@@ -511,9 +490,7 @@ def test_a_refused_group_look_up_is_not_taken_for_a_missing_group() -> None:
 
 def test_script_with_a_missing_group_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
     shutil.copy(SHIPPED_CONFIG, tmp_path / "endpoint_config.json")
-    result = run_script(
-        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", "nope"], aws_env, tmp_path
-    )
+    result = run_script(["--model-execution-role", ROLE_ARN, "--model-package-group-name", "nope"], aws_env, tmp_path)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: model package group 'nope' does not exist; "
@@ -525,9 +502,7 @@ def test_script_with_a_missing_group_fails_in_one_line(aws_env: dict[str, str], 
 def test_script_with_a_config_that_is_not_utf8_fails_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
     # Latin-1 "é" in a value, as an editor set to Windows-1252 saves it.
     (tmp_path / "endpoint_config.json").write_bytes(b'{"Parameters": {"EndpointInstanceType": "ml.m5.large\xe9"}}')
-    result = run_script(
-        ["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path
-    )
+    result = run_script(["--model-execution-role", ROLE_ARN, "--model-package-group-name", GROUP], aws_env, tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "error: endpoint config 'endpoint_config.json' is not UTF-8 text (byte 0xe9 at offset 52); save it as UTF-8"

@@ -182,9 +182,7 @@ for i in range(200):
 
 
 @pytest.mark.parametrize("on_sigterm", ["die", "ignore"])
-def test_a_job_is_stopped_by_what_it_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_sigterm: str
-) -> None:
+def test_a_job_is_stopped_by_what_it_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_sigterm: str) -> None:
     """SIGTERM first; a job that ignores it is killed once the grace period is over."""
     monkeypatch.setattr(subprocesses, "STOP_GRACE_S", 0.5)
     stop = threading.Event()

@@ -140,9 +140,7 @@ def test_data_capture_can_be_switched_off_or_redirected(aws_env: dict[str, str])
     config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(off)["EndpointConfigName"])
     assert not config.get("DataCaptureConfig")
 
-    elsewhere = create_stack(
-        "elsewhere", {**shipped_adjusted_parameters(), "DataCaptureS3Uri": "s3://b/capture"}
-    )
+    elsewhere = create_stack("elsewhere", {**shipped_adjusted_parameters(), "DataCaptureS3Uri": "s3://b/capture"})
     config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(elsewhere)["EndpointConfigName"])
     assert config["DataCaptureConfig"]["DestinationS3Uri"] == "s3://b/capture"
 
@@ -172,9 +170,7 @@ def test_check_fails_when_the_endpoint_serves_another_config(aws_env: dict[str, 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     name = outputs(stack)["EndpointName"]
     previous = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(stack)["EndpointConfigName"])
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="previous", ProductionVariants=previous["ProductionVariants"]
-    )
+    sagemaker.create_endpoint_config(EndpointConfigName="previous", ProductionVariants=previous["ProductionVariants"])
     # moto has no UpdateEndpoint: put the endpoint back on the old config by re-creating it.
     sagemaker.delete_endpoint(EndpointName=name)
     sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="previous")

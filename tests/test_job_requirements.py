@@ -49,7 +49,7 @@ def test_the_v3_driver_names_the_file_it_installs(tmp_path: Path) -> None:
     driver = tmp_path / "input" / "data" / "sm_drivers" / "sm_train.sh"
     driver.parent.mkdir(parents=True)
     driver.write_text(
-        "cd /opt/ml/input/data/code\n\necho \"Installing requirements\"\n"
+        'cd /opt/ml/input/data/code\n\necho "Installing requirements"\n'
         "$SM_PYTHON_CMD /opt/ml/input/data/sm_drivers/scripts/install_requirements.py deps/train.txt\n"
     )
     assert v3_requirements_file(driver, tmp_path) is None  # named, but not in the source

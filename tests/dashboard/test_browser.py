@@ -52,9 +52,7 @@ def base_url(dashboard_state: State) -> Iterator[str]:
     """The dashboard on a real uvicorn server in a thread; it binds port 0 and the port it got is read back from
     its listening socket (no port is picked first and released, for another process to take meanwhile)."""
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(LocalSource(dashboard_state.settings)), host="127.0.0.1", port=0, log_level="warning"
-        )
+        uvicorn.Config(create_app(LocalSource(dashboard_state.settings)), host="127.0.0.1", port=0, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -22,15 +22,12 @@ def aws_call(operation: str) -> Iterator[None]:
         yield
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise AwsError(
-            f"{operation} failed: {error.get('Code', 'error')}: {error.get('Message', str(exc))}"
-        ) from exc
+        raise AwsError(f"{operation} failed: {error.get('Code', 'error')}: {error.get('Message', str(exc))}") from exc
     except NoRegionError as exc:
         raise UsageError(f"{operation}: no AWS region; pass --region or set AWS_DEFAULT_REGION") from exc
     except NoCredentialsError as exc:
         raise UsageError(
-            f"{operation}: no AWS credentials; configure a profile or set AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY"
+            f"{operation}: no AWS credentials; configure a profile or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         ) from exc
     except BotoCoreError as exc:
         raise AwsError(f"{operation} failed: {exc}") from exc

@@ -50,9 +50,7 @@ def build_parser() -> ArgumentParser:
         help=f"endpoint name (default: {DEFAULT_ENDPOINT_NAME})",
     )
     parser.add_argument("--model-execution-role", required=True, help="ARN of the role the model runs as")
-    parser.add_argument(
-        "--model-package-group-name", required=True, help="model package group to deploy from"
-    )
+    parser.add_argument("--model-package-group-name", required=True, help="model package group to deploy from")
     parser.add_argument(
         "--import-endpoint-config",
         default="endpoint_config.json",

@@ -30,9 +30,7 @@ def read_csv_rows(path: str | os.PathLike[str]) -> list[str]:
     try:
         size = os.path.getsize(path)
         if size > MAX_PAYLOAD_BYTES:
-            raise UsageError(
-                f"{name!r} is {size} bytes; an endpoint accepts at most {MAX_PAYLOAD_BYTES}; split it"
-            )
+            raise UsageError(f"{name!r} is {size} bytes; an endpoint accepts at most {MAX_PAYLOAD_BYTES}; split it")
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"payload file {name!r} does not exist") from None
@@ -45,9 +43,7 @@ def read_csv_rows(path: str | os.PathLike[str]) -> list[str]:
 
     rows = [line.strip() for line in text.splitlines() if line.strip()]
     if not rows:
-        raise UsageError(
-            f"payload file {name!r} has no rows; give one row of comma-separated features per line"
-        )
+        raise UsageError(f"payload file {name!r} has no rows; give one row of comma-separated features per line")
     width = len(rows[0].split(","))
     for number, row in enumerate(rows, start=1):
         fields = row.split(",")
@@ -75,9 +71,7 @@ def parse_predictions(answer: str, expected: int, endpoint_name: str) -> list[st
 
 
 def build_parser(default_payload: str | None = None) -> ArgumentParser:
-    parser = ArgumentParser(
-        prog="predict.py", description="Send CSV rows to an endpoint; print the predictions."
-    )
+    parser = ArgumentParser(prog="predict.py", description="Send CSV rows to an endpoint; print the predictions.")
     parser.add_argument(
         "--endpoint-name",
         default=DEFAULT_ENDPOINT_NAME,

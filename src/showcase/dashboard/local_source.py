@@ -343,4 +343,3 @@ def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None
         steps=tuple(step.report() for step in record.steps),
         definition=definition,
     )
-

@@ -42,13 +42,10 @@ def verify_deployment(
     outputs = stack_outputs(stack)
     missing = [key for key in ("EndpointName", "EndpointConfigName") if key not in outputs]
     if missing:
-        raise fail(
-            f"stack {stack_name!r} has no output {', '.join(missing)}; was it deployed from this template?"
-        )
+        raise fail(f"stack {stack_name!r} has no output {', '.join(missing)}; was it deployed from this template?")
     if expected_endpoint_name is not None and outputs["EndpointName"] != expected_endpoint_name:
         raise fail(
-            f"stack {stack_name!r} manages endpoint {outputs['EndpointName']!r}, "
-            f"expected {expected_endpoint_name!r}"
+            f"stack {stack_name!r} manages endpoint {outputs['EndpointName']!r}, expected {expected_endpoint_name!r}"
         )
     if endpoint_name != outputs["EndpointName"]:
         raise fail(f"described endpoint {endpoint_name!r}, but the stack manages {outputs['EndpointName']!r}")
@@ -62,7 +59,6 @@ def verify_deployment(
     if endpoint_status != "InService":
         reason = endpoint.get("FailureReason")
         raise fail(
-            f"endpoint {endpoint_name!r} is {endpoint_status}, expected InService"
-            + (f": {reason}" if reason else "")
+            f"endpoint {endpoint_name!r} is {endpoint_status}, expected InService" + (f": {reason}" if reason else "")
         )
     return str(served)

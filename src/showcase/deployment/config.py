@@ -42,18 +42,14 @@ def _as_parameter_value(name: str, value: Any, source: str) -> str:
         if "\n" in value or "\r" in value:
             raise UsageError(f"{source}: parameter {name!r} holds a line break; give a one-line value")
         return value
-    raise UsageError(
-        f"{source}: parameter {name!r} must be a string, number or boolean, got {type(value).__name__}"
-    )
+    raise UsageError(f"{source}: parameter {name!r} must be a string, number or boolean, got {type(value).__name__}")
 
 
 def _parse_tags(raw: Any, source: str) -> list[dict[str, str]]:
     if raw is None:
         return []
     ok = isinstance(raw, list) and all(
-        isinstance(tag, dict)
-        and set(tag) == {"Key", "Value"}
-        and all(isinstance(v, str) for v in tag.values())
+        isinstance(tag, dict) and set(tag) == {"Key", "Value"} and all(isinstance(v, str) for v in tag.values())
         for tag in raw
     )
     if not ok:
@@ -64,22 +60,17 @@ def _parse_tags(raw: Any, source: str) -> list[dict[str, str]]:
 def parse_endpoint_config(raw: Any, source: str) -> EndpointConfig:
     """Check the shape of a loaded endpoint config file; ``source`` names it in error messages."""
     if not isinstance(raw, dict):
-        raise UsageError(
-            f'{source}: expected a JSON object with a "Parameters" object, got {type(raw).__name__}'
-        )
+        raise UsageError(f'{source}: expected a JSON object with a "Parameters" object, got {type(raw).__name__}')
     parameters = raw.get("Parameters")
     if not isinstance(parameters, dict):
         found = "nothing" if parameters is None else type(parameters).__name__
         raise UsageError(
-            f'{source}: expected a "Parameters" object mapping template parameter names to values, '
-            f"found {found}"
+            f'{source}: expected a "Parameters" object mapping template parameter names to values, found {found}'
         )
     checked: dict[str, str] = {}
     for name, value in parameters.items():
         if not _PARAMETER_NAME.match(name):
-            raise UsageError(
-                f"{source}: {name!r} is not a CloudFormation parameter name (letters and digits)"
-            )
+            raise UsageError(f"{source}: {name!r} is not a CloudFormation parameter name (letters and digits)")
         checked[name] = _as_parameter_value(name, value, source)
     return EndpointConfig(parameters=checked, tags=_parse_tags(raw.get("Tags"), source))
 

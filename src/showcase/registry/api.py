@@ -149,9 +149,7 @@ class Registry:
         lineage_json = None if lineage is None else m.dumps(dict(lineage))
         with self._db.transaction() as conn:
             self._insert_group(conn, name, None, or_ignore=True)
-            group = conn.execute("SELECT name FROM model_package_groups WHERE name = ?", (name,)).fetchone()[
-                0
-            ]
+            group = conn.execute("SELECT name FROM model_package_groups WHERE name = ?", (name,)).fetchone()[0]
             version = conn.execute(
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM model_packages WHERE group_name = ?", (group,)
             ).fetchone()[0]
@@ -232,9 +230,7 @@ class Registry:
             where.append("instr(lower(group_name), lower(?)) > 0")
             params.append(NameContains)
         columns = {"Name": "group_name, version", "CreationTime": "created_at, version"}
-        rows, token = self._page(
-            "model_packages", where, params, columns, SortBy, SortOrder, MaxResults, NextToken
-        )
+        rows, token = self._page("model_packages", where, params, columns, SortBy, SortOrder, MaxResults, NextToken)
         return _with_token({"ModelPackageSummaryList": [_package_summary(row) for row in rows]}, token)
 
     def update_model_package(
@@ -321,9 +317,7 @@ class Registry:
         match = _GROUP_ARN.match(name_or_arn)
         return match.group(1) if match else name_or_arn
 
-    def _insert_group(
-        self, conn: sqlite3.Connection, name: str, description: str | None, *, or_ignore: bool
-    ) -> None:
+    def _insert_group(self, conn: sqlite3.Connection, name: str, description: str | None, *, or_ignore: bool) -> None:
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
         conn.execute(
             f"{verb} INTO model_package_groups (name, arn, description, created_at) VALUES (?, ?, ?, ?)",
@@ -342,8 +336,7 @@ class Registry:
             region, account, group, version = arn_match.groups()
             if (region, account) != (self.region, self.account):
                 raise RegistryError(
-                    f"model package {name} belongs to {region}/{account}; this registry is "
-                    f"{self.region}/{self.account}"
+                    f"model package {name} belongs to {region}/{account}; this registry is {self.region}/{self.account}"
                 )
         else:
             plain = _GROUP_VERSION.match(name)
@@ -369,9 +362,7 @@ class Registry:
         next_token: str | None,
     ) -> tuple[list[sqlite3.Row], str | None]:
         order = columns[m.check_choice(sort_by, "SortBy", m.SORT_BY)]
-        direction = (
-            "DESC" if m.check_choice(sort_order, "SortOrder", m.SORT_ORDERS) == "Descending" else "ASC"
-        )
+        direction = "DESC" if m.check_choice(sort_order, "SortOrder", m.SORT_ORDERS) == "Descending" else "ASC"
         limit = m.check_max_results(max_results)
         offset = 0 if next_token is None else m.decode_token(next_token)
         order_sql = ", ".join(f"{column.strip()} {direction}" for column in order.split(","))
@@ -388,9 +379,7 @@ class Registry:
 def _ignore_or_reject(operation: str, other: Mapping[str, Any], *, ignorable: set[str]) -> None:
     unknown = sorted(set(other) - ignorable)
     if unknown:
-        raise RegistryError(
-            f"{operation} got parameter(s) the local registry does not support: {', '.join(unknown)}"
-        )
+        raise RegistryError(f"{operation} got parameter(s) the local registry does not support: {', '.join(unknown)}")
 
 
 def _check_inference_specification(spec: object) -> None:

@@ -24,9 +24,7 @@ def split_uri(uri: str, *, prefix: bool = False) -> tuple[str, str]:
         raise InvalidUri(f"expected an s3://bucket/key URI, got {uri!r}")
     bucket, _, key = uri[len(SCHEME) :].partition("/")
     if not _BUCKET.match(bucket) or ".." in bucket:
-        raise InvalidUri(
-            f"bad bucket name {bucket!r} in {uri!r}: use 3-63 lower-case letters, digits, dots or hyphens"
-        )
+        raise InvalidUri(f"bad bucket name {bucket!r} in {uri!r}: use 3-63 lower-case letters, digits, dots or hyphens")
     _check_key(uri, key, prefix=prefix)
     return bucket, key
 

@@ -35,11 +35,7 @@ logger = logging.getLogger(__name__)
 
 _MAX_REQUEST = 1 << 20
 CLOSE_GRACE_S = 5.0
-_SERVE = (
-    "import sys\n"
-    "from showcase.local.executors.prewarmed import serve\n"
-    "serve(int(sys.argv[1]), int(sys.argv[2]))\n"
-)
+_SERVE = "import sys\nfrom showcase.local.executors.prewarmed import serve\nserve(int(sys.argv[1]), int(sys.argv[2]))\n"
 
 
 class Job:

@@ -75,9 +75,7 @@ _ORPHAN_GUARD = (
     "import ctypes, json, os, signal, sys\n"
     "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n"
     "if os.getppid() != int(sys.argv[1]):\n"
-    "    os._exit(137)\n"
-    + ENTER_VIEW
-    + "view = json.loads(sys.argv[2])\n"
+    "    os._exit(137)\n" + ENTER_VIEW + "view = json.loads(sys.argv[2])\n"
     "if view:\n"
     "    enter_view(view)\n"
     "os.execvp(sys.argv[3], sys.argv[3:])\n"

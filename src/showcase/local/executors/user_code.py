@@ -259,7 +259,6 @@ def _check_requirements(context: JobContext, path: Path, shown: str) -> None:
     context.log.write(f"{shown}: every requirement is met by this environment (a local job installs nothing)\n")
 
 
-
 def _stage_source(context: JobContext, submit: str) -> Path:
     code_dir = host_path(context.work_dir, CODE_DIR)
     what = f"the source ({SUBMIT_DIRECTORY})"

@@ -28,8 +28,16 @@ if args.fail == "yes":
 data = np.loadtxt("/opt/ml/input/data/train/train.csv", delimiter=",")
 model = LinearRegression().fit(data[:, 1:], data[:, 0])
 with open("/opt/ml/model/model.json", "w") as handle:
-    json.dump({"name": args.name, "coef": model.coef_.tolist(), "intercept": float(model.intercept_),
-               "hyperparameters": hyperparameters, "channels": sorted(os.listdir("/opt/ml/input/data"))}, handle)
+    json.dump(
+        {
+            "name": args.name,
+            "coef": model.coef_.tolist(),
+            "intercept": float(model.intercept_),
+            "hyperparameters": hyperparameters,
+            "channels": sorted(os.listdir("/opt/ml/input/data")),
+        },
+        handle,
+    )
 os.makedirs("/opt/ml/output/data", exist_ok=True)
 with open("/opt/ml/output/data/rows.txt", "w") as handle:
     handle.write(str(len(data)))
