@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from showcase.cli import build_cache
-from showcase.cli.build_cache import BuildCache, Built
+from showcase.build import inputs
+from showcase.build.cache import BuildCache
+from showcase.build.modules import Built
 from showcase.local import digests
 from showcase.local.digests import FileDigests
 
@@ -155,7 +156,7 @@ def test_an_environment_variable_it_reads_rebuilds(
 
 
 def test_another_sdk_version_rebuilds(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build_cache, "sdk_version", lambda: "99.0.0")
+    monkeypatch.setattr(inputs, "sdk_version", lambda: "99.0.0")
     rebuilt = project.run()
     assert not rebuilt.cached and rebuilt.rebuilt_because is not None and "-> 99.0.0" in rebuilt.rebuilt_because
 
