@@ -211,3 +211,27 @@ def test_a_build_that_enumerates_the_environment_itself_depends_on_all_of_it(
     assert not project.run().cached
     monkeypatch.setenv("OLDPWD", "/somewhere/else")
     assert project.run().cached
+
+
+def test_a_variable_it_reads_is_kept_as_a_digest_never_its_value(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a module reads may be a secret (a token for a private index, say): the entry can tell a change without
+    holding the value."""
+    project.edit("pipe.py", _module_that(project, "token = os.environ.get('PIPE_TOKEN')"))
+    monkeypatch.setenv("PIPE_TOKEN", "tok3n-9f8e7d6c5b4a")
+    assert not project.run().cached
+    assert project.run().cached
+    text = "".join(p.read_text() for p in (project.home / "definitions").glob("*.json"))
+    assert "tok3n-9f8e7d6c5b4a" not in text and "PIPE_TOKEN" in text
+    monkeypatch.setenv("PIPE_TOKEN", "tok3n-0a1b2c3d4e5f")
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.rebuilt_because == "environment variable PIPE_TOKEN changed"
+
+
+def test_an_entry_an_earlier_version_wrote_is_removed(project: Project) -> None:
+    """Entries of format 3 held the values of the variables the build read; this version never reads them."""
+    earlier = project.home / "definitions" / f"{'0' * 64}.json"
+    earlier.write_text(json.dumps({"request": {"format": 3}, "inputs": {"variables": {"PIPE_TIMEOUT": "a value"}}}))
+    project.run(rebuild=True)
+    assert not earlier.exists() and len(list((project.home / "definitions").glob("*.json"))) == 1

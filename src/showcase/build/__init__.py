@@ -9,7 +9,8 @@
     environment   ``scoped_environment``: variables set or unset for a block, put back after it
     cache         ``BuildCache``: a local run reuses the definition while nothing the build read has changed
     recording     what a build reads (variables, files, directories, and who read each file)
-    inputs        those reads as a cache entry keeps them, and the check that they are unchanged
+    inputs        those reads as a cache entry keeps them (a variable by a digest, never its value), and the
+                  check that they are unchanged
     patching      a changed code file patched into a kept definition instead of building it again
 
 Nothing here is imported until it is needed: a kept definition is reused with ``cache`` alone, without the
@@ -30,9 +31,9 @@ environment, any build (``offline``):       the SDK builds clients at import,   
 unset; ``AWS_EC2_METADATA_DISABLED=true``   instance-metadata endpoint for
                                             credentials
 
-environment, local build (``offline``):     the module must never sign with, nor  the same
-placeholder credentials; the region forced  look for, the user's own credentials
-(``AWS_REGION`` too); config and
+environment, local build (``offline``):     the module must never sign with, nor  the same; the variables it forces are
+placeholder credentials; the region forced  look for, the user's own credentials  no inputs of the build
+(``AWS_REGION`` too); config and                                                  (``recording.pin``)
 credentials files ``os.devnull``; session
 token, profile and endpoint unset
 

@@ -10,12 +10,13 @@ the result only while all of it is the same (``inputs``):
   it imports, this package's own modules) and every such file it opened (the code files it uploads, a config
   file it reads), by content;
 - every directory of the project it listed (a ``source_dir`` whose files are uploaded), by its names;
-- every environment variable it read (``os.environ[...]``, ``.get``, ``in``, ``os.getenv``), by value or
-  absence as it was before the build began; a build that enumerates the environment depends on all of it,
-  unless the code enumerating it is known to use a slice of it alone: urllib's proxy look-up (which botocore
-  makes for every client) the variables named ``*_proxy``, botocore's instance-metadata fetcher
-  ``AWS_EC2_METADATA_DISABLED``, tqdm the ``TQDM_`` ones; a variable nothing read (the shell's ``OLDPWD``) is
-  then no input;
+- every environment variable it read (``os.environ[...]``, ``.get``, ``in``, ``os.getenv``), by a digest of
+  its value or its absence as it was before the build began, never the value; a build that enumerates the
+  environment depends on all of it, unless the code enumerating it is known to use a slice of it alone:
+  urllib's proxy look-up (which botocore makes for every client) the variables named ``*_proxy``, botocore's
+  instance-metadata fetcher ``AWS_EC2_METADATA_DISABLED``, tqdm the ``TQDM_`` ones; a variable nothing read
+  (the shell's ``OLDPWD``) is then no input. The variables a local build sets for itself (the region,
+  placeholder credentials in place of the user's) are no inputs either: the module never sees what they held;
 - the SageMaker SDK's installed version.
 
 A changed code file the build read only to hash and upload it is patched in rather than built (``patching``).
@@ -28,6 +29,7 @@ builds regardless.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -43,7 +45,9 @@ from showcase.build.recording import recording
 from showcase.files import write_json_atomically
 from showcase.local.digests import FileDigests
 
-FORMAT = 3
+FORMAT = 4
+"""The entries' shape; entries of an earlier one are removed when a build saves (format 3 kept variables'
+values)."""
 
 
 class BuildCache:
@@ -89,6 +93,7 @@ class BuildCache:
             "patch": patching.patch_plan(recorded["files"], imported, reads, built),
         }
         self._write(path, entry)
+        self._remove_earlier_formats()
         built.rebuilt_because = because
         return built
 
@@ -120,3 +125,11 @@ class BuildCache:
     def _write(self, path: Path, entry: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         write_json_atomically(path, entry, indent=None)
+
+    def _remove_earlier_formats(self) -> None:
+        """Entries an earlier version wrote, which this one never reads (format 3 kept variables' values)."""
+        for path in self.root.glob("*.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError, AttributeError, TypeError):
+                kept = json.loads(path.read_text(encoding="utf-8"))["request"].get("format")
+                if isinstance(kept, int) and kept < FORMAT:
+                    path.unlink()

@@ -1,18 +1,28 @@
 """The inputs of a build, as its cache entry keeps them, and the check that they are all still the same.
 
 An entry's ``inputs`` hold: the SDK's installed version; every project file the build imported or opened, by
-sha256; every project directory it listed, by its sorted names; every environment variable it read, by its
-value (or ``null``: unset); and when it enumerated the environment, a digest of all of it or of the slices its
-readers are known to use (``recording``).
+sha256; every project directory it listed, by its sorted names; every environment variable it read, by a
+digest of its value (or ``null``: unset); and when it enumerated the environment, a digest of all of it or of
+the slices its readers are known to use (``recording``).
+
+No variable's value is kept, only ``HMAC-SHA256(salt, [name, value])`` under a random salt of the entry's
+own, kept in the entry. A digest tells a change apart, which is all the check needs; the salt makes the same
+value give unrelated digests in two entries or under two names, and leaves no precomputed table of use. A
+credential (an AWS secret access key: 40 characters of base64, about 240 bits) cannot be recovered from its
+digest; a value short enough to guess could be tried against it one guess at a time, which is why what the
+build sets for itself (``Reads.pinned``: the credentials a local build replaces before the module is
+imported) is not recorded at all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import importlib.util
 import json
 import os
+import secrets
 import site
 import sys
 import sysconfig
@@ -60,9 +70,17 @@ def _project_path(path: str, outside: tuple[str, ...], home: str) -> bool:
     return not real.startswith(outside) and not real.startswith(home)
 
 
-def _environment(environ: Mapping[str, str], part: Callable[[str], bool]) -> str:
-    """The variables ``part`` selects as one digest: an entry never holds a variable's value that was not asked for."""
-    return hashlib.sha256(json.dumps(sorted((n, v) for n, v in environ.items() if part(n))).encode()).hexdigest()
+def _keyed(salt: str, *parts: Any) -> str:
+    return hmac.new(bytes.fromhex(salt), json.dumps(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def _variable(salt: str, name: str, value: str | None) -> str | None:
+    return None if value is None else _keyed(salt, name, value)
+
+
+def _environment(salt: str, environ: Mapping[str, str], pinned: set[str], part: Callable[[str], bool]) -> str:
+    """One digest of the variables ``part`` selects, those the build set for itself left out."""
+    return _keyed(salt, sorted((name, value) for name, value in environ.items() if name not in pinned and part(name)))
 
 
 def _everything(name: str) -> bool:
@@ -86,13 +104,16 @@ def recorded(reads: Reads, imported: set[str], home: Path, digests: FileDigests)
         for directory in sorted(reads.listed)
         if _project_path(directory, outside, home_prefix) and os.path.isdir(directory)
     }
-    before = reads.environ_before
+    salt = secrets.token_hex(16)
+    before, pinned = reads.environ_before, reads.pinned
     return {
         "sdk": sdk_version(),
-        "variables": {name: before.get(name) for name in sorted(reads.variables)},
+        "salt": salt,
+        "pinned": sorted(pinned),
+        "variables": {name: _variable(salt, name, before.get(name)) for name in sorted(reads.variables - pinned)},
         "whole_environment": reads.whole_environment,
-        "environment": _environment(before, _everything) if reads.whole_environment else None,
-        "slices": [[*part, _environment(before, _selector(part))] for part in sorted(reads.slices)],
+        "environment": _environment(salt, before, pinned, _everything) if reads.whole_environment else None,
+        "slices": [[*part, _environment(salt, before, pinned, _selector(part))] for part in sorted(reads.slices)],
         "directories": directories,
         "files": {name: digests.sha256(name) for name in files},
     }
@@ -123,13 +144,13 @@ def changed_files(inputs: dict[str, Any], digests: FileDigests) -> list[str]:
 
 
 def _check_environment(inputs: dict[str, Any]) -> None:
-    environ = os.environ
-    if inputs["whole_environment"] and inputs["environment"] != _environment(environ, _everything):
+    salt, pinned, environ = inputs["salt"], set(inputs["pinned"]), os.environ
+    if inputs["whole_environment"] and inputs["environment"] != _environment(salt, environ, pinned, _everything):
         raise Stale("the environment changed (the build listed every variable)")
     for kind, value, digest in inputs["slices"]:
-        if _environment(environ, _selector((kind, value))) != digest:
+        if _environment(salt, environ, pinned, _selector((kind, value))) != digest:
             which = {"suffix": f"ending in {value}", "prefix": f"starting with {value}"}.get(kind, value)
             raise Stale(f"the environment variables {which} changed")
-    for name, value in inputs["variables"].items():
-        if environ.get(name) != value:
+    for name, digest in inputs["variables"].items():
+        if _variable(salt, name, environ.get(name)) != digest:
             raise Stale(f"environment variable {name} changed")

@@ -15,9 +15,10 @@ endpoint hidden; the region forced), and every botocore client created meanwhile
 (``showcase.build.answers``) through botocore's ``before-parameter-build`` and ``before-call`` events. A
 refused call that ends the build becomes one ``UsageError`` naming the calls.
 
-Everything the block changes is put back when it ends (the package's docstring lists each change). A block
-inside another (the pipeline's own inside the CLI's local build) changes nothing more: the outer block
-already holds.
+Everything the block changes is put back when it ends (the package's docstring lists each change); the
+variables it forces are no inputs of the build (``recording.pin``): a user's credentials, which a local
+build never lets the module see, do not make the build cache build again. A block inside another (the
+pipeline's own inside the CLI's local build) changes nothing more: the outer block already holds.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
+from showcase.build import recording
 from showcase.build.answers import REFUSED_CODE, LocalBuild
 from showcase.build.environment import scoped_environment
 from showcase.errors import UsageError
@@ -75,6 +77,7 @@ def offline_build(region: str, *, answer_locally: LocalBuild | None = None) -> I
         return
     local = answer_locally is not None
     changes = _environment(region, local)
+    recording.pin(changes if local else _FORCED)
     _builds.append(answer_locally)
     try:
         with scoped_environment(changes), _telemetry_off(), _sdk_warning_ignored(), _answered_by(answer_locally):

@@ -23,7 +23,7 @@ import io
 import os
 import pathlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import Any
@@ -46,6 +46,8 @@ class Reads:
     whole_environment: bool = False
     slices: set[Slice] = field(default_factory=set)
     """Parts of the environment enumerated by a reader known to use only them (``_slice_read_by``)."""
+    pinned: set[str] = field(default_factory=set)
+    """Variables the build set for itself (``pin``): what it read of them is no input."""
     opened: set[str] = field(default_factory=set)
     listed: set[str] = field(default_factory=set)
     readers: dict[str, set[str]] = field(default_factory=dict)
@@ -56,6 +58,13 @@ class Reads:
 
 _active: list[Reads] = []
 _hooked: list[bool] = []
+
+
+def pin(names: Iterable[str]) -> None:
+    """Say that the build sets these variables for itself from here to its end, whatever they held before:
+    reading them is no input of the build (nothing happens outside a recording)."""
+    for reads in _active:
+        reads.pinned.update(names)
 
 
 @contextlib.contextmanager
