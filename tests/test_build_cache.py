@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -96,7 +97,7 @@ class Project:
 
 @pytest.fixture()
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Project]:
-    package = f"buildcache_{request.node.name.replace('[', '_').replace(']', '').replace('-', '_')}"
+    package = "buildcache_" + re.sub(r"\W", "_", request.node.name)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("PIPE_TIMEOUT", raising=False)
     monkeypatch.setattr(digests, "RACY_SECONDS", 0.0)  # files here are written just before they are read
@@ -235,3 +236,45 @@ def test_an_entry_an_earlier_version_wrote_is_removed(project: Project) -> None:
     earlier.write_text(json.dumps({"request": {"format": 3}, "inputs": {"variables": {"PIPE_TIMEOUT": "a value"}}}))
     project.run(rebuild=True)
     assert not earlier.exists() and len(list((project.home / "definitions").glob("*.json"))) == 1
+
+
+LISTINGS = {
+    "os.listdir": "os.listdir(HERE / 'data')",
+    "os.scandir": "[entry.name for entry in os.scandir(HERE / 'data')]",
+    "glob.glob": "__import__('glob').glob(str(HERE / 'data' / '*'))",
+    "Path.iterdir": "list((HERE / 'data').iterdir())",
+    "Path.glob": "list((HERE / 'data').glob('*.csv'))",
+}
+
+
+@pytest.fixture(params=sorted(LISTINGS))
+def listing(project: Project, request: pytest.FixtureRequest) -> Project:
+    """The project's module listing its ``data`` directory (one file in it) with one of the ways Python lists."""
+    (project.dir / "data").mkdir()
+    (project.dir / "data" / "a.csv").write_text("1\n")
+    project.edit("pipe.py", _module_that(project, f"listed = {LISTINGS[request.param]}"))
+    assert not project.run().cached
+    assert project.run().cached
+    return project
+
+
+def test_a_file_added_to_a_directory_it_listed_rebuilds(listing: Project) -> None:
+    (listing.dir / "data" / "b.csv").write_text("2\n")
+    rebuilt = listing.run()
+    assert not rebuilt.cached
+    assert rebuilt.rebuilt_because == f"the names in {str(listing.dir / 'data')!r} changed (b.csv)"
+
+
+def test_a_file_removed_from_a_directory_it_listed_rebuilds(listing: Project) -> None:
+    (listing.dir / "data" / "a.csv").unlink()
+    rebuilt = listing.run()
+    assert not rebuilt.cached
+    assert rebuilt.rebuilt_because == f"the names in {str(listing.dir / 'data')!r} changed (a.csv)"
+
+
+def test_a_file_added_where_it_listed_nothing_rebuilds_nothing(listing: Project) -> None:
+    """The module's own directory is looked through by the import system, which is no listing of the build's."""
+    (listing.dir / "notes.txt").write_text("not read\n")
+    (listing.root / "elsewhere").mkdir()
+    (listing.root / "elsewhere" / "c.csv").write_text("3\n")
+    assert listing.run().cached and listing.builds == 2
