@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from showcase.aws.session import DefinitionSession, offline_build
+from showcase.aws.session import DefinitionSession
+from showcase.build.offline import offline_build
 
 HERE = Path(__file__).resolve().parent
 

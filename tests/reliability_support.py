@@ -104,8 +104,9 @@ def build_definition(directory: Path, data: Path) -> tuple[Path, Path]:
     script = (
         "import json, sys\n"
         "from showcase import pipeline\n"
-        "from showcase.cli.run_pipeline import build\n"
-        "_, d, u = build(pipeline, {**pipeline.local_kwargs(), 'input_data': sys.argv[1]})\n"
+        "from showcase.build.modules import build\n"
+        "built = build(pipeline, {**pipeline.local_kwargs(), 'input_data': sys.argv[1]})\n"
+        "d, u = built.definition, built.uploads\n"
         "json.dump(d, open(sys.argv[2], 'w'))\n"
         "json.dump({k: v.decode() for k, v in u.items()}, open(sys.argv[3], 'w'))\n"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from showcase.cli import build_cache
-from showcase.cli.build_cache import BuildCache, Built
+from showcase.build import inputs
+from showcase.build.cache import BuildCache
+from showcase.build.modules import Built
 from showcase.local import digests
 from showcase.local.digests import FileDigests
 
@@ -95,7 +97,7 @@ class Project:
 
 @pytest.fixture()
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Project]:
-    package = f"buildcache_{request.node.name.replace('[', '_').replace(']', '').replace('-', '_')}"
+    package = "buildcache_" + re.sub(r"\W", "_", request.node.name)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("PIPE_TIMEOUT", raising=False)
     monkeypatch.setattr(digests, "RACY_SECONDS", 0.0)  # files here are written just before they are read
@@ -155,7 +157,7 @@ def test_an_environment_variable_it_reads_rebuilds(
 
 
 def test_another_sdk_version_rebuilds(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build_cache, "sdk_version", lambda: "99.0.0")
+    monkeypatch.setattr(inputs, "sdk_version", lambda: "99.0.0")
     rebuilt = project.run()
     assert not rebuilt.cached and rebuilt.rebuilt_because is not None and "-> 99.0.0" in rebuilt.rebuilt_because
 
@@ -210,3 +212,69 @@ def test_a_build_that_enumerates_the_environment_itself_depends_on_all_of_it(
     assert not project.run().cached
     monkeypatch.setenv("OLDPWD", "/somewhere/else")
     assert project.run().cached
+
+
+def test_a_variable_it_reads_is_kept_as_a_digest_never_its_value(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a module reads may be a secret (a token for a private index, say): the entry can tell a change without
+    holding the value."""
+    project.edit("pipe.py", _module_that(project, "token = os.environ.get('PIPE_TOKEN')"))
+    monkeypatch.setenv("PIPE_TOKEN", "tok3n-9f8e7d6c5b4a")
+    assert not project.run().cached
+    assert project.run().cached
+    text = "".join(p.read_text() for p in (project.home / "definitions").glob("*.json"))
+    assert "tok3n-9f8e7d6c5b4a" not in text and "PIPE_TOKEN" in text
+    monkeypatch.setenv("PIPE_TOKEN", "tok3n-0a1b2c3d4e5f")
+    rebuilt = project.run()
+    assert not rebuilt.cached and rebuilt.rebuilt_because == "environment variable PIPE_TOKEN changed"
+
+
+def test_an_entry_an_earlier_version_wrote_is_removed(project: Project) -> None:
+    """Entries of format 3 held the values of the variables the build read; this version never reads them."""
+    earlier = project.home / "definitions" / f"{'0' * 64}.json"
+    earlier.write_text(json.dumps({"request": {"format": 3}, "inputs": {"variables": {"PIPE_TIMEOUT": "a value"}}}))
+    project.run(rebuild=True)
+    assert not earlier.exists() and len(list((project.home / "definitions").glob("*.json"))) == 1
+
+
+LISTINGS = {
+    "os.listdir": "os.listdir(HERE / 'data')",
+    "os.scandir": "[entry.name for entry in os.scandir(HERE / 'data')]",
+    "glob.glob": "__import__('glob').glob(str(HERE / 'data' / '*'))",
+    "Path.iterdir": "list((HERE / 'data').iterdir())",
+    "Path.glob": "list((HERE / 'data').glob('*.csv'))",
+}
+
+
+@pytest.fixture(params=sorted(LISTINGS))
+def listing(project: Project, request: pytest.FixtureRequest) -> Project:
+    """The project's module listing its ``data`` directory (one file in it) with one of the ways Python lists."""
+    (project.dir / "data").mkdir()
+    (project.dir / "data" / "a.csv").write_text("1\n")
+    project.edit("pipe.py", _module_that(project, f"listed = {LISTINGS[request.param]}"))
+    assert not project.run().cached
+    assert project.run().cached
+    return project
+
+
+def test_a_file_added_to_a_directory_it_listed_rebuilds(listing: Project) -> None:
+    (listing.dir / "data" / "b.csv").write_text("2\n")
+    rebuilt = listing.run()
+    assert not rebuilt.cached
+    assert rebuilt.rebuilt_because == f"the names in {str(listing.dir / 'data')!r} changed (b.csv)"
+
+
+def test_a_file_removed_from_a_directory_it_listed_rebuilds(listing: Project) -> None:
+    (listing.dir / "data" / "a.csv").unlink()
+    rebuilt = listing.run()
+    assert not rebuilt.cached
+    assert rebuilt.rebuilt_because == f"the names in {str(listing.dir / 'data')!r} changed (a.csv)"
+
+
+def test_a_file_added_where_it_listed_nothing_rebuilds_nothing(listing: Project) -> None:
+    """The module's own directory is looked through by the import system, which is no listing of the build's."""
+    (listing.dir / "notes.txt").write_text("not read\n")
+    (listing.root / "elsewhere").mkdir()
+    (listing.root / "elsewhere" / "c.csv").write_text("3\n")
+    assert listing.run().cached and listing.builds == 2

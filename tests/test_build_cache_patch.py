@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from showcase.build.cache import BuildCache
+from showcase.build.modules import Built, build_locally
 from showcase.cli import run_pipeline
-from showcase.cli.build_cache import BuildCache, Built
-from showcase.cli.run_pipeline import build_locally
 from showcase.local import digests
 from showcase.local.digests import FileDigests
 
@@ -68,10 +68,7 @@ class Project:
             for name in [n for n in sys.modules if n == self.package or n.startswith(self.package + ".")]:
                 del sys.modules[name]
             importlib.invalidate_caches()
-            pipeline, definition, uploads = build_locally(
-                f"{self.package}.pipe", kwargs, region=REGION, account=ACCOUNT
-            )
-            return Built(pipeline.name, definition, uploads)
+            return build_locally(f"{self.package}.pipe", kwargs, region=REGION, account=ACCOUNT)
 
         cache = BuildCache(self.home / "definitions", FileDigests(self.home / "digests.json"))
         request = {"module": f"{self.package}.pipe", "kwargs": kwargs, "region": REGION, "account": ACCOUNT}
@@ -235,7 +232,7 @@ def test_the_abalone_pipeline_after_an_evaluate_edit_is_what_rebuild_builds(abal
     imported = {
         line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time")
     }
-    assert "showcase.cli.build_cache" in imported
+    assert "showcase.build.cache" in imported
     assert not imported & {"sagemaker", "boto3", "abalone_copy.pipeline"}  # no SDK, no pipeline module
     out = json.loads(result.stdout)
     patched = Built("", out["definition"], {u: base64.b64decode(d) for u, d in out["uploads"].items()})

@@ -1,5 +1,5 @@
-"""The layering drawn in pyproject.toml holds: only the AWS adapter and the pipeline definition import AWS code,
-and no import runs back up the layers of docs/architecture.md."""
+"""The layering drawn in pyproject.toml holds: only the AWS adapter, the build package and the pipeline definition
+import AWS code, and no import runs back up the layers of docs/architecture.md."""
 
 from __future__ import annotations
 

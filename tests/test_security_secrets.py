@@ -31,7 +31,9 @@ SECRETS = {
 }
 
 
-def leaks(*texts: str | bytes, homes: tuple[Path, ...] = ()) -> list[str]:
+def leaks(
+    *texts: str | bytes, homes: tuple[Path, ...] = (), secrets: tuple[dict[str, str], ...] = (SECRETS,)
+) -> list[str]:
     """Where a secret value appears: '<NAME> in <output or file>'."""
     found = []
     blobs: list[tuple[str, bytes]] = [
@@ -41,7 +43,7 @@ def leaks(*texts: str | bytes, homes: tuple[Path, ...] = ()) -> list[str]:
         blobs += [(str(path), path.read_bytes()) for path in sorted(home.rglob("*")) if path.is_file()]
     assert len(blobs) > len(texts) or not homes, "nothing was written to search"
     for where, blob in blobs:
-        found += [f"{name} in {where}" for name, value in SECRETS.items() if value.encode() in blob]
+        found += [f"{name} in {where}" for each in secrets for name, value in each.items() if value.encode() in blob]
     return found
 
 
@@ -75,6 +77,39 @@ def test_local_pipeline_success_and_failure(
             outputs += [shown.stdout, shown.stderr]
     assert len(executions) == 3 and list((home / "executions").rglob("*.log"))
     assert leaks(*outputs, homes=(home,)) == []
+
+
+# The definition build of run_pipeline.py --local (the build cache included), its logging at DEBUG, in a fresh process.
+BUILD_LOCALLY = """
+import sys
+from showcase.cli import run_pipeline
+from showcase.cli.common import configure_logging
+configure_logging("DEBUG")
+args = run_pipeline.build_parser().parse_args(["-n", "showcase.pipeline", "--local", "--home", sys.argv[1]])
+run_pipeline._build_local(args)
+"""
+
+
+def test_the_build_cache_keeps_no_credential_and_rotating_them_builds_nothing_again(tmp_path: Path) -> None:
+    """A local build hides the user's credentials from the module before it is imported, so they are no input of
+    the build: the cache entry holds neither their values nor anything to compare them with, and new ones reuse it."""
+    home = tmp_path / "home"
+    rotated = {name: value[::-1] for name, value in SECRETS.items()}
+
+    def build(secrets: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+        env = clean_env(**secrets, AWS_DEFAULT_REGION=REGION)
+        result = subprocess.run(
+            [sys.executable, "-c", BUILD_LOCALLY, str(home)], capture_output=True, timeout=180, env=env, cwd=REPO
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result
+
+    first = build(SECRETS)
+    assert list((home / "definitions").glob("*.json")), "the build kept no definition"
+    second = build(rotated)
+    assert b"definition of crayonShowcasePipeline: reused" in second.stderr, second.stderr[-2000:]
+    outputs = (first.stdout, first.stderr, second.stdout, second.stderr)
+    assert leaks(*outputs, homes=(home,), secrets=(SECRETS, rotated)) == []
 
 
 def run_pipeline_aws(env: dict[str, str], level: str) -> subprocess.CompletedProcess[bytes]:

@@ -29,9 +29,11 @@ def read_user_text(path: str | os.PathLike[str], what: str, *, missing_hint: str
         ) from None
 
 
-def write_json_atomically(path: str | os.PathLike[str], document: Any, *, indent: int = 2) -> None:
+def write_json_atomically(path: str | os.PathLike[str], document: Any, *, indent: int | None = 2) -> None:
     """Write ``document`` as JSON to a temp file beside ``path``, then rename it into place: a reader sees the
-    old file or the new one, never half of one. Values JSON cannot hold (datetimes) are written as ``str()``.
+    old file or the new one, never half of one. Values JSON cannot hold (datetimes) are written as ``str()``;
+    ``indent=None`` writes it on one line with no spaces (a file only programs read). The file is readable by
+    its owner alone (mode 0600, as ``tempfile`` makes it).
 
     Raises FileWriteError (naming the file and the reason) when the file cannot be written.
     """
@@ -42,7 +44,8 @@ def write_json_atomically(path: str | os.PathLike[str], document: Any, *, indent
             "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
         ) as handle:
             temp = Path(handle.name)
-            json.dump(document, handle, indent=indent, default=str)
+            separators = (",", ":") if indent is None else None
+            json.dump(document, handle, indent=indent, separators=separators, default=str)
             handle.write("\n")
         os.replace(temp, target)
     except OSError as exc:

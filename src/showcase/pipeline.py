@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from showcase import settings
-from showcase.aws.session import DefinitionSession, offline_build
+from showcase.aws.session import DefinitionSession
+from showcase.build.offline import offline_build
 from showcase.errors import UsageError
 
 HERE = Path(__file__).resolve().parent

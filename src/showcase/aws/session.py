@@ -1,27 +1,22 @@
 """A PipelineSession that builds a definition with no network and no credentials.
 
 The SDK's own ``PipelineSession`` asks STS for the account (to name the default bucket), uploads
-processing code to S3 while the definition is being built, and sends telemetry. This session does
-none of that: the default bucket is given, and code uploads are recorded in ``pending_uploads``
-(S3 URI -> bytes) for the publisher to write where the pipeline will run — S3 on AWS, the local
-object store for the local runtime — right before the definition is published.
+processing code to S3 while the definition is being built. This session does neither: the default
+bucket is given, and code uploads are recorded in ``pending_uploads`` (S3 URI -> bytes) for the
+publisher to write where the pipeline will run — S3 on AWS, the local object store for the local
+runtime — right before the definition is published. The rest of what keeps a build offline (a region,
+no instance-metadata probe, no telemetry) is ``showcase.build.offline.offline_build``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from sagemaker.core.workflow.pipeline_context import PipelineSession
-
-from showcase.aws.environment import scoped_environment
 
 logger = logging.getLogger(__name__)
 
@@ -74,40 +69,3 @@ class DefinitionSession(PipelineSession):
         uri = f"s3://{bucket}/{key}"
         self.pending_uploads[uri] = body.encode("utf-8") if isinstance(body, str) else body
         return uri
-
-
-@contextmanager
-def offline_build(region: str) -> Iterator[None]:
-    """Build a definition inside this block: the SDK neither fails nor reaches the network.
-
-    Everything the block changes is put back when it ends, so that publishing afterwards in the same
-    process finds credentials, region and telemetry as the user configured them:
-
-    - Importing ``sagemaker.mlops`` builds boto3 clients, which need a region (``AWS_DEFAULT_REGION``,
-      unless one is set); the SDK validates the role with IAM unless ``SAGEMAKER_VALIDATE_ROLE`` is false.
-    - Building steps makes more clients (the SDK's local-mode client, for one), and each looks for
-      credentials, probing the EC2 instance metadata endpoint when none are configured
-      (``AWS_EC2_METADATA_DISABLED``).
-    - The SDK sends a telemetry request per decorated call, with a session of its own when the call has
-      none, so its sender is replaced for the block.
-    - Building a definition is the point; the SDK's warning that no job starts within a PipelineSession
-      is silenced for the block.
-    """
-    defaults = {"AWS_DEFAULT_REGION": region, "SAGEMAKER_VALIDATE_ROLE": "false"}
-    changes = {name: value for name, value in defaults.items() if name not in os.environ}
-    changes["AWS_EC2_METADATA_DISABLED"] = "true"
-    with scoped_environment(changes):
-        from sagemaker.core.telemetry import telemetry_logging
-
-        sender = telemetry_logging._send_telemetry_request
-        telemetry_logging._send_telemetry_request = _no_telemetry
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Running within a PipelineSession", category=UserWarning)
-                yield
-        finally:
-            telemetry_logging._send_telemetry_request = sender
-
-
-def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
-    return None

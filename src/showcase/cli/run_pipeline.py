@@ -7,17 +7,15 @@ on this machine through the local runtime: no AWS account, no Docker.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any
 
-from showcase.cli.build_cache import BuildCache, Built
+from showcase.build.cache import BuildCache
+from showcase.build.modules import Built, build_for_publishing, build_locally
 from showcase.cli.common import (
     ArgumentParser,
     add_log_level,
@@ -34,9 +32,6 @@ from showcase.reporting import ExecutionReport
 from showcase.statuses import ExecutionStatus, StepStatus
 
 logger = logging.getLogger(__name__)
-
-LOCAL_ROLE_NAME = "showcase-local-execution"
-LOCAL_BUCKET = "showcase-local"
 
 
 def build_parser() -> ArgumentParser:
@@ -98,87 +93,16 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def import_pipeline_module(name: str) -> ModuleType:
-    if os.getcwd() not in sys.path:  # a module of the project the command runs in, as `python -m` would find it
-        sys.path.append(os.getcwd())
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        raise UsageError(f"-n/--module-name {name!r}: cannot import it ({exc})") from None
-    if not callable(getattr(module, "get_pipeline", None)):
-        raise UsageError(f"-n/--module-name {name!r} has no get_pipeline(**kwargs) function")
-    return module
-
-
-def check_kwargs(module: ModuleType, kwargs: dict[str, Any]) -> None:
-    """Reject keywords get_pipeline does not accept, and missing required ones, in one line."""
-    signature = inspect.signature(module.get_pipeline)
-    params = signature.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    unknown = sorted(set(kwargs) - set(params))
-    if unknown:
-        raise UsageError(
-            f"-k/--kwargs: get_pipeline of {module.__name__} accepts no {', '.join(map(repr, unknown))}; "
-            f"it accepts {', '.join(params)}"
-        )
-    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in kwargs]
-    if missing:
-        raise UsageError(f"-k/--kwargs: get_pipeline of {module.__name__} needs {', '.join(map(repr, missing))}")
-
-
-def build(module: ModuleType, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any], dict[str, bytes]]:
-    """Call get_pipeline; return the pipeline, its parsed definition and the deferred code uploads."""
-    check_kwargs(module, kwargs)
-    pipeline = module.get_pipeline(**kwargs)
-    definition = json.loads(pipeline.definition())
-    uploads = dict(getattr(pipeline.sagemaker_session, "pending_uploads", {}) or {})
-    return pipeline, definition, uploads
-
-
-def local_defaults(module: ModuleType, region: str, account: str) -> dict[str, Any]:
-    """``region``, ``role`` and ``default_bucket`` for a local run, for those get_pipeline names, under the
-    module's own ``local_kwargs()`` (when it has one)."""
-    defaults = {
-        "region": region,
-        "role": f"arn:aws:iam::{account}:role/{LOCAL_ROLE_NAME}",
-        "default_bucket": LOCAL_BUCKET,
-    }
-    params = inspect.signature(module.get_pipeline).parameters
-    return {
-        **{name: value for name, value in defaults.items() if name in params},
-        **getattr(module, "local_kwargs", dict)(),
-    }
-
-
-def build_locally(
-    name: str, kwargs: dict[str, Any], *, region: str, account: str
-) -> tuple[Any, dict[str, Any], dict[str, bytes]]:
-    """Import the module and build its pipeline with no AWS at all: the environment is prepared before
-    the import (``showcase.aws.local_build``); every S3 upload the build makes is returned with the
-    deferred ones, for the local object store."""
-    from showcase.aws.local_build import local_build
-
-    with local_build(region, account) as session:
-        module = import_pipeline_module(name)
-        pipeline, definition, uploads = build(module, {**local_defaults(module, region, account), **kwargs})
-    return pipeline, definition, {**session.uploads, **uploads}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     if args.local:
         built = _build_local(args)
-        name, definition, uploads = built.pipeline_name, built.definition, built.uploads
+    elif not args.role_arn:
+        raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
     else:
-        if not args.role_arn:
-            raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
-        if args.kwargs.get("region"):
-            # Importing the SDK builds clients, which need a region.
-            os.environ.setdefault("AWS_DEFAULT_REGION", str(args.kwargs["region"]))
-        pipeline, definition, uploads = build(import_pipeline_module(args.module_name), dict(args.kwargs))
-        name = pipeline.name
+        built = build_for_publishing(args.module_name, dict(args.kwargs))
+    name, definition, uploads = built.pipeline_name, built.definition, built.uploads
     parameters = check_overrides(definition, args.parameter)
     if not args.quiet_definition:
         print(json.dumps(definition, indent=2))
@@ -199,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _build_local(args: Any) -> Built:
     """The definition for a local run: the one built last time while nothing it read has changed
-    (``build_cache``), else a build with no AWS (``build_locally``)."""
+    (``showcase.build.cache``), else a build with no AWS (``showcase.build.modules.build_locally``)."""
     from showcase import settings
     from showcase.local.digests import FileDigests
 
@@ -207,10 +131,7 @@ def _build_local(args: Any) -> Built:
     region = args.kwargs.get("region") or os.environ.get("AWS_DEFAULT_REGION") or config.region
 
     def build_now() -> Built:
-        pipeline, definition, uploads = build_locally(
-            args.module_name, dict(args.kwargs), region=region, account=config.account
-        )
-        return Built(pipeline.name, definition, uploads)
+        return build_locally(args.module_name, dict(args.kwargs), region=region, account=config.account)
 
     cache = BuildCache(config.home / "definitions", FileDigests(config.home / "digests.json"))
     request = {"module": args.module_name, "kwargs": args.kwargs, "region": region, "account": config.account}

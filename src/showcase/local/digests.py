@@ -22,11 +22,12 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from showcase.files import write_json_atomically
 
 CHUNK = 1 << 20
 RACY_SECONDS = 1.0
@@ -86,16 +87,9 @@ class FileDigests:
                     if _stamp(os.stat(name)) == entry["stamp"]:
                         kept[name] = entry
             self._entries, self._dirty = kept, False
-            text = json.dumps(kept, separators=(",", ":"))
+            snapshot = dict(kept)  # other threads may add entries while it is written
         self.memo_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".digests-", dir=self.memo_path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(temp, self.memo_path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+        write_json_atomically(self.memo_path, snapshot, indent=None)
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self.memo_path is None:

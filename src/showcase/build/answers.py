@@ -1,0 +1,112 @@
+"""The AWS calls a local build answers itself, and what they leave behind.
+
+Every botocore client created during a local build (``offline.offline_build`` with ``answer_locally``) sends
+its calls here instead of to AWS. S3 object writes (``PutObject``, the multipart calls ``upload_file``
+makes) are kept in ``LocalBuild.uploads`` for the local object store; bucket checks succeed (every bucket
+exists locally); ``sts:GetCallerIdentity`` names the local account. Every other call is refused as AWS
+refuses one, with an error response (code ``LocalBuildUnsupported``) naming the call, which botocore raises
+as a ``ClientError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+REFUSED_CODE = "LocalBuildUnsupported"
+
+
+@dataclass
+class LocalBuild:
+    """What a local build did: the objects it wrote (S3 URI -> bytes) and the AWS calls it was refused."""
+
+    region: str
+    account: str
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    _parts: dict[str, dict[int, bytes]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, service: str, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and parsed response for one API call made during the build."""
+        handler = _ANSWERS.get((service, operation))
+        if handler is None:
+            call = f"{service}:{operation}"
+            with self._lock:
+                if call not in self.refused:
+                    self.refused.append(call)
+            message = f"{call} is an AWS call a local build cannot make"
+            return 400, {"Error": {"Code": REFUSED_CODE, "Message": message}}
+        with self._lock:
+            return 200, handler(self, params)
+
+
+def _body(value: Any) -> bytes:
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return bytes(value.read())
+
+
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def _put_object(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    data = _body(params.get("Body"))
+    build.uploads[f"s3://{params['Bucket']}/{params['Key']}"] = data
+    return {"ETag": _etag(data)}
+
+
+def _create_multipart(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    upload_id = uuid.uuid4().hex
+    build._parts[upload_id] = {}
+    return {"Bucket": params["Bucket"], "Key": params["Key"], "UploadId": upload_id}
+
+
+def _upload_part(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    data = _body(params.get("Body"))
+    build._parts[params["UploadId"]][int(params["PartNumber"])] = data
+    return {"ETag": _etag(data)}
+
+
+def _complete_multipart(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    parts = build._parts.pop(params["UploadId"])
+    data = b"".join(parts[number] for number in sorted(parts))
+    uri = f"s3://{params['Bucket']}/{params['Key']}"
+    build.uploads[uri] = data
+    return {"Bucket": params["Bucket"], "Key": params["Key"], "ETag": _etag(data), "Location": uri}
+
+
+def _abort_multipart(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    build._parts.pop(params["UploadId"], None)
+    return {}
+
+
+def _list_buckets(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    return {"Buckets": [], "Owner": {"ID": build.account}}
+
+
+def _caller_identity(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    return {"Account": build.account, "Arn": f"arn:aws:iam::{build.account}:root", "UserId": build.account}
+
+
+_ANSWERS: dict[tuple[str, str], Callable[[LocalBuild, dict[str, Any]], dict[str, Any]]] = {
+    ("s3", "PutObject"): _put_object,
+    ("s3", "CreateMultipartUpload"): _create_multipart,
+    ("s3", "UploadPart"): _upload_part,
+    ("s3", "CompleteMultipartUpload"): _complete_multipart,
+    ("s3", "AbortMultipartUpload"): _abort_multipart,
+    ("s3", "HeadBucket"): lambda build, params: {},
+    ("s3", "CreateBucket"): lambda build, params: {"Location": f"/{params['Bucket']}"},
+    ("s3", "ListBuckets"): _list_buckets,
+    ("sts", "GetCallerIdentity"): _caller_identity,
+}
+"""The calls a local build answers; anything else is refused."""
