@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase.aws.session import DefinitionSession
-from showcase.build.offline import offline_build
+from showcase.builder.offline import offline_build
 
 HERE = Path(__file__).resolve().parent
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from showcase.aws.session import DefinitionSession
-from showcase.build.offline import offline_build
+from showcase.builder.offline import offline_build
 from showcase.pipeline import HERE
 
 ROLE = "arn:aws:iam::000000000000:role/other"

@@ -104,7 +104,7 @@ def build_definition(directory: Path, data: Path) -> tuple[Path, Path]:
     script = (
         "import json, sys\n"
         "from showcase import pipeline\n"
-        "from showcase.build.modules import build\n"
+        "from showcase.builder.modules import build\n"
         "built = build(pipeline, {**pipeline.local_kwargs(), 'input_data': sys.argv[1]})\n"
         "d, u = built.definition, built.uploads\n"
         "json.dump(d, open(sys.argv[2], 'w'))\n"

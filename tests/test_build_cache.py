@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from showcase.build import inputs
-from showcase.build.cache import BuildCache
-from showcase.build.modules import Built
+from showcase.builder import inputs
+from showcase.builder.cache import BuildCache
+from showcase.builder.modules import Built
 from showcase.local import digests
 from showcase.local.digests import FileDigests
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from showcase.build.cache import BuildCache
-from showcase.build.modules import Built, build_locally
+from showcase.builder.cache import BuildCache
+from showcase.builder.modules import Built, build_locally
 from showcase.cli import run_pipeline
 from showcase.local import digests
 from showcase.local.digests import FileDigests
@@ -232,7 +232,7 @@ def test_the_abalone_pipeline_after_an_evaluate_edit_is_what_rebuild_builds(abal
     imported = {
         line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time")
     }
-    assert "showcase.build.cache" in imported
+    assert "showcase.builder.cache" in imported
     assert not imported & {"sagemaker", "boto3", "abalone_copy.pipeline"}  # no SDK, no pipeline module
     out = json.loads(result.stdout)
     patched = Built("", out["definition"], {u: base64.b64decode(d) for u, d in out["uploads"].items()})

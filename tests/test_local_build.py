@@ -1,5 +1,5 @@
 """Building users' pipeline modules with no AWS: their own sessions, their own clients, the SDK's uploads; and the
-process as it was once a build ends (the table in showcase.build's docstring)."""
+process as it was once a build ends (the table in showcase.builder's docstring)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import boto3
 import botocore.session
 import pytest
 
-from showcase.build.answers import LocalBuild
-from showcase.build.cache import BuildCache
-from showcase.build.modules import build_for_publishing, build_locally, import_pipeline_module, local_defaults
-from showcase.build.offline import offline_build
+from showcase.builder.answers import LocalBuild
+from showcase.builder.cache import BuildCache
+from showcase.builder.modules import build_for_publishing, build_locally, import_pipeline_module, local_defaults
+from showcase.builder.offline import offline_build
 from showcase.errors import UsageError
 from showcase.local.digests import FileDigests
 
@@ -174,7 +174,7 @@ def noting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixt
 
 
 def process_wide() -> dict[str, Any]:
-    """What the table of showcase.build's docstring says a build changes, as far as it is undone."""
+    """What the table of showcase.builder's docstring says a build changes, as far as it is undone."""
     from sagemaker.core.telemetry import telemetry_logging
 
     return {

@@ -146,7 +146,7 @@ def test_a_rerun_with_nothing_changed_runs_no_job(tmp_path: Path, abalone_path: 
     # The definition is reused: neither the SDK nor the pipeline module is imported, nor XGBoost for a cached job.
     assert "definition of crayonShowcasePipeline: reused" in again.stderr
     imported = {line.rpartition("|")[2].strip() for line in again.stderr.splitlines() if line.startswith("import time")}
-    assert "showcase.build.cache" in imported
+    assert "showcase.builder.cache" in imported
     assert not imported & {"sagemaker", "boto3", "showcase.pipeline", "xgboost", "pandas"}
     executions = sorted(load(tmp_path).executions_root.iterdir(), key=lambda p: p.stat().st_mtime)
     record = json.loads((executions[-1] / "execution.json").read_text())

@@ -23,7 +23,7 @@ from typing import Any
 
 from showcase import settings
 from showcase.aws.session import DefinitionSession
-from showcase.build.offline import offline_build
+from showcase.builder.offline import offline_build
 from showcase.errors import UsageError
 
 HERE = Path(__file__).resolve().parent

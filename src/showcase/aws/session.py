@@ -5,7 +5,7 @@ processing code to S3 while the definition is being built. This session does nei
 bucket is given, and code uploads are recorded in ``pending_uploads`` (S3 URI -> bytes) for the
 publisher to write where the pipeline will run — S3 on AWS, the local object store for the local
 runtime — right before the definition is published. The rest of what keeps a build offline (a region,
-no instance-metadata probe, no telemetry) is ``showcase.build.offline.offline_build``.
+no instance-metadata probe, no telemetry) is ``showcase.builder.offline.offline_build``.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from showcase.build.cache import BuildCache
-from showcase.build.modules import Built, build_for_publishing, build_locally
+from showcase.builder.cache import BuildCache
+from showcase.builder.modules import Built, build_for_publishing, build_locally
 from showcase.cli.common import (
     ArgumentParser,
     add_log_level,
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _build_local(args: Any) -> Built:
     """The definition for a local run: the one built last time while nothing it read has changed
-    (``showcase.build.cache``), else a build with no AWS (``showcase.build.modules.build_locally``)."""
+    (``showcase.builder.cache``), else a build with no AWS (``showcase.builder.modules.build_locally``)."""
     from showcase import settings
     from showcase.local.digests import FileDigests
 

@@ -38,10 +38,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from showcase.build import inputs, patching
-from showcase.build.inputs import Stale
-from showcase.build.modules import Built
-from showcase.build.recording import recording
+from showcase.builder import inputs, patching
+from showcase.builder.inputs import Stale
+from showcase.builder.modules import Built
+from showcase.builder.recording import recording
 from showcase.files import write_json_atomically
 from showcase.local.digests import FileDigests
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from showcase.build.recording import Reads, Slice, in_slice
+from showcase.builder.recording import Reads, Slice, in_slice
 from showcase.local.digests import FileDigests
 
 SDK_DISTRIBUTION = "sagemaker"

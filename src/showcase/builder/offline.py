@@ -12,7 +12,7 @@ written for SageMaker included (its own ``boto3.Session``, ``PipelineSession`` a
 import): the block is entered *before* the module is imported, and on top of the above the user's AWS
 settings are replaced (placeholder credentials; their own, their profile, config files, session token and
 endpoint hidden; the region forced), and every botocore client created meanwhile answers locally
-(``showcase.build.answers``) through botocore's ``before-parameter-build`` and ``before-call`` events. A
+(``showcase.builder.answers``) through botocore's ``before-parameter-build`` and ``before-call`` events. A
 refused call that ends the build becomes one ``UsageError`` naming the calls.
 
 Everything the block changes is put back when it ends (the package's docstring lists each change); the
@@ -33,9 +33,9 @@ import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from showcase.build import recording
-from showcase.build.answers import REFUSED_CODE, LocalBuild
-from showcase.build.environment import scoped_environment
+from showcase.builder import recording
+from showcase.builder.answers import REFUSED_CODE, LocalBuild
+from showcase.builder.environment import scoped_environment
 from showcase.errors import UsageError
 
 _FORCED = {"AWS_EC2_METADATA_DISABLED": "true"}

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from showcase.build.inputs import Stale
-from showcase.build.modules import Built
-from showcase.build.recording import HASH, UPLOAD, Reads
+from showcase.builder.inputs import Stale
+from showcase.builder.modules import Built
+from showcase.builder.recording import HASH, UPLOAD, Reads
 from showcase.local.digests import FileDigests
 
 PREFIX = 8

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from showcase.build.environment import scoped_environment
+from showcase.builder.environment import scoped_environment
 from showcase.errors import UsageError
 
 LOCAL_ROLE_NAME = "showcase-local-execution"
@@ -96,8 +96,8 @@ def local_defaults(module: ModuleType, region: str, account: str) -> dict[str, A
 def build_locally(name: str, kwargs: dict[str, Any], *, region: str, account: str) -> Built:
     """Import the module and build its pipeline with no AWS at all; every S3 upload the build makes is
     returned with the deferred ones, for the local object store."""
-    from showcase.build.answers import LocalBuild
-    from showcase.build.offline import offline_build  # botocore: not imported when a kept definition serves
+    from showcase.builder.answers import LocalBuild
+    from showcase.builder.offline import offline_build  # botocore: not imported when a kept definition serves
 
     local = LocalBuild(region=region, account=account)
     with offline_build(region, answer_locally=local), project_importable():
