@@ -299,12 +299,13 @@ def test_hyperband_stops_trials_at_its_rungs_and_the_same_seed_stops_the_same_on
     assert stops(tmp_path, "execaaaaaaaa", first) == stops(tmp_path, "execbbbbbbbb", again)
 
 
-@pytest.mark.parametrize(("low", "high"), [(3, 12), (1, 3)])
+@pytest.mark.parametrize(("low", "high"), [(3, 12), (1, 2)])
 def test_hyperband_stops_trials_only_from_min_resource_up_to_max_resource(
     store: ObjectStore, tmp_path: Path, low: int, high: int
 ) -> None:
     """HyperbandStrategyConfig: a trial is not stopped before MinResource epochs (boosting rounds here), and
-    MaxResource is the last epoch it is judged at (SageMaker ends it there; here it trains its 12 rounds)."""
+    MaxResource is the last epoch it is judged at (SageMaker ends it there; here it trains its 12 rounds).
+    Hyperband's rungs are at MinResource times powers of 3: (1, 2) has rungs at 3 and 9 past MaxResource."""
     properties = run(store, tmp_path, hyperband(low, high, jobs=12))
     found = stops(tmp_path, "exec00000001", properties)
     stopped_at = [epoch for status, epoch in found.values() if status == "Stopped"]
@@ -433,10 +434,10 @@ def scored(store: ObjectStore, kind: str, rates: list[str], **config: Any) -> di
 @pytest.mark.parametrize(
     ("kind", "target", "launched", "best"),
     [
-        # Scores in grid order: 0.8, 1.0, 0.4, 0.9. Maximize reaches 0.95 at the second trial.
-        ("Maximize", 0.95, ["0.1", "0.3"], "0.3"),
-        # Minimize reaches 0.5 at the third (0.8 and 1.0 are above it).
-        ("Minimize", 0.5, ["0.1", "0.3", "0.9"], "0.9"),
+        # Scores in grid order: 0.8, 1.0, 0.4, 0.9. To maximize, the second trial reaches 1.0.
+        ("Maximize", 1.0, ["0.1", "0.3"], "0.3"),
+        # To minimize, the third reaches 0.4 (0.8 and 1.0 are above it).
+        ("Minimize", 0.4, ["0.1", "0.3", "0.9"], "0.9"),
     ],
 )
 def test_the_objective_type_and_target_value_decide_the_best_trial_and_when_to_stop(
