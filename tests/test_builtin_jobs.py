@@ -240,6 +240,37 @@ def test_a_stopped_algorithm_saves_the_model_so_far_and_it_is_uploaded(tmp_path:
     assert f"stopped (SIGTERM) after {rounds} round(s)" in log
 
 
+SIGTERM_AS_IT_SAVES = """
+import os, signal, sys, xgboost
+from pathlib import Path
+from showcase.local.executors import xgboost_algorithm as algorithm
+tmp = Path(sys.argv[1])
+(tmp / "train.csv").write_text(sys.argv[2])
+save = xgboost.Booster.save_model
+def sigterm_then_save(booster, path):
+    os.kill(os.getpid(), signal.SIGTERM)  # StopTrainingJob's signal, just as training has ended
+    return save(booster, path)
+xgboost.Booster.save_model = sigterm_then_save
+channels = {"train": algorithm.load_channel("train", tmp, "csv")}
+algorithm.train({"objective": "reg:squarederror", "num_round": "3"}, channels, tmp / "model", sys.stdout)
+"""
+
+
+def test_a_sigterm_as_the_model_is_saved_waits_for_the_save(tmp_path: Path) -> None:
+    """The grace StopTrainingJob gives lasts until the model is written: a SIGTERM that comes after the last
+    round does not end the job between writing the model and naming it xgboost-model."""
+    result = subprocess.run(
+        [sys.executable, "-c", SIGTERM_AS_IT_SAVES, str(tmp_path), ROWS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (tmp_path / "model").iterdir()) == ["xgboost-model"]
+    assert "saved xgboost-model with Booster.save_model" in result.stdout
+
+
 # -- the pre-imported job server ---------------------------------------------------------------------------
 
 

@@ -426,3 +426,66 @@ def test_a_served_endpoints_own_captures_are_monitored(tmp_path: Path, splits: d
     assert result.returncode == 0, result.stderr
     assert f"{300 + 1} captured requests, {len(splits['test'])} rows" in result.stdout
     assert "no violations" in result.stdout.splitlines()
+
+
+def drift_checks(baseline_rows: list[str], current_rows: list[str], **change: Any) -> list[tuple[str, str]]:
+    """The violations of ``current_rows`` against a baseline suggested from ``baseline_rows``, its constraints
+    changed first: ``threshold``/``categorical`` set the dataset's thresholds, ``overrides`` maps a feature to its
+    ``monitoringConfigOverrides``."""
+    from showcase.monitoring.checks import violations
+
+    baseline = statistics(Profile.of_rows(baseline_rows))
+    constraints = suggest_constraints(baseline)
+    distribution = constraints["monitoring_config"]["distribution_constraints"]
+    distribution["comparison_threshold"] = change.get("threshold", 0.1)
+    distribution["categorical_comparison_threshold"] = change.get("categorical", 0.1)
+    for feature in constraints["features"]:
+        if feature["name"] in change.get("overrides", {}):
+            feature["monitoringConfigOverrides"] = change["overrides"][feature["name"]]
+    profile = Profile.of_rows(current_rows)
+    found = violations(statistics(profile), baseline, constraints, type_counts(profile))
+    return sorted((v["feature_name"], v["constraint_check_type"]) for v in found)
+
+
+def moved(count: int) -> list[str]:
+    """1,000 rows: a number column whose ``count`` lowest values moved above all the others, and a category column
+    of 500 a and 500 b whose first ``count`` b became a. Against ``moved(0)``, each column's distance (the
+    largest gap between the two cumulative distributions, or between the two shares of a category) is
+    ``count`` / 1,000."""
+    numbers = [value + 0.5 for value in range(count, 1000)] + [value + 2000.5 for value in range(count)]
+    categories = ["a"] * (500 + count) + ["b"] * (500 - count)
+    return [f"{number},{category}" for number, category in zip(numbers, categories, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("count", "change", "expected"),
+    [
+        (99, {}, []),  # 0.099: just below the default 0.1
+        (101, {}, [("_c0", "baseline_drift_check"), ("_c1", "baseline_drift_check")]),  # 0.101: just above
+        (60, {"threshold": 0.05}, [("_c0", "baseline_drift_check")]),  # the dataset's thresholds, each its own
+        (60, {"categorical": 0.05}, [("_c1", "baseline_drift_check")]),
+        (101, {"threshold": 0.2, "categorical": 0.2}, []),
+    ],
+)
+def test_drift_is_a_distance_above_the_constraints_threshold(
+    count: int, change: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    assert drift_checks(moved(0), moved(count), **change) == expected
+
+
+def test_a_features_own_threshold_overrides_the_datasets() -> None:
+    """monitoringConfigOverrides in a feature's constraints: comparison_threshold for a number column,
+    categorical_comparison_threshold for a category column; the other features keep monitoring_config's."""
+    rows = [f"{row},{row}" for row in moved(0)]  # _c0 and _c2 numbers, _c1 and _c3 categories
+    shifted = [f"{row},{row}" for row in moved(101)]
+    loose = {"_c0": {"comparison_threshold": 0.2}, "_c1": {"categorical_comparison_threshold": 0.2}}
+    assert drift_checks(rows, shifted, overrides=loose) == [
+        ("_c2", "baseline_drift_check"),
+        ("_c3", "baseline_drift_check"),
+    ]
+    slight = [f"{row},{row}" for row in moved(60)]
+    strict = {"_c2": {"comparison_threshold": 0.05}, "_c3": {"categorical_comparison_threshold": 0.05}}
+    assert drift_checks(rows, slight, overrides=strict) == [
+        ("_c2", "baseline_drift_check"),
+        ("_c3", "baseline_drift_check"),
+    ]

@@ -183,6 +183,29 @@ def test_supplied_baselines_win_over_the_registry(tmp_path: Path, features: list
     assert properties["BaselineUsedForDriftCheckStatistics"] == first["CalculatedBaselineStatistics"]
 
 
+def test_a_feature_threshold_edited_into_the_supplied_constraints_is_the_one_checked(
+    tmp_path: Path, features: list[str]
+) -> None:
+    """The suggested constraints.json, edited as Model Monitor's users edit it: _c0 gets its own
+    monitoringConfigOverrides.comparison_threshold, which the analyzer's job reads from the supplied file. Both
+    _c0 and _c1 move by one standard deviation; only _c1, held to the dataset's 0.1, drifts."""
+    first, _ = run_check(tmp_path, features)
+    store = ObjectStore(tmp_path / "store")
+    constraints = json.loads(store.get_bytes(first["CalculatedBaselineConstraints"]))
+    constraints["features"][0]["monitoringConfigOverrides"] = {"comparison_threshold": 0.9}
+    edited = store.put_bytes("s3://bucket/edited/constraints.json", json.dumps(constraints).encode())
+    shifted = []
+    for row in features:
+        length, diameter, rest = row.split(",", 2)
+        shifted.append(f"{float(length) + 1.0},{float(diameter) + 1.0},{rest}")
+    supplied = {
+        "SuppliedBaselineStatistics": first["CalculatedBaselineStatistics"],
+        "SuppliedBaselineConstraints": edited,
+    }
+    with pytest.raises(StepFailed, match=r"found 1 violation\(s\) .*: _c1 baseline_drift_check \(see s3://"):
+        run_check(tmp_path, shifted, SkipCheck=False, RegisterNewBaseline=False, **supplied)
+
+
 def test_what_cannot_run_locally_is_refused_before_running() -> None:
     step = check_step(CheckType="MODEL_QUALITY")
     step["Arguments"]["AppSpecification"]["ImageUri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"

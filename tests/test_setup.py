@@ -1,4 +1,5 @@
-"""What `make setup` relies on: the uv it bootstraps, and how it looks for a browser for the dashboard tests."""
+"""What `make setup` relies on (the uv it bootstraps, how it looks for a browser for the dashboard tests), and
+what CI's entry point runs."""
 
 from __future__ import annotations
 
@@ -77,3 +78,32 @@ def test_with_no_browser_and_no_root_it_says_what_the_tests_look_for(tmp_path: P
         "the dashboard's browser tests will fail until there is one, e.g.:",
         "  sudo apt-get update && sudo apt-get install -y chromium",
     ]
+
+
+def test_ci_lints_then_tests_and_stops_at_the_first_that_fails(tmp_path: Path) -> None:
+    """.ci/run with a stand-in make that records its targets and fails the one named in FAIL."""
+    calls = tmp_path / "calls"
+    executable(tmp_path / "make", f'echo "$1" >> "{calls}"; [ "$1" != "$FAIL" ]')
+    ci = [str(REPO / ".ci" / "run")]
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    assert subprocess.run(ci, env=env, capture_output=True, timeout=30).returncode == 0
+    assert calls.read_text().split() == ["lint", "test"]
+    calls.unlink()
+    assert subprocess.run(ci, env={**env, "FAIL": "lint"}, capture_output=True, timeout=30).returncode != 0
+    assert calls.read_text().split() == ["lint"]
+
+
+def test_make_lint_checks_the_formatting_of_every_tree_it_checks() -> None:
+    """`make -n lint` (setup taken as done): ``ruff format --check`` over the trees ``ruff check`` reads."""
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "lint"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    lines = dry.stdout.splitlines()
+    checked = [line.partition(" check ")[2] for line in lines if line.startswith(".venv/bin/ruff check ")]
+    formatted = [line.partition(" --check ")[2] for line in lines if line.startswith(".venv/bin/ruff format --check ")]
+    assert checked == formatted and "src tests" in checked[0], lines

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import os
+import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -261,19 +264,53 @@ def test_a_trial_definition_the_training_executor_refuses_is_refused() -> None:
     assert any("TrainingJobDefinition: image 123.dkr.ecr" in p for p in problems), problems
 
 
-def test_hyperband_stops_trials_at_its_rungs(store: ObjectStore, tmp_path: Path) -> None:
-    ranges = {
-        "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "6", "ScalingType": "Linear"}],
-        "ContinuousParameterRanges": [
-            {"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Logarithmic"}
-        ],
-    }  # fmt: skip
-    strategy = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 12}}
-    properties = run(store, tmp_path, tuning("Hyperband", ranges, jobs=9, parallel=1, StrategyConfig=strategy))
-    counters = properties["TrainingJobStatusCounters"]
+HYPERBAND_RANGES = {
+    "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "6", "ScalingType": "Linear"}],
+    "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.01", "MaxValue": "0.5", "ScalingType": "Logarithmic"}],
+}  # fmt: skip
+
+
+def hyperband(low: int, high: int, jobs: int) -> dict[str, Any]:
+    strategy = {"HyperbandStrategyConfig": {"MinResource": low, "MaxResource": high}}
+    return tuning("Hyperband", HYPERBAND_RANGES, jobs=jobs, parallel=1, StrategyConfig=strategy)
+
+
+def stops(tmp_path: Path, execution: str, properties: dict[str, Any]) -> dict[str, tuple[str, int | None]]:
+    """Each trial (by its number) -> its status and the epoch its log says it was stopped at."""
+    found = {}
+    for summary in properties["TrainingJobSummaries"]:
+        name = summary["TrainingJobName"]
+        log = (tmp_path / execution / "trials" / f"{name}.log").read_text()
+        epochs = [int(epoch) for epoch in re.findall(r"^Hyperband stops this trial at epoch (\d+)$", log, re.M)]
+        assert len(epochs) <= 1 and (summary["TrainingJobStatus"] == "Stopped") == bool(epochs), log
+        found[name.split("-")[-2]] = (summary["TrainingJobStatus"], epochs[0] if epochs else None)
+    return found
+
+
+def test_hyperband_stops_trials_at_its_rungs_and_the_same_seed_stops_the_same_ones(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    """With one trial at a time, Hyperband's brackets (a hash of the trial's number) repeat with the seed."""
+    first, again = (run(store, tmp_path, hyperband(1, 12, jobs=9), name) for name in ("execaaaaaaaa", "execbbbbbbbb"))
+    counters = first["TrainingJobStatusCounters"]
     assert counters["Stopped"] >= 1 and counters["Completed"] >= 1
     assert counters["Stopped"] + counters["Completed"] == 9
-    assert properties["BestTrainingJob"]["TrainingJobStatus"] == "Completed"
+    assert first["BestTrainingJob"]["TrainingJobStatus"] == "Completed"
+    assert stops(tmp_path, "execaaaaaaaa", first) == stops(tmp_path, "execbbbbbbbb", again)
+
+
+@pytest.mark.parametrize(("low", "high"), [(3, 12), (1, 2)])
+def test_hyperband_stops_trials_only_from_min_resource_up_to_max_resource(
+    store: ObjectStore, tmp_path: Path, low: int, high: int
+) -> None:
+    """HyperbandStrategyConfig: a trial is not stopped before MinResource epochs (boosting rounds here), and
+    MaxResource is the last epoch it is judged at (SageMaker ends it there; here it trains its 12 rounds).
+    Hyperband's rungs are at MinResource times powers of 3: (1, 2) has rungs at 3 and 9 past MaxResource."""
+    properties = run(store, tmp_path, hyperband(low, high, jobs=12))
+    found = stops(tmp_path, "exec00000001", properties)
+    stopped_at = [epoch for status, epoch in found.values() if status == "Stopped"]
+    assert stopped_at and all(low <= epoch <= high for epoch in stopped_at), found
+    assert properties["TrainingJobStatusCounters"]["Completed"] == 12 - len(stopped_at) >= 1
 
 
 def test_several_training_job_definitions_each_with_their_own_static_hyperparameters(
@@ -354,3 +391,123 @@ def test_a_metric_regex_that_is_not_one_is_refused_before_running() -> None:
     ]
     problems = EXECUTORS["Tuning"].problems(arguments)
     assert any("MetricDefinitions validation:rmse: Regex 'rmse=([0-9.' is not a regex" in p for p in problems), problems
+
+
+SCORE = """\
+import argparse, os, pathlib
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float)
+args = parser.parse_args()
+print(f"score={1 - abs(args.lr - 0.3):.4f}")
+pathlib.Path(os.environ["SM_MODEL_DIR"], "weights.txt").write_text(str(args.lr))
+"""
+
+
+def scored(store: ObjectStore, kind: str, rates: list[str], **config: Any) -> dict[str, Any]:
+    """A grid over a script's learning rate, one trial at a time; it prints score = 1 - |lr - 0.3|."""
+    store.put_bytes(f"{BUCKET}/code/score.tar.gz", tar_gz({"train.py": SCORE}))
+    definition = {
+        "AlgorithmSpecification": {
+            "TrainingInputMode": "File", "TrainingImage": SKLEARN_IMAGE,
+            "MetricDefinitions": [{"Name": "score", "Regex": r"score=([0-9.]+)"}],
+        },
+        "RoleArn": "arn:aws:iam::000000000000:role/r",
+        "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/scored"},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "StaticHyperParameters": {"sagemaker_program": '"train.py"',
+                                  "sagemaker_submit_directory": f'"{BUCKET}/code/score.tar.gz"'},
+        "InputDataConfig": [channel("train")],
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+    }  # fmt: skip
+    return {
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Grid",
+            "ResourceLimits": {"MaxParallelTrainingJobs": 1},
+            "HyperParameterTuningJobObjective": {"Type": kind, "MetricName": "score"},
+            "ParameterRanges": categorical(lr=rates),
+            **config,
+        },
+        "TrainingJobDefinition": definition,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "launched", "best"),
+    [
+        # Scores in grid order: 0.8, 1.0, 0.4, 0.9. To maximize, the second trial reaches 1.0.
+        ("Maximize", 1.0, ["0.1", "0.3"], "0.3"),
+        # To minimize, the third reaches 0.4 (0.8 and 1.0 are above it).
+        ("Minimize", 0.4, ["0.1", "0.3", "0.9"], "0.9"),
+    ],
+)
+def test_the_objective_type_and_target_value_decide_the_best_trial_and_when_to_stop(
+    store: ObjectStore, tmp_path: Path, kind: str, target: float, launched: list[str], best: str
+) -> None:
+    """TuningJobCompletionCriteria.TargetObjectiveMetricValue: once a trial's objective reaches it (at or above it
+    to maximize, at or below to minimize) no further trial is launched, and the tuning job is Completed (the
+    API has no completion reason for it: FailureReason is a failed job's; TuningJobCompletionDetails is for the
+    two other criteria). The best trial is the highest score to maximize, the lowest to minimize."""
+    arguments = scored(store, kind, ["0.1", "0.3", "0.9", "0.2"], TuningJobCompletionCriteria={
+        "TargetObjectiveMetricValue": target})  # fmt: skip
+    work = tmp_path / "exec00000001" / "attempt-1"
+    work.mkdir(parents=True)
+    log = io.StringIO()
+    context = JobContext("P", "exec00000001", "Tune", "Tuning", arguments, work, log, store,
+                         Registry(tmp_path / "r.sqlite"))  # fmt: skip
+    properties = EXECUTORS["Tuning"].run(context)
+    summaries = properties["TrainingJobSummaries"]
+    assert sorted(s["TunedHyperParameters"]["lr"] for s in summaries) == sorted(launched)
+    assert properties["HyperParameterTuningJobStatus"] == "Completed"
+    assert properties["TrainingJobStatusCounters"]["Completed"] == len(launched)
+    assert f"TargetObjectiveMetricValue {target} reached; no further trials" in log.getvalue()
+    assert properties["BestTrainingJob"]["TunedHyperParameters"] == {"lr": best}
+    objective = properties["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]
+    assert objective == {"Type": kind, "MetricName": "score", "Value": pytest.approx(1 - abs(float(best) - 0.3))}
+    values = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in summaries]
+    assert values == sorted(values, reverse=kind == "Maximize")
+
+
+def test_the_tuning_jobs_own_max_runtime_ends_it_once_passed(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ResourceLimits.MaxRuntimeInSeconds (at least 120 on SageMaker) bounds the tuning job, not each trial: once
+    it has passed, no further trial is launched and the job completes with the trials it ran. The tuning job's
+    clock is made to run a minute a reading, so that the test need not wait two minutes."""
+    from showcase.local.executors import tuning as tuning_module
+
+    start, readings = datetime.now(timezone.utc), itertools.count()
+    monkeypatch.setattr(
+        tuning_module,
+        "timestamp",
+        lambda: (start + timedelta(minutes=next(readings))).isoformat(timespec="microseconds"),
+    )
+    arguments = tuning("Random", categorical(max_depth=["1", "3", "5"]), jobs=6, parallel=1)
+    arguments["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] = 120
+    work = tmp_path / "exec00000001" / "attempt-1"
+    work.mkdir(parents=True)
+    log = io.StringIO()
+    context = JobContext("P", "exec00000001", "Tune", "Tuning", arguments, work, log, store,
+                         Registry(tmp_path / "r.sqlite"))  # fmt: skip
+    properties = EXECUTORS["Tuning"].run(context)
+    assert properties["HyperParameterTuningJobStatus"] == "Completed"
+    assert 1 <= properties["TrainingJobStatusCounters"]["Completed"] < 6
+    assert len(properties["TrainingJobSummaries"]) == properties["TrainingJobStatusCounters"]["Completed"]
+    assert "ResourceLimits.MaxRuntimeInSeconds 120 reached" in log.getvalue()
+
+
+def test_trials_run_at_most_as_many_at_a_time_as_the_host_has_cores(
+    store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MaxParallelTrainingJobs 6 on a host with 2 cores: no more than 2 trials' TrainingStartTime-TrainingEndTime
+    spans overlap at any instant."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    properties = run(store, tmp_path, tuning("Random", categorical(max_depth=["1", "3", "5"]), jobs=6, parallel=6))
+    summaries = properties["TrainingJobSummaries"]
+    assert len(summaries) == 6
+    # Sweep the spans' ends (-1) and starts (+1) in time order, an end before a start at the same instant.
+    edges = sorted(
+        [(datetime.fromisoformat(s["TrainingStartTime"]), 1) for s in summaries]
+        + [(datetime.fromisoformat(s["TrainingEndTime"]), -1) for s in summaries]
+    )
+    running = list(itertools.accumulate(change for _, change in edges))
+    assert max(running) <= 2, edges

@@ -26,6 +26,7 @@ import json
 import math
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -106,17 +107,34 @@ def accept_of(header: str | None, default: str = CSV) -> str:
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+ARROW = "arrow"
+"""Arrow's CSV reader: a large, plain CSV body (see ``_fast_csv``)."""
+PYTHON = "python"
+"""The precise parser: every other body, and any Arrow does not read."""
+
+
+class Parsed(NamedTuple):
+    rows: np.ndarray
+    parser: str
+    """Which parser read the body: ``ARROW`` or ``PYTHON``."""
+
+
 def decode(body: bytes, content_type: str, num_features: int) -> np.ndarray:
     """The body as a float64 matrix of ``num_features`` columns; raises RequestError(400) naming the problem."""
-    rows = _fast_csv(body, num_features) if content_type == CSV else None
+    return parse(body, content_type, num_features).rows
+
+
+def parse(body: bytes, content_type: str, num_features: int) -> Parsed:
+    """``decode``, saying which parser read the body."""
+    rows, parser = (_fast_csv(body, num_features) if content_type == CSV else None), ARROW
     if rows is None:
-        text = _utf8(body)
+        text, parser = _utf8(body), PYTHON
         rows = _decode_csv(text, num_features) if content_type == CSV else _decode_libsvm(text, num_features)
     if rows.shape[0] == 0:
         raise RequestError(400, "the body holds no rows; send one row of features per line")
     if (np.abs(rows) > FLOAT32_MAX).any():  # one pass over the values; below, which one comes first
         _refuse_out_of_range(rows)
-    return rows
+    return Parsed(rows, parser)
 
 
 def _refuse_out_of_range(rows: np.ndarray) -> None:
@@ -153,10 +171,10 @@ def _fast_csv(body: bytes, num_features: int) -> np.ndarray | None:
 
     One thread (a worker has one core), no quoting, every field a float64 and none of them missing: what it
     reads, it reads exactly (shortest-round-trip parsing, as Python's float()). None sends the body to the
-    precise parser, which reads what this does not (empty fields as missing values, spaces around a value, a
-    first row of another width) or names the row and column at fault. Only a first row of exactly
-    num_features fields is tried here; after it, a row with another count fails the reader. Arrow reads the
-    body's own buffer (no copy, and no Python file object whose reads would need the GIL mid-parse).
+    precise parser, which reads what this does not (empty fields as missing values, a first row of another
+    width) or names the row and column at fault; both ignore spaces and tabs around a value. Only a first row
+    of exactly num_features fields is tried here; after it, a row with another count fails the reader. Arrow
+    reads the body's own buffer (no copy, and no Python file object whose reads would need the GIL mid-parse).
     """
     if len(body) <= _FAST_PATH_BYTES or not body.isascii() or _first_row_width(body) != num_features:
         return None

@@ -279,7 +279,14 @@ class _Tuning:
         self.early_stopping = self.config.get("TrainingJobEarlyStoppingType", "Off") == "Auto"
         self.trial_logs = context.work_dir.parent / "trials"
         self.lock = threading.Lock()
-        self.study = optuna.create_study(direction=first.direction, sampler=self._sampler(), pruner=self._pruner())
+        hyperband = (self.config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {}
+        self.min_resource = int(hyperband.get("MinResource", 1))
+        self.max_resource: int | None = int(hyperband["MaxResource"]) if "MaxResource" in hyperband else None
+        # Named after the seed: Hyperband puts a trial in a bracket by a hash of the study's name and the trial's
+        # number, so the same seed puts the same trials in the same brackets.
+        self.study = optuna.create_study(
+            study_name=f"seed-{self.seed}", direction=first.direction, sampler=self._sampler(), pruner=self._pruner()
+        )
         if self.strategy == "Grid":
             # Every combination once, in the grid's order: queued trials (Optuna's GridSampler stops the study
             # itself, which only works inside its optimize loop, not with the batches asked here).
@@ -309,9 +316,9 @@ class _Tuning:
         import optuna
 
         if self.strategy == "Hyperband":
-            config = (self.config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {}
             return optuna.pruners.HyperbandPruner(
-                min_resource=int(config.get("MinResource", 1)), max_resource=config.get("MaxResource", "auto")
+                min_resource=self.min_resource,
+                max_resource=self.max_resource if self.max_resource is not None else "auto",
             )
         if self.early_stopping:
             return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_RULE_AFTER, n_warmup_steps=1)
@@ -365,7 +372,7 @@ class _Tuning:
         with log_path.open("w", encoding="utf-8") as sink:
             prune = self.strategy == "Hyperband" or self.early_stopping
             stop = threading.Event()
-            log = _TrialLog(sink, self._reporter(trial, optuna_trial, stop) if prune else None)
+            log = _TrialLog(sink, self._reporter(trial, optuna_trial, stop, sink) if prune else None)
             work_dir = self.context.work_dir / trial.name
             work_dir.mkdir(parents=True, exist_ok=True)
             arguments = _training_arguments(trial.definition.training, trial.tuned)
@@ -389,10 +396,12 @@ class _Tuning:
         self._note(trial)
         return trial, optuna_trial
 
-    def _reporter(self, trial: Trial, optuna_trial: Any, stop: threading.Event) -> Callable[[str], None]:
+    def _reporter(self, trial: Trial, optuna_trial: Any, stop: threading.Event, sink: TextIO) -> Callable[[str], None]:
         """Reports each epoch's objective as the trial's job writes it; sets ``stop`` when the pruner says so
-        (the job is then stopped as StopTrainingJob stops it). An epoch is a round line of the built-in
-        algorithm, or a match of the objective's ``MetricDefinitions`` regex in a script's output."""
+        (the job is then stopped as StopTrainingJob stops it), and says in the trial's log at which epoch. An
+        epoch is a round line of the built-in algorithm, or a match of the objective's ``MetricDefinitions``
+        regex in a script's output. Hyperband judges a trial up to ``MaxResource`` epochs, its last rung, and
+        no further (SageMaker ends a trial there; here it trains its own rounds and completes)."""
         definition = trial.definition
         pattern = re.compile(definition.metric_regex) if definition.metric_regex is not None else None
         seen: list[float] = []
@@ -414,12 +423,17 @@ class _Tuning:
             if found is None:
                 return
             seen.append(found[1])
+            epoch = found[0] + 1
+            if self.strategy == "Hyperband" and self.max_resource is not None and epoch > self.max_resource:
+                return
             # Hyperband judges the value at a round; SageMaker's median rule judges running averages.
             value = seen[-1] if self.strategy == "Hyperband" else sum(seen) / len(seen)
             with self.lock:
-                optuna_trial.report(value, found[0] + 1)
+                optuna_trial.report(value, epoch)
                 if optuna_trial.should_prune():
                     stop.set()
+                    rule = "Hyperband" if self.strategy == "Hyperband" else "the median rule"
+                    sink.write(f"{rule} stops this trial at epoch {epoch}\n")
 
         return on_line
 

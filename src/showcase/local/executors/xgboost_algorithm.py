@@ -219,14 +219,15 @@ def train(
             raise AlgorithmClientError(f"XGBoost failed: {str(exc).strip().splitlines()[0]}") from exc
         if stop.is_set():
             log.write(f"stopped (SIGTERM) after {booster.num_boosted_rounds()} round(s): saving the model so far\n")
-    model_dir.mkdir(parents=True, exist_ok=True)
-    # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
-    saved = model_dir / f"{MODEL_FILE}.ubj"
-    if pickled:
-        saved.write_bytes(pickle.dumps(booster))
-    else:
-        booster.save_model(saved)
-    saved.replace(model_dir / MODEL_FILE)
+        # Still under the handler: a SIGTERM that comes once training has ended waits for the model to be saved.
+        model_dir.mkdir(parents=True, exist_ok=True)
+        # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
+        saved = model_dir / f"{MODEL_FILE}.ubj"
+        if pickled:
+            saved.write_bytes(pickle.dumps(booster))
+        else:
+            booster.save_model(saved)
+        saved.replace(model_dir / MODEL_FILE)
     log.write(f"saved {MODEL_FILE} with {'pickle' if pickled else 'Booster.save_model'}\n")
     log.flush()
     return logger.last
