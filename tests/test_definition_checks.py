@@ -63,7 +63,7 @@ def test_a_step_named_like_a_path_writes_nothing_outside_the_home(tmp_path: Path
     assert "step name '../../../escaped' is not a valid StepName: letters, digits, hyphens and underscores" in (
         result.stderr
     )
-    assert f"step name '{outside / 'absolute'}' is not a valid StepName" in result.stderr
+    assert result.stderr.count("is not a valid StepName") == 2  # the absolute name too (cut when long)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["escape.json", "home"]  # no "outside", no escaped.log
     assert not (tmp_path / "home" / "executions").exists()
 

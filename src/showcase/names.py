@@ -65,7 +65,7 @@ class NameRule:
 def shown(value: object) -> str:
     """A value as a message quotes it: its repr, cut to ``SHOWN`` characters (control characters escaped)."""
     text = repr(value)
-    return text if len(text) <= SHOWN else f"{text[: SHOWN - 5]}...{text[-2:]} ({len(str(value))} characters)"
+    return text if len(text) <= SHOWN else f"{text[: SHOWN - 20]}...{text[-12:]} ({len(str(value))} characters)"
 
 
 _WORD = "letters, digits, hyphens and underscores"

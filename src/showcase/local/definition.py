@@ -13,7 +13,6 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from showcase.errors import DefinitionError
@@ -110,18 +109,18 @@ def parse(raw: Any, executors: Mapping[str, Executor], *, max_chars: int | None 
 
 def _check_size(raw: dict[str, Any], max_chars: int | None) -> None:
     """Refuse, before anything else, a definition nested deeper than MAX_NESTING or longer than ``max_chars``."""
-    stack: list[tuple[Any, int]] = [(raw, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_NESTING:
-            raise DefinitionError(
-                f"the definition nests objects and lists more than {MAX_NESTING} levels deep; "
-                "the local runtime does not run it: flatten the deeply nested value"
-            )
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1) for item in value.values() if isinstance(item, dict | list))
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value if isinstance(item, dict | list))
+    level: list[Any] = [raw]  # the objects and lists at one depth, breadth first
+    for _ in range(MAX_NESTING):
+        below: list[Any] = []
+        for value in level:
+            items = value.values() if isinstance(value, dict) else value
+            below += [item for item in items if isinstance(item, dict | list)]
+        level = below
+    if level:
+        raise DefinitionError(
+            f"the definition nests objects and lists more than {MAX_NESTING} levels deep; "
+            "the local runtime does not run it: flatten the deeply nested value"
+        )
     if max_chars is None:
         return
     size = len(json.dumps(raw, default=str))
@@ -204,8 +203,7 @@ def _property_files(flat: list[Any], found: list[str]) -> dict[tuple[str, str], 
                 found.append(f"{prefix}: a PropertyFile needs {', '.join(keys)} (strings), got {shown(item)}")
                 continue
             spec = PropertyFileSpec(step["Name"], *fields)
-            path = PurePosixPath(spec.file_path)
-            if path.is_absolute() or ".." in path.parts or "\x00" in spec.file_path:
+            if spec.file_path.startswith("/") or ".." in spec.file_path.split("/") or "\x00" in spec.file_path:
                 found.append(
                     f"{prefix}: PropertyFile {spec.name!r} FilePath {shown(spec.file_path)} must be a path "
                     "relative to its output, without '..'"
