@@ -31,6 +31,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -327,6 +328,105 @@ def bad_input_files(root: Path) -> list[list[object]]:
     return rows
 
 
+# -- definition parsing -------------------------------------------------------------------------------------------
+
+
+def generated_definition(shape: str, steps: int) -> dict[str, Any]:
+    """``steps`` steps in one of three shapes, through the real executors' checks.
+
+    chain: Processing steps, each reading the previous one's output and declaring a PropertyFile ``Report``,
+    every tenth followed by a Condition on that report (Std:JsonGet) with a Fail in its ElseSteps;
+    fan: one Processing step and Processing steps that all read it, each with ``DependsOn`` on it;
+    evaluations: pairs of a Processing step declaring a PropertyFile of its own and a Condition reading it by
+    its name alone (``{"PropertyFileName": ...}``, which the parser must look up among all the steps' files).
+    """
+
+    def processing(name: str, source: str | dict[str, str], files: list[dict[str, str]]) -> dict[str, Any]:
+        arguments = {
+            "AppSpecification": {"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", f"{CODE}/run.py"]},
+            "ProcessingInputs": [{"InputName": "in", "S3Input": {"S3Uri": source, "LocalPath": IN}}],
+            "ProcessingOutputConfig": {
+                "Outputs": [{"OutputName": "out", "S3Output": {"S3Uri": f"s3://b/{name}", "LocalPath": OUT}}]
+            },
+        }
+        return {"Name": name, "Type": "Processing", "Arguments": arguments, "PropertyFiles": files}
+
+    def output_of(name: str) -> dict[str, str]:
+        return {"Get": f"Steps.{name}.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"}
+
+    report = [{"PropertyFileName": "Report", "OutputName": "out", "FilePath": "report.json"}]
+    listed: list[dict[str, Any]] = []
+    if shape == "chain":
+        listed.append(processing("P0", "s3://b/in", report))
+        while len(listed) < steps:
+            index = len(listed)
+            if index % 10 == 9:
+                source = {"Get": f"Steps.{listed[-1]['Name']}.PropertyFiles.Report"}
+                check = {"Type": "LessThan", "LeftValue": {"Std:JsonGet": {"PropertyFile": source, "Path": "mse"}},
+                         "RightValue": 7.5}  # fmt: skip
+                fail = {"Name": f"F{index}", "Type": "Fail", "Arguments": {"ErrorMessage": "mse too high"}}
+                listed.append({"Name": f"C{index}", "Type": "Condition",
+                               "Arguments": {"Conditions": [check], "IfSteps": [], "ElseSteps": [fail]}})  # fmt: skip
+            else:
+                previous = next(step["Name"] for step in reversed(listed) if step["Type"] == "Processing")
+                listed.append(processing(f"P{index}", output_of(previous), report))
+    elif shape == "fan":
+        listed.append(processing("Root", "s3://b/in", []))
+        listed += [processing(f"Leaf{i}", output_of("Root"), []) | {"DependsOn": ["Root"]} for i in range(1, steps)]
+    else:
+        while len(listed) < steps:
+            index = len(listed)
+            named = [{"PropertyFileName": f"Metrics{index}", "OutputName": "out", "FilePath": "metrics.json"}]
+            listed.append(processing(f"E{index}", "s3://b/in", named))
+            value = {"Std:JsonGet": {"PropertyFile": {"PropertyFileName": f"Metrics{index}"}, "Path": "mse"}}
+            check = {"Type": "GreaterThan", "LeftValue": value, "RightValue": 7.5}
+            listed.append({"Name": f"C{index}", "Type": "Condition", "DependsOn": [f"E{index}"],
+                           "Arguments": {"Conditions": [check], "IfSteps": [], "ElseSteps": []}})  # fmt: skip
+    return {"Version": "2020-12-01", "Metadata": {}, "Parameters": [], "Steps": listed}
+
+
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+CODE, IN, OUT = "/opt/ml/processing/code", "/opt/ml/processing/in", "/opt/ml/processing/out"
+
+
+def definition_parsing() -> list[list[object]]:
+    """``definition.parse`` on generated definitions (best of 3), and where SageMaker's 1 MiB limit refuses."""
+    import json
+
+    from showcase.errors import DefinitionError
+    from showcase.local.definition import MAX_DEFINITION_CHARS, parse
+    from showcase.local.executors import EXECUTORS
+
+    rows: list[list[object]] = []
+    for shape in ("chain", "fan", "evaluations"):
+        for steps in (1_000, 10_000):
+            raw = generated_definition(shape, steps)
+            size = len(json.dumps(raw))
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                parse(raw, EXECUTORS, max_chars=None)  # the whole parse but the size gate, at any size
+                times.append(time.perf_counter() - started)
+            try:
+                parse(raw, EXECUTORS)
+                verdict = "runs"
+            except DefinitionError as exc:
+                verdict = "refused (over 1 MiB)" if "limit of" in str(exc) else f"refused: {exc}"
+            best = min(times)
+            rows.append([shape, steps, f"{size / 2**20:.2f} MiB", f"{best * 1000:.0f} ms",
+                         f"{best / steps * 1e6:.1f} us", verdict])  # fmt: skip
+        low, high = 1, 10_000
+        while low < high:  # the fewest steps of this shape over the limit
+            middle = (low + high) // 2
+            if len(json.dumps(generated_definition(shape, middle))) > MAX_DEFINITION_CHARS:
+                high = middle
+            else:
+                low = middle + 1
+        limit_size = len(json.dumps(generated_definition(shape, low)))
+        rows.append([shape, low, f"{limit_size:,} chars", "-", "-", "the first size refused by the 1 MiB limit"])
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
@@ -352,6 +452,11 @@ def main() -> int:
         table("Faults", ["fault", "outcome"], faults)
         input_rows += hostile_archives(root) + bad_input_files(root)
         table("Bad inputs", ["input", "tried", "outcome", "5xx", "explained"], input_rows)
+    table(
+        "Definition parsing: definition.parse with the real executors' checks, best of 3",
+        ["shape", "steps", "size", "parse", "per step", "at SageMaker's limit"],
+        definition_parsing(),
+    )
     return 0
 
 

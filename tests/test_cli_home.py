@@ -14,9 +14,9 @@ COMMANDS: dict[str, dict[str, list[str]]] = {
         "store put": ["model.tar.gz", "s3://bucket/key"],
         "store ls": ["s3://bucket/prefix"],
         "list": [],
-        "describe": ["E"],
-        "retry": ["E"],
-        "logs": ["E", "Step"],
+        "describe": ["abcdef123456"],
+        "retry": ["abcdef123456"],
+        "logs": ["abcdef123456", "Step"],
     },
     "showcase.cli.registry": {
         "groups": [],

@@ -142,7 +142,7 @@ def test_parameters_are_typed_as_declared(harness: Harness) -> None:
             r"parameter 'Nope' is not declared by the pipeline \(declared: ApprovalStatus, MseThreshold, Seed\)",
         ),
         ({"Seed": "4.5"}, r"parameter 'Seed' is Integer \(e\.g\. 42\), got '4\.5'"),
-        ({"MseThreshold": "high"}, r"parameter 'MseThreshold' is Float \(e\.g\. 0\.5\), got 'high'"),
+        ({"MseThreshold": "high"}, r"parameter 'MseThreshold' is Float \(a finite number, e\.g\. 0\.5\), got 'high'"),
     ],
 )
 def test_bad_parameter_overrides_are_refused_before_running(

@@ -117,7 +117,11 @@ def test_nested_branch_steps_are_checked_too(harness: Harness) -> None:
 
 def test_a_malformed_condition_is_refused(harness: Harness) -> None:
     cond = condition("C", [{"Type": "Not", "Condition": {"Type": "Between"}}], [], [])
-    refused(harness, definition([cond]), r"step 'C' \(Condition\): unknown condition type 'Between'")
+    refused(
+        harness,
+        definition([cond]),
+        r"step 'C' \(Condition\): Conditions\[0\]\.Condition: unknown condition type 'Between'",
+    )
 
 
 def test_a_non_object_definition_is_refused(harness: Harness) -> None:

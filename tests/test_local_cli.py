@@ -116,7 +116,7 @@ def test_start_refuses_a_wrongly_typed_parameter(tmp_path: Path) -> None:
     path.write_text(json.dumps(gate(5.0)))
     result = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Score=high")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: parameter 'Score' is Float (e.g. 0.5), got 'high'"
+    assert result.stderr.strip() == "error: parameter 'Score' is Float (a finite number, e.g. 0.5), got 'high'"
 
 
 def test_retry_reruns_the_failed_step(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:

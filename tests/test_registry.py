@@ -140,8 +140,8 @@ def test_bad_approval_status_names_the_allowed_values(registry: Registry) -> Non
     ("overrides", "message"),
     [
         ({"Bogus": 1}, "unknown parameter(s): Bogus"),
-        ({"ModelPackageGroupName": "bad_name"}, "ModelPackageGroupName must be 1-63 letters"),
-        ({"ModelPackageGroupName": "-x"}, "ModelPackageGroupName must be 1-63 letters"),
+        ({"ModelPackageGroupName": "bad_name"}, "ModelPackageGroupName 'bad_name' is not a valid EntityName"),
+        ({"ModelPackageGroupName": "-x"}, "ModelPackageGroupName '-x' is not a valid EntityName"),
         ({"InferenceSpecification": {"Containers": []}}, "Containers must be a non-empty list"),
         ({"InferenceSpecification": {"Containers": [{}]}}, "Containers[0].Image must be a string"),
         ({"ModelPackageDescription": "x" * 1025}, "at most 1024 characters"),

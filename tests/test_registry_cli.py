@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -203,6 +206,19 @@ def test_approving_a_rejected_package_needs_force(home: Path) -> None:
             "belongs to eu-west-1/123456789012; this registry is us-east-1/000000000000$",
         ),
         (["list", "--group", "nope"], 1, "^error: model package group 'nope' does not exist$"),
+        (
+            ["describe", f"{GROUP}/9223372036854775808"],  # 2^63: beyond SQLite's integers
+            1,
+            f"^error: model package {GROUP}/9223372036854775808 does not exist: a version is a whole number from 1 "
+            "to 999,999,999$",
+        ),
+        (
+            ["approve", ARN.format(10**30)],
+            1,
+            r"^error: model package arn:.*/1000000000000000000000000000000 does not e",
+        ),
+        (["reject", f"{GROUP}/{'9' * 5000}"], 1, rf"^error: model package {GROUP}/9+\.\.\. does not exist: a"),
+        (["describe", f"{GROUP}/0"], 1, f"^error: model package {GROUP}/0 does not exist: a version is a whole"),
         (["list", "--status", "Deployed"], 2, "argument --status: expected one of PendingManualApproval, Approved"),
         (["list", "--max", "0"], 2, "argument --max: expected a whole number of at least 1, got '0'"),
         (["approve"], 2, "the following arguments are required: PACKAGE"),
@@ -271,3 +287,81 @@ def test_a_locked_registry_is_reported_after_the_busy_timeout(home: Path, held_l
         assert f"(PID {os.getpid()})" in result.stderr
     held_lock.execute("ROLLBACK")
     assert status_of(home, 2) == ("PendingManualApproval", None)
+
+
+# -- a registry its disk will not keep ------------------------------------------------------------------------
+
+
+def test_a_registry_file_that_is_not_a_database_is_one_line(home: Path) -> None:
+    registry = home / "registry.sqlite"
+    registry.write_bytes(b"these bytes are not SQLite's " * 100)
+    for args in (["groups"], ["approve", f"{GROUP}/1"]):
+        one_line_error(
+            cli(home, *args),
+            1,
+            rf"^error: the model registry {re.escape(str(registry))} cannot be opened: file is not a database "
+            r"\(it is damaged or another kind of file: move it aside",
+        )
+
+
+@functools.cache
+def mount_namespaces() -> bool:
+    """Whether this host lets a process mount in a namespace of its own (a user namespace when not root)."""
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        return False
+    return in_mount_namespace("mount -t tmpfs none /mnt").returncode == 0
+
+
+def in_mount_namespace(script: str) -> subprocess.CompletedProcess[str]:
+    """``sh -c script`` in a private mount namespace: its mounts are real, seen by it alone, gone when it ends."""
+    user = [] if os.getuid() == 0 else ["--map-root-user"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SHOWCASE_")}
+    return subprocess.run(
+        ["unshare", *user, "--mount", "--propagation", "private", "sh", "-c", script],
+        cwd=REPO,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+needs_namespaces = pytest.mark.skipif(not mount_namespaces(), reason="needs mount namespaces (Linux, unshare)")
+
+
+@needs_namespaces
+def test_a_registry_on_a_read_only_mount_is_one_line(home: Path) -> None:
+    before = (home / "registry.sqlite").read_bytes()
+    where, python = shlex.quote(str(home)), shlex.quote(sys.executable)
+    for args in ("groups", f"approve {GROUP}/1"):
+        result = in_mount_namespace(
+            f"mount --bind {where} {where} && mount -o remount,bind,ro {where} && "
+            f"exec {python} -m showcase.cli.registry --home {where} {args}"
+        )
+        one_line_error(
+            result,
+            1,
+            rf"^error: the model registry {re.escape(str(home))}/registry.sqlite cannot be opened: "
+            r"(unable to open database file|attempt to write a readonly database) \(",
+        )
+    assert (home / "registry.sqlite").read_bytes() == before
+
+
+@needs_namespaces
+def test_a_registry_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
+    disk, python = tmp_path / "disk", shlex.quote(sys.executable)
+    disk.mkdir()
+    where = shlex.quote(str(disk))
+    register = f"from showcase.registry import Registry; Registry('{disk}/registry.sqlite').create_model_package("
+    register += f"ModelPackageGroupName='{GROUP}')"
+    result = in_mount_namespace(
+        f"mount -t tmpfs -o size=256k none {where} && {python} -c {shlex.quote(register)} && "
+        f"(dd if=/dev/zero of={where}/filler bs=4k 2>/dev/null; true) && "
+        f"exec {python} -m showcase.cli.registry --home {where} approve {GROUP}/1"
+    )
+    one_line_error(
+        result,
+        1,
+        rf"^error: the model registry {re.escape(str(disk))}/registry.sqlite cannot be (opened|written): "
+        r"(database or disk is full|disk I/O error) \(",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -230,3 +231,37 @@ def test_stale_temporary_files_are_swept_fresh_ones_kept(tmp_path: Path) -> None
     assert store.sweep_stale_temp_files(older_than_s=3600) == 1
     assert not stale.exists() and fresh.exists()
     assert store.list("s3://bucket/data/") == ["s3://bucket/data/kept.csv"]
+
+
+LONG_PART = "s3://bucket/data/" + "k" * 300
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda store: store.put_bytes(LONG_PART, b"x"),
+        lambda store: store.get_bytes(LONG_PART),
+        lambda store: store.exists(LONG_PART),
+        lambda store: store.list(LONG_PART + "/"),
+        lambda store: store.list(LONG_PART),
+    ],
+    ids=["put", "get", "exists", "list a folder", "list a prefix"],
+)
+def test_a_key_part_longer_than_a_file_name_is_one_store_error(store: ObjectStore, call: Any) -> None:
+    """Each part of a key is a file name here (NAME_MAX, 255 bytes): longer ones used to raise OSError."""
+    with pytest.raises(InvalidUri, match=r"has a part of 300 bytes between slashes; .* at most 255 bytes"):
+        call(store)
+
+
+def test_a_key_longer_than_s3s_limit_is_refused(store: ObjectStore) -> None:
+    key = "/".join(["é" * 100] * 6)  # 6 parts of 200 bytes each: each fits a file name, the key does not fit S3
+    with pytest.raises(InvalidUri, match=r"is 1,205 bytes; S3 keys are at most 1,024 bytes \(UTF-8\)"):
+        store.put_bytes(f"s3://bucket/{key}", b"x")
+    assert not store.root.exists()
+
+
+def test_keys_at_the_limits_are_stored(store: ObjectStore) -> None:
+    part = "k" * 255
+    uri = store.put_bytes(f"s3://bucket/{part}/{part}/{part}/{'é' * 127}", b"x")  # 1,022 bytes
+    assert store.get_bytes(uri) == b"x"
+    assert store.list(f"s3://bucket/{part}/") == [uri]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,9 +22,13 @@ def _integer(value: Any) -> int:
 
 
 def _float(value: Any) -> float:
+    """A finite float: NaN and infinities are refused (a threshold of NaN would make every comparison false)."""
     if isinstance(value, bool):
         raise ValueError(value)
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
 
 
 # A declared parameter type -> how a value (a string from the command line, or a typed value) becomes one.
@@ -34,7 +39,12 @@ CONVERT: dict[str, Callable[[Any], Any]] = {
     "Float": _float,
     "Boolean": _boolean,
 }
-EXAMPLES = {"String": "any text", "Integer": "e.g. 42", "Float": "e.g. 0.5", "Boolean": "true or false"}
+EXAMPLES = {
+    "String": "any text",
+    "Integer": "e.g. 42",
+    "Float": "a finite number, e.g. 0.5",
+    "Boolean": "true or false",
+}
 
 
 def check_overrides(definition: dict[str, Any], overrides: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -54,6 +64,7 @@ def check_overrides(definition: dict[str, Any], overrides: Iterable[tuple[str, s
             CONVERT[kind](value)
         except (ValueError, KeyError, TypeError):
             article = "an" if kind[0] in "AEIOU" else "a"
-            raise UsageError(f"--parameter {name}={value}: expected {article} {kind} value") from None
+            expected = f"{article} {kind} value ({EXAMPLES[kind]})"
+            raise UsageError(f"--parameter {name}={value}: expected {expected}") from None
         result[name] = value
     return result

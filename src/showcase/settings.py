@@ -45,6 +45,28 @@ def _get_matching(name: str, default: str, pattern: re.Pattern[str], example: st
     return value
 
 
+def _usable_home(root: Path) -> Path:
+    """``root`` made absolute, when it is a directory or can be made one; else a UsageError naming it and why.
+
+    Nothing is created here: commands that only read find a missing home empty.
+    """
+    where = f"the state directory {str(root)!r} (--home, else {PREFIX}HOME)"
+    try:
+        home = root.resolve()
+        if home.exists() and not home.is_dir():
+            raise UsageError(f"{where} is a file, not a directory: give another --home")
+        ancestor = home
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise UsageError(f"{where} cannot be created: {ancestor} is a file")
+        if ancestor != home and not os.access(ancestor, os.W_OK | os.X_OK):
+            raise UsageError(f"{where} cannot be created: no permission to write in {ancestor}")
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+        raise UsageError(f"{where} cannot be used: {getattr(exc, 'strerror', None) or exc}") from None
+    return home
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the local runtime keeps its state, and how hard it may work."""
@@ -82,7 +104,7 @@ def load(home: str | os.PathLike[str] | None = None) -> Settings:
     """Read the settings; ``home`` (a ``--home`` flag) wins over ``SHOWCASE_HOME``."""
     root = Path(home) if home is not None else Path(_get("HOME", ".showcase"))
     return Settings(
-        home=root.resolve(),
+        home=_usable_home(root),
         input_data=_get("INPUT_DATA", "") or None,
         max_parallel_steps=_get_int("MAX_PARALLEL_STEPS", 2),
         region=_get_matching("REGION", DEFAULT_REGION, _REGION, "us-east-1"),

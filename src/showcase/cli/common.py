@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from showcase.errors import ShowcaseError, UsageError
 from showcase.files import read_user_text
+from showcase.names import EXECUTION_ID, PIPELINE_NAME, STEP_NAME, NameRule
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL")
 
@@ -55,11 +56,9 @@ def json_flag(expected: str, check: Callable[[Any], bool]) -> Callable[[str], An
 
     def parse(text: str) -> Any:
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise argparse.ArgumentTypeError(
-                f"expected {expected}, got text that is not JSON ({exc.msg} at character {exc.pos})"
-            ) from None
+            value = load_json(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got text that {exc}") from None
         if not check(value):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {type(value).__name__}: {text}")
         return value
@@ -76,6 +75,23 @@ def _is_tag_list(value: Any) -> bool:
 
 tags_flag = json_flag('a JSON list of {"Key": "...", "Value": "..."} objects', _is_tag_list)
 kwargs_flag = json_flag("a JSON object", lambda value: isinstance(value, dict))
+
+
+def name_flag(rule: NameRule, what: str) -> Callable[[str], str]:
+    """An argparse ``type=`` for a name that becomes a path or part of an ARN: it must follow ``rule``."""
+
+    def parse(text: str) -> str:
+        problem = rule.problem(what, text)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    return parse
+
+
+execution_id_flag = name_flag(EXECUTION_ID, "execution id")
+step_name_flag = name_flag(STEP_NAME, "step name")
+pipeline_name_flag = name_flag(PIPELINE_NAME, "pipeline name")
 
 
 def key_value_flag(text: str) -> tuple[str, str]:
@@ -158,10 +174,26 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return 130
 
 
+def load_json(text: str) -> Any:
+    """Parse JSON a user gave; ValueError completes "<the file> ..." with what is wrong with it.
+
+    Besides malformed JSON: nesting deeper than Python's JSON reader goes (about 1,000 levels: a RecursionError)
+    and an integer longer than Python converts (4,300 digits) are refused, each in one line.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError(f"nests JSON too deep to read (more than about {sys.getrecursionlimit():,} levels)") from None
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise ValueError(f"holds an integer of more than {sys.get_int_max_str_digits():,} digits") from None
+
+
 def read_json_file(path: str, what: str) -> Any:
     """Read a JSON file given on the command line, or raise a UsageError that names it."""
     text = read_user_text(path, what)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{what} {path!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        return load_json(text)
+    except ValueError as exc:
+        raise UsageError(f"{what} {path!r} {exc}") from None

@@ -32,9 +32,12 @@ from showcase.cli.common import (
     add_home,
     add_log_level,
     configure_logging,
+    execution_id_flag,
     key_value_flag,
+    pipeline_name_flag,
     read_json_file,
     run_cli,
+    step_name_flag,
 )
 from showcase.cli.report import styled
 from showcase.errors import ExecutionFailed, UsageError
@@ -66,7 +69,7 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     start = commands.add_parser("start", help="run a pipeline definition JSON file")
     start.add_argument("--definition", required=True, help="the definition JSON file")
-    start.add_argument("--pipeline-name", help="pipeline name (default: the file's stem)")
+    start.add_argument("--pipeline-name", type=pipeline_name_flag, help="pipeline name (default: the file's stem)")
     start.add_argument(
         "-p", "--parameter", action="append", type=key_value_flag, default=[], metavar="NAME=VALUE",
         help="override a pipeline parameter (repeatable)",
@@ -85,12 +88,12 @@ def build_parser() -> ArgumentParser:
     ls.add_argument("uri", help="s3://bucket/prefix")
     commands.add_parser("list", help="list executions, newest first")
     describe = commands.add_parser("describe", help="show an execution's steps and parameters")
-    describe.add_argument("execution_id")
+    describe.add_argument("execution_id", type=execution_id_flag)
     retry = commands.add_parser("retry", help="re-run a Failed execution from its failed steps")
-    retry.add_argument("execution_id")
+    retry.add_argument("execution_id", type=execution_id_flag)
     logs = commands.add_parser("logs", help="print one step's log (or one tuning trial's, by its training job name)")
-    logs.add_argument("execution_id")
-    logs.add_argument("step_name")
+    logs.add_argument("execution_id", type=execution_id_flag)
+    logs.add_argument("step_name", type=step_name_flag)
     add_home(parser)
     return parser
 

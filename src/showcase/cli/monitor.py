@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 EXIT_VIOLATIONS = 3
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_LONGEST = 100 * 366 * 86400.0
+"""The longest duration or age taken: a century (a longer age reaches past what a datetime holds)."""
 
 
 def duration_flag(text: str) -> float:
@@ -41,7 +43,10 @@ def duration_flag(text: str) -> float:
     match = _DURATION.match(text.strip().lower())
     if not match or float(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"expected a duration such as 30m, 1h or 1d, got {text!r}")
-    return float(match.group(1)) * _SECONDS[match.group(2)]
+    seconds = float(match.group(1)) * _SECONDS[match.group(2)]
+    if seconds > _LONGEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than a duration can be (about 100 years at most)")
+    return seconds
 
 
 def time_flag(text: str) -> datetime:

@@ -31,6 +31,7 @@ from typing import Any
 
 from showcase.local.engine import Engine, Event, OnEvent
 from showcase.local.records import ExecutionRecord, ExecutionStore, StepRecord
+from showcase.names import PIPELINE_NAME
 from showcase.settings import Settings
 
 __all__ = [
@@ -55,7 +56,8 @@ def run_definition(
     settings: Settings,
     on_event: Callable[[Event], None] | None = None,
 ) -> ExecutionRecord:
-    """Check ``definition``, write ``uploads`` to the object store, run it, return the finished record."""
+    """Check ``definition`` and ``pipeline_name``, put ``uploads`` in the object store, run, return the record."""
+    PIPELINE_NAME.check("pipeline name", pipeline_name)  # a UsageError: the name is part of the execution's ARN
     engine = _engine(settings, on_event)
     for uri, data in (uploads or {}).items():
         if not (engine.store.exists(uri) and engine.store.get_bytes(uri) == data):  # unchanged: keep its digest

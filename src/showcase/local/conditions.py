@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from showcase.errors import StepFailed
+from showcase.names import shown
 
 Resolve = Callable[[Any], Any]
 Evaluator = Callable[[dict[str, Any], Resolve], bool]
@@ -83,24 +84,50 @@ CONDITIONS: dict[str, Evaluator] = {
 
 
 def operands(condition: dict[str, Any]) -> Iterator[Any]:
-    """The values a condition reads (for finding references before running)."""
+    """The values a condition reads (for finding references before running); malformed parts are skipped."""
     for key in ("LeftValue", "RightValue", "QueryValue"):
         if key in condition:
             yield condition[key]
-    yield from condition.get("Values", [])
-    if "Condition" in condition:
-        yield from operands(condition["Condition"])
-    for inner in condition.get("Conditions", []):
+    values = condition.get("Values")
+    yield from values if isinstance(values, list) else ()
+    inner = condition.get("Condition")
+    if isinstance(inner, dict):
         yield from operands(inner)
+    listed = condition.get("Conditions")
+    for item in listed if isinstance(listed, list) else ():
+        if isinstance(item, dict):
+            yield from operands(item)
 
 
-def problems(condition: Any) -> Iterator[str]:
-    """What is wrong with a condition's shape, found before running."""
+# What each condition type needs besides its Type (the SDK's ConditionComparison, ConditionIn, ConditionNot and
+# ConditionOr write exactly these): a condition without them would compare nothing and always hold.
+NEEDS = {
+    **{kind: ("LeftValue", "RightValue") for kind in CONDITIONS if kind not in ("In", "Not", "Or")},
+    "In": ("QueryValue", "Values"),
+    "Not": ("Condition",),
+    "Or": ("Conditions",),
+}
+
+
+def problems(condition: Any, where: str = "condition") -> Iterator[str]:
+    """What is wrong with a condition's shape, found before running; ``where`` names it (``Conditions[0]``)."""
     if not isinstance(condition, dict) or condition.get("Type") not in CONDITIONS:
         kind = condition.get("Type") if isinstance(condition, dict) else condition
-        yield f"unknown condition type {kind!r} (known: {', '.join(sorted(CONDITIONS))})"
+        yield f"{where}: unknown condition type {shown(kind)} (known: {', '.join(sorted(CONDITIONS))})"
         return
-    if condition["Type"] == "Not":
-        yield from problems(condition.get("Condition"))
-    for inner in condition.get("Conditions", []) if condition["Type"] == "Or" else []:
-        yield from problems(inner)
+    kind = condition["Type"]
+    missing = [key for key in NEEDS[kind] if key not in condition]
+    if missing:
+        yield f"{where} ({kind}) needs {' and '.join(NEEDS[kind])}; it has no {' and no '.join(missing)}"
+        return
+    if kind == "In" and not isinstance(condition["Values"], list):
+        yield f"{where} (In): Values must be a list, got {shown(condition['Values'])}"
+    if kind == "Not":
+        yield from problems(condition["Condition"], f"{where}.Condition")
+    if kind == "Or":
+        inner = condition["Conditions"]
+        if not isinstance(inner, list) or not inner:
+            yield f"{where} (Or): Conditions must be a non-empty list of conditions, got {shown(inner)}"
+            return
+        for index, item in enumerate(inner):
+            yield from problems(item, f"{where}.Conditions[{index}]")

@@ -1,12 +1,16 @@
 """Parse and check a pipeline definition JSON before anything runs.
 
-Every problem found (unsupported step types, unknown references, duplicate names, cycles, an executor's
-own objections) is collected and raised as one DefinitionError, so a user fixes them in one pass.
+Every problem found (unsupported step types, unknown references, duplicate names, names SageMaker would refuse,
+cycles, an executor's own objections) is collected and raised as one DefinitionError, so a user fixes them in
+one pass. A definition larger than SageMaker takes, or nested deeper than the runtime walks, is refused first.
+Parsing is linear in the size of the definition.
 """
 
 from __future__ import annotations
 
 import graphlib
+import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +19,15 @@ from showcase.errors import DefinitionError
 from showcase.local import conditions
 from showcase.local.expressions import EXECUTION_VARIABLES, PropertyFileSpec, Reference, references
 from showcase.local.jobs import Executor
+from showcase.names import PARAMETER_NAME, STEP_NAME, shown
 
 VERSION = "2020-12-01"
+MAX_DEFINITION_CHARS = 1_048_576
+"""CreatePipeline's ``PipelineDefinition``: at most 1,048,576 characters (botocore shape PipelineDefinition),
+measured as the SDK sends it (``json.dumps`` of the definition)."""
+MAX_NESTING = 200
+"""How deep objects and lists may nest. The SDK's definitions nest about 15 levels; the runtime walks a definition
+recursively (references, resolution, records), so much deeper ones are refused rather than half-run."""
 PARAMETER_TYPES: dict[str, type | tuple[type, ...]] = {
     "String": str,
     "Integer": int,
@@ -62,13 +73,17 @@ class Definition:
     property_files: dict[tuple[str, str], PropertyFileSpec]
 
 
-def parse(raw: Any, executors: Mapping[str, Executor]) -> Definition:
-    """Check ``raw`` against the supported subset; raise one DefinitionError listing every problem."""
+def parse(raw: Any, executors: Mapping[str, Executor], *, max_chars: int | None = MAX_DEFINITION_CHARS) -> Definition:
+    """Check ``raw`` against the supported subset; raise one DefinitionError listing every problem.
+
+    ``max_chars`` is SageMaker's size limit (None skips measuring, for callers that measured already).
+    """
     found: list[str] = []
     if not isinstance(raw, dict):
         raise DefinitionError(f"a pipeline definition is a JSON object, got {type(raw).__name__}")
+    _check_size(raw, max_chars)
     if raw.get("Version") != VERSION:
-        found.append(f"Version is {raw.get('Version')!r}, expected {VERSION!r}")
+        found.append(f"Version is {shown(raw.get('Version'))}, expected {VERSION!r}")
     parameters = _parameters(raw.get("Parameters", []), found)
     flat: list[tuple[dict[str, Any], tuple[str, bool] | None]] = []
     _flatten(raw.get("Steps"), None, flat, found)
@@ -76,10 +91,13 @@ def parse(raw: Any, executors: Mapping[str, Executor]) -> Definition:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            found.append(f"step name {name!r} is used more than once")
+            found.append(f"step name {shown(name)} is used more than once")
         seen.add(name)
     property_files = _property_files(flat, found)
-    steps = [_step(step, branch, executors, parameters, seen, property_files, found) for step, branch in flat]
+    owners: dict[str, dict[str, None]] = {}  # a PropertyFile name -> the steps declaring it, in order
+    for step_name, file_name in property_files:
+        owners.setdefault(file_name, {})[step_name] = None
+    steps = [_step(step, branch, executors, parameters, seen, owners, found) for step, branch in flat]
     order = _order({step.name: step.dependencies for step in steps}, found)
     if found:
         plural = "problem" if len(found) == 1 else "problems"
@@ -89,16 +107,46 @@ def parse(raw: Any, executors: Mapping[str, Executor]) -> Definition:
     return Definition(raw, parameters, {name: by_name[name] for name in order}, property_files)
 
 
+def _check_size(raw: dict[str, Any], max_chars: int | None) -> None:
+    """Refuse, before anything else, a definition nested deeper than MAX_NESTING or longer than ``max_chars``."""
+    level: list[Any] = [raw]  # the objects and lists at one depth, breadth first
+    for _ in range(MAX_NESTING):
+        below: list[Any] = []
+        for value in level:
+            items = value.values() if isinstance(value, dict) else value
+            below += [item for item in items if isinstance(item, dict | list)]
+        level = below
+    if level:
+        raise DefinitionError(
+            f"the definition nests objects and lists more than {MAX_NESTING} levels deep; "
+            "the local runtime does not run it: flatten the deeply nested value"
+        )
+    if max_chars is None:
+        return
+    size = len(json.dumps(raw, default=str))
+    if size > max_chars:
+        raise DefinitionError(
+            f"the definition is {size:,} characters as JSON, over SageMaker's limit of {max_chars:,} "
+            "(CreatePipeline's PipelineDefinition): split the pipeline, or move large values into objects it reads"
+        )
+
+
 def _parameters(raw: Any, found: list[str]) -> dict[str, ParameterSpec]:
     parameters: dict[str, ParameterSpec] = {}
     for item in raw if isinstance(raw, list) else []:
-        name, kind = item.get("Name"), item.get("Type", "String")
-        if not isinstance(name, str) or kind not in PARAMETER_TYPES:
-            found.append(f"parameter {item!r} needs a Name and a Type of {', '.join(PARAMETER_TYPES)}")
+        if not isinstance(item, dict):
+            found.append(f"every parameter is an object with a Name and a Type, got {shown(item)}")
             continue
+        name, kind = item.get("Name"), item.get("Type", "String")
+        if not isinstance(name, str) or not isinstance(kind, str) or kind not in PARAMETER_TYPES:
+            found.append(f"parameter {shown(item)} needs a Name and a Type of {', '.join(PARAMETER_TYPES)}")
+            continue
+        problem = PARAMETER_NAME.problem("parameter name", name)
+        if problem:
+            found.append(problem)
         default = item.get("DefaultValue")
         if default is not None and not _has_type(default, kind):
-            found.append(f"parameter {name!r} is {kind} but its DefaultValue is {default!r}")
+            found.append(f"parameter {name!r} is {kind} but its DefaultValue is {shown(default)}")
         if name in parameters:
             found.append(f"parameter {name!r} is declared more than once")
         parameters[name] = ParameterSpec(name, kind, default)
@@ -108,22 +156,29 @@ def _parameters(raw: Any, found: list[str]) -> dict[str, ParameterSpec]:
 
 
 def _has_type(value: Any, kind: str) -> bool:
-    return isinstance(value, PARAMETER_TYPES[kind]) and (kind == "Boolean" or not isinstance(value, bool))
+    """Whether ``value`` is of the parameter type ``kind`` (a Float is finite: no NaN, no infinity)."""
+    if not isinstance(value, PARAMETER_TYPES[kind]) or (kind != "Boolean" and isinstance(value, bool)):
+        return False
+    return kind != "Float" or (isinstance(value, int | float) and math.isfinite(value))
 
 
-def _flatten(raw: Any, branch: tuple[str, bool] | None, out: list[Any], found: list[str]) -> None:
+def _flatten(raw: Any, branch: tuple[str, bool] | None, out: list[Any], found: list[str], where: str = "Steps") -> None:
     if not isinstance(raw, list):
-        found.append(f"Steps must be a list, got {type(raw).__name__}")
+        found.append(f"{where} must be a list, got {type(raw).__name__}")
         return
     for step in raw:
-        if not isinstance(step, dict) or not isinstance(step.get("Name"), str) or "Type" not in step:
-            found.append(f"every step needs a Name and a Type, got {step!r}")
+        if not isinstance(step, dict) or not isinstance(step.get("Name"), str) or not isinstance(step.get("Type"), str):
+            found.append(f"every step needs a Name and a Type, got {shown(step)}")
             continue
+        problem = STEP_NAME.problem("step name", step["Name"])
+        if problem:
+            found.append(problem)
         out.append((step, branch))
         if step["Type"] == "Condition":
             body = _condition_body(step)
-            _flatten(body.get("IfSteps", []), (step["Name"], True), out, found)
-            _flatten(body.get("ElseSteps", []), (step["Name"], False), out, found)
+            prefix = f"step {shown(step['Name'])} (Condition):"
+            _flatten(body.get("IfSteps", []), (step["Name"], True), out, found, f"{prefix} IfSteps")
+            _flatten(body.get("ElseSteps", []), (step["Name"], False), out, found, f"{prefix} ElseSteps")
 
 
 def _condition_body(step: dict[str, Any]) -> dict[str, Any]:
@@ -135,13 +190,26 @@ def _condition_body(step: dict[str, Any]) -> dict[str, Any]:
 def _property_files(flat: list[Any], found: list[str]) -> dict[tuple[str, str], PropertyFileSpec]:
     files: dict[tuple[str, str], PropertyFileSpec] = {}
     for step, _ in flat:
-        for item in step.get("PropertyFiles", []):
-            try:
-                fields = (item["PropertyFileName"], item["OutputName"], item["FilePath"])
-            except (KeyError, TypeError):
-                found.append(f"step {step['Name']!r}: malformed PropertyFile {item!r}")
+        items = step.get("PropertyFiles", [])
+        prefix = f"step {shown(step['Name'])}"
+        if not isinstance(items, list):
+            found.append(f"{prefix}: PropertyFiles must be a list, got {type(items).__name__}")
+            continue
+        for item in items:
+            keys = ("PropertyFileName", "OutputName", "FilePath")
+            given = [item.get(key) for key in keys] if isinstance(item, dict) else []
+            fields = [value for value in given if isinstance(value, str) and value]
+            if len(fields) != len(keys):
+                found.append(f"{prefix}: a PropertyFile needs {', '.join(keys)} (strings), got {shown(item)}")
                 continue
             spec = PropertyFileSpec(step["Name"], *fields)
+            if spec.file_path.startswith("/") or ".." in spec.file_path.split("/") or "\x00" in spec.file_path:
+                found.append(
+                    f"{prefix}: PropertyFile {spec.name!r} FilePath {shown(spec.file_path)} must be a path "
+                    "relative to its output, without '..'"
+                )
+            if (spec.step_name, spec.name) in files:
+                found.append(f"{prefix} declares the PropertyFile {spec.name!r} more than once")
             files[(spec.step_name, spec.name)] = spec
     return files
 
@@ -152,18 +220,26 @@ def _step(
     executors: Mapping[str, Executor],
     parameters: Mapping[str, ParameterSpec],
     step_names: set[str],
-    property_files: Mapping[tuple[str, str], PropertyFileSpec],
+    owners: Mapping[str, Mapping[str, None]],
     found: list[str],
 ) -> StepSpec:
     name, kind = raw["Name"], raw["Type"]
     arguments: dict[str, Any] = raw["Arguments"] if isinstance(raw.get("Arguments"), dict) else {}
-    prefix = f"step {name!r} ({kind})"
+    prefix = f"step {shown(name)} ({kind})"
     conds: list[dict[str, Any]] = []
     read: Any = arguments
     if kind == "Condition":
-        conds = list(_condition_body(raw).get("Conditions", []))
+        listed = _condition_body(raw).get("Conditions", [])
+        if not isinstance(listed, list):
+            found.append(f"{prefix}: Conditions must be a list of conditions, got {shown(listed)}")
+            listed = []
+        conds = listed
         read = [list(conditions.operands(c)) if isinstance(c, dict) else c for c in conds]
-        found.extend(f"{prefix}: {problem}" for c in conds for problem in conditions.problems(c))
+        found.extend(
+            f"{prefix}: {problem}"
+            for index, c in enumerate(conds)
+            for problem in conditions.problems(c, f"Conditions[{index}]")
+        )
     elif kind == "Fail":
         read = arguments.get("ErrorMessage", "")
     elif kind in executors:
@@ -176,13 +252,22 @@ def _step(
         why = WHY_UNSUPPORTED.get(kind, "no local executor runs this step type")
         supported = ", ".join(sorted([*executors, *ENGINE_STEP_TYPES]))
         found.append(f"{prefix} is not supported locally: {why} (supported: {supported})")
-    depends_on = tuple(raw.get("DependsOn") or ())
+    depends_on = _depends_on(raw.get("DependsOn"), prefix, found)
     for other in depends_on:
         if other not in step_names:
-            found.append(f"{prefix} DependsOn unknown step {other!r}")
-    used = _referenced_steps(read, prefix, parameters, step_names, property_files, found)
+            found.append(f"{prefix} DependsOn unknown step {shown(other)}")
+    used = _referenced_steps(read, prefix, parameters, step_names, owners, found)
     deps = {d for d in depends_on if d in step_names} | used | ({branch[0]} if branch else set())
     return StepSpec(name, kind, arguments, raw, depends_on, branch, tuple(conds), frozenset(deps))
+
+
+def _depends_on(raw: Any, prefix: str, found: list[str]) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        found.append(f"{prefix}: DependsOn must be a list of step names, got {shown(raw)}")
+        return ()
+    return tuple(raw)
 
 
 def _referenced_steps(
@@ -190,7 +275,7 @@ def _referenced_steps(
     prefix: str,
     parameters: Mapping[str, ParameterSpec],
     step_names: set[str],
-    property_files: Mapping[tuple[str, str], PropertyFileSpec],
+    owners: Mapping[str, Mapping[str, None]],
     found: list[str],
 ) -> set[str]:
     steps: set[str] = set()
@@ -200,11 +285,11 @@ def _referenced_steps(
         found.append(f"{prefix}: {exc}")
         return steps
     for ref in refs:
-        problem = _check(ref, parameters, step_names, property_files)
+        problem = _check(ref, parameters, step_names, owners)
         if problem:
             found.append(f"{prefix}: {problem}")
         elif ref.kind in ("Steps", "PropertyFile"):
-            steps.add(ref.name or next(k[0] for k in property_files if k[1] == ref.path))
+            steps.add(ref.name or next(iter(owners[ref.path])))
     return steps
 
 
@@ -212,20 +297,19 @@ def _check(
     ref: Reference,
     parameters: Mapping[str, ParameterSpec],
     step_names: set[str],
-    property_files: Mapping[tuple[str, str], PropertyFileSpec],
+    owners: Mapping[str, Mapping[str, None]],
 ) -> str | None:
+    """What is wrong with one reference; ``owners`` maps a PropertyFile name to the steps that declare it."""
     if ref.kind == "Parameters" and ref.name not in parameters:
         return f"Parameters.{ref.name} is not declared (declared: {', '.join(parameters) or 'none'})"
     if ref.kind == "Execution" and ref.name not in EXECUTION_VARIABLES:
         return f"Execution.{ref.name} is not an execution variable ({', '.join(sorted(EXECUTION_VARIABLES))})"
     if ref.kind in ("Steps", "PropertyFile") and ref.name and ref.name not in step_names:
         return f"Steps.{ref.name} references an unknown step"
-    if ref.kind == "PropertyFile" and ref.name and (ref.name, ref.path) not in property_files:
+    if ref.kind == "PropertyFile" and ref.name and ref.name not in owners.get(ref.path, {}):
         return f"step {ref.name!r} declares no PropertyFile named {ref.path!r}"
-    if ref.kind == "PropertyFile" and not ref.name:
-        owners = [k for k in property_files if k[1] == ref.path]
-        if len(owners) != 1:
-            return f"PropertyFile {ref.path!r} is declared by {len(owners)} steps, expected exactly one"
+    if ref.kind == "PropertyFile" and not ref.name and len(owners.get(ref.path, {})) != 1:
+        return f"PropertyFile {ref.path!r} is declared by {len(owners.get(ref.path, {}))} steps, expected exactly one"
     return None
 
 

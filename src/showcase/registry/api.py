@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase.errors import NoSuchModelPackageGroup, RegistryError
+from showcase.names import SHOWN
 from showcase.registry import models as m
 from showcase.registry.database import Database
 from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION, Settings
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 _PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([^:]+):([0-9]{12}):model-package/([^/]+)/([0-9]+)$")
 _GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[^:]+:[0-9]{12}:model-package-group/([^/]+)$")
 _GROUP_VERSION = re.compile(r"^([^/]+)/([0-9]+)$")
+MAX_VERSION_DIGITS = 9
+"""A package version in an ARN or ``<group>/<version>`` has 1-9 digits (botocore shape VersionedArnOrName)."""
 
 
 class Registry:
@@ -343,6 +346,12 @@ class Registry:
             if not plain:
                 raise RegistryError(f"expected a model package ARN or '<group>/<version>', got {name!r}")
             group, version = plain.groups()
+        if len(version) > MAX_VERSION_DIGITS or int(version) < 1:
+            cut = name if len(name) <= 2 * SHOWN else f"{name[: 2 * SHOWN]}..."
+            raise RegistryError(
+                f"model package {cut} does not exist: a version is a whole number from 1 to "
+                f"{10**MAX_VERSION_DIGITS - 1:,}"
+            )
         row = conn.execute(
             "SELECT * FROM model_packages WHERE group_name = ? AND version = ?", (group, int(version))
         ).fetchone()

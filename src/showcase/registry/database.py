@@ -3,6 +3,8 @@
 WAL lets readers run while one writer writes; ``busy_timeout`` makes concurrent writers (other
 processes registering at the same moment) wait instead of failing; every change is one
 ``BEGIN IMMEDIATE`` transaction, so the version number a writer allocates is still free when it inserts.
+Every SQLite error (a full disk, a read-only file or directory, a file that is not a database) becomes one
+RegistryError that names the registry file and the cause.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 from showcase.errors import RegistryError
@@ -46,6 +48,14 @@ CREATE TABLE IF NOT EXISTS models (
 );
 """
 TABLES = ("model_package_groups", "model_packages", "models")
+# What to do about the SQLite errors a user can cause or meet, by the words of the error.
+HINTS = {
+    "disk is full": " (free some space on its disk)",
+    "disk I/O error": " (is its disk full or failing?)",
+    "readonly database": " (the file, or its directory, cannot be written: check their permissions and mount)",
+    "unable to open database file": " (check the file and its directory exist and can be read and written)",
+    "file is not a database": " (it is damaged or another kind of file: move it aside to start an empty registry)",
+}
 
 
 class Database:
@@ -56,9 +66,13 @@ class Database:
         self.busy_timeout_s = busy_timeout_s
         self.on_wait = on_wait
         """Called once when a write finds another writer holding the lock, before waiting for it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not self._has_schema():
-            self._initialize()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RegistryError(f"cannot create the model registry {path}: {exc.strerror or exc}") from exc
+        with self._errors("opened"):
+            if not self._has_schema():
+                self._initialize()
 
     def _initialize(self) -> None:
         """Switch the file to WAL, then create the tables: the first process to open a new registry does it.
@@ -101,28 +115,35 @@ class Database:
         return bool(found == len(TABLES))
 
     def _connect(self) -> sqlite3.Connection:
-        try:
+        with self._errors("opened"):
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as exc:
-            raise RegistryError(f"cannot open the model registry at {self.path}: {exc}") from exc
         return conn
+
+    @contextmanager
+    def _errors(self, done: str) -> Iterator[None]:
+        """Turn a SQLite error inside the block into a RegistryError naming the file and the cause."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            cause = str(exc)
+            hint = next((hint for words, hint in HINTS.items() if words in cause), "")
+            raise RegistryError(f"the model registry {self.path} cannot be {done}: {cause}{hint}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): all of it is committed, or none of it."""
-        with closing(self._connect()) as conn:
+        with closing(self._connect()) as conn, self._errors("written"):
             try:
                 self._begin_immediate(conn)
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException as exc:
+            except BaseException:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise RegistryError(f"the model registry at {self.path} failed: {exc}") from exc
+                    with suppress(sqlite3.Error):  # a failed rollback must not hide why the write failed
+                        conn.execute("ROLLBACK")
                 raise
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
@@ -145,9 +166,10 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for reads (a deferred transaction)."""
-        with closing(self._connect()) as conn:
+        with closing(self._connect()) as conn, self._errors("read"):
             conn.execute("BEGIN")
             try:
                 yield conn
             finally:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from showcase.errors import RegistryError
+from showcase.names import GROUP_NAME, MODEL_NAME, NameRule
 from showcase.statuses import ApprovalStatus
 
 SORT_BY = ("Name", "CreationTime")
@@ -63,25 +64,23 @@ CREATE_MODEL_KEYS = frozenset(
 # Request members that describe the call rather than the package; DescribeModelPackage does not echo them.
 NOT_ECHOED = frozenset({"ModelPackageGroupName", "ModelPackageName", "ClientToken", "Tags"})
 
-_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 
 
 def check_group_name(name: object) -> str:
-    if not isinstance(name, str) or not _GROUP_NAME.match(name):
-        raise RegistryError(
-            f"ModelPackageGroupName must be 1-63 letters, digits or hyphens (not starting or ending with a "
-            f"hyphen), got {name!r}"
-        )
-    return name
+    return _checked(GROUP_NAME, "ModelPackageGroupName", name)
 
 
 def check_model_name(name: object) -> str:
-    if not isinstance(name, str) or not _GROUP_NAME.match(name):
-        raise RegistryError(
-            f"ModelName must be 1-63 letters, digits or hyphens (not starting or ending with a hyphen), got {name!r}"
-        )
+    return _checked(MODEL_NAME, "ModelName", name)
+
+
+def _checked(rule: NameRule, what: str, name: object) -> str:
+    problem = rule.problem(what, name)
+    if problem is not None:
+        raise RegistryError(problem)
+    assert isinstance(name, str)
     return name
 
 

@@ -13,6 +13,10 @@ TEMP_PREFIX = ".showcase-tmp-"
 # S3's bucket naming rules (lower-case letters, digits, dots, hyphens; 3-63 characters).
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _FORBIDDEN_SEGMENTS = {".", ".."}
+MAX_KEY_BYTES = 1024
+"""S3's limit on an object key: 1,024 bytes of UTF-8."""
+MAX_SEGMENT_BYTES = 255
+"""Each ``/``-separated part of a key is a file or directory name here: the file system's NAME_MAX."""
 
 
 def split_uri(uri: str, *, prefix: bool = False) -> tuple[str, str]:
@@ -44,13 +48,26 @@ def _check_key(uri: str, key: str, *, prefix: bool) -> None:
         if prefix:
             return
         raise InvalidUri(f"{uri!r} names a bucket, not an object: add a key")
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise InvalidUri(f"key of {_short(uri)} is {size:,} bytes; S3 keys are at most {MAX_KEY_BYTES:,} bytes (UTF-8)")
     segments = key.split("/")
     if prefix and segments[-1] == "":
         segments = segments[:-1]  # "a/b/" lists the "directory" a/b
     for segment in segments:
+        if len(segment.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
+            raise InvalidUri(
+                f"key of {_short(uri)} has a part of {len(segment.encode('utf-8', 'surrogatepass')):,} bytes between "
+                f"slashes; the local store keeps each part as a file name, at most {MAX_SEGMENT_BYTES} bytes"
+            )
         if segment == "":
             raise InvalidUri(f"key of {uri!r} has an empty path segment ('//' or a trailing '/')")
         if segment in _FORBIDDEN_SEGMENTS:
             raise InvalidUri(f"key of {uri!r} has a {segment!r} segment, which could escape the store")
         if segment.startswith(TEMP_PREFIX):
             raise InvalidUri(f"key of {uri!r} uses the store's reserved name prefix {TEMP_PREFIX!r}")
+
+
+def _short(uri: str) -> str:
+    """A long URI as a message quotes it: its start and its end."""
+    return repr(uri) if len(uri) <= 120 else repr(f"{uri[:80]}...{uri[-20:]}")

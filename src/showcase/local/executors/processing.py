@@ -33,10 +33,12 @@ from showcase.local.executors.common import (
 )
 from showcase.local.executors.images import image_problem
 from showcase.local.jobs import JobContext
+from showcase.names import shown
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
 PROCESSING_ROOT = "/opt/ml/processing"
+MAX_LOCAL_PATH = 256
 
 
 class ProcessingExecutor:
@@ -155,13 +157,25 @@ def _entrypoint_problems(entrypoint: object) -> list[str]:
     return []
 
 
-def _local_path_problem(what: str, local_path: object) -> list[str]:
+def local_path_problem(what: str, local_path: object) -> list[str]:
+    """A LocalPath becomes a directory of the job: it stays under /opt/ml/processing, at most 256 characters
+    (botocore shape ProcessingLocalPath), with no ``..`` and no NUL."""
     if not isinstance(local_path, str):
         return [] if is_expression(local_path) else [f"{what}.LocalPath is required"]
     outside = local_path != PROCESSING_ROOT and not local_path.startswith(PROCESSING_ROOT + "/")
-    if outside or ".." in local_path.split("/"):
-        return [f"{what}.LocalPath {local_path!r} must be under {PROCESSING_ROOT}/"]
+    if outside or ".." in local_path.split("/") or "\x00" in local_path:
+        return [f"{what}.LocalPath {shown(local_path)} must be under {PROCESSING_ROOT}/"]
+    if len(local_path) > MAX_LOCAL_PATH:
+        return [f"{what}.LocalPath is {len(local_path)} characters; ProcessingLocalPath is at most {MAX_LOCAL_PATH}"]
     return []
+
+
+def _name_problem(what: str, item: dict[str, Any], key: str) -> list[str]:
+    """InputName and OutputName are required strings (how properties and the logs name an input or output)."""
+    name = item.get(key)
+    if (isinstance(name, str) and name) or is_expression(name):
+        return []
+    return [f"{what}.{key} is required (a non-empty string), got {shown(name)}"]
 
 
 def _input_problems(index: int, item: object) -> list[str]:
@@ -171,7 +185,7 @@ def _input_problems(index: int, item: object) -> list[str]:
     s3 = item["S3Input"]
     if not isinstance(s3, dict):
         return [f"{what}.S3Input must be an object"]
-    found = _local_path_problem(f"{what}.S3Input", s3.get("LocalPath"))
+    found = _name_problem(what, item, "InputName") + local_path_problem(f"{what}.S3Input", s3.get("LocalPath"))
     unsupported = {
         "S3DataType": ("ManifestFile",),
         "S3InputMode": ("Pipe",),
@@ -187,4 +201,6 @@ def _output_problems(index: int, item: object) -> list[str]:
     what = f"ProcessingOutputConfig.Outputs[{index}]"
     if not isinstance(item, dict) or not isinstance(item.get("S3Output"), dict):
         return [f"{what}: only S3Output outputs run locally (not FeatureStoreOutput)"]
-    return _local_path_problem(f"{what}.S3Output", item["S3Output"].get("LocalPath"))
+    return _name_problem(what, item, "OutputName") + local_path_problem(
+        f"{what}.S3Output", item["S3Output"].get("LocalPath")
+    )

@@ -48,6 +48,7 @@ from showcase.local.executors.common import (
 )
 from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.executors.images import repository
+from showcase.local.executors.processing import local_path_problem
 from showcase.local.jobs import JobContext
 from showcase.monitoring.baselines import baseline_uris
 from showcase.registry.latest import latest_approved_package
@@ -105,11 +106,18 @@ class QualityCheckExecutor:
                 f"Environment.dataset_format {dataset_format} is not supported locally: only headerless csv datasets"
             )
         inputs = [item for item in arguments.get("ProcessingInputs") or [] if isinstance(item, dict)]
-        if not any(item.get("InputName") == "baseline_dataset_input" and "S3Input" in item for item in inputs):
+        dataset = next((item for item in inputs if item.get("InputName") == "baseline_dataset_input"), None)
+        if dataset is None or not isinstance(dataset.get("S3Input"), dict):
             found.append("ProcessingInputs needs the S3Input baseline_dataset_input")
+        else:
+            found += local_path_problem("baseline_dataset_input.S3Input", dataset["S3Input"].get("LocalPath"))
         outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         if len(outputs) != 1 or not isinstance(outputs[0].get("S3Output"), dict):
             found.append("ProcessingOutputConfig needs exactly one S3Output (where the baseline is written)")
+        elif outputs[0]["S3Output"].get("LocalPath") is not None:
+            found += local_path_problem(
+                "ProcessingOutputConfig.Outputs[0].S3Output", outputs[0]["S3Output"]["LocalPath"]
+            )
         return found
 
     def run(self, context: JobContext) -> dict[str, Any]:

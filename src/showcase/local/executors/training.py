@@ -43,6 +43,7 @@ from showcase.local.executors.hyperparameters import HyperparameterError, valida
 from showcase.local.executors.images import image_problem, repository
 from showcase.local.executors.training_env import raw_hyperparameters, training_environment
 from showcase.local.jobs import JobContext
+from showcase.names import CHANNEL_NAME, shown
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
@@ -122,8 +123,14 @@ class TrainingExecutor:
         found = shape_of(arguments).problems(arguments)
         if spec.get("TrainingInputMode") == "Pipe":
             found.append("TrainingInputMode Pipe is not supported locally; use File")
-        for index, channel in enumerate(arguments.get("InputDataConfig") or []):
-            source = channel.get("DataSource", {}).get("S3DataSource") if isinstance(channel, dict) else None
+        channels = arguments.get("InputDataConfig") or []
+        if not isinstance(channels, list):
+            found.append(f"InputDataConfig must be a list of channels, got {shown(channels)}")
+            channels = []
+        for index, channel in enumerate(channels):
+            found += _channel_name_problems(index, channel)
+            data_source = channel.get("DataSource") if isinstance(channel, dict) else None
+            source = data_source.get("S3DataSource") if isinstance(data_source, dict) else None
             if not isinstance(source, dict):
                 found.append(f"InputDataConfig[{index}]: only S3DataSource channels run locally")
             elif source.get("S3DataType", "S3Prefix") not in ("S3Prefix",) and not is_expression(
@@ -155,6 +162,15 @@ class TrainingExecutor:
         ended = timestamp()
         model_uri = f"{output}/model.tar.gz"
         return _properties(context, name, trained.hyperparameters, model_uri, trained.metrics, started, ended)
+
+
+def _channel_name_problems(index: int, channel: object) -> list[str]:
+    """A channel's name becomes the directory ``/opt/ml/input/data/<channel>``: it follows ChannelName's rule."""
+    name = channel.get("ChannelName") if isinstance(channel, dict) else None
+    if is_expression(name):
+        return []
+    problem = CHANNEL_NAME.problem("ChannelName", name)
+    return [f"InputDataConfig[{index}]: {problem}"] if problem else []
 
 
 def _upload(context: JobContext, output: str, archives: dict[str, Path]) -> None:

@@ -28,6 +28,7 @@ from showcase.local.executors import jsonpath
 from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, timestamp
 from showcase.local.executors.images import repository
 from showcase.local.jobs import JobContext
+from showcase.names import MODEL_NAME
 from showcase.serving.errors import ModelLoadError
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
@@ -116,6 +117,8 @@ def _problems(arguments: dict[str, Any]) -> list[str]:
         found.append(f"MaxPayloadInMB must be a whole number from 1 to 100 locally, got {payload!r}")
     if "ModelName" not in arguments:
         found.append("a Transform step needs ModelName")
+    elif not is_expression(arguments["ModelName"]):
+        found += [problem for problem in [MODEL_NAME.problem("ModelName", arguments["ModelName"])] if problem]
     found.extend(_data_processing_problems(arguments.get("DataProcessing") or {}, content_type, accept, split))
     if arguments.get("DataCaptureConfig"):
         found.append("DataCaptureConfig is not supported locally")
