@@ -12,7 +12,12 @@ Everything runs on loopback (127.0.0.1) under a temporary state home:
 - **faults**: the pipeline runner SIGKILLed during training then retried, an object-store write and a
   registration killed half-way, the registry held by another process, a corrupt model deployed;
 - **bad inputs**: malformed request bodies against the real server by category, hostile model archives through
-  every loader, bad pipeline input files through the prepare step (a 1 GB line with its peak memory).
+  every loader, bad pipeline input files through the prepare step (a 1 GB line with its peak memory);
+- **connections that never finish**: a 200 MB header on one connection (the status answered, how much the
+  client sent before the server closed, each worker's RSS before and after), and 300 sockets sending a
+  request head a line a second (how many the server still holds along the way, and what it answered them).
+
+``--connections-only`` runs the last part alone (a minute): ``--flood-mb`` and ``--slow-sockets`` size it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import io
 import os
 import random
 import re
+import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +39,8 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -427,17 +436,112 @@ def definition_parsing() -> list[list[object]]:
     return rows
 
 
+# -- connections that never finish --------------------------------------------------------------------------
+
+
+def header_flood(server: RunningServer, megabytes: int) -> list[object]:
+    """One connection sending a request whose one header is ``megabytes`` long, as fast as loopback takes it;
+    each worker's RSS is sampled every 0.1 s meanwhile (its largest value is shown)."""
+    workers = server.workers()
+    before = {pid: rss_mb(pid) for pid in workers}
+    peak = dict(before)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            for pid in workers:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    peak[pid] = max(peak[pid], rss_mb(pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    sent, answer = 0, b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Flood: ")
+        chunk = b"a" * 65536
+        with contextlib.suppress(OSError):
+            while sent < megabytes << 20:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        with contextlib.suppress(OSError):
+            answer = sock.recv(65536)
+    done.set()
+    sampler.join()
+    status = answer.split(b"\r\n", 1)[0].decode(errors="replace") or "no answer within 30 s"
+    rss = ", ".join(f"{before[pid]:.0f}->{peak[pid]:.0f}" for pid in workers)
+    gone = [pid for pid in workers if pid not in server.workers()]
+    replaced = f"; {len(gone)} worker(s) died and were replaced" if gone else ""
+    return [
+        f"one {megabytes} MB header",
+        f"{status} after {sent / 1e6:.1f} MB sent; worker RSS MB (peak) {rss}{replaced}",
+    ]
+
+
+def slow_clients(server: RunningServer, count: int, seconds: float = 20.0) -> list[list[object]]:
+    """``count`` connections sending a request head a header line a second, for ``seconds``."""
+    sockets = {socket.create_connection(("127.0.0.1", server.port), timeout=30): b"" for _ in range(count)}
+    for sock in sockets:
+        sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    started = time.monotonic()
+    open_, line = set(sockets), 0
+    checkpoints, held = [1.0, 5.0, 9.0, 11.0, 15.0], []
+    while (elapsed := time.monotonic() - started) < seconds:
+        readable, _, _ = select.select(list(open_), [], [], 0.2)
+        for sock in readable:
+            chunk = b""
+            with contextlib.suppress(OSError):
+                chunk = sock.recv(65536)
+            sockets[sock] += chunk
+            if not chunk:
+                open_.discard(sock)
+        if elapsed >= line:  # one more header line a second on every socket the server still holds
+            line += 1
+            for sock in list(open_):
+                try:
+                    sock.sendall(f"X-Slow-{line}: {line}\r\n".encode())
+                except OSError:
+                    open_.discard(sock)
+        while checkpoints and elapsed >= checkpoints[0]:
+            held.append((checkpoints.pop(0), len(open_)))
+    answered = Counter(
+        "still held" if sock in open_ else data.split(b"\r\n", 1)[0].decode(errors="replace") or "closed, no answer"
+        for sock, data in sockets.items()
+    )
+    for sock in sockets:
+        sock.close()
+    along = "; ".join(f"{n} at {t:g} s" for t, n in held)
+    outcome = ", ".join(f"{n}x {status}" for status, n in answered.most_common())
+    return [
+        [f"{count} slow heads (a line a second): sockets held", along],
+        [f"{count} slow heads: after {seconds:g} s", outcome],
+    ]
+
+
+def connections(server: RunningServer, flood_mb: int, slow_sockets: int) -> None:
+    workers = server.workers()
+    rows = [header_flood(server, flood_mb), *slow_clients(server, slow_sockets)]
+    rows.append(["workers after both", "the same" if server.workers() == workers else "CHANGED"])
+    table("Connections that never finish (the endpoint's workers)", ["client", "outcome"], rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--per-category", type=int, default=60, help="malformed requests per category")
+    parser.add_argument("--flood-mb", type=int, default=200, help="size of the one-header flood (default: 200)")
+    parser.add_argument("--slow-sockets", type=int, default=300, help="slow-head connections (default: 300)")
+    parser.add_argument("--connections-only", action="store_true", help="only the connections that never finish")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="showcase-reliability-") as temp:
         root = Path(temp)
         home = root / "endpoint-home"
         config = write_config(root / "config.json", register(home, train_booster()))
+        if args.connections_only:
+            with serving(home, config, workers=args.workers) as server:
+                connections(server, args.flood_mb, args.slow_sockets)
+            return 0
         with serving(home, config, workers=args.workers) as server:
             load_rows = load(server, args.clients, args.seconds)
             table(
@@ -448,6 +552,7 @@ def main() -> int:
             )  # fmt: skip
             faults = [corrupt_deploy(server, root)]
             input_rows = bad_requests(server, args.per_category)
+            connections(server, args.flood_mb, args.slow_sockets)
         faults += [killed_runner(root), killed_store_write(root), killed_registration(root), locked_registry(root)]
         table("Faults", ["fault", "outcome"], faults)
         input_rows += hostile_archives(root) + bad_input_files(root)

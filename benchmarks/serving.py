@@ -4,7 +4,8 @@
     python benchmarks/serving.py [--duration 5] [--workers 2] [--skip-mlflow]
 
 Measures, on loopback:
-- single-row CSV requests at 1, 8 and 32 concurrent keep-alive clients: throughput, p50 and p99 latency;
+- single-row CSV requests at 1, 8 and 32 concurrent keep-alive clients: throughput, p50 and p99 latency, and the
+  server's CPU time per request (all its processes: a figure other load on the machine moves less);
 - 10,000-row CSV requests (1 and 2 clients in a row, 60 requests each after a warm-up one): rows per second;
 - the floor: ``Booster.inplace_predict`` on the same 10,000 rows in this process (nthread=1 and all cores);
 - a worker's work per batch without HTTP: the codec's decode, ``inplace_predict`` and encode, in this process;
@@ -317,13 +318,15 @@ def measure(
     """The table's rows for one server, and for 1 and 2 batch clients what ``Batch`` holds."""
     lines, batches = [], {}
     for connections in CONCURRENCY:
+        cpu_before = server_cpu_seconds(process)
         result = load(port, path, row, connections, duration)
+        cpu_us = (server_cpu_seconds(process) - cpu_before) / (result["rps"] * duration) * 1e6
         lines.append(
             (
                 name,
                 f"1 row, {connections} clients",
                 f"{result['rps']:,.0f} req/s",
-                f"p50 {result['p50']:.2f} ms / p99 {result['p99']:.2f} ms",
+                f"p50 {result['p50']:.2f} ms / p99 {result['p99']:.2f} ms; server CPU {cpu_us:.0f} µs a request",
                 f"{result['errors']:.0f}",
             )
         )

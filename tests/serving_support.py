@@ -141,6 +141,7 @@ def serving(
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
     from_environment: bool = False,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[RunningServer]:
     """``showcase-endpoint serve`` on a free loopback port; stopped with SIGTERM (bounded waits throughout).
 
@@ -156,7 +157,7 @@ def serving(
         env.update(SAGEMAKER_BIND_TO_PORT="0", SAGEMAKER_MODEL_SERVER_WORKERS=str(workers))
     else:
         args += ["--port", "0", "--workers", str(workers)]
-    args += ["--log-level", "INFO"]
+    args += ["--log-level", "INFO", *extra_args]
     with log.open("wb") as sink:
         process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:

@@ -185,14 +185,14 @@ def raw_exchange(port: int, data: bytes) -> bytes:
     "request_bytes",
     [
         b"GARBAGE\r\n\r\n",
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n12345",
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n1,2",  # body cut short
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: \xff\xfe\r\nContent-Length: 3\r\n\r\n1,2",
-        b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n12345",
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n1,2",  # body cut short
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \xff\xfe\r\nContent-Length: 3\r\n\r\n1,2",
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
         + b"".join(b"100000\r\n" + b"1" * 0x100000 + b"\r\n" for _ in range(7))
         + b"0\r\n\r\n",  # 7 MiB in chunks, no Content-Length: the app counts
     ],
@@ -207,6 +207,8 @@ def test_malformed_http_gets_no_5xx_and_kills_no_worker(
     assert not re.match(rb"HTTP/1\.[01] 5", status_line), answer[:300]
     if len(request_bytes) > codec.MAX_PAYLOAD_BYTES:
         assert status_line.startswith(b"HTTP/1.1 413"), answer[:300]
+    if b"X-Big" in request_bytes:  # 100,000 bytes of one header: over the 16 KiB bound on a request's head
+        assert status_line.startswith(b"HTTP/1.1 431"), answer[:300]
     assert server.workers() == workers_at_start
     assert server.invoke(ROW)[0] == 200
 

@@ -317,3 +317,26 @@ def test_model_load_errors_are_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
     with pytest.raises(ModelLoadError, match="holds no 'xgboost-model' file"):
         load_model(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("path", ["/invocations", "/endpoints/test-endpoint/invocations"])
+def test_a_body_cut_short_is_neither_predicted_nor_captured(home: Path, path: str) -> None:
+    """The connection closed half-way through the body (the client left, or the server cut a body slower than
+    its deadline): the half that came is not a request. Nothing is sent, captured or counted as a success."""
+    paths = deploy(home, register(home, train_booster()), EnableDataCapture="true", SamplingPercentage="100")
+    app = EndpointApp.from_home(paths, ObjectStore(home / "store"))
+    incoming = [{"type": "http.request", "body": ROW[:20].encode(), "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-type", b"text/csv")]}
+    asyncio.run(app(scope, receive, send))
+    app.close()
+    assert sent == []
+    assert not (home / "store" / "showcase-local" / "datacapture").exists()
+    assert app.metrics.snapshot()["by_status"] == {"499": 1}

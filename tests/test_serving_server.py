@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import numpy as np
+import psutil
 import pytest
 from botocore.config import Config
 
@@ -122,6 +123,67 @@ def test_every_status_code_over_http(server: RunningServer) -> None:
     assert server.invoke(ROW, accept="application/jsonlines") == (200, json.dumps({"score": score(0.0)}) + "\n")
 
 
+def test_the_endpoint_answers_only_to_its_own_names(server: RunningServer) -> None:
+    """DNS rebinding: a request naming another host is refused before the model sees it, on every route."""
+    attacker = {"Host": f"rebind.attacker.example:{server.port}", "Content-Type": "text/csv"}
+    for method, path in (("GET", "/ping"), ("POST", "/invocations"), ("POST", "/endpoints/test-endpoint/invocations")):
+        status, _, body = server.request(method, path, ROW if method == "POST" else None, attacker)
+        assert status == 400 and b"--allowed-host rebind.attacker.example" in body, (path, body)
+    for host in (f"localhost:{server.port}", f"127.0.0.1:{server.port}"):
+        assert server.request("POST", "/invocations", ROW, {"Host": host, "Content-Type": "text/csv"})[0] == 200
+
+
+def test_a_header_flood_is_cut_at_16_kib_and_the_workers_stay_small(server: RunningServer) -> None:
+    """200 MB of one header, on four connections (both workers get some): each is answered 431 once the head
+    passes 16 KiB, long before the client has sent it all; before the bound, a worker grew by the whole flood."""
+    workers = server.workers()
+    before = {pid: psutil.Process(pid).memory_info().rss for pid in workers}
+    for _ in range(4):
+        sent = 0
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Flood: ")
+            with pytest.raises(OSError):
+                while sent < 200 * 2**20:
+                    sock.sendall(b"a" * 65536)
+                    sent += 65536
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 431") and sent < 20 * 2**20, (answer[:100], sent)
+    grown = {pid: (psutil.Process(pid).memory_info().rss - before[pid]) / 1e6 for pid in workers}
+    assert server.workers() == workers
+    assert all(mb < 20 for mb in grown.values()), grown
+
+
+def test_slow_heads_are_cut_at_the_deadline(server: RunningServer) -> None:
+    """Ten connections sending a head a few bytes at a time (slow loris): the server answers each 408 once the
+    head deadline passes (10 s) and closes it; the sockets are not held."""
+    sockets = [socket.create_connection(("127.0.0.1", server.port), timeout=60) for _ in range(10)]
+    try:
+        for sock in sockets:
+            sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        answers = []
+        for sock in sockets:
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+            answers.append(received.split(b"\r\n", 1)[0])
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert answers == [b"HTTP/1.1 408 Request Timeout"] * 10
+    assert server.invoke(ROW)[0] == 200
+
+
+def test_allowed_host_adds_a_name_the_endpoint_answers_to(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    config = write_config(tmp_path / "config.json", register(home, train_booster()))
+    refused = cli(home, "serve", "--config", str(config), "--allowed-host", "endpoint.lan:8080")
+    assert refused.returncode == 2 and "without a port" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    with serving(home, config, workers=1, extra_args=("--allowed-host", "Endpoint.LAN")) as running:
+        assert running.request("GET", "/ping", headers={"Host": f"endpoint.lan:{running.port}"})[0] == 200
+        assert running.request("GET", "/ping", headers={"Host": "other.lan"})[0] == 400
+
+
 class Traffic:
     """Clients sending ROW in a loop until stopped (bounded), recording (start time, outcome)."""
 
@@ -217,7 +279,7 @@ def test_sigterm_drains_an_in_flight_request(tmp_path: Path) -> None:
     with serving(home, config, workers=1) as running:
         body = (ROW + "\n").encode() * 50
         with socket.create_connection(("127.0.0.1", running.port), timeout=30) as sock:
-            head = f"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+            head = f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n"
             sock.sendall(head.encode() + body[:100])
             assert running.request("GET", "/ping")[0] == 200  # the worker has surely read the first part by now
             running.process.send_signal(signal.SIGTERM)

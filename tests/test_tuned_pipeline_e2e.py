@@ -124,7 +124,7 @@ def test_the_dashboard_draws_the_trials_and_shows_their_logs(home: Path) -> None
 
     record = execution(home)
     summaries = steps(record)["TuneModel"]["properties"]["TrainingJobSummaries"]
-    client = TestClient(create_app(LocalSource(load(home))))
+    client = TestClient(create_app(LocalSource(load(home))), base_url="http://127.0.0.1:8765")  # a name it answers to
     page = client.get(f"/executions/{record['execution_id']}").text
     for summary in summaries:
         assert f'data-job="{summary["TrainingJobName"]}"' in page

@@ -245,5 +245,6 @@ class OneEndpoint:
 
 @pytest.mark.parametrize(("workers", "phrase"), [(1, "with 1 worker."), (2, "with 2 workers.")])
 def test_the_endpoint_page_counts_workers_in_words(workers: int, phrase: str) -> None:
-    page = TestClient(create_app(OneEndpoint(workers))).get("/endpoints/live").text  # type: ignore[arg-type]
+    client = TestClient(create_app(OneEndpoint(workers)), base_url=ORIGIN)  # type: ignore[arg-type]
+    page = client.get("/endpoints/live").text
     assert phrase in page, re.findall(r"with \d+ \w+", page)

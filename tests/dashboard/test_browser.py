@@ -18,9 +18,12 @@ import pytest
 import uvicorn
 
 from showcase.dashboard import create_app
+from showcase.dashboard.app import HTTP_LIMITS
 from showcase.dashboard.local_source import LocalSource
-from showcase.local.records import ExecutionStore
+from showcase.local.records import ExecutionStore, now
+from showcase.serving.bounds import uvicorn_config
 from tests.dashboard.conftest import ENDPOINT, GROUP, State
+from tests.dashboard.test_security import HOSTILE
 
 # Debian's chromium (what `make setup` installs as root), or SHOWCASE_CHROMIUM, or a Chrome already on PATH
 # (GitHub's Ubuntu runners ship google-chrome).
@@ -49,11 +52,11 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture(scope="module")
 def base_url(dashboard_state: State) -> Iterator[str]:
-    """The dashboard on a real uvicorn server in a thread; it binds port 0 and the port it got is read back from
-    its listening socket (no port is picked first and released, for another process to take meanwhile)."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(LocalSource(dashboard_state.settings)), host="127.0.0.1", port=0, log_level="warning")
-    )
+    """The dashboard on a real uvicorn server in a thread, configured as ``showcase-dashboard`` serves it; it binds
+    port 0 and the port it got is read back from its listening socket (no port is picked first and released, for
+    another process to take meanwhile)."""
+    app = create_app(LocalSource(dashboard_state.settings))
+    server = uvicorn.Server(uvicorn_config(app, HTTP_LIMITS, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -127,6 +130,46 @@ def test_every_page_renders(page: Any, base_url: str, state: State) -> None:
         assert response.status == 200, url
         assert heading in page.locator("h1").inner_text(), url
         shoot(page, name)
+
+
+def test_the_compare_page_frames_both_reports(page: Any, base_url: str) -> None:
+    """The reports forbid framing by any origin but the dashboard's own: the compare page still shows them."""
+    page.goto(f"{base_url}/models/compare?a={GROUP}/1&b={GROUP}/2")
+    frames = [frame for frame in page.frames if frame.url.endswith("/report")]
+    assert len(frames) == 2
+    for frame in frames:
+        frame.wait_for_selector("h1")
+        assert "Model evaluation" in frame.locator("h1").inner_text()
+
+
+def test_a_hostile_step_name_runs_no_script(page: Any, base_url: str, state: State) -> None:
+    """An execution record whose step name closes the badge's attribute and adds ``autofocus onfocus=...``:
+    before names were escaped, Chromium ran the handler on page load, on the dashboard's origin."""
+    records = ExecutionStore(state.settings.executions_root)
+    hostile_id = "hostilexecution1"
+    shutil.copytree(records.directory(state.succeeded), records.directory(hostile_id))
+    definition, parameters = records.load_inputs(hostile_id)
+    for step in definition["Steps"]:
+        if step["Name"] == "TrainModel":
+            step["Name"] = HOSTILE
+    records.save_inputs(hostile_id, definition, parameters)
+    record = records.load(state.succeeded)
+    record.execution_id, record.start, record.end = hostile_id, now(), now()
+    record.step("TrainModel").name = HOSTILE
+    record.failure_reason = HOSTILE
+    records.save(record)
+
+    page.goto(f"{base_url}/executions/{hostile_id}")
+    page.locator("h1").click()  # focus moves, as a reader's click would move it
+    assert page.evaluate("document.title") != "pwned"
+    assert page.locator("[onfocus], [onerror], [autofocus], main img, main script").count() == 0
+    badges = page.evaluate("() => [...document.querySelectorAll('[data-step-status]')].map(e => e.dataset.stepStatus)")
+    assert HOSTILE in badges and len(badges) == 7
+    assert page.locator(".dag [data-step]").count() == 7
+    assert HOSTILE in page.locator("#steps").inner_text() and HOSTILE in page.locator("#failure-reason").inner_text()
+    page.goto(f"{base_url}/executions")
+    assert page.evaluate("document.title") != "pwned"
+    assert page.locator("[onfocus], [onerror], [autofocus], main img, main script").count() == 0
 
 
 def _graph(page: Any) -> dict[str, str]:

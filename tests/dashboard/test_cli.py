@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -63,3 +65,30 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
         _, stderr = result.communicate(timeout=60)
         assert result.returncode == 2, stderr
         assert message in stderr and "Traceback" not in stderr
+
+
+def test_answers_only_to_its_names_and_bounds_each_request(tmp_path: Path) -> None:
+    """The served dashboard: another Host is refused (``--allowed-host`` adds one), a head over 16 KiB gets 431."""
+    process = dashboard("--port", "0", "--allowed-host", "dash.lan", home=tmp_path)
+    try:
+        port = int(reported_url(process).rsplit(":", 1)[1].strip("/"))
+        for host, status in (("dash.lan", 200), (f"localhost:{port}", 200), ("rebind.attacker.example", 400)):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/executions", headers={"Host": host})
+            response = connection.getresponse()
+            assert response.status == status, (host, response.read()[:200])
+            assert response.getheader("X-Frame-Options") == "DENY"
+            connection.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /executions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 431")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_an_allowed_host_with_a_port_is_a_one_line_error(tmp_path: Path) -> None:
+    result = dashboard("--allowed-host", "dash.lan:8765", home=tmp_path)
+    _, stderr = result.communicate(timeout=60)
+    assert result.returncode == 2 and "expected a host name or IP address without a port" in stderr
+    assert len(stderr.strip().splitlines()) == 1

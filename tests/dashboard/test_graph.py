@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from xml.etree import ElementTree
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup
 
 from showcase.dashboard.graph import layers, reduced, render_svg, steps_of
 
@@ -90,3 +95,27 @@ def test_a_tuning_steps_trials_are_drawn_under_it_as_links() -> None:
     assert f">+{len(trials) - len(drawn)}<" in svg
     assert 'class="job status-Failed"' in svg and 'href="/x/tune-001"' in svg
     assert "<title>tune-002: Completed validation:rmse 2</title>" in svg
+
+
+XML_TEXT = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(XML_TEXT, min_size=1, max_size=4, unique=True), kind=XML_TEXT, status=XML_TEXT, tip=XML_TEXT)
+def test_every_text_the_svg_embeds_is_escaped(names: list[str], kind: str, status: str, tip: str) -> None:
+    """Whatever the names, types, statuses and trial details hold, the SVG parses as XML with only the graph's own
+    elements and attributes, and each text reads back as it was given (the page inserts it as markup)."""
+    definition = {"Steps": [step(name, kind) for name in names]}
+    trials = {names[0]: [(name + "-trial", status, tip) for name in names]}
+    svg = render_svg(definition, dict.fromkeys(names, status), lambda name: f"/s/{name}", trials)
+    assert isinstance(svg, Markup)
+    root = ElementTree.fromstring(svg)
+    elements = {element.tag.rpartition("}")[2] for element in root.iter()}
+    assert elements <= {"svg", "defs", "marker", "path", "a", "g", "rect", "text", "title"}
+    attributes = {name for element in root.iter() for name in element.attrib}
+    assert not {name for name in attributes if name.lower().startswith("on")}
+    steps_drawn = [element.attrib["data-step"] for element in root.iter() if "data-step" in element.attrib]
+    assert sorted(steps_drawn) == sorted(names)
+    texts = {element.text for element in root.iter() if element.text}
+    assert set(names) <= texts and any(text.startswith(f"{kind} · {status}") for text in texts)
+    assert {element.attrib["href"] for element in root.iter("a")} >= {f"/s/{name}" for name in names}

@@ -102,6 +102,26 @@ def key_value_flag(text: str) -> tuple[str, str]:
     return name, value
 
 
+def add_allowed_host(parser: argparse.ArgumentParser) -> None:
+    """``--allowed-host NAME`` (repeatable), for a server that answers only to the names in requests' Host."""
+    from showcase.serving.hosts import allowed_name
+
+    def name(text: str) -> str:
+        try:
+            return allowed_name(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        type=name,
+        metavar="NAME",
+        help="also answer requests sent to NAME (repeatable); 127.0.0.1, localhost, ::1 and --host always are",
+    )
+
+
 def add_log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> None:
     parser.add_argument(
         "--log-level",

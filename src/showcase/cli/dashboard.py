@@ -1,6 +1,6 @@
 """``showcase-dashboard``: executions, models and endpoints in a browser, served on 127.0.0.1.
 
-showcase-dashboard [--home DIR] [--host 127.0.0.1] [--port 8765] [--open]
+showcase-dashboard [--home DIR] [--host 127.0.0.1] [--port 8765] [--open] [--allowed-host NAME ...]
 showcase-dashboard --aws --region eu-west-1      # the AWS account's pipelines and model packages
 """
 
@@ -15,9 +15,12 @@ import webbrowser
 from collections.abc import Sequence
 
 from showcase import settings as settings_module
-from showcase.cli.common import HOME_HELP, ArgumentParser, add_log_level, configure_logging, run_cli
+from showcase.cli.common import HOME_HELP, ArgumentParser, add_allowed_host, add_log_level, configure_logging, run_cli
 from showcase.dashboard import Source, create_app
+from showcase.dashboard.app import HTTP_LIMITS
 from showcase.errors import UsageError
+from showcase.serving.bounds import uvicorn_config
+from showcase.serving.hosts import allowed_hosts
 
 logger = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
@@ -37,6 +40,7 @@ def build_parser() -> ArgumentParser:
         "--port", type=port_flag, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}; 0 takes a free port"
     )
     parser.add_argument("--open", action="store_true", help="open the dashboard in a browser once it listens")
+    add_allowed_host(parser)
     parser.add_argument("--aws", action="store_true", help="read SageMaker (boto3's credentials) instead")
     parser.add_argument("--region", help="AWS region for --aws (default: boto3's, e.g. AWS_DEFAULT_REGION)")
     add_log_level(parser, default="INFO")
@@ -64,7 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    app = create_app(make_source(args))
+    try:
+        names = allowed_hosts(args.host, args.allowed_host)
+    except ValueError as exc:
+        raise UsageError(f"--host {args.host!r}: {exc}") from None
+    app = create_app(make_source(args), allowed_hosts=names)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("listening on %s: anyone who can reach it can approve models and retry executions", args.host)
     listener = _bind(args.host, args.port)  # bound here, so --port 0 gets a free port and the URL names it
@@ -73,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.open:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     print(f"dashboard on {url}", flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
+    uvicorn.Server(uvicorn_config(app, HTTP_LIMITS, log_level="warning")).run(sockets=[listener])
     return 0
 
 

@@ -1,6 +1,7 @@
 """``showcase-endpoint``: serve a registered model locally with SageMaker's endpoint contracts.
 
     showcase-endpoint serve  --config deploy/endpoint_config_adj.json [--host H] [--port P] [--workers N]
+                             [--allowed-host NAME ...]
     showcase-endpoint deploy --config deploy/endpoint_config_adj.json     (hot swap on the running endpoint)
     showcase-endpoint status [--config FILE | --endpoint-name NAME]
     showcase-endpoint stop   [--config FILE | --endpoint-name NAME]
@@ -22,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from showcase import settings as settings_module
-from showcase.cli.common import ArgumentParser, add_home, add_log_level, configure_logging, read_json_file, run_cli
+from showcase.cli.common import (
+    ArgumentParser,
+    add_allowed_host,
+    add_home,
+    add_log_level,
+    configure_logging,
+    read_json_file,
+    run_cli,
+)
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, parse_endpoint_config
 from showcase.errors import UsageError
 
@@ -49,6 +58,7 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="worker processes (default: SAGEMAKER_MODEL_SERVER_WORKERS, else the CPU count)",
     )
+    add_allowed_host(serve)
 
     deploy = commands.add_parser(
         "deploy", parents=[common], help="swap the running endpoint to the config's model package, no downtime"
@@ -127,6 +137,7 @@ def _serve(args: argparse.Namespace, settings: settings_module.Settings) -> int:
         port=server.port_from_env(args.port),
         workers=server.workers_from_env(args.workers),
         log_level="warning" if args.log_level == "WARN" else args.log_level.lower(),
+        allowed_hosts=tuple(args.allowed_host),
     )
     deployment, _ = prepare_deployment(config, settings, source=args.config, previous=read_deployment(paths))
     write_deployment(paths, deployment)

@@ -3,6 +3,8 @@
 The edges come from the definition JSON itself (``DependsOn``, every ``{"Get": "Steps.X..."}`` reference,
 and a condition step to the steps of its branches), so any pipeline draws, including ones the local
 runtime cannot run. Each node carries ``data-step`` and a ``status-<Status>`` class the page's script updates.
+Every text taken from the definition or the records (names, types, statuses, trial details, links) is escaped
+where it is embedded, so the drawing is returned as ``Markup`` the page inserts as it is.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import html
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from markupsafe import Markup
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 168, 48, 56, 22, 12
 
@@ -104,7 +108,7 @@ def render_svg(
     statuses: Mapping[str, str],
     href: Callable[[str], str],
     jobs: Mapping[str, Sequence[tuple[str, str, str]]] | None = None,
-) -> str:
+) -> Markup:
     """The DAG as an inline ``<svg>``; steps without a status are drawn ``NotStarted``.
 
     ``jobs`` maps a step to the jobs it ran — a Tuning step's trials as (name, status, tooltip) — drawn as
@@ -139,7 +143,7 @@ def render_svg(
     for name, ran in (jobs or {}).items():
         if name in where:
             boxes.append(_jobs(ran, href, *where[name]))
-    return (
+    return Markup(
         f'<svg class="dag" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="step graph"><defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="8" '
         f'markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z" class="arrow"/></marker></defs>'

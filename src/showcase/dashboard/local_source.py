@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from showcase import local
 from showcase.dashboard.source import (
     Capture,
@@ -241,7 +243,8 @@ class LocalSource:
             try:
                 baseline = json.loads(self.store.get_bytes(latest["baseline_statistics"]))
                 current = json.loads(self.store.get_bytes(latest["statistics"]))
-                plots = tuple(feature_plots(baseline, current))
+                # feature_svg escapes every text it embeds (the feature name): markup to insert as it is.
+                plots = tuple((name, Markup(svg)) for name, svg in feature_plots(baseline, current))
             except (StoreError, ValueError, KeyError, TypeError):
                 plots = ()
         return Monitoring(runs=shown, plots=plots)

@@ -17,6 +17,14 @@ from showcase.statuses import ApprovalStatus
 
 DECISIONS = {"approve": ApprovalStatus.APPROVED, "reject": ApprovalStatus.REJECTED}
 COMPARED = ("mse", "rmse", "mae", "r2")
+MAX_VERSION = 2**31 - 1
+"""ModelPackageVersion is an Integer in SageMaker's API (a 32-bit int, from 1): no package has a larger one."""
+DOCUMENT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+"""A report (the evaluation job's, a monitoring run's) is shown as a document that never runs script here; the
+compare page frames two of them, so this origin, and only it, may frame one."""
 
 
 def _source(request: Request) -> Source:
@@ -33,10 +41,16 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
 
 
 def _version(request: Request) -> tuple[str, int]:
-    text = request.path_params["version"]
-    if not text.isdigit():
-        raise NotFound(f"model package version must be a whole number, got {text!r}")
-    return request.path_params["group"], int(text)
+    return request.path_params["group"], version_number(request.path_params["version"])
+
+
+def version_number(text: str) -> int:
+    """A model package version from a URL: a whole number from 1 to ``MAX_VERSION``, else NotFound."""
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_VERSION))) or not (
+        1 <= int(text) <= MAX_VERSION
+    ):
+        raise NotFound(f"model package version must be a whole number from 1 to {MAX_VERSION}, got {text[:40]!r}")
+    return int(text)
 
 
 # -- executions ------------------------------------------------------------------------------------
@@ -142,9 +156,7 @@ async def package(request: Request) -> Response:
 async def report(request: Request) -> Response:
     group, version = _version(request)
     body = _source(request).report(group, version)
-    # The report is the evaluation job's output: shown as a document, never allowed to run script here.
-    headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
-    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(body, media_type="text/html; charset=utf-8", headers=DOCUMENT_HEADERS)
 
 
 async def compare(request: Request) -> Response:
@@ -152,9 +164,9 @@ async def compare(request: Request) -> Response:
     found: list[Package] = []
     for ref in refs:
         group, _, version = ref.rpartition("/")
-        if not group or not version.isdigit():
-            raise DashboardError(f"compare needs ?a=<group>/<version>&b=<group>/<version>, got {ref!r}")
-        found.append(_source(request).package(group, int(version)))
+        if not group or not version:
+            raise DashboardError(f"compare needs ?a=<group>/<version>&b=<group>/<version>, got {ref[:80]!r}")
+        found.append(_source(request).package(group, version_number(version)))
     rows = [(name, found[0].metric(name), found[1].metric(name)) for name in COMPARED]
     parameters = sorted(set(_parameters(found[0])) | set(_parameters(found[1])))
     return _page(
@@ -212,9 +224,7 @@ async def endpoint(request: Request) -> Response:
 
 async def monitoring_report(request: Request) -> Response:
     body = _source(request).monitoring_report(request.path_params["name"], request.path_params["run_id"])
-    # Like the evaluation report: a document drawn by our code, never allowed to run script here.
-    headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
-    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(body, media_type="text/html; charset=utf-8", headers=DOCUMENT_HEADERS)
 
 
 async def endpoint_api(request: Request) -> Response:

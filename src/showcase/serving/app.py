@@ -81,6 +81,14 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _ClientGone(Exception):
+    """The connection closed before the whole body came (the client left, or the server cut a slow body)."""
+
+
+CLIENT_GONE = 499
+"""What a request whose body never came completely counts as (nginx's "client closed request"); nothing is sent."""
+
+
 class EndpointApp:
     """One endpoint's ASGI app; build it with ``from_home`` in each worker process."""
 
@@ -210,6 +218,8 @@ class EndpointApp:
         except _BodyTooLarge:
             message = f"the request body is larger than {MAX_PAYLOAD_BYTES} bytes (6 MiB); split it\n"
             return await _respond(send, 413, _TEXT, message.encode())
+        except _ClientGone:
+            return CLIENT_GONE
         except RequestError as exc:
             return await _respond(send, exc.status, _TEXT, (exc.message + "\n").encode())
         return await _respond(send, answer.status, answer.headers(), answer.body)
@@ -225,6 +235,8 @@ class EndpointApp:
         except _BodyTooLarge:
             message = f"Request body is larger than the limit of {MAX_PAYLOAD_BYTES} bytes."
             return await _respond(send, *runtime_api.validation_error(413, message))
+        except _ClientGone:
+            return CLIENT_GONE
         except RequestError as exc:
             return await _respond(send, *runtime_api.model_error(name, exc.status, exc.message))
         headers_out = [*runtime_api.success_headers(None), *answer.headers()]
@@ -288,6 +300,8 @@ async def _read_body(headers: dict[str, str], receive: Receive) -> bytes:
     chunks, size = [], 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_PAYLOAD_BYTES:

@@ -14,6 +14,10 @@ Why this stack, for throughput on a 2-core machine:
 
 Workers build the app after the fork (``preload_app`` off) so each loads its own booster and starts its own
 watcher thread; the arbiter process never runs XGBoost.
+
+Each worker parses HTTP with ``bounds.BoundedProtocol`` (header size and count, head and body deadlines:
+gunicorn's own ``limit_request_*`` do not reach uvicorn's parser) and answers only to the names
+``hosts.HostGuard`` allows: the loopback names, the bound address and ``--allowed-host``.
 """
 
 from __future__ import annotations
@@ -23,21 +27,29 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
 
 from showcase.errors import UsageError
 from showcase.processes import pid_alive
 from showcase.serving.app import EndpointApp
+from showcase.serving.bounds import BoundedProtocol
 from showcase.serving.deployment import EndpointPaths, ServerInfo, write_server_info
+from showcase.serving.hosts import HostGuard, allowed_hosts
 from showcase.store import ObjectStore
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-WORKER_CLASS = "uvicorn_worker.UvicornWorker"
+
+
+class BoundedUvicornWorker(UvicornWorker):
+    """uvicorn_worker's worker (uvloop), parsing with ``BoundedProtocol``; no WebSockets."""
+
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "auto", "http": BoundedProtocol, "ws": "none"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,18 @@ class ServerOptions:
     workers: int = 1
     graceful_timeout_s: int = 30
     log_level: str = "info"
+    allowed_hosts: tuple[str, ...] = ()
+    """Names the endpoint answers to besides the loopback ones and ``host`` (``--allowed-host``)."""
+
+    def __post_init__(self) -> None:
+        self.answers_to()  # a name that cannot be one is refused before anything starts
+
+    def answers_to(self) -> frozenset[str]:
+        """The names a request's Host may carry."""
+        try:
+            return allowed_hosts(self.host, self.allowed_hosts)
+        except ValueError as exc:
+            raise UsageError(f"--host {self.host!r}: {exc}") from None
 
 
 def port_from_env(flag: int | None) -> int:
@@ -84,7 +108,7 @@ class EndpointServer(BaseApplication):
         settings: dict[str, Any] = {
             "bind": [f"{self.options.host}:{self.options.port}"],
             "workers": self.options.workers,
-            "worker_class": WORKER_CLASS,
+            "worker_class": BoundedUvicornWorker,
             "preload_app": False,
             "graceful_timeout": self.options.graceful_timeout_s,
             "timeout": 60,
@@ -101,12 +125,12 @@ class EndpointServer(BaseApplication):
         for name, value in settings.items():
             self.cfg.set(name, value)
 
-    def load(self) -> EndpointApp:
+    def load(self) -> HostGuard:
         os.environ["OMP_NUM_THREADS"] = "1"
         app = EndpointApp.from_home(self.paths, self.store)
         app.start_watching()
         gc.freeze()  # the libraries and the model stay for the worker's life: keep them out of every GC pass
-        return app
+        return HostGuard(app, self.options.answers_to())
 
     def _when_ready(self, arbiter: Any) -> None:
         host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]

@@ -73,6 +73,14 @@
   if (body.pollList) poll(body.pollList, 2000, applyList);
   if (body.pollEndpoint) poll(body.pollEndpoint, 2000, applyEndpoint);
 
+  // An error page's "Back" goes back in history (a link to the executions without script). No inline
+  // script anywhere: the pages' Content-Security-Policy runs only this file.
+  for (const link of document.querySelectorAll("a[data-back]")) {
+    link.addEventListener("click", function (event) {
+      if (history.length > 1) { event.preventDefault(); history.back(); }
+    });
+  }
+
   // Long-running executions: tell the reader the page is live.
   if (body.pollExecution && !TERMINAL.has(body.status || "")) document.title = "● " + document.title;
 })();
