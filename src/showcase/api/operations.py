@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from showcase.api import identity, s3_buckets, s3_multipart, s3_objects
+from showcase.api import (
+    endpoints,
+    executions,
+    identity,
+    jobs,
+    pipelines,
+    registry,
+    runtime,
+    s3_buckets,
+    s3_multipart,
+    s3_objects,
+    tags,
+)
 from showcase.api.state import Handler
 
 STREAMED = frozenset({"PutObject", "UploadPart"})
@@ -31,4 +43,11 @@ OPERATIONS = _table(
     ("s3", s3_multipart.OPERATIONS),
     ("sts", identity.STS_OPERATIONS),
     ("iam", identity.IAM_OPERATIONS),
+    ("sagemaker", pipelines.OPERATIONS),
+    ("sagemaker", executions.OPERATIONS),
+    ("sagemaker", jobs.OPERATIONS),
+    ("sagemaker", registry.OPERATIONS),
+    ("sagemaker", endpoints.OPERATIONS),
+    ("sagemaker", tags.OPERATIONS),
+    ("sagemaker-runtime", runtime.OPERATIONS),
 )

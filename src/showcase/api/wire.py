@@ -17,9 +17,11 @@ import json
 import re
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from botocore.utils import parse_timestamp
 from moto.core.model import OperationModel, ServiceModel
 from moto.core.parse import PROTOCOL_PARSERS, RequestParserError
 from moto.core.routing import JSONRouter, ProtocolRouter, QueryRouter, RestRouter
@@ -163,7 +165,7 @@ def parse(operation: OperationModel, request: WireRequest, uri_params: dict[str,
             raise malformed(protocol, f"the request body is not JSON: {exc}") from None
         if not isinstance(document, dict):
             raise malformed(protocol, f"the request body must be a JSON object, got {type(document).__name__}")
-    parser = PROTOCOL_PARSERS[protocol](operation)
+    parser = PROTOCOL_PARSERS[protocol](operation, timestamp_parser=_utc_timestamp)
     request_dict = {
         "body": request.body,
         "headers": request.headers,
@@ -178,6 +180,11 @@ def parse(operation: OperationModel, request: WireRequest, uri_params: dict[str,
         raise malformed(protocol, f"{operation.name}: a parameter does not parse ({exc})") from None
     _check_required(operation, params)
     return params
+
+
+def _utc_timestamp(value: Any) -> datetime:
+    """A request's timestamp as an aware UTC datetime (epoch seconds in JSON, ISO 8601 in query and XML)."""
+    return parse_timestamp(value).astimezone(timezone.utc)
 
 
 def _payload_is_raw(operation: OperationModel) -> bool:
