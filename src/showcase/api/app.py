@@ -232,10 +232,13 @@ async def _read_body(request: wire.WireRequest, body: _Body) -> bytes:
 
 
 async def _send(send: Send, status: int, headers: list[tuple[str, str]], body: bytes, *, head: bool) -> None:
-    if head:
+    bodiless = status in (204, 304)  # HTTP forbids a body (and its length) on these
+    if head or bodiless:
         body = b""
     wire_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers]
-    if not any(name == b"content-length" for name, _ in wire_headers):
+    if bodiless:
+        wire_headers = [(name, value) for name, value in wire_headers if name != b"content-length"]
+    elif not any(name == b"content-length" for name, _ in wire_headers):
         wire_headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": wire_headers})
     await send({"type": "http.response.body", "body": body})

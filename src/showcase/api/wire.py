@@ -36,6 +36,7 @@ SERVED = ("s3", "sagemaker", "sagemaker-runtime", "sts", "iam")
 """The services whose operations the local API answers (others get their own unknown-operation error)."""
 _SCOPE = re.compile(r"Credential=[^/,\s]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request")
 _PRESIGNED_SCOPE = re.compile(r"^[^/]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request$")
+_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam"}
 _SIGNING_ALIASES = {"monitoring": "cloudwatch", "states": "stepfunctions", "execute-api": "apigateway"}
 _ROUTERS: dict[str, type[ProtocolRouter]] = {
@@ -129,6 +130,8 @@ def service_of(request: WireRequest) -> str:
 
 def known_model(name: str) -> ServiceModel | None:
     """The service's model when botocore knows the service, else None."""
+    if not _SERVICE_NAME.match(name):
+        return None
     try:
         return service_model(name)
     except Exception:  # botocore's UnknownServiceError, or a model that does not load
