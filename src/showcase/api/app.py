@@ -267,12 +267,9 @@ async def _stream_file(send: Send, status: int, headers: list[tuple[str, str]], 
 
 
 def _warm_models() -> None:
-    """Load the served services' models and routers before the first request needs them."""
-    for name in wire.SERVED:
-        try:
-            model = wire.service_model(name)
-            wire._router(name)
-            model.operation_model(model.operation_names[0])
-        except Exception:  # a model that fails to load is reported by the request that needs it
-            logger.debug("could not preload %s", name, exc_info=True)
+    """Load the served services' models before the first request of each needs them."""
+    try:
+        wire.warm()
+    except Exception:  # a model that fails to load is reported by the request that needs it
+        logger.debug("could not preload the service models", exc_info=True)
     logger.debug("service models loaded (pid %d)", os.getpid())

@@ -12,9 +12,9 @@ URL's ``X-Amz-Credential``), then ``X-Amz-Target``, then the form's ``Action``, 
 
 from __future__ import annotations
 
-import functools
 import json
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,7 +32,7 @@ from werkzeug.exceptions import NotFound
 
 from showcase.api.errors import ApiError, malformed, unknown_operation
 
-SERVED = ("s3", "sagemaker", "sagemaker-runtime", "sts", "iam")
+SERVED = ("s3", "sts", "iam", "sagemaker", "sagemaker-runtime")
 """The services whose operations the local API answers (others get their own unknown-operation error)."""
 _SCOPE = re.compile(r"Credential=[^/,\s]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request")
 _PRESIGNED_SCOPE = re.compile(r"^[^/]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request$")
@@ -84,16 +84,39 @@ class WireResponse:
     """None when the handler streams the body itself (GetObject)."""
 
 
-@functools.cache
+_LOADED: dict[str, tuple[ServiceModel, ProtocolRouter | None]] = {}
+_LOADING = threading.Lock()
+
+
+def _load(name: str) -> tuple[ServiceModel, ProtocolRouter | None]:
+    """A service's model and router, built once (a request and the start-up's warming never both build one)."""
+    loaded = _LOADED.get(name)
+    if loaded is None:
+        with _LOADING:
+            loaded = _LOADED.get(name)
+            if loaded is None:
+                model = get_service_model(name)
+                router = _ROUTERS.get(str(model.protocol))
+                loaded = _LOADED[name] = (model, router(model) if router is not None else None)
+    return loaded
+
+
 def service_model(name: str) -> ServiceModel:
     """botocore's model of a service (with moto's extra error shapes), loaded once."""
-    return get_service_model(name)
+    return _load(name)[0]
 
 
-@functools.cache
 def _router(name: str) -> ProtocolRouter:
-    model = service_model(name)
-    return _ROUTERS[str(model.protocol)](model)
+    router = _load(name)[1]
+    if router is None:
+        raise NotFound()
+    return router
+
+
+def warm() -> None:
+    """Load the served services' models and routers, S3's first (what a first request most often needs)."""
+    for name in SERVED:
+        _load(name)
 
 
 # -- which service ----------------------------------------------------------------------------------------------
