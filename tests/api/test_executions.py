@@ -210,3 +210,26 @@ def test_executions_started_by_the_cli_are_listed_too(api: Api, clients: tuple[A
     with pytest.raises(ClientError) as caught:
         sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn.replace("fromthecli", "another"))
     assert caught.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_parallelism_configuration_bounds_the_steps_run_at_once(clients: tuple[Any, Any]) -> None:
+    """Two independent steps run side by side by default (two at once); MaxParallelExecutionSteps 1 runs them
+    one after the other."""
+    sagemaker, _ = clients
+    pair = definition([script_step("Left", "code/sleep.py", ["1"]), script_step("Right", "code/sleep.py", ["1"])])
+    sagemaker.create_pipeline(
+        PipelineName="OneAtATime", PipelineDefinition=pair, RoleArn=ROLE,
+        ParallelismConfiguration={"MaxParallelExecutionSteps": 1},
+    )  # fmt: skip
+    create(sagemaker, "SideBySide", pair)
+    for name, overlapping in (("OneAtATime", False), ("SideBySide", True)):
+        arn = sagemaker.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+        assert finished(sagemaker, arn) == "Succeeded"
+        jobs = [
+            sagemaker.describe_processing_job(
+                ProcessingJobName=step["Metadata"]["ProcessingJob"]["Arn"].rsplit("/")[-1]
+            )
+            for step in steps(sagemaker, arn).values()
+        ]  # each job's own start and end, taken around its process
+        first, second = sorted(jobs, key=lambda job: job["ProcessingStartTime"])
+        assert (second["ProcessingStartTime"] < first["ProcessingEndTime"]) is overlapping, name
