@@ -31,10 +31,8 @@ def build(data: str) -> Any:
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
-    from sagemaker.mlops.workflow.model_step import ModelStep
     from sagemaker.mlops.workflow.pipeline import Pipeline
     from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
-    from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
 
     boto_session = boto3.Session()
@@ -80,18 +78,25 @@ def build(data: str) -> Any:
             ]
         ),
     )  # fmt: skip
-    publish = ModelStep(
+    publish = _publish(session, fit.properties.ModelArtifacts.S3ModelArtifacts, xgb)
+    return Pipeline(name="SdkFlow", parameters=[data_uri], steps=[split, fit, publish], sagemaker_session=session)
+
+
+def _publish(session: Any, model_data: Any, image: str) -> Any:
+    """Register the trained model, pending approval, in GROUP."""
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    return ModelStep(
         name="Publish",
         step_args=ModelBuilder(
-            image_uri=xgb, s3_model_data_url=fit.properties.ModelArtifacts.S3ModelArtifacts, role_arn=ROLE,
-            sagemaker_session=session,
+            image_uri=image, s3_model_data_url=model_data, role_arn=ROLE, sagemaker_session=session,
         ).register(
             model_package_group_name=GROUP, content_types=["text/csv"], response_types=["text/csv"],
             inference_instances=["ml.m5.large"], transform_instances=["ml.m5.large"],
             approval_status="PendingManualApproval",
         ),
     )  # fmt: skip
-    return Pipeline(name="SdkFlow", parameters=[data_uri], steps=[split, fit, publish], sagemaker_session=session)
 
 
 def run_pipeline(data: str) -> dict[str, Any]:

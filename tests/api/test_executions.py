@@ -233,3 +233,17 @@ def test_parallelism_configuration_bounds_the_steps_run_at_once(clients: tuple[A
         ]  # each job's own start and end, taken around its process
         first, second = sorted(jobs, key=lambda job: job["ProcessingStartTime"])
         assert (second["ProcessingStartTime"] < first["ProcessingEndTime"]) is overlapping, name
+
+
+def test_the_same_start_request_again_is_the_same_execution(api: Api, clients: tuple[Any, Any]) -> None:
+    """botocore retries a request that timed out with the same ClientRequestToken: one execution, one answer."""
+    sagemaker, _ = clients
+    create(sagemaker, "Idempotent", gated(0.0))
+    token = "start-once-000000000000000000000000001"
+    first = sagemaker.start_pipeline_execution(PipelineName="Idempotent", ClientRequestToken=token)
+    again = sagemaker.start_pipeline_execution(PipelineName="Idempotent", ClientRequestToken=token)
+    assert first["PipelineExecutionArn"] == again["PipelineExecutionArn"]
+    other = sagemaker.start_pipeline_execution(PipelineName="Idempotent")
+    assert other["PipelineExecutionArn"] != first["PipelineExecutionArn"]
+    runs = [r for r in list_executions(load(api.home)) if r.pipeline_name == "Idempotent"]
+    assert len(runs) == 2

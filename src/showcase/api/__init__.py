@@ -15,13 +15,14 @@ How a request flows, one module per concern::
     hosts       which Host headers the service answers (loopback names, ``<bucket>.localhost``)
     operations  the table {(service, operation): handler}; anything not in it is the service's own
                 "unknown operation" error naming the operation
-    state       what every handler gets: settings, store, registry, identity, the runner and endpoint processes
+    state       what every handler gets (``Call``) and returns (``Reply``); the home and the processes started
+    listing     SageMaker's List* conventions: time filters, sort, MaxResults and NextToken
 
 The handlers return the shapes the runtime already produces; they are the only hand-written part:
 
     s3_buckets, s3_objects, s3_multipart    S3 over ``showcase.store.ObjectStore`` (objects are its files)
-    identity                                STS GetCallerIdentity and IAM GetRole (a SageMaker execution role)
-    pipelines                               Create/Update/Describe/List/DeletePipeline (``<home>/pipelines/``)
+    identity                                STS GetCallerIdentity, IAM GetRole and SimulatePrincipalPolicy
+    pipelines, tags                         Create/Update/Describe/List/DeletePipeline (``<home>/pipelines/``); tags
     executions, runner, steps               StartPipelineExecution runs ``showcase.local`` in a runner process of
                                             its own; ``steps`` maps the local statuses to SageMaker's, in one place
     jobs                                    Describe{Processing,Training,HyperParameterTuning,Transform}Job

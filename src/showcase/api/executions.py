@@ -59,6 +59,16 @@ def _sidecar(state: State, execution_id: str) -> dict[str, Any]:
 
 
 def start_pipeline_execution(call: Call) -> dict[str, Any]:
+    token = (call.operation, call.params.get("ClientRequestToken") or "")
+    if token[1] and token in call.state.answered:
+        return call.state.answered[token]
+    answer = _start(call)
+    if token[1]:
+        call.state.answered[token] = answer
+    return answer
+
+
+def _start(call: Call) -> dict[str, Any]:
     params, state = call.params, call.state
     for field, reason in _REFUSED_START_FIELDS.items():
         if params.get(field):

@@ -77,6 +77,9 @@ class State:
         self.children = Children()
         self.stopping: set[str] = set()
         """Execution ids StopPipelineExecution was called for, while their runner still runs."""
+        self.answered: dict[tuple[str, str], dict[str, Any]] = {}
+        """What an operation answered to a ``ClientRequestToken`` (botocore sends one and keeps it when it
+        retries a request that timed out): the same request again gets the same answer, not a second run."""
 
     @property
     def root(self) -> Path:
