@@ -17,6 +17,7 @@ COMMANDS: dict[str, dict[str, list[str]]] = {
         "describe": ["E"],
         "retry": ["E"],
         "logs": ["E", "Step"],
+        "api": ["--port", "0"],
     },
     "showcase.cli.registry": {
         "groups": [],
