@@ -252,3 +252,15 @@ def test_a_presigned_url_and_a_virtual_hosted_request(api: Api, s3: Any) -> None
     connection.request("GET", "/p/q.txt", headers={"Host": f"presign-bucket.localhost:{api.port}"})
     response = connection.getresponse()
     assert (response.status, response.read()) == (200, b"signed")
+
+
+def test_last_modified_is_never_before_the_object_was_written(api: Api, s3: Any) -> None:
+    """S3 keeps whole seconds; rounding down would make a file written just before its upload look newer than
+    the object, and ``aws s3 sync`` would upload it again and again."""
+    s3.create_bucket(Bucket="time-bucket")
+    s3.put_object(Bucket="time-bucket", Key="k", Body=b"x")
+    written = 1_700_000_000.5
+    os.utime(api.home / "store" / "time-bucket" / "k", (written, written))
+    head = s3.head_object(Bucket="time-bucket", Key="k")["LastModified"].timestamp()
+    listed = s3.list_objects_v2(Bucket="time-bucket")["Contents"][0]["LastModified"].timestamp()
+    assert head == listed == 1_700_000_001

@@ -8,6 +8,7 @@ not kept). A bucket is a directory of the store's root.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from datetime import datetime, timezone
@@ -75,8 +76,9 @@ def etag(stat: os.stat_result) -> str:
 
 
 def modified(stat: os.stat_result) -> datetime:
-    """LastModified, to the second (as S3's HTTP dates are)."""
-    return datetime.fromtimestamp(int(stat.st_mtime), timezone.utc)
+    """LastModified, in whole seconds as S3 keeps it, rounded up: never before the object was written, so a
+    file written a moment before its upload is not newer than the object (what ``aws s3 sync`` compares)."""
+    return datetime.fromtimestamp(math.ceil(stat.st_mtime), timezone.utc)
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
