@@ -17,6 +17,7 @@ COMMANDS: dict[str, dict[str, list[str]]] = {
         "describe": ["abcdef123456"],
         "retry": ["abcdef123456"],
         "logs": ["abcdef123456", "Step"],
+        "api": ["--port", "0"],
     },
     "showcase.cli.registry": {
         "groups": [],

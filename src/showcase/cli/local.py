@@ -7,6 +7,7 @@
     showcase-local logs <execution-id> <step-name>
     showcase-local store put LOCAL s3://bucket/key      (a file, or a directory under a prefix)
     showcase-local store ls s3://bucket/prefix
+    showcase-local api [--port 4566]                    (the AWS API on loopback: see showcase.cli.api)
 
 ``--home`` (or SHOWCASE_HOME) selects where the object store, registry and executions live.
 """
@@ -27,6 +28,7 @@ from rich.live import Live
 from rich.table import Table
 
 from showcase import settings as settings_module
+from showcase.cli import api as api_command
 from showcase.cli.common import (
     ArgumentParser,
     add_home,
@@ -94,6 +96,7 @@ def build_parser() -> ArgumentParser:
     logs = commands.add_parser("logs", help="print one step's log (or one tuning trial's, by its training job name)")
     logs.add_argument("execution_id", type=execution_id_flag)
     logs.add_argument("step_name", type=step_name_flag)
+    api_command.add_parser(commands)
     add_home(parser)
     return parser
 
@@ -331,6 +334,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Console], int]] = {
     "retry": _retry,
     "logs": _logs,
     "store": _store,
+    "api": lambda args, settings, console: api_command.run(args, settings),
 }
 
 if __name__ == "__main__":

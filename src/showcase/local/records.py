@@ -144,7 +144,7 @@ class ExecutionRecord:
             if step.status not in DONE and step.status != StepStatus.SKIPPED:
                 step.reset()
         self.status, self.failure_reason, self.end = ExecutionStatus.EXECUTING, None, None
-        self.pid = os.getpid()
+        self.pid, self.runner_started = os.getpid(), process_started(os.getpid())
 
     def close(self) -> None:
         """Ended: Failed when a step failed, else Succeeded."""

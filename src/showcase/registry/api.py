@@ -411,8 +411,10 @@ def _check_model_containers(request: Mapping[str, Any]) -> None:
         raise RegistryError("Containers must be a non-empty list")
     for index, container in enumerate(listed):
         where = "PrimaryContainer" if primary is not None else f"Containers[{index}]"
-        if not isinstance(container, dict) or not isinstance(container.get("Image"), str):
-            raise RegistryError(f"{where}.Image must be a string")
+        if not isinstance(container, dict):
+            raise RegistryError(f"{where} must be an object")
+        if not isinstance(container.get("Image"), str) and not isinstance(container.get("ModelPackageName"), str):
+            raise RegistryError(f"{where}.Image must be a string (or name a ModelPackageName, whose image it uses)")
         url = container.get("ModelDataUrl")
         if url is not None and (not isinstance(url, str) or not url.startswith("s3://")):
             raise RegistryError(f"{where}.ModelDataUrl must be an s3:// URI, got {url!r}")

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -68,6 +69,24 @@ class ObjectStore:
             relative = file.relative_to(base).as_posix()
             uploaded.append(self.put_file(join_uri(bucket, f"{key}/{relative}" if key else relative), file))
         return uploaded
+
+    def delete(self, uri: str) -> bool:
+        """Remove the object at ``uri`` (True if there was one), and the directories its removal left empty
+        below its bucket, so that its key's parents may become objects again."""
+        path = self.path_of(uri)
+        try:
+            path.unlink()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return False
+        bucket_dir = self.root / split_uri(uri)[0]
+        for parent in path.parents:
+            if parent == bucket_dir or not parent.is_relative_to(bucket_dir):
+                break
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (or just written to): it stays
+                break
+        return True
 
     # -- reads --------------------------------------------------------------------------------------
 
@@ -133,6 +152,13 @@ class ObjectStore:
     # -- internals ----------------------------------------------------------------------------------
 
     def _write(self, uri: str, fill: Callable[[BinaryIO], object]) -> None:
+        with self.writer(uri) as out:
+            fill(out)
+
+    @contextmanager
+    def writer(self, uri: str) -> Iterator[BinaryIO]:
+        """A file to write the object at ``uri`` into, piece by piece (a body as it arrives): when the block ends
+        without an error it is synced and renamed into place; otherwise it is removed and no object changes."""
         path = self.path_of(uri)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +170,7 @@ class ObjectStore:
         fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
-                fill(out)
+                yield out
                 out.flush()
                 os.fsync(out.fileno())
             os.chmod(temp_name, 0o644)

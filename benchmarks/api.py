@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Benchmark ``showcase-local api``: its start-up, and GET and PUT of a large object through it.
+
+    python benchmarks/api.py [--size-mb 100] [--runs 5] [--starts 5]
+
+Measures, on loopback, with a fresh home in a temporary directory:
+- start-up: from starting ``showcase-local api --port 0`` to its first answered request (a ListBuckets over plain
+  HTTP), the median and range of ``--starts`` starts; and the time from the start until it prints its URL;
+- PUT and GET of one ``--size-mb`` MB object, each ``--runs`` times, in MB/s (10^6 bytes), three ways:
+  - ``http.client``: one request with the body streamed from a file, and the answer read in 1 MiB chunks, unsigned
+    and without checksums: what the server and the loopback carry;
+  - boto3 ``put_object`` / ``get_object`` with the body from a file: one request each, signed, with botocore's
+    default CRC32 checksum over the body (the API verifies it as the body streams in);
+  - boto3's transfer manager (``upload_file`` / ``download_file``): 8 MiB parts in 10 threads, as ``aws s3 cp``;
+- the server's CPU seconds per PUT and per GET (from the kernel's accounting of its process), against the wall time.
+
+The object is written through the store's atomic writer, synced to disk before it is in place, so a PUT's figure
+includes an fsync of the whole object. Prints a table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+MB = 1_000_000
+CHUNK = 1024 * 1024
+
+
+def start(home: Path) -> tuple[subprocess.Popen[str], str, float, float]:
+    """The API's process, its URL, the seconds until it printed its URL and until it answered a request."""
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "showcase.cli.local", "--home", str(home), "api", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert process.stdout is not None
+    url = process.stdout.readline().split()[3]
+    printed = time.perf_counter() - began
+    port = int(url.rsplit(":", 1)[1])
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/")
+            connection.getresponse().read()
+            connection.close()
+            return process, url, printed, time.perf_counter() - began
+        except OSError:
+            time.sleep(0.005)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def startup(starts: int) -> None:
+    printed, answered = [], []
+    for _ in range(starts):
+        with tempfile.TemporaryDirectory() as home:
+            process, _, first_line, first_answer = start(Path(home))
+            stop(process)
+            printed.append(first_line)
+            answered.append(first_answer)
+    print(f"start-up, {starts} starts (median [min-max] seconds)")
+    print(f"  URL printed          {_spread(printed, 3)}")
+    print(f"  first request served {_spread(answered, 3)}")
+
+
+def _spread(values: list[float], digits: int) -> str:
+    return f"{statistics.median(values):.{digits}f} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+
+
+def raw_put(port: int, source: Path) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300, blocksize=CHUNK)
+    with source.open("rb") as body:
+        connection.request(
+            "PUT", "/bench/object.bin", body=body,
+            headers={"Host": f"127.0.0.1:{port}", "Content-Length": str(source.stat().st_size)},
+        )  # fmt: skip
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200, response.status
+    connection.close()
+
+
+def raw_get(port: int, size: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    connection.request("GET", "/bench/object.bin", headers={"Host": f"127.0.0.1:{port}"})
+    response = connection.getresponse()
+    received = 0
+    while chunk := response.read(CHUNK):
+        received += len(chunk)
+    assert received == size, received
+    connection.close()
+
+
+def measure(label: str, runs: int, size: int, server: psutil.Process, action: Callable[[], None]) -> None:
+    speeds, cpu = [], []
+    for _ in range(runs):
+        before = sum(server.cpu_times()[:2])
+        began = time.perf_counter()
+        action()
+        elapsed = time.perf_counter() - began
+        cpu.append(sum(server.cpu_times()[:2]) - before)
+        speeds.append(size / MB / elapsed)
+    print(f"  {label:<34} {_spread(speeds, 0):>22} MB/s   server CPU {statistics.median(cpu):.2f} s")
+
+
+def transfers(size_mb: int, runs: int) -> None:
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+
+    with tempfile.TemporaryDirectory() as scratch:
+        home, source, target = Path(scratch) / "home", Path(scratch) / "source.bin", Path(scratch) / "target.bin"
+        size = size_mb * MB
+        with source.open("wb") as out:
+            for _ in range(size_mb):
+                out.write(os.urandom(MB))
+        process, url, _, _ = start(home)
+        try:
+            server = psutil.Process(process.pid)
+            port = int(url.rsplit(":", 1)[1])
+            s3 = boto3.client(
+                "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="bench",
+                aws_secret_access_key="bench",
+            )  # fmt: skip
+            s3.create_bucket(Bucket="bench")
+            config = TransferConfig()  # 8 MiB parts, 10 threads: the AWS CLI's defaults too
+            print(f"{size_mb} MB object, {runs} runs each (median [min-max])")
+            measure("PUT  http.client, one request", runs, size, server, lambda: raw_put(port, source))
+            measure("GET  http.client, one request", runs, size, server, lambda: raw_get(port, size))
+
+            def boto_put() -> None:
+                with source.open("rb") as body:
+                    s3.put_object(Bucket="bench", Key="object.bin", Body=body)
+
+            def boto_get() -> None:
+                body = s3.get_object(Bucket="bench", Key="object.bin")["Body"]
+                while body.read(CHUNK):
+                    pass
+
+            measure("PUT  boto3 put_object", runs, size, server, boto_put)
+            measure("GET  boto3 get_object", runs, size, server, boto_get)
+            measure(
+                "PUT  boto3 upload_file (multipart)", runs, size, server,
+                lambda: s3.upload_file(str(source), "bench", "object.bin", Config=config),
+            )  # fmt: skip
+            measure(
+                "GET  boto3 download_file (ranges)", runs, size, server,
+                lambda: s3.download_file("bench", "object.bin", str(target), Config=config),
+            )  # fmt: skip
+        finally:
+            stop(process)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--starts", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    startup(args.starts)
+    transfers(args.size_mb, args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

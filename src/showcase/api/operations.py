@@ -1,0 +1,53 @@
+"""The operations the local API serves: ``{(service, operation): handler}``, one table built from each module's.
+
+An operation not in the table is answered with the service's own unknown-operation error naming it
+(``errors.unknown_operation``). ``STREAMED`` names the operations whose request body the handler reads as it
+arrives (``Call.stream``) instead of the app reading it whole first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from showcase.api import (
+    endpoints,
+    executions,
+    identity,
+    jobs,
+    pipelines,
+    registry,
+    runtime,
+    s3_buckets,
+    s3_multipart,
+    s3_objects,
+    tags,
+)
+from showcase.api.state import Handler
+
+STREAMED = frozenset({"PutObject", "UploadPart"})
+
+
+def _table(*parts: tuple[str, Mapping[str, Handler]]) -> dict[tuple[str, str], Handler]:
+    table: dict[tuple[str, str], Handler] = {}
+    for service, handlers in parts:
+        for operation, handler in handlers.items():
+            if (service, operation) in table:
+                raise ValueError(f"{service} {operation} has two handlers")
+            table[service, operation] = handler
+    return table
+
+
+OPERATIONS = _table(
+    ("s3", s3_buckets.OPERATIONS),
+    ("s3", s3_objects.OPERATIONS),
+    ("s3", s3_multipart.OPERATIONS),
+    ("sts", identity.STS_OPERATIONS),
+    ("iam", identity.IAM_OPERATIONS),
+    ("sagemaker", pipelines.OPERATIONS),
+    ("sagemaker", executions.OPERATIONS),
+    ("sagemaker", jobs.OPERATIONS),
+    ("sagemaker", registry.OPERATIONS),
+    ("sagemaker", endpoints.OPERATIONS),
+    ("sagemaker", tags.OPERATIONS),
+    ("sagemaker-runtime", runtime.OPERATIONS),
+)

@@ -1,0 +1,136 @@
+"""The local runtime's records in SageMaker's words: the one place its statuses become SageMaker's.
+
+=======================  ==============================================================================
+local record             what DescribePipelineExecution / ListPipelineExecutionSteps report
+=======================  ==============================================================================
+execution Executing      ``Executing``, or ``Stopping`` once StopPipelineExecution was called for it
+step NotStarted          not listed (SageMaker lists a step once it starts)
+step Skipped             not listed (the branch its Condition did not take never starts)
+step Cached              ``Succeeded``, with ``CacheHitResult.SourcePipelineExecutionArn``
+any other word           the same word (Starting, Executing, Stopping, Stopped, Failed, Succeeded)
+=======================  ==============================================================================
+
+Each listed step carries SageMaker's ``Metadata`` for its type: the ARN of the job, model or package it made
+(a job's ARN is known from its name while it still runs), a Condition's outcome, a Fail step's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from showcase.local import ExecutionRecord, StepRecord
+from showcase.local.jobs import job_name
+from showcase.local.records import execution_arn
+from showcase.statuses import ExecutionStatus, StepStatus
+
+TUNING_JOB_NAME_LENGTH = 32
+"""HyperParameterTuningJobName's limit; other job names may be 63 characters."""
+_NOT_LISTED = frozenset({StepStatus.NOT_STARTED, StepStatus.SKIPPED})
+_JOBS = {  # step type: (Metadata key, ARN property, ARN resource type)
+    "Processing": ("ProcessingJob", "ProcessingJobArn", "processing-job"),
+    "Training": ("TrainingJob", "TrainingJobArn", "training-job"),
+    "Tuning": ("TuningJob", "HyperParameterTuningJobArn", "hyper-parameter-tuning-job"),
+    "Transform": ("TransformJob", "TransformJobArn", "transform-job"),
+}
+_QUALITY_CHECK_KEYS = (
+    "CheckType",
+    "ModelPackageGroupName",
+    "SkipCheck",
+    "RegisterNewBaseline",
+    "BaselineUsedForDriftCheckStatistics",
+    "BaselineUsedForDriftCheckConstraints",
+    "CalculatedBaselineStatistics",
+    "CalculatedBaselineConstraints",
+)
+
+
+def execution_status(record: ExecutionRecord, stopping: bool) -> str:
+    if record.status == ExecutionStatus.EXECUTING and stopping:
+        return str(ExecutionStatus.STOPPING)
+    return str(record.status)
+
+
+def step_status(step: StepRecord) -> str | None:
+    """SageMaker's StepStatus for a step, or None when SageMaker would not list it."""
+    if step.status in _NOT_LISTED:
+        return None
+    return str(StepStatus.SUCCEEDED if step.status == StepStatus.CACHED else step.status)
+
+
+def job_arn(region: str, account: str, execution_id: str, step: StepRecord) -> str | None:
+    """The ARN of the job a step runs: from its properties once it ran, from its name while it runs."""
+    kind = _JOBS.get(step.type)
+    if kind is None:
+        return None
+    if step.properties.get(kind[1]):
+        return str(step.properties[kind[1]])
+    length = TUNING_JOB_NAME_LENGTH if step.type == "Tuning" else 63
+    return f"arn:aws:sagemaker:{region}:{account}:{kind[2]}/{job_name(execution_id, step.name, length).lower()}"
+
+
+def step_summaries(
+    record: ExecutionRecord, definition: dict[str, Any], region: str, account: str
+) -> list[dict[str, Any]]:
+    """ListPipelineExecutionSteps' entries for a record, in the record's step order."""
+    declared = {step.get("Name"): step for step in definition.get("Steps", []) if isinstance(step, dict)}
+    summaries = []
+    for step in record.steps:
+        status = step_status(step)
+        if status is None:
+            continue
+        summary: dict[str, Any] = {"StepName": step.name, "StepStatus": status, "AttemptCount": max(step.attempts, 1)}
+        for key, source in (("StepDisplayName", "DisplayName"), ("StepDescription", "Description")):
+            if declared.get(step.name, {}).get(source):
+                summary[key] = declared[step.name][source]
+        _times(summary, step.start, step.end)
+        if step.failure_reason:
+            summary["FailureReason"] = step.failure_reason
+        if step.status == StepStatus.CACHED and step.cached_from:
+            summary["CacheHitResult"] = {
+                "SourcePipelineExecutionArn": execution_arn(record.pipeline_name, step.cached_from)
+            }
+        metadata = _metadata(step, job_arn(region, account, record.execution_id, step))
+        if metadata:
+            summary["Metadata"] = metadata
+        summaries.append(summary)
+    return summaries
+
+
+def _times(summary: dict[str, Any], start: datetime | None, end: datetime | None) -> None:
+    if start is not None:
+        summary["StartTime"] = start
+    if end is not None:
+        summary["EndTime"] = end
+
+
+def _metadata(step: StepRecord, arn: str | None) -> dict[str, Any]:
+    if arn is not None:
+        return {_JOBS[step.type][0]: {"Arn": arn}}
+    build = _METADATA.get(step.type)
+    return build(step) if build is not None else {}
+
+
+def _condition(step: StepRecord) -> dict[str, Any]:
+    outcome = step.properties.get("Outcome")
+    return {"Condition": {"Outcome": str(outcome).capitalize()}} if outcome is not None else {}
+
+
+def _quality_check(step: StepRecord) -> dict[str, Any]:
+    values = {**step.arguments, **step.properties}
+    check = {key: values[key] for key in _QUALITY_CHECK_KEYS if values.get(key) is not None}
+    if step.properties.get("ProcessingJobArn"):
+        check["CheckJobArn"] = step.properties["ProcessingJobArn"]
+    return {"QualityCheck": check}
+
+
+_METADATA: dict[str, Callable[[StepRecord], dict[str, Any]]] = {
+    "Model": lambda step: {"Model": {"Arn": step.properties["ModelArn"]}} if step.properties.get("ModelArn") else {},
+    "RegisterModel": lambda step: (
+        {"RegisterModel": {"Arn": step.properties["ModelPackageArn"]}} if step.properties.get("ModelPackageArn") else {}
+    ),
+    "Condition": _condition,
+    "Fail": lambda step: {"Fail": {"ErrorMessage": step.failure_reason or ""}},
+    "QualityCheck": _quality_check,
+}

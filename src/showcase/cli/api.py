@@ -1,0 +1,85 @@
+"""``showcase-local api``: the AWS API on loopback (S3, SageMaker, SageMaker Runtime, STS, IAM) over the home.
+
+    showcase-local api [--port 4566] [--role-name NAME] [--home DIR]
+
+Point any AWS SDK or the AWS CLI at it with ``AWS_ENDPOINT_URL=http://127.0.0.1:4566``. It listens on 127.0.0.1
+only; any credentials are accepted (signatures are not checked) and none are logged or stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+
+from showcase import settings as settings_module
+from showcase.errors import UsageError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 4566
+"""LocalStack's port: tools set up for it find this API there."""
+HOST = "127.0.0.1"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """The ``api`` subcommand of ``showcase-local``."""
+    from showcase.api.state import DEFAULT_ROLE_NAME
+
+    api = commands.add_parser(
+        "api",
+        help="serve the AWS API (S3, SageMaker, SageMaker Runtime, STS, IAM) over this home on 127.0.0.1",
+        description="Serve S3, SageMaker, SageMaker Runtime, STS and IAM on 127.0.0.1 over the home's store, "
+        "registry, executions and endpoints. Set AWS_ENDPOINT_URL=http://127.0.0.1:PORT for boto3, the AWS CLI "
+        "and the SageMaker SDK.",
+    )
+    api.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
+    api.add_argument(
+        "--role-name",
+        default=DEFAULT_ROLE_NAME,
+        type=_role_name,
+        help=f"the execution role STS says the caller has assumed (default {DEFAULT_ROLE_NAME})",
+    )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _role_name(text: str) -> str:
+    import re
+
+    if not re.match(r"^[\w+=,.@-]{1,64}$", text):
+        raise argparse.ArgumentTypeError(f"expected an IAM role name (letters, digits and +=,.@_-), got {text!r}")
+    return text
+
+
+def run(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    """Serve until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from showcase.api import Identity, create_app
+
+    app = create_app(settings, Identity(settings.account, args.role_name))
+    listener = bind(HOST, args.port)
+    port = listener.getsockname()[1]
+    print(
+        f"AWS API on http://{HOST}:{port} over {settings.home}; export AWS_ENDPOINT_URL=http://{HOST}:{port}",
+        flush=True,
+    )
+    config = uvicorn.Config(app, http="httptools", log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    try:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port") from None
+    listener.listen(1024)
+    return listener
