@@ -240,6 +240,47 @@ def test_a_stopped_algorithm_saves_the_model_so_far_and_it_is_uploaded(tmp_path:
     assert f"stopped (SIGTERM) after {rounds} round(s)" in log
 
 
+STOPPED_WHILE_SAVING = """
+import os, signal, sys
+from pathlib import Path
+import numpy as np, xgboost
+from showcase.local.executors import xgboost_algorithm as algorithm
+from showcase.local.executors.hyperparameters import validate
+
+def stop_first(call):  # StopTrainingJob's SIGTERM, arriving as the model is written or renamed into place
+    def stopped(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return call(*args, **kwargs)
+    return stopped
+
+if sys.argv[2] == "save":
+    xgboost.Booster.save_model = stop_first(xgboost.Booster.save_model)
+else:
+    os.replace = stop_first(os.replace)
+features = np.random.default_rng(0).normal(size=(200, 3)).astype("float32")
+channel = algorithm.DenseChannel("train", features, features[:, 0] * 2, None)
+hyperparameters = validate({"num_round": "5", "objective": "reg:squarederror"})
+algorithm.train(hyperparameters, {"train": channel}, Path(sys.argv[1]), sys.stdout)
+"""
+
+
+@pytest.mark.parametrize("moment", ["save", "rename"])
+def test_a_sigterm_while_the_model_is_saved_still_leaves_the_whole_model(tmp_path: Path, moment: str) -> None:
+    """Once training has started, SIGTERM only asks it to end: the model is saved whole and renamed into place
+    whenever it comes; /opt/ml/model never holds a cut or misnamed file (what a stopped trial uploads)."""
+    import xgboost
+
+    model_dir = tmp_path / "model"
+    result = subprocess.run([sys.executable, "-c", STOPPED_WHILE_SAVING, str(model_dir), moment],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(path.name for path in model_dir.iterdir()) == ["xgboost-model"]
+    booster = xgboost.Booster()
+    booster.load_model(bytearray((model_dir / "xgboost-model").read_bytes()))
+    assert booster.num_boosted_rounds() == 5
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".xgboost-model")]
+
+
 # -- the pre-imported job server ---------------------------------------------------------------------------
 
 
