@@ -96,12 +96,15 @@ def trial_logs(execution_id: str, step_name: str, settings: Settings) -> list[Pa
 
 
 def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | None = None) -> Engine:
-    from showcase.local.executors import EXECUTORS
+    from showcase.local.executors import EXECUTORS, container
     from showcase.registry import Registry
     from showcase.store import ObjectStore
 
     store = ObjectStore(settings.store_root)
-    store.sweep_stale_temp_files()  # what writers killed in earlier runs left behind
+    # What runners and writers killed in earlier runs left behind.
+    store.sweep_stale_temp_files()
+    ExecutionStore(settings.executions_root).sweep_temp_files()
+    container.sweep_scratch()
     return Engine(
         settings,
         executors=EXECUTORS,
