@@ -11,6 +11,8 @@ Everything runs on loopback (127.0.0.1) under a temporary state home:
   it: those are counted, and whether the arbiter replaced the worker);
 - **faults**: the pipeline runner SIGKILLed during training then retried, an object-store write and a
   registration killed half-way, the registry held by another process, a corrupt model deployed;
+- **the runner**: its own cost per step on long definitions (chains of Condition steps, so that no job runs), and
+  Ctrl-C during a long training: seconds until the runner exits and until the job's process group is gone;
 - **bad inputs**: malformed request bodies against the real server by category, hostile model archives through
   every loader, bad pipeline input files through the prepare step (a 1 GB line with its peak memory).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import random
 import re
@@ -209,6 +212,82 @@ def locked_registry(root: Path) -> list[object]:
     ]
 
 
+# -- the runner --------------------------------------------------------------------------------------------
+
+
+def chain_definition(path: Path, steps: int) -> Path:
+    """A chain of ``steps`` Condition steps, each depending on the one before: the engine's and the record's work
+    alone, no job process."""
+    check = {"Type": "Equals", "LeftValue": 1, "RightValue": 1}
+    chain = [
+        {"Name": f"Gate{i}", "Type": "Condition", "Arguments": {"Conditions": [check], "IfSteps": [], "ElseSteps": []},
+         **({"DependsOn": [f"Gate{i - 1}"]} if i else {})}
+        for i in range(steps)
+    ]  # fmt: skip
+    path.write_text(json.dumps({"Version": "2020-12-01", "Metadata": {}, "Parameters": [], "Steps": chain}))
+    return path
+
+
+def run_overhead(root: Path, sizes: list[int]) -> list[list[object]]:
+    """``showcase-local start`` of each chain, its progress lines written to /dev/null; less a 1-step run (start-up)."""
+    rows: list[list[object]] = []
+
+    def wall(steps: int) -> tuple[float, int]:
+        home = root / f"chain-home-{steps}"
+        definition = chain_definition(root / f"chain-{steps}.json", steps)
+        started = time.monotonic()
+        subprocess.run(local_cli(home, "start", "--definition", str(definition)), check=True,
+                       stdout=subprocess.DEVNULL, env=clean_env())  # fmt: skip
+        (record,) = (home / "executions").glob("*/execution.json")
+        return time.monotonic() - started, record.stat().st_size
+
+    floor, _ = wall(1)
+    for steps in sizes:
+        seconds, size = wall(steps)
+        per_step = (seconds - floor) / (steps - 1) * 1000
+        rows.append([f"{steps:,} Condition steps", f"{seconds:.2f}", f"{per_step:.2f}", f"{size / 1e6:.2f}"])
+    rows.append(["1 Condition step (start-up)", f"{floor:.2f}", "-", "-"])
+    return rows
+
+
+def ctrl_c_exit(root: Path) -> list[object]:
+    """The runner trains for long (200,000 rounds); SIGINT once TrainModel logs rounds."""
+    import psutil
+
+    definition, uploads = build_definition(root / "definition", ABALONE)
+    home = prepare_home(root / "ctrl-c-home", uploads)
+    args = start_args(definition, "NumRound=200000", "Eta=0.01")
+    runner = subprocess.Popen(
+        local_cli(home, *args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=clean_env()
+    )
+    for _ in range(2400):
+        logs = list((home / "executions").glob("*/steps/TrainModel.log")) if (home / "executions").is_dir() else []
+        if logs and "]#011train-rmse:" in logs[0].read_text():
+            break
+        time.sleep(0.05)
+    groups = {
+        child.pid for child in psutil.Process(runner.pid).children(recursive=True) if child.pid == os.getpgid(child.pid)
+    }
+    started = time.monotonic()
+    runner.send_signal(signal.SIGINT)
+    _, stderr = runner.communicate(timeout=300)
+    exited = time.monotonic() - started
+
+    def alive(group: int) -> bool:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    while any(alive(group) for group in groups) and time.monotonic() - started < 300:
+        time.sleep(0.01)
+    gone = time.monotonic() - started
+    said = "says id + retry" if "showcase-local retry" in stderr and "Traceback" not in stderr else "NOT said"
+    return ["Ctrl-C during TrainModel (200,000 rounds)", f"exit {runner.returncode} after {exited:.2f} s; "
+            f"its process groups (job, job server: {len(groups)}) gone after {gone:.2f} s; {said}"]  # fmt: skip
+
+
 def corrupt_deploy(server: RunningServer, root: Path) -> list[object]:
     home = server.paths.root.parents[1]
     arn = register(home, b"\x00\x01 not a model", group="Corrupt")
@@ -333,7 +412,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--per-category", type=int, default=60, help="malformed requests per category")
+    parser.add_argument("--chains", type=int, nargs="*", default=[1000, 10000], help="Condition steps per chain")
+    parser.add_argument("--runner-only", action="store_true", help="only the runner's rows (no endpoint, no faults)")
     args = parser.parse_args()
+    if args.runner_only:
+        with tempfile.TemporaryDirectory(prefix="showcase-reliability-") as temp:
+            runner_tables(Path(temp), args.chains)
+        return 0
     with tempfile.TemporaryDirectory(prefix="showcase-reliability-") as temp:
         root = Path(temp)
         home = root / "endpoint-home"
@@ -352,7 +437,14 @@ def main() -> int:
         table("Faults", ["fault", "outcome"], faults)
         input_rows += hostile_archives(root) + bad_input_files(root)
         table("Bad inputs", ["input", "tried", "outcome", "5xx", "explained"], input_rows)
+        runner_tables(root, args.chains)
     return 0
+
+
+def runner_tables(root: Path, chains: list[int]) -> None:
+    table("The runner: its own cost per step (showcase-local start, progress to /dev/null)",
+          ["definition", "wall s", "ms per step", "execution.json MB"], run_overhead(root, chains))  # fmt: skip
+    table("The runner: Ctrl-C", ["fault", "outcome"], [ctrl_c_exit(root)])
 
 
 if __name__ == "__main__":
