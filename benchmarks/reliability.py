@@ -11,6 +11,8 @@ Everything runs on loopback (127.0.0.1) under a temporary state home:
   it: those are counted, and whether the arbiter replaced the worker);
 - **faults**: the pipeline runner SIGKILLed during training then retried, an object-store write and a
   registration killed half-way, the registry held by another process, a corrupt model deployed;
+- **the runner**: its own cost per step on long definitions (chains of Condition steps, so that no job runs), and
+  Ctrl-C during a long training: seconds until the runner exits and until the job's process group is gone;
 - **bad inputs**: malformed request bodies against the real server by category, hostile model archives through
   every loader, bad pipeline input files through the prepare step (a 1 GB line with its peak memory);
 - **connections that never finish**: a 200 MB header on one connection (the status answered, how much the
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import random
 import re
@@ -217,6 +220,89 @@ def locked_registry(root: Path) -> list[object]:
         "registry held by another process (--busy-timeout 1)",
         f"exit {result.returncode} after {waited:.1f} s, {'names' if named else 'does NOT name'} the holder",
     ]
+
+
+# -- the runner --------------------------------------------------------------------------------------------
+
+
+def chain_definition(path: Path, steps: int) -> Path:
+    """A chain of ``steps`` Condition steps, each depending on the one before: the engine's and the record's work
+    alone, no job process."""
+    check = {"Type": "Equals", "LeftValue": 1, "RightValue": 1}
+    chain = [
+        {"Name": f"Gate{i}", "Type": "Condition", "Arguments": {"Conditions": [check], "IfSteps": [], "ElseSteps": []},
+         **({"DependsOn": [f"Gate{i - 1}"]} if i else {})}
+        for i in range(steps)
+    ]  # fmt: skip
+    path.write_text(json.dumps({"Version": "2020-12-01", "Metadata": {}, "Parameters": [], "Steps": chain}))
+    return path
+
+
+def run_overhead(root: Path, sizes: list[int]) -> list[list[object]]:
+    """``showcase-local start`` of each chain, its progress lines written to /dev/null; less a 1-step run (start-up).
+    A chain over SageMaker's definition size limit (1,048,576 characters) is refused before it runs: its row says so."""
+    rows: list[list[object]] = []
+
+    def wall(steps: int) -> tuple[float, int, str]:
+        home = root / f"chain-home-{steps}"
+        definition = chain_definition(root / f"chain-{steps}.json", steps)
+        started = time.monotonic()
+        result = subprocess.run(local_cli(home, "start", "--definition", str(definition)), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=clean_env())  # fmt: skip
+        elapsed = time.monotonic() - started
+        if result.returncode != 0:
+            return elapsed, definition.stat().st_size, result.stderr.strip().splitlines()[-1]
+        (record,) = (home / "executions").glob("*/execution.json")
+        return elapsed, record.stat().st_size, ""
+
+    floor, _, _ = wall(1)
+    for steps in sizes:
+        seconds, size, refused = wall(steps)
+        if refused:
+            rows.append([f"{steps:,} Condition steps ({size / 1e6:.2f} MB)", f"{seconds:.2f}", "-", refused[:90]])
+            continue
+        per_step = (seconds - floor) / (steps - 1) * 1000
+        rows.append([f"{steps:,} Condition steps", f"{seconds:.2f}", f"{per_step:.2f}", f"{size / 1e6:.2f}"])
+    rows.append(["1 Condition step (start-up)", f"{floor:.2f}", "-", "-"])
+    return rows
+
+
+def ctrl_c_exit(root: Path) -> list[object]:
+    """The runner trains for long (200,000 rounds); SIGINT once TrainModel logs rounds."""
+    import psutil
+
+    definition, uploads = build_definition(root / "definition", ABALONE)
+    home = prepare_home(root / "ctrl-c-home", uploads)
+    args = start_args(definition, "NumRound=200000", "Eta=0.01")
+    runner = subprocess.Popen(
+        local_cli(home, *args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=clean_env()
+    )
+    for _ in range(2400):
+        logs = list((home / "executions").glob("*/steps/TrainModel.log")) if (home / "executions").is_dir() else []
+        if logs and "]#011train-rmse:" in logs[0].read_text():
+            break
+        time.sleep(0.05)
+    groups = {
+        child.pid for child in psutil.Process(runner.pid).children(recursive=True) if child.pid == os.getpgid(child.pid)
+    }
+    started = time.monotonic()
+    runner.send_signal(signal.SIGINT)
+    _, stderr = runner.communicate(timeout=300)
+    exited = time.monotonic() - started
+
+    def alive(group: int) -> bool:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    while any(alive(group) for group in groups) and time.monotonic() - started < 300:
+        time.sleep(0.01)
+    gone = time.monotonic() - started
+    said = "says id + retry" if "showcase-local retry" in stderr and "Traceback" not in stderr else "NOT said"
+    return ["Ctrl-C during TrainModel (200,000 rounds)", f"exit {runner.returncode} after {exited:.2f} s; "
+            f"its process groups (job, job server: {len(groups)}) gone after {gone:.2f} s; {said}"]  # fmt: skip
 
 
 def corrupt_deploy(server: RunningServer, root: Path) -> list[object]:
@@ -533,7 +619,13 @@ def main() -> int:
     parser.add_argument("--flood-mb", type=int, default=200, help="size of the one-header flood (default: 200)")
     parser.add_argument("--slow-sockets", type=int, default=300, help="slow-head connections (default: 300)")
     parser.add_argument("--connections-only", action="store_true", help="only the connections that never finish")
+    parser.add_argument("--chains", type=int, nargs="*", default=[1000, 5000, 10000], help="Condition steps per chain")
+    parser.add_argument("--runner-only", action="store_true", help="only the runner's rows (no endpoint, no faults)")
     args = parser.parse_args()
+    if args.runner_only:
+        with tempfile.TemporaryDirectory(prefix="showcase-reliability-") as temp:
+            runner_tables(Path(temp), args.chains)
+        return 0
     with tempfile.TemporaryDirectory(prefix="showcase-reliability-") as temp:
         root = Path(temp)
         home = root / "endpoint-home"
@@ -557,12 +649,20 @@ def main() -> int:
         table("Faults", ["fault", "outcome"], faults)
         input_rows += hostile_archives(root) + bad_input_files(root)
         table("Bad inputs", ["input", "tried", "outcome", "5xx", "explained"], input_rows)
+        runner_tables(root, args.chains)
     table(
         "Definition parsing: definition.parse with the real executors' checks, best of 3",
         ["shape", "steps", "size", "parse", "per step", "at SageMaker's limit"],
         definition_parsing(),
     )
     return 0
+
+
+def runner_tables(root: Path, chains: list[int]) -> None:
+    header = ["definition", "wall s", "ms per step", "execution.json MB (or why refused)"]
+    table("The runner: its own cost per step (showcase-local start, progress to /dev/null)", header,
+          run_overhead(root, chains))  # fmt: skip
+    table("The runner: Ctrl-C", ["fault", "outcome"], [ctrl_c_exit(root)])
 
 
 if __name__ == "__main__":

@@ -147,4 +147,7 @@ def start_args(definition: Path, *parameters: str) -> list[str]:
 
 
 def read_record(home: Path, execution_id: str) -> dict[str, Any]:
-    return dict(json.loads((home / "executions" / execution_id / "execution.json").read_text()))
+    """The record as a reader sees it, mid-run too (``execution.json`` with its journal replayed)."""
+    from showcase.local.records import ExecutionStore
+
+    return ExecutionStore(home / "executions").load(execution_id).to_json()

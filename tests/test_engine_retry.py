@@ -109,7 +109,9 @@ def test_retrying_an_execution_reruns_only_the_failed_steps(harness: Harness) ->
     assert log.count("--- ") == 2  # both runs in one log
 
 
-def test_only_a_failed_execution_can_be_retried(harness: Harness) -> None:
+def test_only_a_failed_or_stopped_execution_can_be_retried(harness: Harness) -> None:
     record = harness.engine.start(two_steps(), pipeline_name="P", parameters={})
-    with pytest.raises(UsageError, match=f"execution {record.execution_id} is Succeeded; only a Failed execution"):
+    with pytest.raises(
+        UsageError, match=f"execution {record.execution_id} is Succeeded; only a Failed or Stopped execution"
+    ):
         harness.engine.retry(record.execution_id)

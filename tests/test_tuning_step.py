@@ -7,6 +7,8 @@ import itertools
 import math
 import os
 import re
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from showcase.errors import StepFailed
+from showcase.errors import JobStopped, StepFailed
 from showcase.local.executors import EXECUTORS
-from showcase.local.jobs import JobContext
+from showcase.local.jobs import JobContext, JobStop
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_executors import _load_model
@@ -223,6 +225,41 @@ def test_early_stopping_auto_stops_trials_worse_than_the_median(store: ObjectSto
             (tmp_path / name).mkdir()
             model = _load_model(store, f"{BUCKET}/tuning/{name}/output/model.tar.gz", tmp_path / name)
             assert 1 <= model.num_boosted_rounds() <= 12
+
+
+def test_a_stopped_tuning_job_stops_its_running_trials_and_starts_no_more(store: ObjectStore, tmp_path: Path) -> None:
+    """StopHyperParameterTuningJob (the execution is being stopped): each running trial gets SIGTERM and ends
+    Stopped, saving what it trained (uploaded, as for any stopped training job), and no further trial starts."""
+    arguments = tuning("Random", categorical(max_depth=["2", "3"]), jobs=6, parallel=2)
+    arguments["TrainingJobDefinition"]["StaticHyperParameters"]["num_round"] = "20000"
+    work = tmp_path / "exec00000001" / "attempt-1"
+    work.mkdir(parents=True)
+    stop = JobStop()
+    context = JobContext("P", "exec00000001", "Tune", "Tuning", arguments, work, io.StringIO(), store,
+                         Registry(tmp_path / "r.sqlite"), stop=stop)  # fmt: skip
+    trials = tmp_path / "exec00000001" / "trials"
+
+    def training(log: Path) -> bool:
+        return "]#011train-rmse:" in log.read_text()
+
+    def stop_once_both_train() -> None:
+        for _ in range(1200):  # bounded: ~60 s
+            if len([log for log in trials.glob("*.log") if training(log)]) == 2:
+                stop.set()
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=stop_once_both_train, daemon=True).start()
+    with pytest.raises(JobStopped, match="was stopped after 2 training job"):
+        EXECUTORS["Tuning"].run(context)
+    logs = sorted(trials.glob("*.log"))
+    assert len(logs) == 2  # the two running ones; none started after the stop
+    for log in logs:
+        text = log.read_text()
+        assert "stopped with its tuning job" in text and "stopped (SIGTERM) after" in text
+        (tmp_path / log.stem).mkdir()
+        rounds = _load_model(store, f"{BUCKET}/tuning/{log.stem}/output/model.tar.gz", tmp_path / log.stem)
+        assert 1 <= rounds.num_boosted_rounds() < 20000
 
 
 @pytest.mark.parametrize(

@@ -101,9 +101,9 @@ def test_retry_reruns_the_failed_steps(client: TestClient, state: State) -> None
     assert after["duration"] == (end - start).total_seconds() > before["duration"]
 
 
-def test_only_a_failed_execution_can_be_retried(client: TestClient, state: State) -> None:
+def test_only_a_failed_or_stopped_execution_can_be_retried(client: TestClient, state: State) -> None:
     response = client.post(f"/executions/{state.succeeded}/retry", headers=SAME_ORIGIN)
-    assert response.status_code == 409 and "only a Failed execution can be retried" in response.text
+    assert response.status_code == 409 and "only a Failed or Stopped execution can be retried" in response.text
 
 
 def registered_mse(state: State, version: int) -> float:

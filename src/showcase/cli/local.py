@@ -10,13 +10,19 @@
     showcase-local api [--port 4566]                    (the AWS API on loopback: see showcase.cli.api)
 
 ``--home`` (or SHOWCASE_HOME) selects where the object store, registry and executions live.
+
+While ``start`` or ``retry`` runs, Ctrl-C (SIGINT) or SIGTERM stops the execution as StopPipelineExecution does
+(its jobs get SIGTERM and their grace, then SIGKILL; it ends Stopped) and a second one kills its jobs at once; the
+command then says how to go on and exits 128 + the signal's number (130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -47,12 +53,14 @@ from showcase.local import (
     Event,
     ExecutionRecord,
     StepRecord,
+    StopRequest,
     describe_execution,
     list_executions,
     retry_execution,
     run_definition,
     trial_logs,
 )
+from showcase.local.engine import EventKind
 from showcase.reporting import how_long, when
 from showcase.settings import Settings
 from showcase.statuses import ExecutionStatus
@@ -91,7 +99,7 @@ def build_parser() -> ArgumentParser:
     commands.add_parser("list", help="list executions, newest first")
     describe = commands.add_parser("describe", help="show an execution's steps and parameters")
     describe.add_argument("execution_id", type=execution_id_flag)
-    retry = commands.add_parser("retry", help="re-run a Failed execution from its failed steps")
+    retry = commands.add_parser("retry", help="re-run a Failed or Stopped execution from its unfinished steps")
     retry.add_argument("execution_id", type=execution_id_flag)
     logs = commands.add_parser("logs", help="print one step's log (or one tuning trial's, by its training job name)")
     logs.add_argument("execution_id", type=execution_id_flag)
@@ -123,21 +131,25 @@ def _start(args: argparse.Namespace, settings: Settings, console: Console) -> in
     store = ObjectStore(settings.store_root)
     for local, uri in args.upload:
         put_local(store, local, uri, flag="--upload")
-    with _progress(console) as on_event:
+    with stop_on_signals() as stop, _progress(console) as on_event:
         record = run_definition(
-            definition, pipeline_name=name, parameters=overrides, settings=settings, on_event=on_event
+            definition, pipeline_name=name, parameters=overrides, settings=settings, on_event=on_event, stop=stop
         )
-    return _outcome(record, console)
+    return _outcome(record, console, stop)
 
 
 def _retry(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    with _progress(console) as on_event:
-        record = retry_execution(args.execution_id, settings=settings, on_event=on_event)
-    return _outcome(record, console)
+    with stop_on_signals() as stop, _progress(console) as on_event:
+        record = retry_execution(args.execution_id, settings=settings, on_event=on_event, stop=stop)
+    return _outcome(record, console, stop)
 
 
-def _outcome(record: ExecutionRecord, console: Console) -> int:
-    """Success is a line on stdout; anything else is one error line on stderr (and no status line before it)."""
+def _outcome(record: ExecutionRecord, console: Console, stop: SignalStop) -> int:
+    """Success is a line on stdout; a stop one line on stderr and 128 + the signal; anything else is one error
+    line on stderr (and no status line before it)."""
+    if record.status == ExecutionStatus.STOPPED:
+        print(f"error: {stopped_line(record.execution_id, stop)}", file=sys.stderr)
+        return stop.exit_code
     if record.status != ExecutionStatus.SUCCEEDED:
         reason = (record.failure_reason or "no reason given").rstrip().rstrip(".")
         raise ExecutionFailed(
@@ -158,6 +170,7 @@ def run_with_progress(
     parameters: dict[str, str],
     uploads: dict[str, bytes],
     settings: Settings,
+    stop: StopRequest | None = None,
 ) -> ExecutionRecord:
     """Run a definition locally to its end, showing progress on stderr (``run_pipeline --local``)."""
     with _progress(Console(stderr=True)) as on_event:
@@ -168,7 +181,54 @@ def run_with_progress(
             uploads=uploads,
             settings=settings,
             on_event=on_event,
+            stop=stop,
         )
+
+
+class SignalStop(StopRequest):
+    """A StopRequest the first SIGINT or SIGTERM makes (``stop_on_signals``); a second one hurries it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal_number: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C."""
+        return 128 + (self.signal_number or signal.SIGINT)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[SignalStop]:
+    """While the block runs, SIGINT (Ctrl-C) and SIGTERM stop the execution instead of raising KeyboardInterrupt
+    or ending the process: the engine stops its jobs and ends it Stopped; a second signal kills the jobs at once.
+    The handler only sets the request's flags (the engine reads them). Outside the main thread, which gets no
+    signals, nothing is installed."""
+    request = SignalStop()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def on_signal(number: int, frame: object) -> None:
+        if request.signal_number is None:
+            request.signal_number = number
+        request.stop(signal.Signals(number).name, now=request.requested)
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def stopped_line(execution_id: str, stop: StopRequest) -> str:
+    """What to say of an execution a signal stopped: its id, and how to go on."""
+    return (
+        f"execution {execution_id} Stopped ({stop.reason or 'stopped'}): its running steps were stopped and no "
+        f"further step started. `showcase-local describe {execution_id}` shows its steps; "
+        f"`showcase-local retry {execution_id}` runs the steps that did not succeed"
+    )
 
 
 @contextmanager
@@ -184,6 +244,8 @@ def _progress(console: Console) -> Iterator[Callable[[Event], None]]:
             if event.step_name:
                 rows[event.step_name] = event
                 live.update(_table(rows))
+            elif event.kind == EventKind.EXECUTION_STOPPING:
+                live.console.print(_line(event), markup=False, highlight=False)
 
         yield update
 

@@ -110,15 +110,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     registrations: list[dict[str, Any]] = []
     if args.local:
-        report, registrations = _run_local(name, definition, uploads, parameters, args)
-    else:
-        started = _run_on_sagemaker(name, definition, uploads, parameters, args)
-        if started is None:
-            return 0
-        report = started
-    print_execution(report)
+        from showcase.cli.local import stop_on_signals, stopped_line
+
+        with stop_on_signals() as stop:
+            report, registrations = _run_local(name, definition, uploads, parameters, args, stop)
+        print_execution(report)
+        print_registrations(registrations)
+        if report.status == ExecutionStatus.STOPPED:
+            print(f"error: {stopped_line(report.execution_id, stop)}", file=sys.stderr)
+            return stop.exit_code
+        if report.status != ExecutionStatus.SUCCEEDED:
+            print(
+                f"`showcase-local describe {report.execution_id}` shows its steps; after fixing the cause, "
+                f"`showcase-local retry {report.execution_id}` runs the steps that did not succeed",
+                file=sys.stderr,
+            )
+        return 0 if report.status == ExecutionStatus.SUCCEEDED else 1
+    started = _run_on_sagemaker(name, definition, uploads, parameters, args)
+    if started is None:
+        return 0
+    print_execution(started)
     print_registrations(registrations)
-    return 0 if report.status == ExecutionStatus.SUCCEEDED else 1
+    return 0 if started.status == ExecutionStatus.SUCCEEDED else 1
 
 
 def _build_local(args: Any) -> Built:
@@ -187,15 +200,23 @@ def _run_on_sagemaker(
 
 
 def _run_local(
-    name: str, definition: dict[str, Any], uploads: dict[str, bytes], parameters: dict[str, str], args: Any
+    name: str,
+    definition: dict[str, Any],
+    uploads: dict[str, bytes],
+    parameters: dict[str, str],
+    args: Any,
+    stop: Any = None,
 ) -> tuple[ExecutionReport, list[dict[str, Any]]]:
-    """Run on the local runtime; also return the model packages the execution registered."""
+    """Run on the local runtime (``stop``: a StopRequest, made by Ctrl-C); also return the model packages the
+    execution registered."""
     from showcase import settings
     from showcase.cli.local import run_with_progress
     from showcase.registry import Registry
 
     config = settings.load(args.home)
-    record = run_with_progress(definition, pipeline_name=name, parameters=parameters, uploads=uploads, settings=config)
+    record = run_with_progress(
+        definition, pipeline_name=name, parameters=parameters, uploads=uploads, settings=config, stop=stop
+    )
     arns = [
         step.properties["ModelPackageArn"]
         for step in record.steps

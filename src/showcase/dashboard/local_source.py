@@ -29,6 +29,7 @@ from showcase.dashboard.source import (
     approval_conflict,
 )
 from showcase.errors import RegistryError, ShowcaseError, UsageError
+from showcase.local.engine import RETRYABLE
 from showcase.local.records import ExecutionRecord, ExecutionStore
 from showcase.monitoring.report import feature_plots
 from showcase.monitoring.runs import list_runs
@@ -87,8 +88,12 @@ class LocalSource:
     def retry(self, execution_id: str) -> None:
         record = self._record(execution_id)
         running = self._retries.get(execution_id)
-        if record.status != ExecutionStatus.FAILED or (running and running.is_alive()):
-            raise Conflict(f"execution {execution_id} is {record.status}; only a Failed execution can be retried")
+        if record.status in (ExecutionStatus.EXECUTING, ExecutionStatus.STOPPING) or (running and running.is_alive()):
+            raise Conflict(f"execution {execution_id} is running (process {record.pid}); wait for it or stop it")
+        if record.status not in RETRYABLE:
+            raise Conflict(
+                f"execution {execution_id} is {record.status}; only a Failed or Stopped execution can be retried"
+            )
         thread = threading.Thread(target=self._run_retry, args=(execution_id,), name=f"retry-{execution_id}")
         thread.daemon = True
         self._retries[execution_id] = thread

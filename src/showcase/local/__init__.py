@@ -9,18 +9,21 @@ The public API::
         uploads={"s3://bucket/code/preprocess.py": b"..."},  # written to the object store first
         settings=showcase.settings.load(),
         on_event=print,                  # optional: Event per step start/finish, from worker threads
+        stop=stop_request,               # optional: a StopRequest; its stop() is StopPipelineExecution
     )
     record.execution_id, record.status, record.failure_reason
     for step in record.steps:  # name, type, status, start, end, failure_reason, log_path, properties
         ...
 
-    retry_execution(execution_id, settings=...)   # SageMaker's RetryPipelineExecution
+    retry_execution(execution_id, settings=...)   # SageMaker's RetryPipelineExecution (Failed or Stopped)
     list_executions(settings), describe_execution(execution_id, settings)
 
 ``run_definition`` raises DefinitionError (the definition cannot run here: every problem in one message)
 or UsageError (a bad parameter override) before anything runs; otherwise it returns the finished
-ExecutionRecord whatever its status — a failed execution is a record with status ``Failed``, not an
-exception. State lives under ``settings.home``: the object store, the registry and ``executions/<id>/``.
+ExecutionRecord whatever its status — a failed execution is a record with status ``Failed``, a stopped one
+``Stopped``, not an exception. One process runs an execution at a time: a retry of one that runs is refused
+(UsageError naming the process). State lives under ``settings.home``: the object store, the registry and
+``executions/<id>/``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from showcase.local.engine import Engine, Event, OnEvent
+from showcase.local.engine import Engine, Event, OnEvent, StopRequest
 from showcase.local.records import ExecutionRecord, ExecutionStore, StepRecord
 from showcase.names import PIPELINE_NAME
 from showcase.settings import Settings
@@ -39,6 +42,7 @@ __all__ = [
     "ExecutionRecord",
     "OnEvent",
     "StepRecord",
+    "StopRequest",
     "describe_execution",
     "list_executions",
     "retry_execution",
@@ -55,10 +59,11 @@ def run_definition(
     uploads: Mapping[str, bytes] | None = None,
     settings: Settings,
     on_event: Callable[[Event], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> ExecutionRecord:
     """Check ``definition`` and ``pipeline_name``, put ``uploads`` in the object store, run, return the record."""
     PIPELINE_NAME.check("pipeline name", pipeline_name)  # a UsageError: the name is part of the execution's ARN
-    engine = _engine(settings, on_event)
+    engine = _engine(settings, on_event, stop)
     for uri, data in (uploads or {}).items():
         if not (engine.store.exists(uri) and engine.store.get_bytes(uri) == data):  # unchanged: keep its digest
             engine.store.put_bytes(uri, data)
@@ -66,10 +71,15 @@ def run_definition(
 
 
 def retry_execution(
-    execution_id: str, *, settings: Settings, on_event: Callable[[Event], None] | None = None
+    execution_id: str,
+    *,
+    settings: Settings,
+    on_event: Callable[[Event], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> ExecutionRecord:
-    """Re-run a Failed execution from its failed steps, reusing the properties of those that succeeded."""
-    return _engine(settings, on_event).retry(execution_id)
+    """Re-run a Failed or Stopped execution from the steps that did not succeed, reusing the properties of those
+    that did."""
+    return _engine(settings, on_event, stop).retry(execution_id)
 
 
 def list_executions(settings: Settings) -> list[ExecutionRecord]:
@@ -87,17 +97,21 @@ def trial_logs(execution_id: str, step_name: str, settings: Settings) -> list[Pa
     return ExecutionStore(settings.executions_root).trial_logs(execution_id, step_name)
 
 
-def _engine(settings: Settings, on_event: OnEvent | None) -> Engine:
-    from showcase.local.executors import EXECUTORS
+def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | None = None) -> Engine:
+    from showcase.local.executors import EXECUTORS, container
     from showcase.registry import Registry
     from showcase.store import ObjectStore
 
     store = ObjectStore(settings.store_root)
-    store.sweep_stale_temp_files()  # what writers killed in earlier runs left behind
+    # What runners and writers killed in earlier runs left behind.
+    store.sweep_stale_temp_files()
+    ExecutionStore(settings.executions_root).sweep_temp_files()
+    container.sweep_scratch()
     return Engine(
         settings,
         executors=EXECUTORS,
         store=store,
         registry=Registry.from_settings(settings),
         on_event=on_event,
+        stop=stop,
     )

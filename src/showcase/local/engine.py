@@ -2,15 +2,22 @@
 
 Independent steps run in parallel (up to ``settings.max_parallel_steps``). A step whose dependency was
 skipped (the branch not taken by a Condition) is Skipped; after a failure no further step starts, the
-running ones finish, and the execution ends Failed. Every change is saved to the execution record at once.
+running ones finish, and the execution ends Failed. A ``StopRequest`` does what StopPipelineExecution does:
+the execution is Stopping, no further step starts, every running job gets SIGTERM and, once the grace is over
+(or at once when the request is hurried), SIGKILL; its steps end Stopped and the execution Stopped.
+
+One process runs an execution at a time: the runner holds the execution's lock (``ExecutionStore.hold``) from
+its start (or retry) to its end. Each change of a step is appended to the record's journal at once, and when a
+step ends only its dependents are looked at again: a run costs in proportion to its steps, whatever their number.
 ``on_event`` receives an Event for each change; it may be called from worker threads, one call at a time.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,7 +28,7 @@ from showcase.local import definition as definitions
 from showcase.local.digests import FileDigests
 from showcase.local.expressions import Resolver
 from showcase.local.inputs import missing_inputs
-from showcase.local.jobs import Executor, UpstreamStep, job_name
+from showcase.local.jobs import Executor, JobStop, UpstreamStep, job_name
 from showcase.local.overrides import parameter_values
 from showcase.local.records import (
     ExecutionRecord,
@@ -33,8 +40,17 @@ from showcase.local.records import (
     now,
 )
 from showcase.local.steps import StepRun, run_step
+from showcase.processes import ProcessLock
 from showcase.settings import Settings
 from showcase.statuses import DONE, TERMINAL, ExecutionStatus, StepStatus
+
+TICK_S = 0.1
+"""How often the engine looks at its ``StopRequest`` while steps run."""
+RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.STOPPED)
+"""What a retry accepts: an execution that Failed or was Stopped. botocore's model of RetryPipelineExecution
+(sagemaker service-2.json) says only "Retry the execution of the pipeline." and lists ConflictException among its
+errors, not which statuses it takes; both ended statuses short of Succeeded are taken here, and an execution still
+running is refused (by its lock)."""
 
 
 class EventKind(str, Enum):
@@ -42,7 +58,9 @@ class EventKind(str, Enum):
 
     EXECUTION_STARTED = "execution_started"
     STEP_STARTED = "step_started"
+    STEP_STOPPING = "step_stopping"
     STEP_FINISHED = "step_finished"
+    EXECUTION_STOPPING = "execution_stopping"
     EXECUTION_FINISHED = "execution_finished"
 
 
@@ -60,16 +78,32 @@ class Event:
 OnEvent = Callable[[Event], None]
 
 
-class Readiness(Enum):
-    """What the engine does next with a step that has not started."""
+class StopRequest:
+    """StopPipelineExecution for the execution an engine runs. ``stop`` may be called from any thread and from a
+    signal handler: it only sets attributes, which the engine reads every ``TICK_S``."""
 
-    WAIT = "wait"
-    """A dependency has not finished yet."""
+    def __init__(self) -> None:
+        self.requested = False
+        self.hurried = False
+        self.reason = ""
+
+    def stop(self, reason: str = "stop requested", *, now: bool = False) -> None:
+        """Stop the execution; ``now``: SIGKILL its jobs at once instead of after their grace."""
+        if not self.requested:
+            self.reason = reason
+            self.requested = True
+        if now:
+            self.hurried = True
+
+
+class Readiness(Enum):
+    """What the engine does next with a step whose dependencies have all ended."""
+
     SKIP = "skip"
     """A dependency was skipped, or the step is on the branch its Condition did not take."""
     RUN = "run"
     BLOCKED = "blocked"
-    """A step of the execution failed: no further step starts, and this one stays NotStarted."""
+    """A step of the execution failed, or it is being stopped: no further step starts, this one stays NotStarted."""
 
 
 class Engine:
@@ -82,6 +116,7 @@ class Engine:
         registry: Any,
         on_event: OnEvent | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        stop: StopRequest | None = None,
     ) -> None:
         self.settings = settings
         self.executors = dict(executors)
@@ -89,9 +124,14 @@ class Engine:
         self.registry = registry
         self.on_event = on_event or (lambda event: None)
         self.sleep = sleep
+        self.stop_request = stop or StopRequest()
         self.records = ExecutionStore(settings.executions_root)
         self.digests = FileDigests(settings.home / "digests.json")
         self._lock = threading.RLock()
+
+    def stop(self, *, now: bool = False) -> None:
+        """Stop the execution this engine runs (see ``StopRequest``)."""
+        self.stop_request.stop(now=now)
 
     def start(self, raw: dict[str, Any], *, pipeline_name: str, parameters: Mapping[str, Any]) -> ExecutionRecord:
         """Check the definition and the parameters, then run a new execution to its end."""
@@ -105,65 +145,126 @@ class Engine:
                 "or showcase-local store put LOCAL s3://...)"
             )
         execution_id = new_execution_id()
+        lock = self.records.hold(execution_id)
         record = ExecutionRecord(execution_id, execution_arn(pipeline_name, execution_id), pipeline_name)
         record.parameters = values
         record.steps = [StepRecord(step.name, step.type) for step in parsed.steps.values()]
-        self.records.save_inputs(execution_id, raw, values)
-        return self._run(parsed, record)
+        try:
+            self.records.save_inputs(execution_id, raw, values)
+        except BaseException:
+            lock.release()
+            raise
+        return self._run(parsed, record, lock)
 
     def retry(self, execution_id: str) -> ExecutionRecord:
-        """Run a Failed execution again from its failed steps, reusing what succeeded (same id)."""
-        record = self.records.load(execution_id)
-        if record.status != ExecutionStatus.FAILED:
-            raise UsageError(f"execution {execution_id} is {record.status}; only a Failed execution can be retried")
-        raw, values = self.records.load_inputs(execution_id)
-        parsed = definitions.parse(raw, self.executors)
-        record.reopen()
-        record.parameters = values
-        return self._run(parsed, record)
+        """Run a Failed or Stopped execution again from the steps that did not succeed, reusing what succeeded
+        (same id). Refused while another process runs it."""
+        self.records.load(execution_id)  # an unknown id says so before anything is created
+        lock = self.records.hold(execution_id)
+        try:
+            record = self.records.load(execution_id, holding=True)
+            if record.status in (ExecutionStatus.EXECUTING, ExecutionStatus.STOPPING):
+                raise UsageError(
+                    f"execution {execution_id} is running in process {record.pid}; wait for it or stop it "
+                    f"(kill -INT {record.pid})"
+                )
+            if record.status not in RETRYABLE:
+                raise UsageError(
+                    f"execution {execution_id} is {record.status}; only a Failed or Stopped execution can be retried"
+                )
+            raw, values = self.records.load_inputs(execution_id)
+            parsed = definitions.parse(raw, self.executors)
+            self.records.save(record)  # the journal folded in before anything changes
+            record.reopen()
+            record.parameters = values
+        except BaseException:
+            lock.release()
+            raise
+        return self._run(parsed, record, lock)
 
     # -- one execution ------------------------------------------------------------------------------
 
-    def _run(self, parsed: definitions.Definition, record: ExecutionRecord) -> ExecutionRecord:
-        self.records.save(record)
-        self._emit(Event(EventKind.EXECUTION_STARTED, record.execution_id, record.status))
-        pending = [name for name in parsed.steps if record.step(name).status not in TERMINAL]
+    def _run(self, parsed: definitions.Definition, record: ExecutionRecord, lock: ProcessLock) -> ExecutionRecord:
+        with lock:
+            try:
+                self.records.save(record)
+                self._emit(Event(EventKind.EXECUTION_STARTED, record.execution_id, record.status))
+                self._schedule(parsed, record)
+            except BaseException as exc:  # the record must not stay Executing once the lock is let go
+                with self._lock:
+                    if record.failure_reason is None and record.status == ExecutionStatus.EXECUTING:
+                        record.failure_reason = f"the local engine ended on an error: {type(exc).__name__}: {exc}"
+                self._close(record)
+                raise
+            return self._close(record)
+
+    def _schedule(self, parsed: definitions.Definition, record: ExecutionRecord) -> None:
+        """Run every step once its dependencies have ended, in definition order among those ready together."""
+        plan = _Plan(parsed, record)
         running: dict[Future[Outcome], str] = {}
+        stops: dict[str, JobStop] = {}
+        hurried = False
         with ThreadPoolExecutor(self.settings.max_parallel_steps, thread_name_prefix="step") as pool:
-            while pending or running:
-                for name in list(pending):
+            while True:
+                hurried = self._heed_stop(record, stops, hurried)
+                for name in plan.ready():
                     readiness = self._readiness(parsed, record, name)
-                    if readiness is Readiness.WAIT:
-                        continue
-                    pending.remove(name)
                     if readiness is Readiness.BLOCKED:
-                        continue  # never starts: its record stays NotStarted
+                        continue  # never starts: its record stays NotStarted, and so do its dependents
                     if readiness is Readiness.SKIP:
                         self._update(record, name, StepRecord.skip)
-                    else:
-                        self._update(record, name, StepRecord.queue)
-                        running[pool.submit(self._step, parsed, record, name)] = name
+                        plan.ended(name)
+                        continue
+                    stops[name] = JobStop()
+                    self._update(record, name, StepRecord.queue)
+                    running[pool.submit(self._step, parsed, record, name, stops[name])] = name
                 if not running:
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._finish(parsed, record, running.pop(future), future.result())
-        return self._close(record)
+                try:
+                    done, _ = wait(running, timeout=TICK_S, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:  # no signal handler of the caller's: Ctrl-C stops, a second one hurries
+                    self.stop_request.stop("KeyboardInterrupt", now=self.stop_request.requested)
+                    continue
+                for future in sorted(done, key=lambda item: plan.position[running[item]]):
+                    name = running.pop(future)
+                    del stops[name]
+                    self._finish(record, name, future.result())
+                    plan.ended(name)
+
+    def _heed_stop(self, record: ExecutionRecord, stops: dict[str, JobStop], hurried: bool) -> bool:
+        """Act on the StopRequest once it is made (and once more when it is hurried); whether jobs were hurried."""
+        request = self.stop_request
+        if request.requested and record.status == ExecutionStatus.EXECUTING:
+            with self._lock:
+                record.request_stop()
+                self.records.save_change(record)
+            message = f"{request.reason}: stopping its jobs (SIGTERM; SIGKILL after their grace)"
+            self._emit(Event(EventKind.EXECUTION_STOPPING, record.execution_id, record.status, message=message))
+            for name, stop in stops.items():
+                stop.set()
+                if record.step(name).status == StepStatus.EXECUTING:  # only this thread ends a step: no race
+                    self._update(record, name, _stopping)
+        if request.hurried and not hurried:
+            for stop in stops.values():
+                stop.hurry()
+            message = f"{request.reason} again: killing its jobs now (SIGKILL)"
+            self._emit(Event(EventKind.EXECUTION_STOPPING, record.execution_id, record.status, message=message))
+            return True
+        return hurried
 
     def _readiness(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Readiness:
-        if record.failure_reason is not None:
+        if record.failure_reason is not None or record.status != ExecutionStatus.EXECUTING:
             return Readiness.BLOCKED
         spec = parsed.steps[name]
-        statuses = {dep: record.step(dep).status for dep in spec.dependencies}
-        if any(status not in TERMINAL for status in statuses.values()):
-            return Readiness.WAIT
-        if StepStatus.SKIPPED in statuses.values():
+        if any(record.step(dep).status == StepStatus.SKIPPED for dep in spec.dependencies):
             return Readiness.SKIP
         if spec.branch and record.step(spec.branch[0]).properties.get("Outcome") is not spec.branch[1]:
             return Readiness.SKIP
         return Readiness.RUN
 
-    def _step(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Outcome:
+    def _step(self, parsed: definitions.Definition, record: ExecutionRecord, name: str, stop: JobStop) -> Outcome:
+        if stop.is_set():  # stopped while it waited for a worker: it never begins
+            return Outcome(StepStatus.STOPPED)
         spec = parsed.steps[name]
         log_path = self.records.log_path(record.execution_id, name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,8 +284,9 @@ class Engine:
                 history=lambda: [r for r in self.records.list() if r.execution_id != record.execution_id],
                 sleep=self.sleep,
                 parameters=dict(record.parameters),
-                upstream=self._upstream(parsed, record, name),
+                upstream=lambda: self._upstream(parsed, record, name),
                 digests=self.digests,
+                stop=stop,
             )
             return run_step(run)
 
@@ -206,8 +308,6 @@ class Engine:
 
     def _resolver(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Resolver:
         name_of_job = job_name(record.execution_id, name)
-        with self._lock:
-            properties = {step.name: step.properties for step in record.steps if step.status in DONE}
         variables = {
             "PipelineExecutionId": record.execution_id,
             "PipelineExecutionArn": record.execution_arn,
@@ -220,12 +320,12 @@ class Engine:
         return Resolver(
             parameters=record.parameters,
             variables=variables,
-            step_properties=properties,
+            step_properties=_DoneProperties(record, self._lock),
             property_files=parsed.property_files,
             read_bytes=self.store.get_bytes,
         )
 
-    def _finish(self, parsed: definitions.Definition, record: ExecutionRecord, name: str, outcome: Outcome) -> None:
+    def _finish(self, record: ExecutionRecord, name: str, outcome: Outcome) -> None:
         step = record.step(name)
         if outcome.status == StepStatus.FAILED and record.failure_reason is None:
             reason = outcome.failure_reason or "no reason given"
@@ -236,21 +336,85 @@ class Engine:
         with self._lock:
             record.close()
             self.records.save(record)
-        self._emit(
-            Event(EventKind.EXECUTION_FINISHED, record.execution_id, record.status, message=record.failure_reason)
-        )
+        message = record.failure_reason
+        if record.status == ExecutionStatus.STOPPED:
+            message = self.stop_request.reason or "stopped"
+        self._emit(Event(EventKind.EXECUTION_FINISHED, record.execution_id, record.status, message=message))
         return record
 
     def _update(self, record: ExecutionRecord, name: str, change: Callable[[StepRecord], None]) -> None:
-        """Apply one of StepRecord's changes to step ``name``, save the record and report the change."""
+        """Apply one of StepRecord's changes to step ``name``, journal it and report it."""
         with self._lock:
             step = record.step(name)
             change(step)
-            self.records.save(record)
-            kind = EventKind.STEP_FINISHED if step.status in TERMINAL else EventKind.STEP_STARTED
+            self.records.save_change(record, step)
+            if step.status in TERMINAL:
+                kind = EventKind.STEP_FINISHED
+            elif step.status == StepStatus.STOPPING:
+                kind = EventKind.STEP_STOPPING
+            else:
+                kind = EventKind.STEP_STARTED
             if step.status != StepStatus.STARTING:
                 self._emit(Event(kind, record.execution_id, step.status, name, step.type, step.failure_reason))
 
     def _emit(self, event: Event) -> None:
         with self._lock:
             self.on_event(event)
+
+
+def _stopping(step: StepRecord) -> None:
+    """A running step of an execution being stopped: Stopping, until its job ends."""
+    step.status = StepStatus.STOPPING
+
+
+class _Plan:
+    """Which steps may be looked at next: those whose dependencies have all ended, in definition order. A step's
+    end is told once (``ended``) and makes only its dependents ready; nothing rescans the definition."""
+
+    def __init__(self, parsed: definitions.Definition, record: ExecutionRecord) -> None:
+        self.position = {name: index for index, name in enumerate(parsed.steps)}
+        self.dependents: dict[str, list[str]] = {name: [] for name in parsed.steps}
+        self.waiting: dict[str, int] = {}
+        self._ready: list[tuple[int, str]] = []
+        for name, spec in parsed.steps.items():
+            for dep in spec.dependencies:
+                self.dependents[dep].append(name)
+            if record.step(name).status in TERMINAL:
+                continue  # a retry keeps what ended (succeeded, cached, skipped)
+            self.waiting[name] = sum(record.step(dep).status not in TERMINAL for dep in spec.dependencies)
+            if self.waiting[name] == 0:
+                heapq.heappush(self._ready, (self.position[name], name))
+
+    def ready(self) -> Iterator[str]:
+        """The ready steps, taken one by one (those made ready meanwhile included)."""
+        while self._ready:
+            yield heapq.heappop(self._ready)[1]
+
+    def ended(self, name: str) -> None:
+        for dependent in self.dependents[name]:
+            if dependent in self.waiting:
+                self.waiting[dependent] -= 1
+                if self.waiting[dependent] == 0:
+                    heapq.heappush(self._ready, (self.position[dependent], dependent))
+
+
+class _DoneProperties(Mapping[str, Any]):
+    """The properties of the execution's succeeded (or cached) steps, read when an expression names one."""
+
+    def __init__(self, record: ExecutionRecord, lock: threading.RLock) -> None:
+        self.record = record
+        self.lock = lock
+
+    def __getitem__(self, name: str) -> Any:
+        with self.lock:
+            step = self.record.step(name)
+            if step.status not in DONE:
+                raise KeyError(name)
+            return step.properties
+
+    def __iter__(self) -> Iterator[str]:
+        with self.lock:
+            return iter([step.name for step in self.record.steps if step.status in DONE])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -91,8 +91,37 @@ class JobContext:
     job_name: str | None = None
     """The job's name when the step's own name does not make it (a tuning job's trials); see ``common.job_name``."""
     stop: threading.Event | None = None
-    """Set by another thread to stop the job as StopTrainingJob does (a tuning job's early stopping): its
-    process gets SIGTERM, then SIGKILL, and the executor raises ``JobStopped``."""
+    """Set by another thread to stop the job as StopTrainingJob does (a tuning job's early stopping, a stop of
+    the execution): its process gets SIGTERM, then SIGKILL, and the executor raises ``JobStopped``. The engine
+    gives every step a ``JobStop``, whose ``hurry`` cuts the grace short."""
+
+
+class JobStop(threading.Event):
+    """A stop request for a job: set, its process group gets SIGTERM, and SIGKILL once the grace is over or as
+    soon as ``hurry`` is called. A stop made ``within`` another counts as set (and hurried) once that one is:
+    a tuning job's trials are stopped with their step, and each may also be stopped on its own (early stopping).
+    """
+
+    def __init__(self, within: threading.Event | None = None) -> None:
+        super().__init__()
+        self.within = within
+        self._hurried = threading.Event()
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self.within is not None and self.within.is_set())
+
+    def hurry(self) -> None:
+        """Stop now: SIGKILL, with no grace (a second Ctrl-C)."""
+        self._hurried.set()
+        self.set()
+
+    def hurried(self) -> bool:
+        return self._hurried.is_set() or (isinstance(self.within, JobStop) and self.within.hurried())
+
+
+def hurried(stop: threading.Event | None) -> bool:
+    """Whether ``stop`` asks for SIGKILL at once (a plain Event never does)."""
+    return isinstance(stop, JobStop) and stop.hurried()
 
 
 class Executor(Protocol):

@@ -1,8 +1,10 @@
 """Running one step: Condition and Fail steps are evaluated here; job steps go to their executor,
-through the cache and the retry policies."""
+through the cache and the retry policies. A job stopped through ``StepRun.stop`` (the execution is being stopped)
+ends its step Stopped, and is not retried."""
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from showcase.errors import StepFailed
+from showcase.errors import JobStopped, StepFailed
 from showcase.local import cache, conditions
 from showcase.local.definition import StepSpec
 from showcase.local.digests import FileDigests
@@ -37,9 +39,12 @@ class StepRun:
     history: Callable[[], Iterable[ExecutionRecord]]
     sleep: Callable[[float], None]
     parameters: dict[str, Any] = field(default_factory=dict)
-    upstream: tuple[UpstreamStep, ...] = ()
+    upstream: Callable[[], tuple[UpstreamStep, ...]] = tuple
+    """The steps this one depends on (``JobContext.upstream``), looked up only for a job step."""
     digests: FileDigests | None = None
     """Remembered file digests for cache keys (None: every input is read)."""
+    stop: threading.Event | None = None
+    """Set when the execution is being stopped: the step's job is stopped (``JobContext.stop``)."""
 
 
 def run_condition(run: StepRun) -> Outcome:
@@ -80,6 +85,7 @@ def run_job(run: StepRun) -> Outcome:
 def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: str | None) -> Outcome:
     policies = list(run.spec.raw.get("RetryPolicies") or [])
     started = time.monotonic()
+    upstream = run.upstream()
     attempt = 0
     while True:
         attempt += 1
@@ -88,21 +94,34 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
         run.log.flush()
         context = JobContext(
             run.pipeline_name, run.execution_id, run.spec.name, run.spec.type, arguments,
-            work_dir, run.log, run.store, run.registry, run.parameters, run.upstream,
+            work_dir, run.log, run.store, run.registry, run.parameters, upstream, stop=run.stop,
         )  # fmt: skip
         try:
             properties = executor.run(context)
             return Outcome(StepStatus.SUCCEEDED, properties, cache_key=key, attempts=attempt)
+        except JobStopped as exc:
+            run.log.write(f"attempt {attempt} stopped: {exc}\n")
+            return Outcome(StepStatus.STOPPED, cache_key=key, attempts=attempt)
         except Exception as exc:  # every executor failure is recorded; retry policies decide what is retried
             wait = next_wait(policies, exc, attempt - 1, time.monotonic() - started)
             reason = _reason(run.spec, exc)
             run.log.write(f"attempt {attempt} failed: {reason}\n")
             if not isinstance(exc, StepFailed):
                 run.log.write(traceback.format_exc())
+            if wait is not None and _stopped(run):
+                run.log.write("not retried: the execution is being stopped\n")
+                return Outcome(StepStatus.STOPPED, cache_key=key, attempts=attempt)
             if wait is None:
                 return Outcome(StepStatus.FAILED, failure_reason=reason, cache_key=key, attempts=attempt)
             run.log.write(f"retrying in {wait:g} s (RetryPolicies)\n")
             run.sleep(wait)
+            if _stopped(run):
+                run.log.write("not retried: the execution is being stopped\n")
+                return Outcome(StepStatus.STOPPED, cache_key=key, attempts=attempt)
+
+
+def _stopped(run: StepRun) -> bool:
+    return run.stop is not None and run.stop.is_set()
 
 
 def _fresh_dir(root: Path) -> Path:

@@ -49,26 +49,49 @@ class ObjectStore:
         self._write(uri, lambda out: out.write(data))
         return uri
 
-    def put_file(self, uri: str, path: str | os.PathLike[str]) -> str:
+    def put_file(
+        self, uri: str, path: str | os.PathLike[str], *, within: Path | None = None, shown_as: str = ""
+    ) -> str:
+        """Upload the file at ``path``. ``within``: a job's directory, which ``path`` may not lead out of through a
+        symbolic link (see ``job_files``; ``shown_as`` names the directory in messages, e.g. ``/opt/ml``)."""
         source = Path(path)
+        if within is not None:
+            source = _inside(source, within.resolve(), within, shown_as)
         if not source.is_file():
             raise StoreError(f"cannot upload {source} to {uri}: not a file")
         with source.open("rb") as src:
             self._write(uri, lambda out: shutil.copyfileobj(src, out, _CHUNK))
         return uri
 
-    def upload_dir(self, local_dir: str | os.PathLike[str], prefix_uri: str) -> builtins.list[str]:
-        """Upload each regular file under ``local_dir`` to ``prefix_uri/<relative path>``; return the URIs."""
+    def upload_dir(
+        self,
+        local_dir: str | os.PathLike[str],
+        prefix_uri: str,
+        *,
+        within: Path | None = None,
+        shown_as: str = "",
+    ) -> builtins.list[str]:
+        """Upload each regular file under ``local_dir`` to ``prefix_uri/<relative path>``; return the URIs.
+
+        ``within``: ``local_dir`` is a job's output in the job's directory ``within``, uploaded as ``job_files``
+        finds it (links that stay inside followed, one that leads out refused). Without it, a directory the user
+        named: links below it are skipped.
+        """
         base = Path(local_dir)
-        if not base.is_dir():
-            raise StoreError(f"cannot upload {base} to {prefix_uri}: not a directory")
         bucket, key = split_uri(prefix_uri, prefix=True)
         key = key.rstrip("/")
-        uploaded = []
-        for file in sorted(_regular_files(base)):
-            relative = file.relative_to(base).as_posix()
-            uploaded.append(self.put_file(join_uri(bucket, f"{key}/{relative}" if key else relative), file))
-        return uploaded
+        if within is not None:
+            if not base.is_dir() and not base.is_symlink():
+                raise StoreError(f"cannot upload {base} to {prefix_uri}: not a directory")
+            files = job_files(base, within, shown_as)
+        elif base.is_dir():
+            files = {file.relative_to(base).as_posix(): file for file in _regular_files(base)}
+        else:
+            raise StoreError(f"cannot upload {base} to {prefix_uri}: not a directory")
+        return [
+            self.put_file(join_uri(bucket, f"{key}/{relative}" if key else relative), files[relative])
+            for relative in sorted(files)
+        ]
 
     def delete(self, uri: str) -> bool:
         """Remove the object at ``uri`` (True if there was one), and the directories its removal left empty
@@ -183,6 +206,62 @@ class ObjectStore:
         finally:
             if os.path.exists(temp_name):
                 os.unlink(temp_name)
+
+
+def job_files(directory: Path, within: Path, shown_as: str = "") -> dict[str, Path]:
+    """The regular files under ``directory``, a folder of a job's directory ``within``, by their path relative to
+    ``directory``: what SageMaker uploads from a container's output folder.
+
+    A symbolic link (the folder itself, a folder or a file below it) that stays inside ``within`` is followed, as
+    the container's uploader follows it; one that leads out of it raises StoreError naming the link and its target:
+    on this host a link out of the job's directory names the host's own files, not the container's. A link that
+    names nothing is skipped; so are the store's temporary files. ``shown_as`` names ``within`` in messages.
+    """
+    root = within.resolve()
+    found: dict[str, Path] = {}
+    if not os.path.lexists(directory):
+        return found
+    todo = [(_inside(directory, root, within, shown_as), "")]
+    seen: set[Path] = set()
+    while todo:
+        folder, prefix = todo.pop()
+        if folder in seen or not folder.is_dir():
+            continue
+        seen.add(folder)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(TEMP_PREFIX):
+                    continue
+                name, path = prefix + entry.name, Path(entry.path)
+                if entry.is_symlink():
+                    path = _inside(Path(directory, *name.split("/")), root, within, shown_as)
+                if path.is_dir():
+                    todo.append((path, name + "/"))
+                elif path.is_file():
+                    found[name] = path
+    return found
+
+
+def _inside(path: Path, root: Path, within: Path, shown_as: str) -> Path:
+    """``path`` resolved, when it stays inside ``root``; else StoreError naming the link that leads out."""
+    resolved = path.resolve()
+    if resolved.is_relative_to(root):
+        return resolved
+    link = next(
+        (
+            step
+            for step in [path, *path.parents]
+            if step.is_relative_to(within) and step.is_symlink() and not step.resolve().is_relative_to(root)
+        ),
+        path,
+    )
+    shown = link.relative_to(within).as_posix() if link.is_relative_to(within) else str(link)
+    label = f"{shown_as.rstrip('/')}/{shown}" if shown_as else shown
+    target = os.readlink(link) if link.is_symlink() else str(resolved)
+    raise StoreError(
+        f"{label} is a symbolic link to {target}, outside the job's directory: a job's outputs are uploaded from "
+        "its own directory only (links that stay inside it are followed)"
+    )
 
 
 def _regular_files(directory: Path) -> Iterator[Path]:

@@ -13,6 +13,10 @@ Where the platform cannot (macOS, containers without user namespaces or CAP_SYS_
 are rewritten to the job's directory (``common.container_argument``), the ``SM_*`` variables name host
 paths, and a job that fails on a ``/opt/ml`` path it hard-coded is told so (``missing_path_reason``).
 This is said once per process (one run).
+
+The scratch directories a job needs outside its own directory (``prepared``'s, ``job_tools``') are made in the
+system's temporary directory under names that carry the runner's PID: ``sweep_scratch``, called when a runner
+starts, removes those of runners that have ended, however they ended.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path, PurePosixPath
 
 from showcase import settings
 from showcase.local.executors.subprocesses import guarded
+from showcase.processes import pid_alive
 
 CONTAINER_ROOT = PurePosixPath("/opt/ml")
 """Where a SageMaker container sees its job: the one place the project names it."""
@@ -85,7 +90,7 @@ def _check(mode: str) -> Availability:
         return Availability(False, f"mount namespaces are Linux only (this is {sys.platform})")
     if not Path("/opt").is_dir():
         return Availability(False, "/opt does not exist on this host, so /opt/ml cannot be mounted")
-    with tempfile.TemporaryDirectory(prefix="showcase-view-probe-") as directory:
+    with tempfile.TemporaryDirectory(prefix=_scratch_prefix("view-probe")) as directory:
         job_dir = Path(directory) / "job"
         job_dir.mkdir()
         (job_dir / "probe").write_text("")
@@ -105,7 +110,7 @@ def _check(mode: str) -> Availability:
 @contextmanager
 def prepared(job_dir: Path) -> Iterator[dict[str, str]]:
     """The guard's view argument for ``job_dir``; the scratch directory it needs lives for the block."""
-    scratch = Path(tempfile.mkdtemp(prefix="showcase-view-"))
+    scratch = Path(tempfile.mkdtemp(prefix=_scratch_prefix("view")))
     try:
         yield {"job_dir": str(job_dir.resolve()), "scratch": str(scratch)}
     finally:
@@ -121,7 +126,7 @@ def job_tools() -> Iterator[dict[str, str]]:
     """
     from showcase.local.executors.requirements import JOB_PIP
 
-    directory = Path(tempfile.mkdtemp(prefix="showcase-bin-"))
+    directory = Path(tempfile.mkdtemp(prefix=_scratch_prefix("bin")))
     try:
         for name in ("python", "python3"):
             _script(directory / name, f'exec {shlex.quote(sys.executable)} "$@"')
@@ -138,6 +143,35 @@ def job_tools() -> Iterator[dict[str, str]]:
         }
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+_SCRATCH = re.compile(r"^showcase-(?:bin|view|view-probe)-(\d+)-")
+
+
+def _scratch_prefix(kind: str) -> str:
+    return f"showcase-{kind}-{os.getpid()}-"
+
+
+def sweep_scratch() -> int:
+    """Remove the scratch directories of runners that have ended (a SIGKILL leaves them); return how many."""
+    removed = 0
+    root = Path(tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _SCRATCH.match(entry.name)
+        if match is None or pid_alive(int(match.group(1))):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid() or not entry.is_dir(follow_symlinks=False):
+                continue  # another user's, or not one of ours
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def _script(path: Path, body: str) -> None:

@@ -2,7 +2,8 @@
 
 Inputs are staged from the object store into the job's directory at their ``LocalPath`` (``/opt/ml/<rest>``
 is ``<work_dir>/<rest>``), ``python``/``python3`` becomes this interpreter (``sys.executable``), and after a
-zero exit each output's ``LocalPath`` is uploaded to its ``S3Output.S3Uri``. Where the host allows it the
+zero exit each output's ``LocalPath`` is uploaded to its ``S3Output.S3Uri`` (a symbolic link in it that leads out
+of the job's directory fails the step, naming the output and the link). Where the host allows it the
 job sees its directory as ``/opt/ml`` (``container``), so scripts that hard-code
 ``/opt/ml/processing/...`` run unchanged; elsewhere every argument that is (or starts with, or is
 ``--flag=``) a path under ``/opt/ml/processing`` is rewritten to the job's directory instead. The script
@@ -131,7 +132,9 @@ def _upload(context: JobContext, item: dict[str, Any]) -> None:
     s3 = item["S3Output"]
     local = host_path(context.work_dir, s3["LocalPath"])
     try:
-        uris = context.store.upload_dir(local, s3["S3Uri"])
+        uris = context.store.upload_dir(
+            local, s3["S3Uri"], within=context.work_dir, shown_as=str(container.CONTAINER_ROOT)
+        )
     except StoreError as exc:
         raise fail(context, f"output {item.get('OutputName', '?')}: {exc}") from exc
     context.log.write(f"uploaded output {item.get('OutputName')}: {len(uris)} object(s) to {s3['S3Uri']}\n")

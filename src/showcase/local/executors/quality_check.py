@@ -153,7 +153,9 @@ class QualityCheckExecutor:
         stats_uri, constraints_uri = f"{output}/statistics.json", f"{output}/constraints.json"
         for file_name in (*OUTPUT_FILES, *([VIOLATIONS_FILE] if checked_against else [])):
             try:
-                context.store.put_file(f"{output}/{file_name}", written / file_name)
+                context.store.put_file(
+                    f"{output}/{file_name}", written / file_name, within=context.work_dir, shown_as=str(CONTAINER_ROOT)
+                )
             except (StoreError, OSError) as exc:
                 raise fail(context, f"cannot upload {file_name} to {output}/: {exc}") from exc
         context.log.write(f"baseline written to {output}/\n")

@@ -2,7 +2,8 @@
 
 A job is stopped as SageMaker's StopTrainingJob stops one: its process group gets SIGTERM, and SIGKILL when it
 is still running ``STOP_GRACE_S`` later. That happens when its ``stop`` event is set (a tuning job's early
-stopping, from the lines the job writes as it writes them) or when it outlives its ``timeout_s``.
+stopping, from the lines the job writes as it writes them; the execution being stopped) or when it outlives its
+``timeout_s``; a ``JobStop`` that is hurried (a second Ctrl-C) cuts the grace short.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from showcase.local.executors import builtin_jobs, prewarmed
+from showcase.local.jobs import hurried
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +166,7 @@ def run_logged(
             timed_out = True
         else:
             continue
-        _terminate(process)
+        _terminate(process, stop)
         break
     for pump in pumps:
         pump.join()
@@ -191,13 +193,21 @@ def _prewarmed(
         return None
 
 
-def _terminate(process: subprocess.Popen[str] | prewarmed.Job) -> None:
-    """SIGTERM to the job's process group; SIGKILL if it is still there ``STOP_GRACE_S`` later."""
+def _terminate(process: subprocess.Popen[str] | prewarmed.Job, stop: threading.Event | None) -> None:
+    """SIGTERM to the job's process group; SIGKILL if it is still there ``STOP_GRACE_S`` later, or as soon as
+    ``stop`` is hurried."""
+    deadline = time.monotonic() + STOP_GRACE_S
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        if not hurried(stop):
+            os.killpg(process.pid, signal.SIGTERM)
+        while not hurried(stop) and time.monotonic() < deadline:
+            try:
+                process.wait(timeout=min(_POLL_S, max(deadline - time.monotonic(), 0.001)))
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        else:
+            os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()

@@ -155,8 +155,9 @@ class TrainingExecutor:
         try:
             trained = shape_of(arguments).run(context, name)
         except JobStopped:
-            # As SageMaker does for a stopped job: what the job saved in /opt/ml/model before it ended is uploaded.
-            _upload(context, output, user_code.archives(context))
+            # As SageMaker does for a stopped job: what the job saved in /opt/ml/model before it ended is uploaded
+            # (nothing, when it saved nothing).
+            _upload(context, output, user_code.archives(context, empty_model=False))
             raise
         _upload(context, output, trained.archives)
         ended = timestamp()

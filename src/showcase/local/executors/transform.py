@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from showcase.errors import RegistryError
+from showcase.errors import JobStopped, RegistryError
 from showcase.local.executors import jsonpath
 from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, timestamp
 from showcase.local.executors.images import repository
@@ -188,6 +188,10 @@ class TransformExecutor:
         output_path = str(arguments["TransformOutput"]["S3OutputPath"]).rstrip("/")
         outputs: dict[str, bytes] = {}
         for uri, relative in _inputs(context, source):
+            if context.stop is not None and context.stop.is_set():  # StopTransformJob: between objects
+                message = f"TransformJob {name} was stopped"
+                context.log.write(f"{message}\n")
+                raise JobStopped(message, step_name=context.step_name, execution_id=context.execution_id)
             try:
                 data = context.store.get_bytes(uri)
                 outputs[f"{output_path}/{relative}.out"] = _transform(data, plan, model)

@@ -18,6 +18,9 @@ asks of algorithms that support early stopping. The runner reads each line of th
 comes and, when the pruner says so, stops that process as StopTrainingJob does (SIGTERM, then SIGKILL): the
 trial ends Stopped.
 
+A stop of the tuning step (the execution is being stopped: StopHyperParameterTuningJob) stops every running trial
+the same way and starts no further one; the step then ends Stopped.
+
 Trials run ``min(MaxParallelTrainingJobs, CPU count)`` at a time, asked of Optuna a batch at a time and
 reported back in trial order once the batch ends, so a seed (``RandomSeed``, default 0) gives the same trials.
 Each trial is named ``<tuning job>-<NNN>-<hash>``, writes its own log (``trials/<name>.log`` beside the step's
@@ -44,7 +47,7 @@ from showcase.errors import JobStopped, StepFailed
 from showcase.local.executors.builtin_jobs import round_metrics
 from showcase.local.executors.common import fail, is_expression, job_arn, job_name, timestamp
 from showcase.local.executors.training import TrainingExecutor
-from showcase.local.jobs import JobContext
+from showcase.local.jobs import JobContext, JobStop
 from showcase.statuses import JobStatus
 
 STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
@@ -335,7 +338,7 @@ class _Tuning:
         trials: list[Trial] = []
         target = (self.config.get("TuningJobCompletionCriteria") or {}).get("TargetObjectiveMetricValue")
         with ThreadPoolExecutor(self.parallel, thread_name_prefix="trial") as pool:
-            while len(trials) < self.max_trials:
+            while len(trials) < self.max_trials and not self._stopping():
                 batch = [
                     self._ask(len(trials) + i + 1) for i in range(min(self.parallel, self.max_trials - len(trials)))
                 ]
@@ -349,7 +352,16 @@ class _Tuning:
                 if self.deadline is not None and _elapsed(started) >= float(self.deadline):
                     context.log.write(f"ResourceLimits.MaxRuntimeInSeconds {self.deadline} reached\n")
                     break
+        if self._stopping():
+            message = f"HyperParameterTuningJob {self.name} was stopped after {len(trials)} training job(s)"
+            context.log.write(f"{message}\n")
+            context.log.flush()
+            raise JobStopped(message, step_name=context.step_name, execution_id=context.execution_id)
         return self._properties(trials, started)
+
+    def _stopping(self) -> bool:
+        """The step is being stopped (StopHyperParameterTuningJob): no further trial starts."""
+        return self.context.stop is not None and self.context.stop.is_set()
 
     def _ask(self, number: int) -> tuple[Trial, Any]:
         optuna_trial = self.study.ask()
@@ -371,7 +383,7 @@ class _Tuning:
         trial.started = timestamp()
         with log_path.open("w", encoding="utf-8") as sink:
             prune = self.strategy == "Hyperband" or self.early_stopping
-            stop = threading.Event()
+            stop = JobStop(within=self.context.stop)  # stopped on its own (early stopping) or with its step
             log = _TrialLog(sink, self._reporter(trial, optuna_trial, stop, sink) if prune else None)
             work_dir = self.context.work_dir / trial.name
             work_dir.mkdir(parents=True, exist_ok=True)
@@ -381,12 +393,17 @@ class _Tuning:
                 job_name=trial.name, stop=stop,
             )  # fmt: skip
             try:
+                if stop.is_set():  # its tuning job was stopped before it began
+                    raise JobStopped(f"TrainingJob {trial.name} was stopped before it began")
                 trial.properties = _TRAINING.run(context)
                 trial.objective = self._objective(trial, log_path)
                 trial.status = JobStatus.COMPLETED
             except JobStopped:
                 trial.status = JobStatus.STOPPED
-                sink.write("stopped early: the objective was worse than the other trials' at the same round\n")
+                if self._stopping():
+                    sink.write("stopped with its tuning job\n")
+                else:
+                    sink.write("stopped early: the objective was worse than the other trials' at the same round\n")
             except StepFailed as exc:
                 trial.status, trial.failure_reason = JobStatus.FAILED, str(exc)
             except Exception as exc:  # a trial's crash is that trial's failure, not the tuning job's

@@ -59,6 +59,8 @@ from showcase.local.executors.training_env import (
     user_hyperparameters,
 )
 from showcase.local.jobs import JobContext
+from showcase.store import StoreError
+from showcase.store.objects import job_files
 
 PROGRAM = "sagemaker_program"
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
@@ -282,14 +284,18 @@ def _execute(
     run_job(context, "TrainingJob", name, command, env=env, cwd=cwd, in_view=in_view)
 
 
-def archives(context: JobContext) -> dict[str, Path]:
-    """``model.tar.gz`` of ``/opt/ml/model`` and, when the script wrote any, ``output.tar.gz`` of its data."""
+def archives(context: JobContext, *, empty_model: bool = True) -> dict[str, Path]:
+    """``model.tar.gz`` of ``/opt/ml/model`` (``empty_model``: even when it holds nothing) and, when the script
+    wrote any, ``output.tar.gz`` of its data. A symbolic link that leads out of the job's directory fails the job."""
     archives = {}
     for file_name, container_dir, always in (
-        ("model.tar.gz", "/opt/ml/model", True),
+        ("model.tar.gz", "/opt/ml/model", empty_model),
         ("output.tar.gz", "/opt/ml/output/data", False),
     ):
-        files = _files(context, host_path(context.work_dir, container_dir))
+        try:
+            files = job_files(host_path(context.work_dir, container_dir), context.work_dir, str(CONTAINER_ROOT))
+        except StoreError as exc:
+            raise fail(context, f"AlgorithmError: {container_dir}: {exc}") from exc
         if files or always:
             try:
                 archives[file_name] = write_model_archive(files, context.work_dir / "archives" / file_name)
@@ -297,13 +303,3 @@ def archives(context: JobContext) -> dict[str, Path]:
                 raise fail(context, f"AlgorithmError: packaging {container_dir} as {file_name}: {exc}") from exc
             context.log.write(f"{file_name}: {len(files)} file(s) from {container_dir}\n")
     return archives
-
-
-def _files(context: JobContext, directory: Path) -> dict[str, Path]:
-    found = {}
-    for path in sorted(directory.rglob("*")):
-        if path.is_symlink():
-            context.log.write(f"not archived: {path} is a symbolic link\n")
-        elif path.is_file():
-            found[path.relative_to(directory).as_posix()] = path
-    return found

@@ -203,6 +203,8 @@ def train(
     params = booster_params(hyperparameters, nthread=os.cpu_count() or 1)
     matrices = training_matrices(channels, hyperparameters)
     evals = [(matrices[name], name) for name in ("train", "validation") if name in matrices]
+    # From the first round to the model's rename into place, SIGTERM only asks training to end: a stop that comes
+    # at any point still leaves a whole xgboost-model, never a cut or misnamed one.
     with _stopped_by_sigterm() as stop:
         logger = _LogRounds(log, stop)
         try:
@@ -220,17 +222,26 @@ def train(
         if stop.is_set():
             log.write(f"stopped (SIGTERM) after {booster.num_boosted_rounds()} round(s): saving the model so far\n")
         # Still under the handler: a SIGTERM that comes once training has ended waits for the model to be saved.
-        model_dir.mkdir(parents=True, exist_ok=True)
-        # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
-        saved = model_dir / f"{MODEL_FILE}.ubj"
-        if pickled:
-            saved.write_bytes(pickle.dumps(booster))
-        else:
-            booster.save_model(saved)
-        saved.replace(model_dir / MODEL_FILE)
+        _save(booster, model_dir, pickled=pickled)
     log.write(f"saved {MODEL_FILE} with {'pickle' if pickled else 'Booster.save_model'}\n")
     log.flush()
     return logger.last
+
+
+def _save(booster: xgboost.Booster, model_dir: Path, *, pickled: bool) -> None:
+    """``model_dir/xgboost-model``, written beside the model directory and renamed into it: the directory, which
+    is uploaded as the model, only ever holds the whole file."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    # The extension picks XGBoost's UBJSON format without a warning; the container's file name has none.
+    partial = model_dir.parent / f".{MODEL_FILE}.{os.getpid()}.ubj"
+    try:
+        if pickled:
+            partial.write_bytes(pickle.dumps(booster))
+        else:
+            booster.save_model(partial)
+        os.replace(partial, model_dir / MODEL_FILE)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def writes_pickle(image_uri: str) -> bool:
