@@ -102,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
     else:
         built = build_for_publishing(args.module_name, dict(args.kwargs))
+        print(f"definition of {built.pipeline_name}: {_built_with(built)}", file=sys.stderr)
     name, definition, uploads = built.pipeline_name, built.definition, built.uploads
     parameters = check_overrides(definition, args.parameter)
     if not args.quiet_definition:
@@ -131,25 +132,36 @@ def _build_local(args: Any) -> Built:
     region = args.kwargs.get("region") or os.environ.get("AWS_DEFAULT_REGION") or config.region
 
     def build_now() -> Built:
-        return build_locally(args.module_name, dict(args.kwargs), region=region, account=config.account)
+        kwargs = dict(args.kwargs)
+        return build_locally(args.module_name, kwargs, region=region, account=config.account, home=str(config.home))
 
     cache = BuildCache(config.home / "definitions", FileDigests(config.home / "digests.json"))
     request = {"module": args.module_name, "kwargs": args.kwargs, "region": region, "account": config.account}
     built = cache.build(request, build_now, rebuild=args.rebuild)
+    sdk = f"SageMaker Python SDK {built.sdk}"
     if built.patched:
         print(
-            f"definition of {built.pipeline_name}: reused with the new {', '.join(built.patched)} in its uploads "
-            "and the S3 URIs named after its hash; nothing else it was built from has changed (--rebuild builds it)",
+            f"definition of {built.pipeline_name} ({sdk}): reused with the new {', '.join(built.patched)} in its "
+            "uploads and the S3 URIs named after its hash; nothing else it was built from has changed (--rebuild "
+            "builds it)",
             file=sys.stderr,
         )
     elif built.cached:
         print(
-            f"definition of {built.pipeline_name}: reused, nothing it was built from has changed (--rebuild builds it)",
+            f"definition of {built.pipeline_name} ({sdk}): reused, nothing it was built from has changed "
+            "(--rebuild builds it)",
             file=sys.stderr,
         )
-    elif built.rebuilt_because:
-        print(f"definition of {built.pipeline_name}: built again, {built.rebuilt_because}", file=sys.stderr)
+    else:
+        print(f"definition of {built.pipeline_name}: {_built_with(built)}", file=sys.stderr)
     return built
+
+
+def _built_with(built: Built) -> str:
+    """Which SDK built the definition, where, and why it was built again."""
+    where = f" in the SDK v2 environment, as {built.sdk_v2_because}" if built.sdk_v2_because else ""
+    again = f"; built again, {built.rebuilt_because}" if built.rebuilt_because else ""
+    return f"built with the SageMaker Python SDK {built.sdk}{where}{again}"
 
 
 def _run_on_sagemaker(
