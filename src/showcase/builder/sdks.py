@@ -45,7 +45,7 @@ class Verdict:
 
     sdk: str
     because: str | None = None
-    """``"pipelines/abalone/pipeline.py:14 imports sagemaker.workflow.pipeline"``."""
+    """``"pipelines/abalone/pipeline.py:14 says from sagemaker.workflow.pipeline import Pipeline"``."""
 
 
 def written_for(module_name: str) -> Verdict:
@@ -74,11 +74,11 @@ def written_for(module_name: str) -> Verdict:
             raise UsageError(
                 f"-n/--module-name {module_name!r}: {shown(origin)} cannot be read ({exc.strerror})"
             ) from None
-        for line, imported in found_imports:
+        for line, imported, statement in found_imports:
             family = _family(imported)
-            where = f"{shown(origin)}:{line} imports {imported}"
+            where = f"{shown(origin)}:{line} says {statement}"
             if family == V2:
-                v2 = where if v2 is None or (v2.endswith(" imports sagemaker") and "." in imported) else v2
+                v2 = where if v2 is None or (v2.endswith(" says import sagemaker") and "." in imported) else v2
             elif family == V3:
                 v3 = v3 or where
             elif family is None and not imported.startswith("sagemaker"):
@@ -106,24 +106,25 @@ def _family(name: str) -> str | None:
     return None if parts[1] in BOTH else V2
 
 
-def _imports(name: str, path: str, is_package: bool) -> Iterable[tuple[int, str]]:
-    """(line, dotted name) of each import in the file, relative ones made absolute; ``from a import b`` gives
-    ``a.b`` (``b`` may be a module, or a name ``a`` defines), ``from a import *`` gives ``a``."""
+def _imports(name: str, path: str, is_package: bool) -> Iterable[tuple[int, str, str]]:
+    """(line, dotted name, statement) of each import in the file, relative ones made absolute; ``from a import
+    b`` gives ``a.b`` (``b`` may be a module, or a name ``a`` defines), ``from a import *`` gives ``a``."""
     tree = ast.parse(Path(path).read_bytes(), filename=path)
     package = name if is_package else name.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield node.lineno, alias.name
+                yield node.lineno, alias.name, f"import {alias.name}"
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(node.module, node.level, package)
             if base is None:
                 continue
             for alias in node.names:
+                statement = f"from {'.' * node.level}{node.module or ''} import {alias.name}"
                 if alias.name == "*":
-                    yield node.lineno, base
+                    yield node.lineno, base, statement
                 else:
-                    yield node.lineno, f"{base}.{alias.name}" if base else alias.name
+                    yield node.lineno, f"{base}.{alias.name}" if base else alias.name, statement
 
 
 def _absolute(module: str | None, level: int, package: str) -> str | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase.builder import v2env
+from showcase.builder.inputs import outside_project
 from showcase.builder.modules import LOCAL, Built
 from showcase.errors import UsageError
 
@@ -37,8 +38,9 @@ BOOT = (
     "import sys; sys.path[:] = [sys.argv[1], *(entry for entry in sys.path if entry)]; "
     "from showcase.builder.worker import main; sys.exit(main(sys.argv[2:]))"
 )
-"""The child's program (``python -c BOOT PATH_ENTRY RESULT``): this package first on its path, the working
-directory not (a build puts it at the end of ``sys.path``, as here)."""
+"""The child's program (``python -c BOOT PATH_ENTRY RESULT``): this package first on its path, then (``main``)
+the entries of this process's path that are the project's; the working directory not (a build puts it at the
+end of ``sys.path``, as here)."""
 
 
 def build_in_sdk_v2(
@@ -66,12 +68,16 @@ def build_in_sdk_v2(
         "account": account,
         "home": home,
         "log_level": logging.getLogger().getEffectiveLevel(),
+        "path": _project_path(),
     }
     with tempfile.TemporaryDirectory(prefix="showcase-sdk-v2-build-") as scratch:
         result = Path(scratch) / "result.json"
         command = [str(environment.python), "-c", BOOT, _path_entry(Path(scratch)), str(result)]
         try:
-            process = subprocess.run(command, input=json.dumps(request), text=True, check=False)
+            # This process's os.environ, which a kept build's inputs are checked against later (the C
+            # environment may hold more: readline sets COLUMNS and LINES there, not in os.environ).
+            environ = dict(os.environ)
+            process = subprocess.run(command, input=json.dumps(request), env=environ, text=True, check=False)
         except OSError as exc:
             raise UsageError(
                 f"-n/--module-name {name!r}: the SDK v2 environment's Python {environment.python} cannot run "
@@ -97,6 +103,13 @@ def build_in_sdk_v2(
         sdk_v2_because=because,
         recorded=None if recorded is None else (recorded[0], recorded[1]),
     )
+
+
+def _project_path() -> list[str]:
+    """The entries of ``sys.path`` that are not this environment's (the script's directory, ``PYTHONPATH``'s,
+    a test runner's root): the child looks there first, as this process does, before its own packages."""
+    outside = outside_project()
+    return [entry for entry in sys.path if entry and not os.path.join(os.path.realpath(entry), "").startswith(outside)]
 
 
 def _path_entry(scratch: Path) -> str:
@@ -138,6 +151,7 @@ def main(argv: list[str]) -> int:
     from showcase.files import write_json_atomically
 
     request = json.loads(sys.stdin.read())
+    sys.path[1:1] = [entry for entry in request["path"] if entry not in sys.path]
     _logging(int(request.get("log_level") or logging.INFO))
     try:
         answer = _build(request)
@@ -153,7 +167,6 @@ def main(argv: list[str]) -> int:
 def _build(request: dict[str, Any]) -> dict[str, Any]:
     from showcase.builder.cache import inputs_of
     from showcase.builder.environment import scoped_environment
-    from showcase.builder.inputs import outside_project
     from showcase.builder.modules import build_for_publishing_here, build_locally_here
     from showcase.builder.recording import recording
 
