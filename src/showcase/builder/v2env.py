@@ -5,13 +5,15 @@ by a Python of another environment, made from the lock this package ships (``sdk
 ``sdk-v2/uv.lock``: ``sagemaker==2.257.7`` and what it needs, at pinned versions) with ``uv``:
 
 - where: ``$XDG_CACHE_HOME/showcase/sdk-v2/<digest>/`` (``~/.cache`` without it), never inside a project;
-  ``<digest>`` covers the two lock files and the interpreter, so a new lock or another Python is another
-  environment;
+  ``<digest>`` covers the two lock files, the interpreter and how it is made (``RECIPE``), so a new lock or
+  another Python is another environment;
 - when: on first use, which needs the package index (PyPI, or the index uv is configured for) unless uv's
   cache holds every wheel; afterwards it is used as it is, offline;
-- how: ``uv sync --frozen`` into a temporary directory beside it, renamed into place once complete, so a
-  directory under its final name is always whole; a process that finds another making it waits for it
-  (an exclusive ``flock`` on ``<digest>.lock``) and then uses what that one made.
+- how: ``uv sync --frozen --compile-bytecode`` (each build then loads the SDK's modules rather than compiling
+  them, as ``make setup`` does for the project's environment) into a temporary directory beside it, renamed
+  into place once complete, so a directory under its final name is always whole; a process that finds
+  another making it waits for it (an exclusive ``flock`` on ``<digest>.lock``) and then uses what that one
+  made.
 
 Nothing is imported here beyond the standard library; ``uv`` is found as the ``uv`` package's binary (a
 dependency of the project), else on ``PATH``.
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 LOCK_DIR = Path(__file__).with_name("sdk-v2")
 LOCK_FILES = ("pyproject.toml", "uv.lock")
+RECIPE = 1
+"""How the environment is made (``_sync``'s flags); a new recipe is another environment."""
 MARKER = "environment.json"
 """Written into the environment's directory before it is renamed into place."""
 
@@ -59,8 +63,9 @@ class Environment:
 
 
 def digest() -> str:
-    """What the environment is made from: the lock files' bytes and the interpreter's version and place."""
-    material = hashlib.sha256()
+    """What the environment is made from: the lock files' bytes, the interpreter's version and place, and the
+    recipe."""
+    material = hashlib.sha256(f"recipe {RECIPE}\0".encode())
     for name in LOCK_FILES:
         material.update(name.encode() + b"\0" + (LOCK_DIR / name).read_bytes() + b"\0")
     material.update(f"{sys.version}\0{os.path.realpath(sys.base_prefix)}".encode())
@@ -139,6 +144,7 @@ def _sync(project: Path, venv: Path, final: Path) -> None:
         "sync",
         "--frozen",
         "--no-install-project",
+        "--compile-bytecode",
         "--quiet",
         "--project",
         str(project),
