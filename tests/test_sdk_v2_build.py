@@ -302,7 +302,7 @@ def test_its_definition_runs_as_far_as_the_local_runtime_goes(template_run: Temp
 def test_the_next_run_reuses_the_v2_definition_without_building(template_run: TemplateRun) -> None:
     said = [line for line in template_run.second.stderr.splitlines() if line.startswith("definition of")]
     assert said == [
-        f"definition of AbalonePipeline (SageMaker Python SDK {SDK_V2_VERSION}): reused, nothing it was built "
+        f"definition of AbalonePipeline: reused (SageMaker Python SDK {SDK_V2_VERSION}), nothing it was built "
         "from has changed (--rebuild builds it)"
     ]
 
