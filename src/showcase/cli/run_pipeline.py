@@ -104,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         built = build_for_publishing(args.module_name, dict(args.kwargs))
     name, definition, uploads = built.pipeline_name, built.definition, built.uploads
     parameters = check_overrides(definition, args.parameter)
+    if not args.local:  # a local build says it in _build_local
+        print(_how_built(built), file=sys.stderr)
     if not args.quiet_definition:
         print(json.dumps(definition, indent=2))
     sys.stdout.flush()
@@ -144,25 +146,30 @@ def _build_local(args: Any) -> Built:
     region = args.kwargs.get("region") or os.environ.get("AWS_DEFAULT_REGION") or config.region
 
     def build_now() -> Built:
-        return build_locally(args.module_name, dict(args.kwargs), region=region, account=config.account)
+        kwargs = dict(args.kwargs)
+        return build_locally(args.module_name, kwargs, region=region, account=config.account, home=str(config.home))
 
     cache = BuildCache(config.home / "definitions", FileDigests(config.home / "digests.json"))
     request = {"module": args.module_name, "kwargs": args.kwargs, "region": region, "account": config.account}
     built = cache.build(request, build_now, rebuild=args.rebuild)
-    if built.patched:
-        print(
-            f"definition of {built.pipeline_name}: reused with the new {', '.join(built.patched)} in its uploads "
-            "and the S3 URIs named after its hash; nothing else it was built from has changed (--rebuild builds it)",
-            file=sys.stderr,
-        )
-    elif built.cached:
-        print(
-            f"definition of {built.pipeline_name}: reused, nothing it was built from has changed (--rebuild builds it)",
-            file=sys.stderr,
-        )
-    elif built.rebuilt_because:
-        print(f"definition of {built.pipeline_name}: built again, {built.rebuilt_because}", file=sys.stderr)
+    print(_how_built(built), file=sys.stderr)
     return built
+
+
+def _how_built(built: Built) -> str:
+    """One line: the definition reused (with what patched in) or built, with which SDK, where, and why again."""
+    sdk = f"SageMaker Python SDK {built.sdk}"
+    head = f"definition of {built.pipeline_name}:"
+    if built.patched:
+        return (
+            f"{head} reused with the new {', '.join(built.patched)} in its uploads and the S3 URIs named after its "
+            f"hash ({sdk}); nothing else it was built from has changed (--rebuild builds it)"
+        )
+    if built.cached:
+        return f"{head} reused ({sdk}), nothing it was built from has changed (--rebuild builds it)"
+    where = f" in the SDK v2 environment, as {built.sdk_v2_because}" if built.sdk_v2_because else ""
+    again = f"; built again, {built.rebuilt_because}" if built.rebuilt_because else ""
+    return f"{head} built with the {sdk}{where}{again}"
 
 
 def _run_on_sagemaker(
