@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import UsageError
+from showcase.errors import NoSuchResource
 from showcase.files import write_json_atomically
 from showcase.processes import pid_alive, process_started
 from showcase.reporting import ExecutionReport, StepReport, duration
@@ -218,9 +218,9 @@ class ExecutionStore:
     def load(self, execution_id: str) -> ExecutionRecord:
         path = self.directory(execution_id) / "execution.json"
         if not path.is_file():
-            raise UsageError(
+            raise NoSuchResource(
                 f"no execution {execution_id!r} under {self.root}; "
-                "`showcase-local list` shows the executions there (use --home for another home)"
+                "`showcase list` shows the executions there (use --home for another home)"
             )
         return _unless_interrupted(ExecutionRecord.from_json(json.loads(path.read_text(encoding="utf-8"))))
 
