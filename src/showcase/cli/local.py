@@ -90,17 +90,17 @@ def add_parameter_flag(parser: argparse.ArgumentParser) -> None:
 def _start(ctx: Context) -> int:
     from showcase.parameters import check_overrides
 
-    args = ctx.args
+    args, settings = ctx.args, ctx.settings  # a home that cannot be one is said first
     definition = read_json_file(args.definition, "definition file")
     if not isinstance(definition, dict):
         raise UsageError(f"definition file {args.definition!r} must hold a JSON object")
     name = args.pipeline_name or Path(args.definition).name.removesuffix(".json")
     parameters = local_paths(check_overrides(definition, args.parameter), definition)
-    store = ObjectStore(ctx.settings.store_root)
+    store = ObjectStore(settings.store_root)
     for local, uri in args.upload:
         put_local(store, local, uri, flag="--upload")
-    record = run(definition, name, parameters, {}, ctx.settings)
-    return show_outcome(ctx.out, record, ctx.settings)
+    record = run(definition, name, parameters, {}, settings)
+    return show_outcome(ctx.out, record, settings)
 
 
 def _retry(ctx: Context) -> int:
