@@ -114,7 +114,7 @@ def get_pipeline(
         named = [name for name, value in given.items() if value is not None]
         verb = "configure" if len(named) > 1 else "configures"
         raise UsageError(
-            f"{' and '.join(named)} {verb} the tuned variant: add \"tune\": true, or leave {' and '.join(named)} out"
+            f'{" and ".join(named)} {verb} the tuned variant: add "tune": true, or leave {" and ".join(named)} out'
         )
     tuning = Tuning(
         Tuning.max_jobs if tuning_max_jobs is None else tuning_max_jobs,

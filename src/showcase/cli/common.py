@@ -82,7 +82,7 @@ JSON_HELP = "print one JSON document (AWS's field names, local times with their 
 DEFAULT_LOG_LEVEL = "WARNING"
 
 
-def add_global_flags(parser: argparse.ArgumentParser) -> None:
+def add_global_flags(parser: argparse.ArgumentParser, *, command: bool = False) -> None:
     """``--home``, ``--log-level`` and ``--json`` on ``parser`` and on every command under it, so that each may
     be typed before or after the command (``showcase --home X list`` and ``showcase list --home X``).
 
@@ -90,13 +90,9 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
     given before the command; given in both places, the later one wins. ``resolve_global_flags`` fills in the
     defaults after parsing.
     """
-    _add_global_flags(parser, argparse.SUPPRESS if _is_command(parser) else None)
-    for command in subcommand_parsers(parser):
-        add_global_flags(command)
-
-
-def _is_command(parser: argparse.ArgumentParser) -> bool:
-    return getattr(parser, "_is_command", False)
+    _add_global_flags(parser, argparse.SUPPRESS if command else None)
+    for subcommand in subcommand_parsers(parser):
+        add_global_flags(subcommand, command=True)
 
 
 def _add_global_flags(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -114,7 +110,6 @@ def subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.Argumen
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for command in action.choices.values():
-                command._is_command = True  # type: ignore[attr-defined]
                 if command not in found:
                     found.append(command)
     return found
@@ -126,13 +121,6 @@ def resolve_global_flags(args: argparse.Namespace) -> argparse.Namespace:
     args.log_level = getattr(args, "log_level", None) or DEFAULT_LOG_LEVEL
     args.json = bool(getattr(args, "json", False))
     return args
-
-
-def add_home(parser: argparse.ArgumentParser) -> None:
-    """``--home`` alone, before and after the commands (for a parser that has no other global flag)."""
-    parser.add_argument("--home", help=HOME_HELP)
-    for command in subcommand_parsers(parser):
-        command.add_argument("--home", default=argparse.SUPPRESS, help=HOME_HELP)
 
 
 def json_flag(expected: str, check: Callable[[Any], bool]) -> Callable[[str], Any]:

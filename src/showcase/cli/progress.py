@@ -52,7 +52,7 @@ def definition_summary(definition: Mapping[str, Any]) -> str:
         for step in steps if isinstance(steps, list) else []:
             if isinstance(step, dict):
                 kinds[str(step.get("Type", "?"))] += 1
-                arguments = step.get("Arguments") if isinstance(step.get("Arguments"), dict) else {}
+                arguments: dict[str, Any] = step["Arguments"] if isinstance(step.get("Arguments"), dict) else {}
                 count(arguments.get("IfSteps"))
                 count(arguments.get("ElseSteps"))
 
@@ -117,7 +117,7 @@ def _declared_steps(definition: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         for step in steps if isinstance(steps, list) else []:
             if isinstance(step, dict) and isinstance(step.get("Name"), str):
                 found[step["Name"]] = step
-                arguments = step.get("Arguments") if isinstance(step.get("Arguments"), dict) else {}
+                arguments: dict[str, Any] = step["Arguments"] if isinstance(step.get("Arguments"), dict) else {}
                 visit(arguments.get("IfSteps"))
                 visit(arguments.get("ElseSteps"))
 

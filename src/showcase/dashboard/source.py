@@ -94,7 +94,7 @@ def _all_steps(steps: Any) -> list[dict[str, Any]]:
     for step in steps if isinstance(steps, list) else []:
         if isinstance(step, dict):
             found.append(step)
-            arguments = step.get("Arguments") if isinstance(step.get("Arguments"), dict) else {}
+            arguments: dict[str, Any] = step["Arguments"] if isinstance(step.get("Arguments"), dict) else {}
             found += _all_steps(arguments.get("IfSteps")) + _all_steps(arguments.get("ElseSteps"))
     return found
 
