@@ -13,8 +13,9 @@
 Importing this package first checks, without importing anything, that this Python has the project's packages
 when the checkout beside it has its own environment (``.venv``, made by ``make setup``) and this is another
 Python: ``python pipelines/run_pipeline.py`` with the system's python3 then says, in one line, to activate that
-environment, instead of failing on the first module it lacks. Nothing is checked inside the environment, nor
-where there is none (the CI jobs install their requirements into the runner's Python).
+environment, instead of failing on the first module it lacks. Nothing is checked inside that environment, nor
+where there is none (the CI jobs install their requirements into the runner's Python), nor in another virtual
+environment that has boto3 (one made for a part of the project: a CI job's requirements alone).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def _not_in_the_project_environment() -> str | None:
     if not (venv / "pyvenv.cfg").is_file() or Path(sys.prefix).resolve() == venv.resolve():
         return None
     missing = [name for name in DEPENDENCIES if importlib.util.find_spec(name) is None]
-    if not missing:
+    made_for_a_part = sys.prefix != sys.base_prefix and "boto3" not in missing
+    if not missing or made_for_a_part:
         return None
     return (
         f"error: this Python ({sys.executable}) lacks the project's packages ({', '.join(missing)}); they are in "
