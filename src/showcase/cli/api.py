@@ -25,7 +25,7 @@ HOST = "127.0.0.1"
 
 def register(commands: argparse._SubParsersAction) -> None:
     """``showcase api``."""
-    from showcase.api.state import DEFAULT_ROLE_NAME
+    from showcase.builder.modules import LOCAL_ROLE_NAME  # the API's default role too (showcase.api.state)
 
     api = commands.add_parser(
         "api",
@@ -37,9 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     api.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     api.add_argument(
         "--role-name",
-        default=DEFAULT_ROLE_NAME,
         type=_role_name,
-        help=f"the execution role STS says the caller has assumed (default {DEFAULT_ROLE_NAME})",
+        help=f"the execution role STS says the caller has assumed (default {LOCAL_ROLE_NAME})",
     )
     api.set_defaults(handler=run)
 
@@ -63,9 +62,10 @@ def run(ctx: Context) -> int:
     import uvicorn
 
     from showcase.api import Identity, create_app
+    from showcase.api.state import DEFAULT_ROLE_NAME
 
     args, settings = ctx.args, ctx.settings
-    app = create_app(settings, Identity(settings.account, args.role_name))
+    app = create_app(settings, Identity(settings.account, args.role_name or DEFAULT_ROLE_NAME))
     listener = bind(HOST, args.port)
     port = listener.getsockname()[1]
     ctx.out.document({"Url": f"http://{HOST}:{port}", "Home": settings.home})

@@ -16,13 +16,13 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from showcase.cli.common import Context, add_allowed_host
-from showcase.dashboard import Source, create_app
-from showcase.dashboard.app import HTTP_LIMITS
 from showcase.errors import UsageError
-from showcase.serving.bounds import uvicorn_config
-from showcase.serving.hosts import allowed_hosts
+
+if TYPE_CHECKING:
+    from showcase.dashboard import Source
 
 logger = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
@@ -65,6 +65,11 @@ def make_source(ctx: Context) -> Source:
 
 def _serve(ctx: Context) -> int:
     import uvicorn
+
+    from showcase.dashboard import create_app
+    from showcase.dashboard.app import HTTP_LIMITS
+    from showcase.serving.bounds import uvicorn_config
+    from showcase.serving.hosts import allowed_hosts
 
     args = ctx.args
     try:

@@ -143,7 +143,8 @@ def show_outcome(out: Output, record: ExecutionRecord, settings: Settings, regis
     it Succeeded. A failed execution's reason is said once, in the last line."""
     from showcase.cli.report import print_execution
 
-    out.document(execution_document(record, settings))
+    if out.json:  # built only when asked for: it reads SageMaker's step shapes (showcase.api)
+        out.document(execution_document(record, settings))
     print_execution(record.report(), out, local=True, registrations=registrations)
     return 0 if record.status == ExecutionStatus.SUCCEEDED else 1
 
@@ -195,7 +196,8 @@ def _describe(ctx: Context) -> int:
 
     out, settings = ctx.out, ctx.settings
     record = describe_execution(ctx.args.execution_id, settings)
-    out.document(execution_document(record, settings))
+    if out.json:
+        out.document(execution_document(record, settings))
     out.fields(
         [
             ("execution", record.execution_id),

@@ -24,12 +24,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from showcase.cli.common import EXIT_VIOLATIONS, Context
-from showcase.cli.local_registry import open_registry
 from showcase.cli.output import Status
 from showcase.errors import UsageError
-from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, list_runs, run_monitoring
 from showcase.statuses import MonitoringStatus
 from showcase.store import ObjectStore
+
+OUTPUT_HELP = "where runs are kept (default: s3://showcase-local/monitoring, where the dashboard reads them)"
 
 logger = logging.getLogger(__name__)
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -83,11 +83,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--since", type=time_flag, help="start of the window: ISO 8601 time, or an age such as 2h")
     run.add_argument("--until", type=time_flag, help="end of the window (default: now)")
     run.add_argument("--every", type=duration_flag, help="repeat on this interval (30m, 1h, 1d) until interrupted")
-    run.add_argument("--output-uri", default=DEFAULT_OUTPUT_URI, help=f"where runs are kept ({DEFAULT_OUTPUT_URI})")
+    run.add_argument("--output-uri", help=OUTPUT_HELP)
     run.set_defaults(handler=_run)
     listing = monitor.add_parser("list", help="the endpoint's kept runs, newest first")
     add_endpoint_name(listing)
-    listing.add_argument("--output-uri", default=DEFAULT_OUTPUT_URI, help=f"where runs are kept ({DEFAULT_OUTPUT_URI})")
+    listing.add_argument("--output-uri", help=OUTPUT_HELP)
     listing.set_defaults(handler=_list)
 
 
@@ -124,6 +124,9 @@ def describe_run(run: dict[str, Any], store: ObjectStore) -> list[str]:
 
 
 def _run(ctx: Context) -> int:
+    from showcase.cli.local_registry import open_registry
+    from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, run_monitoring
+
     args = ctx.args
     if args.every is not None and args.until is not None:
         raise UsageError("--until fixes the window's end, --every moves it: give one of them")
@@ -133,7 +136,13 @@ def _run(ctx: Context) -> int:
     while True:
         started = time.monotonic()
         run = run_monitoring(
-            config, store, registry, args.endpoint_name, since=args.since, until=args.until, output_uri=args.output_uri
+            config,
+            store,
+            registry,
+            args.endpoint_name,
+            since=args.since,
+            until=args.until,
+            output_uri=args.output_uri or DEFAULT_OUTPUT_URI,
         )
         ctx.out.document(run_document(run))
         for line in describe_run(run, store):
@@ -146,7 +155,10 @@ def _run(ctx: Context) -> int:
 
 
 def _list(ctx: Context) -> int:
-    runs = list_runs(ObjectStore(ctx.settings.store_root), ctx.args.endpoint_name, ctx.args.output_uri)
+    from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, list_runs
+
+    where = ctx.args.output_uri or DEFAULT_OUTPUT_URI
+    runs = list_runs(ObjectStore(ctx.settings.store_root), ctx.args.endpoint_name, where)
     ctx.out.document({"MonitoringExecutionSummaries": [run_document(run) for run in runs]})
     rows = [
         [
