@@ -125,13 +125,20 @@ def describe_run(run: dict[str, Any], store: ObjectStore) -> list[str]:
 
 def _run(ctx: Context) -> int:
     from showcase.cli.local_registry import open_registry
+    from showcase.errors import MonitoringError
     from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, run_monitoring
+    from showcase.serving.deployment import EndpointPaths, read_deployment
 
     args = ctx.args
     if args.every is not None and args.until is not None:
         raise UsageError("--until fixes the window's end, --every moves it: give one of them")
     config = ctx.settings
     store = ObjectStore(config.store_root)
+    if read_deployment(EndpointPaths(config.home, args.endpoint_name)) is None:  # before the registry is needed
+        raise MonitoringError(
+            f"no endpoint named {args.endpoint_name!r} has been deployed under {config.home}; "
+            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
+        )
     registry = open_registry(config)
     while True:
         started = time.monotonic()
