@@ -132,5 +132,6 @@ def test_a_tuning_steps_detail_counts_its_trials_while_they_run(tmp_path: Path) 
     assert running, seen[-5:]
     assert {text.rsplit(" ", 1)[1] for text in running} <= set(trials)
     assert all(re.fullmatch(r"trials [0-2]/3 done; running \S+", text) for text in running)
-    assert details(record.execution_id, "Tune", "Tuning", "Executing").startswith("trials 3/3 done (")
+    tuning_job = record.step("Tune").properties["HyperParameterTuningJobName"]  # the name the executor gave it
+    assert details(record.execution_id, "Tune", "Tuning", "Executing") == f"trials 3/3 done ({tuning_job})"
     assert details(record.execution_id, "Tune", "Tuning", "Succeeded") == ""
