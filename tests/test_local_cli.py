@@ -167,3 +167,13 @@ def test_a_failed_retry_reports_once_in_one_clean_line(tmp_path: Path) -> None:
     row = next(line for line in cli(tmp_path, "list").stdout.splitlines() if record.execution_id in line)
     shown = float(re.search(r"(\d+\.\d) s", row).group(1))  # type: ignore[union-attr]
     assert shown == pytest.approx((retried.end - record.start).total_seconds(), abs=0.051)
+
+
+def test_retrying_an_execution_that_did_not_fail_is_refused_by_its_state(
+    executions: tuple[Path, ExecutionRecord, ExecutionRecord],
+) -> None:
+    """The command line is right (exit 2 would say otherwise): the execution's state refuses it, exit 1."""
+    home, ok, _ = executions
+    result = cli(home, "retry", ok.execution_id)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == f"error: execution {ok.execution_id} is Succeeded; only a Failed execution can be retried\n"

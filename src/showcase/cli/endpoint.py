@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase.cli.common import Context, add_allowed_host, read_json_file, stderr_console
+from showcase.cli.output import Status
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, parse_endpoint_config
 from showcase.errors import NoSuchResource, UsageError
 from showcase.serving.errors import ServingError
@@ -307,7 +308,7 @@ def _status(ctx: Context) -> int:
     ctx.out.fields(
         [
             ("endpoint", summary["EndpointName"]),
-            ("status", _status_cell(summary["EndpointStatus"])),
+            ("status", Status(summary["EndpointStatus"])),
             ("url", summary["Url"]),
             ("pid", summary["Pid"]),
             ("model package", summary["ModelPackageArn"]),
@@ -326,12 +327,6 @@ def _status(ctx: Context) -> int:
         ]
     )
     return 0
-
-
-def _status_cell(word: str) -> Any:
-    from showcase.cli.output import Status
-
-    return Status(word)
 
 
 def status_document(

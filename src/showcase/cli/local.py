@@ -31,7 +31,7 @@ from showcase.cli.common import (
     step_name_flag,
 )
 from showcase.cli.output import Output, Status
-from showcase.errors import NoSuchResource, UsageError
+from showcase.errors import NoSuchResource, ShowcaseError, UsageError
 from showcase.local import ExecutionRecord, StepRecord
 from showcase.reporting import how_long, suggest
 from showcase.settings import Settings
@@ -108,7 +108,9 @@ def _retry(ctx: Context) -> int:
     from showcase.local import describe_execution, retry_execution
 
     settings = ctx.settings
-    describe_execution(ctx.args.execution_id, settings)  # unknown: NoSuchResource, before anything is shown
+    found = describe_execution(ctx.args.execution_id, settings)  # unknown: NoSuchResource, before anything is shown
+    if found.status != ExecutionStatus.FAILED:  # the command is right, the execution's state refuses it: exit 1
+        raise ShowcaseError(f"execution {found.execution_id} is {found.status}; only a Failed execution can be retried")
     with progress(settings, None) as on_event:
         record = retry_execution(ctx.args.execution_id, settings=settings, on_event=on_event)
     return show_outcome(ctx.out, record, settings)
@@ -120,8 +122,6 @@ def run(
     parameters: dict[str, str],
     uploads: dict[str, bytes],
     settings: Settings,
-    *,
-    print_definition: bool = False,
 ) -> ExecutionRecord:
     """Run a definition locally to its end, its progress on stderr (``showcase run``, ``start``, run_pipeline)."""
     from showcase.cli.progress import progress

@@ -32,7 +32,6 @@ from showcase.cli.common import (
     configure_logging,
     resolve_global_flags,
     run_cli,
-    subcommand_parsers,
 )
 
 PROG = "showcase"
@@ -120,7 +119,7 @@ def alias(*prefix: str) -> Callable[[Sequence[str] | None], int]:
     return entry_point
 
 
-__all__ = ["alias", "build_parser", "entry", "main", "subcommand_parsers"]
+__all__ = ["alias", "build_parser", "entry", "main"]
 
 if __name__ == "__main__":
     sys.exit(entry())
