@@ -1,4 +1,5 @@
-"""What every command-line entry point shares: flag parsers, logging set-up and the error boundary."""
+"""What every command shares: the global flags, the handler's Context, flag types, logging, exit codes and the error
+boundary."""
 
 from __future__ import annotations
 
