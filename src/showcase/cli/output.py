@@ -102,10 +102,6 @@ class Output:
         self.json = json_mode
         self._console = Console(file=sys.stdout, soft_wrap=True, highlight=False, emoji=False)
 
-    @property
-    def is_terminal(self) -> bool:
-        return bool(self._console.is_terminal)
-
     def line(self, text: str = "") -> None:
         """A line of text, shown as it is (no markup, never wrapped or cut)."""
         if not self.json:
