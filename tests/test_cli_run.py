@@ -29,7 +29,8 @@ def showcase(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.e2e
 def test_the_first_screen_sums_the_definition_up_and_json_is_one_document(tmp_path: Path) -> None:
-    """The definition used to come first, 812 lines of it; now one line names its steps, digest and file."""
+    """The definition used to come first, 812 lines of it; now one line says how it was built and one names its
+    steps, digest and file."""
     home = tmp_path / "home"
     result = showcase(home, "run", "--json")
     assert result.returncode == 0, result.stderr
@@ -39,7 +40,8 @@ def test_the_first_screen_sums_the_definition_up_and_json_is_one_document(tmp_pa
     steps = {step["StepName"]: step for step in document["PipelineExecutionSteps"]}
     assert steps["RegisterModel"]["Metadata"]["RegisterModel"]["Arn"].endswith("/crayonshowcasepackagegroup/1")
     kept = home / "executions" / execution_id / "definition.json"
-    first = result.stderr.splitlines()[0]
+    built, first = result.stderr.splitlines()[:2]  # how the definition was built, then the execution
+    assert built == "definition of crayonShowcasePipeline: built with the SageMaker Python SDK 3.27.0"
     assert first == (
         f"execution {execution_id} started; definition: 7 steps (2 Processing, 1 QualityCheck, 1 Training, "
         f"1 Condition, 1 RegisterModel, 1 Fail), sha256 {digest(json.loads(kept.read_text()))}, kept in {kept}"

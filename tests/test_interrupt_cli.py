@@ -121,9 +121,9 @@ def test_ctrl_c_stops_the_job_ends_the_execution_stopped_and_says_how_to_go_on(
 
     (tmp_path / "done").write_text("")  # the job now ends at once, and After is reached
     retried = runner("retry", execution)
-    _, stderr = retried.communicate(timeout=120)
+    out, stderr = retried.communicate(timeout=120)
     assert retried.returncode == 1, stderr  # it ran to the Fail step: a Stopped execution is retried
-    assert f"execution {execution} Failed: reached" in stderr
+    assert f"execution {execution}: Failed: reached" in out
     record = ExecutionStore(tmp_path / "home" / "executions").load(execution)
     assert record.step("Slow").status == "Succeeded" and record.step("After").status == "Failed"
 

@@ -32,7 +32,12 @@ def check_kwargs(function: Callable[..., Any], kwargs: Mapping[str, Any], where:
     params = signature.parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
-    accepted = ", ".join(f"{name} ({_describe(kind)})" for name, kind in _types(function).items())
+    types = _types(function)
+    accepted = ", ".join(
+        f"{name} ({_describe(types[name])})" if name in types else name
+        for name, param in params.items()
+        if param.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    )
     unknown = sorted(set(kwargs) - set(params))
     if unknown:
         raise UsageError(
@@ -42,7 +47,6 @@ def check_kwargs(function: Callable[..., Any], kwargs: Mapping[str, Any], where:
     missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in kwargs]
     if missing:
         raise UsageError(f"-k/--kwargs: {where} needs {', '.join(map(repr, missing))}")
-    types = _types(function)
     for name, value in kwargs.items():
         expected = types.get(name)
         if expected is not None and not _fits(value, expected):

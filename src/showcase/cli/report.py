@@ -59,8 +59,8 @@ def print_execution(
 
 def outcome(report: ExecutionReport, *, local: bool) -> str:
     line = f"execution {report.execution_id}: {report.status}"
-    if report.status == ExecutionStatus.SUCCEEDED:
-        return line
+    if report.status == ExecutionStatus.SUCCEEDED or (local and report.status == ExecutionStatus.STOPPED):
+        return line  # a local stop says how to go on in its own line (showcase.cli.signals.stopped_line)
     if report.failure_reason:
         line += f": {report.failure_reason.rstrip().rstrip('.')}"
     if local:
