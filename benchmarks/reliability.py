@@ -490,7 +490,7 @@ def definition_parsing() -> list[list[object]]:
 
     from showcase.errors import DefinitionError
     from showcase.local.definition import MAX_DEFINITION_CHARS, parse
-    from showcase.local.executors import EXECUTORS
+    from showcase.local.steps import EXECUTORS
 
     rows: list[list[object]] = []
     for shape in ("chain", "fan", "evaluations"):

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from showcase.errors import JobStopped, StepFailed
-from showcase.local.executors import EXECUTORS, container, subprocesses
 from showcase.local.jobs import JobContext
+from showcase.local.processes import commands, container, subprocesses
+from showcase.local.steps import EXECUTORS
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_executors import BUCKET, training_arguments
@@ -52,7 +53,7 @@ RUNNER = """
 import io, json, sys
 from pathlib import Path
 from showcase.local import definition as definitions
-from showcase.local.executors import EXECUTORS
+from showcase.local.steps import EXECUTORS
 from showcase.local.jobs import JobContext
 from showcase.registry import Registry
 from showcase.store import ObjectStore
@@ -133,12 +134,12 @@ def test_an_algorithm_failure_is_written_to_opt_ml_output_failure_and_is_the_rea
 
 def test_anything_else_going_wrong_in_the_algorithm_is_an_algorithm_error(tmp_path: Path) -> None:
     """The container's catch-all: what is not the data's or the hyperparameters' fault is the algorithm's."""
-    from showcase.local.executors import builtin_jobs
+    from showcase.local.images.main import main
 
     config = tmp_path / "input" / "config"
     config.mkdir(parents=True)
     (config / "hyperparameters.json").write_text('{"num_round": "2"')  # cut short
-    assert builtin_jobs.main(["xgboost", str(tmp_path), "image:1.7-1"]) == 1
+    assert main(["xgboost", str(tmp_path), "image:1.7-1"]) == 1
     failure = (tmp_path / "output" / "failure").read_text()
     assert failure.startswith("AlgorithmError: JSONDecodeError: Expecting ',' delimiter")
 
@@ -146,11 +147,11 @@ def test_anything_else_going_wrong_in_the_algorithm_is_an_algorithm_error(tmp_pa
 def test_without_the_view_or_the_job_server_the_algorithm_runs_on_host_paths_in_a_fresh_interpreter(
     tmp_path: Path, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from showcase.local.executors import prewarmed
+    from showcase.local.processes import jobserver
 
     monkeypatch.setenv("SHOWCASE_CONTAINER_VIEW", "off")
     monkeypatch.setenv("SHOWCASE_JOB_SERVER", "off")
-    assert prewarmed.server() is None
+    assert jobserver.server() is None
     context = context_for(tmp_path, store, training_arguments())
     properties = EXECUTORS["Training"].run(context)
     log = context.log.getvalue()  # type: ignore[attr-defined]
@@ -196,7 +197,7 @@ def test_a_job_is_stopped_by_what_it_writes(tmp_path: Path, monkeypatch: pytest.
     log = io.StringIO()
     started = time.monotonic()
     finished = subprocesses.run_logged(
-        [sys.executable, "-c", COUNTER, on_sigterm], env=subprocesses.clean_environment({}), cwd=tmp_path,
+        [sys.executable, "-c", COUNTER, on_sigterm], env=commands.clean_environment({}), cwd=tmp_path,
         log=log, stop=stop, on_line=on_line,
     )  # fmt: skip
     assert finished.stopped and not finished.timed_out
@@ -244,8 +245,8 @@ STOPPED_WHILE_SAVING = """
 import os, signal, sys
 from pathlib import Path
 import numpy as np, xgboost
-from showcase.local.executors import xgboost_algorithm as algorithm
-from showcase.local.executors.hyperparameters import validate
+from showcase.local.images import xgboost_algorithm as algorithm
+from showcase.local.images.hyperparameters import validate
 
 def stop_first(call):  # StopTrainingJob's SIGTERM, arriving as the model is written or renamed into place
     def stopped(*args, **kwargs):
@@ -286,23 +287,23 @@ def test_a_sigterm_while_the_model_is_saved_still_leaves_the_whole_model(tmp_pat
 
 def blocked_job(work: Path) -> list[str]:
     """An algorithm job that blocks reading its hyperparameters (a FIFO nobody writes): it runs until stopped."""
-    from showcase.local.executors import builtin_jobs
+    from showcase.local import images
 
     (work / "input" / "config").mkdir(parents=True)
     os.mkfifo(work / "input" / "config" / "hyperparameters.json")
-    return builtin_jobs.command("xgboost", str(work), "image:1.7-1")
+    return images.command("xgboost", str(work), "image:1.7-1")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the job server forks on Linux only")
 def test_a_forked_builtin_job_is_stopped_like_any_other(tmp_path: Path) -> None:
-    from showcase.local.executors import prewarmed
+    from showcase.local.processes import jobserver
 
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     finished = subprocesses.run_logged(
-        blocked_job(tmp_path), env=subprocesses.clean_environment({}), cwd=tmp_path, log=io.StringIO(), stop=stop
+        blocked_job(tmp_path), env=commands.clean_environment({}), cwd=tmp_path, log=io.StringIO(), stop=stop
     )
-    assert prewarmed.server() is not None
+    assert jobserver.server() is not None
     assert finished.stopped and finished.returncode == -signal.SIGTERM
 
 
@@ -310,7 +311,8 @@ KILLED_RUNNER = """
 import sys
 from pathlib import Path
 from tests.test_builtin_jobs import blocked_job
-from showcase.local.executors.subprocesses import run_logged, clean_environment
+from showcase.local.processes.commands import clean_environment
+from showcase.local.processes.subprocesses import run_logged
 job = blocked_job(Path(sys.argv[1]))
 with open(Path(sys.argv[1]) / "job.log", "w") as log:
     run_logged(job, env=clean_environment({}), cwd=Path(sys.argv[1]), log=log)

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS, container
 from showcase.local.jobs import JobContext
+from showcase.local.processes import container
+from showcase.local.steps import EXECUTORS
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 
@@ -190,7 +191,7 @@ def test_what_a_training_job_writes_to_output_failure_is_its_failure_reason(tmp_
 )
 def test_an_unprivileged_user_gets_the_view_through_a_user_namespace() -> None:
     """The guard alone (standard library only), run as nobody by the system's python3."""
-    from showcase.local.executors.subprocesses import guarded
+    from showcase.local.processes.commands import guarded
 
     root = Path(tempfile.mkdtemp(prefix="showcase-userns-"))
     try:

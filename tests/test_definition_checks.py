@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from showcase.errors import DefinitionError, UsageError
 from showcase.local import run_definition
 from showcase.local.definition import MAX_DEFINITION_CHARS, MAX_NESTING, parse
-from showcase.local.executors import EXECUTORS
+from showcase.local.steps import EXECUTORS
 from showcase.names import CHANNEL_NAME, STEP_NAME
 from showcase.parameters import check_overrides
 from showcase.settings import Settings

@@ -26,7 +26,7 @@ def harness(tmp_path: Path) -> Harness:
 
 
 def test_the_sdk_definition_parses_in_dependency_order(harness: Harness) -> None:
-    from showcase.local.executors import QualityCheckExecutor
+    from showcase.local.steps import QualityCheckExecutor
 
     parsed = parse(definition_fixture.load(), {**harness.executors, "QualityCheck": QualityCheckExecutor()})
     order = list(parsed.steps)

@@ -16,9 +16,9 @@ import pytest
 import xgboost
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS
-from showcase.local.executors.common import job_name
 from showcase.local.jobs import JobContext, UpstreamStep
+from showcase.local.steps import EXECUTORS
+from showcase.local.steps.common import job_name
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 
@@ -218,7 +218,7 @@ def test_processing_problems() -> None:
 
 
 def test_processing_image_needing_missing_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    from showcase.local.executors import images
+    from showcase.local.steps import standins as images
 
     monkeypatch.setitem(images.FRAMEWORK_IMAGES, "sagemaker-scikit-learn", ("no_such_module_xyz",))
     (problem,) = EXECUTORS["Processing"].problems(processing_arguments())

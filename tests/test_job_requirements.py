@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS, container
-from showcase.local.executors.requirements import unmet, v3_requirements_file
+from showcase.local.images.requirements import unmet, v3_requirements_file
 from showcase.local.jobs import JobContext
+from showcase.local.processes import container
+from showcase.local.steps import EXECUTORS
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_training_script_mode import HELPER, SOURCE_TAR, TRAIN, script_mode_arguments, tar_gz

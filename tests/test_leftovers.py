@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from showcase.local.executors import container
+from showcase.local.processes import container
 from tests.reliability_support import clean_env
 from tests.test_interrupt_cli import running_job, slow_definition
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from showcase.errors import RegistryError, StepFailed
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext
+from showcase.local.steps import EXECUTORS
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 

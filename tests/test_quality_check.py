@@ -13,8 +13,8 @@ import pytest
 from showcase import preprocess
 from showcase.errors import DefinitionError, StepFailed
 from showcase.local import definition as definitions
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext
+from showcase.local.steps import EXECUTORS
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 

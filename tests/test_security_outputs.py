@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS, user_code
+from showcase.local.steps import EXECUTORS, user_code
 from showcase.registry import Registry
 from showcase.store import ObjectStore, StoreError
 from showcase.store.objects import job_files

@@ -13,9 +13,9 @@ import pytest
 from showcase import local
 from showcase.errors import StepFailed
 from showcase.local.cache import cache_key
-from showcase.local.executors import EXECUTORS
-from showcase.local.executors.user_code import V3_REFUSAL
 from showcase.local.jobs import JobContext
+from showcase.local.steps import EXECUTORS
+from showcase.local.steps.user_code import V3_REFUSAL
 from showcase.registry import Registry
 from showcase.settings import Settings
 from showcase.store import ObjectStore

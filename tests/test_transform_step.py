@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext
+from showcase.local.steps import EXECUTORS
 from showcase.registry import Registry
 from showcase.serving.app import EndpointApp
 from showcase.store import ObjectStore

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from showcase.errors import JobStopped, StepFailed
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext, JobStop
+from showcase.local.steps import EXECUTORS
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_executors import _load_model
@@ -510,7 +510,7 @@ def test_the_tuning_jobs_own_max_runtime_ends_it_once_passed(
     """ResourceLimits.MaxRuntimeInSeconds (at least 120 on SageMaker) bounds the tuning job, not each trial: once
     it has passed, no further trial is launched and the job completes with the trials it ran. The tuning job's
     clock is made to run a minute a reading, so that the test need not wait two minutes."""
-    from showcase.local.executors import tuning as tuning_module
+    from showcase.local.steps import tuning as tuning_module
 
     start, readings = datetime.now(timezone.utc), itertools.count()
     monkeypatch.setattr(

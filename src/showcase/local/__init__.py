@@ -98,7 +98,8 @@ def trial_logs(execution_id: str, step_name: str, settings: Settings) -> list[Pa
 
 
 def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | None = None) -> Engine:
-    from showcase.local.executors import EXECUTORS, container
+    from showcase.local.processes import container
+    from showcase.local.steps import EXECUTORS
     from showcase.registry import Registry
     from showcase.store import ObjectStore
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from showcase.local.definition import Definition
-from showcase.local.executors.training_env import decode_hyperparameter
+from showcase.local.steps.training_env import decode_hyperparameter
 from showcase.store import ObjectStore, StoreError
 
 

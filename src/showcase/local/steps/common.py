@@ -18,9 +18,12 @@ from typing import Any
 
 from showcase.errors import JobStopped, StepFailed
 from showcase.local import jobs
-from showcase.local.executors import container
-from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.jobs import MAX_JOB_NAME, JobContext
+from showcase.local.processes import container
+from showcase.local.processes.commands import clean_environment
+from showcase.local.processes.container import CONTAINER_ROOT
+from showcase.local.processes.guard import SETUP_FAILED
+from showcase.local.processes.subprocesses import run_logged
 from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from showcase.store import StoreError
 
@@ -147,8 +150,6 @@ def run_job(
     SageMaker; else the last line it wrote to stderr. ``on_line`` sees each line the job writes as it writes it;
     ``context.stop`` set stops the job (SIGTERM, then SIGKILL), and ``JobStopped`` is raised.
     """
-    from showcase.local.executors.subprocesses import SETUP_FAILED, clean_environment, run_logged
-
     arguments = context.arguments
     job_env = {str(key): str(value) for key, value in (arguments.get("Environment") or {}).items()}
     context.log.write(

@@ -27,7 +27,7 @@ import pandas as pd
 import xgboost
 
 from showcase.errors import ShowcaseError
-from showcase.local.executors.hyperparameters import booster_params
+from showcase.local.images.hyperparameters import booster_params
 
 CONTENT_TYPES = {
     "text/csv": "csv",

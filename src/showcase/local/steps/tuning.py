@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 
 from showcase.errors import JobStopped, StepFailed
-from showcase.local.executors.builtin_jobs import round_metrics
-from showcase.local.executors.common import fail, is_expression, job_arn, job_name, timestamp
-from showcase.local.executors.training import TrainingExecutor
+from showcase.local.images.xgboost_job import round_metrics
 from showcase.local.jobs import JobContext, JobStop
+from showcase.local.steps.common import fail, is_expression, job_arn, job_name, timestamp
+from showcase.local.steps.training import TrainingExecutor
 from showcase.statuses import JobStatus
 
 STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from showcase.errors import JobStopped, RegistryError
-from showcase.local.executors import jsonpath
-from showcase.local.executors.common import fail, host_path, is_expression, job_arn, job_name, timestamp
-from showcase.local.executors.images import repository
 from showcase.local.jobs import JobContext
+from showcase.local.steps import jsonpath
+from showcase.local.steps.common import fail, host_path, is_expression, job_arn, job_name, timestamp
+from showcase.local.steps.standins import repository
 from showcase.names import MODEL_NAME
 from showcase.serving.errors import ModelLoadError
 from showcase.statuses import JobStatus

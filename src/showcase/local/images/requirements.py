@@ -6,7 +6,7 @@ Locally a job runs with the runtime's own interpreter and packages, and installi
 user's environment (and needs a network): so each requirement is checked against the installed distributions
 (``packaging``'s specifiers and environment markers) before the job starts, and a job whose requirements are not
 all met is refused, naming the file, each unmet requirement and the fix. A job whose requirements are met runs,
-and its install step installs nothing (``job_pip``).
+and its install step installs nothing (``pip``).
 """
 
 from __future__ import annotations
@@ -87,29 +87,3 @@ def refusal(step: str, shown: str, problems: list[str]) -> str:
         "a job's requirements (that would change your environment): install them into the environment that runs "
         f"the pipeline (e.g. pip install -r {Path(shown).name}) and run again"
     )
-
-
-JOB_PIP = '''\
-"""pip, as local jobs see it: ``install -r FILE`` checks FILE against this environment and installs nothing."""
-import sys
-from pathlib import Path
-
-from showcase.local.executors.requirements import unmet
-
-args = sys.argv[1:]
-valued = ("-r", "--requirement", "-i", "--index-url", "--extra-index-url", "-c", "--constraint")
-files = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-r", "--requirement")]
-packages = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and args[i - 1] not in valued]
-if args[:1] == ["install"] and files and not packages:
-    problems = [problem for name in files for problem in unmet(Path(name))]
-    if problems:
-        print("local runtime: requirements not met by this environment (a local job installs nothing): "
-              + "; ".join(problems), file=sys.stderr)
-        sys.exit(1)
-    print(f"local runtime: every requirement of {', '.join(files)} is met by this environment; nothing installed")
-    sys.exit(0)
-print("pip is not available to local jobs: the runtime's environment is what a job gets "
-      "(a requirements file is checked, not installed)", file=sys.stderr)
-sys.exit(1)
-'''
-"""``python -m pip`` in a local job (``container.job_tools`` puts it first on the job's PYTHONPATH)."""

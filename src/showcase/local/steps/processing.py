@@ -18,8 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from showcase.local.executors import container
-from showcase.local.executors.common import (
+from showcase.local.jobs import JobContext
+from showcase.local.processes import container
+from showcase.local.steps.common import (
     PYTHON_PROGRAM,
     container_argument,
     fail,
@@ -32,8 +33,7 @@ from showcase.local.executors.common import (
     stage,
     timestamp,
 )
-from showcase.local.executors.images import image_problem
-from showcase.local.jobs import JobContext
+from showcase.local.steps.standins import image_problem
 from showcase.names import shown
 from showcase.statuses import JobStatus
 from showcase.store import StoreError

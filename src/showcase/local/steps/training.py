@@ -3,7 +3,7 @@
 Which way a step trains is read from its arguments through the ``SHAPES`` table (first match wins):
 a ``ContainerEntrypoint`` or framework script mode (``sagemaker_program``) run user code (``user_code``);
 anything else is the built-in algorithm (image repository ``sagemaker-xgboost``, ``xgboost_algorithm``), which
-runs as a job process of its own as the user's code does (``builtin_jobs``), with SageMaker's
+runs as a job process of its own as the user's code does (``showcase.local.images``), with SageMaker's
 ``/opt/ml/input/config/{hyperparameters,inputdataconfig,resourceconfig}.json``.
 
 Channels ``InputDataConfig[].DataSource.S3DataSource.S3Uri`` (S3Prefix) are staged into
@@ -24,8 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from showcase.errors import JobStopped
-from showcase.local.executors import builtin_jobs, user_code
-from showcase.local.executors.common import (
+from showcase.local import images
+from showcase.local.images.hyperparameters import HyperparameterError, validate
+from showcase.local.images.xgboost_job import FinalMetrics
+from showcase.local.jobs import JobContext
+from showcase.local.processes.container import CONTAINER_ROOT
+from showcase.local.steps import user_code
+from showcase.local.steps.common import (
     Trained,
     fail,
     instance_type,
@@ -38,11 +43,8 @@ from showcase.local.executors.common import (
     stage_channels,
     timestamp,
 )
-from showcase.local.executors.container import CONTAINER_ROOT
-from showcase.local.executors.hyperparameters import HyperparameterError, validate
-from showcase.local.executors.images import image_problem, repository
-from showcase.local.executors.training_env import raw_hyperparameters, training_environment
-from showcase.local.jobs import JobContext
+from showcase.local.steps.standins import image_problem, repository
+from showcase.local.steps.training_env import raw_hyperparameters, training_environment
 from showcase.names import CHANNEL_NAME, shown
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
@@ -75,7 +77,7 @@ def _algorithm_problems(arguments: dict[str, Any]) -> list[str]:
 
 
 def _run_algorithm(context: JobContext, name: str) -> Trained:
-    """The built-in algorithm as a job process of its own (``builtin_jobs``): the runner stages the channels,
+    """The built-in algorithm as a job process of its own (``showcase.local.images``): the runner stages the channels,
     writes ``/opt/ml/input/config/*.json``, reads the per-round lines as they come and archives ``/opt/ml/model``."""
     arguments = context.arguments
     hyperparameters = raw_hyperparameters(arguments)
@@ -86,7 +88,7 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     context.log.write(f"TrainingJob {name}: hyperparameters {hyperparameters}\n")
     channels = stage_channels(context)
     in_view = job_view(context)
-    env = builtin_jobs.environment() | training_environment(
+    env = images.environment() | training_environment(
         context.work_dir,
         job_name=name,
         channels=channels,
@@ -96,8 +98,8 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     )
     root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
     image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
-    final = builtin_jobs.FinalMetrics()
-    command = builtin_jobs.command("xgboost", root, image)
+    final = FinalMetrics()
+    command = images.command("xgboost", root, image)
     run_job(context, "TrainingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view, on_line=final.read)
     return Trained(hyperparameters=hyperparameters, archives=user_code.archives(context), metrics=final.values)
 

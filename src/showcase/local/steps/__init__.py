@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from showcase.local.executors.model import ModelExecutor
-from showcase.local.executors.processing import ProcessingExecutor
-from showcase.local.executors.quality_check import QualityCheckExecutor
-from showcase.local.executors.register import RegisterModelExecutor
-from showcase.local.executors.training import TrainingExecutor
-from showcase.local.executors.transform import TransformExecutor
-from showcase.local.executors.tuning import TuningExecutor
 from showcase.local.jobs import Executor
+from showcase.local.steps.model import ModelExecutor
+from showcase.local.steps.processing import ProcessingExecutor
+from showcase.local.steps.quality_check import QualityCheckExecutor
+from showcase.local.steps.register import RegisterModelExecutor
+from showcase.local.steps.training import TrainingExecutor
+from showcase.local.steps.transform import TransformExecutor
+from showcase.local.steps.tuning import TuningExecutor
 
 EXECUTORS: dict[str, Executor] = {
     "Processing": ProcessingExecutor(),

@@ -13,7 +13,7 @@ SageMaker documents for QualityCheck steps:
     RegisterNewBaseline  BaselineUsedForDriftCheck* are the newly calculated files when it (or SkipCheck) is true,
                          else the baseline that was checked against
 
-The analyzer runs as a processing job process of its own, as the image does (``builtin_jobs``; ``analyze_job``
+The analyzer runs as a processing job process of its own, as the image does (``showcase.local.images.analyzer``
 inside it): the runner stages the dataset at its ``LocalPath`` and the baseline checked against at
 ``/opt/ml/processing/baseline/...`` (``Environment.baseline_statistics`` / ``baseline_constraints``), starts the job,
 and uploads what it wrote to ``output_path`` at its end; the runner never reads the dataset. A job that cannot
@@ -27,13 +27,15 @@ preprocessing/postprocessing scripts are refused before the execution starts.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import NoApprovedPackage, NoSuchModelPackageGroup, RegistryError, ShowcaseError
-from showcase.local.executors import builtin_jobs
-from showcase.local.executors.common import (
+from showcase.errors import NoApprovedPackage, NoSuchModelPackageGroup, RegistryError
+from showcase.local import images
+from showcase.local.images.analyzer import BASELINE_KEYS, OUTPUT_FILES, VIOLATIONS_FILE
+from showcase.local.jobs import JobContext
+from showcase.local.processes.container import CONTAINER_ROOT
+from showcase.local.steps.common import (
     container_argument,
     fail,
     host_path,
@@ -46,10 +48,8 @@ from showcase.local.executors.common import (
     stage,
     timestamp,
 )
-from showcase.local.executors.container import CONTAINER_ROOT
-from showcase.local.executors.images import repository
-from showcase.local.executors.processing import local_path_problem
-from showcase.local.jobs import JobContext
+from showcase.local.steps.processing import local_path_problem
+from showcase.local.steps.standins import repository
 from showcase.monitoring.baselines import baseline_uris
 from showcase.registry.latest import latest_approved_package
 from showcase.statuses import JobStatus
@@ -66,10 +66,6 @@ STEP_FIELDS = (
     "SuppliedBaselineConstraints",
 )
 DEFAULT_OUTPUT = "/opt/ml/processing/output"
-OUTPUT_FILES = ("statistics.json", "constraints.json")
-VIOLATIONS_FILE = "constraint_violations.json"
-BASELINE_KEYS = ("baseline_statistics", "baseline_constraints")
-"""The analyzer's Environment naming the baseline it checks against, staged at ``BASELINE_PATHS``."""
 BASELINE_PATHS = (
     "/opt/ml/processing/baseline/stats/statistics.json",
     "/opt/ml/processing/baseline/constraints/constraints.json",
@@ -121,7 +117,7 @@ class QualityCheckExecutor:
         return found
 
     def run(self, context: JobContext) -> dict[str, Any]:
-        """Launch the analyzer as a job process (``builtin_jobs``, ``analyze_job`` inside it), then upload
+        """Launch the analyzer as a job process (``images.analyzer``, ``analyze_job`` inside it), then upload
         what it wrote and apply the step-level fields. The dataset is staged, never read, by the runner."""
         arguments = context.arguments
         refuse(context, self.problems(arguments))
@@ -192,8 +188,8 @@ class QualityCheckExecutor:
         if not in_view:
             environment = {key: container_argument(context.work_dir, value) for key, value in environment.items()}
         root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
-        command = builtin_jobs.command("analyzer", root)
-        env = builtin_jobs.environment() | environment
+        command = images.command("analyzer", root)
+        env = images.environment() | environment
         run_job(context, "ProcessingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view)
         return host_path(context.work_dir, output)
 
@@ -257,47 +253,3 @@ def _flag(value: object, *, default: bool) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return default
-
-
-class AnalysisError(ShowcaseError):
-    """The analyzer cannot profile the dataset (it has no rows): the job's ExitMessage."""
-
-
-def analyze_job(root: Path, environment: Mapping[str, str]) -> int:
-    """Inside the analyzer's job process: profile ``dataset_source``, write statistics and suggested constraints
-    to ``output_path`` and, when ``baseline_statistics``/``baseline_constraints`` are given, the violations."""
-    dataset, output = Path(environment["dataset_source"]), Path(environment["output_path"])
-    files = sorted(path for path in dataset.rglob("*") if path.is_file())
-    calculated, constraints, found = analyze(files, _baseline(environment))
-    output.mkdir(parents=True, exist_ok=True)
-    documents: dict[str, Any] = {"statistics.json": calculated, "constraints.json": constraints}
-    if found is not None:
-        documents[VIOLATIONS_FILE] = {"violations": found}
-    for file_name, document in documents.items():
-        (output / file_name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(f"baseline of {calculated['dataset']['item_count']} rows, {len(calculated['features'])} columns")
-    return 0
-
-
-def analyze(
-    files: list[Path], baseline: tuple[dict[str, Any], dict[str, Any]] | None
-) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]] | None]:
-    """The dataset's statistics and suggested constraints, and its violations of ``baseline`` when given."""
-    from showcase.monitoring.checks import violations
-    from showcase.monitoring.profile import Profile, type_counts
-    from showcase.monitoring.statistics import statistics, suggest_constraints
-
-    profile = Profile.of_files(files)
-    if profile.item_count == 0:
-        raise AnalysisError(f"the baseline dataset ({len(files)} file(s)) has no rows")
-    calculated = statistics(profile)
-    found = None if baseline is None else violations(calculated, baseline[0], baseline[1], type_counts(profile))
-    return calculated, suggest_constraints(calculated), found
-
-
-def _baseline(environment: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    paths = [environment.get(key) for key in BASELINE_KEYS]
-    if not all(paths):
-        return None
-    documents = [json.loads(Path(str(path)).read_text(encoding="utf-8")) for path in paths]
-    return documents[0], documents[1]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from showcase.local.executors.common import DEFAULT_INSTANCE_TYPE, host_path
+from showcase.local.steps.common import DEFAULT_INSTANCE_TYPE, host_path
 
 HOST = "algo-1"
 GROUP = "homogeneousCluster"

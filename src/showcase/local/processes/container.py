@@ -4,7 +4,7 @@ On SageMaker a job's scripts see ``/opt/ml/processing/<LocalPath>`` (processing)
 ``/opt/ml/input/data/<channel>``, ``/opt/ml/input/config/*.json``, ``/opt/ml/model``,
 ``/opt/ml/output/{data,failure}`` and ``/opt/ml/code`` (training). Here every job gets a directory of its
 own (``JobContext.work_dir``) laid out the same way, and, on Linux, a private mount namespace in which
-that directory *is* ``/opt/ml`` (``subprocesses.guarded`` sets it up, with a user namespace when not
+that directory *is* ``/opt/ml`` (``guard`` sets it up, with a user namespace when not
 root): scripts that hard-code container paths run unchanged, parallel jobs each see their own, and the
 interpreter, site-packages and ``/tmp`` are the host's.
 
@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from showcase import settings
-from showcase.local.executors.subprocesses import guarded
+from showcase.local.images import pip
+from showcase.local.processes.commands import guarded
 from showcase.processes import pid_alive
 
 CONTAINER_ROOT = PurePosixPath("/opt/ml")
@@ -121,11 +122,9 @@ def prepared(job_dir: Path) -> Iterator[dict[str, str]]:
 def job_tools() -> Iterator[dict[str, str]]:
     """``PATH`` and ``PYTHONPATH`` for a job: ``python``/``python3`` are this interpreter (the image's Python,
     stood in for), and ``pip``/``pip3``/``python -m pip`` check a requirements file against this environment
-    instead of installing it (``requirements.JOB_PIP``): installing into the runtime's environment is not a job's
+    instead of installing it (``showcase.local.images.pip``): installing into the runtime's environment is not a job's
     business, and the host's environment is what a job gets.
     """
-    from showcase.local.executors.requirements import JOB_PIP
-
     directory = Path(tempfile.mkdtemp(prefix=_scratch_prefix("bin")))
     try:
         for name in ("python", "python3"):
@@ -135,7 +134,7 @@ def job_tools() -> Iterator[dict[str, str]]:
         package = directory / "site" / "pip"
         package.mkdir(parents=True)
         (package / "__init__.py").write_text("")
-        (package / "__main__.py").write_text(JOB_PIP)
+        (package / "__main__.py").write_bytes(Path(pip.__file__).read_bytes())
         python_path = [str(directory / "site"), *filter(None, [os.environ.get("PYTHONPATH")])]
         yield {
             "PATH": os.pathsep.join([str(directory), os.environ.get("PATH", os.defpath)]),

@@ -14,18 +14,18 @@ step ends only its dependents are looked at again: a run costs in proportion to 
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from showcase.errors import DefinitionError, UsageError
 from showcase.local import definition as definitions
 from showcase.local.digests import FileDigests
+from showcase.local.engine.events import Event, EventKind, OnEvent, StopRequest
+from showcase.local.engine.plan import DoneProperties, Plan, Readiness, stopping
+from showcase.local.engine.step import StepRun, run_step
 from showcase.local.expressions import Resolver
 from showcase.local.inputs import missing_inputs
 from showcase.local.jobs import Executor, JobStop, UpstreamStep, job_name
@@ -39,7 +39,6 @@ from showcase.local.records import (
     new_execution_id,
     now,
 )
-from showcase.local.steps import StepRun, run_step
 from showcase.processes import ProcessLock
 from showcase.settings import Settings
 from showcase.statuses import DONE, TERMINAL, ExecutionStatus, StepStatus
@@ -51,59 +50,6 @@ RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.STOPPED)
 (sagemaker service-2.json) says only "Retry the execution of the pipeline." and lists ConflictException among its
 errors, not which statuses it takes; both ended statuses short of Succeeded are taken here, and an execution still
 running is refused (by its lock)."""
-
-
-class EventKind(str, Enum):
-    """What an Event reports (a ``str``: it compares equal to its value)."""
-
-    EXECUTION_STARTED = "execution_started"
-    STEP_STARTED = "step_started"
-    STEP_STOPPING = "step_stopping"
-    STEP_FINISHED = "step_finished"
-    EXECUTION_STOPPING = "execution_stopping"
-    EXECUTION_FINISHED = "execution_finished"
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: EventKind
-    execution_id: str
-    status: ExecutionStatus | StepStatus
-    step_name: str | None = None
-    step_type: str | None = None
-    message: str | None = None
-    time: float = field(default_factory=time.time)
-
-
-OnEvent = Callable[[Event], None]
-
-
-class StopRequest:
-    """StopPipelineExecution for the execution an engine runs. ``stop`` may be called from any thread and from a
-    signal handler: it only sets attributes, which the engine reads every ``TICK_S``."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.hurried = False
-        self.reason = ""
-
-    def stop(self, reason: str = "stop requested", *, now: bool = False) -> None:
-        """Stop the execution; ``now``: SIGKILL its jobs at once instead of after their grace."""
-        if not self.requested:
-            self.reason = reason
-            self.requested = True
-        if now:
-            self.hurried = True
-
-
-class Readiness(Enum):
-    """What the engine does next with a step whose dependencies have all ended."""
-
-    SKIP = "skip"
-    """A dependency was skipped, or the step is on the branch its Condition did not take."""
-    RUN = "run"
-    BLOCKED = "blocked"
-    """A step of the execution failed, or it is being stopped: no further step starts, this one stays NotStarted."""
 
 
 class Engine:
@@ -200,7 +146,7 @@ class Engine:
 
     def _schedule(self, parsed: definitions.Definition, record: ExecutionRecord) -> None:
         """Run every step once its dependencies have ended, in definition order among those ready together."""
-        plan = _Plan(parsed, record)
+        plan = Plan(parsed, record)
         running: dict[Future[Outcome], str] = {}
         stops: dict[str, JobStop] = {}
         hurried = False
@@ -243,7 +189,7 @@ class Engine:
             for name, stop in stops.items():
                 stop.set()
                 if record.step(name).status == StepStatus.EXECUTING:  # only this thread ends a step: no race
-                    self._update(record, name, _stopping)
+                    self._update(record, name, stopping)
         if request.hurried and not hurried:
             for stop in stops.values():
                 stop.hurry()
@@ -320,7 +266,7 @@ class Engine:
         return Resolver(
             parameters=record.parameters,
             variables=variables,
-            step_properties=_DoneProperties(record, self._lock),
+            step_properties=DoneProperties(record, self._lock),
             property_files=parsed.property_files,
             read_bytes=self.store.get_bytes,
         )
@@ -360,61 +306,3 @@ class Engine:
     def _emit(self, event: Event) -> None:
         with self._lock:
             self.on_event(event)
-
-
-def _stopping(step: StepRecord) -> None:
-    """A running step of an execution being stopped: Stopping, until its job ends."""
-    step.status = StepStatus.STOPPING
-
-
-class _Plan:
-    """Which steps may be looked at next: those whose dependencies have all ended, in definition order. A step's
-    end is told once (``ended``) and makes only its dependents ready; nothing rescans the definition."""
-
-    def __init__(self, parsed: definitions.Definition, record: ExecutionRecord) -> None:
-        self.position = {name: index for index, name in enumerate(parsed.steps)}
-        self.dependents: dict[str, list[str]] = {name: [] for name in parsed.steps}
-        self.waiting: dict[str, int] = {}
-        self._ready: list[tuple[int, str]] = []
-        for name, spec in parsed.steps.items():
-            for dep in spec.dependencies:
-                self.dependents[dep].append(name)
-            if record.step(name).status in TERMINAL:
-                continue  # a retry keeps what ended (succeeded, cached, skipped)
-            self.waiting[name] = sum(record.step(dep).status not in TERMINAL for dep in spec.dependencies)
-            if self.waiting[name] == 0:
-                heapq.heappush(self._ready, (self.position[name], name))
-
-    def ready(self) -> Iterator[str]:
-        """The ready steps, taken one by one (those made ready meanwhile included)."""
-        while self._ready:
-            yield heapq.heappop(self._ready)[1]
-
-    def ended(self, name: str) -> None:
-        for dependent in self.dependents[name]:
-            if dependent in self.waiting:
-                self.waiting[dependent] -= 1
-                if self.waiting[dependent] == 0:
-                    heapq.heappush(self._ready, (self.position[dependent], dependent))
-
-
-class _DoneProperties(Mapping[str, Any]):
-    """The properties of the execution's succeeded (or cached) steps, read when an expression names one."""
-
-    def __init__(self, record: ExecutionRecord, lock: threading.RLock) -> None:
-        self.record = record
-        self.lock = lock
-
-    def __getitem__(self, name: str) -> Any:
-        with self.lock:
-            step = self.record.step(name)
-            if step.status not in DONE:
-                raise KeyError(name)
-            return step.properties
-
-    def __iter__(self) -> Iterator[str]:
-        with self.lock:
-            return iter([step.name for step in self.record.steps if step.status in DONE])
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)

@@ -25,8 +25,8 @@ from typing import Any
 
 from showcase.errors import ShowcaseError
 from showcase.local.cache import KEY_ATTRIBUTES
-from showcase.local.executors.container import CONTAINER_ROOT
 from showcase.local.jobs import JobContext, UpstreamStep
+from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.store import ObjectStore
 
 CODE_URI = re.compile(r"/code/[0-9a-f]{64}/")

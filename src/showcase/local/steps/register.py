@@ -1,7 +1,7 @@
 """The RegisterModel executor: one model package in the local registry, with its metrics and lineage.
 
 The metrics document (``ModelMetrics.ModelQuality.Statistics.S3Uri``) and every container's
-``ModelDataUrl`` must exist in the object store. The lineage (``showcase.local.executors.lineage``) is
+``ModelDataUrl`` must exist in the object store. The lineage (``showcase.local.steps.lineage``) is
 built before anything is written; the package, its version number, its metrics, its lineage and (when
 missing) its group are then written in one registry transaction, so a failure leaves nothing
 half-registered. Never cached: SageMaker does not cache registrations either.
@@ -13,9 +13,9 @@ import json
 from typing import Any
 
 from showcase.errors import RegistryError
-from showcase.local.executors.common import fail, refuse
-from showcase.local.executors.lineage import lineage
 from showcase.local.jobs import JobContext
+from showcase.local.steps.common import fail, refuse
+from showcase.local.steps.lineage import lineage
 from showcase.store import StoreError
 
 

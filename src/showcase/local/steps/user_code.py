@@ -34,8 +34,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from showcase.archives import ArchiveError, extract_model_archive, write_model_archive
-from showcase.local.executors import container, requirements
-from showcase.local.executors.common import (
+from showcase.local.images import requirements
+from showcase.local.jobs import JobContext
+from showcase.local.processes import container
+from showcase.local.processes.container import CONTAINER_ROOT
+from showcase.local.steps.common import (
     PYTHON_PROGRAM,
     Trained,
     container_argument,
@@ -48,9 +51,8 @@ from showcase.local.executors.common import (
     stage,
     stage_channels,
 )
-from showcase.local.executors.container import CONTAINER_ROOT
-from showcase.local.executors.images import image_problem
-from showcase.local.executors.training_env import (
+from showcase.local.steps.standins import image_problem
+from showcase.local.steps.training_env import (
     ScriptInfo,
     command_line_arguments,
     decode_hyperparameter,
@@ -58,7 +60,6 @@ from showcase.local.executors.training_env import (
     training_environment,
     user_hyperparameters,
 )
-from showcase.local.jobs import JobContext
 from showcase.store import StoreError
 from showcase.store.objects import job_files
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from showcase.errors import RegistryError
-from showcase.local.executors.common import fail, is_expression, job_name, refuse
 from showcase.local.jobs import JobContext
+from showcase.local.steps.common import fail, is_expression, job_name, refuse
 from showcase.store import StoreError
 
 CONTAINER_KEYS = ("PrimaryContainer", "Containers")
