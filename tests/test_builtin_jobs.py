@@ -25,7 +25,7 @@ import pytest
 from showcase.errors import JobStopped, StepFailed
 from showcase.local.jobs import JobContext
 from showcase.local.processes import commands, container, subprocesses
-from showcase.local.steps import EXECUTORS
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_executors import BUCKET, training_arguments
@@ -53,7 +53,7 @@ RUNNER = """
 import io, json, sys
 from pathlib import Path
 from showcase.local import definition as definitions
-from showcase.local.steps import EXECUTORS
+from showcase.local.steps import STEP_TYPES
 from showcase.local.jobs import JobContext
 from showcase.registry import Registry
 from showcase.store import ObjectStore
@@ -66,11 +66,11 @@ for uri in given["uris"]:
 (tmp / "q").mkdir()
 log = io.StringIO()
 context = JobContext("P", "e", "T", "Training", given["training"], tmp / "t", log, store, registry)
-trained = EXECUTORS["Training"].run(context)
+trained = STEP_TYPES["Training"].executor.run(context)
 raw = {"Version": "2020-12-01", "Parameters": [], "Steps": [given["check"]]}
-spec = definitions.parse(raw, EXECUTORS).steps["DataQualityBaseline"]
+spec = definitions.parse(raw, STEP_TYPES).steps["DataQualityBaseline"]
 context = JobContext("P", "e", spec.name, spec.type, spec.arguments, tmp / "q", log, store, registry)
-checked = EXECUTORS["QualityCheck"].run(context)
+checked = STEP_TYPES["QualityCheck"].executor.run(context)
 loaded = sorted(name for name in ("xgboost", "pandas", "scipy", "sklearn") if name in sys.modules)
 print(json.dumps({"loaded": loaded, "status": trained["TrainingJobStatus"],
                   "statistics": store.exists(checked["CalculatedBaselineStatistics"])}))
@@ -94,7 +94,7 @@ def test_the_runner_trains_and_baselines_without_loading_the_data_or_its_librari
 
 def test_the_algorithm_job_sees_sagemakers_layout_and_config_files(tmp_path: Path, store: ObjectStore) -> None:
     context = context_for(tmp_path, store, training_arguments())
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     log = context.log.getvalue()  # type: ignore[attr-defined]
     view = container.availability()
     root = "/opt/ml" if view.available else str(context.work_dir)
@@ -126,7 +126,7 @@ def test_an_algorithm_failure_is_written_to_opt_ml_output_failure_and_is_the_rea
     store.put_bytes(f"{BUCKET}/exec/data/train/more.csv", b"1.0,abc,2\n")
     context = context_for(tmp_path, store, training_arguments())
     with pytest.raises(StepFailed) as caught:
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
     written = (context.work_dir / "output" / "failure").read_text().strip()
     assert written.startswith("ClientError: Channel 'train': could not read the data as csv")
     assert str(caught.value) == written
@@ -153,7 +153,7 @@ def test_without_the_view_or_the_job_server_the_algorithm_runs_on_host_paths_in_
     monkeypatch.setenv("SHOWCASE_JOB_SERVER", "off")
     assert jobserver.server() is None
     context = context_for(tmp_path, store, training_arguments())
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     log = context.log.getvalue()  # type: ignore[attr-defined]
     assert "no /opt/ml of its own (SHOWCASE_CONTAINER_VIEW=off)" in log
     assert f" xgboost {context.work_dir} " in log
@@ -231,7 +231,7 @@ def test_a_stopped_algorithm_saves_the_model_so_far_and_it_is_uploaded(tmp_path:
     written = _StopAfterRound(stop, 3)
     context = replace(context, log=written, stop=stop)
     with pytest.raises(JobStopped):
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
     log = written.getvalue()
     assert "stopped (SIGTERM) after" in log and "saved xgboost-model with Booster.save_model" in log
     assert not (context.work_dir / "output" / "failure").exists()

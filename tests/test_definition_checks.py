@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from showcase.errors import DefinitionError, UsageError
 from showcase.local import run_definition
 from showcase.local.definition import MAX_DEFINITION_CHARS, MAX_NESTING, parse
-from showcase.local.steps import EXECUTORS
+from showcase.local.steps import STEP_TYPES
 from showcase.names import CHANNEL_NAME, STEP_NAME
 from showcase.parameters import check_overrides
 from showcase.settings import Settings
@@ -119,17 +119,17 @@ def test_a_channel_name_that_is_not_a_directory_name_is_refused_when_parsed(name
     """``..`` used to pass the parse and fail the run as an internal error, staging beside the job's directory."""
     arguments = training_arguments()
     arguments["InputDataConfig"][1]["ChannelName"] = name
-    (problem,) = EXECUTORS["Training"].problems(arguments)
+    (problem,) = STEP_TYPES["Training"].executor.problems(arguments)
     assert problem.startswith(f"InputDataConfig[1]: ChannelName {name!r} is not a valid ChannelName")
     raw = definition([{"Name": "Train", "Type": "Training", "Arguments": arguments}])
     with pytest.raises(DefinitionError, match=r"step 'Train' \(Training\): InputDataConfig\[1\]: ChannelName"):
-        parse(raw, EXECUTORS)
+        parse(raw, STEP_TYPES)
 
 
 def test_a_channel_name_with_dots_is_one_sagemaker_accepts() -> None:
     arguments = training_arguments()
     arguments["InputDataConfig"][1]["ChannelName"] = "validation.v2"
-    assert EXECUTORS["Training"].problems(arguments) == []
+    assert STEP_TYPES["Training"].executor.problems(arguments) == []
 
 
 def test_a_tuning_steps_training_definition_has_its_channels_checked() -> None:
@@ -145,7 +145,7 @@ def test_a_tuning_steps_training_definition_has_its_channels_checked() -> None:
         "TrainingJobDefinition": {key: training[key] for key in training if key != "HyperParameters"}
         | {"StaticHyperParameters": {"num_round": "5"}},
     }
-    problems = EXECUTORS["Tuning"].problems(arguments)
+    problems = STEP_TYPES["Tuning"].executor.problems(arguments)
     assert any("ChannelName '..' is not a valid ChannelName" in problem for problem in problems), problems
 
 
@@ -165,14 +165,14 @@ def test_processing_input_names_and_local_paths_are_checked(change: dict[str, An
         del item["InputName"]
     else:
         item["S3Input"]["LocalPath"] = change["LocalPath"]
-    (found,) = EXECUTORS["Processing"].problems(arguments)
+    (found,) = STEP_TYPES["Processing"].executor.problems(arguments)
     assert __import__("re").search(problem, found), found
 
 
 def test_a_processing_output_needs_its_name() -> None:
     arguments = processing_arguments()
     arguments["ProcessingOutputConfig"]["Outputs"][0]["OutputName"] = ""
-    assert EXECUTORS["Processing"].problems(arguments) == [
+    assert STEP_TYPES["Processing"].executor.problems(arguments) == [
         "ProcessingOutputConfig.Outputs[0].OutputName is required (a non-empty string), got ''"
     ]
 
@@ -183,11 +183,11 @@ def test_a_transform_steps_literal_model_name_follows_sagemakers_rule() -> None:
         "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}},
         "TransformOutput": {"S3OutputPath": "s3://b/out"},
     }
-    assert EXECUTORS["Transform"].problems(arguments) == [
+    assert STEP_TYPES["Transform"].executor.problems(arguments) == [
         "ModelName 'my_model' is not a valid ModelName: letters, digits and hyphens, starting and ending with a "
         "letter or digit, 1-63 characters"
     ]
-    assert EXECUTORS["Transform"].problems({**arguments, "ModelName": get("Steps.M.ModelName")}) == []
+    assert STEP_TYPES["Transform"].executor.problems({**arguments, "ModelName": get("Steps.M.ModelName")}) == []
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from showcase.local.engine.plan import DoneProperties, Plan, Readiness, stopping
 from showcase.local.engine.step import StepRun, run_step
 from showcase.local.expressions import Resolver
 from showcase.local.inputs import missing_inputs
-from showcase.local.jobs import Executor, JobStop, UpstreamStep, job_name
+from showcase.local.jobs import JobStop, UpstreamStep, job_name
 from showcase.local.overrides import parameter_values
 from showcase.local.records import (
     ExecutionRecord,
@@ -39,6 +39,7 @@ from showcase.local.records import (
     new_execution_id,
     now,
 )
+from showcase.local.steptype import StepType
 from showcase.processes import ProcessLock
 from showcase.settings import Settings
 from showcase.statuses import DONE, TERMINAL, ExecutionStatus, StepStatus
@@ -57,7 +58,7 @@ class Engine:
         self,
         settings: Settings,
         *,
-        executors: Mapping[str, Executor],
+        step_types: Mapping[str, StepType],
         store: Any,
         registry: Any,
         on_event: OnEvent | None = None,
@@ -65,7 +66,7 @@ class Engine:
         stop: StopRequest | None = None,
     ) -> None:
         self.settings = settings
-        self.executors = dict(executors)
+        self.step_types = dict(step_types)
         self.store = store
         self.registry = registry
         self.on_event = on_event or (lambda event: None)
@@ -81,7 +82,7 @@ class Engine:
 
     def start(self, raw: dict[str, Any], *, pipeline_name: str, parameters: Mapping[str, Any]) -> ExecutionRecord:
         """Check the definition and the parameters, then run a new execution to its end."""
-        parsed = definitions.parse(raw, self.executors)
+        parsed = definitions.parse(raw, self.step_types)
         values = parameter_values(parsed.parameters, parameters)
         missing = missing_inputs(parsed, values, self.store)
         if missing:
@@ -119,7 +120,7 @@ class Engine:
                     f"execution {execution_id} is {record.status}; only a Failed or Stopped execution can be retried"
                 )
             raw, values = self.records.load_inputs(execution_id)
-            parsed = definitions.parse(raw, self.executors)
+            parsed = definitions.parse(raw, self.step_types)
             self.records.save(record)  # the journal folded in before anything changes
             record.reopen()
             record.parameters = values
@@ -226,7 +227,6 @@ class Engine:
                 work_root=self.records.directory(record.execution_id) / "work" / name,
                 store=self.store,
                 registry=self.registry,
-                executors=self.executors,
                 history=lambda: [r for r in self.records.list() if r.execution_id != record.execution_id],
                 sleep=self.sleep,
                 parameters=dict(record.parameters),
@@ -247,7 +247,15 @@ class Engine:
                 todo.extend(parsed.steps[dep].dependencies)
         with self._lock:
             return tuple(
-                UpstreamStep(step.name, step.type, step.status, step.arguments, step.properties, step.cached_from)
+                UpstreamStep(
+                    step.name,
+                    step.type,
+                    step.status,
+                    step.arguments,
+                    step.properties,
+                    step.cached_from,
+                    key_attributes=parsed.steps[step.name].step_type.cache_key,
+                )
                 for step in (record.step(other) for other in parsed.steps if other in ancestors)
                 if step.status in DONE
             )

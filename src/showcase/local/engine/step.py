@@ -1,6 +1,6 @@
-"""Running one step: Condition and Fail steps are evaluated here; job steps go to their executor,
-through the cache and the retry policies. A job stopped through ``StepRun.stop`` (the execution is being stopped)
-ends its step Stopped, and is not retried."""
+"""Running one step as its type declares: a step the engine evaluates (Condition, Fail) by its evaluator; a job
+step by its executor, through the cache and the retry policies. A job stopped through ``StepRun.stop`` (the
+execution is being stopped) ends its step Stopped, and is not retried."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from showcase.errors import JobStopped, StepFailed
-from showcase.local import cache, conditions
+from showcase.local import cache
 from showcase.local.definition import StepSpec
 from showcase.local.digests import FileDigests
-from showcase.local.expressions import Resolver, render
-from showcase.local.jobs import Executor, JobContext, UpstreamStep
+from showcase.local.expressions import Resolver
+from showcase.local.jobs import Executor, JobContext, UpstreamStep, job_name
 from showcase.local.records import ExecutionRecord, Outcome, now
 from showcase.local.retry import next_wait
+from showcase.local.steptype import Evaluator, StepType
 from showcase.statuses import StepStatus
 
 
@@ -35,7 +36,6 @@ class StepRun:
     work_root: Path
     store: Any
     registry: Any
-    executors: dict[str, Executor]
     history: Callable[[], Iterable[ExecutionRecord]]
     sleep: Callable[[float], None]
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -47,25 +47,30 @@ class StepRun:
     """Set when the execution is being stopped: the step's job is stopped (``JobContext.stop``)."""
 
 
-def run_condition(run: StepRun) -> Outcome:
-    outcome = conditions.evaluate_all(list(run.spec.conditions), run.resolver.resolve)
-    run.log.write(f"conditions evaluated to {str(outcome).lower()}\n")
-    return Outcome(StepStatus.SUCCEEDED, {"Outcome": outcome})
+def run_step(run: StepRun) -> Outcome:
+    """Run one step to an Outcome; an unresolvable reference is the step's failure, not the engine's."""
+    declared = run.spec.step_type
+    try:
+        if declared.evaluator is not None:
+            return _evaluate(run, declared.evaluator)
+        return _execute(run, declared)
+    except StepFailed as exc:
+        run.log.write(f"failed: {exc}\n")
+        return Outcome(StepStatus.FAILED, failure_reason=str(exc))
 
 
-def run_fail(run: StepRun) -> Outcome:
-    message = render(run.resolver.resolve(run.spec.arguments.get("ErrorMessage", "")))
-    run.log.write(f"Fail step: {message}\n")
-    return Outcome(StepStatus.FAILED, failure_reason=message)
+def _evaluate(run: StepRun, evaluator: Evaluator) -> Outcome:
+    return evaluator.evaluate(run.spec.arguments, run.resolver.resolve, run.log)
 
 
-def run_job(run: StepRun) -> Outcome:
-    executor = run.executors[run.spec.type]
+def _execute(run: StepRun, declared: StepType) -> Outcome:
+    """A job step: its cached properties when CacheConfig finds a hit, else its executor's attempts."""
+    assert declared.executor is not None, f"step type {declared.name} has no executor"
     arguments = run.resolver.resolve(run.spec.arguments)
     key = None
     config = run.spec.raw.get("CacheConfig") or {}
-    if executor.cacheable and config.get("Enabled"):
-        key = cache.cache_key(run.spec.type, arguments, run.store, run.digests)
+    if declared.cacheable and config.get("Enabled"):
+        key = cache.cache_key(declared, arguments, run.store, run.digests)
         ttl = cache.expire_after(config.get("ExpireAfter"))
         hit = cache.find_hit(key, run.pipeline_name, ttl, now(), run.history())
         if hit is not None:
@@ -77,7 +82,7 @@ def run_job(run: StepRun) -> Outcome:
                 cached_from=hit[0].execution_id,
                 arguments=arguments,
             )
-    outcome = _attempts(run, executor, arguments, key)
+    outcome = _attempts(run, declared.executor, arguments, key)
     outcome.arguments = arguments
     return outcome
 
@@ -95,6 +100,7 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
         context = JobContext(
             run.pipeline_name, run.execution_id, run.spec.name, run.spec.type, arguments,
             work_dir, run.log, run.store, run.registry, run.parameters, upstream, stop=run.stop,
+            job_name=job_name(run.execution_id, run.spec.name, run.spec.step_type.job_name_length),
         )  # fmt: skip
         try:
             properties = executor.run(context)
@@ -140,15 +146,3 @@ def _reason(spec: StepSpec, exc: Exception) -> str:
     if isinstance(exc, StepFailed):
         return str(exc)
     return f"internal error in the local {spec.type} executor: {type(exc).__name__}: {exc}"
-
-
-RUNNERS: dict[str, Callable[[StepRun], Outcome]] = {"Condition": run_condition, "Fail": run_fail}
-
-
-def run_step(run: StepRun) -> Outcome:
-    """Run one step to an Outcome; an unresolvable reference is the step's failure, not the engine's."""
-    try:
-        return RUNNERS.get(run.spec.type, run_job)(run)
-    except StepFailed as exc:
-        run.log.write(f"failed: {exc}\n")
-        return Outcome(StepStatus.FAILED, failure_reason=str(exc))

@@ -17,17 +17,20 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from showcase.errors import JobStopped, StepFailed
-from showcase.local import jobs
-from showcase.local.jobs import MAX_JOB_NAME, JobContext
+from showcase.local.jobs import JobContext
 from showcase.local.processes import container
 from showcase.local.processes.commands import clean_environment
 from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.local.processes.guard import SETUP_FAILED
 from showcase.local.processes.subprocesses import run_logged
+from showcase.names import shown
 from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from showcase.store import StoreError
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+PROCESSING_ROOT = "/opt/ml/processing"
+MAX_LOCAL_PATH = 256
+"""botocore shape ProcessingLocalPath's limit."""
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
 
@@ -35,13 +38,6 @@ PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 def is_expression(value: object) -> bool:
     """An unresolved pipeline expression (``{"Get": ...}``, ``{"Std:Join": ...}``, ...)."""
     return isinstance(value, dict) and any(key == "Get" or key.startswith("Std:") for key in value)
-
-
-def job_name(context: JobContext, max_length: int = MAX_JOB_NAME) -> str:
-    """The job's name: ``context.job_name`` when given (a tuning job's trials), else ``jobs.job_name``'s."""
-    if context.job_name is not None:
-        return context.job_name
-    return jobs.job_name(context.execution_id, context.step_name, max_length)
 
 
 def job_arn(context: JobContext, kind: str, name: str) -> str:
@@ -203,3 +199,16 @@ def run_job(
 
 def timestamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def local_path_problem(what: str, local_path: object) -> list[str]:
+    """A LocalPath becomes a directory of the job: it stays under /opt/ml/processing, at most 256 characters
+    (botocore shape ProcessingLocalPath), with no ``..`` and no NUL."""
+    if not isinstance(local_path, str):
+        return [] if is_expression(local_path) else [f"{what}.LocalPath is required"]
+    outside = local_path != PROCESSING_ROOT and not local_path.startswith(PROCESSING_ROOT + "/")
+    if outside or ".." in local_path.split("/") or "\x00" in local_path:
+        return [f"{what}.LocalPath {shown(local_path)} must be under {PROCESSING_ROOT}/"]
+    if len(local_path) > MAX_LOCAL_PATH:
+        return [f"{what}.LocalPath is {len(local_path)} characters; ProcessingLocalPath is at most {MAX_LOCAL_PATH}"]
+    return []

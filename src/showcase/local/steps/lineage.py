@@ -24,7 +24,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from showcase.errors import ShowcaseError
-from showcase.local.cache import KEY_ATTRIBUTES
 from showcase.local.jobs import JobContext, UpstreamStep
 from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.store import ObjectStore
@@ -69,7 +68,7 @@ def _host_file(value: str) -> bool:
 
 
 def _step(store: ObjectStore, step: UpstreamStep) -> dict[str, Any]:
-    names = KEY_ATTRIBUTES.get(step.type, tuple(sorted(step.arguments)))
+    names = step.key_attributes if step.key_attributes is not None else tuple(sorted(step.arguments))
     found = list(locations({name: step.arguments[name] for name in names if name in step.arguments}))
     code = [(field, uri) for field, uri in found if _is_code(step.arguments, field, uri)]
     entry: dict[str, Any] = {"Name": step.name, "Type": step.type, "Status": step.status}

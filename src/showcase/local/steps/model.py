@@ -1,7 +1,7 @@
 """The Model executor (a ModelStep that creates a model without registering it): one model record.
 
 The record lives in the registry's SQLite file (``Registry.create_model``), named
-``pipelines-<execution id>-<step name>`` (``common.job_name``); a Transform step finds it there by the
+``pipelines-<execution id>-<step name>`` (``jobs.job_name``); a Transform step finds it there by the
 ``ModelName`` property. As SageMaker's CreateModel, every ``ModelDataUrl`` must exist. Properties are
 DescribeModel's response. Never cached: SageMaker caches jobs, not model creation.
 """
@@ -12,7 +12,8 @@ from typing import Any
 
 from showcase.errors import RegistryError
 from showcase.local.jobs import JobContext
-from showcase.local.steps.common import fail, is_expression, job_name, refuse
+from showcase.local.steps.common import fail, is_expression, refuse
+from showcase.local.steptype import AwsStep, StepType
 from showcase.store import StoreError
 
 CONTAINER_KEYS = ("PrimaryContainer", "Containers")
@@ -23,8 +24,6 @@ UNSUPPORTED = {
 
 
 class ModelExecutor:
-    cacheable = False
-
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         found = [f"{key} is not supported locally: {why}" for key, why in UNSUPPORTED.items() if key in arguments]
         given = [key for key in CONTAINER_KEYS if key in arguments]
@@ -51,7 +50,7 @@ class ModelExecutor:
             url = container.get("ModelDataUrl")
             if url is not None and not _exists(context, url):
                 raise fail(context, f"Could not find model data at {url}.")
-        name = job_name(context)
+        name = context.job_name
         try:
             context.registry.create_model(ModelName=name, **request)
             described: dict[str, Any] = context.registry.describe_model(ModelName=name)
@@ -69,3 +68,6 @@ def _exists(context: JobContext, uri: object) -> bool:
         return isinstance(uri, str) and context.store.exists(uri)
     except StoreError:
         return False
+
+
+STEP = StepType("Model", AwsStep("Model", "ModelArn"), executor=ModelExecutor())

@@ -21,30 +21,27 @@ from typing import Any
 from showcase.local.jobs import JobContext
 from showcase.local.processes import container
 from showcase.local.steps.common import (
+    PROCESSING_ROOT,
     PYTHON_PROGRAM,
     container_argument,
     fail,
     host_path,
     is_expression,
     job_arn,
-    job_name,
+    local_path_problem,
     refuse,
     run_job,
     stage,
     timestamp,
 )
 from showcase.local.steps.standins import image_problem
+from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.names import shown
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
-PROCESSING_ROOT = "/opt/ml/processing"
-MAX_LOCAL_PATH = 256
-
 
 class ProcessingExecutor:
-    cacheable = True
-
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         app = arguments.get("AppSpecification")
         if not isinstance(app, dict) or "ImageUri" not in app:
@@ -61,7 +58,7 @@ class ProcessingExecutor:
     def run(self, context: JobContext) -> dict[str, Any]:
         arguments = context.arguments
         refuse(context, self.problems(arguments))
-        name = job_name(context)
+        name = context.job_name
         started = timestamp()
         app = arguments["AppSpecification"]
         for index, item in enumerate(arguments.get("ProcessingInputs") or []):
@@ -160,19 +157,6 @@ def _entrypoint_problems(entrypoint: object) -> list[str]:
     return []
 
 
-def local_path_problem(what: str, local_path: object) -> list[str]:
-    """A LocalPath becomes a directory of the job: it stays under /opt/ml/processing, at most 256 characters
-    (botocore shape ProcessingLocalPath), with no ``..`` and no NUL."""
-    if not isinstance(local_path, str):
-        return [] if is_expression(local_path) else [f"{what}.LocalPath is required"]
-    outside = local_path != PROCESSING_ROOT and not local_path.startswith(PROCESSING_ROOT + "/")
-    if outside or ".." in local_path.split("/") or "\x00" in local_path:
-        return [f"{what}.LocalPath {shown(local_path)} must be under {PROCESSING_ROOT}/"]
-    if len(local_path) > MAX_LOCAL_PATH:
-        return [f"{what}.LocalPath is {len(local_path)} characters; ProcessingLocalPath is at most {MAX_LOCAL_PATH}"]
-    return []
-
-
 def _name_problem(what: str, item: dict[str, Any], key: str) -> list[str]:
     """InputName and OutputName are required strings (how properties and the logs name an input or output)."""
     name = item.get(key)
@@ -207,3 +191,16 @@ def _output_problems(index: int, item: object) -> list[str]:
     return _name_problem(what, item, "OutputName") + local_path_problem(
         f"{what}.S3Output", item["S3Output"].get("LocalPath")
     )
+
+
+STEP = StepType(
+    "Processing",
+    AwsStep("ProcessingJob", "ProcessingJobArn", "processing-job"),
+    executor=ProcessingExecutor(),
+    cacheable=True,
+    cache_key=("AppSpecification", "Environment", "ProcessingInputs"),
+    inputs=(Location("ProcessingInputs[].S3Input.S3Uri"),),
+    outputs=(Location("ProcessingOutputConfig.Outputs[].S3Output.S3Uri"),),
+    job_process=True,
+    describe="DescribeProcessingJob",
+)

@@ -41,15 +41,15 @@ from showcase.local.steps.common import (
     host_path,
     is_expression,
     job_arn,
-    job_name,
     job_view,
+    local_path_problem,
     refuse,
     run_job,
     stage,
     timestamp,
 )
-from showcase.local.steps.processing import local_path_problem
 from showcase.local.steps.standins import repository
+from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.monitoring.baselines import baseline_uris
 from showcase.registry.latest import latest_approved_package
 from showcase.statuses import JobStatus
@@ -77,9 +77,6 @@ UNSUPPORTED_ENVIRONMENT = {
 
 
 class QualityCheckExecutor:
-    cacheable = True
-    step_fields = STEP_FIELDS
-
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         found = []
         check_type = arguments.get("CheckType")
@@ -121,7 +118,7 @@ class QualityCheckExecutor:
         what it wrote and apply the step-level fields. The dataset is staged, never read, by the runner."""
         arguments = context.arguments
         refuse(context, self.problems(arguments))
-        name = job_name(context)
+        name = context.job_name
         started = timestamp()
         dataset = next(item for item in arguments["ProcessingInputs"] if item["InputName"] == "baseline_dataset_input")
         output_config = arguments["ProcessingOutputConfig"]["Outputs"][0]
@@ -253,3 +250,27 @@ def _flag(value: object, *, default: bool) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return default
+
+
+STEP = StepType(
+    "QualityCheck",
+    AwsStep("QualityCheck"),
+    executor=QualityCheckExecutor(),
+    cacheable=True,
+    cache_key=(
+        "AppSpecification",
+        "Environment",
+        "ProcessingInputs",
+        "ProcessingResources",
+        "SkipCheck",
+        "RegisterNewBaseline",
+        "ModelPackageGroupName",
+        "SuppliedBaselineConstraints",
+        "SuppliedBaselineStatistics",
+    ),
+    step_fields=STEP_FIELDS,
+    inputs=(Location("ProcessingInputs[].S3Input.S3Uri"),),
+    outputs=(Location("ProcessingOutputConfig.Outputs[].S3Output.S3Uri"),),
+    job_process=True,
+    describe="DescribeProcessingJob",
+)

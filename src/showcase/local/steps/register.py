@@ -16,12 +16,11 @@ from showcase.errors import RegistryError
 from showcase.local.jobs import JobContext
 from showcase.local.steps.common import fail, refuse
 from showcase.local.steps.lineage import lineage
+from showcase.local.steptype import AwsStep, StepType
 from showcase.store import StoreError
 
 
 class RegisterModelExecutor:
-    cacheable = False
-
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         if "ModelPackageGroupName" not in arguments:
             return ["a RegisterModel step needs ModelPackageGroupName (unversioned packages are not supported)"]
@@ -78,3 +77,6 @@ def _exists(context: JobContext, uri: object) -> bool:
         return context.store.exists(uri)
     except StoreError:
         return False
+
+
+STEP = StepType("RegisterModel", AwsStep("RegisterModel", "ModelPackageArn"), executor=RegisterModelExecutor())

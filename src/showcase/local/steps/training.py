@@ -10,7 +10,7 @@ Channels ``InputDataConfig[].DataSource.S3DataSource.S3Uri`` (S3Prefix) are stag
 ``<work_dir>/input/data/<channel>`` (the container's ``/opt/ml/input/data/<channel>``); the model is
 written to ``<work_dir>/model`` and uploaded as ``model.tar.gz`` to
 ``<OutputDataConfig.S3OutputPath>/<TrainingJobName>/output/model.tar.gz``, where TrainingJobName is
-``pipelines-<execution id>-<step name>`` (see ``common.job_name``). Failures carry the container's
+``pipelines-<execution id>-<step name>`` (see ``jobs.job_name``). Failures carry the container's
 prefixes: ``ClientError:`` for bad hyperparameters or data, ``AlgorithmError:`` otherwise; the algorithm's
 own are what it wrote to ``/opt/ml/output/failure``.
 """
@@ -36,7 +36,6 @@ from showcase.local.steps.common import (
     instance_type,
     is_expression,
     job_arn,
-    job_name,
     job_view,
     refuse,
     run_job,
@@ -45,6 +44,7 @@ from showcase.local.steps.common import (
 )
 from showcase.local.steps.standins import image_problem, repository
 from showcase.local.steps.training_env import raw_hyperparameters, training_environment
+from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.names import CHANNEL_NAME, shown
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
@@ -116,8 +116,6 @@ def shape_of(arguments: dict[str, Any]) -> Shape:
 
 
 class TrainingExecutor:
-    cacheable = True
-
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         spec = arguments.get("AlgorithmSpecification")
         if not isinstance(spec, dict) or "TrainingImage" not in spec:
@@ -151,7 +149,7 @@ class TrainingExecutor:
     def run(self, context: JobContext) -> dict[str, Any]:
         arguments = context.arguments
         refuse(context, self.problems(arguments))
-        name = job_name(context)
+        name = context.job_name
         started = timestamp()
         output = f"{str(arguments['OutputDataConfig']['S3OutputPath']).rstrip('/')}/{name}/output"
         try:
@@ -220,3 +218,27 @@ def _properties(
         BillableTimeInSeconds=0,
     )
     return properties
+
+
+STEP = StepType(
+    "Training",
+    AwsStep("TrainingJob", "TrainingJobArn", "training-job"),
+    executor=TrainingExecutor(),
+    cacheable=True,
+    cache_key=(
+        "AlgorithmSpecification",
+        "CheckpointConfig",
+        "DebugHookConfig",
+        "DebugRuleConfigurations",
+        "Environment",
+        "HyperParameters",
+        "InputDataConfig",
+    ),
+    inputs=(
+        Location("InputDataConfig[].DataSource.S3DataSource.S3Uri", named_by="ChannelName"),
+        Location(f"HyperParameters.{user_code.SUBMIT_DIRECTORY}", json_quoted=True),
+    ),
+    outputs=(Location("OutputDataConfig.S3OutputPath"),),
+    job_process=True,
+    describe="DescribeTrainingJob",
+)

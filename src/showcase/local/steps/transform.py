@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from showcase.errors import JobStopped, RegistryError
 from showcase.local.jobs import JobContext
 from showcase.local.steps import jsonpath
-from showcase.local.steps.common import fail, host_path, is_expression, job_arn, job_name, timestamp
+from showcase.local.steps.common import fail, host_path, is_expression, job_arn, timestamp
 from showcase.local.steps.standins import repository
+from showcase.local.steptype import AwsStep, StepType
 from showcase.names import MODEL_NAME
 from showcase.serving.errors import ModelLoadError
 from showcase.statuses import JobStatus
@@ -170,8 +171,6 @@ def _plan(arguments: dict[str, Any]) -> Plan:
 
 
 class TransformExecutor:
-    cacheable = True
-
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         return _problems(arguments)
 
@@ -180,7 +179,7 @@ class TransformExecutor:
         problems = _problems(arguments)
         if problems:
             raise fail(context, "; ".join(problems))
-        name = job_name(context)
+        name = context.job_name
         started = timestamp()
         plan = _plan(arguments)
         model = self._model(context, str(arguments["ModelName"]))
@@ -348,3 +347,13 @@ def _as_list(value: Any) -> list[Any]:
 
 def _csv_line(values: list[Any]) -> bytes:
     return ",".join(str(value) for value in values).encode()
+
+
+STEP = StepType(
+    "Transform",
+    AwsStep("TransformJob", "TransformJobArn", "transform-job"),
+    executor=TransformExecutor(),
+    cacheable=True,
+    cache_key=("DataProcessing", "Environment", "ModelName", "TransformInput"),
+    describe="DescribeTransformJob",
+)

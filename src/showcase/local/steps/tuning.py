@@ -46,8 +46,9 @@ from typing import Any, Literal, TextIO, cast
 from showcase.errors import JobStopped, StepFailed
 from showcase.local.images.xgboost_job import round_metrics
 from showcase.local.jobs import JobContext, JobStop
-from showcase.local.steps.common import fail, is_expression, job_arn, job_name, timestamp
+from showcase.local.steps.common import fail, is_expression, job_arn, timestamp
 from showcase.local.steps.training import TrainingExecutor
+from showcase.local.steptype import AwsStep, StepType
 from showcase.statuses import JobStatus
 
 STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
@@ -246,8 +247,6 @@ def _training_arguments(raw: dict[str, Any], tuned: dict[str, str]) -> dict[str,
 
 
 class TuningExecutor:
-    cacheable = True
-
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         return _problems(arguments)
 
@@ -266,7 +265,7 @@ class _Tuning:
         self.context = context
         arguments = context.arguments
         self.config: dict[str, Any] = arguments["HyperParameterTuningJobConfig"]
-        self.name = job_name(context, MAX_TUNING_JOB_NAME)
+        self.name = context.job_name
         self.strategy = self.config.get("Strategy", "Bayesian")
         raws = arguments.get("TrainingJobDefinitions") or [arguments["TrainingJobDefinition"]]
         self.definitions = {
@@ -610,3 +609,15 @@ class _TrialLog(io.TextIOBase):
     @property
     def name(self) -> str:
         return str(getattr(self.sink, "name", "trial log"))
+
+
+STEP = StepType(
+    "Tuning",
+    AwsStep("TuningJob", "HyperParameterTuningJobArn", "hyper-parameter-tuning-job"),
+    executor=TuningExecutor(),
+    cacheable=True,
+    cache_key=("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
+    job_process=True,
+    describe="DescribeHyperParameterTuningJob",
+    job_name_length=MAX_TUNING_JOB_NAME,
+)
