@@ -275,8 +275,22 @@ def test_a_float_override_that_is_not_finite_is_refused(harness: Harness, value:
     with pytest.raises(UsageError, match=r"parameter 'MseThreshold' is Float \(a finite number, e\.g\. 0\.5\), got"):
         harness.engine.start(raw, pipeline_name="P", parameters={"MseThreshold": value})
     assert harness.calls() == 0
-    with pytest.raises(UsageError, match=rf"--parameter MseThreshold={value}: expected a Float value"):
-        check_overrides(raw, [("MseThreshold", value)])
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MseThreshold", "high"), ("MseThreshold", "inf"), ("Seed", "4.5"), ("Flag", "yes"), ("Colour", "red")],
+)
+def test_an_override_is_checked_once_with_one_message(harness: Harness, name: str, value: str) -> None:
+    """run_pipeline's check before it publishes or runs, and the engine's when an execution starts, are one check:
+    the same override is refused with the same line by both."""
+    declared = [parameter("MseThreshold", "Float", 6.0), parameter("Seed", "Integer", 1)]
+    raw = definition([processing("A")], [*declared, parameter("Flag", "Boolean", False)])
+    with pytest.raises(UsageError) as by_cli:
+        check_overrides(raw, [(name, value)])
+    with pytest.raises(UsageError) as by_engine:
+        harness.engine.start(raw, pipeline_name="P", parameters={name: value})
+    assert str(by_cli.value) == str(by_engine.value)
 
 
 # -- size and depth --------------------------------------------------------------------------------------------

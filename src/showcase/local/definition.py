@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import graphlib
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from showcase.errors import DefinitionError
+from showcase.errors import DefinitionError, UsageError
 from showcase.local.expressions import EXECUTION_VARIABLES, PropertyFileSpec, Reference, references
 from showcase.local.steptype import StepType, refused
 from showcase.names import PARAMETER_NAME, STEP_NAME, shown
+from showcase.parameters import TYPES, values
 
 VERSION = "2020-12-01"
 MAX_DEFINITION_CHARS = 1_048_576
@@ -29,12 +29,6 @@ measured as the SDK sends it (``json.dumps`` of the definition)."""
 MAX_NESTING = 200
 """How deep objects and lists may nest. The SDK's definitions nest about 15 levels; the runtime walks a definition
 recursively (references, resolution, records), so much deeper ones are refused rather than half-run."""
-PARAMETER_TYPES: dict[str, type | tuple[type, ...]] = {
-    "String": str,
-    "Integer": int,
-    "Float": (int, float),
-    "Boolean": bool,
-}
 
 
 @dataclass(frozen=True)
@@ -65,6 +59,16 @@ class Definition:
     steps: dict[str, StepSpec]
     """Every step, nested branch steps included, in topological order."""
     property_files: dict[tuple[str, str], PropertyFileSpec]
+
+    def parameter_values(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared defaults updated with ``overrides`` (strings or typed values, checked by
+        ``parameters.values``); UsageError names a bad one, or the parameters left without a value."""
+        given = values({name: spec.type for name, spec in self.parameters.items()}, overrides.items())
+        typed = {name: spec.default for name, spec in self.parameters.items()} | given
+        missing = [name for name, value in typed.items() if value is None]
+        if missing:
+            raise UsageError(f"parameters {', '.join(missing)} have no DefaultValue; give them a value")
+        return typed
 
 
 def parse(raw: Any, step_types: Mapping[str, StepType], *, max_chars: int | None = MAX_DEFINITION_CHARS) -> Definition:
@@ -132,14 +136,14 @@ def _parameters(raw: Any, found: list[str]) -> dict[str, ParameterSpec]:
             found.append(f"every parameter is an object with a Name and a Type, got {shown(item)}")
             continue
         name, kind = item.get("Name"), item.get("Type", "String")
-        if not isinstance(name, str) or not isinstance(kind, str) or kind not in PARAMETER_TYPES:
-            found.append(f"parameter {shown(item)} needs a Name and a Type of {', '.join(PARAMETER_TYPES)}")
+        if not isinstance(name, str) or not isinstance(kind, str) or kind not in TYPES:
+            found.append(f"parameter {shown(item)} needs a Name and a Type of {', '.join(TYPES)}")
             continue
         problem = PARAMETER_NAME.problem("parameter name", name)
         if problem:
             found.append(problem)
         default = item.get("DefaultValue")
-        if default is not None and not _has_type(default, kind):
+        if default is not None and not TYPES[kind].holds(default):
             found.append(f"parameter {name!r} is {kind} but its DefaultValue is {shown(default)}")
         if name in parameters:
             found.append(f"parameter {name!r} is declared more than once")
@@ -147,13 +151,6 @@ def _parameters(raw: Any, found: list[str]) -> dict[str, ParameterSpec]:
     if not isinstance(raw, list):
         found.append(f"Parameters must be a list, got {type(raw).__name__}")
     return parameters
-
-
-def _has_type(value: Any, kind: str) -> bool:
-    """Whether ``value`` is of the parameter type ``kind`` (a Float is finite: no NaN, no infinity)."""
-    if not isinstance(value, PARAMETER_TYPES[kind]) or (kind != "Boolean" and isinstance(value, bool)):
-        return False
-    return kind != "Float" or (isinstance(value, int | float) and math.isfinite(value))
 
 
 def _flatten(

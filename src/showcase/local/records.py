@@ -23,10 +23,11 @@ import string
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from showcase.clock import now
 from showcase.errors import FileWriteError, UsageError
 from showcase.files import write_json_atomically
 from showcase.processes import LOCKS, ProcessLock, lock_holder, pid_alive, process_started
@@ -44,10 +45,6 @@ _READ_ATTEMPTS = 5
 def new_execution_id() -> str:
     """Twelve lowercase alphanumerics, like SageMaker's pipeline execution ids."""
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(12))
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

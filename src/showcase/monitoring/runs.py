@@ -17,12 +17,13 @@ window ("Job inputs had no data"). A window starts, unless given, where the prev
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from showcase.clock import now
 from showcase.errors import MonitoringError, RegistryError
 from showcase.monitoring.baselines import baseline_uris
-from showcase.monitoring.captures import CaptureScan, capture_prefix, read_rows, timestamp
+from showcase.monitoring.captures import CaptureScan, capture_prefix, inference_time, read_rows
 from showcase.monitoring.checks import violations as check
 from showcase.monitoring.profile import Profile, type_counts
 from showcase.monitoring.report import report_html
@@ -99,7 +100,7 @@ def run_monitoring(
     baseline = _document(store, uris[0], "statistics")
     constraints = _document(store, uris[1], "constraints")
 
-    started = datetime.now(timezone.utc)
+    started = now()
     until = until or started
     if since is None:
         previous = list_runs(store, endpoint_name, output_uri)
@@ -116,9 +117,9 @@ def run_monitoring(
         "baseline_statistics": uris[0],
         "baseline_constraints": uris[1],
         "captures": scan.prefix,
-        "since": timestamp(since) if since else None,
-        "until": timestamp(until),
-        "started": timestamp(started),
+        "since": inference_time(since) if since else None,
+        "until": inference_time(until),
+        "started": inference_time(started),
         "files": scan.files,
         "records": scan.records,
         "rows": scan.rows,
@@ -128,9 +129,7 @@ def run_monitoring(
         "violations": [],
     }
     if profile.item_count == 0:
-        run.update(
-            status=MonitoringStatus.FAILED.value, failure_reason=NO_DATA, ended=timestamp(datetime.now(timezone.utc))
-        )
+        run.update(status=MonitoringStatus.FAILED.value, failure_reason=NO_DATA, ended=inference_time(now()))
         store.put_bytes(prefix + "run.json", _json(run))
         return run
     current = statistics(profile)
@@ -145,7 +144,7 @@ def run_monitoring(
     store.put_bytes(prefix + "statistics.json", _json(current))
     store.put_bytes(prefix + "constraint_violations.json", _json({"violations": found}))
     store.put_bytes(prefix + "report.html", report_html(run, baseline, current).encode("utf-8"))
-    run["ended"] = timestamp(datetime.now(timezone.utc))
+    run["ended"] = inference_time(now())
     store.put_bytes(prefix + "run.json", _json(run))
     return run
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from showcase.clock import now
 from showcase.errors import NoSuchModelPackageGroup, RegistryError
 from showcase.names import SHOWN
 from showcase.registry import models as m
@@ -157,7 +158,7 @@ class Registry:
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM model_packages WHERE group_name = ?", (group,)
             ).fetchone()[0]
             arn = self._package_arn(group, version)
-            created = m.to_text(m.now())
+            created = m.to_text(now())
             conn.execute(
                 "INSERT INTO model_packages (arn, group_name, version, description, approval_status,"
                 " created_at, modified_at, request, metrics, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -260,7 +261,7 @@ class Registry:
                 "UPDATE model_packages SET approval_status = COALESCE(?, approval_status),"
                 " approval_description = COALESCE(?, approval_description), modified_at = ?, request = ?"
                 " WHERE arn = ?",
-                (status, ApprovalDescription, m.to_text(m.now()), m.dumps(request), row["arn"]),
+                (status, ApprovalDescription, m.to_text(now()), m.dumps(request), row["arn"]),
             )
         if status is not None:
             logger.info("%s is now %s", row["arn"], status)
@@ -280,7 +281,7 @@ class Registry:
             with self._db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO models (name, arn, created_at, request) VALUES (?, ?, ?, ?)",
-                    (name, arn, m.to_text(m.now()), m.dumps(request)),
+                    (name, arn, m.to_text(now()), m.dumps(request)),
                 )
         except RegistryError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
@@ -324,7 +325,7 @@ class Registry:
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
         conn.execute(
             f"{verb} INTO model_package_groups (name, arn, description, created_at) VALUES (?, ?, ?, ?)",
-            (name, self._group_arn(name), description, m.to_text(m.now())),
+            (name, self._group_arn(name), description, m.to_text(now())),
         )
 
     def _package_row(self, name: str) -> sqlite3.Row:

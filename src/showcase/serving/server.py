@@ -26,12 +26,12 @@ import gc
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
+from showcase.clock import timestamp
 from showcase.errors import UsageError
 from showcase.processes import pid_alive
 from showcase.serving.app import EndpointApp
@@ -134,7 +134,7 @@ class EndpointServer(BaseApplication):
 
     def _when_ready(self, arbiter: Any) -> None:
         host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started = timestamp(timespec="seconds")
         write_server_info(self.paths, ServerInfo(os.getpid(), host, port, self.options.workers, started))
         _forget_dead_workers(self.paths)
         logger.info("endpoint %s listening on http://%s:%d", self.paths.name, host, port)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.errors import DefinitionError, UsageError
 from showcase.local import definition as definitions
 from showcase.local.digests import FileDigests
@@ -29,7 +30,6 @@ from showcase.local.engine.step import StepRun, run_step
 from showcase.local.expressions import Resolver
 from showcase.local.inputs import missing_inputs
 from showcase.local.jobs import JobStop, UpstreamStep, job_name
-from showcase.local.overrides import parameter_values
 from showcase.local.records import (
     ExecutionRecord,
     ExecutionStore,
@@ -37,7 +37,6 @@ from showcase.local.records import (
     StepRecord,
     execution_arn,
     new_execution_id,
-    now,
 )
 from showcase.local.steptype import StepType
 from showcase.processes import ProcessLock
@@ -83,7 +82,7 @@ class Engine:
     def start(self, raw: dict[str, Any], *, pipeline_name: str, parameters: Mapping[str, Any]) -> ExecutionRecord:
         """Check the definition and the parameters, then run a new execution to its end."""
         parsed = definitions.parse(raw, self.step_types)
-        values = parameter_values(parsed.parameters, parameters)
+        values = parsed.parameter_values(parameters)
         missing = missing_inputs(parsed, values, self.store)
         if missing:
             raise DefinitionError(
@@ -217,7 +216,7 @@ class Engine:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._update(record, name, lambda step: step.begin(str(log_path)))
         with log_path.open("a", encoding="utf-8") as log:
-            log.write(f"--- {now().isoformat()} {spec.type} step {name} of execution {record.execution_id}\n")
+            log.write(f"--- {timestamp()} {spec.type} step {name} of execution {record.execution_id}\n")
             run = StepRun(
                 spec=spec,
                 pipeline_name=record.pipeline_name,
@@ -267,7 +266,7 @@ class Engine:
             "PipelineExecutionArn": record.execution_arn,
             "PipelineName": record.pipeline_name,
             "PipelineArn": record.execution_arn.rpartition("/execution/")[0],
-            "StartDateTime": record.start.isoformat(),
+            "StartDateTime": timestamp(record.start),
             "TrainingJobName": name_of_job,
             "ProcessingJobName": name_of_job,
         }

@@ -12,7 +12,6 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -22,7 +21,7 @@ from showcase.local.processes import container
 from showcase.local.processes.commands import clean_environment
 from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.local.processes.guard import SETUP_FAILED
-from showcase.local.processes.subprocesses import run_logged
+from showcase.local.processes.subprocesses import Finished, run_logged
 from showcase.names import shown
 from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from showcase.store import StoreError
@@ -126,7 +125,7 @@ class Trained:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def run_job(
+def run_job_process(
     context: JobContext,
     kind: str,
     name: str,
@@ -164,41 +163,41 @@ def run_job(
             stop=context.stop,
             on_line=on_line,
         )
+    if finished.returncode != 0 or finished.stopped or finished.timed_out:
+        raise _ended_badly(context, kind, name, finished, in_view)
+
+
+def _ended_badly(
+    context: JobContext, kind: str, name: str, finished: Finished, in_view: bool
+) -> JobStopped | StepFailed:
+    """Why a job that did not exit 0 ended, as SageMaker reports it: Stopped, its timeout, the view that could not
+    be set up, what it wrote to its failure or message file, or the last line of its stderr."""
     if finished.stopped:
         message = f"{kind} {name} was stopped (Stopped, as by StopTrainingJob)"
         context.log.write(f"{message}\n")
         context.log.flush()
-        raise JobStopped(message, step_name=context.step_name, execution_id=context.execution_id)
+        return JobStopped(message, step_name=context.step_name, execution_id=context.execution_id)
     if finished.timed_out:
-        raise fail(
-            context,
-            f"{kind} {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds="
-            f"{stopping['MaxRuntimeInSeconds']}",
-        )
-    if finished.returncode == 0:
-        return
+        limit = (context.arguments.get("StoppingCondition") or {})["MaxRuntimeInSeconds"]
+        return fail(context, f"{kind} {name} stopped: it ran longer than StoppingCondition.MaxRuntimeInSeconds={limit}")
     last = finished.stderr_tail[-1] if finished.stderr_tail else "(no output on stderr)"
     if in_view and finished.returncode == SETUP_FAILED and last.startswith("container view:"):
-        raise fail(context, f"{kind} {name} did not start: {last}; SHOWCASE_CONTAINER_VIEW=off runs jobs without it")
+        return fail(context, f"{kind} {name} did not start: {last}; SHOWCASE_CONTAINER_VIEW=off runs jobs without it")
     report = container.read_report(
         context.work_dir, container.FAILURE_FILE if kind == "TrainingJob" else container.MESSAGE_FILE
     )
     if report:
-        raise fail(context, report)
+        return fail(context, report)
     missing = (
         None
         if in_view
         else container.missing_path_reason(context.work_dir, finished.stderr_tail, container.availability().reason)
     )
-    raise fail(
+    return fail(
         context,
         f"AlgorithmError: {kind} {name}: the script exited with code {finished.returncode}: "
         f"{missing or last} (the step log has the full output)",
     )
-
-
-def timestamp() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def local_path_problem(what: str, local_path: object) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.errors import RegistryError
 from showcase.local.jobs import JobContext
 from showcase.local.steps.common import fail, is_expression, refuse
@@ -59,7 +60,7 @@ class ModelExecutor:
         context.log.write(f"created model {name} ({described['ModelArn']})\n")
         for container in containers:
             context.log.write(f"  image {container['Image']} model data {container.get('ModelDataUrl', '-')}\n")
-        described["CreationTime"] = described["CreationTime"].isoformat()
+        described["CreationTime"] = timestamp(described["CreationTime"])
         return described
 
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.local.jobs import JobContext
 from showcase.local.processes import container
 from showcase.local.steps.common import (
@@ -30,9 +31,8 @@ from showcase.local.steps.common import (
     job_arn,
     local_path_problem,
     refuse,
-    run_job,
+    run_job_process,
     stage,
-    timestamp,
 )
 from showcase.local.steps.standins import image_problem
 from showcase.local.steptype import AwsStep, Location, StepType
@@ -76,7 +76,7 @@ class ProcessingExecutor:
             context.log.write(f"no /opt/ml of its own ({view.reason}): container paths in arguments are mapped\n")
         words = [*app["ContainerEntrypoint"], *(app.get("ContainerArguments") or [])]
         command = _command(context, words, rewrite=not view.available)
-        run_job(context, "ProcessingJob", name, command, env={}, cwd=context.work_dir, in_view=view.available)
+        run_job_process(context, "ProcessingJob", name, command, env={}, cwd=context.work_dir, in_view=view.available)
         for item in outputs:
             _upload(context, item)
         ended = timestamp()

@@ -30,6 +30,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.errors import NoApprovedPackage, NoSuchModelPackageGroup, RegistryError
 from showcase.local import images
 from showcase.local.images.analyzer import BASELINE_KEYS, OUTPUT_FILES, VIOLATIONS_FILE
@@ -44,9 +45,8 @@ from showcase.local.steps.common import (
     job_view,
     local_path_problem,
     refuse,
-    run_job,
+    run_job_process,
     stage,
-    timestamp,
 )
 from showcase.local.steps.standins import repository
 from showcase.local.steptype import AwsStep, Location, StepType
@@ -187,7 +187,7 @@ class QualityCheckExecutor:
         root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
         command = images.command("analyzer", root)
         env = images.environment() | environment
-        run_job(context, "ProcessingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view)
+        run_job_process(context, "ProcessingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view)
         return host_path(context.work_dir, output)
 
     def _judge(self, context: JobContext, violations_file: Path, baseline: str, shown: str) -> None:

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.errors import JobStopped
 from showcase.local import images
 from showcase.local.images.hyperparameters import HyperparameterError, validate
@@ -38,9 +39,8 @@ from showcase.local.steps.common import (
     job_arn,
     job_view,
     refuse,
-    run_job,
+    run_job_process,
     stage_channels,
-    timestamp,
 )
 from showcase.local.steps.standins import image_problem, repository
 from showcase.local.steps.training_env import raw_hyperparameters, training_environment
@@ -100,7 +100,9 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
     final = FinalMetrics()
     command = images.command("xgboost", root, image)
-    run_job(context, "TrainingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view, on_line=final.read)
+    run_job_process(
+        context, "TrainingJob", name, command, env=env, cwd=context.work_dir, in_view=in_view, on_line=final.read
+    )
     return Trained(hyperparameters=hyperparameters, archives=user_code.archives(context), metrics=final.values)
 
 

@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from showcase.clock import timestamp
 from showcase.errors import JobStopped, RegistryError
 from showcase.local.jobs import JobContext
 from showcase.local.steps import jsonpath
-from showcase.local.steps.common import fail, host_path, is_expression, job_arn, timestamp
+from showcase.local.steps.common import fail, host_path, is_expression, job_arn
 from showcase.local.steps.standins import repository
 from showcase.local.steptype import AwsStep, StepType
 from showcase.names import MODEL_NAME

@@ -43,10 +43,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 
+from showcase.clock import timestamp
 from showcase.errors import JobStopped, StepFailed
 from showcase.local.images.xgboost_job import round_metrics
 from showcase.local.jobs import JobContext, JobStop
-from showcase.local.steps.common import fail, is_expression, job_arn, timestamp
+from showcase.local.steps.common import fail, is_expression, job_arn
 from showcase.local.steps.training import TrainingExecutor
 from showcase.local.steptype import AwsStep, StepType
 from showcase.statuses import JobStatus

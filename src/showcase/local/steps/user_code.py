@@ -47,7 +47,7 @@ from showcase.local.steps.common import (
     instance_type,
     is_expression,
     job_view,
-    run_job,
+    run_job_process,
     stage,
     stage_channels,
 )
@@ -282,7 +282,7 @@ def _execute(
     context: JobContext, name: str, command: list[str], env: dict[str, str], *, cwd: Path, in_view: bool
 ) -> None:
     (context.work_dir / "output").mkdir(exist_ok=True)
-    run_job(context, "TrainingJob", name, command, env=env, cwd=cwd, in_view=in_view)
+    run_job_process(context, "TrainingJob", name, command, env=env, cwd=cwd, in_view=in_view)
 
 
 def archives(context: JobContext, *, empty_model: bool = True) -> dict[str, Path]:
