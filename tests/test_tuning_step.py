@@ -510,7 +510,7 @@ def test_the_tuning_jobs_own_max_runtime_ends_it_once_passed(
     """ResourceLimits.MaxRuntimeInSeconds (at least 120 on SageMaker) bounds the tuning job, not each trial: once
     it has passed, no further trial is launched and the job completes with the trials it ran. The tuning job's
     clock is made to run a minute a reading, so that the test need not wait two minutes."""
-    from showcase.local.steps import tuning as tuning_module
+    from showcase.local.steps import tuning_job as tuning_module
 
     start, readings = datetime.now(timezone.utc), itertools.count()
     monkeypatch.setattr(

@@ -117,9 +117,7 @@ def entry(argv: Sequence[str] | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    settings = settings_module.load(args.home)
-    console = Console()
-    return COMMANDS[args.command](args, settings, console)
+    return COMMANDS[args.command](args, settings_module.load(args.home), Console())
 
 
 def _start(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -127,8 +125,7 @@ def _start(args: argparse.Namespace, settings: Settings, console: Console) -> in
     if not isinstance(definition, dict):
         raise UsageError(f"definition file {args.definition!r} must hold a JSON object")
     name = args.pipeline_name or args.definition.rsplit("/", 1)[-1].removesuffix(".json")
-    overrides = dict(args.parameter)
-    store = ObjectStore(settings.store_root)
+    overrides, store = dict(args.parameter), ObjectStore(settings.store_root)
     for local, uri in args.upload:
         put_local(store, local, uri, flag="--upload")
     with stop_on_signals() as stop, _progress(console) as on_event:

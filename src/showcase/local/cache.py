@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from showcase.errors import DefinitionError, ShowcaseError
 from showcase.local.digests import FileDigests
-from showcase.local.records import ExecutionRecord, StepRecord
+from showcase.local.record import ExecutionRecord, StepRecord
 from showcase.local.steptype import StepType
 from showcase.statuses import DONE
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 from showcase.local.jobs import MAX_JOB_NAME, Executor
-from showcase.local.records import Outcome
+from showcase.local.record import Outcome
 
 Resolve = Callable[[Any], Any]
 

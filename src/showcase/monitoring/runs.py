@@ -29,7 +29,7 @@ from showcase.monitoring.profile import Profile, type_counts
 from showcase.monitoring.report import report_html
 from showcase.monitoring.statistics import statistics
 from showcase.registry import Registry
-from showcase.serving.deployment import EndpointPaths, read_deployment
+from showcase.serving.deployment import Deployment, EndpointPaths, read_deployment
 from showcase.settings import Settings
 from showcase.statuses import MonitoringStatus
 from showcase.store import ObjectStore, StoreError
@@ -81,22 +81,7 @@ def run_monitoring(
     output_uri: str = DEFAULT_OUTPUT_URI,
 ) -> dict[str, Any]:
     """One monitoring run; returns its run.json document."""
-    deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
-    if deployment is None:
-        raise MonitoringError(
-            f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
-            "start one with showcase-endpoint serve --config deploy/endpoint_config_adj.json"
-        )
-    try:
-        package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
-    except RegistryError as exc:
-        raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
-    uris = baseline_uris(package)
-    if uris is None:
-        raise MonitoringError(
-            f"model package {deployment.model_package_arn} has no data-quality baseline "
-            "(DriftCheckBaselines.ModelDataQuality); register one from a pipeline with a QualityCheck step"
-        )
+    deployment, uris = _baseline_of(settings, registry, endpoint_name)
     baseline = _document(store, uris[0], "statistics")
     constraints = _document(store, uris[1], "constraints")
 
@@ -130,8 +115,21 @@ def run_monitoring(
     }
     if profile.item_count == 0:
         run.update(status=MonitoringStatus.FAILED.value, failure_reason=NO_DATA, ended=inference_time(now()))
-        store.put_bytes(prefix + "run.json", _json(run))
-        return run
+    else:
+        _check(store, prefix, run, profile, baseline, constraints)
+    store.put_bytes(prefix + "run.json", _json(run))
+    return run
+
+
+def _check(
+    store: ObjectStore,
+    prefix: str,
+    run: dict[str, Any],
+    profile: Profile,
+    baseline: dict[str, Any],
+    constraints: dict[str, Any],
+) -> None:
+    """Check the captures' profile against the baseline; write the run's statistics, violations and report."""
     current = statistics(profile)
     found = check(current, baseline, constraints, type_counts(profile))
     run.update(
@@ -145,8 +143,27 @@ def run_monitoring(
     store.put_bytes(prefix + "constraint_violations.json", _json({"violations": found}))
     store.put_bytes(prefix + "report.html", report_html(run, baseline, current).encode("utf-8"))
     run["ended"] = inference_time(now())
-    store.put_bytes(prefix + "run.json", _json(run))
-    return run
+
+
+def _baseline_of(settings: Settings, registry: Registry, endpoint_name: str) -> tuple[Deployment, tuple[str, str]]:
+    """The endpoint's deployment, and the data-quality baseline (statistics, constraints) of the package it serves."""
+    deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
+    if deployment is None:
+        raise MonitoringError(
+            f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
+            "start one with showcase-endpoint serve --config deploy/endpoint_config_adj.json"
+        )
+    try:
+        package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
+    except RegistryError as exc:
+        raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
+    uris = baseline_uris(package)
+    if uris is None:
+        raise MonitoringError(
+            f"model package {deployment.model_package_arn} has no data-quality baseline "
+            "(DriftCheckBaselines.ModelDataQuality); register one from a pipeline with a QualityCheck step"
+        )
+    return deployment, uris
 
 
 def _json(document: dict[str, Any]) -> bytes:

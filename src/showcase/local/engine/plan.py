@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from showcase.local.definition import Definition
-from showcase.local.records import ExecutionRecord, StepRecord
+from showcase.local.record import ExecutionRecord, StepRecord
 from showcase.statuses import DONE, TERMINAL, StepStatus
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from showcase.clock import now
 from showcase.errors import JobStopped, StepFailed
 from showcase.local import cache
 from showcase.local.definition import StepSpec
 from showcase.local.digests import FileDigests
 from showcase.local.expressions import Resolver
 from showcase.local.jobs import Executor, JobContext, UpstreamStep, job_name
-from showcase.local.records import ExecutionRecord, Outcome, now
+from showcase.local.record import ExecutionRecord, Outcome
 from showcase.local.retry import next_wait
 from showcase.local.steptype import Evaluator, StepType
 from showcase.statuses import StepStatus

@@ -61,7 +61,30 @@ def run_logged(
     """
     lock = threading.Lock()
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-    process = _prewarmed(command, env=env, cwd=cwd, view=view) or subprocess.Popen(
+    process = _start(command, env=env, cwd=cwd, view=view)
+    assert process.stdout is not None and process.stderr is not None
+    pumps = [
+        threading.Thread(target=_pump, args=(process.stdout, log, lock, None, on_line), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, log, lock, tail, on_line), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    timed_out = _watch(process, stop, None if timeout_s is None else time.monotonic() + float(timeout_s))
+    for pump in pumps:
+        pump.join()
+    log.flush()
+    # Asked to stop by a line it wrote, the job is Stopped even when it ended before the signal came: what stops
+    # it is what it wrote, not how fast it wrote it.
+    stopped = stop is not None and stop.is_set()
+    returncode = process.wait()
+    return Finished(returncode, list(tail), timed_out and not stopped, stopped)
+
+
+def _start(
+    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, view: Mapping[str, str] | None
+) -> subprocess.Popen[str] | jobserver.Job:
+    """The job's process: forked from the job server (a built-in image's), else started through the guard."""
+    return _prewarmed(command, env=env, cwd=cwd, view=view) or subprocess.Popen(
         guarded(command, view),
         cwd=cwd,
         env=dict(env),
@@ -72,38 +95,26 @@ def run_logged(
         errors="replace",
         start_new_session=True,  # its own process group: a stop or timeout ends the script and its children
     )
-    assert process.stdout is not None and process.stderr is not None
-    pumps = [
-        threading.Thread(target=_pump, args=(process.stdout, log, lock, None, on_line), daemon=True),
-        threading.Thread(target=_pump, args=(process.stderr, log, lock, tail, on_line), daemon=True),
-    ]
-    for pump in pumps:
-        pump.start()
-    timed_out = stopped = False
-    deadline = None if timeout_s is None else time.monotonic() + float(timeout_s)
+
+
+def _watch(
+    process: subprocess.Popen[str] | jobserver.Job, stop: threading.Event | None, deadline: float | None
+) -> bool:
+    """Wait for the job to end, stopping it once ``stop`` is set or ``deadline`` (monotonic) passes; whether it
+    ran out of time."""
     watched = stop is not None or deadline is not None
     while True:
         try:
             process.wait(timeout=_POLL_S if watched else None)
-            break
+            return False
         except subprocess.TimeoutExpired:
             pass
         if stop is not None and stop.is_set():
-            stopped = True
-        elif deadline is not None and time.monotonic() >= deadline:
-            timed_out = True
-        else:
-            continue
-        _terminate(process, stop)
-        break
-    for pump in pumps:
-        pump.join()
-    log.flush()
-    # Asked to stop by a line it wrote, the job is Stopped even when it ended before the signal came: what stops
-    # it is what it wrote, not how fast it wrote it.
-    stopped = stopped or (stop is not None and stop.is_set())
-    returncode = process.wait()
-    return Finished(returncode, list(tail), timed_out and not stopped, stopped)
+            _terminate(process, stop)
+            return False
+        if deadline is not None and time.monotonic() >= deadline:
+            _terminate(process, stop)
+            return True
 
 
 def _prewarmed(

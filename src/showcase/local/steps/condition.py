@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from showcase.local import conditions
-from showcase.local.records import Outcome
+from showcase.local.record import Outcome
 from showcase.local.steptype import AwsStep, Resolve, StepType
 from showcase.names import shown
 from showcase.statuses import StepStatus

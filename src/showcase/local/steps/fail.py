@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from showcase.local.expressions import render
-from showcase.local.records import Outcome
+from showcase.local.record import Outcome
 from showcase.local.steptype import AwsStep, Resolve, StepType
 from showcase.statuses import StepStatus
 

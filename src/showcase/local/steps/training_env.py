@@ -131,32 +131,14 @@ def training_environment(
         directory.mkdir(parents=True, exist_ok=True)
     paths = {key: visible(container) for key, container in CONTAINER_DIRS.items()}
     channel_dirs = {name: visible(f"/opt/ml/input/data/{name}") for name in channels}
-    resource_config = {
-        "current_host": HOST,
-        "current_instance_type": instance_type,
-        "current_group_name": GROUP,
-        "hosts": [HOST],
-        "instance_groups": [{"instance_group_name": GROUP, "instance_type": instance_type, "hosts": [HOST]}],
-        "network_interface_name": "eth0",
-    }
-    input_data_config = {
-        name: {
-            "TrainingInputMode": spec.get("InputMode", "File"),
-            "S3DistributionType": (spec.get("DataSource", {}).get("S3DataSource") or {}).get(
-                "S3DataDistributionType", "FullyReplicated"
-            ),
-            "RecordWrapperType": spec.get("RecordWrapperType", "None"),
-            **({"ContentType": spec["ContentType"]} if "ContentType" in spec else {}),
-        }
-        for name, spec in channels.items()
-    }
+    resource_config = _resource_config(instance_type)
+    input_data_config = _input_data_config(channels)
     config_dir = host_path(work_dir, CONTAINER_DIRS["input_config_dir"])
     (config_dir / "hyperparameters.json").write_text(
         json.dumps({name: _env_value(value) for name, value in hyperparameters.items()})
     )
     (config_dir / "inputdataconfig.json").write_text(json.dumps(input_data_config))
     (config_dir / "resourceconfig.json").write_text(json.dumps(resource_config))
-
     summary: dict[str, Any] = {
         **{key: str(path) for key, path in paths.items()},
         "channel_input_dirs": {name: str(path) for name, path in channel_dirs.items()},
@@ -177,14 +159,52 @@ def training_environment(
             module_name=script.entry_point.removesuffix(".py"),
             module_dir=script.module_dir,
         )
+    return _variables(summary, channel_dirs, hyperparameters, script)
+
+
+def _resource_config(instance_type: str) -> dict[str, Any]:
+    """``resourceconfig.json``: one host, in one instance group."""
+    return {
+        "current_host": HOST,
+        "current_instance_type": instance_type,
+        "current_group_name": GROUP,
+        "hosts": [HOST],
+        "instance_groups": [{"instance_group_name": GROUP, "instance_type": instance_type, "hosts": [HOST]}],
+        "network_interface_name": "eth0",
+    }
+
+
+def _input_data_config(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``inputdataconfig.json``: each channel's input mode, distribution, record wrapper and content type."""
+    return {
+        name: {
+            "TrainingInputMode": spec.get("InputMode", "File"),
+            "S3DistributionType": (spec.get("DataSource", {}).get("S3DataSource") or {}).get(
+                "S3DataDistributionType", "FullyReplicated"
+            ),
+            "RecordWrapperType": spec.get("RecordWrapperType", "None"),
+            **({"ContentType": spec["ContentType"]} if "ContentType" in spec else {}),
+        }
+        for name, spec in channels.items()
+    }
+
+
+def _variables(
+    summary: dict[str, Any],
+    channel_dirs: Mapping[str, Path],
+    hyperparameters: Mapping[str, Any],
+    script: ScriptInfo | None,
+) -> dict[str, str]:
+    """The ``SM_*`` variables of ``summary`` (the toolkit's training environment), with its JSON as
+    ``SM_TRAINING_ENV``."""
     not_variables = {"channel_input_dirs", "hyperparameters", "job_name"}  # SM_CHANNEL_*, SM_HPS; JSON only
     env = {f"SM_{key.upper()}": _env_value(value) for key, value in summary.items() if key not in not_variables}
     env.update({f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channel_dirs.items()})
     env.update({f"SM_HP_{name.upper()}": _env_value(value) for name, value in hyperparameters.items()})
-    env["SM_CHANNELS"] = json.dumps(sorted(channels))
+    env["SM_CHANNELS"] = json.dumps(sorted(channel_dirs))
     env["SM_HPS"] = _env_value(dict(hyperparameters))
     if script is not None:
         env["SM_USER_ARGS"] = json.dumps(script.arguments)
     env["SM_TRAINING_ENV"] = json.dumps(summary, sort_keys=True)
-    env["TRAINING_JOB_NAME"] = job_name  # set in every SageMaker training container
+    env["TRAINING_JOB_NAME"] = summary["job_name"]  # set in every SageMaker training container
     return env
