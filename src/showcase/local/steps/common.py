@@ -1,4 +1,5 @@
-"""Helpers shared by the executors: job names, container paths, staging from the object store.
+"""Helpers shared by the step types' executors: container paths, staging from the object store, running a job's
+process (``run_job_process``) and saying why it failed as SageMaker does.
 
 Container paths: a job's ``/opt/ml/<rest>`` is ``<work_dir>/<rest>`` on the host, so
 ``/opt/ml/processing/input/code`` becomes ``<work_dir>/processing/input/code`` and a training
