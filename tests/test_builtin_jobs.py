@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from showcase.errors import JobStopped, StepFailed
+from showcase.local import images
 from showcase.local.jobs import JobContext
 from showcase.local.processes import commands, container, subprocesses
 from showcase.local.steps import STEP_TYPES
@@ -305,6 +306,34 @@ def test_a_forked_builtin_job_is_stopped_like_any_other(tmp_path: Path) -> None:
     )
     assert jobserver.server() is not None
     assert finished.stopped and finished.returncode == -signal.SIGTERM
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the job server forks on Linux only")
+def test_a_job_server_that_ends_before_it_answers_sends_the_job_to_a_fresh_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that cannot start (here: its program is not there) ends with the job's request unread: the job
+    starts as a fresh interpreter instead of waiting for an answer that never comes."""
+    from showcase.local.processes import jobserver
+
+    monkeypatch.setattr(jobserver, "_server", None)
+    monkeypatch.setattr(jobserver, "SERVER_MODULE", "showcase.local.processes.no_such_server")
+    (tmp_path / "input" / "config").mkdir(parents=True)
+    (tmp_path / "input" / "config" / "hyperparameters.json").write_text('{"num_round": "1"}')
+    (tmp_path / "input" / "config" / "inputdataconfig.json").write_text("{}")
+    finished: list[subprocesses.Finished] = []
+    command = images.command("xgboost", str(tmp_path), "image:1.7-1")
+    run = threading.Thread(
+        target=lambda: finished.append(
+            subprocesses.run_logged(command, env=commands.clean_environment({}), cwd=tmp_path, log=io.StringIO())
+        ),
+        daemon=True,
+    )
+    run.start()
+    run.join(timeout=120)
+    assert not run.is_alive(), "the job waited for a job server that had ended"
+    assert finished[0].returncode == 1
+    assert (tmp_path / "output" / "failure").read_text().startswith("ClientError: the 'train' channel is required")
 
 
 KILLED_RUNNER = """

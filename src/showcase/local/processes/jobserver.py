@@ -88,8 +88,13 @@ class Server:
         reply, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         request = json.dumps({"argv": list(argv), "env": dict(env), "cwd": cwd, "view": view}).encode()
         try:
-            with self.lock:
-                socket.send_fds(self.control, [request], [out_write, err_write, theirs.fileno()])
+            try:
+                with self.lock:
+                    socket.send_fds(self.control, [request], [out_write, err_write, theirs.fileno()])
+            finally:  # only the server holds them now: if it ends before it answers, the reply says so
+                os.close(out_write)
+                os.close(err_write)
+                theirs.close()
             data = reply.recv(64)
             if not data:
                 raise OSError("the job server ended")
@@ -99,10 +104,6 @@ class Server:
                 os.close(fd)
             reply.close()
             raise
-        finally:
-            os.close(out_write)
-            os.close(err_write)
-            theirs.close()
         stdout = open(out_read, encoding="utf-8", errors="replace")  # noqa: SIM115 (the caller reads and closes it)
         stderr = open(err_read, encoding="utf-8", errors="replace")  # noqa: SIM115
         return Job(pid, reply, stdout, stderr)
