@@ -42,7 +42,7 @@ def start(home: Path) -> tuple[subprocess.Popen[str], str, float, float]:
     """The API's process, its URL, the seconds until it printed its URL and until it answered a request."""
     began = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "showcase.cli.local", "--home", str(home), "api", "--port", "0"],
+        [sys.executable, "-m", "showcase", "--home", str(home), "api", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
     )  # fmt: skip
     assert process.stdout is not None

@@ -86,7 +86,7 @@ def loaders(split_dir: Path, repeat: int) -> tuple[dict[str, float], dict[str, f
 
     sys.path.insert(0, str(REPO / "src"))
     from showcase import evaluate
-    from showcase.local.executors.xgboost_algorithm import load_channel, training_matrices
+    from showcase.local.images.xgboost_algorithm import load_channel, training_matrices
 
     train = split_dir / "train" / "train.csv"
 

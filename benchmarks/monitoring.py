@@ -131,7 +131,7 @@ def main() -> None:
             size = sum(p.stat().st_size for p in (home / "store").rglob("*.jsonl")) / 1e6
             floor = measure([sys.executable, "-c", FLOOR, str(home / "store")])
             print(f"{'floor':<16}{records:>10}{floor['wall']:>9.2f}{floor['peak_mb']:>9.0f}  json.loads of every line")
-            run = measure([sys.executable, "-m", "showcase.cli.monitor", "--home", str(home), "run", "--endpoint",
+            run = measure([sys.executable, "-m", "showcase", "monitor", "--home", str(home), "run", "--endpoint",
                            ENDPOINT, "--since", "1d"])  # fmt: skip
             verdict = str(run["out"]).splitlines()[1] if run["out"] else "?"
             ratio = float(run["wall"]) / float(floor["wall"])  # type: ignore[arg-type]

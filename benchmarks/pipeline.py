@@ -202,8 +202,8 @@ def container_view_cost(rounds: int = 40) -> tuple[str, float, float, str]:
     import time
 
     sys.path.insert(0, str(REPO / "src"))
-    from showcase.local.executors import container
-    from showcase.local.executors.subprocesses import guarded
+    from showcase.local.processes import container
+    from showcase.local.processes.commands import guarded
 
     found = container.availability()
     if not found.available:
@@ -240,8 +240,11 @@ def builtin_job_cost(rounds: int = 15) -> tuple[str, float, float, str]:
     import time
 
     sys.path.insert(0, str(REPO / "src"))
-    from showcase.local.executors import builtin_jobs, prewarmed
-    from showcase.local.executors.subprocesses import clean_environment, run_logged
+    from showcase.local import images
+    from showcase.local.images import xgboost_job
+    from showcase.local.processes import jobserver
+    from showcase.local.processes.commands import clean_environment
+    from showcase.local.processes.subprocesses import run_logged
 
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
     with tempfile.TemporaryDirectory() as tmp:
@@ -252,12 +255,12 @@ def builtin_job_cost(rounds: int = 15) -> tuple[str, float, float, str]:
         (work / "input" / "config" / "inputdataconfig.json").write_text('{"train": {"ContentType": "text/csv"}}')
         rows = "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(100))
         (work / "input" / "data" / "train" / "train.csv").write_text(rows)
-        env = clean_environment(builtin_jobs.environment())
+        env = clean_environment(images.environment())
 
         def job(server: str) -> float:
             os.environ["SHOWCASE_JOB_SERVER"] = server
             start = time.perf_counter()
-            command = builtin_jobs.command("xgboost", str(work), image)
+            command = images.command("xgboost", str(work), image)
             finished = run_logged(command, env=env, cwd=work, log=io.StringIO())
             assert finished.returncode == 0, finished.stderr_tail
             return time.perf_counter() - start
@@ -265,11 +268,11 @@ def builtin_job_cost(rounds: int = 15) -> tuple[str, float, float, str]:
         def in_process() -> float:
             start = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
-                assert builtin_jobs.xgboost_job(work, image) == 0
+                assert xgboost_job.run(work, image) == 0
             return time.perf_counter() - start
 
         first = job("auto")  # starts the server: once per run
-        if prewarmed.server() is None:
+        if jobserver.server() is None:
             return ("builtin-job", 0.0, 0.0, "no job server on this host")
         in_process()  # imports, as a runner that trained in its own process paid once per run
         forked, fresh, inside = [], [], []

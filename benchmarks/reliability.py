@@ -208,7 +208,7 @@ def locked_registry(root: Path) -> list[object]:
     holder.stdout.readline()
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "showcase.cli.registry", "--home", str(path.parent), "--busy-timeout", "1",
+        [sys.executable, "-m", "showcase", "registry", "--home", str(path.parent), "--busy-timeout", "1",
          "approve", "g/1"], capture_output=True, text=True, env=clean_env(),
     )  # fmt: skip
     waited = time.monotonic() - started
@@ -490,7 +490,7 @@ def definition_parsing() -> list[list[object]]:
 
     from showcase.errors import DefinitionError
     from showcase.local.definition import MAX_DEFINITION_CHARS, parse
-    from showcase.local.executors import EXECUTORS
+    from showcase.local.steps import STEP_TYPES
 
     rows: list[list[object]] = []
     for shape in ("chain", "fan", "evaluations"):
@@ -500,10 +500,10 @@ def definition_parsing() -> list[list[object]]:
             times = []
             for _ in range(3):
                 started = time.perf_counter()
-                parse(raw, EXECUTORS, max_chars=None)  # the whole parse but the size gate, at any size
+                parse(raw, STEP_TYPES, max_chars=None)  # the whole parse but the size gate, at any size
                 times.append(time.perf_counter() - started)
             try:
-                parse(raw, EXECUTORS)
+                parse(raw, STEP_TYPES)
                 verdict = "runs"
             except DefinitionError as exc:
                 verdict = "refused (over 1 MiB)" if "limit of" in str(exc) else f"refused: {exc}"

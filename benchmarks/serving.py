@@ -113,7 +113,7 @@ def start_endpoint(booster: xgb.Booster, home: Path, workers: int) -> tuple[subp
     parameters = {"ModelPackageName": arn, "EndpointName": "bench", "EnableDataCapture": "false"}
     config.write_text(json.dumps({"Parameters": parameters}))
     port = free_port()
-    command = [sys.executable, "-m", "showcase.cli.endpoint", "serve", "--config", str(config), "--home", str(home)]
+    command = [sys.executable, "-m", "showcase", "endpoint", "serve", "--config", str(config), "--home", str(home)]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "WARNING"]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

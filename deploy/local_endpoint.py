@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from showcase.cli.endpoint import entry
+from showcase.cli.aliases import endpoint as entry
 
 if __name__ == "__main__":
     sys.exit(entry())

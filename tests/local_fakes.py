@@ -1,15 +1,21 @@
-"""Fake executors and small definition builders for the engine's unit tests (no real jobs run)."""
+"""Fake executors and small definition builders for the engine's unit tests (no real jobs run).
+
+The engine gets the real step type declarations (cache keys, inputs, Condition, Fail, the refused types) with fake
+executors in place of Processing's, Training's and RegisterModel's; the other job step types are left out."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from showcase.local.engine import Engine, Event
 from showcase.local.jobs import JobContext
+from showcase.local.steps import STEP_TYPES
+from showcase.local.steptype import StepType
 from showcase.settings import Settings
 from showcase.store import ObjectStore
 
@@ -28,8 +34,7 @@ def _training_properties(context: JobContext) -> dict[str, Any]:
 class FakeExecutor:
     """Implements the Executor protocol; records every call; behaviour per step name."""
 
-    def __init__(self, default: Behaviour, *, cacheable: bool = True, problems: list[str] | None = None) -> None:
-        self.cacheable = cacheable
+    def __init__(self, default: Behaviour, *, problems: list[str] | None = None) -> None:
         self.default = default
         self.behaviours: dict[str, Behaviour] = {}
         self.calls: list[JobContext] = []
@@ -52,8 +57,14 @@ def fake_executors() -> dict[str, FakeExecutor]:
     return {
         "Processing": FakeExecutor(_processing_properties),
         "Training": FakeExecutor(_training_properties),
-        "RegisterModel": FakeExecutor(lambda c: {"ModelPackageArn": "arn:local:package/1"}, cacheable=False),
+        "RegisterModel": FakeExecutor(lambda c: {"ModelPackageArn": "arn:local:package/1"}),
     }
+
+
+def step_types_with(executors: Mapping[str, FakeExecutor]) -> dict[str, StepType]:
+    """The real table with ``executors`` in place of their step types' own, and no other job step type."""
+    kept = {name: declared for name, declared in STEP_TYPES.items() if declared.executor is None}
+    return {**kept, **{name: replace(STEP_TYPES[name], executor=fake) for name, fake in executors.items()}}
 
 
 class Harness:
@@ -63,11 +74,12 @@ class Harness:
         self.settings = Settings(home=home, input_data=None, max_parallel_steps=max_parallel_steps)
         self.store = ObjectStore(self.settings.store_root)
         self.executors = fake_executors()
+        self.step_types = step_types_with(self.executors)
         self.events: list[Event] = []
         self.sleeps: list[float] = []
         self.engine = Engine(
             self.settings,
-            executors=self.executors,
+            step_types=self.step_types,
             store=self.store,
             registry=None,
             on_event=self.events.append,

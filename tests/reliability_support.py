@@ -138,7 +138,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def local_cli(home: Path, *args: str) -> list[str]:
     """The argv of ``showcase-local --home HOME ARGS``."""
-    return [sys.executable, "-m", "showcase.cli.local", "--home", str(home), *args]
+    return [sys.executable, "-m", "showcase", "--home", str(home), *args]
 
 
 def start_args(definition: Path, *parameters: str) -> list[str]:

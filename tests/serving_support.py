@@ -84,7 +84,7 @@ def write_config(path: Path, arn: str, *, name: str = "test-endpoint", **extra: 
 
 def cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "showcase.cli.endpoint", *args, "--home", str(home)],
+        [sys.executable, "-m", "showcase", "endpoint", *args, "--home", str(home)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -151,7 +151,7 @@ def serving(
     name = json.loads(config.read_text())["Parameters"]["EndpointName"]
     paths = EndpointPaths(home.resolve(), name)
     log = home / f"server-{name}.log"
-    args = [sys.executable, "-m", "showcase.cli.endpoint", "serve", "--config", str(config), "--home", str(home)]
+    args = [sys.executable, "-m", "showcase", "endpoint", "serve", "--config", str(config), "--home", str(home)]
     env = {**_env(), **(extra_env or {})}
     if from_environment:
         env.update(SAGEMAKER_BIND_TO_PORT="0", SAGEMAKER_MODEL_SERVER_WORKERS=str(workers))

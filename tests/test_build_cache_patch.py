@@ -183,13 +183,14 @@ def test_an_uploaded_script_shared_byte_for_byte_with_another_file_builds_again(
 
 @pytest.fixture()
 def abalone_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The Abalone pipeline module and its two scripts, as a package of their own. Each copy ends in a line of
+    """The Abalone pipeline package and its two scripts, as a package of their own. Each copy ends in a line of
     its own: the suite imports the originals too, and a build that read two files with the same bytes cannot
     tell which one an upload holds, so it never patches either (tested above)."""
     package = tmp_path / "abalone_copy"
-    package.mkdir()
+    (package / "pipeline").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    for name in ("pipeline.py", "preprocess.py", "evaluate.py"):
+    modules = [f"pipeline/{path.name}" for path in (REPO / "src" / "showcase" / "pipeline").glob("*.py")]
+    for name in (*modules, "preprocess.py", "evaluate.py"):
         original = (REPO / "src" / "showcase" / name).read_text()
         (package / name).write_text(f"{original}# abalone_copy's own {name}\n")
     (tmp_path / "home").mkdir()

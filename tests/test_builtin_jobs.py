@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 
 from showcase.errors import JobStopped, StepFailed
-from showcase.local.executors import EXECUTORS, container, subprocesses
+from showcase.local import images
 from showcase.local.jobs import JobContext
+from showcase.local.processes import commands, container, subprocesses
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_executors import BUCKET, training_arguments
@@ -52,7 +54,7 @@ RUNNER = """
 import io, json, sys
 from pathlib import Path
 from showcase.local import definition as definitions
-from showcase.local.executors import EXECUTORS
+from showcase.local.steps import STEP_TYPES
 from showcase.local.jobs import JobContext
 from showcase.registry import Registry
 from showcase.store import ObjectStore
@@ -65,11 +67,11 @@ for uri in given["uris"]:
 (tmp / "q").mkdir()
 log = io.StringIO()
 context = JobContext("P", "e", "T", "Training", given["training"], tmp / "t", log, store, registry)
-trained = EXECUTORS["Training"].run(context)
+trained = STEP_TYPES["Training"].executor.run(context)
 raw = {"Version": "2020-12-01", "Parameters": [], "Steps": [given["check"]]}
-spec = definitions.parse(raw, EXECUTORS).steps["DataQualityBaseline"]
+spec = definitions.parse(raw, STEP_TYPES).steps["DataQualityBaseline"]
 context = JobContext("P", "e", spec.name, spec.type, spec.arguments, tmp / "q", log, store, registry)
-checked = EXECUTORS["QualityCheck"].run(context)
+checked = STEP_TYPES["QualityCheck"].executor.run(context)
 loaded = sorted(name for name in ("xgboost", "pandas", "scipy", "sklearn") if name in sys.modules)
 print(json.dumps({"loaded": loaded, "status": trained["TrainingJobStatus"],
                   "statistics": store.exists(checked["CalculatedBaselineStatistics"])}))
@@ -93,7 +95,7 @@ def test_the_runner_trains_and_baselines_without_loading_the_data_or_its_librari
 
 def test_the_algorithm_job_sees_sagemakers_layout_and_config_files(tmp_path: Path, store: ObjectStore) -> None:
     context = context_for(tmp_path, store, training_arguments())
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     log = context.log.getvalue()  # type: ignore[attr-defined]
     view = container.availability()
     root = "/opt/ml" if view.available else str(context.work_dir)
@@ -125,7 +127,7 @@ def test_an_algorithm_failure_is_written_to_opt_ml_output_failure_and_is_the_rea
     store.put_bytes(f"{BUCKET}/exec/data/train/more.csv", b"1.0,abc,2\n")
     context = context_for(tmp_path, store, training_arguments())
     with pytest.raises(StepFailed) as caught:
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
     written = (context.work_dir / "output" / "failure").read_text().strip()
     assert written.startswith("ClientError: Channel 'train': could not read the data as csv")
     assert str(caught.value) == written
@@ -133,12 +135,12 @@ def test_an_algorithm_failure_is_written_to_opt_ml_output_failure_and_is_the_rea
 
 def test_anything_else_going_wrong_in_the_algorithm_is_an_algorithm_error(tmp_path: Path) -> None:
     """The container's catch-all: what is not the data's or the hyperparameters' fault is the algorithm's."""
-    from showcase.local.executors import builtin_jobs
+    from showcase.local.images.main import main
 
     config = tmp_path / "input" / "config"
     config.mkdir(parents=True)
     (config / "hyperparameters.json").write_text('{"num_round": "2"')  # cut short
-    assert builtin_jobs.main(["xgboost", str(tmp_path), "image:1.7-1"]) == 1
+    assert main(["xgboost", str(tmp_path), "image:1.7-1"]) == 1
     failure = (tmp_path / "output" / "failure").read_text()
     assert failure.startswith("AlgorithmError: JSONDecodeError: Expecting ',' delimiter")
 
@@ -146,13 +148,13 @@ def test_anything_else_going_wrong_in_the_algorithm_is_an_algorithm_error(tmp_pa
 def test_without_the_view_or_the_job_server_the_algorithm_runs_on_host_paths_in_a_fresh_interpreter(
     tmp_path: Path, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from showcase.local.executors import prewarmed
+    from showcase.local.processes import jobserver
 
     monkeypatch.setenv("SHOWCASE_CONTAINER_VIEW", "off")
     monkeypatch.setenv("SHOWCASE_JOB_SERVER", "off")
-    assert prewarmed.server() is None
+    assert jobserver.server() is None
     context = context_for(tmp_path, store, training_arguments())
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     log = context.log.getvalue()  # type: ignore[attr-defined]
     assert "no /opt/ml of its own (SHOWCASE_CONTAINER_VIEW=off)" in log
     assert f" xgboost {context.work_dir} " in log
@@ -196,7 +198,7 @@ def test_a_job_is_stopped_by_what_it_writes(tmp_path: Path, monkeypatch: pytest.
     log = io.StringIO()
     started = time.monotonic()
     finished = subprocesses.run_logged(
-        [sys.executable, "-c", COUNTER, on_sigterm], env=subprocesses.clean_environment({}), cwd=tmp_path,
+        [sys.executable, "-c", COUNTER, on_sigterm], env=commands.clean_environment({}), cwd=tmp_path,
         log=log, stop=stop, on_line=on_line,
     )  # fmt: skip
     assert finished.stopped and not finished.timed_out
@@ -230,7 +232,7 @@ def test_a_stopped_algorithm_saves_the_model_so_far_and_it_is_uploaded(tmp_path:
     written = _StopAfterRound(stop, 3)
     context = replace(context, log=written, stop=stop)
     with pytest.raises(JobStopped):
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
     log = written.getvalue()
     assert "stopped (SIGTERM) after" in log and "saved xgboost-model with Booster.save_model" in log
     assert not (context.work_dir / "output" / "failure").exists()
@@ -244,8 +246,8 @@ STOPPED_WHILE_SAVING = """
 import os, signal, sys
 from pathlib import Path
 import numpy as np, xgboost
-from showcase.local.executors import xgboost_algorithm as algorithm
-from showcase.local.executors.hyperparameters import validate
+from showcase.local.images import xgboost_algorithm as algorithm
+from showcase.local.images.hyperparameters import validate
 
 def stop_first(call):  # StopTrainingJob's SIGTERM, arriving as the model is written or renamed into place
     def stopped(*args, **kwargs):
@@ -286,31 +288,60 @@ def test_a_sigterm_while_the_model_is_saved_still_leaves_the_whole_model(tmp_pat
 
 def blocked_job(work: Path) -> list[str]:
     """An algorithm job that blocks reading its hyperparameters (a FIFO nobody writes): it runs until stopped."""
-    from showcase.local.executors import builtin_jobs
+    from showcase.local import images
 
     (work / "input" / "config").mkdir(parents=True)
     os.mkfifo(work / "input" / "config" / "hyperparameters.json")
-    return builtin_jobs.command("xgboost", str(work), "image:1.7-1")
+    return images.command("xgboost", str(work), "image:1.7-1")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the job server forks on Linux only")
 def test_a_forked_builtin_job_is_stopped_like_any_other(tmp_path: Path) -> None:
-    from showcase.local.executors import prewarmed
+    from showcase.local.processes import jobserver
 
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     finished = subprocesses.run_logged(
-        blocked_job(tmp_path), env=subprocesses.clean_environment({}), cwd=tmp_path, log=io.StringIO(), stop=stop
+        blocked_job(tmp_path), env=commands.clean_environment({}), cwd=tmp_path, log=io.StringIO(), stop=stop
     )
-    assert prewarmed.server() is not None
+    assert jobserver.server() is not None
     assert finished.stopped and finished.returncode == -signal.SIGTERM
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the job server forks on Linux only")
+def test_a_job_server_that_ends_before_it_answers_sends_the_job_to_a_fresh_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that cannot start (here: its program is not there) ends with the job's request unread: the job
+    starts as a fresh interpreter instead of waiting for an answer that never comes."""
+    from showcase.local.processes import jobserver
+
+    monkeypatch.setattr(jobserver, "_server", None)
+    monkeypatch.setattr(jobserver, "SERVER_MODULE", "showcase.local.processes.no_such_server")
+    (tmp_path / "input" / "config").mkdir(parents=True)
+    (tmp_path / "input" / "config" / "hyperparameters.json").write_text('{"num_round": "1"}')
+    (tmp_path / "input" / "config" / "inputdataconfig.json").write_text("{}")
+    finished: list[subprocesses.Finished] = []
+    command = images.command("xgboost", str(tmp_path), "image:1.7-1")
+    run = threading.Thread(
+        target=lambda: finished.append(
+            subprocesses.run_logged(command, env=commands.clean_environment({}), cwd=tmp_path, log=io.StringIO())
+        ),
+        daemon=True,
+    )
+    run.start()
+    run.join(timeout=120)
+    assert not run.is_alive(), "the job waited for a job server that had ended"
+    assert finished[0].returncode == 1
+    assert (tmp_path / "output" / "failure").read_text().startswith("ClientError: the 'train' channel is required")
 
 
 KILLED_RUNNER = """
 import sys
 from pathlib import Path
 from tests.test_builtin_jobs import blocked_job
-from showcase.local.executors.subprocesses import run_logged, clean_environment
+from showcase.local.processes.commands import clean_environment
+from showcase.local.processes.subprocesses import run_logged
 job = blocked_job(Path(sys.argv[1]))
 with open(Path(sys.argv[1]) / "job.log", "w") as log:
     run_logged(job, env=clean_environment({}), cwd=Path(sys.argv[1]), log=log)

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS, container
 from showcase.local.jobs import JobContext
+from showcase.local.processes import container
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 
@@ -98,7 +99,7 @@ def test_this_host_gives_jobs_their_own_opt_ml() -> None:
 
 def test_a_script_hard_coding_container_paths_runs_unchanged(tmp_path: Path, store: ObjectStore) -> None:
     job = context(tmp_path, store, "Solo", processing("Solo"))
-    properties = EXECUTORS["Processing"].run(job)
+    properties = STEP_TYPES["Processing"].executor.run(job)
     result = json.loads(store.get_bytes(f"{BUCKET}/out/Solo/result.json"))
     assert result["sum"] == 10
     # The host's /opt stays visible beside /opt/ml, and the host itself gains no /opt/ml.
@@ -114,7 +115,7 @@ def test_parallel_jobs_each_see_their_own_opt_ml(tmp_path: Path, store: ObjectSt
 
     def run(job: JobContext) -> None:
         try:
-            EXECUTORS["Processing"].run(job)
+            STEP_TYPES["Processing"].executor.run(job)
         except BaseException as exc:
             errors.append(exc)
 
@@ -135,7 +136,7 @@ def test_without_the_view_a_hard_coded_path_fails_naming_it_and_why(
     monkeypatch.setenv("SHOWCASE_CONTAINER_VIEW", "off")
     job = context(tmp_path, store, "Fallback", processing("Fallback"))
     with pytest.raises(StepFailed) as failed:
-        EXECUTORS["Processing"].run(job)
+        STEP_TYPES["Processing"].executor.run(job)
     assert str(failed.value).startswith("AlgorithmError: ProcessingJob ")
     assert (
         "the job used /opt/ml/processing/input/data/numbers.txt, which does not exist on this host: jobs run "
@@ -154,7 +155,7 @@ def test_without_the_view_the_v3_driver_is_refused_before_running(monkeypatch: p
         },
         "OutputDataConfig": {"S3OutputPath": f"{BUCKET}/model"},
     }
-    (problem,) = EXECUTORS["Training"].problems(arguments)
+    (problem,) = STEP_TYPES["Training"].executor.problems(arguments)
     assert "sm_train.sh driver" in problem and problem.endswith("(SHOWCASE_CONTAINER_VIEW=off)")
 
 
@@ -181,7 +182,7 @@ def test_what_a_training_job_writes_to_output_failure_is_its_failure_reason(tmp_
     }
     job = context(tmp_path, store, "Fit", arguments)
     with pytest.raises(StepFailed, match=r"^ClientError: the train channel holds no rows$"):
-        EXECUTORS["Training"].run(job)
+        STEP_TYPES["Training"].executor.run(job)
 
 
 @pytest.mark.skipif(
@@ -190,7 +191,7 @@ def test_what_a_training_job_writes_to_output_failure_is_its_failure_reason(tmp_
 )
 def test_an_unprivileged_user_gets_the_view_through_a_user_namespace() -> None:
     """The guard alone (standard library only), run as nobody by the system's python3."""
-    from showcase.local.executors.subprocesses import guarded
+    from showcase.local.processes.commands import guarded
 
     root = Path(tempfile.mkdtemp(prefix="showcase-userns-"))
     try:

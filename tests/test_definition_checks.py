@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from showcase.errors import DefinitionError, UsageError
 from showcase.local import run_definition
 from showcase.local.definition import MAX_DEFINITION_CHARS, MAX_NESTING, parse
-from showcase.local.executors import EXECUTORS
+from showcase.local.steps import STEP_TYPES
 from showcase.names import CHANNEL_NAME, STEP_NAME
 from showcase.parameters import check_overrides
 from showcase.settings import Settings
@@ -44,7 +44,7 @@ def harness(tmp_path: Path) -> Harness:
 
 
 def local_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "showcase.cli.local", "--home", str(home), *args]
+    command = [sys.executable, "-m", "showcase", "--home", str(home), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -119,17 +119,17 @@ def test_a_channel_name_that_is_not_a_directory_name_is_refused_when_parsed(name
     """``..`` used to pass the parse and fail the run as an internal error, staging beside the job's directory."""
     arguments = training_arguments()
     arguments["InputDataConfig"][1]["ChannelName"] = name
-    (problem,) = EXECUTORS["Training"].problems(arguments)
+    (problem,) = STEP_TYPES["Training"].executor.problems(arguments)
     assert problem.startswith(f"InputDataConfig[1]: ChannelName {name!r} is not a valid ChannelName")
     raw = definition([{"Name": "Train", "Type": "Training", "Arguments": arguments}])
     with pytest.raises(DefinitionError, match=r"step 'Train' \(Training\): InputDataConfig\[1\]: ChannelName"):
-        parse(raw, EXECUTORS)
+        parse(raw, STEP_TYPES)
 
 
 def test_a_channel_name_with_dots_is_one_sagemaker_accepts() -> None:
     arguments = training_arguments()
     arguments["InputDataConfig"][1]["ChannelName"] = "validation.v2"
-    assert EXECUTORS["Training"].problems(arguments) == []
+    assert STEP_TYPES["Training"].executor.problems(arguments) == []
 
 
 def test_a_tuning_steps_training_definition_has_its_channels_checked() -> None:
@@ -145,7 +145,7 @@ def test_a_tuning_steps_training_definition_has_its_channels_checked() -> None:
         "TrainingJobDefinition": {key: training[key] for key in training if key != "HyperParameters"}
         | {"StaticHyperParameters": {"num_round": "5"}},
     }
-    problems = EXECUTORS["Tuning"].problems(arguments)
+    problems = STEP_TYPES["Tuning"].executor.problems(arguments)
     assert any("ChannelName '..' is not a valid ChannelName" in problem for problem in problems), problems
 
 
@@ -165,14 +165,14 @@ def test_processing_input_names_and_local_paths_are_checked(change: dict[str, An
         del item["InputName"]
     else:
         item["S3Input"]["LocalPath"] = change["LocalPath"]
-    (found,) = EXECUTORS["Processing"].problems(arguments)
+    (found,) = STEP_TYPES["Processing"].executor.problems(arguments)
     assert __import__("re").search(problem, found), found
 
 
 def test_a_processing_output_needs_its_name() -> None:
     arguments = processing_arguments()
     arguments["ProcessingOutputConfig"]["Outputs"][0]["OutputName"] = ""
-    assert EXECUTORS["Processing"].problems(arguments) == [
+    assert STEP_TYPES["Processing"].executor.problems(arguments) == [
         "ProcessingOutputConfig.Outputs[0].OutputName is required (a non-empty string), got ''"
     ]
 
@@ -183,11 +183,11 @@ def test_a_transform_steps_literal_model_name_follows_sagemakers_rule() -> None:
         "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}},
         "TransformOutput": {"S3OutputPath": "s3://b/out"},
     }
-    assert EXECUTORS["Transform"].problems(arguments) == [
+    assert STEP_TYPES["Transform"].executor.problems(arguments) == [
         "ModelName 'my_model' is not a valid ModelName: letters, digits and hyphens, starting and ending with a "
         "letter or digit, 1-63 characters"
     ]
-    assert EXECUTORS["Transform"].problems({**arguments, "ModelName": get("Steps.M.ModelName")}) == []
+    assert STEP_TYPES["Transform"].executor.problems({**arguments, "ModelName": get("Steps.M.ModelName")}) == []
 
 
 @pytest.mark.parametrize(
@@ -275,8 +275,22 @@ def test_a_float_override_that_is_not_finite_is_refused(harness: Harness, value:
     with pytest.raises(UsageError, match=r"parameter 'MseThreshold' is Float \(a finite number, e\.g\. 0\.5\), got"):
         harness.engine.start(raw, pipeline_name="P", parameters={"MseThreshold": value})
     assert harness.calls() == 0
-    with pytest.raises(UsageError, match=rf"--parameter MseThreshold={value}: expected a Float value"):
-        check_overrides(raw, [("MseThreshold", value)])
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MseThreshold", "high"), ("MseThreshold", "inf"), ("Seed", "4.5"), ("Flag", "yes"), ("Colour", "red")],
+)
+def test_an_override_is_checked_once_with_one_message(harness: Harness, name: str, value: str) -> None:
+    """run_pipeline's check before it publishes or runs, and the engine's when an execution starts, are one check:
+    the same override is refused with the same line by both."""
+    declared = [parameter("MseThreshold", "Float", 6.0), parameter("Seed", "Integer", 1)]
+    raw = definition([processing("A")], [*declared, parameter("Flag", "Boolean", False)])
+    with pytest.raises(UsageError) as by_cli:
+        check_overrides(raw, [(name, value)])
+    with pytest.raises(UsageError) as by_engine:
+        harness.engine.start(raw, pipeline_name="P", parameters={name: value})
+    assert str(by_cli.value) == str(by_engine.value)
 
 
 # -- size and depth --------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from showcase.cli.local import entry
+from showcase.cli.aliases import local as entry
 from showcase.settings import load
 from showcase.store import ObjectStore
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from showcase.cli.endpoint import entry
+from showcase.cli.aliases import endpoint as entry
 from tests.serving_support import REPO, ROW, cli, register, serving, train_booster, write_config
 
 

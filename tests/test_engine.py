@@ -139,7 +139,7 @@ def test_parameters_are_typed_as_declared(harness: Harness) -> None:
     [
         (
             {"Nope": "1"},
-            r"parameter 'Nope' is not declared by the pipeline \(declared: ApprovalStatus, MseThreshold, Seed\)",
+            r"the pipeline declares no parameter 'Nope' \(declared: ApprovalStatus, MseThreshold, Seed\)",
         ),
         ({"Seed": "4.5"}, r"parameter 'Seed' is Integer \(e\.g\. 42\), got '4\.5'"),
         ({"MseThreshold": "high"}, r"parameter 'MseThreshold' is Float \(a finite number, e\.g\. 0\.5\), got 'high'"),
@@ -154,13 +154,12 @@ def test_bad_parameter_overrides_are_refused_before_running(
 
 
 def test_boolean_parameters() -> None:
-    from showcase.local.definition import ParameterSpec
-    from showcase.local.overrides import parameter_values
+    from showcase.local.definition import Definition, ParameterSpec
 
-    declared = {"Flag": ParameterSpec("Flag", "Boolean", False)}
-    assert parameter_values(declared, {"Flag": "TRUE"}) == {"Flag": True}
+    declared = Definition({}, {"Flag": ParameterSpec("Flag", "Boolean", False)}, {}, {})
+    assert declared.parameter_values({"Flag": "TRUE"}) == {"Flag": True}
     with pytest.raises(UsageError, match=r"parameter 'Flag' is Boolean \(true or false\), got 'yes'"):
-        parameter_values(declared, {"Flag": "yes"})
+        declared.parameter_values({"Flag": "yes"})
 
 
 def test_independent_steps_run_in_parallel(harness: Harness) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from showcase.errors import DefinitionError
 from showcase.local.cache import cache_key, expire_after
+from showcase.local.steps import STEP_TYPES
 from tests.local_fakes import Harness, definition, get, parameter, processing, training
 
 DATA = "s3://bucket/input/data.csv"
@@ -88,9 +89,13 @@ def test_failed_runs_are_not_reused(harness: Harness) -> None:
 def test_outputs_are_not_in_the_key(harness: Harness) -> None:
     args = {"AppSpecification": {"ImageUri": "i"}, "ProcessingOutputConfig": {"Outputs": [{"S3Uri": "s3://b/e1"}]}}
     other = {**args, "ProcessingOutputConfig": {"Outputs": [{"S3Uri": "s3://b/e2"}]}}
-    assert cache_key("Processing", args, harness.store) == cache_key("Processing", other, harness.store)
+    assert cache_key(STEP_TYPES["Processing"], args, harness.store) == cache_key(
+        STEP_TYPES["Processing"], other, harness.store
+    )
     changed = {**args, "AppSpecification": {"ImageUri": "j"}}
-    assert cache_key("Processing", args, harness.store) != cache_key("Processing", changed, harness.store)
+    assert cache_key(STEP_TYPES["Processing"], args, harness.store) != cache_key(
+        STEP_TYPES["Processing"], changed, harness.store
+    )
 
 
 @pytest.mark.parametrize(

@@ -26,9 +26,9 @@ def harness(tmp_path: Path) -> Harness:
 
 
 def test_the_sdk_definition_parses_in_dependency_order(harness: Harness) -> None:
-    from showcase.local.executors import QualityCheckExecutor
+    from showcase.local.steps import STEP_TYPES
 
-    parsed = parse(definition_fixture.load(), {**harness.executors, "QualityCheck": QualityCheckExecutor()})
+    parsed = parse(definition_fixture.load(), {**harness.step_types, "QualityCheck": STEP_TYPES["QualityCheck"]})
     order = list(parsed.steps)
     assert order.index("PrepareData") < order.index("DataQualityBaseline") < order.index("RegisterModel")
     assert parsed.steps["DataQualityBaseline"].arguments["SkipCheck"] == {"Get": "Parameters.SkipDataQualityCheck"}

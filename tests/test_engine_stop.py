@@ -70,7 +70,7 @@ def test_a_stopped_execution_is_retried_from_the_steps_that_did_not_succeed(harn
     stopped = harness.engine.start(chain(), pipeline_name="P", parameters={})
     del harness.executors["Processing"].behaviours["Long"]
 
-    again = Engine(harness.settings, executors=harness.executors, store=harness.store, registry=None)
+    again = Engine(harness.settings, step_types=harness.step_types, store=harness.store, registry=None)
     retried = again.retry(stopped.execution_id)
 
     assert retried.status == "Succeeded" and retried.execution_id == stopped.execution_id

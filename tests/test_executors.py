@@ -16,9 +16,8 @@ import pytest
 import xgboost
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS
-from showcase.local.executors.common import job_name
 from showcase.local.jobs import JobContext, UpstreamStep
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 
@@ -148,7 +147,7 @@ def test_processing_runs_the_script_and_uploads_outputs(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak")
     arguments = processing_arguments()
     context = make_context(tmp_path, store, registry, "Processing", arguments)
-    properties = EXECUTORS["Processing"].run(context)
+    properties = STEP_TYPES["Processing"].executor.run(context)
     assert store.get_bytes(f"{BUCKET}/exec/result/doubled.txt") == b"2\n4\n6"
     assert properties["ProcessingJobName"] == "pipelines-abc123def456-MyProcessing"
     assert properties["ProcessingJobStatus"] == "Completed"
@@ -169,7 +168,7 @@ def test_processing_script_crash_is_step_failed_with_its_last_line(
     store.put_bytes(f"{BUCKET}/raw/numbers.txt", b"1\n-2\n")
     context = make_context(tmp_path, store, registry, "Processing", processing_arguments())
     with pytest.raises(StepFailed, match=r"exited with code 1: ValueError: negative numbers are not allowed") as err:
-        EXECUTORS["Processing"].run(context)
+        STEP_TYPES["Processing"].executor.run(context)
     assert err.value.step_name == "MyProcessing"
     assert err.value.execution_id == "abc123def456"
     assert "Traceback (most recent call last)" in log_of(context)
@@ -179,7 +178,7 @@ def test_processing_script_crash_is_step_failed_with_its_last_line(
 def test_processing_missing_input(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
     context = make_context(tmp_path, store, registry, "Processing", processing_arguments())
     with pytest.raises(StepFailed, match=re.escape(f"ProcessingInputs[0] (code): no object at {BUCKET}/code/abc")):
-        EXECUTORS["Processing"].run(context)
+        STEP_TYPES["Processing"].executor.run(context)
 
 
 @pytest.mark.usefixtures("processing_inputs")
@@ -188,11 +187,11 @@ def test_processing_timeout(tmp_path: Path, store: ObjectStore, registry: Regist
     arguments = {**processing_arguments(), "StoppingCondition": {"MaxRuntimeInSeconds": 1}}
     context = make_context(tmp_path, store, registry, "Processing", arguments)
     with pytest.raises(StepFailed, match="ran longer than StoppingCondition.MaxRuntimeInSeconds=1"):
-        EXECUTORS["Processing"].run(context)
+        STEP_TYPES["Processing"].executor.run(context)
 
 
 def test_processing_problems() -> None:
-    problems = EXECUTORS["Processing"].problems
+    problems = STEP_TYPES["Processing"].executor.problems
     assert problems(processing_arguments()) == []
     assert problems(processing_arguments(image=XGBOOST_IMAGE)) == []
     custom = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-team/custom:latest"
@@ -218,10 +217,10 @@ def test_processing_problems() -> None:
 
 
 def test_processing_image_needing_missing_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    from showcase.local.executors import images
+    from showcase.local.steps import standins as images
 
     monkeypatch.setitem(images.FRAMEWORK_IMAGES, "sagemaker-scikit-learn", ("no_such_module_xyz",))
-    (problem,) = EXECUTORS["Processing"].problems(processing_arguments())
+    (problem,) = STEP_TYPES["Processing"].executor.problems(processing_arguments())
     assert "needs the Python package(s) no_such_module_xyz" in problem
 
 
@@ -230,17 +229,18 @@ def test_processing_unsupported_image_fails_at_run_time(tmp_path: Path, store: O
     arguments = processing_arguments(image="docker.io/library/python:3.11")
     context = make_context(tmp_path, store, registry, "Processing", arguments)
     with pytest.raises(StepFailed, match="is not a SageMaker framework image"):
-        EXECUTORS["Processing"].run(context)
+        STEP_TYPES["Processing"].executor.run(context)
 
 
 def test_job_names_are_valid_and_bounded(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
     context = make_context(tmp_path, store, registry, "Training", {})
-    assert job_name(context) == "pipelines-abc123def456-MyTraining"
-    long = JobContext(**{**context.__dict__, "step_name": "Step_with spaces." + "x" * 80})
-    name = job_name(long)
+    assert context.job_name == "pipelines-abc123def456-MyTraining"
+    long = JobContext(**{**context.__dict__, "step_name": "Step_with spaces." + "x" * 80, "job_name": ""})
+    name = long.job_name
     assert len(name) <= 63
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name)
-    assert name != job_name(JobContext(**{**context.__dict__, "step_name": "Step_with spaces." + "x" * 81}))
+    other = JobContext(**{**context.__dict__, "step_name": "Step_with spaces." + "x" * 81, "job_name": ""})
+    assert name != other.job_name
 
 
 # -- training -----------------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def _load_model(store: ObjectStore, uri: str, tmp_path: Path) -> xgboost.Booster
 def test_training_on_csv(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
     arguments = training_arguments()
     context = make_context(tmp_path, store, registry, "Training", arguments)
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     name = "pipelines-abc123def456-MyTraining"
     model_uri = f"{BUCKET}/exec/model/{name}/output/model.tar.gz"
     assert properties["TrainingJobName"] == name
@@ -330,9 +330,13 @@ def test_training_on_csv(tmp_path: Path, store: ObjectStore, registry: Registry)
 
 @pytest.mark.usefixtures("csv_channels")
 def test_training_is_deterministic(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
-    first = EXECUTORS["Training"].run(make_context(tmp_path / "a", store, registry, "Training", training_arguments()))
+    first = STEP_TYPES["Training"].executor.run(
+        make_context(tmp_path / "a", store, registry, "Training", training_arguments())
+    )
     data = store.get_bytes(first["ModelArtifacts"]["S3ModelArtifacts"])
-    second = EXECUTORS["Training"].run(make_context(tmp_path / "b", store, registry, "Training", training_arguments()))
+    second = STEP_TYPES["Training"].executor.run(
+        make_context(tmp_path / "b", store, registry, "Training", training_arguments())
+    )
     assert store.get_bytes(second["ModelArtifacts"]["S3ModelArtifacts"]) == data
     assert first["FinalMetricDataList"][1]["Value"] == second["FinalMetricDataList"][1]["Value"]
 
@@ -348,7 +352,7 @@ def test_training_on_libsvm_by_default(tmp_path: Path, store: ObjectStore, regis
         {"num_round": "3", "objective": "reg:linear", "eval_metric": "mae,rmse"}, content_type=None, validation=False
     )
     context = make_context(tmp_path, store, registry, "Training", arguments)
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     metrics = [m["MetricName"] for m in properties["FinalMetricDataList"]]
     assert metrics == ["train:mae", "train:rmse"]
     booster = _load_model(store, properties["ModelArtifacts"]["S3ModelArtifacts"], tmp_path)
@@ -375,7 +379,7 @@ def test_training_rejects_bad_hyperparameters(
 ) -> None:
     context = make_context(tmp_path, store, registry, "Training", training_arguments(hyperparameters))
     with pytest.raises(StepFailed, match=message):
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
 
 
 @pytest.mark.usefixtures("csv_channels")
@@ -388,7 +392,7 @@ def test_training_multiclass_and_early_stopping(tmp_path: Path, store: ObjectSto
         store.put_bytes(f"{BUCKET}/exec/data/{name}/{name}.csv", "\n".join(lines).encode())
     hyperparameters = {"num_round": "50", "objective": "multi:softmax", "num_class": "3", "early_stopping_rounds": "2"}
     context = make_context(tmp_path, store, registry, "Training", training_arguments(hyperparameters))
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     assert [m["MetricName"] for m in properties["FinalMetricDataList"]] == ["train:mlogloss", "validation:mlogloss"]
 
 
@@ -405,24 +409,24 @@ def test_training_unsupported_content_type(
 ) -> None:
     context = make_context(tmp_path, store, registry, "Training", training_arguments(content_type=content_type))
     with pytest.raises(StepFailed, match=message):
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
 
 
 def test_training_bad_csv(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
     store.put_bytes(f"{BUCKET}/exec/data/train/t.csv", b"label,a,b\n1,2,3\n")
     context = make_context(tmp_path, store, registry, "Training", training_arguments(validation=False))
     with pytest.raises(StepFailed, match="ClientError: Channel 'train': could not read the data as csv"):
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
 
 
 def test_training_missing_channel_data(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
     context = make_context(tmp_path, store, registry, "Training", training_arguments())
     with pytest.raises(StepFailed, match=re.escape(f"channel 'train': no object at {BUCKET}/exec/data/train")):
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
 
 
 def test_training_problems() -> None:
-    problems = EXECUTORS["Training"].problems
+    problems = STEP_TYPES["Training"].executor.problems
     assert problems(training_arguments()) == []
     custom = training_arguments()
     custom["AlgorithmSpecification"]["TrainingImage"] = SKLEARN_IMAGE
@@ -469,8 +473,8 @@ def sha256(data: bytes) -> str:
 def test_register_records_package_and_metrics(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
     model_uri = store.put_bytes(f"{BUCKET}/exec/model/job/output/model.tar.gz", b"tar")
     metrics_uri = store.put_bytes(f"{BUCKET}/exec/evaluation/evaluation.json", METRICS)
-    executor = EXECUTORS["RegisterModel"]
-    assert executor.cacheable is False
+    executor = STEP_TYPES["RegisterModel"].executor
+    assert STEP_TYPES["RegisterModel"].cacheable is False
     context = make_context(tmp_path, store, registry, "RegisterModel", register_arguments(model_uri, metrics_uri))
     properties = executor.run(context)
     arn = "arn:aws:sagemaker:us-east-1:000000000000:model-package/testgroup/1"
@@ -497,7 +501,7 @@ def test_register_missing_metrics_names_the_uri(tmp_path: Path, store: ObjectSto
     arguments = register_arguments(model_uri, f"{BUCKET}/exec/evaluation/evaluation.json")
     context = make_context(tmp_path, store, registry, "RegisterModel", arguments)
     with pytest.raises(StepFailed, match=re.escape(f"no object at {BUCKET}/exec/evaluation/evaluation.json")):
-        EXECUTORS["RegisterModel"].run(context)
+        STEP_TYPES["RegisterModel"].executor.run(context)
     assert registry.list_model_packages()["ModelPackageSummaryList"] == []
 
 
@@ -506,7 +510,7 @@ def test_register_missing_model_data(tmp_path: Path, store: ObjectStore, registr
     arguments = register_arguments(f"{BUCKET}/nope/model.tar.gz", metrics_uri)
     context = make_context(tmp_path, store, registry, "RegisterModel", arguments)
     with pytest.raises(StepFailed, match=re.escape(f"ModelDataUrl {BUCKET}/nope/model.tar.gz does not exist")):
-        EXECUTORS["RegisterModel"].run(context)
+        STEP_TYPES["RegisterModel"].executor.run(context)
 
 
 def test_register_refused_by_registry_leaves_nothing(tmp_path: Path, store: ObjectStore, registry: Registry) -> None:
@@ -515,7 +519,7 @@ def test_register_refused_by_registry_leaves_nothing(tmp_path: Path, store: Obje
     arguments = {**register_arguments(model_uri, metrics_uri), "ModelApprovalStatus": "approved"}
     context = make_context(tmp_path, store, registry, "RegisterModel", arguments)
     with pytest.raises(StepFailed, match="ModelApprovalStatus must be one of PendingManualApproval, Approved"):
-        EXECUTORS["RegisterModel"].run(context)
+        STEP_TYPES["RegisterModel"].executor.run(context)
     assert registry.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
 
 
@@ -524,11 +528,11 @@ def test_register_bad_metrics_document(tmp_path: Path, store: ObjectStore, regis
     metrics_uri = store.put_bytes(f"{BUCKET}/e/evaluation.json", b"not json")
     context = make_context(tmp_path, store, registry, "RegisterModel", register_arguments(model_uri, metrics_uri))
     with pytest.raises(StepFailed, match="is not JSON"):
-        EXECUTORS["RegisterModel"].run(context)
+        STEP_TYPES["RegisterModel"].executor.run(context)
 
 
 def test_register_problems() -> None:
-    assert EXECUTORS["RegisterModel"].problems({"ModelPackageName": "x"}) == [
+    assert STEP_TYPES["RegisterModel"].executor.problems({"ModelPackageName": "x"}) == [
         "a RegisterModel step needs ModelPackageGroupName (unversioned packages are not supported)"
     ]
 
@@ -565,11 +569,12 @@ def upstream_steps(store: ObjectStore, data_file: Path) -> tuple[UpstreamStep, .
         },
         "ProcessingInputs": [{"InputName": "code", "S3Input": {"S3Uri": eval_code, "LocalPath": "/opt/ml/p/c"}}],
     }
+    keys = {name: declared.cache_key for name, declared in STEP_TYPES.items()}
     return (
-        UpstreamStep("Prep", "Processing", "Cached", prepare, {}, cached_from="older1234567"),
-        UpstreamStep("Fit", "Training", "Succeeded", train, {}),
-        UpstreamStep("Eval", "Processing", "Succeeded", evaluate, {}),
-        UpstreamStep("Check", "Condition", "Succeeded", {}, {"Outcome": True}),
+        UpstreamStep("Prep", "Processing", "Cached", prepare, {}, "older1234567", keys["Processing"]),
+        UpstreamStep("Fit", "Training", "Succeeded", train, {}, key_attributes=keys["Training"]),
+        UpstreamStep("Eval", "Processing", "Succeeded", evaluate, {}, key_attributes=keys["Processing"]),
+        UpstreamStep("Check", "Condition", "Succeeded", {}, {"Outcome": True}, key_attributes=keys["Condition"]),
     )
 
 
@@ -586,7 +591,7 @@ def test_register_records_lineage_of_parameters_inputs_and_code(
         upstream=upstream_steps(store, data_file),
     )
 
-    arn = EXECUTORS["RegisterModel"].run(context)["ModelPackageArn"]
+    arn = STEP_TYPES["RegisterModel"].executor.run(context)["ModelPackageArn"]
 
     lineage = registry.describe_model_package_extras(ModelPackageName=arn)["Lineage"]
     assert lineage["Parameters"] == {"InputData": str(data_file), "SplitSeed": 42}
@@ -640,7 +645,7 @@ def test_register_lineage_names_every_object_the_arguments_reference(
     }
     context = make_context(tmp_path, store, registry, "RegisterModel", arguments)
 
-    arn = EXECUTORS["RegisterModel"].run(context)["ModelPackageArn"]
+    arn = STEP_TYPES["RegisterModel"].executor.run(context)["ModelPackageArn"]
 
     artifacts = registry.describe_model_package_extras(ModelPackageName=arn)["Lineage"]["Artifacts"]
     assert {item["Field"]: item["Sha256"] for item in artifacts} == {
@@ -669,7 +674,7 @@ def test_the_model_file_is_written_as_the_image_of_its_tag_writes_it(
     """Images before 1.3-1 pickle the Booster; later ones use Booster.save_model. Only the bytes are read here."""
     arguments = training_arguments()
     arguments["AlgorithmSpecification"]["TrainingImage"] = XGBOOST_IMAGE.replace(":3.2-0", f":{tag}")
-    properties = EXECUTORS["Training"].run(make_context(tmp_path, store, registry, "Training", arguments))
+    properties = STEP_TYPES["Training"].executor.run(make_context(tmp_path, store, registry, "Training", arguments))
     with tarfile.open(fileobj=io.BytesIO(store.get_bytes(properties["ModelArtifacts"]["S3ModelArtifacts"]))) as tar:
         member = tar.extractfile("xgboost-model")
         assert member is not None
@@ -709,7 +714,7 @@ def test_every_hyperparameter_reaches_the_trained_booster(
     any single one of them changes those predictions: none is dropped or altered on the way."""
     hyperparameters = {"objective": "reg:squarederror", "num_round": "7", **{k: v for k, (v, _) in TUNED.items()}}
     arguments = training_arguments(hyperparameters)
-    properties = EXECUTORS["Training"].run(make_context(tmp_path, store, registry, "Training", arguments))
+    properties = STEP_TYPES["Training"].executor.run(make_context(tmp_path, store, registry, "Training", arguments))
     booster = _load_model(store, properties["ModelArtifacts"]["S3ModelArtifacts"], tmp_path)
     assert booster.num_boosted_rounds() == 7
     text = store.get_bytes(f"{BUCKET}/exec/data/train/train.csv").decode()

@@ -72,7 +72,7 @@ def runner(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
 
     def start(*args: str) -> subprocess.Popen[str]:
-        command = [sys.executable, "-m", "showcase.cli.local", "--home", str(tmp_path / "home"), *args]
+        command = [sys.executable, "-m", "showcase", "--home", str(tmp_path / "home"), *args]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
         started.append(process)
         return process

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS, container
-from showcase.local.executors.requirements import unmet, v3_requirements_file
+from showcase.local.images.requirements import unmet, v3_requirements_file
 from showcase.local.jobs import JobContext
+from showcase.local.processes import container
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_training_script_mode import HELPER, SOURCE_TAR, TRAIN, script_mode_arguments, tar_gz
@@ -76,7 +77,7 @@ def test_a_script_mode_job_asking_for_what_is_not_installed_is_refused_before_it
     source = {"train.py": TRAIN, "helper.py": HELPER, "requirements.txt": requirements}
     context.store.put_bytes(SOURCE_TAR, tar_gz(source))
     with pytest.raises(StepFailed) as caught:
-        EXECUTORS["Training"].run(context)
+        STEP_TYPES["Training"].executor.run(context)
     message = str(caught.value)
     assert message.startswith(
         "ClientError: step MyTraining: /opt/ml/code/requirements.txt asks for 2 requirement(s) this environment "
@@ -92,7 +93,7 @@ def test_a_script_mode_job_whose_requirements_are_met_runs_and_installs_nothing(
     source = {"train.py": TRAIN, "helper.py": HELPER, "requirements.txt": requirements}
     context.store.put_bytes(SOURCE_TAR, tar_gz(source))
     before = sorted(d.metadata["Name"] for d in importlib.metadata.distributions())
-    properties = EXECUTORS["Training"].run(context)
+    properties = STEP_TYPES["Training"].executor.run(context)
     assert properties["TrainingJobStatus"] == "Completed"
     log = context.log.getvalue()  # type: ignore[attr-defined]
     assert "/opt/ml/code/requirements.txt: every requirement is met by this environment" in log

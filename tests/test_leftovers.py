@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from showcase.local.executors import container
+from showcase.local.processes import container
 from tests.reliability_support import clean_env
 from tests.test_interrupt_cli import running_job, slow_definition
 
@@ -37,7 +37,7 @@ def test_a_runner_killed_mid_job_leaves_nothing_the_next_run_does_not_sweep(tmp_
     scratch.mkdir()
     home = tmp_path / "home"
     env = clean_env(TMPDIR=str(scratch))
-    command = [sys.executable, "-m", "showcase.cli.local", "--home", str(home)]
+    command = [sys.executable, "-m", "showcase", "--home", str(home)]
     runner = subprocess.Popen([*command, "start", "--definition", str(slow_definition(tmp_path, "exit"))],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # fmt: skip
     try:

@@ -16,7 +16,7 @@ from tests.local_fakes import Harness, condition, definition, fail, get, join, p
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "showcase.cli.local", "--home", str(home), *args]
+    command = [sys.executable, "-m", "showcase", "--home", str(home), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 

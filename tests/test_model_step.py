@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from showcase.errors import RegistryError, StepFailed
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 
@@ -35,7 +35,7 @@ def arguments(**container: Any) -> dict[str, Any]:
 def test_a_model_step_creates_a_model_record_described_as_sagemaker_does(tmp_path: Path) -> None:
     ctx = context(tmp_path, arguments())
     ctx.store.put_bytes(MODEL_DATA, b"archive")
-    properties = EXECUTORS["Model"].run(ctx)
+    properties = STEP_TYPES["Model"].executor.run(ctx)
     assert properties["ModelName"] == "pipelines-exec00000001-CreateModel"
     assert properties["ModelArn"] == "arn:aws:sagemaker:us-east-1:000000000000:model/pipelines-exec00000001-createmodel"
     assert properties["PrimaryContainer"] == {"Image": IMAGE, "Environment": {"A": "1"}, "ModelDataUrl": MODEL_DATA}
@@ -49,7 +49,7 @@ def test_a_model_step_creates_a_model_record_described_as_sagemaker_does(tmp_pat
 def test_missing_model_data_fails_the_step_and_writes_no_record(tmp_path: Path) -> None:
     ctx = context(tmp_path, arguments())
     with pytest.raises(StepFailed, match=f"Could not find model data at {MODEL_DATA}"):
-        EXECUTORS["Model"].run(ctx)
+        STEP_TYPES["Model"].executor.run(ctx)
     with pytest.raises(RegistryError, match="Could not find model"):
         ctx.registry.describe_model(ModelName="pipelines-exec00000001-CreateModel")
 
@@ -66,7 +66,7 @@ def test_a_model_name_is_unique(tmp_path: Path) -> None:
 
 
 def test_what_cannot_run_locally_is_refused_before_running() -> None:
-    problems = EXECUTORS["Model"].problems
+    problems = STEP_TYPES["Model"].executor.problems
     assert problems({"PrimaryContainer": {"Image": IMAGE}, "VpcConfig": {}}) == [
         "VpcConfig is not supported locally: there is no VPC locally"
     ]

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from showcase import preprocess
 from showcase.archives import write_model_archive
 from showcase.cli.common import run_cli
-from showcase.cli.monitor import main
+from showcase.cli.main import main as showcase_main
 from showcase.monitoring import profile as profile_module
 from showcase.monitoring.captures import CaptureScan, capture_prefix, read_rows
 from showcase.monitoring.profile import Profile, type_counts
@@ -39,6 +39,11 @@ from tests.serving_support import XGBOOST_IMAGE, train_booster
 
 REPO = Path(__file__).resolve().parents[1]
 ENDPOINT = "watched-endpoint"
+
+
+def main(argv: list[str]) -> int:
+    """``showcase monitor ARGV``, in this process."""
+    return showcase_main(["monitor", *argv])
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +130,7 @@ def test_replayed_test_split_gives_no_violations(tmp_path: Path, splits: dict[st
     capture(home, splits["test"][:300])
     capture(home, ["\n".join(splits["test"][300:])])  # one request of many rows: each row is a record
     result = subprocess.run(  # the installed console script's module, as a user runs it
-        [sys.executable, "-m", "showcase.cli.monitor", "--home", str(home), "run", "--endpoint", ENDPOINT],
+        [sys.executable, "-m", "showcase", "monitor", "--home", str(home), "run", "--endpoint", ENDPOINT],
         capture_output=True,
         text=True,
         timeout=120,

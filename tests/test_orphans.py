@@ -15,7 +15,8 @@ import pytest
 RUNNER = """
 import sys
 from pathlib import Path
-from showcase.local.executors.subprocesses import run_logged, clean_environment
+from showcase.local.processes.commands import clean_environment
+from showcase.local.processes.subprocesses import run_logged
 with open(sys.argv[1], "w") as log:
     job = [sys.executable, "-c", "import time; time.sleep(120)"]
     run_logged(job, env=clean_environment({}), cwd=Path("."), log=log)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from showcase.cli.local import entry as local_cli
+from showcase.cli.aliases import local as local_cli
 from showcase.local import describe_execution
 from showcase.settings import load
 from showcase.store import ObjectStore

@@ -13,8 +13,8 @@ import pytest
 from showcase import preprocess
 from showcase.errors import DefinitionError, StepFailed
 from showcase.local import definition as definitions
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 
@@ -83,13 +83,13 @@ def run_check(tmp_path: Path, rows: list[str], **step_fields: Any) -> tuple[dict
     store, registry = ObjectStore(tmp_path / "store"), Registry(tmp_path / "registry.sqlite")
     store.put_bytes(f"{DATA}/train_features.csv", ("\n".join(rows) + "\n").encode())
     raw = {"Version": "2020-12-01", "Parameters": [], "Steps": [check_step(**step_fields)]}
-    spec = definitions.parse(raw, EXECUTORS).steps["DataQualityBaseline"]
+    spec = definitions.parse(raw, STEP_TYPES).steps["DataQualityBaseline"]
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     log = io.StringIO()
     context = JobContext("P", "exec1", spec.name, spec.type, spec.arguments, work, log, store, registry)
     try:
-        return EXECUTORS["QualityCheck"].run(context), log.getvalue()
+        return STEP_TYPES["QualityCheck"].executor.run(context), log.getvalue()
     except StepFailed as exc:
         raise StepFailed(f"{exc}\n{log.getvalue()}") from None
 
@@ -212,7 +212,7 @@ def test_what_cannot_run_locally_is_refused_before_running() -> None:
     step["Arguments"]["Environment"]["record_preprocessor_script"] = "/opt/ml/processing/code/pre.py"
     step["Arguments"]["Environment"]["dataset_format"] = '{"json": {"lines": true}}'
     with pytest.raises(DefinitionError) as refused:
-        definitions.parse({"Version": "2020-12-01", "Parameters": [], "Steps": [step]}, EXECUTORS)
+        definitions.parse({"Version": "2020-12-01", "Parameters": [], "Steps": [step]}, STEP_TYPES)
     message = str(refused.value)
     assert "(4 problems)" in message
     assert "CheckType MODEL_QUALITY is not supported locally" in message
@@ -225,9 +225,9 @@ def test_step_level_fields_take_parameters(tmp_path: Path) -> None:
     step = check_step(SkipCheck={"Get": "Parameters.Skip"}, RegisterNewBaseline={"Get": "Parameters.Nope"})
     raw = {"Version": "2020-12-01", "Parameters": [{"Name": "Skip", "Type": "Boolean"}], "Steps": [step]}
     with pytest.raises(DefinitionError, match=r"Parameters\.Nope is not declared"):
-        definitions.parse(raw, EXECUTORS)
+        definitions.parse(raw, STEP_TYPES)
     step["RegisterNewBaseline"] = True
-    spec = definitions.parse(raw, EXECUTORS).steps["DataQualityBaseline"]
+    spec = definitions.parse(raw, STEP_TYPES).steps["DataQualityBaseline"]
     assert spec.arguments["SkipCheck"] == {"Get": "Parameters.Skip"}
 
 
@@ -236,15 +236,17 @@ def test_the_cache_key_leaves_the_output_out_and_keeps_the_check_fields(tmp_path
 
     store = ObjectStore(tmp_path / "store")
     store.put_bytes(f"{DATA}/train_features.csv", b"1,2\n")
-    spec = definitions.parse({"Version": "2020-12-01", "Parameters": [], "Steps": [check_step()]}, EXECUTORS)
+    spec = definitions.parse({"Version": "2020-12-01", "Parameters": [], "Steps": [check_step()]}, STEP_TYPES)
     arguments = spec.steps["DataQualityBaseline"].arguments
     elsewhere = json.loads(json.dumps(arguments))
     elsewhere["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] = "s3://bucket/other-execution/baseline"
-    assert cache_key("QualityCheck", arguments, store) == cache_key("QualityCheck", elsewhere, store)
-    assert cache_key("QualityCheck", arguments, store) != cache_key(
-        "QualityCheck", {**arguments, "SkipCheck": False}, store
+    assert cache_key(STEP_TYPES["QualityCheck"], arguments, store) == cache_key(
+        STEP_TYPES["QualityCheck"], elsewhere, store
+    )
+    assert cache_key(STEP_TYPES["QualityCheck"], arguments, store) != cache_key(
+        STEP_TYPES["QualityCheck"], {**arguments, "SkipCheck": False}, store
     )
     store.put_bytes(f"{DATA}/train_features.csv", b"1,3\n")  # new data at the same URI: not a stale hit
-    assert cache_key("QualityCheck", arguments, store) != cache_key(
-        "QualityCheck", elsewhere, ObjectStore(tmp_path / "x")
+    assert cache_key(STEP_TYPES["QualityCheck"], arguments, store) != cache_key(
+        STEP_TYPES["QualityCheck"], elsewhere, ObjectStore(tmp_path / "x")
     )

@@ -70,7 +70,7 @@ def home(tmp_path: Path) -> Path:
 def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("SHOWCASE_")}
     return subprocess.run(
-        [sys.executable, "-m", "showcase.cli.registry", "--home", str(home), *args],
+        [sys.executable, "-m", "showcase", "registry", "--home", str(home), *args],
         cwd=REPO,
         env={**base, **(env or {})},
         capture_output=True,
@@ -366,7 +366,7 @@ def test_a_registry_on_a_read_only_mount_is_one_line(home: Path) -> None:
     for args in ("groups", f"approve {GROUP}/1"):
         result = in_mount_namespace(
             f"mount --bind {where} {where} && mount -o remount,bind,ro {where} && "
-            f"exec {python} -m showcase.cli.registry --home {where} {args}"
+            f"exec {python} -m showcase registry --home {where} {args}"
         )
         one_line_error(
             result,
@@ -387,7 +387,7 @@ def test_a_registry_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
     result = in_mount_namespace(
         f"mount -t tmpfs -o size=256k none {where} && {python} -c {shlex.quote(register)} && "
         f"(dd if=/dev/zero of={where}/filler bs=4k 2>/dev/null; true) && "
-        f"exec {python} -m showcase.cli.registry --home {where} approve {GROUP}/1"
+        f"exec {python} -m showcase registry --home {where} approve {GROUP}/1"
     )
     one_line_error(
         result,

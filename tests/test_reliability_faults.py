@@ -200,7 +200,7 @@ conn.execute("ROLLBACK")
 
 def registry_cli(home: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "showcase.cli.registry", "--home", str(home), *args],
+        [sys.executable, "-m", "showcase", "registry", "--home", str(home), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -124,7 +124,7 @@ def test_no_wait_returns_after_starting(aws_env: dict[str, str], sagemaker: Any)
         (["-n", "showcase.pipeline", "-r", ROLE_ARN, "-k", "{}"], "needs 'region'"),
         (["-n", "showcase.pipeline", "-r", ROLE_ARN, "-p", "NoEquals"], "expected Name=Value"),
         ([*publish_args()[:6], "-p", "Colour=red"], "declares no parameter 'Colour'"),
-        ([*publish_args()[:6], "-p", "SplitSeed=abc"], "SplitSeed=abc: expected an Integer value"),
+        ([*publish_args()[:6], "-p", "SplitSeed=abc"], "parameter 'SplitSeed' is Integer (e.g. 42), got 'abc'"),
         (["-n", "showcase.pipeline", "-r", ROLE_ARN, "--timeout", "soon"], "argument --timeout: invalid float value"),
     ],
 )

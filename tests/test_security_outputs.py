@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS, user_code
+from showcase.local.steps import STEP_TYPES, user_code
 from showcase.registry import Registry
 from showcase.store import ObjectStore, StoreError
 from showcase.store.objects import job_files
@@ -60,7 +60,7 @@ def test_an_output_linked_out_of_the_job_directory_fails_the_step_and_uploads_no
     context = make_context(tmp_path, store, Registry(tmp_path / "r.sqlite"), "Processing",
                            linking_job(store, link, host_dir))  # fmt: skip
     with pytest.raises(StepFailed) as caught:
-        EXECUTORS["Processing"].run(context)
+        STEP_TYPES["Processing"].executor.run(context)
     target = str(host_dir) if link == "out" else str(host_dir / "id_secret")
     assert str(caught.value) == (
         f"output result: {named} is a symbolic link to {target}, outside the job's directory: a job's outputs are "
@@ -74,7 +74,7 @@ def test_links_that_stay_inside_the_job_directory_are_followed(tmp_path: Path, h
     store = ObjectStore(tmp_path / "store")
     context = make_context(tmp_path, store, Registry(tmp_path / "r.sqlite"), "Processing",
                            linking_job(store, "inside", host_dir))  # fmt: skip
-    EXECUTORS["Processing"].run(context)
+    STEP_TYPES["Processing"].executor.run(context)
     assert store.list(f"{BUCKET}/exec/result/") == [
         f"{BUCKET}/exec/result/alias.txt", f"{BUCKET}/exec/result/data.txt", f"{BUCKET}/exec/result/inputs/numbers.txt"
     ]  # fmt: skip

@@ -13,9 +13,9 @@ import pytest
 from showcase import local
 from showcase.errors import StepFailed
 from showcase.local.cache import cache_key
-from showcase.local.executors import EXECUTORS
-from showcase.local.executors.user_code import V3_REFUSAL
 from showcase.local.jobs import JobContext
+from showcase.local.steps import STEP_TYPES
+from showcase.local.steps.user_code import V3_REFUSAL
 from showcase.registry import Registry
 from showcase.settings import Settings
 from showcase.store import ObjectStore
@@ -147,7 +147,7 @@ def make_context(tmp_path: Path, store: ObjectStore, registry: Registry, argumen
 
 
 def run(context: JobContext) -> dict[str, Any]:
-    return EXECUTORS["Training"].run(context)
+    return STEP_TYPES["Training"].executor.run(context)
 
 
 @pytest.mark.parametrize("source", ["tar.gz", "prefix"])
@@ -265,7 +265,7 @@ def test_python_container_entrypoint_gets_paths_rewritten(
         ["--model-dir", "/opt/ml/model", "--train", "/opt/ml/input/data/train", "--name", "opt"],
     )
     context = make_context(tmp_path, store, registry, arguments)
-    assert EXECUTORS["Training"].problems(arguments) == []
+    assert STEP_TYPES["Training"].executor.problems(arguments) == []
     properties = run(context)
     model = json.loads(members(store.get_bytes(properties["ModelArtifacts"]["S3ModelArtifacts"]))["model.json"])
     work = context.work_dir
@@ -280,7 +280,7 @@ def test_python_container_entrypoint_gets_paths_rewritten(
 def test_sdk_v3_driver_and_other_programs_are_refused_before_running(
     tmp_path: Path, store: ObjectStore, registry: Registry
 ) -> None:
-    problems = EXECUTORS["Training"].problems
+    problems = STEP_TYPES["Training"].executor.problems
     v3 = entrypoint_arguments(
         [
             "/bin/sh",
@@ -304,7 +304,7 @@ def test_sdk_v3_driver_and_other_programs_are_refused_before_running(
 
 
 def test_script_mode_problems() -> None:
-    problems = EXECUTORS["Training"].problems
+    problems = STEP_TYPES["Training"].executor.problems
     assert problems(script_mode_arguments()) == []
     custom = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-trainer:latest"
     (found,) = problems(script_mode_arguments(image=custom))
@@ -321,9 +321,9 @@ def test_script_mode_problems() -> None:
 
 def test_changed_training_code_changes_the_cache_key(store: ObjectStore) -> None:
     arguments = script_mode_arguments()
-    before = cache_key("Training", arguments, store)
+    before = cache_key(STEP_TYPES["Training"], arguments, store)
     store.put_bytes(SOURCE_TAR, tar_gz({"train.py": TRAIN + "\n# changed\n", "helper.py": HELPER}))
-    assert cache_key("Training", arguments, store) != before
+    assert cache_key(STEP_TYPES["Training"], arguments, store) != before
 
 
 def test_processing_then_script_mode_training_then_condition(tmp_path: Path) -> None:

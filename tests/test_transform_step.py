@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from showcase.errors import StepFailed
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.serving.app import EndpointApp
 from showcase.store import ObjectStore
@@ -62,7 +62,7 @@ def run(home: Path, tmp_path: Path, name: str, **arguments: Any) -> dict[str, An
         "P", "exec00000001", f"Transform{name}", "Transform", base, tmp_path / name, io.StringIO(),
         ObjectStore(home / "store"), Registry(home / "registry.sqlite"),
     )  # fmt: skip
-    return EXECUTORS["Transform"].run(context)
+    return STEP_TYPES["Transform"].executor.run(context)
 
 
 def put(home: Path, key: str, text: str) -> None:
@@ -175,7 +175,7 @@ def test_what_cannot_run_locally_is_refused_before_running(change: dict[str, Any
     }  # fmt: skip
     for key, value in change.items():
         arguments[key] = {**arguments.get(key, {}), **value} if isinstance(value, dict) else value
-    problems = EXECUTORS["Transform"].problems(arguments)
+    problems = STEP_TYPES["Transform"].executor.problems(arguments)
     assert len(problems) == 1 and __import__("re").search(problem, problems[0]), problems
 
 
@@ -190,10 +190,15 @@ def test_the_cache_key_holds_sagemakers_transform_attributes_only(tmp_path: Path
         "TransformOutput": {"S3OutputPath": "s3://bucket/out/run-1"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
     }
-    key = cache_key("Transform", base, store)
-    assert cache_key("Transform", {**base, "TransformOutput": {"S3OutputPath": "s3://bucket/out/run-2"}}, store) == key
-    assert cache_key("Transform", {**base, "ModelName": "m2"}, store) != key
-    assert cache_key("Transform", {**base, "DataProcessing": {"InputFilter": "$[1:]"}}, store) != key
+    key = cache_key(STEP_TYPES["Transform"], base, store)
+    assert (
+        cache_key(
+            STEP_TYPES["Transform"], {**base, "TransformOutput": {"S3OutputPath": "s3://bucket/out/run-2"}}, store
+        )
+        == key
+    )
+    assert cache_key(STEP_TYPES["Transform"], {**base, "ModelName": "m2"}, store) != key
+    assert cache_key(STEP_TYPES["Transform"], {**base, "DataProcessing": {"InputFilter": "$[1:]"}}, store) != key
 
 
 def test_a_pipeline_with_what_cannot_run_is_refused_before_any_step_runs(tmp_path: Path) -> None:

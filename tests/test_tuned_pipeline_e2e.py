@@ -81,7 +81,7 @@ def test_the_batch_predictions_are_the_evaluated_models_predictions(home: Path) 
 def test_the_trials_show_in_describe_and_each_has_its_log(home: Path) -> None:
     record = execution(home)
     env_home = {"SHOWCASE_HOME": str(home), "COLUMNS": "250", "PATH": ""}
-    command = [sys.executable, "-m", "showcase.cli.local"]
+    command = [sys.executable, "-m", "showcase"]
     described = subprocess.run([*command, "describe", record["execution_id"]], capture_output=True, text=True,
                                env={**env_home, "PYTHONPATH": str(REPO / "src")}, check=True, timeout=60)  # fmt: skip
     summaries = steps(record)["TuneModel"]["properties"]["TrainingJobSummaries"]

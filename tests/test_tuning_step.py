@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from showcase.errors import JobStopped, StepFailed
-from showcase.local.executors import EXECUTORS
 from showcase.local.jobs import JobContext, JobStop
+from showcase.local.steps import STEP_TYPES
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.test_executors import _load_model
@@ -90,7 +90,7 @@ def run(
     context = JobContext(
         "P", execution, "Tune", "Tuning", arguments, work, io.StringIO(), store, Registry(tmp_path / "r.sqlite")
     )
-    return EXECUTORS["Tuning"].run(context)
+    return STEP_TYPES["Tuning"].executor.run(context)
 
 
 def categorical(**values: list[str]) -> dict[str, Any]:
@@ -251,7 +251,7 @@ def test_a_stopped_tuning_job_stops_its_running_trials_and_starts_no_more(store:
 
     threading.Thread(target=stop_once_both_train, daemon=True).start()
     with pytest.raises(JobStopped, match="was stopped after 2 training job"):
-        EXECUTORS["Tuning"].run(context)
+        STEP_TYPES["Tuning"].executor.run(context)
     logs = sorted(trials.glob("*.log"))
     assert len(logs) == 2  # the two running ones; none started after the stop
     for log in logs:
@@ -288,7 +288,7 @@ def test_what_cannot_run_locally_is_refused_before_running(change: dict[str, Any
 
     arguments = tuning("Random", categorical(max_depth=["2", "3"]))
     arguments["HyperParameterTuningJobConfig"].update(change)
-    problems = EXECUTORS["Tuning"].problems(arguments)
+    problems = STEP_TYPES["Tuning"].executor.problems(arguments)
     assert len(problems) == 1 and re.search(problem, problems[0]), problems
 
 
@@ -297,7 +297,7 @@ def test_a_trial_definition_the_training_executor_refuses_is_refused() -> None:
     arguments["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = (
         "123.dkr.ecr.us-east-1.amazonaws.com/mine:1"
     )
-    problems = EXECUTORS["Tuning"].problems(arguments)
+    problems = STEP_TYPES["Tuning"].executor.problems(arguments)
     assert any("TrainingJobDefinition: image 123.dkr.ecr" in p for p in problems), problems
 
 
@@ -426,7 +426,7 @@ def test_a_metric_regex_that_is_not_one_is_refused_before_running() -> None:
     arguments["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"] = [
         {"Name": "validation:rmse", "Regex": "rmse=([0-9."}
     ]
-    problems = EXECUTORS["Tuning"].problems(arguments)
+    problems = STEP_TYPES["Tuning"].executor.problems(arguments)
     assert any("MetricDefinitions validation:rmse: Regex 'rmse=([0-9.' is not a regex" in p for p in problems), problems
 
 
@@ -491,7 +491,7 @@ def test_the_objective_type_and_target_value_decide_the_best_trial_and_when_to_s
     log = io.StringIO()
     context = JobContext("P", "exec00000001", "Tune", "Tuning", arguments, work, log, store,
                          Registry(tmp_path / "r.sqlite"))  # fmt: skip
-    properties = EXECUTORS["Tuning"].run(context)
+    properties = STEP_TYPES["Tuning"].executor.run(context)
     summaries = properties["TrainingJobSummaries"]
     assert sorted(s["TunedHyperParameters"]["lr"] for s in summaries) == sorted(launched)
     assert properties["HyperParameterTuningJobStatus"] == "Completed"
@@ -510,7 +510,7 @@ def test_the_tuning_jobs_own_max_runtime_ends_it_once_passed(
     """ResourceLimits.MaxRuntimeInSeconds (at least 120 on SageMaker) bounds the tuning job, not each trial: once
     it has passed, no further trial is launched and the job completes with the trials it ran. The tuning job's
     clock is made to run a minute a reading, so that the test need not wait two minutes."""
-    from showcase.local.executors import tuning as tuning_module
+    from showcase.local.steps import tuning_job as tuning_module
 
     start, readings = datetime.now(timezone.utc), itertools.count()
     monkeypatch.setattr(
@@ -525,7 +525,7 @@ def test_the_tuning_jobs_own_max_runtime_ends_it_once_passed(
     log = io.StringIO()
     context = JobContext("P", "exec00000001", "Tune", "Tuning", arguments, work, log, store,
                          Registry(tmp_path / "r.sqlite"))  # fmt: skip
-    properties = EXECUTORS["Tuning"].run(context)
+    properties = STEP_TYPES["Tuning"].executor.run(context)
     assert properties["HyperParameterTuningJobStatus"] == "Completed"
     assert 1 <= properties["TrainingJobStatusCounters"]["Completed"] < 6
     assert len(properties["TrainingJobSummaries"]) == properties["TrainingJobStatusCounters"]["Completed"]

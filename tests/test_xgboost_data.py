@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xgboost
 
-from showcase.local.executors import xgboost_algorithm as algorithm
+from showcase.local.images import xgboost_algorithm as algorithm
 
 PIPELINE = {"num_round": 12, "max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.7}
 

@@ -27,10 +27,10 @@
     │   ├── NotFound                404: no execution, step, package, report or endpoint by that name
     │   ├── Conflict                409: the request contradicts the current state
     │   └── Unsupported             501: this source cannot do that
-    ├── HyperparameterError         a hyperparameter the XGBoost container would reject (executors.hyperparameters)
+    ├── HyperparameterError         a hyperparameter the XGBoost container would reject (images.hyperparameters)
     ├── AlgorithmClientError        data or configuration the XGBoost container would reject
-    │                               (executors.xgboost_algorithm; reported as the container's "ClientError: ...")
-    └── AnalysisError               a dataset Model Monitor's analyzer cannot profile (executors.quality_check;
+    │                               (images.xgboost_algorithm; reported as the container's "ClientError: ...")
+    └── AnalysisError               a dataset Model Monitor's analyzer cannot profile (images.analyzer;
                                     the analyzer job's ExitMessage)
 
 Outside the tree on purpose: ``serving.codec.RequestError`` (an HTTP status and message the endpoint answers

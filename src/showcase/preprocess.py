@@ -1,16 +1,11 @@
 """Prepare the UCI Abalone data: check it, encode and scale it, split it 70/15/15 with a seed.
 
-Runs as a SageMaker Processing job on the scikit-learn image, and unchanged in the local runtime.
-It imports only what that image has (numpy, pandas; boto3 for s3:// input), and every container
-path arrives as an argument. Outputs, each a headerless CSV with the label (rings) first:
-
-    <output-dir>/train/train.csv, validation/validation.csv, test/test.csv
-    <output-dir>/metadata/preprocessing.json  (input checksum, row counts, scaler, feature names)
-
-and ``<output-dir>/baseline/train_features.csv``: the train split's features without the label, headerless — what
-the endpoint receives, and so what a data-quality baseline is computed from.
-
-A bad input file stops the job with one line naming the row and column at fault.
+Runs as a SageMaker Processing job on the scikit-learn image, and unchanged in the local runtime. It imports only
+what that image has (numpy, pandas; boto3 for s3:// input); every container path arrives as an argument. It writes
+``<output-dir>/{train,validation,test}/<split>.csv`` (headerless CSV, the label, rings, first),
+``metadata/preprocessing.json`` (input checksum, row counts, scaler, feature names) and
+``baseline/train_features.csv`` (the train split's features: what the endpoint receives, the data-quality baseline's
+data). A bad input file stops the job with one line naming the row and column at fault.
 """
 
 from __future__ import annotations
@@ -32,17 +27,8 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-COLUMNS = [
-    "sex",
-    "length",
-    "diameter",
-    "height",
-    "whole_weight",
-    "shucked_weight",
-    "viscera_weight",
-    "shell_weight",
-    "rings",
-]
+COLUMNS = ["sex", "length", "diameter", "height", "whole_weight", "shucked_weight", "viscera_weight", "shell_weight",
+           "rings"]  # fmt: skip
 NUMERIC = COLUMNS[1:8]
 SEXES = ("F", "I", "M")
 FEATURES = [*NUMERIC, *(f"sex_{sex}" for sex in SEXES)]
@@ -79,12 +65,8 @@ def fetch(uri: str) -> bytes:
         reason = getattr(exc, "reason", exc)
         raise DataError(f"cannot download {uri} ({reason}); {LOCAL_COPY_HINT}") from None
     except FileNotFoundError:
-        where = (
-            ""
-            if Path(uri).is_absolute()
-            else " (a relative path is read from the job's directory: give an absolute one)"
-        )
-        raise DataError(f"input data {uri} does not exist{where}") from None
+        hint = " (a relative path is read from the job's directory: give an absolute one)"
+        raise DataError(f"input data {uri} does not exist{'' if Path(uri).is_absolute() else hint}") from None
     except IsADirectoryError:
         raise DataError(f"input data {uri} is a directory; give the data file itself") from None
     except PermissionError:
@@ -92,23 +74,17 @@ def fetch(uri: str) -> bytes:
 
 
 def read_rows(stream: BinaryIO) -> bytes:
-    """Read the whole stream, stopping at the first line longer than MAX_LINE.
-
-    A hostile or wrong file (one enormous line, a binary blob) is refused after one chunk, not after
-    reading and decoding all of it: memory stays bounded by what was read of well-formed rows.
-    """
+    """Read the whole stream, stopping at the first line longer than MAX_LINE: a hostile or wrong file (one enormous
+    line, a binary blob) is refused after one chunk, memory bounded by what was read of well-formed rows."""
     chunks: list[bytes] = []
     row, open_line = 1, 0  # the row being read and the length of its part read so far
     while chunk := stream.read(_CHUNK):
         lines = chunk.split(b"\n")
         lengths = [open_line + len(lines[0]), *map(len, lines[1:])]
-        longest = max(lengths)
-        if longest > MAX_LINE:
+        if max(lengths) > MAX_LINE:
             at = row + next(index for index, length in enumerate(lengths) if length > MAX_LINE)
-            raise DataError(
-                f"row {at} is longer than {MAX_LINE} characters; an Abalone row has 9 short fields "
-                "(is this the right file?)"
-            )
+            why = "an Abalone row has 9 short fields (is this the right file?)"
+            raise DataError(f"row {at} is longer than {MAX_LINE} characters; {why}")
         row += len(lines) - 1
         open_line = lengths[-1]
         chunks.append(chunk)
@@ -127,13 +103,9 @@ class Table:
 
 
 def parse(raw: bytes) -> Table:
-    """Check the raw bytes and return the typed table, or raise DataError naming the row and column.
-
-    The bytes are cut at line ends into pieces of about _PIECE bytes, each read by pandas' C parser
-    straight into the preallocated columns, so no Python object per row or per cell is ever made.
-    A piece the C parser cannot take, or that fails a check, is read again row by row, which finds
-    the first bad cell and names it by its row in the whole file.
-    """
+    """The typed table, or DataError naming the row and column: pieces of about _PIECE bytes, cut at line ends, are
+    read by pandas' C parser into the preallocated columns (no Python object per row or cell); a piece it cannot take,
+    or that fails a check, is read again row by row, naming the first bad cell by its row in the whole file."""
     if not raw:
         raise DataError("the input data is empty: expected 9 comma-separated fields per row, no header")
     if not raw.isascii():
@@ -148,36 +120,21 @@ def parse(raw: bytes) -> Table:
         end = len(raw) if end < 0 else end + 1
         piece = raw[start:end]
         count = piece.count(b"\n") + (not piece.endswith(b"\n"))
-        values, sex = _fast_parse(piece, count) or _parse_rows(piece.decode("ascii").split("\n")[:count], row)
-        table.values[row : row + count] = values
-        table.sex[row : row + count] = sex
+        parsed = _fast_parse(piece, count) or _parse_rows(piece.decode("ascii").split("\n")[:count], row)
+        table.values[row : row + count], table.sex[row : row + count] = parsed
         start, row = end, row + count
     return table
 
 
 def _fast_parse(piece: bytes, rows: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The C parser's reading of one piece, if every check passes; None sends it to the row-by-row path."""
+    """The C parser's reading of one piece, if every cell is good; None sends it to the row-by-row path."""
+    dtype = {"sex": pd.CategoricalDtype(SEXES), **dict.fromkeys(COLUMNS[1:], float)}
     try:
-        frame = pd.read_csv(
-            io.BytesIO(piece),
-            header=None,
-            names=COLUMNS,
-            dtype={"sex": pd.CategoricalDtype(SEXES), **dict.fromkeys(COLUMNS[1:], float)},
-            skip_blank_lines=False,
-            engine="c",
-        )
+        frame = pd.read_csv(io.BytesIO(piece), header=None, names=COLUMNS, dtype=dtype, skip_blank_lines=False)
     except (ValueError, pd.errors.ParserError):
         return None
-    values = frame[COLUMNS[1:]].to_numpy()
-    sex = frame["sex"].cat.codes.to_numpy()
-    rings = values[:, -1]
-    good = (
-        len(frame) == rows
-        and bool((sex >= 0).all())
-        and bool(np.isfinite(values).all())
-        and bool(((rings >= 0) & (rings == np.round(rings))).all())
-    )
-    return (values, sex) if good else None
+    values, sex = frame[COLUMNS[1:]].to_numpy(), frame["sex"].cat.codes.to_numpy()
+    return (values, sex) if len(frame) == rows and _first_bad(values, sex) is None else None
 
 
 def _parse_rows(lines: list[str], first: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -193,38 +150,30 @@ def _parse_rows(lines: list[str], first: int = 0) -> tuple[np.ndarray, np.ndarra
             raise DataError(f"row {number} has {len(fields)} fields, expected {len(COLUMNS)} ({', '.join(COLUMNS)})")
         rows.append(fields)
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    _check_sex(frame, first)
-    values = np.column_stack(
-        [_numeric(frame[name], position, name, first) for position, name in enumerate(COLUMNS[1:], start=2)]
-    )
-    return values, frame["sex"].map({sex: code for code, sex in enumerate(SEXES)}).to_numpy(dtype=np.int8)
-
-
-def _check_sex(frame: pd.DataFrame, first: int) -> None:
-    bad = ~frame["sex"].isin(SEXES)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        value = frame["sex"].iat[row]
+    sex = frame["sex"].map({sex: code for code, sex in enumerate(SEXES)}).fillna(-1).to_numpy(dtype=np.int8)
+    numbers = [pd.to_numeric(frame[name].str.strip(), errors="coerce").to_numpy(dtype=float) for name in COLUMNS[1:]]
+    values = np.column_stack(numbers)
+    bad = _first_bad(values, sex)
+    if bad is None:
+        return values, sex
+    row, column = bad[0], min(bad[1], len(COLUMNS) - 1)
+    raw, where = frame.iat[row, column], f"row {first + row + 1}, column {column + 1} ({COLUMNS[column]})"
+    if bad[1] == 0:
         hint = "; is row 1 a header? the file must have none" if row + first == 0 else ""
-        raise DataError(f"row {first + row + 1}, column 1 (sex): {value!r} is not one of M, F, I{hint}")
+        raise DataError(f"{where}: {raw!r} is not one of M, F, I{hint}")
+    if bad[1] == len(COLUMNS):
+        raise DataError(f"{where}: {raw!r} is not a whole ring count")
+    what = "a missing value" if raw.strip().lower() in ("", "nan", "na") else f"{raw!r}, not a finite number"
+    raise DataError(f"{where}: {what}")
 
 
-def _numeric(column: pd.Series, position: int, name: str, first: int) -> np.ndarray:
-    values = pd.to_numeric(column.str.strip(), errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raw = column.iat[row]
-        what = "a missing value" if raw.strip().lower() in ("", "nan", "na") else f"{raw!r}, not a finite number"
-        raise DataError(f"row {first + row + 1}, column {position} ({name}): {what}")
-    if name == "rings":
-        bad = (values < 0) | (values != np.round(values))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"row {first + row + 1}, column {position} (rings): {column.iat[row]!r} is not a whole ring count"
-            )
-    return values
+def _first_bad(values: np.ndarray, sex: np.ndarray) -> tuple[int, int] | None:
+    """The first cell, column by column, that is not a value of its column, as ``(row, column)``: column 0 a sex
+    not in SEXES, 1-8 a measurement or rings that is not a finite number, 9 rings that is not a whole count."""
+    rings = values[:, -1]
+    bad = np.column_stack([sex < 0, ~np.isfinite(values), (rings < 0) | (rings != np.round(rings))])
+    found = np.flatnonzero(bad.T)
+    return None if not found.size else divmod(int(found[0]), len(sex))[::-1]
 
 
 def split_indices(rows: int, seed: int) -> dict[str, np.ndarray]:
@@ -248,47 +197,24 @@ _POW10 = 10.0 ** np.arange(23)  # exact doubles
 _FIVE_DIGITS = np.zeros((100_000, 8), dtype=np.uint8)  # "00000" .. "99999" and 3 bytes of padding, as uint64
 _FIVE_DIGITS[:, :5] = np.frombuffer(b"".join(b"%05d" % number for number in range(100_000)), np.uint8).reshape(-1, 5)
 _FIVE_DIGITS_PACKED = _FIVE_DIGITS.view(np.uint64).ravel()
-_ONE_HOT = np.array(
-    [[ord(c) for c in ",".join("1" if other == sex else "0" for other in SEXES) + "\n"] for sex in SEXES]
-)
+_ONE_HOT = np.array([[ord(c) for c in ",".join("1" if o == s else "0" for o in SEXES) + "\n"] for s in SEXES])
 
 
-def _templates() -> np.ndarray:
-    """For each exponent -4..9 of %.10g's fixed notation, a cell with everything but the 10 digits."""
-    cells = np.full((14, _CELL), ord("0"), dtype=np.uint8)
-    cells[:, 0] = ord("-")
-    cells[:, -1] = ord(",")
-    for e in range(-4, 10):
-        cells[e + 4, 2 + max(e, 0)] = ord(".")  # after the units digit, which is "0" when e < 0
-    return cells
-
-
-def _keep_table() -> np.ndarray:
-    """``[first, last]``: a cell's characters first..last, and its separator."""
-    place = np.arange(_CELL)
-    table = (place >= np.arange(2)[:, None, None]) & (place <= np.arange(_CELL)[None, :, None])
-    table[:, :, -1] = True
-    return table
-
-
-_TEMPLATES = _templates()
-_KEEP = _keep_table()
+_TEMPLATES = np.full((14, _CELL), ord("0"), dtype=np.uint8)  # per exponent -4..9: a cell less its 10 digits
+_TEMPLATES[:, 0], _TEMPLATES[:, -1] = ord("-"), ord(",")
+_TEMPLATES[np.arange(14), 2 + np.maximum(np.arange(-4, 10), 0)] = ord(".")  # after the units digit ("0" if e < 0)
+_KEEP = (np.arange(_CELL) >= np.arange(2)[:, None, None]) & (np.arange(_CELL) <= np.arange(_CELL)[None, :, None])
+_KEEP[:, :, -1] = True  # [first, last]: a cell's characters first..last, and its separator
 
 
 def format_rows(values: np.ndarray, tails: np.ndarray) -> tuple[bytes, bytes]:
-    """Rows of ``values`` (float64, one column per field) then a tail of text per row, as ``"%.10g," * columns
-    + tail`` writes them, byte for byte; and the same rows without their first field.
-
-    Vectorised with numpy: each value is rounded to 10 significant digits, an integer ``m`` in [10^9, 10^10)
-    and an exponent ``e``; its cell is ``-`` + the digits with a point after the units digit (``0.000`` first
-    when e < 0: %.10g's fixed notation, for 1e-4 <= |x| < 1e10 after rounding) + ``,``, and %.10g's text is
-    the cell's characters from the sign (if negative) or the first digit to the last nonzero digit (to the
-    units digit if no fraction digit is nonzero). The values are grouped by exponent so that each group's
-    cells are filled by slices. ``m`` is exact unless the scaled value lies within 1e-5 of a half (its
-    float64 error is below 2e-6); such values, zeros and those %.10g writes in exponent notation are
-    formatted by Python's own ``%`` instead. ``tails`` holds one row of character codes per row, ending with
-    its newline.
-    """
+    """Rows of ``values`` (float64) then a tail per row (``tails``: character codes, ending with the newline), as
+    ``"%.10g," * columns + tail`` writes them, byte for byte; and the same rows without their first field. Each
+    value is rounded to 10 significant digits, ``m`` in [10^9, 10^10), and an exponent ``e``; its cell is
+    ``-`` + the digits with a point after the units digit (``0.000`` first when e < 0) + ``,``, and its text runs
+    from the sign (if negative) or the first digit to the last nonzero digit (the units digit at least). Values are
+    grouped by exponent so that slices fill each group's cells. ``m`` is exact unless the scaled value lies within
+    1e-5 of a half; such values, zeros and what %.10g writes in exponent notation are formatted by Python."""
     rows, columns = values.shape
     flat = values.ravel()
     mantissa, exponent, exact = _rounded(flat)
@@ -296,8 +222,7 @@ def format_rows(values: np.ndarray, tails: np.ndarray) -> tuple[bytes, bytes]:
     order = np.argsort(group, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=15))]).tolist()
     high, low = np.divmod(mantissa[order], 100_000)
-    packed = np.empty((flat.size, 2), dtype=np.uint64)
-    packed[:, 0], packed[:, 1] = _FIVE_DIGITS_PACKED[high], _FIVE_DIGITS_PACKED[low]
+    packed = np.stack([_FIVE_DIGITS_PACKED[high], _FIVE_DIGITS_PACKED[low]], axis=1)
     spread = packed.view(np.uint8).reshape(flat.size, 16)
     digits = np.concatenate((spread[:, :5], spread[:, 8:13]), axis=1)
     final = 9 - np.argmax(digits[:, ::-1] != ord("0"), axis=1)  # the index of the last nonzero digit
@@ -357,61 +282,24 @@ def _rounded(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.where(exact, mantissa, 1e9).astype(np.int64), exponent, exact
 
 
-def write_csv(
-    table: Table,
-    rows: np.ndarray,
-    mean: np.ndarray,
-    scale: np.ndarray,
-    path: Path,
-    *,
-    features_path: Path | None = None,
-) -> None:
-    """Write ``rows`` of the table as headerless CSV, label first, each value as ``%.10g`` formats it (by
-    ``format_rows``, byte for byte); and to ``features_path``, when given, the same rows without the label
-    (the features as the endpoint receives them), from the same formatted text.
-
-    Written _WRITE_ROWS rows at a time: memory holds one block of text, never the whole split.
-    """
-    with ExitStack() as files:
-        outputs = [path, *([features_path] if features_path else [])]
-        for output in outputs:
-            output.parent.mkdir(parents=True, exist_ok=True)
-        out, *features_out = (files.enter_context(o.open("wb")) for o in outputs)
-        for start in range(0, len(rows), _WRITE_ROWS):
-            block = rows[start : start + _WRITE_ROWS]
-            values = table.values[block]
-            fields = np.empty_like(values)
-            fields[:, 0] = values[:, -1]
-            fields[:, 1:] = (values[:, : len(NUMERIC)] - mean) / scale
-            whole, features = format_rows(fields, _ONE_HOT[table.sex[block]])
-            out.write(whole)
-            for features_file in features_out:
-                features_file.write(features)
-
-
 Output = tuple[np.ndarray, Path, Path | None]
 """The rows of one split, its file, and where the same rows go without the label (or None)."""
 
 
 def write_splits(table: Table, outputs: list[Output], mean: np.ndarray, scale: np.ndarray, *, writers: int) -> None:
-    """Write every split as ``write_csv`` does, the rows shared among up to ``writers`` processes.
-
-    Formatting is most of PrepareData's time and each row's text depends on that row alone, so the rows of
-    all the splits, in order, are cut into ``writers`` equal ranges: each process (forked, sharing the parsed
-    columns) writes its range to part files, and the parts are joined in order into each file — the same
-    bytes as one process writes. Under _PARALLEL_FROM rows, one process writes everything.
-    """
+    """Write every split (``_write_range``), the rows shared among up to ``writers`` forked processes: the rows
+    of all the splits, in order, cut into equal ranges, each written to part files joined in order afterwards (the
+    same bytes as one process writes). Under _PARALLEL_FROM rows, one process writes everything."""
     total = sum(len(rows) for rows, _, _ in outputs)
-    if writers <= 1 or total < _PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        for rows, path, features_path in outputs:
-            write_csv(table, rows, mean, scale, path, features_path=features_path)
-        return
+    if total < _PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        writers = 1
     cuts = [round(total * worker / writers) for worker in range(writers + 1)]
-    context = multiprocessing.get_context("fork")
+    targets = [target for _, path, features in outputs for target in (path, features) if target is not None]
     children = [
-        context.Process(target=_write_range, args=(table, outputs, mean, scale, worker, cuts[worker], cuts[worker + 1]))
+        multiprocessing.get_context("fork").Process(target=_write_range, args=(table, outputs, mean, scale, worker,
+                                                                                cuts[worker], cuts[worker + 1]))
         for worker in range(1, writers)
-    ]
+    ]  # fmt: skip
     try:
         for child in children:
             child.start()
@@ -421,30 +309,39 @@ def write_splits(table: Table, outputs: list[Output], mean: np.ndarray, scale: n
         failed = [child.exitcode for child in children if child.exitcode != 0]
         if failed:
             raise OSError(f"a process writing the splits failed (exit code {failed[0]})")
-        for target in _targets(outputs):
+        for target in targets:
             _join_parts(target, writers)
     finally:
         for child in children:
             if child.is_alive():
                 child.kill()
-        for target in _targets(outputs):
+        for target in targets:
             for part in range(writers):
                 _part(target, part).unlink(missing_ok=True)
 
 
-def _targets(outputs: list[Output]) -> list[Path]:
-    return [target for _, path, features_path in outputs for target in (path, features_path) if target is not None]
-
-
 def _write_range(table: Table, outputs: list[Output], mean: np.ndarray, scale: np.ndarray, worker: int,
                  start: int, end: int) -> None:  # fmt: skip
-    """Write rows start..end of the splits taken in order, each split's share to its worker's part files."""
+    """Write rows start..end of the splits taken in order to the worker's part files: headerless CSV, label first,
+    each value as ``%.10g`` formats it, and the same rows without the label to the features file when there is one.
+    _WRITE_ROWS rows at a time: memory holds one block of text, never the whole split."""
     offset = 0
     for rows, path, features_path in outputs:
-        first, last = max(start - offset, 0), min(end - offset, len(rows))
-        features_part = None if features_path is None else _part(features_path, worker)
-        write_csv(table, rows[first : max(first, last)], mean, scale, _part(path, worker), features_path=features_part)
+        share = rows[max(start - offset, 0) : max(min(end - offset, len(rows)), 0)]
         offset += len(rows)
+        with ExitStack() as files:
+            parts = [_part(target, worker) for target in (path, features_path) if target is not None]
+            for part in parts:
+                part.parent.mkdir(parents=True, exist_ok=True)
+            out, *features_out = (files.enter_context(part.open("wb")) for part in parts)
+            for first in range(0, len(share), _WRITE_ROWS):
+                block = share[first : first + _WRITE_ROWS]
+                values = table.values[block]
+                fields = np.column_stack([values[:, -1], (values[:, : len(NUMERIC)] - mean) / scale])
+                whole, features = format_rows(fields, _ONE_HOT[table.sex[block]])
+                out.write(whole)
+                for features_file in features_out:
+                    features_file.write(features)
 
 
 def _part(path: Path, worker: int) -> Path:
@@ -465,7 +362,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="seed of the train/validation/test split")
     parser.add_argument("--output-dir", required=True, help="container directory for the outputs")
     args = parser.parse_args(argv)
-
     try:
         raw = fetch(args.input_data)
         input_sha256 = hashlib.sha256(raw).hexdigest()
@@ -477,18 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(table) < 20:
         print(f"PrepareData: only {len(table)} rows; at least 20 are needed to split 70/15/15", file=sys.stderr)
         return 1
-
     parts = split_indices(len(table), args.seed)
     mean, scale = scaler(table, parts["train"])
     out = Path(args.output_dir)
     baseline = {"train": out / "baseline" / "train_features.csv"}
-    write_splits(
-        table,
-        [(rows, out / name / f"{name}.csv", baseline.get(name)) for name, rows in parts.items()],
-        mean,
-        scale,
-        writers=os.cpu_count() or 1,
-    )
+    outputs = [(rows, out / name / f"{name}.csv", baseline.get(name)) for name, rows in parts.items()]
+    write_splits(table, outputs, mean, scale, writers=os.cpu_count() or 1)
     metadata = {
         "input_data": args.input_data,
         "input_sha256": input_sha256,

@@ -49,7 +49,7 @@ class Api:
 
 def start_api(home: Path, *extra: str, env: dict[str, str] | None = None, log_level: str = "WARNING") -> Api:
     """Start ``showcase-local api --port 0`` and wait (bounded) for the line that names its URL."""
-    command = ["showcase.cli.local", "--home", str(home), "--log-level", log_level, "api", "--port", "0", *extra]
+    command = ["showcase", "--home", str(home), "--log-level", log_level, "api", "--port", "0", *extra]
     process = subprocess.Popen(
         [sys.executable, "-m", *command],
         stdout=subprocess.PIPE,

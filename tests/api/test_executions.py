@@ -80,7 +80,7 @@ def test_start_answers_at_once_and_the_execution_runs_in_the_background(api: Api
     result = s3.get_object(Bucket=BUCKET, Key=f"out/{execution_id}/Write/result.txt")["Body"].read()
     assert result == b"hello world"
     listed = subprocess.run(
-        [sys.executable, "-m", "showcase.cli.local", "--home", str(api.home), "describe", execution_id],
+        [sys.executable, "-m", "showcase", "--home", str(api.home), "describe", execution_id],
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
     assert listed.returncode == 0 and "Succeeded" in listed.stdout and "Background" in listed.stdout
@@ -198,7 +198,7 @@ def test_executions_started_by_the_cli_are_listed_too(api: Api, clients: tuple[A
     file = tmp_path / "cli.json"
     file.write_text(gated(0.0))
     started = subprocess.run(
-        [sys.executable, "-m", "showcase.cli.local", "--home", str(api.home), "start", "--definition", str(file),
+        [sys.executable, "-m", "showcase", "--home", str(api.home), "start", "--definition", str(file),
          "--pipeline-name", "FromTheCli"],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip

@@ -128,7 +128,7 @@ def test_a_port_in_use_is_one_line_and_exit_code_2(tmp_path: Any) -> None:
         busy.listen(1)
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "showcase.cli.local", "--home", str(tmp_path), "api", "--port", str(port)],
+            [sys.executable, "-m", "showcase", "--home", str(tmp_path), "api", "--port", str(port)],
             capture_output=True, text=True, timeout=60, cwd=REPO,
         )  # fmt: skip
     assert result.returncode == 2

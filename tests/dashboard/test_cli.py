@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 def dashboard(*args: str, home: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOWCASE_"))}
     return subprocess.Popen(
-        [sys.executable, "-m", "showcase.cli.dashboard", "--home", str(home), *args],
+        [sys.executable, "-m", "showcase", "dashboard", "--home", str(home), *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -22,21 +22,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from showcase.api.state import State
+from showcase.clock import timestamp
 from showcase.files import write_json_atomically
 from showcase.processes import pid_alive, process_started
 from showcase.serving.deployment import EndpointPaths, read_server_info
 
 LOCK = threading.RLock()
 """Guards every endpoint record; the reaper threads update them when a process ends."""
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def parse_time(text: str) -> datetime:
@@ -69,7 +66,7 @@ def update_record(endpoint: EndpointPaths, change: Callable[[dict[str, Any]], No
         record = read_record(endpoint)
         if record is not None:
             change(record)
-            record["LastModifiedTime"] = now()
+            record["LastModifiedTime"] = timestamp()
             write_record(endpoint, record)
 
 
@@ -110,7 +107,7 @@ def start(
     log_path = endpoint.root / f"{command}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "showcase.cli.endpoint", command, *arguments],
+            [sys.executable, "-m", "showcase", "endpoint", command, *arguments],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -21,6 +21,7 @@ from showcase.api import endpoint_processes as processes
 from showcase.api.errors import ApiError, validation
 from showcase.api.listing import created_between, page, sorted_by, with_token
 from showcase.api.state import Call, Handler, State
+from showcase.clock import timestamp
 from showcase.errors import RegistryError
 from showcase.files import write_json_atomically
 from showcase.serving.deployment import VARIANT_NAME, EndpointPaths, read_deployment, read_server_info
@@ -86,7 +87,7 @@ def create_endpoint_config(call: Call) -> dict[str, Any]:
     document = {
         **{key: value for key, value in params.items() if key != "Tags"},
         "EndpointConfigArn": _arn(state, "endpoint-config", name),
-        "CreationTime": processes.now(),
+        "CreationTime": timestamp(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomically(path, document)
@@ -185,7 +186,7 @@ def create_endpoint(call: Call) -> dict[str, Any]:
         record = processes.read_record(endpoint)
         if (record is not None and processes.status(endpoint, record) != "Deleted") or read_server_info(endpoint):
             raise validation(f'Cannot create already existing endpoint "{_arn(state, "endpoint", name)}".')
-        created = processes.now()
+        created = timestamp()
         processes.write_record(
             endpoint,
             {
@@ -233,7 +234,7 @@ def _refuse_deployment_config(config: dict[str, Any]) -> None:
 
 def _adopted(state: State, endpoint: EndpointPaths) -> dict[str, Any]:
     deployment = read_deployment(endpoint)
-    created = deployment.deployed_at if deployment is not None and deployment.deployed_at else processes.now()
+    created = deployment.deployed_at if deployment is not None and deployment.deployed_at else timestamp()
     return {
         "EndpointName": endpoint.name,
         "EndpointArn": _arn(state, "endpoint", endpoint.name),

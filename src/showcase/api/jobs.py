@@ -13,9 +13,9 @@ from typing import Any
 
 from showcase.api.errors import validation
 from showcase.api.state import Call, Handler, State
-from showcase.api.steps import TUNING_JOB_NAME_LENGTH
 from showcase.local import ExecutionRecord, StepRecord, list_executions
 from showcase.local.jobs import job_name
+from showcase.local.steps import STEP_TYPES
 from showcase.statuses import JobStatus, StepStatus
 
 
@@ -30,13 +30,18 @@ class Kind:
         return f"{self.prefix}Job{suffix}"
 
 
+def _kind(operation: str, prefix: str, resource: str) -> Kind:
+    """The step types whose job ``operation`` describes, as they declare it (``StepType.describe``)."""
+    return Kind(prefix, resource, frozenset(name for name, known in STEP_TYPES.items() if known.describe == operation))
+
+
 KINDS = {
-    "DescribeProcessingJob": Kind("Processing", "processing-job", frozenset({"Processing", "QualityCheck"})),
-    "DescribeTrainingJob": Kind("Training", "training-job", frozenset({"Training"})),
-    "DescribeHyperParameterTuningJob": Kind(
-        "HyperParameterTuning", "hyper-parameter-tuning-job", frozenset({"Tuning"})
+    "DescribeProcessingJob": _kind("DescribeProcessingJob", "Processing", "processing-job"),
+    "DescribeTrainingJob": _kind("DescribeTrainingJob", "Training", "training-job"),
+    "DescribeHyperParameterTuningJob": _kind(
+        "DescribeHyperParameterTuningJob", "HyperParameterTuning", "hyper-parameter-tuning-job"
     ),
-    "DescribeTransformJob": Kind("Transform", "transform-job", frozenset({"Transform"})),
+    "DescribeTransformJob": _kind("DescribeTransformJob", "Transform", "transform-job"),
 }
 _RUNNING = {StepStatus.STARTING: JobStatus.IN_PROGRESS, StepStatus.EXECUTING: JobStatus.IN_PROGRESS}
 _ENDED = {
@@ -56,8 +61,7 @@ def _name(kind: Kind, record: ExecutionRecord, step: StepRecord) -> str:
     named = step.properties.get(kind.key("Name"))
     if named:
         return str(named)
-    length = TUNING_JOB_NAME_LENGTH if step.type == "Tuning" else 63
-    return job_name(record.execution_id, step.name, length)
+    return job_name(record.execution_id, step.name, STEP_TYPES[step.type].job_name_length)
 
 
 def describe(state: State, kind: Kind, name: str) -> dict[str, Any]:

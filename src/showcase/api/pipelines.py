@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from showcase.api import tags
 from showcase.api.errors import not_found, validation
 from showcase.api.listing import created_between, page, sorted_by, with_token
 from showcase.api.state import Call, Handler, State
+from showcase.clock import timestamp
 from showcase.files import write_json_atomically
 from showcase.local import list_executions
 from showcase.local.records import execution_arn
@@ -213,7 +214,7 @@ def delete_pipeline(call: Call) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return timestamp()
 
 
 def _time(text: str) -> datetime:

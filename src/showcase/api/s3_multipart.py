@@ -14,7 +14,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +22,7 @@ from showcase.api.errors import ApiError
 from showcase.api.s3_common import byte_range, etag, modified, object_file, object_uri
 from showcase.api.s3_objects import copy_source, receive_into, refuse_aws_chunked
 from showcase.api.state import Call, Handler, State
+from showcase.clock import timestamp
 from showcase.files import write_json_atomically
 
 MIN_PART_BYTES = 5 * 1024 * 1024
@@ -68,7 +69,7 @@ def create_multipart_upload(call: Call) -> dict[str, Any]:
     upload_id = secrets.token_hex(16)
     directory = _uploads(call.state) / upload_id
     directory.mkdir(parents=True)
-    record = {"Bucket": params["Bucket"], "Key": params["Key"], "Initiated": datetime.now(timezone.utc).isoformat()}
+    record = {"Bucket": params["Bucket"], "Key": params["Key"], "Initiated": timestamp()}
     write_json_atomically(directory / "upload.json", record)
     return {"Bucket": params["Bucket"], "Key": params["Key"], "UploadId": upload_id}
 

@@ -23,17 +23,10 @@ from typing import Any
 from showcase.local import ExecutionRecord, StepRecord
 from showcase.local.jobs import job_name
 from showcase.local.records import execution_arn
+from showcase.local.steps import STEP_TYPES
 from showcase.statuses import ExecutionStatus, StepStatus
 
-TUNING_JOB_NAME_LENGTH = 32
-"""HyperParameterTuningJobName's limit; other job names may be 63 characters."""
 _NOT_LISTED = frozenset({StepStatus.NOT_STARTED, StepStatus.SKIPPED})
-_JOBS = {  # step type: (Metadata key, ARN property, ARN resource type)
-    "Processing": ("ProcessingJob", "ProcessingJobArn", "processing-job"),
-    "Training": ("TrainingJob", "TrainingJobArn", "training-job"),
-    "Tuning": ("TuningJob", "HyperParameterTuningJobArn", "hyper-parameter-tuning-job"),
-    "Transform": ("TransformJob", "TransformJobArn", "transform-job"),
-}
 _QUALITY_CHECK_KEYS = (
     "CheckType",
     "ModelPackageGroupName",
@@ -60,14 +53,15 @@ def step_status(step: StepRecord) -> str | None:
 
 
 def job_arn(region: str, account: str, execution_id: str, step: StepRecord) -> str | None:
-    """The ARN of the job a step runs: from its properties once it ran, from its name while it runs."""
-    kind = _JOBS.get(step.type)
-    if kind is None:
+    """The ARN of the job a step runs: from its properties once it ran, from its name while it runs (``StepType.aws``:
+    the property holding it, the ARN's resource type; ``job_name_length``)."""
+    declared = STEP_TYPES.get(step.type)
+    if declared is None or declared.aws.arn_property is None or declared.aws.arn_resource is None:
         return None
-    if step.properties.get(kind[1]):
-        return str(step.properties[kind[1]])
-    length = TUNING_JOB_NAME_LENGTH if step.type == "Tuning" else 63
-    return f"arn:aws:sagemaker:{region}:{account}:{kind[2]}/{job_name(execution_id, step.name, length).lower()}"
+    if step.properties.get(declared.aws.arn_property):
+        return str(step.properties[declared.aws.arn_property])
+    name = job_name(execution_id, step.name, declared.job_name_length).lower()
+    return f"arn:aws:sagemaker:{region}:{account}:{declared.aws.arn_resource}/{name}"
 
 
 def step_summaries(
@@ -106,10 +100,14 @@ def _times(summary: dict[str, Any], start: datetime | None, end: datetime | None
 
 
 def _metadata(step: StepRecord, arn: str | None) -> dict[str, Any]:
-    if arn is not None:
-        return {_JOBS[step.type][0]: {"Arn": arn}}
+    """``{Metadata key: ...}``: the ARN of the job it ran, or of what it made (``StepType.aws``), or what
+    ``_METADATA`` builds for the step types whose metadata is not an ARN."""
+    declared = STEP_TYPES.get(step.type)
     build = _METADATA.get(step.type)
-    return build(step) if build is not None else {}
+    if build is not None or declared is None:
+        return build(step) if build is not None else {}
+    made = arn or (step.properties.get(declared.aws.arn_property) if declared.aws.arn_property else None)
+    return {declared.aws.metadata: {"Arn": made}} if made else {}
 
 
 def _condition(step: StepRecord) -> dict[str, Any]:
@@ -126,10 +124,6 @@ def _quality_check(step: StepRecord) -> dict[str, Any]:
 
 
 _METADATA: dict[str, Callable[[StepRecord], dict[str, Any]]] = {
-    "Model": lambda step: {"Model": {"Arn": step.properties["ModelArn"]}} if step.properties.get("ModelArn") else {},
-    "RegisterModel": lambda step: (
-        {"RegisterModel": {"Arn": step.properties["ModelPackageArn"]}} if step.properties.get("ModelPackageArn") else {}
-    ),
     "Condition": _condition,
     "Fail": lambda step: {"Fail": {"ErrorMessage": step.failure_reason or ""}},
     "QualityCheck": _quality_check,

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from showcase.aws.boundary import aws_call
 from showcase.errors import AwsError, ExecutionFailed
+from showcase.local.steps import STEP_TYPES
 from showcase.paging import paginate
 from showcase.reporting import StepReport
 from showcase.statuses import TERMINAL
@@ -113,9 +114,9 @@ def step_report(step: dict[str, Any], *, display_name: bool = False) -> StepRepo
 
 
 def _step_type(metadata: dict[str, Any]) -> str:
-    kinds = {"ProcessingJob": "Processing", "TrainingJob": "Training", "RegisterModel": "RegisterModel"}
-    kinds.update(Condition="Condition", Fail="Fail", Model="Model", TransformJob="Transform")
-    return next((kind for key, kind in kinds.items() if key in metadata), "")
+    """The step's type, from the key of its ``Metadata`` each step type declares (``StepType.aws``)."""
+    kinds = {declared.aws.metadata: declared.name for declared in STEP_TYPES.values()}
+    return next((kinds[key] for key in metadata if key in kinds), "")
 
 
 def wait_for_execution(

@@ -1,12 +1,14 @@
 """Building a pipeline definition from a Python module: importing it, building it offline, and the build cache.
 
+    built         ``Built``: what a build gives (its name, definition, uploads, how it was made)
     modules       import a pipeline module by name, call its get_pipeline, the defaults of a local run;
                   ``build_locally`` (no AWS at all) and ``build_for_publishing`` (for SageMaker), each with
                   the SDK the module is written for; every failure one line
     sdks          which SDK a module is written for, read from its imports and its project's (never run)
     v2env         the SDK v2 environment: made on first use from the lock in ``sdk-v2/`` (uv), in the
                   user's cache, atomically and once
-    worker        a build in the SDK v2 environment: this process asks, that environment's Python builds
+    v2build       a build in the SDK v2 environment, this process's side: it asks, and reads the answer
+    worker        the same build, that environment's side: its Python builds and answers
     offline       ``offline_build``: the one block every build runs in (a pipeline module's own, the CLI's
                   local build with ``answer_locally``)
     answers       the AWS calls a local build answers itself (S3 uploads kept, bucket checks, the caller's

@@ -7,7 +7,7 @@ directory on ``sys.path`` for the build (as ``python -m`` would find a module of
 in), and take it off again after.
 
 Both first read which SDK the module is written for (``sdks.written_for``): a module written for the SDK v2
-is built the same way by a process of the SDK v2 environment (``worker``), the others in this process
+is built the same way by a process of the SDK v2 environment (``v2build``, ``worker``), the others in this process
 (``build_locally_here``, ``build_for_publishing_here``). Every way a build can fail (a syntax error, an
 import that fails, no ``get_pipeline``, keywords it does not take, an exception in it or in the definition)
 is a ``UsageError`` in one line naming the module, the cause, and the line of the user's code it came from.
@@ -23,11 +23,11 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any
 
 from showcase.builder import keywords
+from showcase.builder.built import LOCAL, PUBLISHING, Built
 from showcase.builder.environment import scoped_environment
 from showcase.builder.inputs import outside_project, sdk_version
 from showcase.builder.sdks import V2, shown, written_for
@@ -35,32 +35,8 @@ from showcase.errors import ShowcaseError, UsageError
 from showcase.settings import execution_role_arn
 
 LOCAL_BUCKET = "showcase-local"
-LOCAL, PUBLISHING = "local", "publishing"
-"""The two kinds of build."""
 _CAUSE_LIMIT = 400
 """Characters of an exception's message a failure's line quotes at most."""
-
-
-@dataclass
-class Built:
-    """What a build gives: the pipeline's name, its definition and the objects to upload before it runs."""
-
-    pipeline_name: str
-    definition: dict[str, Any]
-    uploads: dict[str, bytes]
-    cached: bool = False
-    """Taken from the build cache rather than built."""
-    patched: tuple[str, ...] = ()
-    """Files whose new content was patched into the cached definition instead of building it again."""
-    rebuilt_because: str | None = None
-    """Why the definition kept for this request was not used (None: there was none, or ``--rebuild``)."""
-    sdk: str | None = None
-    """The version of the SageMaker Python SDK that built the definition."""
-    sdk_v2_because: str | None = None
-    """For a build in the SDK v2 environment: the import that says the module is written for the SDK v2."""
-    recorded: tuple[dict[str, Any], dict[str, Any]] | None = None
-    """For a build in the SDK v2 environment: the inputs it read and its patch plan, as a cache entry keeps them
-    (``cache.inputs_of``), recorded in that process."""
 
 
 def import_pipeline_module(name: str) -> ModuleType:
@@ -154,7 +130,7 @@ def build_locally(name: str, kwargs: dict[str, Any], *, region: str, account: st
     (what a build reads there is no input of it, for the build cache)."""
     verdict = written_for(name)
     if verdict.sdk == V2:
-        from showcase.builder.worker import build_in_sdk_v2
+        from showcase.builder.v2build import build_in_sdk_v2
 
         request = {"region": region, "account": account, "home": home}
         return build_in_sdk_v2(LOCAL, name, kwargs, because=verdict.because, **request)
@@ -178,7 +154,7 @@ def build_for_publishing(name: str, kwargs: dict[str, Any]) -> Built:
     """Build the module's pipeline for SageMaker, with the SDK it is written for."""
     verdict = written_for(name)
     if verdict.sdk == V2:
-        from showcase.builder.worker import build_in_sdk_v2
+        from showcase.builder.v2build import build_in_sdk_v2
 
         return build_in_sdk_v2(PUBLISHING, name, kwargs, because=verdict.because)
     return build_for_publishing_here(name, kwargs)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from showcase.cli.output import stderr_console
 from showcase.errors import ShowcaseError, UsageError
 from showcase.files import read_user_text
 from showcase.names import EXECUTION_ID, PIPELINE_NAME, STEP_NAME, NameRule
@@ -253,19 +254,6 @@ class _ConsoleHandler(logging.Handler):
             stderr_console().print(Text(self.format(record)), soft_wrap=True)
         except Exception:  # logging's own contract: a record that cannot be written is reported, never raised
             self.handleError(record)
-
-
-_STDERR: Any = None
-
-
-def stderr_console() -> Any:
-    """The rich Console every command writes its progress and log records to (stderr, looked up at each write)."""
-    global _STDERR
-    if _STDERR is None:
-        from rich.console import Console
-
-        _STDERR = Console(stderr=True, highlight=False)
-    return _STDERR
 
 
 def configure_logging(level: str) -> None:

@@ -15,7 +15,6 @@ import socket
 import sys
 import threading
 import webbrowser
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from showcase.cli.common import Context, add_allowed_host
@@ -111,20 +110,3 @@ def _open_later(url: str) -> None:
         print(f"--open: no web browser found here (set BROWSER to one); open {url} yourself", file=sys.stderr)
         return
     threading.Timer(1.0, browser.open, args=(url,)).start()
-
-
-def entry(argv: Sequence[str] | None = None) -> int:
-    """``showcase-dashboard``: another name of ``showcase dashboard``."""
-    from showcase.cli.main import alias
-
-    return alias("dashboard")(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from showcase.cli import main as showcase
-
-    return showcase.main(["dashboard", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(entry())

@@ -22,12 +22,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from showcase.cli.common import Context, add_allowed_host, read_json_file, stderr_console
-from showcase.cli.output import Status
+from showcase.cli.common import Context, add_allowed_host, read_json_file
+from showcase.cli.output import Status, stderr_console
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, parse_endpoint_config
 from showcase.errors import NoSuchResource, UsageError
 from showcase.serving.errors import ServingError
@@ -397,20 +396,3 @@ def _stop(ctx: Context) -> int:
     ctx.out.document({"EndpointName": paths.name, "EndpointStatus": EndpointStatus.OUT_OF_SERVICE})
     ctx.out.line(f"endpoint {paths.name!r} stopped")
     return 0
-
-
-def entry(argv: Sequence[str] | None = None) -> int:
-    """``showcase-endpoint``: another name of ``showcase endpoint``."""
-    from showcase.cli.main import alias
-
-    return alias("endpoint")(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from showcase.cli import main as showcase
-
-    return showcase.main(["endpoint", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(entry())

@@ -19,10 +19,10 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from showcase import clock
 from showcase.cli.common import EXIT_VIOLATIONS, Context
 from showcase.cli.output import Status
 from showcase.errors import UsageError
@@ -52,7 +52,7 @@ def duration_flag(text: str) -> float:
 def time_flag(text: str) -> datetime:
     """An ISO 8601 time (UTC when it has no offset) or an age (``2h`` means two hours ago)."""
     if _DURATION.match(text.strip().lower()):
-        return datetime.now(timezone.utc) - timedelta(seconds=duration_flag(text))
+        return clock.now() - timedelta(seconds=duration_flag(text))
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -221,20 +221,3 @@ def run_document(run: dict[str, Any]) -> dict[str, Any]:
     if run.get("failure_reason"):
         document["FailureReason"] = run["failure_reason"]
     return document
-
-
-def entry(argv: Sequence[str] | None = None) -> int:
-    """``showcase-monitor``: another name of ``showcase monitor``."""
-    from showcase.cli.main import alias
-
-    return alias("monitor")(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from showcase.cli import main as showcase
-
-    return showcase.main(["monitor", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(entry())

@@ -120,8 +120,6 @@ class Output:
         lines = table_lines(headers, list(rows))
         if len(lines) == 1:
             if empty:  # a note for the reader, on stderr: stdout holds the (empty) result
-                from showcase.cli.common import stderr_console
-
                 stderr_console().print(Text(empty), soft_wrap=True)
             return
         if title:
@@ -152,3 +150,16 @@ class Output:
         if self.json:
             sys.stdout.write(to_json(document) + "\n")
             sys.stdout.flush()
+
+
+_STDERR: Any = None
+
+
+def stderr_console() -> Any:
+    """The rich Console every command writes its progress and log records to (stderr, looked up at each write)."""
+    global _STDERR
+    if _STDERR is None:
+        from rich.console import Console
+
+        _STDERR = Console(stderr=True, highlight=False)
+    return _STDERR

@@ -2,7 +2,7 @@
 
 On a terminal, a live table of the steps (status, time so far, and what each is doing: the job it runs, a
 tuning step's trials done out of its total and the trial running now) redrawn a few times a second, with log
-records printed above it (they share one console, ``common.stderr_console``); it is cleared when the execution
+records printed above it (they share one console, ``output.stderr_console``); it is cleared when the execution
 ends, since the final table follows on stdout. Anywhere else (a pipe, a CI log), one line per change.
 
 The first line names the definition once: its steps by type, a digest, and where the execution keeps it.
@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from showcase.cli.common import stderr_console
+from showcase.cli.output import stderr_console
 from showcase.local import Event, trial_logs
 from showcase.local.jobs import job_name
 from showcase.local.records import ExecutionStore

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from collections.abc import Sequence
 from typing import Any
 
 from showcase.cli.common import Context, subcommand_parsers
@@ -185,20 +183,3 @@ def _all(
     """Every summary of a paged List* call, up to ``limit``."""
     with lock_reported(registry.path, ctx.args.busy_timeout):
         return list(paginate(getattr(registry, call), key, limit=limit, page_size=PAGE, **(request or {})))
-
-
-def entry(argv: Sequence[str] | None = None) -> int:
-    """``showcase-registry``: another name of ``showcase registry``."""
-    from showcase.cli.main import alias
-
-    return alias("registry")(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from showcase.cli import main as showcase
-
-    return showcase.main(["registry", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(entry())

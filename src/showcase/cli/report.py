@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from showcase import clock
 from showcase.cli.output import Output, Status
 from showcase.reporting import ExecutionReport, StepReport, how_long, regression_metric, when
 from showcase.statuses import ExecutionStatus
@@ -27,7 +27,7 @@ class StepChanges:
             if self._seen.get(step.name) != step.status:
                 self._seen[step.name] = step.status
                 reason = f": {step.failure_reason}" if step.failure_reason else ""
-                line = f"{when(datetime.now(), 'clock')} {step.name}: {step.status}{reason}"
+                line = f"{when(clock.now(), 'clock')} {step.name}: {step.status}{reason}"
                 print(line, file=self._stream, flush=True)
 
 

@@ -4,7 +4,7 @@
     from showcase.dashboard.local_source import LocalSource
     app = create_app(LocalSource(showcase.settings.load()))
 
-``showcase-dashboard`` (``showcase.cli.dashboard``) serves it on 127.0.0.1; ``--aws`` reads SageMaker instead.
+``showcase dashboard`` (``showcase.cli.dashboard``) serves it on 127.0.0.1; ``--aws`` reads SageMaker instead.
 """
 
 from showcase.dashboard.app import create_app

@@ -33,9 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from showcase.local.engine import Engine, Event, OnEvent, StopRequest
+from showcase.local.processes import container
 from showcase.local.records import ExecutionRecord, ExecutionStore, StepRecord
+from showcase.local.steps import STEP_TYPES
 from showcase.names import PIPELINE_NAME
+from showcase.registry import Registry
 from showcase.settings import Settings
+from showcase.store import ObjectStore
 
 __all__ = [
     "Event",
@@ -98,10 +102,6 @@ def trial_logs(execution_id: str, step_name: str, settings: Settings) -> list[Pa
 
 
 def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | None = None) -> Engine:
-    from showcase.local.executors import EXECUTORS, container
-    from showcase.registry import Registry
-    from showcase.store import ObjectStore
-
     store = ObjectStore(settings.store_root)
     # What runners and writers killed in earlier runs left behind.
     store.sweep_stale_temp_files()
@@ -109,7 +109,7 @@ def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | No
     container.sweep_scratch()
     return Engine(
         settings,
-        executors=EXECUTORS,
+        step_types=STEP_TYPES,
         store=store,
         registry=Registry.from_settings(settings),
         on_event=on_event,

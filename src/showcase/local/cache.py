@@ -1,6 +1,6 @@
 """Step caching with SageMaker's semantics.
 
-A step whose ``CacheConfig.Enabled`` is true and whose executor is ``cacheable`` reuses the properties of
+A step whose ``CacheConfig.Enabled`` is true and whose step type is ``cacheable`` reuses the properties of
 the newest Succeeded (or Cached) run of a step of the same pipeline with the same cache key that ended
 within ``ExpireAfter``; it then runs no job and ends ``Cached``.
 
@@ -13,8 +13,9 @@ type and the *resolved* values of the attributes that, if changed, rerun the ste
 ``TransformInput``; for QualityCheck its check job (``AppSpecification``, ``Environment``, ``ProcessingInputs``,
 ``ProcessingResources``: SageMaker's QualityCheckConfig and CheckJobConfig as the definition spells them) and
 ``SkipCheck``, ``RegisterNewBaseline``, ``ModelPackageGroupName``, ``SuppliedBaselineConstraints``,
-``SuppliedBaselineStatistics``. Outputs (which usually embed the execution id) are not part of the key, so a
-cache hit points at the earlier execution's outputs, as on SageMaker. Other step types use all their arguments.
+``SuppliedBaselineStatistics``. Each step type declares its own (``StepType.cache_key``, in its module of
+``showcase.local.steps``). Outputs (which usually embed the execution id) are not part of the key, so a cache hit
+points at the earlier execution's outputs, as on SageMaker. A step type that declares none uses all its arguments.
 
 One deliberate difference: SageMaker keys on input *URIs*, so new data at an unchanged URI is a stale hit.
 Locally every ``s3://`` URI in the key attributes is also hashed by content (every object under it in the
@@ -38,34 +39,10 @@ from typing import Any, Protocol
 
 from showcase.errors import DefinitionError, ShowcaseError
 from showcase.local.digests import FileDigests
-from showcase.local.records import ExecutionRecord, StepRecord
+from showcase.local.record import ExecutionRecord, StepRecord
+from showcase.local.steptype import StepType
 from showcase.statuses import DONE
 
-KEY_ATTRIBUTES = {
-    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
-    "Training": (
-        "AlgorithmSpecification",
-        "CheckpointConfig",
-        "DebugHookConfig",
-        "DebugRuleConfigurations",
-        "Environment",
-        "HyperParameters",
-        "InputDataConfig",
-    ),
-    "Tuning": ("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
-    "Transform": ("DataProcessing", "Environment", "ModelName", "TransformInput"),
-    "QualityCheck": (
-        "AppSpecification",
-        "Environment",
-        "ProcessingInputs",
-        "ProcessingResources",
-        "SkipCheck",
-        "RegisterNewBaseline",
-        "ModelPackageGroupName",
-        "SuppliedBaselineConstraints",
-        "SuppliedBaselineStatistics",
-    ),
-}
 _DURATION = re.compile(
     r"^P?(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$",
@@ -94,15 +71,15 @@ def expire_after(text: Any) -> timedelta | None:
 
 
 def cache_key(
-    step_type: str, arguments: dict[str, Any], store: ContentReader, digests: FileDigests | None = None
+    step_type: StepType, arguments: dict[str, Any], store: ContentReader, digests: FileDigests | None = None
 ) -> str:
     """The key of a step run: its type, the resolved key attributes and the content of their inputs."""
-    names = KEY_ATTRIBUTES.get(step_type, tuple(sorted(arguments)))
+    names = step_type.cache_key if step_type.cache_key is not None else tuple(sorted(arguments))
     attributes = {name: arguments.get(name) for name in names}
     digests = digests or FileDigests()
     contents = {uri: _content_digest(uri, store, digests) for uri in sorted(set(_locations(attributes)))}
     digests.save()
-    material = json.dumps([step_type, attributes, contents], sort_keys=True, default=str)
+    material = json.dumps([step_type.name, attributes, contents], sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

@@ -1,8 +1,10 @@
 """Parse and check a pipeline definition JSON before anything runs.
 
 Every problem found (unsupported step types, unknown references, duplicate names, names SageMaker would refuse,
-cycles, an executor's own objections) is collected and raised as one DefinitionError, so a user fixes them in
-one pass. A definition larger than SageMaker takes, or nested deeper than the runtime walks, is refused first.
+cycles, a step type's own objections) is collected and raised as one DefinitionError, so a user fixes them in
+one pass. What each step ``Type`` is comes from its declaration (``showcase.local.steptype.StepType``) in the
+table the caller gives (``showcase.local.steps.STEP_TYPES``). A definition larger than SageMaker takes, or nested
+deeper than the runtime walks, is refused first.
 Parsing is linear in the size of the definition.
 """
 
@@ -10,16 +12,15 @@ from __future__ import annotations
 
 import graphlib
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from showcase.errors import DefinitionError
-from showcase.local import conditions
+from showcase.errors import DefinitionError, UsageError
 from showcase.local.expressions import EXECUTION_VARIABLES, PropertyFileSpec, Reference, references
-from showcase.local.jobs import Executor
+from showcase.local.steptype import StepType, refused
 from showcase.names import PARAMETER_NAME, STEP_NAME, shown
+from showcase.parameters import TYPES, values
 
 VERSION = "2020-12-01"
 MAX_DEFINITION_CHARS = 1_048_576
@@ -28,20 +29,6 @@ measured as the SDK sends it (``json.dumps`` of the definition)."""
 MAX_NESTING = 200
 """How deep objects and lists may nest. The SDK's definitions nest about 15 levels; the runtime walks a definition
 recursively (references, resolution, records), so much deeper ones are refused rather than half-run."""
-PARAMETER_TYPES: dict[str, type | tuple[type, ...]] = {
-    "String": str,
-    "Integer": int,
-    "Float": (int, float),
-    "Boolean": bool,
-}
-ENGINE_STEP_TYPES = ("Condition", "Fail")
-WHY_UNSUPPORTED = {
-    "Lambda": "it invokes an AWS Lambda function",
-    "Callback": "it waits for an external SQS callback",
-    "EMR": "it runs on an Amazon EMR cluster",
-    "ClarifyCheck": "it runs a SageMaker Clarify job",
-    "AutoML": "it runs an Autopilot job",
-}
 
 
 @dataclass(frozen=True)
@@ -56,11 +43,12 @@ class StepSpec:
     name: str
     type: str
     arguments: dict[str, Any]
+    """Its request as its step type reads it (``StepType.arguments_of``)."""
     raw: dict[str, Any]
+    step_type: StepType
     depends_on: tuple[str, ...] = ()
     branch: tuple[str, bool] | None = None
     """For a step inside IfSteps/ElseSteps: (condition step, outcome under which it runs)."""
-    conditions: tuple[dict[str, Any], ...] = ()
     dependencies: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -72,8 +60,18 @@ class Definition:
     """Every step, nested branch steps included, in topological order."""
     property_files: dict[tuple[str, str], PropertyFileSpec]
 
+    def parameter_values(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared defaults updated with ``overrides`` (strings or typed values, checked by
+        ``parameters.values``); UsageError names a bad one, or the parameters left without a value."""
+        given = values({name: spec.type for name, spec in self.parameters.items()}, overrides.items())
+        typed = {name: spec.default for name, spec in self.parameters.items()} | given
+        missing = [name for name, value in typed.items() if value is None]
+        if missing:
+            raise UsageError(f"parameters {', '.join(missing)} have no DefaultValue; give them a value")
+        return typed
 
-def parse(raw: Any, executors: Mapping[str, Executor], *, max_chars: int | None = MAX_DEFINITION_CHARS) -> Definition:
+
+def parse(raw: Any, step_types: Mapping[str, StepType], *, max_chars: int | None = MAX_DEFINITION_CHARS) -> Definition:
     """Check ``raw`` against the supported subset; raise one DefinitionError listing every problem.
 
     ``max_chars`` is SageMaker's size limit (None skips measuring, for callers that measured already).
@@ -86,7 +84,7 @@ def parse(raw: Any, executors: Mapping[str, Executor], *, max_chars: int | None 
         found.append(f"Version is {shown(raw.get('Version'))}, expected {VERSION!r}")
     parameters = _parameters(raw.get("Parameters", []), found)
     flat: list[tuple[dict[str, Any], tuple[str, bool] | None]] = []
-    _flatten(raw.get("Steps"), None, flat, found)
+    _flatten(raw.get("Steps"), None, flat, found, step_types)
     names = [str(step.get("Name")) for step, _ in flat]
     seen: set[str] = set()
     for name in names:
@@ -97,7 +95,7 @@ def parse(raw: Any, executors: Mapping[str, Executor], *, max_chars: int | None 
     owners: dict[str, dict[str, None]] = {}  # a PropertyFile name -> the steps declaring it, in order
     for step_name, file_name in property_files:
         owners.setdefault(file_name, {})[step_name] = None
-    steps = [_step(step, branch, executors, parameters, seen, owners, found) for step, branch in flat]
+    steps = [_step(step, branch, step_types, parameters, seen, owners, found) for step, branch in flat]
     order = _order({step.name: step.dependencies for step in steps}, found)
     if found:
         plural = "problem" if len(found) == 1 else "problems"
@@ -138,14 +136,14 @@ def _parameters(raw: Any, found: list[str]) -> dict[str, ParameterSpec]:
             found.append(f"every parameter is an object with a Name and a Type, got {shown(item)}")
             continue
         name, kind = item.get("Name"), item.get("Type", "String")
-        if not isinstance(name, str) or not isinstance(kind, str) or kind not in PARAMETER_TYPES:
-            found.append(f"parameter {shown(item)} needs a Name and a Type of {', '.join(PARAMETER_TYPES)}")
+        if not isinstance(name, str) or not isinstance(kind, str) or kind not in TYPES:
+            found.append(f"parameter {shown(item)} needs a Name and a Type of {', '.join(TYPES)}")
             continue
         problem = PARAMETER_NAME.problem("parameter name", name)
         if problem:
             found.append(problem)
         default = item.get("DefaultValue")
-        if default is not None and not _has_type(default, kind):
+        if default is not None and not TYPES[kind].holds(default):
             found.append(f"parameter {name!r} is {kind} but its DefaultValue is {shown(default)}")
         if name in parameters:
             found.append(f"parameter {name!r} is declared more than once")
@@ -155,14 +153,14 @@ def _parameters(raw: Any, found: list[str]) -> dict[str, ParameterSpec]:
     return parameters
 
 
-def _has_type(value: Any, kind: str) -> bool:
-    """Whether ``value`` is of the parameter type ``kind`` (a Float is finite: no NaN, no infinity)."""
-    if not isinstance(value, PARAMETER_TYPES[kind]) or (kind != "Boolean" and isinstance(value, bool)):
-        return False
-    return kind != "Float" or (isinstance(value, int | float) and math.isfinite(value))
-
-
-def _flatten(raw: Any, branch: tuple[str, bool] | None, out: list[Any], found: list[str], where: str = "Steps") -> None:
+def _flatten(
+    raw: Any,
+    branch: tuple[str, bool] | None,
+    out: list[Any],
+    found: list[str],
+    step_types: Mapping[str, StepType],
+    where: str = "Steps",
+) -> None:
     if not isinstance(raw, list):
         found.append(f"{where} must be a list, got {type(raw).__name__}")
         return
@@ -174,17 +172,13 @@ def _flatten(raw: Any, branch: tuple[str, bool] | None, out: list[Any], found: l
         if problem:
             found.append(problem)
         out.append((step, branch))
-        if step["Type"] == "Condition":
-            body = _condition_body(step)
-            prefix = f"step {shown(step['Name'])} (Condition):"
-            _flatten(body.get("IfSteps", []), (step["Name"], True), out, found, f"{prefix} IfSteps")
-            _flatten(body.get("ElseSteps", []), (step["Name"], False), out, found, f"{prefix} ElseSteps")
-
-
-def _condition_body(step: dict[str, Any]) -> dict[str, Any]:
-    """The SDK puts Conditions/IfSteps/ElseSteps in Arguments; older definitions put them on the step."""
-    arguments = step.get("Arguments")
-    return arguments if isinstance(arguments, dict) and "Conditions" in arguments else step
+        declared = step_types.get(step["Type"])
+        if declared is None or not declared.branches:
+            continue
+        body = declared.arguments_of(step)
+        prefix = f"step {shown(step['Name'])} ({step['Type']}):"
+        for key, outcome in declared.branches:
+            _flatten(body.get(key, []), (step["Name"], outcome), out, found, step_types, f"{prefix} {key}")
 
 
 def _property_files(flat: list[Any], found: list[str]) -> dict[tuple[str, str], PropertyFileSpec]:
@@ -217,48 +211,32 @@ def _property_files(flat: list[Any], found: list[str]) -> dict[tuple[str, str], 
 def _step(
     raw: dict[str, Any],
     branch: tuple[str, bool] | None,
-    executors: Mapping[str, Executor],
+    step_types: Mapping[str, StepType],
     parameters: Mapping[str, ParameterSpec],
     step_names: set[str],
     owners: Mapping[str, Mapping[str, None]],
     found: list[str],
 ) -> StepSpec:
+    """The step as its type reads it, every problem of it added to ``found``."""
     name, kind = raw["Name"], raw["Type"]
-    arguments: dict[str, Any] = raw["Arguments"] if isinstance(raw.get("Arguments"), dict) else {}
     prefix = f"step {shown(name)} ({kind})"
-    conds: list[dict[str, Any]] = []
-    read: Any = arguments
-    if kind == "Condition":
-        listed = _condition_body(raw).get("Conditions", [])
-        if not isinstance(listed, list):
-            found.append(f"{prefix}: Conditions must be a list of conditions, got {shown(listed)}")
-            listed = []
-        conds = listed
-        read = [list(conditions.operands(c)) if isinstance(c, dict) else c for c in conds]
-        found.extend(
-            f"{prefix}: {problem}"
-            for index, c in enumerate(conds)
-            for problem in conditions.problems(c, f"Conditions[{index}]")
-        )
-    elif kind == "Fail":
-        read = arguments.get("ErrorMessage", "")
-    elif kind in executors:
-        # Some step types keep part of their request beside Arguments (QualityCheck's SkipCheck, ...).
-        fields = getattr(executors[kind], "step_fields", ())
-        arguments = {**arguments, **{key: raw[key] for key in fields if raw.get(key) is not None}}
-        read = arguments
-        found.extend(f"{prefix}: {problem}" for problem in executors[kind].problems(arguments))
+    declared = step_types.get(kind) or refused(kind, "no local executor runs this step type", kind)
+    if declared.refused is not None:
+        supported = ", ".join(sorted(known.name for known in step_types.values() if known.refused is None))
+        found.append(f"{prefix} is not supported locally: {declared.refused} (supported: {supported})")
+        arguments: dict[str, Any] = raw["Arguments"] if isinstance(raw.get("Arguments"), dict) else {}
+        read: Any = arguments
     else:
-        why = WHY_UNSUPPORTED.get(kind, "no local executor runs this step type")
-        supported = ", ".join(sorted([*executors, *ENGINE_STEP_TYPES]))
-        found.append(f"{prefix} is not supported locally: {why} (supported: {supported})")
+        arguments = declared.arguments_of(raw)
+        found.extend(f"{prefix}: {problem}" for problem in declared.problems(arguments))
+        read = declared.references(arguments)
     depends_on = _depends_on(raw.get("DependsOn"), prefix, found)
     for other in depends_on:
         if other not in step_names:
             found.append(f"{prefix} DependsOn unknown step {shown(other)}")
     used = _referenced_steps(read, prefix, parameters, step_names, owners, found)
     deps = {d for d in depends_on if d in step_names} | used | ({branch[0]} if branch else set())
-    return StepSpec(name, kind, arguments, raw, depends_on, branch, tuple(conds), frozenset(deps))
+    return StepSpec(name, kind, arguments, raw, declared, depends_on, branch, frozenset(deps))
 
 
 def _depends_on(raw: Any, prefix: str, found: list[str]) -> tuple[str, ...]:

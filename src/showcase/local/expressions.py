@@ -11,9 +11,9 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.errors import StepFailed
 
 GET, JOIN, JSON_GET = "Get", "Std:Join", "Std:JsonGet"
@@ -171,7 +171,7 @@ class Resolver:
         if ref.kind == "Parameters" and ref.name in self.parameters:
             return self.parameters[ref.name]
         if ref.kind == "Execution" and ref.name == "CurrentDateTime":
-            return datetime.now(timezone.utc).isoformat()
+            return timestamp()
         if ref.kind == "Execution" and ref.name in self.variables:
             return self.variables[ref.name]
         if ref.kind == "Steps" and ref.name not in self.step_properties:

@@ -1,17 +1,13 @@
-"""The contract between the local engine and the step executors.
+"""The contract between the local engine and the step executors: what a job step gets, and what it returns.
 
 The engine (``showcase.local.engine``) parses a pipeline definition, resolves each step's
 ``Arguments`` (parameters, execution variables, other steps' properties, ``Std:Join``,
-``Std:JsonGet``) and hands the resolved arguments to the executor registered for the step's
-``Type``. An executor runs the job and returns the properties that later steps may reference —
-the same shape as SageMaker's ``Describe*`` response for that step type, e.g.
+``Std:JsonGet``) and hands the resolved arguments to the executor its step type declares
+(``showcase.local.steptype``). An executor runs the job and returns the properties that later steps may
+reference — the same shape as SageMaker's ``Describe*`` response for that step type, e.g.
 ``{"ProcessingOutputConfig": {"Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": ...}}]}}``
 for Processing, ``{"ModelArtifacts": {"S3ModelArtifacts": ...}}`` for Training,
 ``{"ModelPackageArn": ...}`` for RegisterModel.
-
-A step type that keeps part of its request beside ``Arguments`` (QualityCheck's ``SkipCheck``,
-``RegisterNewBaseline``, ...) names those keys in its executor's optional ``step_fields`` tuple: the
-definition parser merges them into the arguments, so they are checked, resolved and cached alike.
 
 An executor reports a failed job by raising ``StepFailed`` whose message is the failure reason
 shown to the user (as SageMaker's ``FailureReason``); anything it writes to ``context.log`` ends
@@ -66,6 +62,8 @@ class UpstreamStep:
     """Its resolved ``Arguments`` (empty for Condition steps and for records written before they were kept)."""
     properties: Mapping[str, Any]
     cached_from: str | None = None
+    key_attributes: tuple[str, ...] | None = None
+    """The arguments its step type keys its cache on: what, changed, would rerun it (None: all of them)."""
 
 
 @dataclass(frozen=True)
@@ -88,12 +86,17 @@ class JobContext:
     """The execution's parameter values (defaults merged with the overrides)."""
     upstream: tuple[UpstreamStep, ...] = ()
     """The steps this one depends on, directly or transitively, that succeeded (or were cached), in run order."""
-    job_name: str | None = None
-    """The job's name when the step's own name does not make it (a tuning job's trials); see ``common.job_name``."""
+    job_name: str = ""
+    """The name of the job this attempt runs: the engine names it by ``job_name`` within its step type's
+    ``job_name_length``; a tuning job names its trials. Left empty, it is ``job_name(execution_id, step_name)``."""
     stop: threading.Event | None = None
     """Set by another thread to stop the job as StopTrainingJob does (a tuning job's early stopping, a stop of
     the execution): its process gets SIGTERM, then SIGKILL, and the executor raises ``JobStopped``. The engine
     gives every step a ``JobStop``, whose ``hurry`` cuts the grace short."""
+
+    def __post_init__(self) -> None:
+        if not self.job_name:
+            object.__setattr__(self, "job_name", job_name(self.execution_id, self.step_name))
 
 
 class JobStop(threading.Event):
@@ -125,10 +128,7 @@ def hurried(stop: threading.Event | None) -> bool:
 
 
 class Executor(Protocol):
-    """Runs one step type."""
-
-    cacheable: bool
-    """Whether SageMaker's CacheConfig applies to this step type (jobs: yes; registration: no)."""
+    """Runs the jobs of one step type (its ``StepType`` declares the rest)."""
 
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         """Why this step cannot run here, checked before the execution starts (empty: it can).

@@ -15,9 +15,10 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from showcase.clock import timestamp
 from showcase.store import ObjectStore, join_uri, split_uri
 
 VARIANT = "AllTraffic"
@@ -55,18 +56,17 @@ def capture_prefix(destination_uri: str, endpoint_name: str) -> str:
     return join_uri(bucket, "/".join(parts) + "/")
 
 
-def timestamp(when: datetime) -> str:
+def inference_time(when: datetime) -> str:
     """``inferenceTime``'s own format, which sorts as text: 2026-01-02T03:04:05.678Z."""
-    when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return timestamp(when, "milliseconds", zulu=True)
 
 
 def read_rows(
     store: ObjectStore, scan: CaptureScan, since: datetime | None = None, until: datetime | None = None
 ) -> Iterator[str]:
     """Yield every CSV row captured in [since, until), counting what was read into ``scan``."""
-    low = timestamp(since) if since else ""
-    high = timestamp(until) if until else "~"
+    low = inference_time(since) if since else ""
+    high = inference_time(until) if until else "~"
     for uri in store.list(scan.prefix):
         hour = _hour_of(uri, scan.prefix)
         if hour is not None and (hour[:13] + ":59:59.999Z" < low or hour > high):

@@ -1,7 +1,8 @@
 """Profile headerless CSV text column by column, as Model Monitor's analyzer reads a CSV dataset.
 
-Columns are named ``_c0``, ``_c1``, ... as Spark names the columns of a headerless CSV. A row with fewer
-fields than the widest row has the rest missing; an empty field is missing. A present value is Integral
+Rows are read as ``showcase.csvrows`` says a CSV row is, as the endpoint reads them. Columns are named ``_c0``,
+``_c1``, ... as Spark names the columns of a headerless CSV. A row with fewer fields than the widest row has the
+rest missing; an empty field, or ``nan``, is missing. A present value is Integral
 when it parses as a whole number written without a decimal point or exponent, Fractional when it parses
 as any other finite number, String otherwise. Rows are parsed in chunks by pandas' C parser, so memory
 stays bounded by the chunk plus one float per numeric value: as floats when every field of the chunk is a
@@ -21,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from showcase import csvrows
 
 CHUNK_ROWS = 200_000
 BLOCK_BYTES = 16 << 20
@@ -162,7 +165,8 @@ def _read(text: bytes, width: int, *, dtype: Any, usecols: list[int] | None = No
         na_values=[""] if dtype is not str else None,
         na_filter=dtype is not str,
         skip_blank_lines=False,
-        quoting=3,  # csv.QUOTE_NONE: the endpoint's CSV has no quoting either
+        sep=csvrows.DELIMITER,
+        quoting=csvrows.QUOTING,
         engine="c",
         encoding="utf-8",
     )
@@ -233,7 +237,7 @@ def _add_numbers(column: ColumnProfile, values: np.ndarray, decimal: np.ndarray 
 
 def _add_column(column: ColumnProfile, text: pd.Series) -> None:
     stripped = text.fillna("").str.strip()
-    present = stripped != ""
+    present = (stripped != "") & ~stripped.str.match(csvrows.MISSING)
     numbers = pd.to_numeric(stripped.where(present), errors="coerce").to_numpy(dtype=float)
     finite = np.isfinite(numbers) & present.to_numpy()
     decimal = stripped.str.contains(r"[.eE]", regex=True).to_numpy()

@@ -17,18 +17,19 @@ window ("Job inputs had no data"). A window starts, unless given, where the prev
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from showcase.clock import now
 from showcase.errors import MonitoringError, RegistryError
 from showcase.monitoring.baselines import baseline_uris
-from showcase.monitoring.captures import CaptureScan, capture_prefix, read_rows, timestamp
+from showcase.monitoring.captures import CaptureScan, capture_prefix, inference_time, read_rows
 from showcase.monitoring.checks import violations as check
 from showcase.monitoring.profile import Profile, type_counts
 from showcase.monitoring.report import report_html
 from showcase.monitoring.statistics import statistics
 from showcase.registry import Registry
-from showcase.serving.deployment import EndpointPaths, read_deployment
+from showcase.serving.deployment import Deployment, EndpointPaths, read_deployment
 from showcase.settings import Settings
 from showcase.statuses import MonitoringStatus
 from showcase.store import ObjectStore, StoreError
@@ -80,26 +81,11 @@ def run_monitoring(
     output_uri: str = DEFAULT_OUTPUT_URI,
 ) -> dict[str, Any]:
     """One monitoring run; returns its run.json document."""
-    deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
-    if deployment is None:
-        raise MonitoringError(
-            f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
-            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
-        )
-    try:
-        package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
-    except RegistryError as exc:
-        raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
-    uris = baseline_uris(package)
-    if uris is None:
-        raise MonitoringError(
-            f"model package {deployment.model_package_arn} has no data-quality baseline "
-            "(DriftCheckBaselines.ModelDataQuality); register one from a pipeline with a QualityCheck step"
-        )
+    deployment, uris = _baseline_of(settings, registry, endpoint_name)
     baseline = _document(store, uris[0], "statistics")
     constraints = _document(store, uris[1], "constraints")
 
-    started = datetime.now(timezone.utc)
+    started = now()
     until = until or started
     if since is None:
         previous = list_runs(store, endpoint_name, output_uri)
@@ -116,9 +102,9 @@ def run_monitoring(
         "baseline_statistics": uris[0],
         "baseline_constraints": uris[1],
         "captures": scan.prefix,
-        "since": timestamp(since) if since else None,
-        "until": timestamp(until),
-        "started": timestamp(started),
+        "since": inference_time(since) if since else None,
+        "until": inference_time(until),
+        "started": inference_time(started),
         "files": scan.files,
         "records": scan.records,
         "rows": scan.rows,
@@ -128,11 +114,22 @@ def run_monitoring(
         "violations": [],
     }
     if profile.item_count == 0:
-        run.update(
-            status=MonitoringStatus.FAILED.value, failure_reason=NO_DATA, ended=timestamp(datetime.now(timezone.utc))
-        )
-        store.put_bytes(prefix + "run.json", _json(run))
-        return run
+        run.update(status=MonitoringStatus.FAILED.value, failure_reason=NO_DATA, ended=inference_time(now()))
+    else:
+        _check(store, prefix, run, profile, baseline, constraints)
+    store.put_bytes(prefix + "run.json", _json(run))
+    return run
+
+
+def _check(
+    store: ObjectStore,
+    prefix: str,
+    run: dict[str, Any],
+    profile: Profile,
+    baseline: dict[str, Any],
+    constraints: dict[str, Any],
+) -> None:
+    """Check the captures' profile against the baseline; write the run's statistics, violations and report."""
     current = statistics(profile)
     found = check(current, baseline, constraints, type_counts(profile))
     run.update(
@@ -145,9 +142,28 @@ def run_monitoring(
     store.put_bytes(prefix + "statistics.json", _json(current))
     store.put_bytes(prefix + "constraint_violations.json", _json({"violations": found}))
     store.put_bytes(prefix + "report.html", report_html(run, baseline, current).encode("utf-8"))
-    run["ended"] = timestamp(datetime.now(timezone.utc))
-    store.put_bytes(prefix + "run.json", _json(run))
-    return run
+    run["ended"] = inference_time(now())
+
+
+def _baseline_of(settings: Settings, registry: Registry, endpoint_name: str) -> tuple[Deployment, tuple[str, str]]:
+    """The endpoint's deployment, and the data-quality baseline (statistics, constraints) of the package it serves."""
+    deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
+    if deployment is None:
+        raise MonitoringError(
+            f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
+            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
+        )
+    try:
+        package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
+    except RegistryError as exc:
+        raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
+    uris = baseline_uris(package)
+    if uris is None:
+        raise MonitoringError(
+            f"model package {deployment.model_package_arn} has no data-quality baseline "
+            "(DriftCheckBaselines.ModelDataQuality); register one from a pipeline with a QualityCheck step"
+        )
+    return deployment, uris
 
 
 def _json(document: dict[str, Any]) -> bytes:

@@ -21,9 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from showcase.clock import now
 from showcase.errors import NoSuchModelPackageGroup, RegistryError
 from showcase.names import SHOWN
 from showcase.registry import models as m
+from showcase.registry import shapes
 from showcase.registry.database import Database
 from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION, Settings
 from showcase.statuses import ApprovalStatus
@@ -79,7 +81,7 @@ class Registry:
         ModelPackageGroupDescription: str | None = None,
         **other: Any,
     ) -> dict[str, Any]:
-        _ignore_or_reject("CreateModelPackageGroup", other, ignorable={"Tags"})
+        shapes.ignore_or_reject("CreateModelPackageGroup", other, ignorable={"Tags"})
         name = m.check_group_name(ModelPackageGroupName)
         try:
             with self._db.transaction() as conn:
@@ -96,7 +98,7 @@ class Registry:
             row = conn.execute("SELECT * FROM model_package_groups WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NoSuchModelPackageGroup(name)
-        return {**_group_summary(row), "CreatedBy": {}}
+        return {**shapes.group_summary(row), "CreatedBy": {}}
 
     def list_model_package_groups(
         self,
@@ -109,7 +111,7 @@ class Registry:
         CreationTimeAfter: datetime | None = None,
         CreationTimeBefore: datetime | None = None,
     ) -> dict[str, Any]:
-        where, params = _time_filters(CreationTimeAfter, CreationTimeBefore)
+        where, params = shapes.time_filters(CreationTimeAfter, CreationTimeBefore)
         if NameContains:
             where.append("instr(lower(name), lower(?)) > 0")
             params.append(NameContains)
@@ -117,7 +119,7 @@ class Registry:
         rows, token = self._page(
             "model_package_groups", where, params, columns, SortBy, SortOrder, MaxResults, NextToken
         )
-        return _with_token({"ModelPackageGroupSummaryList": [_group_summary(row) for row in rows]}, token)
+        return shapes.with_token({"ModelPackageGroupSummaryList": [shapes.group_summary(row) for row in rows]}, token)
 
     # -- packages -----------------------------------------------------------------------------------
 
@@ -146,7 +148,7 @@ class Registry:
         description = request.get("ModelPackageDescription")
         if description is not None and (not isinstance(description, str) or len(description) > 1024):
             raise RegistryError("ModelPackageDescription must be a string of at most 1024 characters")
-        _check_inference_specification(request.get("InferenceSpecification"))
+        shapes.check_inference_specification(request.get("InferenceSpecification"))
         request_json = m.dumps(request)
         metrics_json = None if metrics is None else m.dumps(dict(metrics))
         lineage_json = None if lineage is None else m.dumps(dict(lineage))
@@ -157,7 +159,7 @@ class Registry:
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM model_packages WHERE group_name = ?", (group,)
             ).fetchone()[0]
             arn = self._package_arn(group, version)
-            created = m.to_text(m.now())
+            created = m.to_text(now())
             conn.execute(
                 "INSERT INTO model_packages (arn, group_name, version, description, approval_status,"
                 " created_at, modified_at, request, metrics, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -182,7 +184,7 @@ class Registry:
         row = self._package_row(ModelPackageName)
         request = json.loads(row["request"])
         described = {key: value for key, value in request.items() if key not in m.NOT_ECHOED}
-        described.update(_package_summary(row))
+        described.update(shapes.package_summary(row))
         described.update(
             ModelPackageStatusDetails={"ValidationStatuses": [], "ImageScanStatuses": []},
             CertifyForMarketplace=bool(request.get("CertifyForMarketplace", False)),
@@ -218,7 +220,7 @@ class Registry:
         CreationTimeBefore: datetime | None = None,
     ) -> dict[str, Any]:
         """Summaries, oldest first unless ``SortOrder="Descending"`` (SageMaker's default, kept)."""
-        where, params = _time_filters(CreationTimeAfter, CreationTimeBefore)
+        where, params = shapes.time_filters(CreationTimeAfter, CreationTimeBefore)
         if m.check_choice(ModelPackageType, "ModelPackageType", ("Versioned", "Unversioned", "Both")) == (
             "Unversioned"
         ):
@@ -234,7 +236,7 @@ class Registry:
             params.append(NameContains)
         columns = {"Name": "group_name, version", "CreationTime": "created_at, version"}
         rows, token = self._page("model_packages", where, params, columns, SortBy, SortOrder, MaxResults, NextToken)
-        return _with_token({"ModelPackageSummaryList": [_package_summary(row) for row in rows]}, token)
+        return shapes.with_token({"ModelPackageSummaryList": [shapes.package_summary(row) for row in rows]}, token)
 
     def update_model_package(
         self,
@@ -246,7 +248,7 @@ class Registry:
         CustomerMetadataPropertiesToRemove: list[str] | None = None,
         **other: Any,
     ) -> dict[str, Any]:
-        _ignore_or_reject("UpdateModelPackage", other, ignorable={"ClientToken"})
+        shapes.ignore_or_reject("UpdateModelPackage", other, ignorable={"ClientToken"})
         status = None if ModelApprovalStatus is None else m.check_status(ModelApprovalStatus)
         with self._db.transaction() as conn:
             row = self._find_package(conn, ModelPackageArn)
@@ -260,7 +262,7 @@ class Registry:
                 "UPDATE model_packages SET approval_status = COALESCE(?, approval_status),"
                 " approval_description = COALESCE(?, approval_description), modified_at = ?, request = ?"
                 " WHERE arn = ?",
-                (status, ApprovalDescription, m.to_text(m.now()), m.dumps(request), row["arn"]),
+                (status, ApprovalDescription, m.to_text(now()), m.dumps(request), row["arn"]),
             )
         if status is not None:
             logger.info("%s is now %s", row["arn"], status)
@@ -274,13 +276,13 @@ class Registry:
         if unknown:
             raise RegistryError(f"CreateModel got unknown parameter(s): {', '.join(unknown)}")
         name = m.check_model_name(request.get("ModelName"))
-        _check_model_containers(request)
+        shapes.check_model_containers(request)
         arn = f"arn:aws:sagemaker:{self.region}:{self.account}:model/{name.lower()}"
         try:
             with self._db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO models (name, arn, created_at, request) VALUES (?, ?, ?, ?)",
-                    (name, arn, m.to_text(m.now()), m.dumps(request)),
+                    (name, arn, m.to_text(now()), m.dumps(request)),
                 )
         except RegistryError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
@@ -324,7 +326,7 @@ class Registry:
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
         conn.execute(
             f"{verb} INTO model_package_groups (name, arn, description, created_at) VALUES (?, ?, ?, ?)",
-            (name, self._group_arn(name), description, m.to_text(m.now())),
+            (name, self._group_arn(name), description, m.to_text(now())),
         )
 
     def _package_row(self, name: str) -> sqlite3.Row:
@@ -383,83 +385,3 @@ class Registry:
             ).fetchall()
         token = m.encode_token(offset + limit) if len(rows) > limit else None
         return rows[:limit], token
-
-
-def _ignore_or_reject(operation: str, other: Mapping[str, Any], *, ignorable: set[str]) -> None:
-    unknown = sorted(set(other) - ignorable)
-    if unknown:
-        raise RegistryError(f"{operation} got parameter(s) the local registry does not support: {', '.join(unknown)}")
-
-
-def _check_inference_specification(spec: object) -> None:
-    if spec is None:
-        return
-    containers = spec.get("Containers") if isinstance(spec, dict) else None
-    if not isinstance(containers, list) or not containers:
-        raise RegistryError("InferenceSpecification.Containers must be a non-empty list")
-    for index, container in enumerate(containers):
-        if not isinstance(container, dict) or not isinstance(container.get("Image"), str):
-            raise RegistryError(f"InferenceSpecification.Containers[{index}].Image must be a string")
-
-
-def _check_model_containers(request: Mapping[str, Any]) -> None:
-    primary, containers = request.get("PrimaryContainer"), request.get("Containers")
-    if (primary is None) == (containers is None):
-        raise RegistryError("CreateModel needs exactly one of PrimaryContainer and Containers")
-    listed = [primary] if primary is not None else containers
-    if not isinstance(listed, list) or not listed:
-        raise RegistryError("Containers must be a non-empty list")
-    for index, container in enumerate(listed):
-        where = "PrimaryContainer" if primary is not None else f"Containers[{index}]"
-        if not isinstance(container, dict):
-            raise RegistryError(f"{where} must be an object")
-        if not isinstance(container.get("Image"), str) and not isinstance(container.get("ModelPackageName"), str):
-            raise RegistryError(f"{where}.Image must be a string (or name a ModelPackageName, whose image it uses)")
-        url = container.get("ModelDataUrl")
-        if url is not None and (not isinstance(url, str) or not url.startswith("s3://")):
-            raise RegistryError(f"{where}.ModelDataUrl must be an s3:// URI, got {url!r}")
-
-
-def _time_filters(after: datetime | None, before: datetime | None) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    if after is not None:
-        where.append("created_at > ?")
-        params.append(m.to_text(after))
-    if before is not None:
-        where.append("created_at < ?")
-        params.append(m.to_text(before))
-    return where, params
-
-
-def _group_summary(row: sqlite3.Row) -> dict[str, Any]:
-    summary = {
-        "ModelPackageGroupName": row["name"],
-        "ModelPackageGroupArn": row["arn"],
-        "CreationTime": m.from_text(row["created_at"]),
-        "ModelPackageGroupStatus": "Completed",
-    }
-    if row["description"] is not None:
-        summary["ModelPackageGroupDescription"] = row["description"]
-    return summary
-
-
-def _package_summary(row: sqlite3.Row) -> dict[str, Any]:
-    summary = {
-        "ModelPackageName": row["group_name"],
-        "ModelPackageGroupName": row["group_name"],
-        "ModelPackageVersion": row["version"],
-        "ModelPackageArn": row["arn"],
-        "CreationTime": m.from_text(row["created_at"]),
-        "ModelPackageStatus": "Completed",
-        "ModelApprovalStatus": row["approval_status"],
-    }
-    if row["description"] is not None:
-        summary["ModelPackageDescription"] = row["description"]
-    return summary
-
-
-def _with_token(response: dict[str, Any], token: str | None) -> dict[str, Any]:
-    if token is not None:
-        response["NextToken"] = token
-    return response

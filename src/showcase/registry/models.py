@@ -7,9 +7,10 @@ import binascii
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.errors import RegistryError
 from showcase.names import GROUP_NAME, MODEL_NAME, NameRule
 from showcase.statuses import ApprovalStatus
@@ -110,13 +111,9 @@ def check_region_account(region: str, account: str) -> None:
         raise RegistryError(f"account must be 12 digits, got {account!r}")
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def to_text(moment: datetime) -> str:
     """ISO 8601 with microseconds, UTC: sorts as text in time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return timestamp(moment)
 
 
 def from_text(text: str) -> datetime:

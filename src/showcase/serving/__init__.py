@@ -11,5 +11,5 @@
     server       gunicorn + uvicorn workers; why, in its docstring
 
 Nothing here imports boto3, botocore, sagemaker or ``showcase.aws`` (an import-linter contract can say so).
-The CLI is ``showcase-endpoint`` (``showcase.cli.endpoint``).
+The CLI is ``showcase endpoint`` (``showcase.cli.endpoint``).
 """

@@ -25,9 +25,10 @@ import base64
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from showcase import clock
 from showcase.serving.deployment import VARIANT_NAME, CaptureConfig
 from showcase.store import ObjectStore, join_uri, split_uri
 
@@ -65,7 +66,7 @@ def capture_record(
         },
         "eventMetadata": {
             "eventId": str(uuid.uuid4()),
-            "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+            "inferenceTime": clock.timestamp(when, "milliseconds", zulu=True),
         },
         "eventVersion": "0",
     }
@@ -99,7 +100,7 @@ class CaptureWriter:
     def maybe_capture(self, request_type: str, request: bytes, response_type: str, response: bytes) -> bool:
         if not self.sample():
             return False
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         line = json.dumps(capture_record(request_type, request, response_type, response, now)) + "\n"
         os.write(self._file_for(now), line.encode("utf-8"))
         return True

@@ -7,8 +7,9 @@ Accept: ``text/csv`` (the default; one prediction per line), ``application/json`
 
 Values, decided to match the container where it is defined and to say exactly what is wrong where it is not:
 
-- CSV rows are comma-separated (the container sniffs other delimiters; here a row with another delimiter is
-  refused for its column count). Blank lines are skipped; spaces around a value are ignored.
+- CSV rows are as ``showcase.csvrows`` says: comma-separated (the container sniffs other delimiters; here a row
+  with another delimiter is refused for its column count), unquoted, no header. Blank lines are skipped; spaces
+  around a value are ignored.
 - An empty field, or ``nan``, is a *missing* value (NaN), as the container maps ``""`` to ``nan`` and XGBoost
   routes NaN down each split's default branch. ``inf``/``-inf`` are refused with 400: XGBoost refuses infinite
   values in a DMatrix, which is what the container builds; so are values beyond float32's range, which XGBoost
@@ -23,7 +24,6 @@ Predictions are written as Python writes the float64 value of XGBoost's float32 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
@@ -32,6 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+
+from showcase import csvrows
 
 CSV = "text/csv"
 LIBSVM = "text/libsvm"
@@ -196,7 +198,7 @@ def _csv_options(
     names = [str(column) for column in range(num_features)]
     return (
         pa_csv.ReadOptions(column_names=names, use_threads=False),
-        pa_csv.ParseOptions(quote_char=False),
+        pa_csv.ParseOptions(delimiter=csvrows.DELIMITER, quote_char=False),  # csvrows.QUOTING: none
         pa_csv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.float64()), null_values=[], strings_can_be_null=False
         ),
@@ -206,7 +208,7 @@ def _csv_options(
 def _decode_csv(text: str, num_features: int) -> np.ndarray:
     values: list[list[float]] = []
     for number, line in enumerate(_rows(text), start=1):
-        fields = line.split(",")
+        fields = line.split(csvrows.DELIMITER)
         if len(fields) != num_features:
             raise RequestError(
                 400,
@@ -224,7 +226,7 @@ def _first_row_width(body: bytes) -> int:
         end = body.find(b"\n", start)
         end = len(body) if end < 0 else end
         if body[start:end].strip():
-            return body.count(b",", start, end) + 1
+            return body.count(csvrows.DELIMITER.encode(), start, end) + 1
         start = end + 1
     return 0
 
@@ -258,15 +260,10 @@ def _rows(text: str) -> Iterable[str]:
 
 
 def _number(field: str, row: int, column: int) -> float:
-    stripped = field.strip()
-    if not stripped:
-        return math.nan  # an empty field is a missing value, as in the container
     try:
-        if "_" in stripped:
-            raise ValueError(stripped)
-        return float(stripped)
+        return csvrows.number(field)  # an empty field is a missing value, as in the container
     except ValueError:
-        raise RequestError(400, f"row {row}, column {column}: {stripped[:40]!r} is not a number") from None
+        raise RequestError(400, f"row {row}, column {column}: {field.strip()[:40]!r} is not a number") from None
 
 
 # -- responses --------------------------------------------------------------------------------------

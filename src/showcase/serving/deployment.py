@@ -18,10 +18,10 @@ import re
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from showcase.clock import timestamp
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig
 from showcase.errors import RegistryError, UsageError
 from showcase.files import write_json_atomically
@@ -178,7 +178,7 @@ def prepare_deployment(
         model_dir=str(model_dir),
         generation=generation,
         capture=capture,
-        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        deployed_at=timestamp(timespec="seconds"),
         previous=None
         if previous is None
         else {"model_package_arn": previous.model_package_arn, "model_dir": previous.model_dir},

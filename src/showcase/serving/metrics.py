@@ -19,10 +19,10 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from showcase.clock import timestamp
 from showcase.errors import ShowcaseError
 from showcase.files import write_json_atomically
 
@@ -94,7 +94,7 @@ class WorkerMetrics:
                 "model_package_arn": self.model_package_arn,
                 "generation": self.generation,
                 "swap_error": self.swap_error,
-                "updated_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "updated_at": timestamp(timespec="milliseconds"),
                 "requests": self.requests,
                 "by_status": dict(self.by_status),
                 "latency_ms_sum": round(self.latency_ms_sum, 3),

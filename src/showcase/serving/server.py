@@ -27,12 +27,12 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
+from showcase.clock import timestamp
 from showcase.errors import UsageError
 from showcase.processes import pid_alive
 from showcase.serving.app import EndpointApp
@@ -137,7 +137,7 @@ class EndpointServer(BaseApplication):
 
     def _when_ready(self, arbiter: Any) -> None:
         host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started = timestamp(timespec="seconds")
         info = ServerInfo(os.getpid(), host, port, self.options.workers, started)
         write_server_info(self.paths, info)
         _forget_dead_workers(self.paths)

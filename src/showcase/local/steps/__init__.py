@@ -1,0 +1,44 @@
+"""The step types the local runtime knows, one module each, and the one table of them.
+
+A step type is one module that declares a ``StepType`` (``showcase.local.steptype``: its executor or evaluator,
+its cache key, inputs and outputs, whether it runs in a job process, how SageMaker reports it) and one line
+here. The engine, the cache, lineage, ``aws.pipelines`` and the local API read the declarations; none of them
+names a step type. ``docs/architecture.md`` has the recipe for a new one.
+"""
+
+from __future__ import annotations
+
+from showcase.local.steps import (
+    condition,
+    fail,
+    model,
+    processing,
+    quality_check,
+    register,
+    training,
+    transform,
+    tuning,
+)
+from showcase.local.steptype import StepType, refused
+
+STEP_TYPES: dict[str, StepType] = {
+    step.name: step
+    for step in (
+        processing.STEP,
+        training.STEP,
+        tuning.STEP,
+        model.STEP,
+        transform.STEP,
+        register.STEP,
+        quality_check.STEP,
+        condition.STEP,
+        fail.STEP,
+        refused("Lambda", "it invokes an AWS Lambda function", "Lambda"),
+        refused("Callback", "it waits for an external SQS callback", "Callback"),
+        refused("EMR", "it runs on an Amazon EMR cluster", "EMR"),
+        refused("ClarifyCheck", "it runs a SageMaker Clarify job", "ClarifyCheck"),
+        refused("AutoML", "it runs an Autopilot job", "AutoMLJob"),
+    )
+}
+
+__all__ = ["STEP_TYPES"]

@@ -1,0 +1,67 @@
+"""4a. Register the model with its metrics, its evaluation report and its data-quality baselines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .shared import Parameters, Shared
+
+
+def register_step(
+    shared: Shared,
+    params: Parameters,
+    model_data: Any,
+    evaluate: Any,
+    baseline: Any,
+    *,
+    model_name: str,
+    model_package_group_name: str,
+    pipeline_name: str,
+) -> Any:
+    """4a. Register the model with its test metrics, a link to its evaluation report, and the data-quality baseline
+    (the one calculated, in ModelMetrics; the one to check traffic against, in DriftCheckBaselines)."""
+    from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    evaluation_output = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    evaluation_uri = Join(on="/", values=[evaluation_output, "evaluation.json"])
+    # ModelMetrics has no slot for an HTML page; the SDK types CustomerMetadataProperties' values as
+    # pipeline variables (Dict[str, StrPipeVar]), so the package carries the report's URI there.
+    report_uri = Join(on="/", values=[evaluation_output, "report.html"])
+
+    def json_source(s3_uri: Any) -> Any:
+        return MetricsSource(content_type="application/json", s3_uri=s3_uri)
+
+    builder = ModelBuilder(
+        image_uri=shared.xgboost_image,
+        s3_model_data_url=model_data,
+        role_arn=shared.role,
+        sagemaker_session=shared.session,
+    )
+    return ModelStep(
+        name="RegisterModel",
+        display_name="Register model",
+        description="Register the model and its test metrics in the model package group.",
+        step_args=builder.register(
+            model_package_group_name=model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=[params.inference_instance_type],
+            transform_instances=[params.transform_instance_type],
+            approval_status=params.approval_status,
+            description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
+            customer_metadata_properties={"ModelName": model_name, "EvaluationReport": report_uri},
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri),
+                model_data_statistics=json_source(baseline.properties.CalculatedBaselineStatistics),
+                model_data_constraints=json_source(baseline.properties.CalculatedBaselineConstraints),
+            ),
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_statistics=json_source(baseline.properties.BaselineUsedForDriftCheckStatistics),
+                model_data_constraints=json_source(baseline.properties.BaselineUsedForDriftCheckConstraints),
+            ),
+        ),
+    )
