@@ -25,7 +25,8 @@ ID = "abcdef123456"
 
 def run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOWCASE_")}
-    command = [sys.executable, "-m", f"showcase.cli.{module}", *args]
+    words = [] if module == "local" else [module]
+    command = [sys.executable, "-m", "showcase", *words, *args]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -122,7 +122,7 @@ def test_start_refuses_a_wrongly_typed_parameter(tmp_path: Path) -> None:
     path.write_text(json.dumps(gate(5.0)))
     result = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Score=high")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: --parameter Score=high: expected a Float value (a finite number, e.g. 0.5)"
+    assert result.stderr.strip() == "error: parameter 'Score' is Float (a finite number, e.g. 0.5), got 'high'"
     typo = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Scor=7")
     assert typo.returncode == 2 and "no parameter 'Scor' (did you mean 'Score'?)" in typo.stderr
     assert not (tmp_path / "home" / "executions").exists()
