@@ -228,7 +228,10 @@ def _refuse_deployment_config(config: dict[str, Any]) -> None:
     if config.get("RollingUpdatePolicy"):
         raise validation("DeploymentConfig.RollingUpdatePolicy: the local endpoint swaps every worker at once")
     if (config.get("AutoRollbackConfiguration") or {}).get("Alarms"):
-        raise validation("DeploymentConfig.AutoRollbackConfiguration: there are no CloudWatch alarms locally")
+        raise validation(
+            "DeploymentConfig.AutoRollbackConfiguration: the local endpoint's update watches no alarm (the alarms "
+            "are records here, with nothing evaluating them during an update)"
+        )
 
 
 def _adopted(state: State, endpoint: EndpointPaths) -> dict[str, Any]:
