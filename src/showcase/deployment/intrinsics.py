@@ -88,8 +88,10 @@ def resolve(value: Any, scope: Scope) -> Any:
         name, argument = function
         handler = _FUNCTIONS.get(name)
         if handler is None:
-            where = "only in Conditions and Rules" if name in _CONDITION_FUNCTIONS else "by the local CloudFormation"
-            raise template_error(f"{name} is supported {where}, not here")
+            if name in _CONDITION_FUNCTIONS:
+                raise template_error(f"{name} is supported only in Conditions and Rules, not here")
+            known = ", ".join([*_FUNCTIONS, *_CONDITION_FUNCTIONS])
+            raise template_error(f"{name} is not supported by the local CloudFormation (it resolves {known})")
         return handler(argument, scope)
     if isinstance(value, dict):
         resolved = {key: resolve(item, scope) for key, item in value.items()}

@@ -288,7 +288,9 @@ class Operation:
         self.stacks.change(self.name, lambda stack: self._closed(stack, status, reason))
 
     def _closed(self, stack: dict[str, Any], status: str, reason: str | None = None) -> None:
-        stack.update(StackStatus=status, StackStatusReason=reason)
+        """The stack's new status and an event for it; a rollback's later statuses keep the reason it began with."""
+        kept = stack.get("StackStatusReason") if reason is None and "ROLLBACK" in status else None
+        stack.update(StackStatus=status, StackStatusReason=reason or kept)
         if not status.endswith("_IN_PROGRESS"):
             stack["Operation"] = None
         if status == "DELETE_COMPLETE":
