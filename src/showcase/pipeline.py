@@ -168,6 +168,7 @@ def _build(
         model_data,
         evaluate,
         baseline,
+        test_data=_split_uri(prepare, "test"),
         model_name=model_name,
         model_package_group_name=model_package_group_name,
         pipeline_name=pipeline_name,
@@ -591,12 +592,15 @@ def _register(
     evaluate: Any,
     baseline: Any,
     *,
+    test_data: Any,
     model_name: str,
     model_package_group_name: str,
     pipeline_name: str,
 ) -> Any:
-    """4a. Register the model with its test metrics, a link to its evaluation report, and the data-quality baseline
-    (the one calculated, in ModelMetrics; the one to check traffic against, in DriftCheckBaselines)."""
+    """4a. Register the model with its test metrics, a link to its evaluation report, the test split they were
+    measured on (``test_data``, which a deployment's staging test sends through the endpoint again), and the
+    data-quality baseline (the one calculated, in ModelMetrics; the one to check traffic against, in
+    DriftCheckBaselines)."""
     from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.workflow.functions import Join
@@ -630,7 +634,11 @@ def _register(
             transform_instances=[params.transform_instance_type],
             approval_status=params.approval_status,
             description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
-            customer_metadata_properties={"ModelName": model_name, "EvaluationReport": report_uri},
+            customer_metadata_properties={
+                "ModelName": model_name,
+                "EvaluationReport": report_uri,
+                "TestData": test_data,
+            },
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri),
                 model_data_statistics=json_source(baseline.properties.CalculatedBaselineStatistics),
