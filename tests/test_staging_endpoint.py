@@ -20,6 +20,8 @@ import pytest
 import xgboost as xgb
 
 from showcase.archives import write_model_archive
+from showcase.deployment import staging
+from showcase.errors import UsageError
 from showcase.registry import Registry
 from showcase.store import ObjectStore
 from tests.api.conftest import Api, start_api, stop_api
@@ -47,7 +49,9 @@ def register(home: Path, booster: xgb.Booster, mse: float | None, *, test_data: 
     work = home / "work" / tag
     work.mkdir(parents=True)
     (work / "xgboost-model").write_bytes(bytes(booster.save_raw(raw_format="ubj")))
-    model = store.put_file(f"s3://staging-bucket/{tag}/model.tar.gz", write_model_archive([work / "xgboost-model"], work / "m.tgz"))
+    model = store.put_file(
+        f"s3://staging-bucket/{tag}/model.tar.gz", write_model_archive([work / "xgboost-model"], work / "m.tgz")
+    )
     evaluation = store.put_bytes(
         f"s3://staging-bucket/{tag}/evaluation/evaluation.json",
         json.dumps({"regression_metrics": {"mse": {"value": mse}}}).encode(),
@@ -146,3 +150,38 @@ def test_what_the_staging_test_cannot_judge_is_one_line(api: Api, endpoints: dic
     missing = staging_test(api, "--endpoint-name", "no-such-endpoint")
     assert missing.returncode == 1 and len(missing.stderr.splitlines()) == 1
     assert "DescribeEndpoint for endpoint 'no-such-endpoint' failed: ValidationException" in missing.stderr
+
+
+# --- the judgement alone ------------------------------------------------------------------------------------
+
+
+def test_nearest_rank_p99_is_the_slowest_below_100_requests_and_the_second_slowest_at_125() -> None:
+    assert staging.nearest_rank([float(v) for v in range(1, 33)], 99) == 32.0
+    assert staging.nearest_rank([float(v) for v in range(1, 126)], 99) == 124.0
+    assert staging.nearest_rank([5.0], 99) == 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "holds no rows"),
+        ("10,1,2\n11,1\n", "row 2 has 2 values, expected 3"),
+        ("10\n", "row 1 has 1 values, expected 1 \\(a label, then features\\)"),
+        ("rings,length\n10,1\n", "row 1 is not all numbers: 'rings,length'"),
+    ],
+)
+def test_a_split_that_is_not_the_pipeline_s_is_one_line(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        staging.parse_test_split(text, "s3://b/test")
+
+
+def test_the_verdict_names_each_problem() -> None:
+    split = staging.parse_test_split("10,1\n12,2\n", "split")
+    assert split.rows == ["1", "2"] and split.labels == [10.0, 12.0]
+    verdict = staging.judge(split, [11.0, 12.0], [3.0, 4.0], registered=0.5, tolerance=0.01, p99_bound_ms=10)
+    assert (verdict.mse, verdict.problems) == (0.5, [])
+    slow_and_wrong = staging.judge(split, [10.0, 10.0], [3.0, 40.0], registered=0.5, p99_bound_ms=10)
+    assert slow_and_wrong.problems == [
+        "MSE 2 on the test split differs from the registered 0.5 by 300.00%, more than the tolerance 1.00%",
+        "p99 latency 40.0 ms is over the bound 10 ms",
+    ]
