@@ -516,8 +516,7 @@ def test_script_with_a_config_that_is_not_utf8_fails_in_one_line(aws_env: dict[s
             {"InstanceCount": "2"},
             r"in.json: 'InstanceCount' is not a parameter of endpoint-cloudformation.yml \(it declares "
             r"ModelExecutionRoleArn, ModelPackageName, EndpointName, EndpointInstanceCount, EndpointInstanceType, "
-            r"EnableDataCapture, SamplingPercentage, DataCaptureS3Uri, EnableMonitoring, MonitoringScheduleExpression, "
-            r"MonitoringInstanceType, BaselineStatisticsUri, BaselineConstraintsUri, MonitoringOutputS3Uri\)",
+            r"DeploymentStrategy, CanarySizePercent, .*, MonitoringOutputS3Uri\); remove it or correct its name",
         ),
         ({"EnableMonitoring": "yes"}, r"in.json: EnableMonitoring 'yes' must be one of true, false"),
         (
