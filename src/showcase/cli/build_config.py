@@ -56,7 +56,7 @@ def build_parser() -> ArgumentParser:
         "--model-package-arn",
         default=None,
         help="deploy this package of the group (it must be Approved) instead of the newest Approved one: "
-        "production deploys the package staging tested",
+        "production deploys the package staging tested (empty: the newest Approved)",
     )
     parser.add_argument(
         "--import-endpoint-config",
