@@ -8,8 +8,10 @@ canary update is refused by UpdateEndpoint itself (tests/test_workflow_offline.p
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -274,3 +276,30 @@ def test_a_resource_type_the_local_cloudformation_does_not_make_is_named(api: Ap
             StackName="s3", ChangeSetName="c", ChangeSetType="CREATE", TemplateBody=circular
         )
     assert error(caught)[1].startswith("Circular dependency between resources: [")
+
+
+def test_an_operation_the_api_stopped_during_is_closed_as_failed_and_the_stack_can_be_deleted(
+    tmp_path: Path, packages: dict[str, str], api: Api
+) -> None:
+    """SIGKILL while the endpoint is still starting (a process and a server to bring up, seconds): the next API over
+    the home finds the stack CREATE_IN_PROGRESS with no process running it."""
+    home = tmp_path / "home"
+    shutil.copytree(api.home, home, ignore=shutil.ignore_patterns("endpoints", "cloudformation", "api"))
+    first = start_api(home, env={"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})
+    described = change_set(first, "cut", "CREATE", Package=packages["a"], EndpointName="cut-ep")
+    first.client("cloudformation").execute_change_set(ChangeSetName=described["ChangeSetId"])  # type: ignore[attr-defined]
+    first.process.kill()
+    first.process.wait(timeout=30)
+    second = start_api(home, env={"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})
+    try:
+        cloudformation: Any = second.client("cloudformation")
+        stack = cloudformation.describe_stacks(StackName="cut")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_FAILED"
+        assert stack["StackStatusReason"].startswith("The local API stopped during this operation")
+        cloudformation.delete_stack(StackName="cut")
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName="cut", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        assert second.client("sagemaker").list_endpoints(NameContains="cut")["Endpoints"] == []  # type: ignore[attr-defined]
+    finally:
+        stop_api(second)

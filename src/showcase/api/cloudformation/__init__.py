@@ -1,6 +1,7 @@
 """CloudFormation on loopback: a deliberately small engine for the resources this project's templates declare.
 
-    handlers   the API operations (change sets, stacks, events, resources, templates)
+    handlers   the operations that change stacks: change sets, CreateStack, UpdateStack, DeleteStack
+    reading    the operations that read them: DescribeStacks, events, resources, templates, ListStacks
     plans      a template read and checked with its parameters; the changes from the stack's current resources
     engine     create, update and delete, with CloudFormation's rollback, one resource at a time, in a thread
     providers  one resource made, changed or deleted through the local API's own SageMaker and CloudWatch handlers
@@ -14,6 +15,8 @@ in ``resources.TYPES`` is refused when the change set is created, naming it, bef
 
 from __future__ import annotations
 
-from showcase.api.cloudformation.handlers import OPERATIONS
+from showcase.api.cloudformation import handlers, reading
+
+OPERATIONS = {**handlers.OPERATIONS, **reading.OPERATIONS}
 
 __all__ = ["OPERATIONS"]

@@ -128,11 +128,15 @@ class Operation:
         assert self.plan is not None
         kind = TYPES[self.plan.resource(logical)["Type"]]
         self._resource(logical, kind.type_name, "", f"{status}_IN_PROGRESS", reason)
+        name = ""
         try:
             properties = self._resolved(logical)
-            made = providers.create(self.ctx, kind, logical, properties)
+            name = properties.get(kind.name_property) or providers.generated_name(kind, logical, self.name)
+            # Named before it is made: a stack the API stops during this step still knows what to delete.
+            self._resource(logical, kind.type_name, name, f"{status}_IN_PROGRESS", "Resource creation Initiated")
+            made = providers.create(self.ctx, kind, logical, properties, name)
         except ResourceFailed as exc:
-            self._resource(logical, kind.type_name, exc.physical or "", f"{status}_FAILED", str(exc))
+            self._resource(logical, kind.type_name, name, f"{status}_FAILED", str(exc))
             raise
         self._record(logical, kind.type_name, made, f"{status}_COMPLETE")
 

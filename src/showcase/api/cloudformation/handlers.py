@@ -1,10 +1,9 @@
-"""CloudFormation's API over the local stacks: change sets, stacks, their events, resources and templates.
+"""CloudFormation's operations that change stacks: change sets, and CreateStack, UpdateStack and DeleteStack, which
+run the same change-set machinery.
 
-What ``aws cloudformation deploy`` calls (DescribeStacks, GetTemplateSummary, CreateChangeSet, DescribeChangeSet,
-ExecuteChangeSet, then DescribeStacks until the stack settles) and what a person reads afterwards
-(DescribeStackEvents, DescribeStackResources, GetTemplate, ListStacks), plus CreateStack, UpdateStack and
-DeleteStack, which run the same change-set machinery. Errors are CloudFormation's: ValidationError with its
-wording (``Stack with id X does not exist``), ChangeSetNotFound, InvalidChangeSetStatus.
+What ``aws cloudformation deploy`` calls to change a stack (GetTemplateSummary and DescribeStacks are in
+``reading``): CreateChangeSet, DescribeChangeSet, ExecuteChangeSet. Errors are CloudFormation's: ValidationError
+with its wording (``Stack with id X does not exist``), ChangeSetNotFound, InvalidChangeSetStatus.
 """
 
 from __future__ import annotations
@@ -25,22 +24,16 @@ from showcase.api.cloudformation.stacks import (
     add_event,
     check_name,
     does_not_exist,
-    events,
     new_id,
     now,
     parse_time,
     running_here,
 )
-from showcase.api.cloudformation.summary import summary
 from showcase.api.errors import ApiError
-from showcase.api.listing import page, with_token
 from showcase.api.state import Call, Handler, State
 from showcase.store import StoreError
 
 UPDATABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"})
-_STACK_VIEW = ("StackId", "StackName", "ChangeSetId", "Description", "Parameters", "StackStatus", "StackStatusReason",
-               "DisableRollback", "NotificationARNs", "Capabilities", "Outputs", "Tags")  # fmt: skip
-_TIMES = ("CreationTime", "LastUpdatedTime", "DeletionTime")
 
 
 def stacks_of(state: State) -> Stacks:
@@ -58,10 +51,10 @@ def _template_text(call: Call, stack: dict[str, Any] | None) -> str:
         return str(stack["TemplateBody"])
     if params.get("TemplateBody"):
         return str(params["TemplateBody"])
-    return _read_template_url(call.state, params["TemplateURL"])
+    return read_template_url(call.state, params["TemplateURL"])
 
 
-def _read_template_url(state: State, url: str) -> str:
+def read_template_url(state: State, url: str) -> str:
     """A template uploaded to S3 (the object store): path style (``.../bucket/key``, what ``aws cloudformation
     deploy`` passes) or virtual-hosted (``bucket.s3...amazonaws.com/key``)."""
     parsed = urlparse(url)
@@ -164,7 +157,7 @@ def _change_set_record(
     }
 
 
-def _find_change_set(state: State, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def find_change_set(state: State, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     wanted = params["ChangeSetName"]
     candidates = [stacks_of(state).get(params["StackName"])] if params.get("StackName") else stacks_of(state).live()
     for stack in candidates:
@@ -175,7 +168,7 @@ def _find_change_set(state: State, params: dict[str, Any]) -> tuple[dict[str, An
 
 
 def describe_change_set(call: Call) -> dict[str, Any]:
-    stack, record = _find_change_set(call.state, call.params)
+    stack, record = find_change_set(call.state, call.params)
     described = {key: value for key, value in record.items() if key not in ("TemplateBody", "ChangeSetType")}
     described = {key: value for key, value in described.items() if value is not None}
     return {**described, "StackName": stack["StackName"], "CreationTime": parse_time(record["CreationTime"])}
@@ -183,7 +176,7 @@ def describe_change_set(call: Call) -> dict[str, Any]:
 
 def delete_change_set(call: Call) -> dict[str, Any]:
     with LOCK:
-        stack, record = _find_change_set(call.state, call.params)
+        stack, record = find_change_set(call.state, call.params)
         stacks_of(call.state).change(stack["StackName"], lambda s: s["ChangeSets"].pop(record["ChangeSetName"]))
     return {}
 
@@ -202,7 +195,7 @@ def list_change_sets(call: Call) -> dict[str, Any]:
 def execute_change_set(call: Call) -> dict[str, Any]:
     stacks = stacks_of(call.state)
     with LOCK:
-        stack, record = _find_change_set(call.state, call.params)
+        stack, record = find_change_set(call.state, call.params)
         if record["Status"] != "CREATE_COMPLETE" or record["ExecutionStatus"] != "AVAILABLE":
             raise ApiError(
                 "InvalidChangeSetStatus",
@@ -243,102 +236,6 @@ def _begin(stack: dict[str, Any], record: dict[str, Any], status: str) -> None:
     add_event(stack, stack["StackName"], STACK_TYPE, stack["StackId"], status, "User Initiated")
 
 
-# -- stacks ------------------------------------------------------------------------------------------------------
-
-
-def _view(stack: dict[str, Any]) -> dict[str, Any]:
-    view = {key: stack[key] for key in _STACK_VIEW if stack.get(key) is not None}
-    view.update({key: parse_time(stack[key]) for key in _TIMES if stack.get(key)})
-    description = (stack.get("Template") or {}).get("Description")
-    if description:
-        view["Description"] = description
-    view.setdefault("DisableRollback", False)
-    return {**view, "EnableTerminationProtection": False, "DriftInformation": {"StackDriftStatus": "NOT_CHECKED"}}
-
-
-def describe_stacks(call: Call) -> dict[str, Any]:
-    stacks = stacks_of(call.state)
-    name = call.params.get("StackName")
-    chosen = [stacks.get(name)] if name else stacks.live()
-    items, token = page(chosen, {"MaxResults": 100, "NextToken": call.params.get("NextToken")}, default=100)
-    return with_token({"Stacks": [_view(stack) for stack in items]}, token)
-
-
-def list_stacks(call: Call) -> dict[str, Any]:
-    wanted = call.params.get("StackStatusFilter") or []
-    keys = ("StackId", "StackName", "StackStatus", "StackStatusReason")
-    summaries = [
-        {**{key: stack[key] for key in keys if stack.get(key)},
-         **{key: parse_time(stack[key]) for key in _TIMES if stack.get(key)}}
-        for stack in stacks_of(call.state).every()
-        if not wanted or stack["StackStatus"] in wanted
-    ]  # fmt: skip
-    return {"StackSummaries": summaries}
-
-
-def describe_stack_events(call: Call) -> dict[str, Any]:
-    stack = stacks_of(call.state).get(call.params["StackName"])
-    found = list(events(stack))
-    items, token = page(found, {"MaxResults": 100, "NextToken": call.params.get("NextToken")}, default=100)
-    return with_token({"StackEvents": items}, token)
-
-
-def _resources(stack: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "LogicalResourceId": logical,
-            "PhysicalResourceId": record.get("PhysicalResourceId") or "",
-            "ResourceType": record["Type"],
-            "LastUpdatedTimestamp": parse_time(record["LastUpdatedTimestamp"]),
-            "ResourceStatus": record["ResourceStatus"],
-            **({"ResourceStatusReason": record["ResourceStatusReason"]} if record.get("ResourceStatusReason") else {}),
-            "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"},
-        }
-        for logical, record in (stack.get("Resources") or {}).items()
-    ]
-
-
-def list_stack_resources(call: Call) -> dict[str, Any]:
-    return {"StackResourceSummaries": _resources(stacks_of(call.state).get(call.params["StackName"]))}
-
-
-def describe_stack_resources(call: Call) -> dict[str, Any]:
-    params = call.params
-    if not params.get("StackName"):
-        raise invalid("DescribeStackResources: give StackName (the local stacks are found by name)")
-    stack = stacks_of(call.state).get(params["StackName"])
-    found = []
-    for resource in _resources(stack):
-        if params.get("LogicalResourceId") not in (None, resource["LogicalResourceId"]):
-            continue
-        if params.get("PhysicalResourceId") not in (None, resource["PhysicalResourceId"]):
-            continue
-        timestamp = resource.pop("LastUpdatedTimestamp")
-        found.append({**resource, "StackName": stack["StackName"], "StackId": stack["StackId"], "Timestamp": timestamp})
-    return {"StackResources": found}
-
-
-def get_template(call: Call) -> dict[str, Any]:
-    stack = stacks_of(call.state).get(call.params["StackName"])
-    if call.params.get("ChangeSetName"):
-        _, record = _find_change_set(call.state, call.params)
-        return {"TemplateBody": record["TemplateBody"], "StagesAvailable": ["Original", "Processed"]}
-    return {"TemplateBody": stack.get("TemplateBody") or "", "StagesAvailable": ["Original", "Processed"]}
-
-
-def get_template_summary(call: Call) -> dict[str, Any]:
-    params = call.params
-    stack = stacks_of(call.state).get(params["StackName"]) if params.get("StackName") else None
-    text = stack.get("TemplateBody") if stack else None
-    if stack is None:
-        text = params.get("TemplateBody") or (
-            _read_template_url(call.state, params["TemplateURL"]) if params.get("TemplateURL") else None
-        )
-    if not text:
-        raise invalid("GetTemplateSummary: give StackName (of a deployed stack), TemplateBody or TemplateURL")
-    return summary(str(text))
-
-
 def delete_stack(call: Call) -> dict[str, Any]:
     stacks = stacks_of(call.state)
     with LOCK:
@@ -377,7 +274,7 @@ def _direct(call: Call, kind: str) -> dict[str, Any]:
     ):
         params.pop(key, None)
     made = create_change_set(Call(call.state, call.service, "CreateChangeSet", params, call.headers, call.request_id))
-    _, record = _find_change_set(call.state, {"ChangeSetName": made["Id"], "StackName": params["StackName"]})
+    _, record = find_change_set(call.state, {"ChangeSetName": made["Id"], "StackName": params["StackName"]})
     if record["Status"] == "FAILED":
         delete_change_set(Call(call.state, call.service, "DeleteChangeSet", {"ChangeSetName": made["Id"],
                                 "StackName": params["StackName"]}, call.headers, call.request_id))  # fmt: skip
@@ -395,13 +292,6 @@ OPERATIONS: dict[str, Handler] = {
     "DeleteChangeSet": delete_change_set,
     "ListChangeSets": list_change_sets,
     "ExecuteChangeSet": execute_change_set,
-    "DescribeStacks": describe_stacks,
-    "ListStacks": list_stacks,
-    "DescribeStackEvents": describe_stack_events,
-    "DescribeStackResources": describe_stack_resources,
-    "ListStackResources": list_stack_resources,
-    "GetTemplate": get_template,
-    "GetTemplateSummary": get_template_summary,
     "CreateStack": create_stack,
     "UpdateStack": update_stack,
     "DeleteStack": delete_stack,

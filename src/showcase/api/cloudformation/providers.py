@@ -37,13 +37,7 @@ _NAME_CHARACTERS = string.ascii_letters + string.digits
 
 
 class ResourceFailed(Exception):
-    """A resource could not be made, changed or deleted; the message is the event's ResourceStatusReason.
-
-    ``physical`` names what was made all the same (an endpoint that never came InService), for the rollback."""
-
-    def __init__(self, message: str, physical: str | None = None) -> None:
-        super().__init__(message)
-        self.physical = physical
+    """A resource could not be made, changed or deleted; the message is the event's ResourceStatusReason."""
 
 
 @dataclass(frozen=True)
@@ -130,15 +124,12 @@ def _coerce(value: Any, shape: Any) -> Any:
     return value
 
 
-def create(ctx: Context, kind: ResourceType, logical: str, properties: dict[str, Any]) -> Made:
-    name = properties.get(kind.name_property) or generated_name(kind, logical, ctx.stack_name)
+def create(ctx: Context, kind: ResourceType, logical: str, properties: dict[str, Any], name: str) -> Made:
+    """Make the resource named ``name`` (the template's name, or ``generated_name``'s)."""
     request = shaped(kind, kind.create, {**properties, kind.name_property: name}, logical)
     answer = invoke(ctx, kind.service, kind.create, request)
     if kind.type_name == "AWS::SageMaker::Endpoint":
-        try:
-            wait_for_endpoint(ctx, name, request["EndpointConfigName"])
-        except ResourceFailed as exc:
-            raise ResourceFailed(str(exc), physical=name) from None
+        wait_for_endpoint(ctx, name, request["EndpointConfigName"])
     return Made(name, properties, _attributes(ctx, kind, name, answer))
 
 
