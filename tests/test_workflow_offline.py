@@ -100,6 +100,7 @@ def stack(api: Api, name: str) -> dict[str, Any]:
     return described
 
 
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
 def test_staging_then_its_test_then_production_run_word_for_word_against_the_local_api(
     api: Api, workspace: Path, workflow: Workflow
 ) -> None:
