@@ -55,13 +55,16 @@ class Children:
 
     def _reap(self, process: subprocess.Popen[bytes], on_exit: Callable[[int], None] | None) -> None:
         code = process.wait()
-        with self._lock:
-            self._running.pop(process.pid, None)
         logger.debug("child process %d ended with exit code %d", process.pid, code)
-        if on_exit is not None:
-            on_exit(code)
+        try:
+            if on_exit is not None:
+                on_exit(code)
+        finally:  # running until its end is recorded: a status read in between sees it still at work
+            with self._lock:
+                self._running.pop(process.pid, None)
 
     def running(self, pid: int) -> bool:
+        """Whether ``pid`` is a process the API started whose end (its ``on_exit``) is not yet done."""
         with self._lock:
             return pid in self._running
 
