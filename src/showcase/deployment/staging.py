@@ -13,7 +13,7 @@ Defaults, and why:
 - ``DEFAULT_P99_LATENCY_MS`` 1,000 ms: a few rows cost an XGBoost endpoint a few milliseconds of model time; a
   runner in another region adds a round trip of about 100 ms and TLS. A bound of a second passes that and fails
   an endpoint that is throttled, swapping or timing out.
-- ``DEFAULT_BATCH_ROWS`` 5: the test split's 627 rows become about 125 requests, so p99 is the second slowest of
+- ``DEFAULT_BATCH_ROWS`` 5: the test split's 626 rows become 126 requests, so p99 is the second slowest of
   them, not simply the slowest (with fewer than 100 requests, nearest-rank p99 is the maximum).
 """
 
