@@ -137,3 +137,12 @@ Resources:
         load_template("Parameters: {}", "t")
     with pytest.raises(UsageError, match="is not valid YAML"):
         load_template("Resources: [", "t")
+
+
+def test_the_local_cloudformation_answers_every_pseudo_parameter() -> None:
+    from showcase.api.cloudformation.plans import pseudo_parameters
+    from showcase.deployment.intrinsics import PSEUDO_PARAMETERS
+
+    answered = pseudo_parameters("eu-west-1", "123456789012", "s", "arn:aws:cloudformation:eu-west-1:1:stack/s/1")
+    assert set(answered) | {"AWS::NoValue"} == PSEUDO_PARAMETERS
+    assert (answered["AWS::Partition"], answered["AWS::URLSuffix"]) == ("aws", "amazonaws.com")

@@ -22,7 +22,6 @@ from typing import Any
 from showcase.api.cloudformation.resources import TYPES
 from showcase.api.errors import ApiError
 from showcase.deployment.intrinsics import (
-    PSEUDO_PARAMETERS,
     Scope,
     check_rules,
     condition_scope,
@@ -122,9 +121,10 @@ def _value(name: str, spec: Mapping[str, Any], raw: Any) -> Any:
     if kind not in PARAMETER_TYPES:
         raise UsageError(f"Parameter '{name}' is of type {kind}, which the local CloudFormation does not resolve "
                          f"(it resolves {', '.join(sorted(PARAMETER_TYPES))})")  # fmt: skip
-    text = ",".join(map(str, raw)) if isinstance(raw, list) else ("true" if raw is True else str(raw))
-    if raw is False:
-        text = "false"
+    if isinstance(raw, bool):  # a YAML default written true or false
+        text = "true" if raw else "false"
+    else:
+        text = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw)
     if kind in ("CommaDelimitedList", "List<Number>"):
         return [item.strip() for item in text.split(",")] if text else []
     problem = Parameter(name, spec).problem(text)
@@ -263,7 +263,7 @@ def is_empty(plan: Plan, previous: Mapping[str, Any] | None, tags: list[Any]) ->
 
 
 def pseudo_parameters(region: str, account: str, stack_name: str, stack_id: str) -> dict[str, Any]:
-    values = {
+    return {
         "AWS::AccountId": account,
         "AWS::NotificationARNs": [],
         "AWS::Partition": "aws",
@@ -272,5 +272,3 @@ def pseudo_parameters(region: str, account: str, stack_name: str, stack_id: str)
         "AWS::StackName": stack_name,
         "AWS::URLSuffix": "amazonaws.com",
     }
-    assert set(values) | {"AWS::NoValue"} == PSEUDO_PARAMETERS
-    return values
