@@ -112,8 +112,8 @@ class Operation:
         self.working = copy.deepcopy(stack.get("Resources") or {})
         retained = set(stack.get("RetainResources") or [])
         known = stack.get("Order") or []
-        order = [*(l for l in self.working if l not in known), *reversed(known)]  # noqa: E741
-        order = [logical for logical in order if logical not in retained]
+        unordered = [logical for logical in self.working if logical not in known]  # made before an order was noted
+        order = [logical for logical in [*unordered, *reversed(known)] if logical not in retained]
         if not self._delete_each(order):
             failed = [logical for logical, r in self.working.items() if r["ResourceStatus"] == "DELETE_FAILED"]
             self._status("DELETE_FAILED", f"The following resource(s) failed to delete: [{', '.join(failed)}].")
