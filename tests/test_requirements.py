@@ -12,7 +12,7 @@ import tomllib
 
 from tests.conftest import REPO
 
-# The uv the dev extra pins (the Makefile bootstraps the same version).
+# The uv the project pins (the Makefile bootstraps the same version).
 UV = Path(sys.executable).parent / "uv"
 REQUIREMENTS = {"pipelines": REPO / "pipelines" / "requirements.txt", "deploy": REPO / "deploy" / "requirements.txt"}
 

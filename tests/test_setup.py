@@ -19,7 +19,7 @@ ENSURE_CHROMIUM = REPO / "scripts" / "ensure_chromium.sh"
 def test_the_makefile_bootstraps_the_uv_the_lock_pins() -> None:
     (makefile_version,) = re.findall(r"^UV_VERSION := (\S+)$", (REPO / "Makefile").read_text(), re.M)
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert f"uv=={makefile_version}" in pyproject["project"]["optional-dependencies"]["dev"]
+    assert f"uv=={makefile_version}" in pyproject["project"]["dependencies"]
     lock = tomllib.loads((REPO / "uv.lock").read_text())
     assert [p["version"] for p in lock["package"] if p["name"] == "uv"] == [makefile_version]
 

@@ -17,6 +17,11 @@ DEFAULT_REGION = "us-east-1"
 """The region the local runtime writes in ARNs unless ``SHOWCASE_REGION`` says another."""
 DEFAULT_ACCOUNT = "000000000000"
 """The account the local runtime writes in ARNs unless ``SHOWCASE_ACCOUNT`` says another (AWS's placeholder)."""
+EXECUTION_ROLE_NAME = "showcase-local-execution"
+"""The SageMaker execution role the local runtime assumes: the role ``run_pipeline.py --local`` passes to a
+module, and the caller a local build and the local API answer as (``ROLE_SESSION_NAME`` its session)."""
+ROLE_SESSION_NAME = "SageMaker"
+"""The role session name, as a SageMaker Studio or notebook instance's assumed-role identity carries."""
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _CONTAINER_VIEW = re.compile(r"^(auto|off)$")
@@ -65,6 +70,16 @@ def _usable_home(root: Path) -> Path:
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
         raise UsageError(f"{where} cannot be used: {getattr(exc, 'strerror', None) or exc}") from None
     return home
+
+
+def execution_role_arn(account: str) -> str:
+    """The ARN of ``EXECUTION_ROLE_NAME`` in ``account``."""
+    return f"arn:aws:iam::{account}:role/{EXECUTION_ROLE_NAME}"
+
+
+def assumed_role_arn(account: str, role_name: str = EXECUTION_ROLE_NAME) -> str:
+    """What STS GetCallerIdentity answers for a caller that has assumed ``role_name``, as in SageMaker Studio."""
+    return f"arn:aws:sts::{account}:assumed-role/{role_name}/{ROLE_SESSION_NAME}"
 
 
 @dataclass(frozen=True)

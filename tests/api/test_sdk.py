@@ -1,7 +1,8 @@
 """The SageMaker SDK v3 and boto3, unchanged, driving a real pipeline, the registry and an endpoint through the
 API (``tests/api/sdk_flow.py`` in a process of its own, with only AWS_ENDPOINT_URL pointing here).
 
-The SDK v2 needs an environment of its own (it cannot share one with v3); its run of the same flow is not here."""
+The SDK v2 needs an environment of its own (it cannot share one with v3): its run of the same kind of flow is
+test_sdk_v2's."""
 
 from __future__ import annotations
 

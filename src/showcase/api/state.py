@@ -13,15 +13,14 @@ from typing import Any
 from werkzeug.datastructures import Headers
 
 from showcase.registry import Registry
-from showcase.settings import Settings
+from showcase.settings import EXECUTION_ROLE_NAME, ROLE_SESSION_NAME, Settings
 from showcase.store import ObjectStore
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ROLE_NAME = "showcase-local-execution"
-"""The role the local API's caller has assumed (the role ``run_pipeline.py --local`` names too)."""
-SESSION_NAME = "SageMaker"
-"""The role session name, as a SageMaker Studio or notebook instance's assumed-role identity carries."""
+DEFAULT_ROLE_NAME = EXECUTION_ROLE_NAME
+"""The role the local API's caller has assumed (the role ``run_pipeline.py --local`` names, and a local build's)."""
+SESSION_NAME = ROLE_SESSION_NAME
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
 """Building a pipeline definition from a Python module: importing it, building it offline, and the build cache.
 
     modules       import a pipeline module by name, call its get_pipeline, the defaults of a local run;
-                  ``build_locally`` (no AWS at all) and ``build_for_publishing`` (for SageMaker)
+                  ``build_locally`` (no AWS at all) and ``build_for_publishing`` (for SageMaker), each with
+                  the SDK the module is written for; every failure one line
+    sdks          which SDK a module is written for, read from its imports and its project's (never run)
+    v2env         the SDK v2 environment: made on first use from the lock in ``sdk-v2/`` (uv), in the
+                  user's cache, atomically and once
+    worker        a build in the SDK v2 environment: this process asks, that environment's Python builds
     offline       ``offline_build``: the one block every build runs in (a pipeline module's own, the CLI's
                   local build with ``answer_locally``)
     answers       the AWS calls a local build answers itself (S3 uploads kept, bucket checks, the caller's
@@ -18,7 +23,8 @@ SDK, boto3 or the user's module.
 
 What a build changes in the process
 -----------------------------------
-Building runs the user's module and the SDK in this process, so a build changes process-wide things. Each is
+Building runs the user's module and the SDK in this process (a module written for the SDK v2: in a process of
+the SDK v2 environment, where the same holds), so a build changes process-wide things. Each is
 in force for the build alone and put back after it, except where the table says why not. One build at a time
 per process: while it runs, other threads see these changes too.
 
@@ -28,8 +34,9 @@ what (where)                                why                                 
 environment, any build (``offline``):       the SDK builds clients at import,     ``scoped_environment``: each variable
 ``AWS_DEFAULT_REGION`` and                  which need a region; no IAM check of  has its old value again, or is unset
 ``SAGEMAKER_VALIDATE_ROLE=false`` when      the role; no probe of the             again
-unset; ``AWS_EC2_METADATA_DISABLED=true``   instance-metadata endpoint for
-                                            credentials
+unset; ``AWS_EC2_METADATA_DISABLED=true``,  instance-metadata endpoint for
+``SAGEMAKER_SUPPRESS_V2_WARNING=1``         credentials; the SDK v2 says at import
+                                            that v3 follows it, on stdout
 
 environment, local build (``offline``):     the module must never sign with, nor  the same; the variables it forces are
 placeholder credentials; the region forced  look for, the user's own credentials  no inputs of the build

@@ -3,19 +3,27 @@
 Every botocore client created during a local build (``offline.offline_build`` with ``answer_locally``) sends
 its calls here instead of to AWS. S3 object writes (``PutObject``, the multipart calls ``upload_file``
 makes) are kept in ``LocalBuild.uploads`` for the local object store; bucket checks succeed (every bucket
-exists locally); ``sts:GetCallerIdentity`` names the local account. Every other call is refused as AWS
-refuses one, with an error response (code ``LocalBuildUnsupported``) naming the call, which botocore raises
-as a ``ClientError``.
+exists locally). The caller is the local runtime's execution role, assumed as in SageMaker Studio:
+``sts:GetCallerIdentity`` answers ``arn:aws:sts::<account>:assumed-role/<role>/SageMaker`` and ``iam:GetRole``
+answers a SageMaker execution role for any name (as the local API does, ``showcase.api.identity``), so
+``get_execution_role()`` of either SDK returns ``showcase.settings.execution_role_arn``, the role a local run
+passes to ``get_pipeline``. Every other call is refused as AWS refuses one, with an error response (code
+``LocalBuildUnsupported``) naming the call, which botocore raises as a ``ClientError``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
+
+from showcase.settings import EXECUTION_ROLE_NAME, ROLE_SESSION_NAME, assumed_role_arn
 
 REFUSED_CODE = "LocalBuildUnsupported"
 
@@ -95,7 +103,36 @@ def _list_buckets(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _caller_identity(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
-    return {"Account": build.account, "Arn": f"arn:aws:iam::{build.account}:root", "UserId": build.account}
+    arn = assumed_role_arn(build.account)
+    return {"Account": build.account, "Arn": arn, "UserId": f"{_role_id(EXECUTION_ROLE_NAME)}:{ROLE_SESSION_NAME}"}
+
+
+def _role_id(name: str) -> str:
+    """A stable IAM-style unique role id (``AROA`` and 17 characters) for a role name."""
+    return "AROA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper()
+
+
+def _get_role(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    """A SageMaker execution role by that name (the path SageMaker's console gives the roles it makes)."""
+    name = str(params["RoleName"])
+    path = "/service-role/" if name.startswith("AmazonSageMaker-ExecutionRole") else "/"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    return {
+        "Role": {
+            "Path": path,
+            "RoleName": name,
+            "RoleId": _role_id(name),
+            "Arn": f"arn:aws:iam::{build.account}:role{path}{name}",
+            "CreateDate": datetime(2024, 1, 1, tzinfo=timezone.utc),
+            "AssumeRolePolicyDocument": quote(json.dumps(trust)),
+            "MaxSessionDuration": 3600,
+        }
+    }
 
 
 _ANSWERS: dict[tuple[str, str], Callable[[LocalBuild, dict[str, Any]], dict[str, Any]]] = {
@@ -108,5 +145,6 @@ _ANSWERS: dict[tuple[str, str], Callable[[LocalBuild, dict[str, Any]], dict[str,
     ("s3", "CreateBucket"): lambda build, params: {"Location": f"/{params['Bucket']}"},
     ("s3", "ListBuckets"): _list_buckets,
     ("sts", "GetCallerIdentity"): _caller_identity,
+    ("iam", "GetRole"): _get_role,
 }
 """The calls a local build answers; anything else is refused."""

@@ -36,14 +36,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from showcase.builder import inputs, patching
 from showcase.builder.inputs import Stale
 from showcase.builder.modules import Built
-from showcase.builder.recording import recording
+from showcase.builder.recording import Reads, recording
 from showcase.files import write_json_atomically
-from showcase.local.digests import FileDigests
+
+if TYPE_CHECKING:  # the SDK v2 environment's build imports this module, and nothing of showcase.local
+    from showcase.local.digests import FileDigests
 
 FORMAT = 4
 """The entries' shape; entries of an earlier one are removed when a build saves (format 3 kept variables'
@@ -80,9 +82,10 @@ class BuildCache:
                     return hit
         with recording(inputs.outside_project()) as reads:
             built = build()
-        modules = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
-        imported = {os.path.abspath(name) for name in modules if isinstance(name, str)}
-        recorded = inputs.recorded(reads, imported, self.root.parent, self.digests)
+        if built.recorded is None:
+            recorded, plan = inputs_of(reads, built, self.root.parent, self.digests)
+        else:  # built in the SDK v2 environment, which recorded what it read
+            recorded, plan = built.recorded
         self.digests.save()
         entry = {
             "request": json.loads(json.dumps(request, default=str)),
@@ -90,7 +93,7 @@ class BuildCache:
             "pipeline_name": built.pipeline_name,
             "definition": built.definition,
             "uploads": {uri: base64.b64encode(data).decode() for uri, data in built.uploads.items()},
-            "patch": patching.patch_plan(recorded["files"], imported, reads, built),
+            "patch": plan,
         }
         self._write(path, entry)
         self._remove_earlier_formats()
@@ -111,7 +114,8 @@ class BuildCache:
                 raise Stale("its cache entry was made for another request")
             changed = inputs.changed_files(entry["inputs"], self.digests)
             uploads = {uri: base64.b64decode(data) for uri, data in entry["uploads"].items()}
-            built = Built(entry["pipeline_name"], entry["definition"], uploads, cached=True)
+            sdk = entry["inputs"]["sdk"]
+            built = Built(entry["pipeline_name"], entry["definition"], uploads, cached=True, sdk=sdk)
             if changed:
                 built = patching.patch(entry, built, changed, self.digests)
                 self._write(path, entry)
@@ -133,3 +137,14 @@ class BuildCache:
                 kept = json.loads(path.read_text(encoding="utf-8"))["request"].get("format")
                 if isinstance(kept, int) and kept < FORMAT:
                     path.unlink()
+
+
+def inputs_of(
+    reads: Reads, built: Built, home: Path | None, digests: inputs.Digests
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a cache entry keeps of the build that made ``reads`` and ``built`` in this process: its inputs (files
+    under ``home``, the state directory, left out) and its patch plan."""
+    modules = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
+    imported = {os.path.abspath(name) for name in modules if isinstance(name, str)}
+    recorded = inputs.recorded(reads, imported, home, digests)
+    return recorded, patching.patch_plan(recorded["files"], imported, reads, built)

@@ -1,9 +1,10 @@
 """The inputs of a build, as its cache entry keeps them, and the check that they are all still the same.
 
-An entry's ``inputs`` hold: the SDK's installed version; every project file the build imported or opened, by
-sha256; every project directory it listed, by its sorted names; every environment variable it read, by a
-digest of its value (or ``null``: unset); and when it enumerated the environment, a digest of all of it or of
-the slices its readers are known to use (``recording``).
+An entry's ``inputs`` hold: the SDK's installed version (for a build in the SDK v2 environment, the digest
+of that environment's lock and interpreter too, ``sdk_v2_lock``, which is checked instead); every project file
+the build imported or opened, by sha256; every project directory it listed, by its sorted names; every
+environment variable it read, by a digest of its value (or ``null``: unset); and when it enumerated the
+environment, a digest of all of it or of the slices its readers are known to use (``recording``).
 
 No variable's value is kept, only ``HMAC-SHA256(salt, [name, value])`` under a random salt of the entry's
 own, kept in the entry. A digest tells a change apart, which is all the check needs; the salt makes the same
@@ -28,14 +29,19 @@ import sys
 import sysconfig
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from showcase.builder.recording import Reads, Slice, in_slice
-from showcase.local.digests import FileDigests
 
 SDK_DISTRIBUTION = "sagemaker"
 SYSTEM_DIRECTORIES = ("/proc/", "/sys/", "/dev/", "/run/", "/usr/", "/etc/", "/lib/", "/lib64/", "/bin/", "/sbin/")
 """Files here are the machine's (time zones, CA bundles, /proc counters), not inputs of a build."""
+
+
+class Digests(Protocol):
+    """The sha256 of a file (``showcase.local.digests.FileDigests``, which remembers it between runs)."""
+
+    def sha256(self, path: str) -> str: ...
 
 
 class Stale(Exception):
@@ -65,7 +71,7 @@ def outside_project() -> tuple[str, ...]:
     return (*(os.path.join(os.path.realpath(root), "") for root in roots if root), *SYSTEM_DIRECTORIES)
 
 
-def _project_path(path: str, outside: tuple[str, ...], home: str) -> bool:
+def _project_path(path: str, outside: tuple[str, ...], home: tuple[str, ...]) -> bool:
     real = os.path.join(os.path.realpath(path), "")
     return not real.startswith(outside) and not real.startswith(home)
 
@@ -91,11 +97,12 @@ def _selector(part: Slice) -> Callable[[str], bool]:
     return lambda name: in_slice(name, part)
 
 
-def recorded(reads: Reads, imported: set[str], home: Path, digests: FileDigests) -> dict[str, Any]:
+def recorded(reads: Reads, imported: set[str], home: Path | None, digests: Digests) -> dict[str, Any]:
     """The inputs of the build that made ``reads`` (``imported``: the files of the modules loaded after it),
-    for its cache entry. Files and directories under ``home`` (the state directory) are not inputs."""
-    outside = outside_project()
-    home_prefix = os.path.join(os.path.realpath(home), "")
+    for its cache entry. Files and directories under ``home`` (the state directory) are not inputs, nor those
+    the recording was told are not the project's (``reads.outside``)."""
+    outside = tuple(sorted({*outside_project(), *reads.outside}))
+    home_prefix = (os.path.join(os.path.realpath(home), ""),) if home is not None else ()
     files = sorted(
         name for name in imported | reads.opened if _project_path(name, outside, home_prefix) and os.path.isfile(name)
     )
@@ -119,10 +126,16 @@ def recorded(reads: Reads, imported: set[str], home: Path, digests: FileDigests)
     }
 
 
-def changed_files(inputs: dict[str, Any], digests: FileDigests) -> list[str]:
+def changed_files(inputs: dict[str, Any], digests: Digests) -> list[str]:
     """The files whose content changed while every other input is current; raises Stale naming the first
     other input that changed."""
-    if inputs["sdk"] != sdk_version():
+    sdk_v2_lock = inputs.get("sdk_v2_lock")
+    if sdk_v2_lock is not None:
+        from showcase.builder import v2env
+
+        if sdk_v2_lock != v2env.digest():
+            raise Stale("the SDK v2 environment's lock or this interpreter changed")
+    elif inputs["sdk"] != sdk_version():
         raise Stale(f"the SageMaker SDK changed ({inputs['sdk']} -> {sdk_version()})")
     _check_environment(inputs)
     for directory, names in inputs["directories"].items():

@@ -23,6 +23,7 @@ pipeline's own inside the CLI's local build) changes nothing more: the outer blo
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -38,8 +39,9 @@ from showcase.builder.answers import REFUSED_CODE, LocalBuild
 from showcase.builder.environment import scoped_environment
 from showcase.errors import UsageError
 
-_FORCED = {"AWS_EC2_METADATA_DISABLED": "true"}
-"""Set for any build."""
+_FORCED = {"AWS_EC2_METADATA_DISABLED": "true", "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
+"""Set for any build. The SDK v2 warns at import, on stdout and stderr, that v3 follows it: the build is
+what the module asks for, in the SDK it is written for."""
 
 # Set for a local build. Credentials are placeholders: a local build must never sign with the user's real
 # ones, nor look for them (profile, SSO, instance metadata).
@@ -87,24 +89,37 @@ def offline_build(region: str, *, answer_locally: LocalBuild | None = None) -> I
             refused = ", ".join(answer_locally.refused)
             raise UsageError(
                 f"building the pipeline made AWS calls a local build cannot answer ({refused}); "
-                "only S3 uploads, bucket checks and sts:GetCallerIdentity are answered locally: pass what the "
-                "module looks up (a role ARN, a default bucket) with -k/--kwargs"
+                "only S3 uploads, bucket checks, sts:GetCallerIdentity and iam:GetRole are answered locally: "
+                "pass what the module looks up (a default bucket, a VPC) with -k/--kwargs"
             ) from None
         raise
     finally:
         _builds.pop()
 
 
+_TELEMETRY = ("sagemaker.core.telemetry.telemetry_logging", "sagemaker.telemetry.telemetry_logging")
+"""The SDK's telemetry sender: v3's, v2's (a build in the SDK v2 environment)."""
+
+
 @contextmanager
 def _telemetry_off() -> Iterator[None]:
-    from sagemaker.core.telemetry import telemetry_logging
-
+    telemetry_logging = _sdk_module(_TELEMETRY)
     original = telemetry_logging._send_telemetry_request
     telemetry_logging._send_telemetry_request = _no_telemetry
     try:
         yield
     finally:
         telemetry_logging._send_telemetry_request = original
+
+
+def _sdk_module(names: tuple[str, ...]) -> Any:
+    """The first of ``names`` the installed SDK has."""
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return importlib.import_module(names[-1])
 
 
 def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:

@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from showcase.builder.inputs import Stale
+from showcase.builder.inputs import Digests, Stale
 from showcase.builder.modules import Built
 from showcase.builder.recording import HASH, UPLOAD, Reads
-from showcase.local.digests import FileDigests
 
 PREFIX = 8
 """A code hash must appear whole: no shorter piece of it (its first ``PREFIX`` hex digits) anywhere else."""
@@ -115,7 +114,7 @@ def patch_plan(files: dict[str, str], imported: set[str], reads: Reads, built: B
     return {"files": patchable, "hashes": [entry for entry in hashes if set(entry["files"]) & set(patchable)]}
 
 
-def _new_contents(entry: dict[str, Any], changed: list[str], digests: FileDigests) -> dict[str, bytes]:
+def _new_contents(entry: dict[str, Any], changed: list[str], digests: Digests) -> dict[str, bytes]:
     """The new bytes of ``changed``; raises Stale unless each is patchable and unlike every other file read."""
     unpatchable = sorted(set(changed) - set(entry["patch"]["files"]))
     if unpatchable:
@@ -133,7 +132,7 @@ def _new_contents(entry: dict[str, Any], changed: list[str], digests: FileDigest
     return contents
 
 
-def patch(entry: dict[str, Any], built: Built, changed: list[str], digests: FileDigests) -> Built:
+def patch(entry: dict[str, Any], built: Built, changed: list[str], digests: Digests) -> Built:
     """``built`` with the new content of ``changed`` patched in, and ``entry`` updated to match; raises
     Stale unless every changed file is one the build read only to hash and upload it."""
     plan = entry["patch"]
@@ -160,4 +159,4 @@ def patch(entry: dict[str, Any], built: Built, changed: list[str], digests: File
     entry["definition"] = definition
     entry["uploads"] = {uri: base64.b64encode(data).decode() for uri, data in uploads.items()}
     names = tuple(sorted(os.path.relpath(name) for name in changed))
-    return Built(built.pipeline_name, definition, uploads, cached=True, patched=names)
+    return Built(built.pipeline_name, definition, uploads, cached=True, patched=names, sdk=built.sdk)

@@ -10,7 +10,8 @@ Two process-wide hooks do the recording, both in force only inside ``recording()
   cannot be removed: it is added on the first recording and returns at once whenever none is active.
 
 Each read of a project file is told apart by the code that opened it, for ``patching``: the SDK's code hash
-(``sagemaker.core.workflow.utilities.hash_files_or_dirs``, whose path list is kept), an upload
+(``hash_files_or_dirs`` of ``sagemaker.core.workflow.utilities``, or ``sagemaker.workflow.utilities`` in
+the SDK v2; its path list is kept), an upload
 (``DefinitionSession.upload_data``, or s3transfer feeding the ``PutObject`` a local build answers), or
 anything else (``OTHER``).
 """
@@ -160,7 +161,8 @@ class _RecordingEnviron(os._Environ):
 
 # -- files and directories ------------------------------------------------------------------------------------
 
-_HASH_MODULE = "sagemaker.core.workflow.utilities"
+_HASH_MODULES = ("sagemaker.core.workflow.utilities", "sagemaker.workflow.utilities")
+"""Where the SDK's code hash is: v3's, v2's (the same function, a build in the SDK v2 environment)."""
 _UPLOAD_READERS = (("showcase.aws.session", "DefinitionSession", "upload_data"),)
 _UPLOAD_PACKAGE = "s3transfer"
 """Code that reads a file only to upload its bytes: our deferred-upload session, and s3transfer (which boto3's
@@ -177,8 +179,9 @@ def _opened_by(frame: FrameType | None) -> tuple[str, tuple[str, ...] | None]:
     if frame is None:
         return OTHER, None
     code = frame.f_code
-    if code is _function_code(_HASH_MODULE, "_hash_file"):
-        caller = _function_code(_HASH_MODULE, "hash_files_or_dirs")
+    hash_module = next((name for name in _HASH_MODULES if code is _function_code(name, "_hash_file")), None)
+    if hash_module is not None:
+        caller = _function_code(hash_module, "hash_files_or_dirs")
         outer = frame.f_back
         while outer is not None and outer.f_code.co_filename == code.co_filename and outer.f_code is not caller:
             outer = outer.f_back

@@ -1,53 +1,58 @@
-"""``showcase-endpoint``: serve a registered model locally with SageMaker's endpoint contracts.
+"""``showcase endpoint``: serve a registered model locally with SageMaker's endpoint contracts.
 
-    showcase-endpoint serve  --config deploy/endpoint_config_adj.json [--host H] [--port P] [--workers N]
+    showcase endpoint serve  --config deploy/endpoint_config_adj.json [--detach] [--host H] [--port P] [--workers N]
                              [--allowed-host NAME ...]
-    showcase-endpoint deploy --config deploy/endpoint_config_adj.json     (hot swap on the running endpoint)
-    showcase-endpoint status [--config FILE | --endpoint-name NAME]
-    showcase-endpoint stop   [--config FILE | --endpoint-name NAME]
+    showcase endpoint deploy --config deploy/endpoint_config_adj.json     (hot swap on the running endpoint)
+    showcase endpoint status [--config FILE | --endpoint-name NAME]
+    showcase endpoint stop   [--config FILE | --endpoint-name NAME]
 
-Every command takes ``--home`` (else SHOWCASE_HOME, else ./.showcase): where the registry, the object store and
-the endpoints' state live. The model is checked (archive, XGBoost load, one probe prediction) before it serves.
+``serve`` prints the endpoint's URL once it listens; with ``--detach`` it returns then, the server running on
+in the background (its log in ``<home>/endpoints/<name>/serve.log``), so that the next command of a script can
+call it. The model is checked (archive, XGBoost load, one probe prediction) before it serves.
+``showcase-endpoint`` is ``showcase endpoint``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import http.client
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from showcase import settings as settings_module
-from showcase.cli.common import (
-    ArgumentParser,
-    add_allowed_host,
-    add_home,
-    add_log_level,
-    configure_logging,
-    read_json_file,
-    run_cli,
-)
+from showcase.cli.common import Context, add_allowed_host, read_json_file, stderr_console
+from showcase.cli.output import Status
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, parse_endpoint_config
-from showcase.errors import UsageError
+from showcase.errors import NoSuchResource, UsageError
+from showcase.serving.errors import ServingError
+from showcase.statuses import EndpointStatus
+
+DETACHED_START_TIMEOUT_S = 120.0
+"""How long ``serve --detach`` waits for the server to answer /ping before it gives up."""
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
-        prog="showcase-endpoint",
+def register(commands: argparse._SubParsersAction) -> None:
+    """``showcase endpoint ...``."""
+    parser = commands.add_parser(
+        "endpoint",
+        help="the local endpoint: serve a model package, swap it, show its status, stop it",
         description="Serve a registered model locally with SageMaker's endpoint contracts (the XGBoost "
         "container's /ping and /invocations, and the Runtime API's /endpoints/NAME/invocations).",
     )
-    common = ArgumentParser(add_help=False)
-    add_log_level(common)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    endpoint = parser.add_subparsers(dest="endpoint_command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", parents=[common], help="deploy the config's model package and serve it")
+    serve = endpoint.add_parser("serve", help="deploy the config's model package and serve it")
     serve.add_argument("--config", required=True, help="endpoint config (deploy/endpoint_config_adj.json)")
+    serve.add_argument(
+        "--detach", action="store_true",
+        help="return once the endpoint answers, leaving it serving in the background (stop it with `stop`)",
+    )  # fmt: skip
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
     serve.add_argument(
         "--port", type=_port, default=None, help="port (default: SAGEMAKER_BIND_TO_PORT, else 8080; 0 picks one)"
@@ -59,17 +64,20 @@ def build_parser() -> ArgumentParser:
         help="worker processes (default: SAGEMAKER_MODEL_SERVER_WORKERS, else the CPU count)",
     )
     add_allowed_host(serve)
+    serve.set_defaults(handler=_serve)
 
-    deploy = commands.add_parser(
-        "deploy", parents=[common], help="swap the running endpoint to the config's model package, no downtime"
-    )
+    deploy = endpoint.add_parser("deploy", help="swap the running endpoint to the config's model package, no downtime")
     deploy.add_argument("--config", required=True, help="endpoint config (deploy/endpoint_config_adj.json)")
     deploy.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
     )
+    deploy.set_defaults(handler=_deploy)
 
-    for name, text in (("status", "show the endpoint's model, workers and request metrics"), ("stop", "stop it")):
-        command = commands.add_parser(name, parents=[common], help=text)
+    for name, text, handler in (
+        ("status", "the endpoint's model, workers and request metrics", _status),
+        ("stop", "stop it, letting in-flight requests finish", _stop),
+    ):
+        command = endpoint.add_parser(name, help=text)
         which = command.add_mutually_exclusive_group()
         which.add_argument("--config", help="endpoint config naming the endpoint (its EndpointName)")
         which.add_argument("--endpoint-name", help=f"endpoint name (default: {DEFAULT_ENDPOINT_NAME})")
@@ -77,8 +85,7 @@ def build_parser() -> ArgumentParser:
             command.add_argument(
                 "--timeout", type=float, default=60.0, help="seconds to wait for in-flight requests (default: 60)"
             )
-    add_home(parser)
-    return parser
+        command.set_defaults(handler=handler)
 
 
 def _port(text: str) -> int:
@@ -97,59 +104,119 @@ def _config(path: str) -> EndpointConfig:
     return parse_endpoint_config(read_json_file(path, "endpoint config"), path)
 
 
-def entry(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
-    return run_cli(main, argv)
+def _serve(ctx: Context) -> int:
+    from showcase.serving.deployment import EndpointPaths, endpoint_name_of, read_server_info
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
     # Before XGBoost is first imported: one OpenMP thread per process, and a fork-safe parent.
     os.environ["OMP_NUM_THREADS"] = "1"
-    settings = settings_module.load(args.home)
-    handler = {"serve": _serve, "deploy": _deploy, "status": _status, "stop": _stop}[args.command]
-    return handler(args, settings)
-
-
-def _serve(args: argparse.Namespace, settings: settings_module.Settings) -> int:
-    from showcase.serving import server
-    from showcase.serving.deployment import (
-        EndpointPaths,
-        endpoint_name_of,
-        prepare_deployment,
-        read_deployment,
-        read_server_info,
-        write_deployment,
-    )
-    from showcase.store import ObjectStore
-
+    args, settings = ctx.args, ctx.settings
     config = _config(args.config)
     paths = EndpointPaths(settings.home, endpoint_name_of(config))
     running = read_server_info(paths)
     if running is not None:
         raise UsageError(
             f"endpoint {paths.name!r} is already served at {running.url} (pid {running.pid}); "
-            "change its model with: showcase-endpoint deploy --config ..."
+            "change its model with: showcase endpoint deploy --config ..."
         )
+    if args.detach:
+        return _detach(ctx, paths)
+    return _serve_here(ctx, config, paths)
+
+
+def _serve_here(ctx: Context, config: EndpointConfig, paths: Any) -> int:
+    from showcase.serving import server
+    from showcase.serving.deployment import prepare_deployment, read_deployment, write_deployment
+    from showcase.store import ObjectStore
+
+    args, settings = ctx.args, ctx.settings
     options = server.ServerOptions(
         host=args.host,
         port=server.port_from_env(args.port),
         workers=server.workers_from_env(args.workers),
         log_level="warning" if args.log_level == "WARN" else args.log_level.lower(),
         allowed_hosts=tuple(args.allowed_host),
+        on_ready=lambda url: _ready(ctx, paths.name, url),
     )
     deployment, _ = prepare_deployment(config, settings, source=args.config, previous=read_deployment(paths))
     write_deployment(paths, deployment)
-    print(
-        f"serving {deployment.model_package_arn} as endpoint {paths.name!r} with {options.workers} worker(s)",
-        file=sys.stderr,
-    )
+    _note(f"serving {deployment.model_package_arn} as endpoint {paths.name!r} with {options.workers} worker(s)")
     server.run(paths, ObjectStore(settings.store_root), options)
     return 0
 
 
-def _deploy(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+def _ready(ctx: Context, name: str, url: str) -> None:
+    """The line (or JSON document) that says the endpoint listens, whatever the log level."""
+    ctx.out.document({"EndpointName": name, "EndpointStatus": EndpointStatus.IN_SERVICE, "Url": url})
+    ctx.out.line(f"endpoint {name!r} listening on {url}")
+    sys.stdout.flush()
+
+
+def _detach(ctx: Context, paths: Any) -> int:
+    """Serve in a process of its own (a new session: it outlives this one) and return once it answers /ping."""
+    from showcase.processes import pid_alive
+    from showcase.serving.deployment import read_server_info
+
+    args = ctx.args
+    command = [sys.executable, "-m", "showcase.cli.main", "--home", str(ctx.settings.home), "endpoint", "serve",
+               "--config", args.config, "--host", args.host, "--log-level", args.log_level]  # fmt: skip
+    if args.port is not None:
+        command += ["--port", str(args.port)]
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
+    for name in args.allowed_host:
+        command += ["--allowed-host", name]
+    paths.root.mkdir(parents=True, exist_ok=True)
+    log_path = paths.root / "serve.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + DETACHED_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServingError(f"endpoint {paths.name!r} did not start: {_last_line(log_path)} (log: {log_path})")
+        info = read_server_info(paths)
+        if info is not None and info.pid == process.pid and _answers(info.host, info.port):
+            _ready(ctx, paths.name, info.url)
+            _note(f"serving in the background (pid {process.pid}, log {log_path}); stop it with: "
+                  f"showcase endpoint stop --endpoint-name {paths.name}")  # fmt: skip
+            return 0
+        time.sleep(0.1)
+    if pid_alive(process.pid):
+        os.kill(process.pid, signal.SIGTERM)
+    raise ServingError(
+        f"endpoint {paths.name!r} did not answer within {DETACHED_START_TIMEOUT_S:g} s; see its log {log_path}"
+    )
+
+
+def _answers(host: str, port: int) -> bool:
+    """Whether the endpoint answers ``GET /ping`` with 200 (its workers have loaded the model)."""
+    try:
+        connection = http.client.HTTPConnection(host, port, timeout=2)
+        try:
+            connection.request("GET", "/ping")
+            return connection.getresponse().status == 200
+        finally:
+            connection.close()
+    except OSError:
+        return False
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    except OSError:
+        return "no log"
+    return next((line for line in reversed(lines) if line), "no output")
+
+
+def _note(text: str) -> None:
+    from rich.text import Text
+
+    stderr_console().print(Text(text), soft_wrap=True)
+
+
+def _deploy(ctx: Context) -> int:
     from showcase.serving.deployment import (
         EndpointPaths,
         endpoint_name_of,
@@ -160,6 +227,8 @@ def _deploy(args: argparse.Namespace, settings: settings_module.Settings) -> int
     )
     from showcase.serving.errors import EndpointNotRunning
 
+    os.environ["OMP_NUM_THREADS"] = "1"
+    args, settings = ctx.args, ctx.settings
     config = _config(args.config)
     paths = EndpointPaths(settings.home, endpoint_name_of(config))
     running = read_server_info(paths)
@@ -169,14 +238,22 @@ def _deploy(args: argparse.Namespace, settings: settings_module.Settings) -> int
     written_at = time.time()
     write_deployment(paths, deployment)
     workers = _wait_for_swap(paths, running.pid, deployment.generation, written_at, args.timeout)
-    print(f"endpoint {paths.name!r} now serves {deployment.model_package_arn} on {workers} worker(s)")
+    ctx.out.document(
+        {
+            "EndpointName": paths.name,
+            "EndpointStatus": EndpointStatus.IN_SERVICE,
+            "ModelPackageArn": deployment.model_package_arn,
+            "Generation": deployment.generation,
+            "Workers": workers,
+        }
+    )
+    ctx.out.line(f"endpoint {paths.name!r} now serves {deployment.model_package_arn} on {workers} worker(s)")
     return 0
 
 
 def _wait_for_swap(paths: Any, server_pid: int, generation: int, since: float, timeout: float) -> int:
     """Wait until every live worker reports ``generation``; raise if one refuses it or time runs out."""
     from showcase.serving.deployment import child_pids
-    from showcase.serving.errors import ServingError
     from showcase.serving.metrics import read_worker_files
 
     deadline = time.monotonic() + timeout
@@ -201,50 +278,95 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _named_paths(args: argparse.Namespace, settings: settings_module.Settings) -> Any:
+def _named_paths(ctx: Context) -> Any:
     from showcase.serving.deployment import EndpointPaths, endpoint_name_of
 
+    args = ctx.args
     name = endpoint_name_of(_config(args.config)) if args.config else (args.endpoint_name or DEFAULT_ENDPOINT_NAME)
-    return EndpointPaths(settings.home, name)
+    return EndpointPaths(ctx.settings.home, name)
 
 
-def _status(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+def _status(ctx: Context) -> int:
     from showcase.serving.deployment import child_pids, read_deployment, read_server_info
     from showcase.serving.metrics import read_worker_files
 
-    paths = _named_paths(args, settings)
+    paths = _named_paths(ctx)
     deployment = read_deployment(paths)
     if deployment is None:
-        raise UsageError(f"endpoint {paths.name!r} has never been deployed under {settings.home}")
+        raise NoSuchResource(
+            f"endpoint {paths.name!r} has never been deployed under {ctx.settings.home}; "
+            "serve it with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
+        )
     running = read_server_info(paths)
     live = set(child_pids(running.pid)) if running else set()
     workers = read_worker_files(paths.workers_dir)
-    print(json.dumps(_summary(paths.name, deployment, running, live, workers), indent=2))
+    summary = status_document(paths.name, deployment, running, live, workers)
+    ctx.out.document(summary)
+    latency = summary["MeanLatencyMs"]
+    by_status = ", ".join(f"{code}: {count}" for code, count in sorted(summary["RequestsByStatus"].items()))
+    capture = summary["DataCaptureConfig"]
+    ctx.out.fields(
+        [
+            ("endpoint", summary["EndpointName"]),
+            ("status", Status(summary["EndpointStatus"])),
+            ("url", summary["Url"]),
+            ("pid", summary["Pid"]),
+            ("model package", summary["ModelPackageArn"]),
+            ("generation", summary["Generation"]),
+            ("deployed", summary["LastModifiedTime"]),
+            ("workers", len(summary["Workers"])),
+            ("requests", f"{summary['Requests']}" + (f" ({by_status})" if by_status else "")),
+            ("mean latency", f"{latency:.3f} ms" if latency is not None else None),
+            ("health checks", summary["HealthChecks"]),
+            (
+                "data capture",
+                f"{capture['CurrentSamplingPercentage']}% to {capture['DestinationS3Uri']}"
+                if capture["EnableCapture"]
+                else "off",
+            ),
+        ]
+    )
     return 0
 
 
-def _summary(name: str, deployment: Any, running: Any, live: set[int], workers: list[dict[str, Any]]) -> dict[str, Any]:
+def status_document(
+    name: str, deployment: Any, running: Any, live: set[int], workers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The endpoint as DescribeEndpoint names what it has (EndpointName, EndpointStatus, LastModifiedTime,
+    DataCaptureConfig), with what only a local endpoint has in the same PascalCase: its URL, server and workers,
+    and its request metrics."""
+    from datetime import datetime
+
     requests = sum(entry.get("requests", 0) for entry in workers)
     by_status: dict[str, int] = {}
     for entry in workers:
         for status, count in entry.get("by_status", {}).items():
             by_status[status] = by_status.get(status, 0) + count
     latency = sum(entry.get("latency_ms_sum", 0.0) for entry in workers)
+    deployed: Any = deployment.deployed_at
+    with contextlib.suppress(TypeError, ValueError):
+        deployed = datetime.fromisoformat(deployed)
     return {
         "EndpointName": name,
-        "EndpointStatus": "InService" if running else "Stopped",
+        "EndpointStatus": EndpointStatus.IN_SERVICE if running else EndpointStatus.OUT_OF_SERVICE,
         "Url": running.url if running else None,
         "Pid": running.pid if running else None,
         "ModelPackageArn": deployment.model_package_arn,
         "Generation": deployment.generation,
-        "DeployedAt": deployment.deployed_at,
-        "DataCapture": {
-            "Enabled": deployment.capture.enabled,
-            "SamplingPercentage": deployment.capture.sampling_percentage,
+        "LastModifiedTime": deployed,
+        "DataCaptureConfig": {
+            "EnableCapture": deployment.capture.enabled,
+            "CurrentSamplingPercentage": deployment.capture.sampling_percentage,
             "DestinationS3Uri": deployment.capture.destination_uri,
         },
         "Workers": [
-            {key: entry.get(key) for key in ("pid", "model_package_arn", "generation", "swap_error", "requests")}
+            {
+                "Pid": entry.get("pid"),
+                "ModelPackageArn": entry.get("model_package_arn"),
+                "Generation": entry.get("generation"),
+                "SwapError": entry.get("swap_error"),
+                "Requests": entry.get("requests"),
+            }
             for entry in workers
             if entry.get("pid") in live
         ],
@@ -255,23 +377,39 @@ def _summary(name: str, deployment: Any, running: Any, live: set[int], workers: 
     }
 
 
-def _stop(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+def _stop(ctx: Context) -> int:
     from showcase.processes import pid_alive
     from showcase.serving.deployment import read_server_info
-    from showcase.serving.errors import EndpointNotRunning, ServingError
+    from showcase.serving.errors import EndpointNotRunning
 
-    paths = _named_paths(args, settings)
+    paths = _named_paths(ctx)
     running = read_server_info(paths)
     if running is None:
         raise EndpointNotRunning(paths.name)
     os.kill(running.pid, signal.SIGTERM)  # gunicorn: stop accepting, finish in-flight requests, exit
-    deadline = time.monotonic() + args.timeout
+    deadline = time.monotonic() + ctx.args.timeout
     while pid_alive(running.pid):
         if time.monotonic() > deadline:
-            raise ServingError(f"endpoint {paths.name!r} (pid {running.pid}) did not stop within {args.timeout:g} s")
+            raise ServingError(
+                f"endpoint {paths.name!r} (pid {running.pid}) did not stop within {ctx.args.timeout:g} s"
+            )
         time.sleep(0.1)
-    print(f"endpoint {paths.name!r} stopped")
+    ctx.out.document({"EndpointName": paths.name, "EndpointStatus": EndpointStatus.OUT_OF_SERVICE})
+    ctx.out.line(f"endpoint {paths.name!r} stopped")
     return 0
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    """``showcase-endpoint``: another name of ``showcase endpoint``."""
+    from showcase.cli.main import alias
+
+    return alias("endpoint")(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from showcase.cli import main as showcase
+
+    return showcase.main(["endpoint", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The dashboard's view of this machine: the local runtime's executions, the local registry and endpoints.
 
-Reads only; the two writes are the runtime's own retry (in a background thread, as ``showcase-local retry``
-would run it) and the registry's approval rule (``showcase.registry.approval``, as ``showcase-registry``).
+Reads only; the two writes are the runtime's own retry (in a background thread, as ``showcase retry`` would run
+it) and the registry's approval rule (``showcase.registry.approval``, as ``showcase registry approve``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from showcase.registry.approval import ApprovalRefused, Decision, set_approval
 from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
 from showcase.serving.metrics import BUCKETS_MS, read_worker_files
 from showcase.settings import Settings
-from showcase.statuses import ApprovalStatus, ExecutionStatus
+from showcase.statuses import ApprovalStatus, EndpointStatus, ExecutionStatus
 from showcase.store import ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,24 @@ class LocalSource:
         return [_execution(r, self._definition(r.execution_id)) for r in local.list_executions(self.settings)]
 
     def execution(self, execution_id: str) -> Execution:
-        return _execution(self._record(execution_id), self._definition(execution_id))
+        record = self._record(execution_id)
+        return _execution(record, self._definition(execution_id), self._registered(record))
+
+    def _registered(self, record: ExecutionRecord) -> tuple[Package, ...]:
+        """The packages the execution's RegisterModel steps registered, as the registry describes them now."""
+        registry = self._registry()
+        found = []
+        for step in record.steps:
+            arn = (step.properties or {}).get("ModelPackageArn")
+            if registry is None or step.type != "RegisterModel" or not isinstance(arn, str):
+                continue
+            try:
+                described = registry.describe_model_package(ModelPackageName=arn)
+                extras = registry.describe_model_package_extras(ModelPackageName=arn)
+            except RegistryError:
+                continue
+            found.append(_package(described, extras["Metrics"], extras["Lineage"]))
+        return tuple(found)
 
     def _definition(self, execution_id: str) -> dict[str, Any] | None:
         try:
@@ -213,7 +230,7 @@ class LocalSource:
                 recent = tuple(self._captures(f"{deployment.capture.destination_uri}/{name}/"))
         return Endpoint(
             name=name,
-            status="InService" if server else "Stopped",
+            status=EndpointStatus.IN_SERVICE if server else EndpointStatus.OUT_OF_SERVICE,
             model_package_arn=deployment.model_package_arn,
             package_ref=self._ref_of(deployment.model_package_arn),
             requests=requests,
@@ -272,16 +289,26 @@ class LocalSource:
         return f"{described['ModelPackageGroupName']}/{described['ModelPackageVersion']}" if described else None
 
     def _captures(self, prefix: str) -> list[Capture]:
+        """The newest captured requests, newest first across every worker's file.
+
+        Each worker appends to a file of its own and starts a new one each hour, in that hour's directory: the
+        newest requests are in the newest hour's files, interleaved; older hours follow when it holds too few.
+        """
         try:
             files = self.store.list(prefix)
         except StoreError:
             return []
-        lines: list[str] = []
-        for uri in sorted(files, reverse=True):
-            lines.extend(reversed(_tail(self.store.path_of(uri), RECENT_CAPTURES)))
-            if len(lines) >= RECENT_CAPTURES:
+        by_hour: dict[str, list[str]] = {}
+        for uri in files:
+            by_hour.setdefault(uri.rsplit("/", 1)[0], []).append(uri)
+        found: list[Capture] = []
+        for hour in sorted(by_hour, reverse=True):
+            lines = [line for uri in by_hour[hour] for line in _tail(self.store.path_of(uri), RECENT_CAPTURES)]
+            captures = [c for c in (_capture(line) for line in lines) if c is not None]
+            found += sorted(captures, key=lambda capture: capture.time, reverse=True)
+            if len(found) >= RECENT_CAPTURES:
                 break
-        return [c for c in (_capture(line) for line in lines[:RECENT_CAPTURES]) if c is not None]
+        return found[:RECENT_CAPTURES]
 
 
 def _tail(path: Path, count: int) -> list[str]:
@@ -339,7 +366,9 @@ def _package(described: dict[str, Any], metrics: Any, lineage: Any) -> Package:
     )
 
 
-def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None) -> Execution:
+def _execution(
+    record: ExecutionRecord, definition: dict[str, Any] | None = None, registered: tuple[Package, ...] = ()
+) -> Execution:
     return Execution(
         execution_id=record.execution_id,
         pipeline_name=record.pipeline_name,
@@ -350,4 +379,5 @@ def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None
         parameters=dict(record.parameters),
         steps=tuple(step.report() for step in record.steps),
         definition=definition,
+        registered=registered,
     )

@@ -146,8 +146,10 @@ def prepare_deployment(
         raise UsageError(f"{source}: ModelPackageName: {exc}") from None
     status = package.get("ModelApprovalStatus")
     if status != ApprovalStatus.APPROVED:
+        force = " --force" if status == ApprovalStatus.REJECTED else ""
         raise UsageError(
-            f"model package {arn} is {status}, not Approved; approve it (update_model_package) and deploy again"
+            f"model package {arn} is {status}, not Approved; approve it (showcase registry approve {arn}{force}, "
+            "or UpdateModelPackage) and deploy again"
         )
     url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
     if not url:
