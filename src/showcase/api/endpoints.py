@@ -167,10 +167,10 @@ def _existing(state: State, name: str) -> tuple[EndpointPaths, dict[str, Any] | 
     """An endpoint that exists (a record of the API's, or a live server): its paths, record and status."""
     endpoint = _endpoint(state, name)
     record = processes.read_record(endpoint)
-    status = processes.status(endpoint, record)
+    status = processes.status(endpoint, record, state.children.running)
     if status == "Deleted":
         processes.record_file(endpoint).unlink(missing_ok=True)
-        record, status = None, processes.status(endpoint, None)
+        record, status = None, processes.status(endpoint, None, state.children.running)
     if record is None and read_server_info(endpoint) is None:
         raise validation(f'Could not find endpoint "{_arn(state, "endpoint", name)}".')
     return endpoint, record, status
@@ -184,7 +184,10 @@ def create_endpoint(call: Call) -> dict[str, Any]:
     parameters = _deploy_parameters(state, name, config)
     with processes.LOCK:
         record = processes.read_record(endpoint)
-        if (record is not None and processes.status(endpoint, record) != "Deleted") or read_server_info(endpoint):
+        reaping = state.children.running
+        if (record is not None and processes.status(endpoint, record, reaping) != "Deleted") or read_server_info(
+            endpoint
+        ):
             raise validation(f'Cannot create already existing endpoint "{_arn(state, "endpoint", name)}".')
         created = timestamp()
         processes.write_record(
@@ -229,7 +232,10 @@ def _refuse_deployment_config(config: dict[str, Any]) -> None:
     if config.get("RollingUpdatePolicy"):
         raise validation("DeploymentConfig.RollingUpdatePolicy: the local endpoint swaps every worker at once")
     if (config.get("AutoRollbackConfiguration") or {}).get("Alarms"):
-        raise validation("DeploymentConfig.AutoRollbackConfiguration: there are no CloudWatch alarms locally")
+        raise validation(
+            "DeploymentConfig.AutoRollbackConfiguration: the local endpoint's update watches no alarm (the alarms "
+            "are records here, with nothing evaluating them during an update)"
+        )
 
 
 def _adopted(state: State, endpoint: EndpointPaths) -> dict[str, Any]:

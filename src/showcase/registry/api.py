@@ -307,6 +307,15 @@ class Registry:
         )
         return described
 
+    def delete_model(self, *, ModelName: str) -> dict[str, Any]:
+        """DeleteModel: the model record goes; what serves it already keeps serving, as on SageMaker."""
+        with self._db.transaction() as conn:
+            deleted = conn.execute("DELETE FROM models WHERE name = ?", (ModelName,)).rowcount
+        if not deleted:
+            raise RegistryError(f"Could not find model {ModelName!r}")
+        logger.info("deleted model %s", ModelName)
+        return {}
+
     # -- internals ----------------------------------------------------------------------------------
 
     def _group_arn(self, name: str) -> str:
