@@ -32,6 +32,7 @@ from showcase.monitoring.statistics import cdf_distance, sketch_items, statistic
 from showcase.registry import Registry
 from showcase.serving.capture import CaptureWriter
 from showcase.serving.deployment import DEFAULT_CAPTURE_URI, CaptureConfig, Deployment, EndpointPaths, write_deployment
+from showcase.serving.fleet import Fleet
 from showcase.settings import load
 from showcase.store import ObjectStore
 from tests.serving_support import XGBOOST_IMAGE, train_booster
@@ -80,7 +81,9 @@ def make_home(root: Path, splits: dict[str, Any]) -> Path:
         DriftCheckBaselines={"ModelDataQuality": quality},
     )["ModelPackageArn"]
     capture = CaptureConfig(enabled=True, sampling_percentage=100, destination_uri=DEFAULT_CAPTURE_URI)
-    write_deployment(EndpointPaths(home, ENDPOINT), Deployment(ENDPOINT, arn, model_uri, str(root), 1, capture))
+    write_deployment(
+        EndpointPaths(home, ENDPOINT), Deployment(ENDPOINT, Fleet.single(1, arn, model_uri, str(root)), 1, capture)
+    )
     return home
 
 
