@@ -54,7 +54,14 @@ def broken_model() -> bytes:
     return json.dumps(document).encode()
 
 
-def register(home: Path, booster: xgb.Booster | bytes, *, group: str = "TestGroup", status: str = "Approved") -> str:
+def register(
+    home: Path,
+    booster: xgb.Booster | bytes,
+    *,
+    group: str = "TestGroup",
+    status: str = "Approved",
+    model_metrics: dict[str, Any] | None = None,
+) -> str:
     """Archive the booster (or raw bytes as ``xgboost-model``), store it, register it as the pipeline does."""
     work = home / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -75,6 +82,7 @@ def register(home: Path, booster: xgb.Booster | bytes, *, group: str = "TestGrou
             "SupportedResponseMIMETypes": ["text/csv"],
         },
         ModelApprovalStatus=status,
+        **({"ModelMetrics": model_metrics} if model_metrics else {}),
     )
     return str(response["ModelPackageArn"])
 

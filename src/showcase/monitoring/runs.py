@@ -63,9 +63,11 @@ def list_runs(store: ObjectStore, endpoint_name: str, output_uri: str = DEFAULT_
     for uri in store.list(runs_prefix(endpoint_name, output_uri)):
         if uri.endswith("/run.json"):
             try:
-                found.append(json.loads(store.get_bytes(uri)))
+                run = json.loads(store.get_bytes(uri))
             except (StoreError, ValueError):
                 continue
+            if run.get("monitoring_type", "DataQuality") == "DataQuality":  # model-quality runs: quality_runs
+                found.append(run)
     return sorted(found, key=lambda run: str(run.get("run_id", "")), reverse=True)
 
 
