@@ -2,12 +2,19 @@
 
     showcase-endpoint serve  --config deploy/endpoint_config_adj.json [--host H] [--port P] [--workers N]
                              [--allowed-host NAME ...]
-    showcase-endpoint deploy --config deploy/endpoint_config_adj.json     (hot swap on the running endpoint)
+    showcase-endpoint deploy --config deploy/endpoint_config_adj.json     (update the running endpoint)
+    showcase-endpoint promote --from STAGING --to PROD [--approve [--comment TEXT] [--approver NAME]]
     showcase-endpoint status [--config FILE | --endpoint-name NAME]
     showcase-endpoint stop   [--config FILE | --endpoint-name NAME]
 
 Every command takes ``--home`` (else SHOWCASE_HOME, else ./.showcase): where the registry, the object store and
 the endpoints' state live. The model is checked (archive, XGBoost load, one probe prediction) before it serves.
+
+``deploy`` updates as UpdateEndpoint does (``showcase.serving.rollout``): with the config's DeploymentStrategy
+(CANARY, LINEAR, ALL_AT_ONCE, and the template's baking period and alarms), or its ``DeploymentConfig`` and
+``Alarms`` (UpdateEndpoint's and PutMetricAlarm's shapes) beside ``Parameters``, it shifts traffic step by step and
+rolls back by itself when an alarm trips (exit 1, the reason on stderr); without either, it swaps every worker at
+once. ``promote`` deploys the package one endpoint serves to another, once approved (``showcase.serving.promotion``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from showcase import settings as settings_module
@@ -61,10 +67,24 @@ def build_parser() -> ArgumentParser:
     add_allowed_host(serve)
 
     deploy = commands.add_parser(
-        "deploy", parents=[common], help="swap the running endpoint to the config's model package, no downtime"
+        "deploy",
+        parents=[common],
+        help="update the running endpoint to the config's variants: canary/linear with rollback, or a hot swap",
     )
     deploy.add_argument("--config", required=True, help="endpoint config (deploy/endpoint_config_adj.json)")
     deploy.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
+    )
+
+    promote = commands.add_parser(
+        "promote", parents=[common], help="deploy what one endpoint serves to another, once approved"
+    )
+    promote.add_argument("--from", dest="source", required=True, help="the endpoint promoted from (staging)")
+    promote.add_argument("--to", dest="target", required=True, help="the endpoint promoted to (production)")
+    promote.add_argument("--approve", action="store_true", help="record your approval of the promotion, then deploy")
+    promote.add_argument("--comment", default="", help="why it is approved (kept with the approval)")
+    promote.add_argument("--approver", default=None, help="who approves (default: the user running this)")
+    promote.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
     )
 
@@ -108,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Before XGBoost is first imported: one OpenMP thread per process, and a fork-safe parent.
     os.environ["OMP_NUM_THREADS"] = "1"
     settings = settings_module.load(args.home)
-    handler = {"serve": _serve, "deploy": _deploy, "status": _status, "stop": _stop}[args.command]
+    handler = {"serve": _serve, "deploy": _deploy, "promote": _promote, "status": _status, "stop": _stop}[args.command]
     return handler(args, settings)
 
 
@@ -150,55 +170,67 @@ def _serve(args: argparse.Namespace, settings: settings_module.Settings) -> int:
 
 
 def _deploy(args: argparse.Namespace, settings: settings_module.Settings) -> int:
-    from showcase.serving.deployment import (
-        EndpointPaths,
-        endpoint_name_of,
-        prepare_deployment,
-        read_deployment,
-        read_server_info,
-        write_deployment,
-    )
-    from showcase.serving.errors import EndpointNotRunning
+    from showcase.serving import rollout
+    from showcase.serving.deployment import EndpointPaths, endpoint_name_of
 
-    config = _config(args.config)
+    raw = read_json_file(args.config, "endpoint config")
+    config = parse_endpoint_config(raw, args.config)
     paths = EndpointPaths(settings.home, endpoint_name_of(config))
-    running = read_server_info(paths)
-    if running is None:
-        raise EndpointNotRunning(paths.name)
-    deployment, _ = prepare_deployment(config, settings, source=args.config, previous=read_deployment(paths))
-    written_at = time.time()
-    write_deployment(paths, deployment)
-    workers = _wait_for_swap(paths, running.pid, deployment.generation, written_at, args.timeout)
-    print(f"endpoint {paths.name!r} now serves {deployment.model_package_arn} on {workers} worker(s)")
+    policy: rollout.Policy | None
+    if raw.get("DeploymentConfig"):
+        policy = rollout.policy_of(
+            raw["DeploymentConfig"], raw.get("Alarms") or [], endpoint_name=paths.name, source=args.config
+        )
+    else:
+        policy = rollout.policy_of_parameters(config.parameters, paths.name, args.config)
+    record = rollout.update_endpoint(
+        paths,
+        settings,
+        config,
+        source=args.config,
+        policy=policy,
+        monitoring=_monitoring(settings, paths.name),
+        report=_progress,
+        pace=rollout.Pace(swap_timeout_s=args.timeout),
+    )
+    print(f"endpoint {paths.name!r} now serves {_served(record)}")
     return 0
 
 
-def _wait_for_swap(paths: Any, server_pid: int, generation: int, since: float, timeout: float) -> int:
-    """Wait until every live worker reports ``generation``; raise if one refuses it or time runs out."""
-    from showcase.serving.deployment import child_pids
-    from showcase.serving.errors import ServingError
-    from showcase.serving.metrics import read_worker_files
+def _promote(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    import getpass
 
-    deadline = time.monotonic() + timeout
-    while True:
-        live = set(child_pids(server_pid))
-        files = {entry["pid"]: entry for entry in read_worker_files(paths.workers_dir) if entry["pid"] in live}
-        for entry in files.values():
-            refused = entry.get("swap_error")
-            if refused and _mtime(paths.workers_dir / f"{entry['pid']}.json") >= since:
-                raise ServingError(f"worker {entry['pid']} refused the new model, the old one keeps serving: {refused}")
-        if live and all(files.get(pid, {}).get("generation") == generation for pid in live):
-            return len(live)
-        if time.monotonic() > deadline:
-            raise ServingError(f"the workers of {paths.name!r} did not swap within {timeout:g} s; see its log")
-        time.sleep(0.1)
+    from showcase.serving import promotion, rollout
+
+    approval = (args.approver or getpass.getuser(), args.comment) if args.approve else None
+    record = promotion.promote(
+        settings,
+        args.source,
+        args.target,
+        approval=approval,
+        monitoring=_monitoring(settings, args.target),
+        report=_progress,
+        pace=rollout.Pace(swap_timeout_s=args.timeout),
+    )
+    if record is not None:
+        print(f"endpoint {args.target!r} now serves {_served(record)}, promoted from {args.source!r}")
+    return 0
 
 
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
+def _monitoring(settings: settings_module.Settings, name: str) -> Any:
+    from showcase.monitoring.published import MonitoringMetrics
+    from showcase.store import ObjectStore
+
+    store = ObjectStore(settings.store_root)
+    return lambda since: MonitoringMetrics(store, name, since)
+
+
+def _progress(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def _served(record: dict[str, Any]) -> str:
+    return ", ".join(f"{arn} ({variant})" for variant, arn in record["To"].items())
 
 
 def _named_paths(args: argparse.Namespace, settings: settings_module.Settings) -> Any:
@@ -219,8 +251,45 @@ def _status(args: argparse.Namespace, settings: settings_module.Settings) -> int
     running = read_server_info(paths)
     live = set(child_pids(running.pid)) if running else set()
     workers = read_worker_files(paths.workers_dir)
-    print(json.dumps(_summary(paths.name, deployment, running, live, workers), indent=2))
+    summary = _summary(paths.name, deployment, running, live, workers)
+    summary.update(_variants(paths, deployment))
+    print(json.dumps(summary, indent=2, default=str))
     return 0
+
+
+def _variants(paths: Any, deployment: Any) -> dict[str, Any]:
+    """The variants with their shares, and the last deployment: its status, step, alarms and outcome."""
+    from showcase.serving import rollout
+
+    def variants_of(fleet: Any, share: float) -> list[dict[str, Any]]:
+        shares = fleet.shares()
+        found = [
+            {
+                "VariantName": v.name,
+                "ModelPackageArn": v.model_package_arn,
+                "CurrentWeight": round(shares[v.name] * share, 6),
+            }
+            for v in fleet.variants
+        ]
+        if fleet.shadow is not None:
+            found.append(
+                {"VariantName": fleet.shadow.name, "ModelPackageArn": fleet.shadow.model_package_arn, "Shadow": True}
+            )
+        return found
+
+    new_share = deployment.new_share if deployment.new_fleet is not None else 0.0
+    answer: dict[str, Any] = {"ProductionVariants": variants_of(deployment.fleet, 1.0 - new_share)}
+    if deployment.new_fleet is not None:
+        answer["NewFleet"] = variants_of(deployment.new_fleet, new_share)
+    records = rollout.list_deployments(paths)
+    if records:
+        last = records[0]
+        keys = ("DeploymentId", "Status", "Outcome", "Reason", "Routing", "Step", "Shares", "NewFleetShare",
+                "StartTime", "EndTime", "To", "Alarms")  # fmt: skip
+        answer["LastDeployment"] = {key: last.get(key) for key in keys}
+        if rollout.in_progress(last):
+            answer["EndpointStatus"] = last["Status"]
+    return answer
 
 
 def _summary(name: str, deployment: Any, running: Any, live: set[int], workers: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,7 +7,8 @@ everything under ``<output>/<endpoint>/<run id>/`` in the object store:
     statistics.json              the captured rows' statistics (Model Monitor's schema)
     constraint_violations.json   {"violations": [...]} (empty when clean)
     report.html                  the verdict and one plot per feature
-    run.json                     this run: window, counts, status, violations, where the files are
+    run.json                     this run: window, counts, status, violations, where the files are, and the
+                                 metrics Model Monitor publishes (cloudwatch_metrics: feature_baseline_drift_<f>)
 
 ``run.json`` is written last: a run is listed only once it is complete. Statuses are Model Monitor's
 monitoring-execution statuses: Completed, CompletedWithViolations, or Failed when nothing was captured in the
@@ -23,6 +24,7 @@ from typing import Any
 from showcase.errors import MonitoringError, RegistryError
 from showcase.monitoring.baselines import baseline_uris
 from showcase.monitoring.captures import CaptureScan, capture_prefix, read_rows, timestamp
+from showcase.monitoring.checks import drift_distances
 from showcase.monitoring.checks import violations as check
 from showcase.monitoring.profile import Profile, type_counts
 from showcase.monitoring.report import report_html
@@ -137,7 +139,9 @@ def run_monitoring(
         return run
     current = statistics(profile)
     found = check(current, baseline, constraints, type_counts(profile))
+    drift = drift_distances(current, baseline, constraints)
     run.update(
+        cloudwatch_metrics={f"feature_baseline_drift_{name}": distance for name, distance in drift.items()},
         status=(MonitoringStatus.COMPLETED_WITH_VIOLATIONS if found else MonitoringStatus.COMPLETED).value,
         violations=found,
         statistics=prefix + "statistics.json",
