@@ -254,6 +254,8 @@ class Counters:
         return self.percentile(float(match.group(1)) / 100.0) if match else None
 
     def describe(self, metric: str) -> str:
+        if self.requests == 0:
+            return "no invocations"
         if metric == "ModelLatency":
             return f"{self.requests} invocations, p99 at most {self.percentile(0.99) / 1000:.3g} ms"
         errors = self.errors_4xx if metric == "Invocation4XXErrors" else self.errors_5xx

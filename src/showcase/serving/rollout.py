@@ -517,6 +517,9 @@ class _Update:
         except (KeyboardInterrupt, _Interrupted):
             self._roll_back("the deployment was interrupted", [])
             raise KeyboardInterrupt from None
+        except Exception as exc:  # the outermost layer of a deployment: never leave the new fleet taking traffic
+            self._roll_back(f"the deployment failed: {type(exc).__name__}: {exc}", [])
+            raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _bake(
