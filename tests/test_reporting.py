@@ -45,6 +45,7 @@ def test_regression_metric_reads_only_the_documented_shape(
 
 
 def test_every_status_word_has_a_style() -> None:
-    words = {*ExecutionStatus, *StepStatus, *ApprovalStatus, "InService"}
+    deployments = {"Updating", "RollingBack", "RolledBack", "ALARM", "OK"}  # serving.rollout, serving.alarms
+    words = {*ExecutionStatus, *StepStatus, *ApprovalStatus, "InService", *deployments}
     assert words == set(STATUS_STYLES)
     assert {style.tone for style in STATUS_STYLES.values()} == {"ok", "running", "bad", "idle", "pending"}

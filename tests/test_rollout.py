@@ -49,8 +49,8 @@ class Sent:
 class Load:
     """Clients sending one row at a time over keep-alive connections to the Runtime API path, until stopped."""
 
-    def __init__(self, port: int, clients: int = 4) -> None:
-        self.port, self.clients = port, clients
+    def __init__(self, port: int, clients: int = 4, endpoint_name: str = ENDPOINT) -> None:
+        self.port, self.clients, self.path = port, clients, f"/endpoints/{endpoint_name}/invocations"
         self.sent: list[Sent] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -65,7 +65,7 @@ class Load:
             started = time.time()
             headers = {"Content-Type": "text/csv", "X-Amzn-SageMaker-Inference-Id": ident}
             try:
-                connection.request("POST", f"/endpoints/{ENDPOINT}/invocations", body=ROW, headers=headers)
+                connection.request("POST", self.path, body=ROW, headers=headers)
                 response = connection.getresponse()
                 body, status = response.read(), response.status
             except (OSError, http.client.HTTPException):

@@ -52,6 +52,11 @@ STATUS_STYLES: dict[str, StatusStyle] = {
     StepStatus.CACHED: StatusStyle("ok", "cyan"),
     ApprovalStatus.APPROVED: StatusStyle("ok"),
     "InService": StatusStyle("ok"),
+    "Updating": StatusStyle("running"),  # an endpoint deployment (serving.rollout) and its alarms' states
+    "RollingBack": StatusStyle("running"),
+    "RolledBack": StatusStyle("bad"),
+    "ALARM": StatusStyle("bad"),
+    "OK": StatusStyle("ok"),
     StepStatus.EXECUTING: StatusStyle("running", "yellow"),
     StepStatus.STARTING: StatusStyle("running"),
     StepStatus.STOPPING: StatusStyle("running"),
