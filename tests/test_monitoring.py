@@ -162,6 +162,12 @@ def test_length_times_one_and_a_half_drifts_that_feature_only(tmp_path: Path, sp
     assert run["status"] == "CompletedWithViolations"
     assert checks(run) == [("_c0", "baseline_drift_check")]
     assert "exceeds threshold: 0.1" in run["violations"][0]["description"]
+    # What Model Monitor publishes, and the drift rollback alarm reads: one distance per feature.
+    published = run["cloudwatch_metrics"]
+    assert (
+        f"Baseline drift distance: {published['feature_baseline_drift__c0']:.6g}" in run["violations"][0]["description"]
+    )
+    assert all(distance <= 0.1 for name, distance in published.items() if name != "feature_baseline_drift__c0")
 
 
 def test_empty_fields_fail_completeness(tmp_path: Path, splits: dict[str, Any]) -> None:

@@ -127,13 +127,14 @@ class Routes:
 
     def pick(self, target: str | None = None) -> tuple[Route, Route | None]:
         """The route that answers, and the shadow route that gets a copy (or None)."""
-        fleets = self.current, self.new
-        first = fleets[1] if fleets[1] is not None and self._random.random() < self.new_share else fleets[0]
-        assert first is not None
+        first, other = self.current, self.new
+        if other is not None and self._random.random() < self.new_share:
+            first, other = other, first
         if not target:
-            return (chosen := first.draw(self._random.random())), first.shadow
-        for fleet in (first, fleets[0] if first is fleets[1] else fleets[1]):
-            if fleet is not None and (chosen := fleet.named(target)) is not None:  # type: ignore[assignment]
+            return first.draw(self._random.random()), first.shadow
+        for fleet in (first, other):
+            chosen = fleet.named(target) if fleet is not None else None
+            if fleet is not None and chosen is not None:
                 return chosen, fleet.shadow
         raise UnknownVariant(target)
 
