@@ -17,6 +17,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 .PHONY: setup run test lint lock requirements clean
 
 $(UV):
+	@echo "==> bootstrapping uv $(UV_VERSION) into $(UV_HOME) with pip"
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
 		--target $(UV_HOME) uv==$(UV_VERSION)
 
@@ -24,13 +25,19 @@ $(STAMP): pyproject.toml uv.lock package.json package-lock.json scripts/ensure_c
 	@# xgboost-cpu owns the same files as the full xgboost wheel an older .venv may hold: uv removing that one
 	@# deletes them, so xgboost-cpu is always laid down again (one wheel from the cache).
 	@# Compiled bytecode: each job's interpreter then loads its imports instead of compiling them (see README).
-	$(UV) sync --quiet --locked --compile-bytecode --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
+	@# uv shows its own progress: what it downloads and installs (on a first run, a minute or two).
+	@echo "==> [1/4] Python packages from uv.lock into $(VENV) (a first run downloads them: a minute or two)"
+	$(UV) sync --locked --compile-bytecode --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu
 	@# The project's own modules too (an editable install is not compiled by uv): every CLI run imports them.
+	@echo "==> [2/4] compiling the project's modules"
 	$(BIN)/python -m compileall -q src
+	@echo "==> [3/4] the workflow linter's npm package (npm ci)"
 	npm ci --silent --no-audit --no-fund
 	@# Debian's chromium for the dashboard's browser tests, as root when no Chromium or Chrome is found.
+	@echo "==> [4/4] a Chromium for the dashboard's browser tests"
 	@sh scripts/ensure_chromium.sh
 	touch $(STAMP)
+	@echo "==> set up. Activate the environment: source $(VENV)/bin/activate   (then: showcase --help)"
 
 setup: $(STAMP)
 

@@ -9,11 +9,13 @@ folder, with package caches of their own (``UV_CACHE_DIR``, ``PIP_CACHE_DIR``, `
 The ``.venv`` size is the sum of its files' sizes on disk (``du -sm``). Debian's chromium is not counted:
 ``make setup`` installs it only when no Chromium or Chrome is found.
 
-    python benchmarks/setup.py
+    python benchmarks/setup.py            (with the project's .venv active or not: each clone's make uses the
+                                          system's python3, never this one's environment)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -30,7 +32,7 @@ def setup(folder: Path, caches: Path) -> tuple[float, int]:
     clone = folder / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     env = {
-        **os.environ,
+        **outside_any_venv(os.environ),
         "UV_CACHE_DIR": str(caches / "uv"),
         "PIP_CACHE_DIR": str(caches / "pip"),
         "npm_config_cache": str(caches / "npm"),
@@ -44,7 +46,22 @@ def setup(folder: Path, caches: Path) -> tuple[float, int]:
     return wall, int(size.stdout.split()[0])
 
 
+def outside_any_venv(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The environment without an active virtual environment: no ``VIRTUAL_ENV``, and its ``bin`` off ``PATH``
+    (a venv made by uv has no pip, so ``python3 -m pip``, which bootstraps uv, would fail in it)."""
+    env = dict(environ)
+    venv = env.pop("VIRTUAL_ENV", None) or (sys.prefix if sys.prefix != sys.base_prefix else None)
+    env.pop("PYTHONHOME", None)
+    if venv:
+        bin_dir = str(Path(venv) / "bin")
+        env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep) if part != bin_dir)
+    return env
+
+
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog="Takes no options: it clones HEAD twice and times `make setup`."
+    ).parse_args()
     with tempfile.TemporaryDirectory(prefix="setup-bench-") as tmp:
         caches = Path(tmp) / "caches"
         print(f"{'run':<6} {'wall s':>8} {'target s':>9} {'.venv MB':>9}")

@@ -55,14 +55,14 @@ def test_an_execution_id_is_checked_before_it_becomes_a_path(home_with_a_record_
     """``describe ../planted`` used to read the record at ``executions/../planted``."""
     result = run("local", "--home", str(home_with_a_record_outside), *args)
     one_line(
-        result, 2, f"argument execution_id: execution id {args[1]!r} is not a valid pipeline execution id: 12 lower"
+        result, 2, f"argument EXECUTION_ID: execution id {args[1]!r} is not a valid pipeline execution id: 12 lower"
     )
     assert result.stdout == ""
 
 
 @pytest.mark.parametrize("step", ["../steps/Prep", "/etc/passwd", "a" * 65])
 def test_a_step_name_on_the_command_line_follows_the_step_name_rule(step: str) -> None:
-    one_line(run("local", "logs", ID, step), 2, "argument step_name: step name")
+    one_line(run("local", "logs", ID, step), 2, "argument STEP: step name")
 
 
 @pytest.mark.parametrize("name", ["my pipeline", "../x", "under_score", "trailing-"])

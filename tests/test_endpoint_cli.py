@@ -1,16 +1,21 @@
-"""``showcase-endpoint``: one-line errors for user mistakes, and status/stop against a real server."""
+"""``showcase endpoint`` (``showcase-endpoint``): one-line errors for user mistakes, the URL once it listens,
+``--detach``, and status/stop against a real server."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from showcase.cli.endpoint import entry
-from tests.serving_support import ROW, cli, register, serving, train_booster, write_config
+from tests.serving_support import REPO, ROW, cli, register, serving, train_booster, write_config
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -78,7 +83,16 @@ def test_serve_refuses_an_unapproved_package(home: Path, tmp_path: Path, capsys:
     arn = register(home, train_booster(), status="PendingManualApproval")
     code, _, err = run(capsys, "serve", "--config", str(write_config(tmp_path / "c.json", arn)), "--home", str(home))
     assert code == 2
-    one_line_error(err, "is PendingManualApproval, not Approved; approve it")
+    one_line_error(err, f"is PendingManualApproval, not Approved; approve it (showcase registry approve {arn}, or")
+
+
+def test_serving_a_rejected_package_names_the_command_that_approves_it(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = register(home, train_booster(), status="Rejected")
+    code, _, err = run(capsys, "serve", "--config", str(write_config(tmp_path / "c.json", arn)), "--home", str(home))
+    assert code == 2
+    one_line_error(err, f"is Rejected, not Approved; approve it (showcase registry approve {arn} --force, or")
 
 
 def test_serve_refuses_a_model_xgboost_cannot_load(
@@ -157,11 +171,11 @@ def test_deploy_status_stop_need_a_running_endpoint(
     config = write_config(tmp_path / "c.json", register(home, train_booster()))
     code, _, err = run(capsys, "deploy", "--config", str(config), "--home", str(home))
     assert code == 1
-    one_line_error(err, "endpoint 'test-endpoint' is not running; start it with: showcase-endpoint serve")
+    one_line_error(err, "endpoint 'test-endpoint' is not running; start it with: showcase endpoint serve")
     code, _, err = run(capsys, "stop", "--endpoint-name", "test-endpoint", "--home", str(home))
     assert code == 1
     code, _, err = run(capsys, "status", "--endpoint-name", "test-endpoint", "--home", str(home))
-    assert code == 2
+    assert code == 1
     one_line_error(err, "has never been deployed")
 
 
@@ -177,7 +191,7 @@ def test_status_and_stop_a_running_endpoint(home: Path, tmp_path: Path) -> None:
         again = cli(home, "serve", "--config", str(config))
         assert again.returncode == 2 and "is already served at http://127.0.0.1:" in again.stderr
         for _ in range(100):  # worker files are rewritten at most once a second (bounded wait)
-            status = json.loads(cli(home, "status", "--config", str(config)).stdout)
+            status = json.loads(cli(home, "status", "--config", str(config), "--json").stdout)
             if status["Requests"] >= 6 and status["HealthChecks"] >= 3:
                 break
         assert status["EndpointStatus"] == "InService" and status["ModelPackageArn"] == arn
@@ -185,8 +199,57 @@ def test_status_and_stop_a_running_endpoint(home: Path, tmp_path: Path) -> None:
         assert status["Requests"] == 6 and status["RequestsByStatus"] == {"200": 5, "400": 1}
         assert status["HealthChecks"] >= 3
         assert len(status["Workers"]) == 2 and status["MeanLatencyMs"] > 0
+        assert {key for worker in status["Workers"] for key in worker} == {
+            "Pid", "ModelPackageArn", "Generation", "SwapError", "Requests"
+        }  # fmt: skip
+        text = cli(home, "status", "--config", str(config)).stdout
+        assert re.search(r"^status\s+InService$", text, re.M) and re.search(rf"^model package\s+{arn}$", text, re.M)
         stopped = cli(home, "stop", "--config", str(config))
         assert stopped.returncode == 0 and "stopped" in stopped.stdout
         assert running.process.wait(timeout=60) == 0
-    status = json.loads(cli(home, "status", "--config", str(config)).stdout)
-    assert status["EndpointStatus"] == "Stopped"
+    status = json.loads(cli(home, "status", "--config", str(config), "--json").stdout)
+    assert status["EndpointStatus"] == "OutOfService"
+
+
+def test_serve_prints_its_url_at_any_log_level(home: Path, tmp_path: Path) -> None:
+    """``--port 0 --log-level WARNING`` used to print no URL: it was logged at INFO only."""
+    config = write_config(tmp_path / "c.json", register(home, train_booster()))
+    command = [sys.executable, "-m", "showcase.cli.main", "endpoint", "serve", "--config", str(config), "--port", "0",
+               "--workers", "1", "--log-level", "WARNING", "--home", str(home)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        matched = re.fullmatch(r"endpoint 'test-endpoint' listening on (http://127\.0\.0\.1:(\d+))\n", line)
+        assert matched, line
+        assert cli(home, "status", "--config", str(config), "--json").returncode == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def test_serve_detach_returns_once_it_answers(home: Path, tmp_path: Path) -> None:
+    """``serve --detach`` then a request at once: what a pasted README block does."""
+    config = write_config(tmp_path / "c.json", register(home, train_booster()))
+    started = cli(home, "serve", "--config", str(config), "--detach", "--port", "0", "--workers", "1", "--json")
+    assert started.returncode == 0, started.stderr
+    document = json.loads(started.stdout)
+    assert document["EndpointStatus"] == "InService"
+    host, port = document["Url"].removeprefix("http://").split(":")
+    try:
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("POST", "/invocations", body=ROW, headers={"Content-Type": "text/csv"})
+        assert connection.getresponse().status == 200  # no wait: it answered before serve returned
+        connection.close()
+        assert "serve.log" in started.stderr
+    finally:
+        assert cli(home, "stop", "--config", str(config)).returncode == 0
+
+
+def test_a_detached_serve_that_cannot_start_says_why(home: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.json", "nope/1")
+    result = cli(home, "serve", "--config", str(config), "--detach", "--port", "0")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert (
+        "endpoint 'test-endpoint' did not start: error: " in result.stderr and "nope/1 does not exist" in result.stderr
+    )

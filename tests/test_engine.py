@@ -240,7 +240,7 @@ def test_a_dead_runner_shows_as_interrupted(harness: Harness) -> None:
 
 
 def test_an_unknown_execution_id_says_how_to_find_ids(harness: Harness) -> None:
-    with pytest.raises(UsageError, match=r"no execution 'nope' under .*`showcase-local list` shows the executions"):
+    with pytest.raises(UsageError, match=r"no execution 'nope' under .*`showcase list` shows the executions"):
         harness.engine.retry("nope")
 
 

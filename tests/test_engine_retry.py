@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from showcase.errors import StepFailed, UsageError
+from showcase.errors import ShowcaseError, StepFailed
 from showcase.local.jobs import JobContext
 from showcase.local.retry import MAX_SLEEP_SECONDS, exception_types
 from tests.local_fakes import Harness, definition, get, processing, training
@@ -112,6 +112,6 @@ def test_retrying_an_execution_reruns_only_the_failed_steps(harness: Harness) ->
 def test_only_a_failed_or_stopped_execution_can_be_retried(harness: Harness) -> None:
     record = harness.engine.start(two_steps(), pipeline_name="P", parameters={})
     with pytest.raises(
-        UsageError, match=f"execution {record.execution_id} is Succeeded; only a Failed or Stopped execution"
+        ShowcaseError, match=f"execution {record.execution_id} is Succeeded; only a Failed or Stopped execution"
     ):
         harness.engine.retry(record.execution_id)

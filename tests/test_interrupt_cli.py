@@ -114,16 +114,16 @@ def test_ctrl_c_stops_the_job_ends_the_execution_stopped_and_says_how_to_go_on(
     assert "Traceback" not in stderr
     execution = record.execution_id
     assert f"execution {execution} Stopped (SIGINT)" in stderr
-    assert f"`showcase-local describe {execution}`" in stderr and f"`showcase-local retry {execution}`" in stderr
+    assert f"`showcase describe {execution}`" in stderr and f"`showcase retry {execution}`" in stderr
     stopped = ExecutionStore(tmp_path / "home" / "executions").load(execution)
     assert stopped.status == "Stopped" and stopped.failure_reason is None
     assert stopped.step("Slow").status == "Stopped" and stopped.step("After").status == "NotStarted"
 
     (tmp_path / "done").write_text("")  # the job now ends at once, and After is reached
     retried = runner("retry", execution)
-    _, stderr = retried.communicate(timeout=120)
+    out, stderr = retried.communicate(timeout=120)
     assert retried.returncode == 1, stderr  # it ran to the Fail step: a Stopped execution is retried
-    assert f"execution {execution} Failed: reached" in stderr
+    assert f"execution {execution}: Failed: reached" in out
     record = ExecutionStore(tmp_path / "home" / "executions").load(execution)
     assert record.step("Slow").status == "Succeeded" and record.step("After").status == "Failed"
 
@@ -138,13 +138,13 @@ def test_a_second_ctrl_c_kills_a_job_that_ignores_sigterm_without_waiting_for_it
     wait_for(lambda: records.load(record.execution_id).step("Slow").status == "Stopping", "the step to be Stopping")
     assert not gone(job)  # it ignores SIGTERM: it would have its 120 s grace
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)  # far less than the 120 s grace: SIGKILL came at once
+    _, stderr = process.communicate(timeout=60)  # far less than the 120 s grace: SIGKILL came at once
 
     assert process.returncode == 130
     assert wait_for(lambda: gone(job), "the job's process to go", 10)
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
-    assert "SIGINT: stopping its jobs (SIGTERM; SIGKILL after their grace)" in stdout
-    assert "SIGINT again: killing its jobs now (SIGKILL)" in stdout
+    assert "SIGINT: stopping its jobs (SIGTERM; SIGKILL after their grace)" in stderr  # progress goes to stderr
+    assert "SIGINT again: killing its jobs now (SIGKILL)" in stderr
     assert records.load(record.execution_id).status == "Stopped"
 
 
@@ -168,7 +168,7 @@ def test_a_retry_of_an_execution_a_runner_is_running_is_refused_in_one_line(
     _, record = running_job(tmp_path)
     refused = runner("retry", record.execution_id)
     _, stderr = refused.communicate(timeout=60)
-    assert refused.returncode == 2
+    assert refused.returncode == 1  # the command line is right; the execution's state refuses it
     assert stderr.strip() == (
         f"error: execution {record.execution_id} is running in process {process.pid}; wait for it or stop it "
         f"(kill -INT {process.pid})"
@@ -206,7 +206,7 @@ def test_ctrl_c_during_run_pipeline_local_stops_training_and_says_how_to_go_on(
     assert process.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr
     assert f"execution {record.execution_id} Stopped (SIGINT)" in stderr
-    assert f"`showcase-local retry {record.execution_id}`" in stderr
+    assert f"`showcase retry {record.execution_id}`" in stderr
     stopped = records.load(record.execution_id)
     assert stopped.status == "Stopped" and stopped.step("TrainModel").status == "Stopped"
     assert stopped.step("EvaluateModel").status == "NotStarted"

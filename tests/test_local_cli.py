@@ -1,4 +1,5 @@
-"""``showcase-local`` as a user runs it: a subprocess over a home holding executions."""
+"""``showcase start``, ``list``, ``describe``, ``logs`` and ``retry`` as a user runs them (through ``showcase-local``'s
+module, the same command): a subprocess over a home holding executions."""
 
 from __future__ import annotations
 
@@ -42,9 +43,10 @@ def test_list_shows_executions_newest_first(executions: tuple[Path, ExecutionRec
     assert "Gated" in result.stdout and "Failed" in result.stdout and "Succeeded" in result.stdout
 
 
-def test_list_of_an_empty_home(tmp_path: Path) -> None:
+def test_list_of_an_empty_home_is_an_empty_result(tmp_path: Path) -> None:
     result = cli(tmp_path, "list")
-    assert result.returncode == 0 and "no executions under" in result.stdout
+    assert result.returncode == 0 and result.stdout == ""
+    assert result.stderr == f"no executions under {tmp_path / 'executions'}\n"
 
 
 def test_describe_shows_steps_parameters_and_reasons(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
@@ -67,22 +69,24 @@ def test_logs_prints_a_step_log(executions: tuple[Path, ExecutionRecord, Executi
     assert result.returncode == 0 and "Fail step: score 2.5 is too low" in result.stdout
 
 
-def test_logs_of_an_unknown_step(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
+def test_logs_of_an_unknown_step_is_not_found(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
     home, _, bad = executions
     result = cli(home, "logs", bad.execution_id, "Nope")
-    assert result.returncode == 2
+    assert result.returncode == 1
     expected = f"error: execution {bad.execution_id} has no step or tuning trial 'Nope' (steps: Gate, Stop)"
     assert result.stderr.strip() == expected
+    typo = cli(home, "logs", bad.execution_id, "Stp")
+    assert typo.returncode == 1 and typo.stderr.strip().endswith("(steps: Gate, Stop) (did you mean 'Stop'?)")
 
 
 @pytest.mark.parametrize("command", ["describe", "retry"])
 def test_an_unknown_execution_id_says_how_to_find_ids(tmp_path: Path, command: str) -> None:
     result = cli(tmp_path, command, "doesnotexist")
-    assert result.returncode == 2
+    assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith("error: no execution 'doesnotexist' under ")
-    assert "`showcase-local list` shows the executions there" in lines[0]
+    assert "`showcase list` shows the executions there" in lines[0]
 
 
 def test_a_bad_parameter_flag_is_one_line(tmp_path: Path) -> None:
@@ -96,10 +100,12 @@ def test_start_runs_a_definition_file_and_fails_with_the_reason(tmp_path: Path) 
     path.write_text(json.dumps(gate(5.0)))
     result = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Score=7")
     assert result.returncode == 0, result.stderr
-    assert "step Gate (Condition) Succeeded" in result.stdout and "Succeeded" in result.stdout.splitlines()[-1]
+    assert "step Gate (Condition) Succeeded" in result.stderr  # progress on stderr, the outcome on stdout
+    assert re.match(r"^execution \w{12}: Succeeded$", result.stdout.splitlines()[-1])
+    assert result.stdout.splitlines()[0].split() == ["STEP", "TYPE", "STATUS", "STARTED", "ENDED", "DURATION"]
     failed = cli(tmp_path / "home", "start", "--definition", str(path))
     assert failed.returncode == 1
-    assert "score 1.0 is too low. Inspect it with `showcase-local describe" in failed.stderr
+    assert "Failed: score 1.0 is too low. Inspect it with `showcase describe" in failed.stdout.splitlines()[-1]
 
 
 def test_start_refuses_a_bad_definition_before_running(tmp_path: Path) -> None:
@@ -116,21 +122,24 @@ def test_start_refuses_a_wrongly_typed_parameter(tmp_path: Path) -> None:
     path.write_text(json.dumps(gate(5.0)))
     result = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Score=high")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: parameter 'Score' is Float (a finite number, e.g. 0.5), got 'high'"
+    assert result.stderr.strip() == "error: --parameter Score=high: expected a Float value (a finite number, e.g. 0.5)"
+    typo = cli(tmp_path / "home", "start", "--definition", str(path), "--parameter", "Scor=7")
+    assert typo.returncode == 2 and "no parameter 'Scor' (did you mean 'Score'?)" in typo.stderr
+    assert not (tmp_path / "home" / "executions").exists()
 
 
 def test_retry_reruns_the_failed_step(executions: tuple[Path, ExecutionRecord, ExecutionRecord]) -> None:
     home, _, bad = executions
     result = cli(home, "retry", bad.execution_id)
     assert result.returncode == 1
-    assert "step Gate" not in result.stdout  # the Condition succeeded before: reused, not rerun
-    assert "step Stop (Fail) Failed: score 2.5 is too low" in result.stdout
-    assert f"error: execution {bad.execution_id} Failed: score 2.5 is too low" in result.stderr
+    assert "step Gate" not in result.stderr  # the Condition succeeded before: reused, not rerun
+    assert "step Stop (Fail) Failed" in result.stderr
+    assert f"execution {bad.execution_id}: Failed: score 2.5 is too low" in result.stdout
 
 
 def test_a_failed_retry_reports_once_in_one_clean_line(tmp_path: Path) -> None:
-    """The reason (here a sentence with its own full stop) is not followed by '.;', and no status line on stdout
-    precedes the error: stdout holds the progress, stderr the one-line outcome."""
+    """The reason (here a sentence with its own full stop) is said once, in the last line on stdout, not followed
+    by '.;'; progress goes to stderr, with no reason in it."""
     stop = fail("Stop", join(" ", "score", get("Parameters.Score"), "is too low."))
     gated = definition(
         [
@@ -143,13 +152,13 @@ def test_a_failed_retry_reports_once_in_one_clean_line(tmp_path: Path) -> None:
     record = Harness(tmp_path).engine.start(gated, pipeline_name="Gated", parameters={})
     result = cli(tmp_path, "retry", record.execution_id)
     assert result.returncode == 1
-    assert "step Stop (Fail) Failed: score 1.0 is too low." in result.stdout
-    assert f"execution {record.execution_id} Failed" not in result.stdout
-    assert result.stderr.splitlines() == [
-        f"error: execution {record.execution_id} Failed: score 1.0 is too low. Inspect it with "
-        f"`showcase-local describe {record.execution_id}`, fix the cause, then `showcase-local retry "
-        f"{record.execution_id}`"
-    ]
+    assert (result.stdout + result.stderr).count("is too low") == 1
+    assert "step Stop (Fail) Failed" in result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        f"execution {record.execution_id}: Failed: score 1.0 is too low. Inspect it with "
+        f"`showcase describe {record.execution_id}`; its log: `showcase logs {record.execution_id} Stop`; fix the "
+        f"cause, then `showcase retry {record.execution_id}`"
+    )
     # The retried execution keeps its start (SageMaker's CreationTime): `list` shows it running from there to the
     # retry's end, as the dashboard does.
     retried = ExecutionStore(tmp_path / "executions").load(record.execution_id)
@@ -158,3 +167,14 @@ def test_a_failed_retry_reports_once_in_one_clean_line(tmp_path: Path) -> None:
     row = next(line for line in cli(tmp_path, "list").stdout.splitlines() if record.execution_id in line)
     shown = float(re.search(r"(\d+\.\d) s", row).group(1))  # type: ignore[union-attr]
     assert shown == pytest.approx((retried.end - record.start).total_seconds(), abs=0.051)
+
+
+def test_retrying_an_execution_that_did_not_fail_is_refused_by_its_state(
+    executions: tuple[Path, ExecutionRecord, ExecutionRecord],
+) -> None:
+    """The command line is right (exit 2 would say otherwise): the execution's state refuses it, exit 1."""
+    home, ok, _ = executions
+    result = cli(home, "retry", ok.execution_id)
+    assert result.returncode == 1 and result.stdout == ""
+    refused = f"error: execution {ok.execution_id} is Succeeded; only a Failed or Stopped execution can be retried\n"
+    assert result.stderr == refused

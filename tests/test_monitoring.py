@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -258,12 +259,10 @@ def test_runs_are_kept_and_each_window_starts_where_the_last_ended(tmp_path: Pat
             assert main(["--home", str(home), "list", "--endpoint", ENDPOINT]) == 0
     finally:
         logging.getLogger().handlers[:] = handlers
-    assert [line.split()[0] for line in out.getvalue().splitlines()] == [
-        everything["run_id"],
-        second["run_id"],
-        first["run_id"],
-    ]
-    assert f"{len(splits['test']):>9} rows  0 violation(s)" in out.getvalue().splitlines()[0]
+    header, *rows = [re.split(r"\s{2,}", line) for line in out.getvalue().splitlines()]
+    assert header == ["RUN", "STATUS", "FROM", "TO", "ROWS", "VIOLATIONS"]
+    assert [row[0] for row in rows] == [everything["run_id"], second["run_id"], first["run_id"]]
+    assert rows[0][1:2] + rows[0][4:] == ["Completed", str(len(splits["test"])), "0"]
 
 
 def test_violations_exit_3_and_bad_flags_are_one_line(tmp_path: Path, splits: dict[str, Any]) -> None:

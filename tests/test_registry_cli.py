@@ -1,4 +1,5 @@
-"""``showcase-registry`` run as a real process: listing, describing, approving, rejecting and every error path."""
+"""``showcase registry`` run as a real process (through ``showcase-registry``'s module, the same command): listing,
+describing, approving, rejecting and every error path."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,11 @@ def one_line_error(result: subprocess.CompletedProcess[str], code: int, pattern:
     assert "Traceback" not in result.stderr
 
 
+def columns(line: str) -> list[str]:
+    """A table row's cells: columns are two or more spaces apart (a time holds one)."""
+    return re.split(r"\s{2,}", line.strip())
+
+
 def status_of(home: Path, version: int) -> tuple[str, str | None]:
     described = Registry(load(home).registry_path).describe_model_package(ModelPackageName=f"{GROUP}/{version}")
     return described["ModelApprovalStatus"], described.get("ApprovalDescription")
@@ -97,9 +104,10 @@ def test_groups_lists_each_group_with_its_counts(home: Path) -> None:
     result = cli(home, "groups")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["GROUP", "CREATED", "PACKAGES", "APPROVED"]
-    assert [line.split()[0::2] for line in lines[1:]] == [[GROUP, "3"], ["other", "1"]]
-    assert [line.split()[3] for line in lines[1:]] == ["1", "0"]
+    assert columns(lines[0]) == ["GROUP", "CREATED", "PACKAGES", "APPROVED"]
+    assert [columns(line)[0::2] for line in lines[1:]] == [[GROUP, "3"], ["other", "1"]]
+    assert [columns(line)[3] for line in lines[1:]] == ["1", "0"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", columns(line)[1]) for line in lines[1:])  # local time
 
 
 def test_groups_counts_every_package_beyond_the_first_page(tmp_path: Path) -> None:
@@ -118,7 +126,7 @@ def test_groups_counts_every_package_beyond_the_first_page(tmp_path: Path) -> No
 def test_list_shows_packages_newest_first_with_mse(home: Path) -> None:
     result = cli(home, "list", "--group", GROUP)
     assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    rows = [columns(line) for line in result.stdout.splitlines()[1:]]
     assert [(row[0], row[1], row[3], row[4]) for row in rows] == [
         (f"{GROUP}/3", "Rejected", "7.2500", ARN.format(3)),
         (f"{GROUP}/2", "PendingManualApproval", "-", ARN.format(2)),
@@ -131,7 +139,8 @@ def test_list_filters_by_status_in_any_case_and_stops_at_max(home: Path) -> None
     assert [line.split()[0] for line in approved.stdout.splitlines()[1:]] == [f"{GROUP}/1"]
     newest = cli(home, "list", "--max", "2")
     assert [line.split()[0] for line in newest.stdout.splitlines()[1:]] == ["other/1", f"{GROUP}/3"]
-    assert cli(home, "list", "--group", "other", "--status", "Rejected").stdout == "no model packages\n"
+    nothing = cli(home, "list", "--group", "other", "--status", "Rejected")
+    assert (nothing.returncode, nothing.stdout, nothing.stderr) == (0, "", "no model packages\n")
 
 
 def test_describe_shows_fields_metrics_and_lineage(home: Path) -> None:
@@ -156,6 +165,19 @@ def test_describe_json_is_one_document(home: Path) -> None:
     document = json.loads(result.stdout)
     assert document["ModelPackageArn"] == ARN.format(2)
     assert document["Metrics"] is None and document["Lineage"] is None
+    created = datetime.fromisoformat(document["CreationTime"])
+    assert created.utcoffset() == datetime.now().astimezone().utcoffset()  # local time, with its offset
+
+
+def test_list_and_groups_json_are_sagemakers_answers(home: Path) -> None:
+    listed = json.loads(cli(home, "list", "--group", GROUP, "--json").stdout)
+    summaries = listed["ModelPackageSummaryList"]
+    assert [s["ModelPackageArn"] for s in summaries] == [ARN.format(v) for v in (3, 2, 1)]
+    assert {"ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus", "CreationTime"} <= set(summaries[0])
+    groups = json.loads(cli(home, "groups", "--json").stdout)["ModelPackageGroupSummaryList"]
+    assert [g["ModelPackageGroupName"] for g in groups] == [GROUP, "other"]
+    decided = json.loads(cli(home, "reject", f"{GROUP}/2", "--json").stdout)
+    assert decided == {"ModelPackageArn": ARN.format(2), "ModelApprovalStatus": "Rejected", "Changed": True}
 
 
 # -- deciding -------------------------------------------------------------------------------------------------
@@ -233,8 +255,16 @@ def test_user_errors_are_one_line_and_change_nothing(home: Path, args: list[str]
     assert (home / "registry.sqlite").read_bytes() == before
 
 
-def test_a_home_without_a_registry_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
-    one_line_error(cli(tmp_path / "empty", "list"), 2, r"^error: no model registry at .*empty/registry.sqlite: run")
+def test_a_home_without_a_registry_lists_nothing_and_creates_nothing(tmp_path: Path) -> None:
+    for command in ("list", "groups"):
+        result = cli(tmp_path / "empty", command)
+        assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    one_line_error(
+        cli(tmp_path / "empty", "describe", f"{GROUP}/1"),
+        1,
+        rf"^error: model package {GROUP}/1 does not exist: there is no model registry at .*empty/registry.sqlite",
+    )
+    one_line_error(cli(tmp_path / "empty", "list", "--group", "g"), 1, "^error: model package group 'g' does not exist")
     assert not (tmp_path / "empty").exists()
 
 

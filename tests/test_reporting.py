@@ -6,8 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from showcase.reporting import STATUS_STYLES, StepReport, how_long, regression_metric, when
-from showcase.statuses import ApprovalStatus, ExecutionStatus, StepStatus
+from showcase.reporting import STATUS_STYLES, StepReport, how_long, regression_metric, suggest, when
+from showcase.statuses import (
+    ApprovalStatus,
+    EndpointStatus,
+    ExecutionStatus,
+    JobStatus,
+    MonitoringStatus,
+    StepStatus,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,7 +30,35 @@ def test_a_step_lasts_from_its_start_to_its_end() -> None:
     assert StepReport("A", StepStatus.EXECUTING, start=start).duration is None
     assert StepReport("A", StepStatus.SUCCEEDED, start=start, end=start + timedelta(seconds=90)).duration == 90.0
     assert when(None) == when(None, "clock") == "-"
-    assert when(start, "iso") == "2026-01-02T03:04:05+00:00"
+
+
+def test_every_form_of_a_time_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One time format: local time in tables and progress lines, and in JSON with the local offset."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30 all year
+    time.tzset()
+    try:
+        moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        assert when(moment) == "2026-01-02 08:34:05"
+        assert when(moment, "clock") == "08:34:05"
+        assert when(moment, "iso") == "2026-01-02T08:34:05+05:30"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("name", "choices", "said"),
+    [
+        ("MseTreshold", ["MseThreshold", "MaxDepth"], " (did you mean 'MseThreshold'?)"),
+        ("tunes", ["tune", "region"], " (did you mean 'tune'?)"),
+        ("msethreshold", ["MseThreshold"], " (did you mean 'MseThreshold'?)"),
+        ("Bucket", ["MseThreshold", "MaxDepth"], ""),
+    ],
+)
+def test_a_typo_gets_a_suggestion(name: str, choices: list[str], said: str) -> None:
+    assert suggest(name, choices) == said
 
 
 @pytest.mark.parametrize(
@@ -45,7 +80,8 @@ def test_regression_metric_reads_only_the_documented_shape(
 
 
 def test_every_status_word_has_a_style() -> None:
-    deployments = {"Updating", "RollingBack", "RolledBack", "ALARM", "OK"}  # serving.rollout, serving.alarms
-    words = {*ExecutionStatus, *StepStatus, *ApprovalStatus, "InService", *deployments}
-    assert words == set(STATUS_STYLES)
+    words = {*ExecutionStatus, *StepStatus, *JobStatus, *ApprovalStatus, *MonitoringStatus, *EndpointStatus}
+    deployments = {"RolledBack", "ALARM", "OK"}  # a deployment's outcome and its alarms' states
+    assert words | deployments <= set(STATUS_STYLES)
+    assert all(style.terminal for style in STATUS_STYLES.values())  # each coloured on a terminal
     assert {style.tone for style in STATUS_STYLES.values()} == {"ok", "running", "bad", "idle", "pending"}

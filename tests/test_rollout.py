@@ -159,7 +159,7 @@ def test_a_canary_of_a_good_model_completes(tmp_path: Path) -> None:
         result = cli(home, "deploy", "--config", str(config))
         after = len(load.sent)
         load.wait_for(after + 20)
-        status = cli(home, "status", "--endpoint-name", ENDPOINT)
+        status = cli(home, "status", "--endpoint-name", ENDPOINT, "--json")
     assert result.returncode == 0, result.stderr
     assert "step 1 of 2: 20% of the traffic on the new fleet; baking 2 s" in result.stderr
     assert "step 2 of 2: 100%" in result.stderr and f"now serves {second} (AllTraffic)" in result.stdout

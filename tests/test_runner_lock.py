@@ -14,7 +14,7 @@ import pytest
 
 from showcase.dashboard.local_source import LocalSource
 from showcase.dashboard.source import Conflict
-from showcase.errors import StepFailed, UsageError
+from showcase.errors import ShowcaseError, StepFailed
 from showcase.local.records import ExecutionStore
 from showcase.processes import ProcessLock, lock_holder
 from tests.local_fakes import Harness, definition, processing
@@ -55,7 +55,7 @@ def test_a_retry_while_another_process_retries_it_is_refused_and_readers_see_it_
         shown = records.load(failed.execution_id)
         assert shown.status == "Executing" and shown.failure_reason is None and shown.pid == first.pid
         assert [r.status for r in records.list()] == ["Executing"]
-        with pytest.raises(UsageError, match=f"execution {failed.execution_id} is running in process {first.pid}; "
+        with pytest.raises(ShowcaseError, match=f"execution {failed.execution_id} is running in process {first.pid}; "
                                              "wait for it or stop it"):  # fmt: skip
             harness.engine.retry(failed.execution_id)
         with pytest.raises(Conflict, match="is running"):

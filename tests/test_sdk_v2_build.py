@@ -56,9 +56,10 @@ def run_pipeline(home: Path, *args: str, cwd: Path = REPO, pythonpath: Path = RE
     )
 
 
-def definition_of(stdout: str) -> dict[str, object]:
-    """The definition run_pipeline prints first (the run's table follows it)."""
-    document, _ = json.JSONDecoder().raw_decode(stdout)
+def definition_of(stderr: str) -> dict[str, object]:
+    """The definition a local run kept, from the line naming its file (``execution ID started; ... kept in PATH``)."""
+    (kept,) = [line.rpartition(", kept in ")[2] for line in stderr.splitlines() if line.startswith("execution ")]
+    document: dict[str, object] = json.loads(Path(kept).read_text(encoding="utf-8"))
     return document
 
 
@@ -263,7 +264,7 @@ def test_the_template_builds_in_the_v2_environment_as_the_sdk_v2_builds_it(
         f"definition of AbalonePipeline: built with the SageMaker Python SDK {SDK_V2_VERSION} in the SDK v2 "
         "environment, as tests/parity/abalone_sdk_v2/pipeline.py:15 says import sagemaker.session"
     ]
-    definition = definition_of(first.stdout)
+    definition = definition_of(first.stderr)
     expected, uploaded = reference_build(moto_endpoint, abalone_path, tmp_path)
     assert unstamped(definition) == unstamped(expected)
     # What the SDK v2 looked like building it, step by step (the parts the local runtime reads).
@@ -407,7 +408,7 @@ FAILURES = {
     "bad-kwargs": (
         "def get_pipeline(region, role=None):\n    pass\n",
         {"roles": "x"},
-        r"-k/--kwargs: get_pipeline of broken accepts no 'roles'; it accepts region, role$",
+        r"-k/--kwargs: get_pipeline of broken accepts no 'roles' \(did you mean 'role'\?\); it accepts region, role$",
     ),
     "definition-raises": (
         "def get_pipeline():\n    return Pipeline(name='P', steps=[FailStep(name='A'), FailStep(name='A')])\n",

@@ -57,10 +57,12 @@ def test_local_pipeline_success_and_failure(
     definition, uploads = build_definition(tmp_path_factory.getbasetemp() / "reliability-definition", abalone_path)
     home = prepare_home(tmp_path / "home", uploads)
     outputs = []
+    empty = tmp_path / "empty.data"  # a path that exists (a missing one is refused before the run) with no rows
+    empty.write_text("")
     for parameters, level, code in [
         (("NumRound=5", "MseThreshold=1000"), "INFO", 0),  # registers a model
         (("NumRound=5", "MseThreshold=0.001"), "DEBUG", 1),  # FailOnMse
-        (("NumRound=5", "InputData=/no/such/file"), "INFO", 1),  # PrepareData fails
+        (("NumRound=5", f"InputData={empty}"), "INFO", 1),  # PrepareData fails
     ]:
         result = subprocess.run(
             [*local_cli(home, "--log-level", level, *start_args(definition, *parameters))],

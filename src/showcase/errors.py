@@ -2,7 +2,9 @@
 
     ShowcaseError                   every error this project raises on purpose (exit code 1)
     ├── UsageError                  a flag, keyword or file given by the user is wrong (exit code 2)
-    │   └── ApprovalRefused         approving a Rejected package without force (registry.approval)
+    │   ├── ApprovalRefused         approving a Rejected package without force (registry.approval)
+    │   └── NoSuchResource          what the user named is not in the home: an execution, a step, an endpoint
+    │                               (exit code 1, as every "does not exist": the command line itself was fine)
     ├── DefinitionError             a pipeline definition cannot be run: cycle, unknown reference, ... (exit code 2)
     ├── StepFailed                  a step of an execution failed (carries step_name, execution_id)
     │   └── JobStopped              its job was stopped before it ended (StopTrainingJob; a tuning job's early stopping)
@@ -56,6 +58,17 @@ class UsageError(ShowcaseError):
     """A flag, keyword argument or input file given by the user is wrong."""
 
     exit_code = 2
+
+
+class NoSuchResource(UsageError):
+    """A name the user gave (an execution id, a step, an endpoint) matches nothing in the home.
+
+    A UsageError, so that code catching those still sees it (the local API answers it ResourceNotFound); its exit
+    code is 1, the code of every "does not exist" (a model package, a group, a monitored endpoint): the command
+    was understood, what it names is not there.
+    """
+
+    exit_code = 1
 
 
 class DefinitionError(ShowcaseError):

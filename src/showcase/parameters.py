@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from showcase.errors import UsageError
+from showcase.reporting import suggest
 
 
 def _boolean(value: Any) -> bool:
@@ -58,7 +59,10 @@ def check_overrides(definition: dict[str, Any], overrides: Iterable[tuple[str, s
     for name, value in overrides:
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
-            raise UsageError(f"--parameter {name}: the pipeline declares no parameter {name!r} (declared: {known})")
+            raise UsageError(
+                f"--parameter {name}: the pipeline declares no parameter {name!r}{suggest(name, declared)} "
+                f"(declared: {known})"
+            )
         kind = declared[name]
         try:
             CONVERT[kind](value)

@@ -101,14 +101,26 @@ def get_pipeline(
     base_job_prefix: str = "crayonShowcase",
     input_data: str = AWS_SAMPLE_DATA,
     tune: bool = False,
-    tuning_max_jobs: int = Tuning.max_jobs,
-    tuning_max_parallel_jobs: int = Tuning.max_parallel_jobs,
+    tuning_max_jobs: int | None = None,
+    tuning_max_parallel_jobs: int | None = None,
 ) -> Any:
     """Build the pipeline. ``role`` must be a full IAM role ARN (a bare name would need an IAM call).
 
-    ``tune=True`` builds the tuned variant, with ``tuning_max_jobs`` trials, ``tuning_max_parallel_jobs`` at a time.
+    ``tune=True`` builds the tuned variant, with ``tuning_max_jobs`` trials (default 20), ``tuning_max_parallel_jobs``
+    at a time (default 2). Either without ``tune`` is refused: it would change nothing, silently.
     """
-    if tuning_max_jobs < 1 or tuning_max_parallel_jobs < 1:
+    given = {"tuning_max_jobs": tuning_max_jobs, "tuning_max_parallel_jobs": tuning_max_parallel_jobs}
+    if not tune and any(value is not None for value in given.values()):
+        named = [name for name, value in given.items() if value is not None]
+        verb = "configure" if len(named) > 1 else "configures"
+        raise UsageError(
+            f'{" and ".join(named)} {verb} the tuned variant: add "tune": true, or leave {" and ".join(named)} out'
+        )
+    tuning = Tuning(
+        Tuning.max_jobs if tuning_max_jobs is None else tuning_max_jobs,
+        Tuning.max_parallel_jobs if tuning_max_parallel_jobs is None else tuning_max_parallel_jobs,
+    )
+    if tuning.max_jobs < 1 or tuning.max_parallel_jobs < 1:
         raise UsageError("tuning_max_jobs and tuning_max_parallel_jobs must be at least 1")
     if not region:
         raise UsageError('get_pipeline needs region, for example -k \'{"region": "eu-west-1"}\'')
@@ -130,7 +142,7 @@ def get_pipeline(
             pipeline_name=pipeline_name,
             base_job_prefix=base_job_prefix,
             input_data=input_data,
-            tuning=Tuning(tuning_max_jobs, tuning_max_parallel_jobs) if tune else None,
+            tuning=tuning if tune else None,
         )
 
 

@@ -5,12 +5,13 @@ of status styles, one metrics lookup.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from showcase.statuses import ApprovalStatus, ExecutionStatus, StepStatus
+from showcase.statuses import ApprovalStatus, EndpointStatus, ExecutionStatus, JobStatus, MonitoringStatus, StepStatus
 
 
 def duration(start: datetime | None, end: datetime | None) -> float | None:
@@ -29,14 +30,25 @@ def how_long(seconds: float | None) -> str:
 
 
 def when(moment: datetime | None, form: Literal["date", "clock", "iso"] = "date") -> str:
-    """A moment for people: ``date`` (local ``YYYY-MM-DD HH:MM:SS``), ``clock`` (local ``HH:MM:SS``),
-    or ``iso`` (ISO 8601 to the second, in the moment's own zone: for text meant to be grepped); ``-`` when unknown.
+    """A moment in local time: ``date`` (``YYYY-MM-DD HH:MM:SS``, in tables), ``clock`` (``HH:MM:SS``, in progress
+    lines) or ``iso`` (ISO 8601 to the second with the local offset, ``2026-11-29T10:00:00+01:00``: in JSON);
+    ``-`` when unknown. A moment without a zone is taken as local time.
     """
     if not isinstance(moment, datetime):
         return "-"
+    local = moment.astimezone()
     if form == "iso":
-        return moment.isoformat(timespec="seconds")
-    return moment.astimezone().strftime("%H:%M:%S" if form == "clock" else "%Y-%m-%d %H:%M:%S")
+        return local.isoformat(timespec="seconds")
+    return local.strftime("%H:%M:%S" if form == "clock" else "%Y-%m-%d %H:%M:%S")
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` when ``name`` looks like a typo of one of ``choices`` (else empty)."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {choice.lower(): choice for choice in choices}
+        close = [lowered[name.lower()]] if name.lower() in lowered else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -50,24 +62,34 @@ class StatusStyle:
 STATUS_STYLES: dict[str, StatusStyle] = {
     StepStatus.SUCCEEDED: StatusStyle("ok", "green"),
     StepStatus.CACHED: StatusStyle("ok", "cyan"),
-    ApprovalStatus.APPROVED: StatusStyle("ok"),
-    "InService": StatusStyle("ok"),
-    "Updating": StatusStyle("running"),  # an endpoint deployment (serving.rollout) and its alarms' states
-    "RollingBack": StatusStyle("running"),
-    "RolledBack": StatusStyle("bad"),
-    "ALARM": StatusStyle("bad"),
-    "OK": StatusStyle("ok"),
+    ApprovalStatus.APPROVED: StatusStyle("ok", "green"),
+    JobStatus.COMPLETED: StatusStyle("ok", "green"),
+    EndpointStatus.IN_SERVICE: StatusStyle("ok", "green"),
+    "OK": StatusStyle("ok", "green"),  # an alarm's state (serving.alarms)
     StepStatus.EXECUTING: StatusStyle("running", "yellow"),
-    StepStatus.STARTING: StatusStyle("running"),
-    StepStatus.STOPPING: StatusStyle("running"),
+    StepStatus.STARTING: StatusStyle("running", "yellow"),
+    StepStatus.STOPPING: StatusStyle("running", "yellow"),
+    JobStatus.IN_PROGRESS: StatusStyle("running", "yellow"),
+    MonitoringStatus.PENDING: StatusStyle("running", "yellow"),
+    EndpointStatus.CREATING: StatusStyle("running", "yellow"),
+    EndpointStatus.UPDATING: StatusStyle("running", "yellow"),
+    EndpointStatus.SYSTEM_UPDATING: StatusStyle("running", "yellow"),
+    EndpointStatus.ROLLING_BACK: StatusStyle("running", "yellow"),
+    EndpointStatus.DELETING: StatusStyle("running", "yellow"),
     StepStatus.FAILED: StatusStyle("bad", "red"),
-    ApprovalStatus.REJECTED: StatusStyle("bad"),
+    ApprovalStatus.REJECTED: StatusStyle("bad", "red"),
+    MonitoringStatus.COMPLETED_WITH_VIOLATIONS: StatusStyle("bad", "red"),
+    EndpointStatus.UPDATE_ROLLBACK_FAILED: StatusStyle("bad", "red"),
+    "RolledBack": StatusStyle("bad", "red"),  # a deployment's outcome (serving.rollout)
+    "ALARM": StatusStyle("bad", "red"),
     StepStatus.STOPPED: StatusStyle("idle", "red"),
     StepStatus.SKIPPED: StatusStyle("idle", "dim"),
-    StepStatus.NOT_STARTED: StatusStyle("idle"),
-    ApprovalStatus.PENDING_MANUAL_APPROVAL: StatusStyle("pending"),
+    StepStatus.NOT_STARTED: StatusStyle("idle", "dim"),
+    EndpointStatus.OUT_OF_SERVICE: StatusStyle("idle", "dim"),
+    ApprovalStatus.PENDING_MANUAL_APPROVAL: StatusStyle("pending", "magenta"),
 }
-"""Every status any surface shows (executions, steps, approvals, endpoints), and how each shows it."""
+"""Every status any surface shows (executions, steps, jobs, approvals, endpoints, monitoring runs), and how each
+shows it: a badge's tone on the dashboard, a colour on a terminal (the word itself everywhere)."""
 
 
 def regression_metric(metrics: Mapping[str, Any] | None, name: str) -> float | None:

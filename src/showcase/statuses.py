@@ -15,6 +15,8 @@ an API response or a saved record holds, and JSON, templates and f-strings show 
     ApprovalStatus    ModelApprovalStatus            PendingManualApproval, Approved, Rejected
     MonitoringStatus  MonitoringExecutionStatus      Pending, InProgress, Completed, CompletedWithViolations,
                                                      Failed, Stopping, Stopped
+    EndpointStatus    EndpointStatus                 OutOfService, Creating, Updating, SystemUpdating, RollingBack,
+                                                     InService, Deleting, Failed, UpdateRollbackFailed
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ class MonitoringStatus(_Word):
     FAILED = "Failed"
     STOPPING = "Stopping"
     STOPPED = "Stopped"
+
+
+class EndpointStatus(_Word):
+    OUT_OF_SERVICE = "OutOfService"
+    CREATING = "Creating"
+    UPDATING = "Updating"
+    SYSTEM_UPDATING = "SystemUpdating"
+    ROLLING_BACK = "RollingBack"
+    IN_SERVICE = "InService"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+    UPDATE_ROLLBACK_FAILED = "UpdateRollbackFailed"
 
 
 TERMINAL: frozenset[str] = frozenset(

@@ -1,8 +1,9 @@
 """State for the dashboard's tests, built once per session with the real runtime on the real data.
 
 ``dashboard_home`` holds: a Succeeded execution that registered a PendingManualApproval package (version 1),
-a second Succeeded one (version 2, another MaxDepth), a Failed one (MSE above MseThreshold=1.0), and an
-endpoint serving version 1 with worker metrics and captured requests written by the serving code itself.
+a second Succeeded one (version 2, another MaxDepth), a Failed one (MSE above MseThreshold=1.0), a Succeeded run
+of the tuned variant (two trials; version 3), and an endpoint serving version 1 with worker metrics and captured
+requests written by the serving code itself.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class State:
     succeeded: str
     second: str
     failed: str
+    tuned: str
 
     def registry(self) -> Registry:
         return Registry(self.settings.registry_path)
@@ -55,14 +57,18 @@ def _run(definition: dict[str, Any], uploads: dict[str, bytes], settings: Settin
     return record.execution_id
 
 
-@pytest.fixture(scope="session")
-def pipeline_definition(abalone_path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+def _build(abalone_path: Path, **kwargs: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
     from showcase.pipeline import get_pipeline, local_kwargs
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SHOWCASE_INPUT_DATA", str(abalone_path))
-        pipeline = get_pipeline(**local_kwargs())
+        pipeline = get_pipeline(**local_kwargs(), **kwargs)
     return json.loads(pipeline.definition()), dict(pipeline.sagemaker_session.pending_uploads)
+
+
+@pytest.fixture(scope="session")
+def pipeline_definition(abalone_path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    return _build(abalone_path)
 
 
 def _endpoint(settings: Settings, arn: str, model_data_url: str) -> None:
@@ -93,7 +99,9 @@ def _endpoint(settings: Settings, arn: str, model_data_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def dashboard_state(
-    tmp_path_factory: pytest.TempPathFactory, pipeline_definition: tuple[dict[str, Any], dict[str, bytes]]
+    tmp_path_factory: pytest.TempPathFactory,
+    pipeline_definition: tuple[dict[str, Any], dict[str, bytes]],
+    abalone_path: Path,
 ) -> State:
     home = tmp_path_factory.mktemp("dashboard-home")
     settings = load(home)
@@ -101,10 +109,14 @@ def dashboard_state(
     succeeded = _run(definition, uploads, settings, ModelApprovalStatus="PendingManualApproval")
     second = _run(definition, uploads, settings, ModelApprovalStatus="PendingManualApproval", MaxDepth=3)
     failed = _run(definition, uploads, settings, MseThreshold=1.0)
+    tuned_definition, tuned_uploads = _build(abalone_path, tune=True, tuning_max_jobs=2)
+    tuned = _run(
+        tuned_definition, tuned_uploads, settings, ModelApprovalStatus="PendingManualApproval", MseThreshold=10.0
+    )
     registry = Registry(settings.registry_path)
     first = registry.describe_model_package(ModelPackageName=f"{GROUP}/1")
     _endpoint(settings, first["ModelPackageArn"], first["InferenceSpecification"]["Containers"][0]["ModelDataUrl"])
-    return State(home, settings, succeeded, second, failed)
+    return State(home, settings, succeeded, second, failed, tuned)
 
 
 @pytest.fixture()

@@ -191,7 +191,7 @@ def test_endpoints_show_package_counts_latency_and_captures(client: TestClient) 
     assert '<td data-metric="requests">5</td>' in page and '<td data-metric="errors">1</td>' in page
     assert page.count("0.1,0.2,0.3") == 3 and "9.5" in page
     api = client.get(f"/api/endpoints/{ENDPOINT}").json()
-    assert api["requests"] == 5 and api["p95_latency_ms"] == 5.0 and api["status"] == "Stopped"
+    assert api["requests"] == 5 and api["p95_latency_ms"] == 5.0 and api["status"] == "OutOfService"
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ Chromium (``make setup`` installs Debian's as root) or Chrome; Playwright's own 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -22,6 +23,7 @@ from showcase.dashboard.app import HTTP_LIMITS
 from showcase.dashboard.local_source import LocalSource
 from showcase.local.records import ExecutionStore, now
 from showcase.serving.bounds import uvicorn_config
+from showcase.store import ObjectStore
 from tests.dashboard.conftest import ENDPOINT, GROUP, State
 from tests.dashboard.test_security import HOSTILE
 
@@ -246,3 +248,102 @@ def test_a_running_execution_updates_live(page: Any, base_url: str, state: State
         page.wait_for_selector('.dag [data-step="EvaluateModel"][data-status="Succeeded"]')
         page.wait_for_selector('[data-step-status="ReviewMse"]:text("Executing")')
         assert _graph(page)["ReviewMse"] == "Executing"
+
+
+# -- what each page shows (one test per point a reader raised) --------------------------------------------------
+
+
+def test_an_execution_shows_the_package_it_registered_and_its_mse(page: Any, base_url: str, state: State) -> None:
+    described = state.registry().describe_model_package(ModelPackageName=f"{GROUP}/1")
+    report = ObjectStore(state.settings.store_root).get_bytes(
+        described["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    )
+    mse = json.loads(report)["regression_metrics"]["mse"]["value"]
+    page.goto(f"{base_url}/executions/{state.succeeded}")
+    row = page.locator(f'#registered [data-registered="{GROUP}/1"]')
+    assert row.locator('[data-metric="mse"]').inner_text() == f"{mse:.4f}"
+    assert "PendingManualApproval" in row.inner_text() or "Approved" in row.inner_text()
+    shoot(page, "execution-registered")
+    row.locator("a").click()
+    page.wait_for_url(f"**/models/{GROUP}/1")
+    page.goto(f"{base_url}/executions/{state.failed}")
+    assert page.locator("#registered").count() == 0  # the Fail step stopped it before registering
+
+
+def test_a_tuned_run_is_told_apart_from_a_default_one_in_the_list(page: Any, base_url: str, state: State) -> None:
+    page.goto(f"{base_url}/executions")
+    tuned = page.locator(f'[data-shape="{state.tuned}"]')
+    default = page.locator(f'[data-shape="{state.succeeded}"]')
+    assert "tuned (2 trials)" in tuned.inner_text() and tuned.locator(".tag").is_visible()
+    assert default.inner_text() == "7 steps" and default.locator(".tag").count() == 0
+    shoot(page, "executions-shapes")
+
+
+def test_captured_requests_are_newest_first_across_workers(page: Any, base_url: str, state: State) -> None:
+    """Two workers write a file each; the newest request is in the file that was started first."""
+    from showcase.serving.capture import CaptureWriter
+    from showcase.serving.deployment import CaptureConfig, Deployment, EndpointPaths, write_deployment
+    from showcase.serving.fleet import Fleet
+
+    name = "two-workers"
+    paths = EndpointPaths(state.settings.home, name)
+    capture = CaptureConfig(enabled=True, sampling_percentage=100, destination_uri="s3://showcase-local/datacapture")
+    fleet = Fleet.single(1, "arn:x", "s3://x/m.tar.gz", str(paths.models_dir / "x"))
+    write_deployment(paths, Deployment(name, fleet, 1, capture, ""))
+    store = ObjectStore(state.settings.store_root)
+    first, second = CaptureWriter(store, capture, name), CaptureWriter(store, capture, name)
+    for writer, row in ((first, "1"), (second, "2"), (first, "3"), (second, "4"), (first, "5")):
+        writer.maybe_capture("text/csv", f"{row},0.5".encode(), "text/csv", row.encode())
+        time.sleep(0.005)  # inferenceTime has milliseconds: each request its own
+    first.close()
+    second.close()
+    page.goto(f"{base_url}/endpoints/{name}")
+    rows = page.locator("#captures tbody tr")
+    times = [rows.nth(i).locator("td").nth(0).inner_text() for i in range(rows.count())]
+    requests = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())]
+    assert requests == ["5,0.5", "4,0.5", "3,0.5", "2,0.5", "1,0.5"]
+    assert times == sorted(times, reverse=True)
+
+
+def test_a_tuned_runs_graph_fits_the_page(browser: Any, base_url: str, state: State) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{base_url}/executions/{state.tuned}")
+        frame = page.locator(".graph").bounding_box()
+        nodes = page.locator(".dag [data-step]")
+        assert nodes.count() == len(ExecutionStore(state.settings.executions_root).load(state.tuned).steps)
+        for i in range(nodes.count()):
+            box = nodes.nth(i).bounding_box()
+            assert box["x"] >= frame["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 0.5, i
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+        shoot(page, "execution-tuned")
+    finally:
+        context.close()
+
+
+def test_compare_shows_the_two_reports_side_by_side(page: Any, base_url: str) -> None:
+    page.goto(f"{base_url}/models/compare?a={GROUP}/1&b={GROUP}/2")
+    left, right = (page.locator(".reports iframe").nth(i).bounding_box() for i in (0, 1))
+    assert abs(left["y"] - right["y"]) < 1 and right["x"] >= left["x"] + left["width"]
+    main = page.locator("main").bounding_box()
+    assert left["width"] > main["width"] * 0.4 and right["width"] > main["width"] * 0.4
+    shoot(page, "compare-side-by-side")
+
+
+def test_a_parameter_one_package_lacks_shows_a_dash(page: Any, base_url: str) -> None:
+    """The tuned variant (version 3) searches MaxDepth instead of taking it as a parameter."""
+    page.goto(f"{base_url}/models/compare?a={GROUP}/1&b={GROUP}/3")
+    cells = page.locator("#compare tbody td").all_inner_texts()
+    assert "None" not in cells
+    row = page.locator("#compare tbody tr", has=page.locator("td", has_text="MaxDepth")).first
+    assert row.locator("td").all_inner_texts()[1:3] == ["5", "-"]
+
+
+def test_booleans_show_as_sagemaker_writes_them(page: Any, base_url: str, state: State) -> None:
+    page.goto(f"{base_url}/executions/{state.succeeded}")
+    values = dict(zip(*[page.locator(f"#parameters td:nth-child({n})").all_inner_texts() for n in (1, 2)], strict=True))
+    assert values["SkipDataQualityCheck"] == "true" and values["RegisterNewDataQualityBaseline"] == "true"
+    assert "True" not in values.values() and "False" not in values.values()
+    page.goto(f"{base_url}/models/{GROUP}/1")
+    assert "True" not in page.locator("#lineage ~ table.params").inner_text()

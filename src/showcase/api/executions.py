@@ -1,7 +1,7 @@
 """Pipeline executions: Start, Describe, List, ListSteps, Stop, Retry, the definition and parameters they ran with.
 
 StartPipelineExecution returns as soon as the execution has begun, as SageMaker does: a runner process
-(``showcase.api.runner``) runs it with ``showcase.local`` and writes the same records ``showcase-local list`` and
+(``showcase.api.runner``) runs it with ``showcase.local`` and writes the same records ``showcase list`` and
 the dashboard read; every answer here is read back from those records, whoever started the execution.
 StopPipelineExecution sends SIGTERM to the execution's runner.
 """

@@ -205,7 +205,7 @@ def list_pipelines(call: Call) -> dict[str, Any]:
 
 
 def delete_pipeline(call: Call) -> dict[str, Any]:
-    """Deleting a pipeline keeps its executions' records (``showcase-local list`` still shows them)."""
+    """Deleting a pipeline keeps its executions' records (``showcase list`` still shows them)."""
     with _LOCK:
         document = load(call.state, call.params["PipelineName"])
         _file(call.state, document["PipelineName"]).unlink(missing_ok=True)

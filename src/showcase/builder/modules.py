@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any
 
+from showcase.builder import keywords
 from showcase.builder.environment import scoped_environment
 from showcase.builder.inputs import outside_project, sdk_version
 from showcase.builder.sdks import V2, shown, written_for
@@ -104,20 +105,9 @@ def _where(tb: TracebackType | None) -> str:
 
 
 def check_kwargs(module: ModuleType, kwargs: dict[str, Any]) -> None:
-    """Reject keywords get_pipeline does not accept, and missing required ones, in one line."""
-    signature = inspect.signature(module.get_pipeline)
-    params = signature.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    unknown = sorted(set(kwargs) - set(params))
-    if unknown:
-        raise UsageError(
-            f"-k/--kwargs: get_pipeline of {module.__name__} accepts no {', '.join(map(repr, unknown))}; "
-            f"it accepts {', '.join(params)}"
-        )
-    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in kwargs]
-    if missing:
-        raise UsageError(f"-k/--kwargs: get_pipeline of {module.__name__} needs {', '.join(map(repr, missing))}")
+    """Reject keywords get_pipeline does not accept, values of the wrong type, and missing required ones, in one
+    line (``keywords.check_kwargs``)."""
+    keywords.check_kwargs(module.get_pipeline, kwargs, f"get_pipeline of {module.__name__}")
 
 
 def build(module: ModuleType, kwargs: dict[str, Any]) -> Built:

@@ -1,6 +1,6 @@
-"""``showcase-local api``: the AWS API on loopback (S3, SageMaker, SageMaker Runtime, STS, IAM) over the home.
+"""``showcase api``: the AWS API on loopback (S3, SageMaker, SageMaker Runtime, STS, IAM) over the home.
 
-    showcase-local api [--port 4566] [--role-name NAME] [--home DIR]
+    showcase api [--port 4566] [--role-name NAME] [--home DIR]
 
 Point any AWS SDK or the AWS CLI at it with ``AWS_ENDPOINT_URL=http://127.0.0.1:4566``. It listens on 127.0.0.1
 only; any credentials are accepted (signatures are not checked) and none are logged or stored.
@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import logging
 import socket
+import sys
 
-from showcase import settings as settings_module
+from showcase.cli.common import Context
 from showcase.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -22,9 +23,9 @@ DEFAULT_PORT = 4566
 HOST = "127.0.0.1"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """The ``api`` subcommand of ``showcase-local``."""
-    from showcase.api.state import DEFAULT_ROLE_NAME
+def register(commands: argparse._SubParsersAction) -> None:
+    """``showcase api``."""
+    from showcase.settings import EXECUTION_ROLE_NAME  # the role builds, jobs and the API answer as
 
     api = commands.add_parser(
         "api",
@@ -36,10 +37,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     api.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     api.add_argument(
         "--role-name",
-        default=DEFAULT_ROLE_NAME,
         type=_role_name,
-        help=f"the execution role STS says the caller has assumed (default {DEFAULT_ROLE_NAME})",
+        help=f"the execution role STS says the caller has assumed (default {EXECUTION_ROLE_NAME})",
     )
+    api.set_defaults(handler=run)
 
 
 def _port(text: str) -> int:
@@ -56,19 +57,20 @@ def _role_name(text: str) -> str:
     return text
 
 
-def run(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+def run(ctx: Context) -> int:
     """Serve until Ctrl-C or SIGTERM."""
     import uvicorn
 
     from showcase.api import Identity, create_app
+    from showcase.api.state import DEFAULT_ROLE_NAME
 
-    app = create_app(settings, Identity(settings.account, args.role_name))
+    args, settings = ctx.args, ctx.settings
+    app = create_app(settings, Identity(settings.account, args.role_name or DEFAULT_ROLE_NAME))
     listener = bind(HOST, args.port)
     port = listener.getsockname()[1]
-    print(
-        f"AWS API on http://{HOST}:{port} over {settings.home}; export AWS_ENDPOINT_URL=http://{HOST}:{port}",
-        flush=True,
-    )
+    ctx.out.document({"Url": f"http://{HOST}:{port}", "Home": settings.home})
+    ctx.out.line(f"AWS API on http://{HOST}:{port} over {settings.home}; export AWS_ENDPOINT_URL=http://{HOST}:{port}")
+    sys.stdout.flush()
     config = uvicorn.Config(app, http="httptools", log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[listener])
     return 0

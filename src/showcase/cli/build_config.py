@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_json_atomically(args.export_endpoint_config, adjusted.to_json())
     except FileWriteError as exc:  # the path is the user's --export-endpoint-config
         raise UsageError(str(exc)) from None
-    logger.info("wrote %s deploying %s", args.export_endpoint_config, package["ModelPackageArn"])
+    print(f"wrote {args.export_endpoint_config}: it deploys {package['ModelPackageArn']}")
     return 0
 
 

@@ -1,51 +1,127 @@
-"""What every command-line entry point shares: flag parsers, logging set-up and the error boundary."""
+"""What every command shares: the global flags, the handler's Context, flag types, logging, exit codes and the error
+boundary."""
 
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from showcase.errors import ShowcaseError, UsageError
 from showcase.files import read_user_text
 from showcase.names import EXECUTION_ID, PIPELINE_NAME, STEP_NAME, NameRule
+
+if TYPE_CHECKING:
+    from showcase.cli.output import Output
+    from showcase.settings import Settings
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL")
 
 T = TypeVar("T")
 
 
+@dataclass
+class Context:
+    """What a command's handler gets: its parsed arguments, where its result goes, and the settings (read when
+    first used: a command that reads no state, such as ``dashboard --aws``, never checks the home)."""
+
+    args: argparse.Namespace
+    out: Output
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        from showcase import settings
+
+        return settings.load(self.args.home)
+
+
+Handler = Callable[[Context], int]
+"""A command: returns its exit code, raises ShowcaseError for what goes wrong."""
+
+
+HIDDEN_ALIASES = frozenset({"--endpoint"})
+"""Old spellings still accepted but no longer shown in help (``--endpoint`` is ``--endpoint-name``)."""
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's, without the hidden aliases, and with wider help columns."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        shown = [option for option in action.option_strings if option not in HIDDEN_ALIASES]
+        if len(shown) == len(action.option_strings):
+            return super()._format_action_invocation(action)
+        visible = copy.copy(action)
+        visible.option_strings = shown
+        return super()._format_action_invocation(visible)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the flag, and exit code 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 HOME_HELP = "state directory (default: SHOWCASE_HOME, else ./.showcase)"
+LOG_LEVEL_HELP = "logging level: DEBUG, INFO, WARNING, ERROR (default: WARNING)"
+JSON_HELP = "print one JSON document (AWS's field names, local times with their offset) instead of text"
+DEFAULT_LOG_LEVEL = "WARNING"
 
 
-def add_home(parser: argparse.ArgumentParser) -> None:
-    """``--home`` on ``parser`` and on each of its subcommands, so users may type it before or after the command.
+def add_global_flags(parser: argparse.ArgumentParser, *, command: bool = False) -> None:
+    """``--home``, ``--log-level`` and ``--json`` on ``parser`` and on every command under it, so that each may
+    be typed before or after the command (``showcase --home X list`` and ``showcase list --home X``).
 
-    Call it once every subcommand is added. A subcommand's ``--home`` defaults to nothing, so it never undoes the
-    value given before the command; given in both places, the later one wins.
+    Call it once every command is added. A command's copy defaults to nothing, so it never undoes the value
+    given before the command; given in both places, the later one wins. ``resolve_global_flags`` fills in the
+    defaults after parsing.
     """
-    parser.add_argument("--home", help=HOME_HELP)
-    _add_home_to_commands(parser)
+    _add_global_flags(parser, argparse.SUPPRESS if command else None)
+    for subcommand in subcommand_parsers(parser):
+        add_global_flags(subcommand, command=True)
 
 
-def _add_home_to_commands(parser: argparse.ArgumentParser) -> None:
+def _add_global_flags(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--home", default=default, help=HOME_HELP)
+    parser.add_argument(
+        "--log-level", default=default, type=str.upper, choices=LOG_LEVELS, metavar="LEVEL", help=LOG_LEVEL_HELP
+    )
+    parser.add_argument("--json", action="store_true", default=default if default is not None else False,
+                        help=JSON_HELP)  # fmt: skip
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of ``parser``'s commands (one level down), each once even when it has aliases."""
+    found: list[argparse.ArgumentParser] = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for command in action.choices.values():
-                command.add_argument("--home", default=argparse.SUPPRESS, help=HOME_HELP)
-                _add_home_to_commands(command)  # a command's own commands (``store put``) take it too
+                if command not in found:
+                    found.append(command)
+    return found
+
+
+def resolve_global_flags(args: argparse.Namespace) -> argparse.Namespace:
+    """The global flags' defaults, where neither place gave them."""
+    args.home = getattr(args, "home", None)
+    args.log_level = getattr(args, "log_level", None) or DEFAULT_LOG_LEVEL
+    args.json = bool(getattr(args, "json", False))
+    return args
 
 
 def json_flag(expected: str, check: Callable[[Any], bool]) -> Callable[[str], Any]:
@@ -167,13 +243,43 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
+class _ConsoleHandler(logging.Handler):
+    """Writes records through the CLI's one console on stderr, so that a live progress table stays below them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from rich.text import Text
+
+            stderr_console().print(Text(self.format(record)), soft_wrap=True)
+        except Exception:  # logging's own contract: a record that cannot be written is reported, never raised
+            self.handleError(record)
+
+
+_STDERR: Any = None
+
+
+def stderr_console() -> Any:
+    """The rich Console every command writes its progress and log records to (stderr, looked up at each write)."""
+    global _STDERR
+    if _STDERR is None:
+        from rich.console import Console
+
+        _STDERR = Console(stderr=True, highlight=False)
+    return _STDERR
+
+
 def configure_logging(level: str) -> None:
     """Configure the root logger once, for a CLI process; library code only uses getLogger(__name__).
 
-    Credentials are redacted from every record; below DEBUG, other libraries' records show only as errors.
+    Records go to stderr as ``LEVEL logger: message`` (with the time at DEBUG), through the console the live
+    progress table uses. Credentials are redacted from every record; below DEBUG, other libraries' records show
+    only as errors.
     """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = _ConsoleHandler()
+    form = (
+        "%(asctime)s %(levelname)s %(name)s: %(message)s" if level == "DEBUG" else "%(levelname)s %(name)s: %(message)s"
+    )
+    handler.setFormatter(logging.Formatter(form))
     handler.addFilter(_RedactSecrets())
     if level != "DEBUG":
         handler.addFilter(_OwnRecordsOrErrors())
@@ -182,16 +288,31 @@ def configure_logging(level: str) -> None:
     root.setLevel("WARNING" if level == "WARN" else level)
 
 
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_VIOLATIONS = 0, 1, 2, 3
+"""Every command's exit codes (docs/cli.md): 0 done; 1 it did not succeed (what it names does not exist, a run
+failed, a lock was held); 2 the command line is wrong (an unknown command or flag, a value of the wrong form, a
+file it names that cannot be read); 3 a monitoring run found violations."""
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """The error boundary: a ShowcaseError becomes one line on stderr and its exit code."""
     try:
         return main(argv)
     except ShowcaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `showcase list | head -1`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def one_line(text: str) -> str:
+    """A message on one line: its line breaks (a reason quoting a job's output) become spaces."""
+    return " ".join(text.split()) if "\n" in text else text
 
 
 def load_json(text: str) -> Any:

@@ -1,7 +1,10 @@
-"""``showcase-dashboard``: executions, models and endpoints in a browser, served on 127.0.0.1.
+"""``showcase dashboard``: executions, models and endpoints in a browser, served on 127.0.0.1.
 
-showcase-dashboard [--home DIR] [--host 127.0.0.1] [--port 8765] [--open] [--allowed-host NAME ...]
-showcase-dashboard --aws --region eu-west-1      # the AWS account's pipelines and model packages
+    showcase dashboard [--home DIR] [--host 127.0.0.1] [--port 8765] [--open] [--allowed-host NAME ...]
+    showcase dashboard --aws --region eu-west-1      # the AWS account's pipelines and model packages
+
+It prints its URL once it listens (``--port 0`` takes a free port), whatever the log level.
+``showcase-dashboard`` is ``showcase dashboard``.
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from showcase import settings as settings_module
-from showcase.cli.common import HOME_HELP, ArgumentParser, add_allowed_host, add_log_level, configure_logging, run_cli
-from showcase.dashboard import Source, create_app
-from showcase.dashboard.app import HTTP_LIMITS
+from showcase.cli.common import Context, add_allowed_host
 from showcase.errors import UsageError
-from showcase.serving.bounds import uvicorn_config
-from showcase.serving.hosts import allowed_hosts
+
+if TYPE_CHECKING:
+    from showcase.dashboard import Source
 
 logger = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
@@ -32,9 +34,12 @@ def port_flag(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="showcase-dashboard", description=__doc__.split("\n\n")[0].replace("``", ""))
-    parser.add_argument("--home", help=HOME_HELP)
+def register(commands: argparse._SubParsersAction) -> None:
+    """``showcase dashboard``."""
+    parser = commands.add_parser(
+        "dashboard", help="executions, models and endpoints in a browser, served on 127.0.0.1",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+    )  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument(
         "--port", type=port_flag, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}; 0 takes a free port"
@@ -43,44 +48,45 @@ def build_parser() -> ArgumentParser:
     add_allowed_host(parser)
     parser.add_argument("--aws", action="store_true", help="read SageMaker (boto3's credentials) instead")
     parser.add_argument("--region", help="AWS region for --aws (default: boto3's, e.g. AWS_DEFAULT_REGION)")
-    add_log_level(parser, default="INFO")
-    return parser
+    parser.set_defaults(handler=_serve)
 
 
-def make_source(args: argparse.Namespace) -> Source:
-    if args.aws:
+def make_source(ctx: Context) -> Source:
+    if ctx.args.aws:
         from showcase.aws.dashboard_source import AwsSource
 
-        return AwsSource.connect(region=args.region)
-    if args.region:
+        return AwsSource.connect(region=ctx.args.region)
+    if ctx.args.region:
         raise UsageError("--region only applies with --aws")
-    return _local(args.home)
-
-
-def _local(home: str | None) -> Source:
     from showcase.dashboard.local_source import LocalSource
 
-    return LocalSource(settings_module.load(home))
+    return LocalSource(ctx.settings)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _serve(ctx: Context) -> int:
     import uvicorn
 
-    args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
+    from showcase.dashboard import create_app
+    from showcase.dashboard.app import HTTP_LIMITS
+    from showcase.serving.bounds import uvicorn_config
+    from showcase.serving.hosts import allowed_hosts
+
+    args = ctx.args
     try:
         names = allowed_hosts(args.host, args.allowed_host)
     except ValueError as exc:
         raise UsageError(f"--host {args.host!r}: {exc}") from None
-    app = create_app(make_source(args), allowed_hosts=names)
+    app = create_app(make_source(ctx), allowed_hosts=names)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("listening on %s: anyone who can reach it can approve models and retry executions", args.host)
     listener = _bind(args.host, args.port)  # bound here, so --port 0 gets a free port and the URL names it
     host, port = listener.getsockname()[:2]
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    ctx.out.document({"Url": url})
+    ctx.out.line(f"dashboard on {url}")
+    sys.stdout.flush()
     if args.open:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    print(f"dashboard on {url}", flush=True)
+        _open_later(url)
     uvicorn.Server(uvicorn_config(app, HTTP_LIMITS, log_level="warning")).run(sockets=[listener])
     return 0
 
@@ -97,9 +103,27 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
+def _open_later(url: str) -> None:
+    """Open ``url`` in the user's browser a second after the server starts; say so when there is none."""
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        print(f"--open: no web browser found here (set BROWSER to one); open {url} yourself", file=sys.stderr)
+        return
+    threading.Timer(1.0, browser.open, args=(url,)).start()
+
+
 def entry(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
-    return run_cli(main, argv)
+    """``showcase-dashboard``: another name of ``showcase dashboard``."""
+    from showcase.cli.main import alias
+
+    return alias("dashboard")(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from showcase.cli import main as showcase
+
+    return showcase.main(["dashboard", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

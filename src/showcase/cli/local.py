@@ -1,67 +1,41 @@
-"""``showcase-local``: run pipeline definitions on this machine and inspect their executions.
+"""The local runtime's executions and object store: ``showcase start``, ``list``, ``describe``, ``logs``, ``retry``
+and ``store``.
 
-    showcase-local start --definition definition.json [--pipeline-name NAME] [--parameter Name=Value ...]
-    showcase-local list
-    showcase-local describe <execution-id>
-    showcase-local retry <execution-id>
-    showcase-local logs <execution-id> <step-name>
-    showcase-local store put LOCAL s3://bucket/key      (a file, or a directory under a prefix)
-    showcase-local store ls s3://bucket/prefix
-    showcase-local api [--port 4566]                    (the AWS API on loopback: see showcase.cli.api)
+    showcase start --definition definition.json [--pipeline-name NAME] [-p Name=Value ...] [--upload LOCAL=s3://...]
+    showcase list
+    showcase describe EXECUTION_ID
+    showcase logs EXECUTION_ID STEP          (a step's log, or a tuning trial's, by its training job name)
+    showcase retry EXECUTION_ID
+    showcase store put LOCAL s3://bucket/key (a file, or a directory under a prefix)
+    showcase store ls s3://bucket/prefix
 
-``--home`` (or SHOWCASE_HOME) selects where the object store, registry and executions live.
-
-While ``start`` or ``retry`` runs, Ctrl-C (SIGINT) or SIGTERM stops the execution as StopPipelineExecution does
-(its jobs get SIGTERM and their grace, then SIGKILL; it ends Stopped) and a second one kills its jobs at once; the
-command then says how to go on and exits 128 + the signal's number (130 for Ctrl-C).
+``showcase-local`` is another name of ``showcase``. While ``start`` or ``retry`` runs, Ctrl-C or SIGTERM stops the
+execution as StopPipelineExecution does (``showcase.cli.signals``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
-
-from showcase import settings as settings_module
-from showcase.cli import api as api_command
 from showcase.cli.common import (
-    ArgumentParser,
-    add_home,
-    add_log_level,
-    configure_logging,
+    Context,
     execution_id_flag,
     key_value_flag,
     pipeline_name_flag,
     read_json_file,
-    run_cli,
     step_name_flag,
 )
-from showcase.cli.report import styled
-from showcase.errors import ExecutionFailed, UsageError
-from showcase.local import (
-    Event,
-    ExecutionRecord,
-    StepRecord,
-    StopRequest,
-    describe_execution,
-    list_executions,
-    retry_execution,
-    run_definition,
-    trial_logs,
-)
-from showcase.local.engine import EventKind
-from showcase.reporting import how_long, when
+from showcase.cli.output import Output, Status
+from showcase.cli.signals import SignalStop
+from showcase.errors import NoSuchResource, ShowcaseError, UsageError
+from showcase.local import ExecutionRecord, StepRecord
+from showcase.reporting import how_long, suggest
 from showcase.settings import Settings
 from showcase.statuses import ExecutionStatus
 from showcase.store import ObjectStore, StoreError
@@ -69,112 +43,101 @@ from showcase.store import ObjectStore, StoreError
 logger = logging.getLogger(__name__)
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
-        prog="showcase-local",
-        description="Run pipeline definitions on this machine and inspect their executions. State (object store, "
-        "registry, executions) lives under --home, else SHOWCASE_HOME, else ./.showcase.",
-    )
-    add_log_level(parser, default="WARNING")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    start = commands.add_parser("start", help="run a pipeline definition JSON file")
-    start.add_argument("--definition", required=True, help="the definition JSON file")
+def register(commands: argparse._SubParsersAction) -> None:
+    """``start``, ``list``, ``describe``, ``logs``, ``retry`` and ``store`` under ``showcase``."""
+    start = commands.add_parser("start", help="run a pipeline definition JSON file on this machine")
+    start.add_argument("--definition", required=True, metavar="FILE", help="the definition JSON file")
     start.add_argument("--pipeline-name", type=pipeline_name_flag, help="pipeline name (default: the file's stem)")
-    start.add_argument(
-        "-p", "--parameter", action="append", type=key_value_flag, default=[], metavar="NAME=VALUE",
-        help="override a pipeline parameter (repeatable)",
-    )  # fmt: skip
+    add_parameter_flag(start)
     start.add_argument(
         "--upload", action="append", type=upload_flag, default=[], metavar="LOCAL=s3://BUCKET/KEY",
         help="put a local file (or a directory, under the key as a prefix) into the object store before the run "
         "(repeatable); objects the definition reads and the store lacks are all named before anything runs",
     )  # fmt: skip
-    store = commands.add_parser("store", help="put objects into the local object store, or list them")
-    store_commands = store.add_subparsers(dest="store_command", required=True, metavar="STORE_COMMAND")
-    put = store_commands.add_parser("put", help="copy a local file, or a directory under a prefix, into the store")
-    put.add_argument("local", help="a file or a directory")
-    put.add_argument("uri", help="s3://bucket/key (for a directory: the prefix its files go under)")
-    ls = store_commands.add_parser("ls", help="list the objects under an s3:// prefix")
-    ls.add_argument("uri", help="s3://bucket/prefix")
-    commands.add_parser("list", help="list executions, newest first")
-    describe = commands.add_parser("describe", help="show an execution's steps and parameters")
-    describe.add_argument("execution_id", type=execution_id_flag)
+    start.set_defaults(handler=_start)
+
+    commands.add_parser("list", help="the executions under the home, newest first").set_defaults(handler=_list)
+    describe = commands.add_parser("describe", help="an execution's parameters, steps, reasons and logs")
+    describe.add_argument("execution_id", type=execution_id_flag, metavar="EXECUTION_ID")
+    describe.set_defaults(handler=_describe)
+    logs = commands.add_parser("logs", help="print a step's log (or a tuning trial's, by its training job name)")
+    logs.add_argument("execution_id", type=execution_id_flag, metavar="EXECUTION_ID")
+    logs.add_argument("step_name", type=step_name_flag, metavar="STEP")
+    logs.set_defaults(handler=_logs)
     retry = commands.add_parser("retry", help="re-run a Failed or Stopped execution from its unfinished steps")
-    retry.add_argument("execution_id", type=execution_id_flag)
-    logs = commands.add_parser("logs", help="print one step's log (or one tuning trial's, by its training job name)")
-    logs.add_argument("execution_id", type=execution_id_flag)
-    logs.add_argument("step_name", type=step_name_flag)
-    api_command.add_parser(commands)
-    add_home(parser)
-    return parser
+    retry.add_argument("execution_id", type=execution_id_flag, metavar="EXECUTION_ID")
+    retry.set_defaults(handler=_retry)
+
+    store = commands.add_parser("store", help="the local object store (the S3 stand-in)")
+    store_commands = store.add_subparsers(dest="store_command", required=True, metavar="COMMAND")
+    put = store_commands.add_parser("put", help="copy a local file, or a directory under a prefix, into the store")
+    put.add_argument("local", metavar="LOCAL", help="a file or a directory")
+    put.add_argument("uri", metavar="URI", help="s3://bucket/key (for a directory: the prefix its files go under)")
+    put.set_defaults(handler=_store_put)
+    ls = store_commands.add_parser("ls", help="list the objects under an s3:// prefix")
+    ls.add_argument("uri", metavar="URI", help="s3://bucket/prefix")
+    ls.set_defaults(handler=_store_ls)
 
 
-def entry(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``main`` behind the error boundary (one line on stderr, an exit code)."""
-    return run_cli(main, argv)
+def add_parameter_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-p", "--parameter", action="append", type=key_value_flag, default=[], metavar="NAME=VALUE",
+        help="override a pipeline parameter for this execution (repeatable), e.g. MseThreshold=5.5",
+    )  # fmt: skip
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
-    settings = settings_module.load(args.home)
-    console = Console()
-    return COMMANDS[args.command](args, settings, console)
+# -- running -------------------------------------------------------------------------------------------------
 
 
-def _start(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+def _start(ctx: Context) -> int:
+    from showcase.parameters import check_overrides
+
+    args, settings = ctx.args, ctx.settings  # a home that cannot be one is said first
     definition = read_json_file(args.definition, "definition file")
     if not isinstance(definition, dict):
         raise UsageError(f"definition file {args.definition!r} must hold a JSON object")
-    name = args.pipeline_name or args.definition.rsplit("/", 1)[-1].removesuffix(".json")
-    overrides = dict(args.parameter)
+    name = args.pipeline_name or Path(args.definition).name.removesuffix(".json")
+    parameters = local_paths(check_overrides(definition, args.parameter), definition)
     store = ObjectStore(settings.store_root)
     for local, uri in args.upload:
         put_local(store, local, uri, flag="--upload")
-    with stop_on_signals() as stop, _progress(console) as on_event:
-        record = run_definition(
-            definition, pipeline_name=name, parameters=overrides, settings=settings, on_event=on_event, stop=stop
+    record, stop = run(definition, name, parameters, {}, settings)
+    return show_outcome(ctx.out, record, settings, stop=stop)
+
+
+def _retry(ctx: Context) -> int:
+    from showcase.cli.progress import progress
+    from showcase.cli.signals import stop_on_signals
+    from showcase.local import describe_execution, retry_execution
+    from showcase.local.engine import RETRYABLE
+
+    settings = ctx.settings
+    found = describe_execution(ctx.args.execution_id, settings)  # unknown: NoSuchResource, before anything is shown
+    running = (ExecutionStatus.EXECUTING, ExecutionStatus.STOPPING)  # the engine names the process that runs it
+    if found.status not in (*RETRYABLE, *running):  # the command is right, the execution's state refuses it: exit 1
+        raise ShowcaseError(
+            f"execution {found.execution_id} is {found.status}; only a Failed or Stopped execution can be retried"
         )
-    return _outcome(record, console, stop)
+    with stop_on_signals() as stop, progress(settings, None) as on_event:
+        record = retry_execution(ctx.args.execution_id, settings=settings, on_event=on_event, stop=stop)
+    return show_outcome(ctx.out, record, settings, stop=stop)
 
 
-def _retry(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    with stop_on_signals() as stop, _progress(console) as on_event:
-        record = retry_execution(args.execution_id, settings=settings, on_event=on_event, stop=stop)
-    return _outcome(record, console, stop)
-
-
-def _outcome(record: ExecutionRecord, console: Console, stop: SignalStop) -> int:
-    """Success is a line on stdout; a stop one line on stderr and 128 + the signal; anything else is one error
-    line on stderr (and no status line before it)."""
-    if record.status == ExecutionStatus.STOPPED:
-        print(f"error: {stopped_line(record.execution_id, stop)}", file=sys.stderr)
-        return stop.exit_code
-    if record.status != ExecutionStatus.SUCCEEDED:
-        reason = (record.failure_reason or "no reason given").rstrip().rstrip(".")
-        raise ExecutionFailed(
-            f"execution {record.execution_id} {record.status}: {reason}. Inspect it with "
-            f"`showcase-local describe {record.execution_id}`, fix the cause, then "
-            f"`showcase-local retry {record.execution_id}`",
-            execution_id=record.execution_id,
-            status=record.status,
-        )
-    console.print(f"execution {record.execution_id} {record.status}")
-    return 0
-
-
-def run_with_progress(
+def run(
     definition: dict[str, Any],
-    *,
     pipeline_name: str,
     parameters: dict[str, str],
     uploads: dict[str, bytes],
     settings: Settings,
-    stop: StopRequest | None = None,
-) -> ExecutionRecord:
-    """Run a definition locally to its end, showing progress on stderr (``run_pipeline --local``)."""
-    with _progress(Console(stderr=True)) as on_event:
-        return run_definition(
+) -> tuple[ExecutionRecord, SignalStop]:
+    """Run a definition locally to its end, its progress on stderr (``showcase run``, ``start``, run_pipeline); Ctrl-C
+    or SIGTERM meanwhile stops it (``showcase.cli.signals``). The record, and the stop request for ``show_outcome``."""
+    from showcase.cli.progress import progress
+    from showcase.cli.signals import stop_on_signals
+    from showcase.local import run_definition
+
+    with stop_on_signals() as stop, progress(settings, definition) as on_event:
+        record = run_definition(
             definition,
             pipeline_name=pipeline_name,
             parameters=parameters,
@@ -183,143 +146,125 @@ def run_with_progress(
             on_event=on_event,
             stop=stop,
         )
+    return record, stop
 
 
-class SignalStop(StopRequest):
-    """A StopRequest the first SIGINT or SIGTERM makes (``stop_on_signals``); a second one hurries it."""
+def show_outcome(
+    out: Output,
+    record: ExecutionRecord,
+    settings: Settings,
+    registrations: Sequence[Any] = (),
+    *,
+    stop: SignalStop | None = None,
+) -> int:
+    """The finished execution on stdout (its step table and last line, or its JSON document); exit 0 only when
+    it Succeeded. A failed execution's reason is said once, in the last line; a stopped one names how to go on on
+    stderr and exits 128 + the signal's number."""
+    from showcase.cli.report import print_execution
+    from showcase.cli.signals import stopped_line
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.signal_number: int | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C."""
-        return 128 + (self.signal_number or signal.SIGINT)
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[SignalStop]:
-    """While the block runs, SIGINT (Ctrl-C) and SIGTERM stop the execution instead of raising KeyboardInterrupt
-    or ending the process: the engine stops its jobs and ends it Stopped; a second signal kills the jobs at once.
-    The handler only sets the request's flags (the engine reads them). Outside the main thread, which gets no
-    signals, nothing is installed."""
-    request = SignalStop()
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
-
-    def on_signal(number: int, frame: object) -> None:
-        if request.signal_number is None:
-            request.signal_number = number
-        request.stop(signal.Signals(number).name, now=request.requested)
-
-    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield request
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    if out.json:  # built only when asked for: it reads SageMaker's step shapes (showcase.api)
+        out.document(execution_document(record, settings))
+    print_execution(record.report(), out, local=True, registrations=registrations)
+    if record.status == ExecutionStatus.STOPPED:
+        print(f"error: {stopped_line(record.execution_id, stop)}", file=sys.stderr, flush=True)
+        return stop.exit_code if stop is not None else 130
+    return 0 if record.status == ExecutionStatus.SUCCEEDED else 1
 
 
-def stopped_line(execution_id: str, stop: StopRequest) -> str:
-    """What to say of an execution a signal stopped: its id, and how to go on."""
-    return (
-        f"execution {execution_id} Stopped ({stop.reason or 'stopped'}): its running steps were stopped and no "
-        f"further step started. `showcase-local describe {execution_id}` shows its steps; "
-        f"`showcase-local retry {execution_id}` runs the steps that did not succeed"
-    )
+def local_paths(parameters: dict[str, str], definition: dict[str, Any]) -> dict[str, str]:
+    """String overrides that name a local path: a missing one is refused before anything runs, an existing relative
+    one is made absolute (a job runs in a directory of its own, not here). URIs (``s3://``, ``https://``) pass."""
+    kinds = {p.get("Name"): p.get("Type", "String") for p in definition.get("Parameters") or []}
+    checked = dict(parameters)
+    for name, value in parameters.items():
+        if kinds.get(name) != "String" or not _looks_like_a_path(value):
+            continue
+        path = Path(value).expanduser()
+        if not path.exists():
+            raise UsageError(
+                f"-p {name}={value}: no such file or directory; give an existing path, or an s3:// or https:// URI"
+            )
+        checked[name] = str(path.resolve())
+    return checked
 
 
-@contextmanager
-def _progress(console: Console) -> Iterator[Callable[[Event], None]]:
-    """Live step table on a terminal; one plain line per event otherwise (to the console's stream)."""
-    if not console.is_terminal:
-        yield lambda event: print(_line(event), file=console.file, flush=True)
-        return
-    rows: dict[str, Event] = {}
-    with Live(_table(rows), console=console, refresh_per_second=8, transient=False) as live:
-
-        def update(event: Event) -> None:
-            if event.step_name:
-                rows[event.step_name] = event
-                live.update(_table(rows))
-            elif event.kind == EventKind.EXECUTION_STOPPING:
-                live.console.print(_line(event), markup=False, highlight=False)
-
-        yield update
+def _looks_like_a_path(value: str) -> bool:
+    return "://" not in value and value.startswith(("/", "./", "../", "~"))
 
 
-def _line(event: Event) -> str:
-    stamp = when(datetime.fromtimestamp(event.time), "clock")
-    subject = f"step {event.step_name} ({event.step_type})" if event.step_name else "execution"
-    reason = f": {event.message}" if event.message else ""
-    return f"{stamp} {event.execution_id} {subject} {event.status}{reason}"
+# -- reading -------------------------------------------------------------------------------------------------
 
 
-def _table(rows: dict[str, Event]) -> Table:
-    table = Table("step", "type", "status", "detail", box=None)
-    for name, event in rows.items():
-        table.add_row(name, event.step_type or "", styled(event.status), event.message or "")
-    return table
+def _list(ctx: Context) -> int:
+    from showcase.local import list_executions
 
-
-def _list(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    records = list_executions(settings)
-    if not records:
-        console.print(f"no executions under {settings.executions_root}")
-        return 0
-    table = Table("execution", "pipeline", "status", "start", "duration")
-    for record in records:
-        table.add_row(
-            record.execution_id,
-            record.pipeline_name,
-            record.status,
-            when(record.start),
-            how_long(record.duration),
-        )
-    console.print(table)
+    records = list_executions(ctx.settings)
+    ctx.out.document({"PipelineExecutionSummaries": [summary_document(record) for record in records]})
+    rows = [
+        [r.execution_id, r.pipeline_name, Status(r.status), r.start, how_long(r.duration), _steps(r)] for r in records
+    ]
+    headers = ["execution", "pipeline", "status", "started", "duration", "steps"]
+    ctx.out.table(headers, rows, empty=f"no executions under {ctx.settings.executions_root}")
     return 0
 
 
-def _describe(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    record = describe_execution(args.execution_id, settings)
-    console.print(f"execution {record.execution_id} ({record.execution_arn})")
-    console.print(f"pipeline {record.pipeline_name}: {record.status}, started {when(record.start)}, "
-                  f"took {how_long(record.duration)}")  # fmt: skip
-    if record.failure_reason:
-        console.print(f"failure reason: {record.failure_reason}", markup=False, soft_wrap=True)
-    parameters = Table("parameter", "value")
-    for name, value in record.parameters.items():
-        parameters.add_row(name, str(value))
-    console.print(parameters)
-    steps = Table("step", "type", "status", "start", "end", "duration")
-    for step in record.steps:
-        steps.add_row(step.name, step.type, step.status, when(step.start), when(step.end), how_long(step.duration))
-    console.print(steps)
+def _steps(record: ExecutionRecord) -> str:
+    """How many steps, and whether one tunes: tells a tuned run from a default one."""
+    return f"{len(record.steps)}" + (" with Tuning" if any(step.type == "Tuning" for step in record.steps) else "")
+
+
+def _describe(ctx: Context) -> int:
+    from showcase.local import describe_execution, trial_logs
+
+    out, settings = ctx.out, ctx.settings
+    record = describe_execution(ctx.args.execution_id, settings)
+    if out.json:
+        out.document(execution_document(record, settings))
+    out.fields(
+        [
+            ("execution", record.execution_id),
+            ("arn", record.execution_arn),
+            ("pipeline", record.pipeline_name),
+            ("status", Status(record.status)),
+            ("started", record.start),
+            ("ended", record.end),
+            ("duration", how_long(record.duration)),
+            *([("failure reason", record.failure_reason)] if record.failure_reason else []),
+        ]
+    )
+    out.line()
+    out.table(["parameter", "value"], list(record.parameters.items()))
+    out.line()
+    out.table(
+        ["step", "type", "status", "started", "ended", "duration"],
+        [[s.name, s.type, Status(s.status), s.start, s.end, how_long(s.duration)] for s in record.steps],
+    )
     for step in record.steps:
         if step.failure_reason:
-            console.print(f"{step.name} failure reason: {step.failure_reason}", markup=False, soft_wrap=True)
+            out.line(f"{step.name} failure reason: {step.failure_reason}")
         if step.log_path:
-            console.print(f"{step.name} log: {step.log_path}", markup=False, soft_wrap=True)
+            out.line(f"{step.name} log: {step.log_path}")
     for step in record.steps:
-        _trials(console, step, trial_logs(record.execution_id, step.name, settings))
+        _trials(out, step, trial_logs(record.execution_id, step.name, settings))
     return 0
 
 
-def _trials(console: Console, step: StepRecord, logs: list[Path]) -> None:
+def _trials(out: Output, step: StepRecord, logs: list[Path]) -> None:
     """A Tuning step's training jobs: best first with their objective (when it completed), and their logs."""
     summaries = step.properties.get("TrainingJobSummaries") or []
     if summaries:
-        table = Table("training job", "status", "objective", "hyperparameters", title=f"{step.name} trials, best first")
+        rows = []
         for summary in summaries:
             objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
             value = f"{objective['MetricName']} {objective['Value']:.5g}" if objective else "-"
             tuned = ", ".join(f"{k}={_short(v)}" for k, v in summary.get("TunedHyperParameters", {}).items())
-            table.add_row(summary["TrainingJobName"], summary["TrainingJobStatus"], value, tuned)
-        console.print(table)
+            rows.append([summary["TrainingJobName"], Status(summary["TrainingJobStatus"]), value, tuned])
+        out.line()
+        out.table(["training job", "status", "objective", "hyperparameters"], rows,
+                  title=f"{step.name} trials, best first")  # fmt: skip
     if logs:
-        console.print(f"{step.name} trial logs ({len(logs)}): {logs[0].parent}", markup=False, soft_wrap=True)
+        out.line(f"{step.name} trial logs ({len(logs)}): {logs[0].parent}")
 
 
 def _short(value: str) -> str:
@@ -330,24 +275,34 @@ def _short(value: str) -> str:
         return value
 
 
-def _logs(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+def _logs(ctx: Context) -> int:
+    from showcase.local import describe_execution, trial_logs
+
+    args, settings = ctx.args, ctx.settings
     record = describe_execution(args.execution_id, settings)
     names = [step.name for step in record.steps]
     trials = {log.stem: log for step in names for log in trial_logs(record.execution_id, step, settings)}
     if args.step_name in trials:
-        sys.stdout.write(trials[args.step_name].read_text(encoding="utf-8"))
-        return 0
-    if args.step_name not in names:
-        raise UsageError(
+        text = trials[args.step_name].read_text(encoding="utf-8", errors="replace")
+    elif args.step_name not in names:
+        raise NoSuchResource(
             f"execution {record.execution_id} has no step or tuning trial {args.step_name!r} "
-            f"(steps: {', '.join(names)})"
+            f"(steps: {', '.join(names)}){suggest(args.step_name, [*names, *trials])}"
         )
-    step = record.step(args.step_name)
-    if not step.log_path:
-        raise UsageError(f"step {step.name!r} has no log: it is {step.status}")
-    with open(step.log_path, encoding="utf-8") as log:
-        sys.stdout.write(log.read())
+    else:
+        step = record.step(args.step_name)
+        if not step.log_path:
+            raise NoSuchResource(f"step {step.name!r} has no log: it is {step.status}")
+        text = Path(step.log_path).read_text(encoding="utf-8", errors="replace")
+    if ctx.out.json:
+        lines = [{"message": line} for line in text.splitlines()]
+        ctx.out.document({"logStreamName": f"{record.execution_id}/{args.step_name}", "events": lines})
+    else:
+        sys.stdout.write(text)
     return 0
+
+
+# -- the object store ----------------------------------------------------------------------------------------
 
 
 def upload_flag(text: str) -> tuple[str, str]:
@@ -374,30 +329,107 @@ def put_local(store: ObjectStore, local: str, uri: str, *, flag: str) -> list[st
     return written
 
 
-def _store(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    store = ObjectStore(settings.store_root)
-    try:
-        uris = (
-            put_local(store, args.local, args.uri, flag="store put")
-            if args.store_command == "put"
-            else store.list(args.uri)
-        )
-    except StoreError as exc:
-        raise UsageError(f"store {args.store_command} {args.uri}: {exc}") from None
-    for uri in uris:
-        console.print(uri, markup=False, soft_wrap=True)
+def _store_put(ctx: Context) -> int:
+    store = ObjectStore(ctx.settings.store_root)
+    uris = put_local(store, ctx.args.local, ctx.args.uri, flag="store put")
+    _show_objects(ctx.out, store, ctx.args.uri, uris)
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Console], int]] = {
-    "start": _start,
-    "list": _list,
-    "describe": _describe,
-    "retry": _retry,
-    "logs": _logs,
-    "store": _store,
-    "api": lambda args, settings, console: api_command.run(args, settings),
-}
+def _store_ls(ctx: Context) -> int:
+    store = ObjectStore(ctx.settings.store_root)
+    try:
+        uris = store.list(ctx.args.uri)
+    except StoreError as exc:
+        raise UsageError(f"store ls {ctx.args.uri}: {exc}") from None
+    _show_objects(ctx.out, store, ctx.args.uri, uris)
+    return 0
+
+
+def _show_objects(out: Output, store: ObjectStore, prefix: str, uris: list[str]) -> None:
+    """The URIs one a line; with ``--json``, ListObjectsV2's answer (the bucket, the prefix, each key's size and
+    time)."""
+    bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+    contents = []
+    for uri in uris:
+        stat = store.path_of(uri).stat()
+        contents.append(
+            {
+                "Key": uri.removeprefix(f"s3://{bucket}/"),
+                "Size": stat.st_size,
+                "LastModified": datetime.fromtimestamp(stat.st_mtime, timezone.utc),
+            }
+        )
+    out.document({"Name": bucket, "Prefix": key_prefix, "KeyCount": len(contents), "Contents": contents})
+    for uri in uris:
+        out.line(uri)
+
+
+# -- documents in SageMaker's shapes -------------------------------------------------------------------------
+
+
+def summary_document(record: ExecutionRecord) -> dict[str, Any]:
+    """A ListPipelineExecutions summary of a record (plus PipelineName, which the ARN holds in lower case)."""
+    summary: dict[str, Any] = {
+        "PipelineExecutionArn": record.execution_arn,
+        "PipelineExecutionDisplayName": record.execution_id,
+        "PipelineName": record.pipeline_name,
+        "PipelineExecutionStatus": record.status,
+        "StartTime": record.start,
+    }
+    if record.end is not None:
+        summary["EndTime"] = record.end
+    if record.failure_reason:
+        summary["PipelineExecutionFailureReason"] = record.failure_reason
+    return summary
+
+
+def execution_document(record: ExecutionRecord, settings: Settings) -> dict[str, Any]:
+    """DescribePipelineExecution's answer for a record, with its ListPipelineParametersForExecution and
+    ListPipelineExecutionSteps answers under their own keys."""
+    from showcase.api import steps
+    from showcase.local.records import ExecutionStore
+
+    try:
+        definition, _ = ExecutionStore(settings.executions_root).load_inputs(record.execution_id)
+    except (OSError, ValueError):
+        definition = {}
+    document: dict[str, Any] = {
+        "PipelineExecutionArn": record.execution_arn,
+        "PipelineExecutionDisplayName": record.execution_id,
+        "PipelineName": record.pipeline_name,
+        "PipelineExecutionStatus": record.status,
+        "CreationTime": record.start,
+        "LastModifiedTime": max(
+            moment for moment in (record.start, record.end, *(s.end or s.start for s in record.steps)) if moment
+        ),
+    }
+    if record.failure_reason:
+        document["FailureReason"] = record.failure_reason
+    document["PipelineParameters"] = [{"Name": k, "Value": _text(v)} for k, v in record.parameters.items()]
+    document["PipelineExecutionSteps"] = steps.step_summaries(record, definition, settings.region, settings.account)
+    return document
+
+
+def _text(value: Any) -> str:
+    """A parameter value as StartPipelineExecution takes it: a string (booleans as JSON writes them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    """``showcase-local``: another name of ``showcase``."""
+    from showcase.cli.main import alias
+
+    return alias()(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from showcase.cli import main as showcase
+
+    return showcase.main(argv)
+
 
 if __name__ == "__main__":
     sys.exit(entry())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from showcase.errors import UsageError
+from showcase.errors import NoSuchResource
 from showcase.registry import Registry
 from showcase.registry.locks import lock_reported, locked_by
 from showcase.settings import Settings
@@ -14,10 +14,10 @@ DEFAULT_BUSY_TIMEOUT_S = 10.0
 
 
 def open_registry(settings: Settings, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Registry:
-    """The registry under ``settings.home``; UsageError when there is none (nothing is created)."""
+    """The registry under ``settings.home``; NoSuchResource when there is none (nothing is created)."""
     path = settings.registry_path
     if not path.is_file():
-        raise UsageError(
+        raise NoSuchResource(
             f"no model registry at {path}: run a pipeline with --local first, or point --home (SHOWCASE_HOME) "
             "at the directory that holds registry.sqlite"
         )

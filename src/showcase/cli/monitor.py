@@ -1,15 +1,16 @@
-"""``showcase-monitor``: data-quality monitoring of a local endpoint's captured traffic, in Model Monitor's formats.
+"""``showcase monitor``: data-quality monitoring of a local endpoint's captured traffic, in Model Monitor's formats.
 
-    showcase-monitor run --endpoint NAME [--since TIME] [--until TIME] [--every INTERVAL]
+    showcase monitor run --endpoint-name NAME [--since TIME] [--until TIME] [--every INTERVAL]
                          [--ground-truth URI [--constraints URI] [--variant NAME ...]]
-    showcase-monitor list --endpoint NAME [--model-quality]
+    showcase monitor list --endpoint-name NAME [--model-quality]
 
 ``run`` checks the requests the endpoint captured in a window against the data-quality baseline of the model
 package it serves, and keeps statistics.json, constraint_violations.json, report.html and run.json in the
 object store. The window starts at ``--since`` (ISO 8601 such as 2026-11-29T10:00:00Z, or an age such as 2h),
 else where the previous run's ended, else at the first capture; it ends now (or ``--until``). ``--every 1h``
-repeats the run on that interval until interrupted. Exit status of a single run: 0 when clean or when nothing
-was captured, 3 with violations.
+repeats the run on that interval until interrupted (with ``--json``, one document per run). Exit status of a
+single run: 0 when clean or when nothing was captured, 3 with violations. ``--endpoint`` is an older spelling of
+``--endpoint-name``; ``showcase-monitor`` is ``showcase monitor``.
 
 With ``--ground-truth URI`` the run is a model-quality one (``showcase.monitoring.quality_runs``): the captured
 predictions of the window joined with the labels uploaded under URI/yyyy/mm/dd/hh/ (Model Monitor's merge format),
@@ -27,16 +28,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from showcase import settings as settings_module
-from showcase.cli.common import ArgumentParser, add_log_level, configure_logging, run_cli
-from showcase.cli.local_registry import open_registry
+from showcase.cli.common import EXIT_VIOLATIONS, Context
+from showcase.cli.output import Status
 from showcase.errors import UsageError
-from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, list_runs, run_monitoring
 from showcase.statuses import MonitoringStatus
 from showcase.store import ObjectStore
 
+OUTPUT_HELP = "where runs are kept (default: s3://showcase-local/monitoring, where the dashboard reads them)"
+
 logger = logging.getLogger(__name__)
-EXIT_VIOLATIONS = 3
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _LONGEST = 100 * 366 * 86400.0
@@ -67,12 +67,14 @@ def time_flag(text: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="showcase-monitor", description=__doc__.split("\n\n")[0].replace("``", ""))
-    parser.add_argument("--home", help="state directory (default: SHOWCASE_HOME, else ./.showcase)")
-    add_log_level(parser, default="WARNING")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    run = commands.add_parser(
+def register(commands: argparse._SubParsersAction) -> None:
+    """``showcase monitor ...``."""
+    parser = commands.add_parser(
+        "monitor", help="data-quality monitoring of an endpoint's captured traffic (Model Monitor's formats)",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+    )  # fmt: skip
+    monitor = parser.add_subparsers(dest="monitor_command", required=True, metavar="COMMAND")
+    run = monitor.add_parser(
         "run",
         help="check the captured traffic against the baseline; keep the results",
         description=(
@@ -82,11 +84,11 @@ def build_parser() -> ArgumentParser:
             "now (or --until). Exit status: 0 when clean or when nothing was captured, 3 with violations."
         ),
     )
-    run.add_argument("--endpoint", required=True, help="the local endpoint's name")
+    add_endpoint_name(run)
     run.add_argument("--since", type=time_flag, help="start of the window: ISO 8601 time, or an age such as 2h")
     run.add_argument("--until", type=time_flag, help="end of the window (default: now)")
     run.add_argument("--every", type=duration_flag, help="repeat on this interval (30m, 1h, 1d) until interrupted")
-    run.add_argument("--output-uri", default=DEFAULT_OUTPUT_URI, help=f"where runs are kept ({DEFAULT_OUTPUT_URI})")
+    run.add_argument("--output-uri", help=OUTPUT_HELP)
     run.add_argument(
         "--ground-truth",
         metavar="URI",
@@ -99,11 +101,18 @@ def build_parser() -> ArgumentParser:
         default=[],
         help="model quality: a variant whose captures count (repeatable; default: every production variant)",
     )
-    listing = commands.add_parser("list", help="the endpoint's kept runs, newest first")
-    listing.add_argument("--endpoint", required=True, help="the local endpoint's name")
-    listing.add_argument("--output-uri", default=DEFAULT_OUTPUT_URI, help=f"where runs are kept ({DEFAULT_OUTPUT_URI})")
+    run.set_defaults(handler=_run)
+    listing = monitor.add_parser("list", help="the endpoint's kept runs, newest first")
+    add_endpoint_name(listing)
+    listing.add_argument("--output-uri", help=OUTPUT_HELP)
     listing.add_argument("--model-quality", action="store_true", help="list the model-quality runs")
-    return parser
+    listing.set_defaults(handler=_list)
+
+
+def add_endpoint_name(parser: argparse.ArgumentParser) -> None:
+    """``--endpoint-name`` (required), also accepted as ``--endpoint``, its older spelling here."""
+    parser.add_argument("--endpoint-name", "--endpoint", dest="endpoint_name", required=True, metavar="NAME",
+                        help="the local endpoint's name")  # fmt: skip
 
 
 def describe_run(run: dict[str, Any], store: ObjectStore) -> list[str]:
@@ -132,6 +141,66 @@ def describe_run(run: dict[str, Any], store: ObjectStore) -> list[str]:
     return lines
 
 
+def _run(ctx: Context) -> int:
+    from showcase.cli.local_registry import open_registry
+    from showcase.errors import MonitoringError
+    from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, run_monitoring
+    from showcase.serving.deployment import EndpointPaths, read_deployment
+
+    args = ctx.args
+    if args.every is not None and args.until is not None:
+        raise UsageError("--until fixes the window's end, --every moves it: give one of them")
+    if (args.constraints or args.variant) and not args.ground_truth:
+        raise UsageError("--constraints and --variant are for a model-quality run: give --ground-truth too")
+    config = ctx.settings
+    store = ObjectStore(config.store_root)
+    if read_deployment(EndpointPaths(config.home, args.endpoint_name)) is None:  # before the registry is needed
+        raise MonitoringError(
+            f"no endpoint named {args.endpoint_name!r} has been deployed under {config.home}; "
+            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
+        )
+    registry = open_registry(config)
+    while True:
+        started = time.monotonic()
+        if args.ground_truth:
+            run = _quality_run(ctx, store, registry)
+        else:
+            run = run_monitoring(
+                config,
+                store,
+                registry,
+                args.endpoint_name,
+                since=args.since,
+                until=args.until,
+                output_uri=args.output_uri or DEFAULT_OUTPUT_URI,
+            )
+            ctx.out.document(run_document(run))
+            for line in describe_run(run, store):
+                ctx.out.line(line)
+        sys.stdout.flush()
+        if args.every is None:
+            return EXIT_VIOLATIONS if run["violations"] else 0
+        args.since = None  # later windows start where the previous run ended
+        time.sleep(max(args.every - (time.monotonic() - started), 0.0))
+
+
+def _quality_run(ctx: Context, store: ObjectStore, registry: Any) -> dict[str, Any]:
+    """One model-quality run, said on the terminal (or as one document)."""
+    from showcase.monitoring.quality_runs import run_model_quality
+    from showcase.monitoring.runs import DEFAULT_OUTPUT_URI
+
+    args = ctx.args
+    run = run_model_quality(
+        ctx.settings, store, registry, args.endpoint_name, ground_truth_uri=args.ground_truth, since=args.since,
+        until=args.until, output_uri=args.output_uri or DEFAULT_OUTPUT_URI, constraints_uri=args.constraints,
+        variants=args.variant or None,
+    )  # fmt: skip
+    ctx.out.document(quality_document(run))
+    for line in describe_quality_run(run):
+        ctx.out.line(line)
+    return run
+
+
 def describe_quality_run(run: dict[str, Any]) -> list[str]:
     """What one model-quality run found, for a terminal."""
     window = f"from {run['since'] or 'the first capture'} to {run['until']}"
@@ -150,67 +219,131 @@ def describe_quality_run(run: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.every is not None and args.until is not None:
-        raise UsageError("--until fixes the window's end, --every moves it: give one of them")
-    if (args.constraints or args.variant) and not args.ground_truth:
-        raise UsageError("--constraints and --variant are for a model-quality run: give --ground-truth too")
-    config = settings_module.load(args.home)
-    store = ObjectStore(config.store_root)
-    registry = open_registry(config)
-    while True:
-        started = time.monotonic()
-        if args.ground_truth:
-            from showcase.monitoring.quality_runs import run_model_quality
-
-            run = run_model_quality(
-                config, store, registry, args.endpoint, ground_truth_uri=args.ground_truth, since=args.since,
-                until=args.until, output_uri=args.output_uri, constraints_uri=args.constraints,
-                variants=args.variant or None,
-            )  # fmt: skip
-            print("\n".join(describe_quality_run(run)), flush=True)
-        else:
-            run = run_monitoring(
-                config, store, registry, args.endpoint, since=args.since, until=args.until, output_uri=args.output_uri
-            )
-            print("\n".join(describe_run(run, store)), flush=True)
-        if args.every is None:
-            return EXIT_VIOLATIONS if run["violations"] else 0
-        args.since = None  # later windows start where the previous run ended
-        time.sleep(max(args.every - (time.monotonic() - started), 0.0))
+def quality_document(run: dict[str, Any]) -> dict[str, Any]:
+    """A model-quality run as a MonitoringExecutionSummary names it, with the run's own fields."""
+    document: dict[str, Any] = {
+        "RunId": run.get("run_id"),
+        "EndpointName": run.get("endpoint_name"),
+        "MonitoringType": "ModelQuality",
+        "MonitoringExecutionStatus": run.get("status"),
+        "CreationTime": _moment(run.get("started")),
+        "LastModifiedTime": _moment(run.get("ended")),
+        "ModelPackageArn": run.get("model_package_arn"),
+        "WindowStart": _moment(run.get("since")),
+        "WindowEnd": _moment(run.get("until")),
+        "CapturedInferences": run.get("records"),
+        "GroundTruthLabels": run.get("labels"),
+        "Joined": run.get("matched"),
+        "RegressionMetrics": run.get("regression_metrics"),
+        "StatisticsUri": run.get("statistics"),
+        "ConstraintViolationsUri": run.get("constraint_violations"),
+        "ConstraintViolations": {"violations": run.get("violations") or []},
+    }
+    if run.get("failure_reason"):
+        document["FailureReason"] = run["failure_reason"]
+    return document
 
 
-def _list(args: argparse.Namespace) -> int:
-    config = settings_module.load(args.home)
-    if args.model_quality:
-        from showcase.monitoring.quality_runs import list_model_quality_runs
+def _list(ctx: Context) -> int:
+    from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, list_runs
 
-        runs = list_model_quality_runs(ObjectStore(config.store_root), args.endpoint, args.output_uri)
-    else:
-        runs = list_runs(ObjectStore(config.store_root), args.endpoint, args.output_uri)
-    if not runs:
-        print(f"no monitoring runs for endpoint {args.endpoint}")
-        return 0
-    for run in runs:
-        found = len(run.get("violations") or [])
-        if args.model_quality:
-            mse = run.get("cloudwatch_metrics", {}).get("mse")
-            shown = f"mse {mse:.4g}" if mse is not None else "no mse"
-            pairs = run.get("pairs", 0)
-            print(f"{run['run_id']}  {run['status']:<23}  {pairs:>9} pairs  {shown}  {found} violation(s)")
-        else:
-            print(f"{run['run_id']}  {run['status']:<23}  {run.get('rows', 0):>9} rows  {found} violation(s)")
+    where = ctx.args.output_uri or DEFAULT_OUTPUT_URI
+    if ctx.args.model_quality:
+        return _list_quality(ctx, where)
+    runs = list_runs(ObjectStore(ctx.settings.store_root), ctx.args.endpoint_name, where)
+    ctx.out.document({"MonitoringExecutionSummaries": [run_document(run) for run in runs]})
+    rows = [
+        [
+            run["run_id"],
+            Status(str(run.get("status", ""))),
+            _moment(run.get("since")) or "first capture",
+            _moment(run.get("until")),
+            run.get("rows", 0),
+            len(run.get("violations") or []),
+        ]
+        for run in runs
+    ]
+    ctx.out.table(
+        ["run", "status", "from", "to", "rows", "violations"],
+        rows,
+        empty=f"no monitoring runs for endpoint {ctx.args.endpoint_name}",
+    )
     return 0
 
 
+def _list_quality(ctx: Context, where: str) -> int:
+    from showcase.monitoring.quality_runs import list_model_quality_runs
+
+    runs = list_model_quality_runs(ObjectStore(ctx.settings.store_root), ctx.args.endpoint_name, where)
+    ctx.out.document({"MonitoringExecutionSummaries": [quality_document(run) for run in runs]})
+    rows = [
+        [
+            run["run_id"],
+            Status(str(run.get("status", ""))),
+            _moment(run.get("until")),
+            run.get("pairs", 0),
+            *[f"{run.get('cloudwatch_metrics', {})[name]:.4g}" if name in run.get("cloudwatch_metrics", {}) else "-"
+              for name in ("mse", "r2")],
+            len(run.get("violations") or []),
+        ]
+        for run in runs
+    ]  # fmt: skip
+    ctx.out.table(
+        ["run", "status", "to", "pairs", "mse", "r2", "violations"],
+        rows,
+        empty=f"no model-quality runs for endpoint {ctx.args.endpoint_name}",
+    )
+    return 0
+
+
+def _moment(text: Any) -> datetime | None:
+    """A time run.json holds (``2026-01-02T03:04:05.678Z``) as a datetime; None when absent."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def run_document(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as a MonitoringExecutionSummary names what it has (EndpointName, MonitoringExecutionStatus, CreationTime,
+    LastModifiedTime, FailureReason, MonitoringType), with the local run's own fields in the same PascalCase and its
+    violations as constraint_violations.json holds them."""
+    document: dict[str, Any] = {
+        "RunId": run.get("run_id"),
+        "EndpointName": run.get("endpoint_name"),
+        "MonitoringType": "DataQuality",
+        "MonitoringExecutionStatus": run.get("status"),
+        "CreationTime": _moment(run.get("started")),
+        "LastModifiedTime": _moment(run.get("ended")),
+        "ModelPackageArn": run.get("model_package_arn"),
+        "WindowStart": _moment(run.get("since")),
+        "WindowEnd": _moment(run.get("until")),
+        "CapturedRequests": run.get("records"),
+        "Rows": run.get("rows"),
+        "MalformedLines": run.get("malformed_lines"),
+        "StatisticsUri": run.get("statistics"),
+        "ConstraintViolationsUri": run.get("constraint_violations"),
+        "ReportUri": run.get("report"),
+        "ConstraintViolations": {"violations": run.get("violations") or []},
+    }
+    if run.get("failure_reason"):
+        document["FailureReason"] = run["failure_reason"]
+    return document
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    """``showcase-monitor``: another name of ``showcase monitor``."""
+    from showcase.cli.main import alias
+
+    return alias("monitor")(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
-    return _run(args) if args.command == "run" else _list(args)
+    from showcase.cli import main as showcase
 
-
-def entry() -> int:
-    return run_cli(main)
+    return showcase.main(["monitor", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
-"""How ``showcase-registry`` shows packages: plain aligned columns, easy to read and to grep."""
+"""How ``showcase registry`` shows packages: the rows of its tables, and ``describe``'s fields, metrics and lineage
+(plain aligned columns, nothing cut: ``output.plain_table``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from showcase import reporting
+from showcase.cli.output import Status, cell_text, plain_table
 from showcase.paging import paginate
 from showcase.registry import Registry
 from showcase.reporting import regression_metric
@@ -26,18 +27,9 @@ SCALARS = (
 )
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Left-aligned columns two spaces apart; empty string when there are no rows."""
-    body = [list(row) for row in rows]
-    if not body:
-        return ""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *body, strict=True)]
-    lines = [[*headers], *body]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
-
-
-def when(moment: Any) -> str:
-    return reporting.when(moment, "iso") if isinstance(moment, datetime) else str(moment)
+def when(moment: Any) -> Any:
+    """A time as every table shows it (local); anything else as it is."""
+    return cell_text(moment) if isinstance(moment, datetime) else moment
 
 
 def mse(metrics: Mapping[str, Any] | None) -> str:
@@ -52,7 +44,7 @@ def package_rows(registry: Registry, summaries: Iterable[Mapping[str, Any]]) -> 
         rows.append(
             [
                 f"{summary['ModelPackageGroupName']}/{summary['ModelPackageVersion']}",
-                summary["ModelApprovalStatus"],
+                Status(summary["ModelApprovalStatus"]),
                 when(summary["CreationTime"]),
                 mse(extras["Metrics"]),
                 summary["ModelPackageArn"],
@@ -103,11 +95,11 @@ def describe_lines(described: Mapping[str, Any], extras: Mapping[str, Any]) -> l
         ]
     rest = sorted(set(described) - set(SCALARS) - {"InferenceSpecification"})
     fields += [[key, _text(described[key])] for key in rest]
-    out = table(["FIELD", "VALUE"], fields).splitlines()[1:]
+    out = plain_table(["FIELD", "VALUE"], fields).splitlines()[1:]
     metrics = extras.get("Metrics")
     out += ["", "Metrics:"]
     rows = metric_rows(metrics) if isinstance(metrics, Mapping) else []
-    out += _indent(table(["KIND", "METRIC", "VALUE", "STD DEV"], rows) or "none recorded")
+    out += _indent(plain_table(["KIND", "METRIC", "VALUE", "STD DEV"], rows) or "none recorded")
     out += ["", "Lineage:"]
     out += _indent(lineage_text(extras.get("Lineage")))
     return out

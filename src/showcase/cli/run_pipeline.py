@@ -1,15 +1,21 @@
-"""run_pipeline: build a pipeline definition, publish it, start it, wait, and report each step.
+"""run_pipeline: build a pipeline definition, publish it, start it, wait, and report each step; and ``showcase run``.
 
 On SageMaker (the default) it uploads the pipeline's code, upserts the pipeline with the role,
-description and tags, starts an execution and polls it. With ``--local`` the same definition runs
-on this machine through the local runtime: no AWS account, no Docker.
+description and tags, starts an execution and polls it, printing the definition first (as the seed always
+did). With ``--local`` the same definition runs on this machine through the local runtime: no AWS account,
+no Docker; the first line then sums the definition up (its steps, a digest, where the execution keeps it),
+and ``--print-definition`` (or ``--log-level DEBUG``) prints it whole.
+
+``showcase run`` is ``run_pipeline.py --local`` under the one command's conventions (``--json`` included).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +24,7 @@ from showcase.builder.cache import BuildCache
 from showcase.builder.modules import Built, build_for_publishing, build_locally
 from showcase.cli.common import (
     ArgumentParser,
+    Context,
     add_log_level,
     configure_logging,
     key_value_flag,
@@ -25,11 +32,15 @@ from showcase.cli.common import (
     run_cli,
     tags_flag,
 )
-from showcase.cli.report import StepChanges, print_execution, print_registrations
+from showcase.cli.local import add_parameter_flag
+from showcase.cli.output import Output
+from showcase.cli.report import StepChanges, print_execution
 from showcase.errors import UsageError
 from showcase.parameters import check_overrides
 from showcase.reporting import ExecutionReport
 from showcase.statuses import ExecutionStatus, StepStatus
+
+DEFAULT_MODULE = "showcase.pipeline"
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +52,9 @@ def build_parser() -> ArgumentParser:
         "start an execution, wait for it and report each step. With --local, run it on this machine.",
     )
     parser.add_argument(
-        "-n", "--module-name", required=True, help="module exposing get_pipeline(**kwargs), e.g. showcase.pipeline"
-    )
+        "-n", "--module-name", required=True, type=module_name_flag,
+        help="module exposing get_pipeline(**kwargs), e.g. showcase.pipeline",
+    )  # fmt: skip
     parser.add_argument(
         "-r", "--role-arn", help="IAM role ARN SageMaker uses to run the pipeline (required unless --local)"
     )
@@ -50,13 +62,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "-t", "--tags", type=tags_flag, default=[], help='JSON list of tags: [{"Key": "k", "Value": "v"}]'
     )
-    parser.add_argument(
-        "-k",
-        "--kwargs",
-        type=kwargs_flag,
-        default={},
-        help='JSON object of get_pipeline keyword arguments, e.g. {"region": "eu-west-1"}',
-    )
+    _add_kwargs(parser, '{"region": "eu-west-1"}')
     parser.add_argument(
         "-p",
         "--parameter",
@@ -82,58 +88,111 @@ def build_parser() -> ArgumentParser:
         "--local", action="store_true", help="run on this machine with the local runtime instead of SageMaker"
     )
     parser.add_argument("--home", help="local runtime state directory (default: $SHOWCASE_HOME or ./.showcase)")
-    parser.add_argument("--quiet-definition", action="store_true", help="do not print the definition JSON")
+    parser.add_argument(
+        "--quiet-definition", action="store_true", help="do not print the definition JSON (on SageMaker; a --local "
+        "run prints it only with --print-definition)",
+    )  # fmt: skip
+    _add_local_build_flags(parser)
+    add_log_level(parser)
+    return parser
+
+
+def _add_kwargs(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument(
+        "-k",
+        "--kwargs",
+        type=kwargs_flag,
+        default={},
+        metavar="JSON",
+        help=f"JSON object of get_pipeline keyword arguments, checked against its signature, e.g. '{example}'",
+    )
+
+
+def _add_local_build_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rebuild",
         action="store_true",
-        help="with --local: build the definition with the SDK even when the kept one is current (nothing it was "
+        help="build the definition with the SDK even when the kept one is current (nothing it was "
         "built from has changed, or only code files it uploads, whose new content is patched in)",
     )
-    add_log_level(parser)
-    return parser
+    parser.add_argument(
+        "--print-definition", action="store_true", help="print the whole definition JSON (on stderr) before it runs"
+    )
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """``showcase run``: build a pipeline module and run it on this machine."""
+    run = commands.add_parser(
+        "run",
+        help="build a pipeline module with the SageMaker SDK and run it on this machine",
+        description="Build a pipeline module's definition (get_pipeline(**kwargs), with no AWS at all) and run it "
+        "on this machine: the first line sums the definition up, a live table follows the steps, and the step "
+        "table and the models it registered are printed at the end.",
+    )
+    run.add_argument(
+        "-n", "--module-name", default=DEFAULT_MODULE, type=module_name_flag, metavar="MODULE",
+        help=f"dotted name of a module exposing get_pipeline(**kwargs) (default: {DEFAULT_MODULE})",
+    )  # fmt: skip
+    _add_kwargs(run, '{"tune": true}')
+    add_parameter_flag(run)
+    _add_local_build_flags(run)
+    run.set_defaults(handler=_run_command)
+
+
+def module_name_flag(text: str) -> str:
+    """A module's dotted name; a file path (``src/showcase/pipeline.py``) is refused, naming the dotted name."""
+    if text.endswith(".py") or "/" in text or "\\" in text:
+        parts = [part for part in re.split(r"[/\\]+", text.removesuffix(".py")) if part not in ("", ".")]
+        while parts and parts[0] in ("src", "lib"):
+            parts = parts[1:]
+        dotted = ".".join(parts)
+        raise argparse.ArgumentTypeError(
+            f"expected a module's dotted name, got the path {text!r}"
+            + (f"; did you mean {dotted!r}?" if dotted else "")
+        )
+    if not all(part.isidentifier() for part in text.split(".")):
+        raise argparse.ArgumentTypeError(f"expected a module's dotted name such as {DEFAULT_MODULE}, got {text!r}")
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     if args.local:
-        built = _build_local(args)
-    elif not args.role_arn:
+        return _local(args, Output())
+    if not args.role_arn:
         raise UsageError("-r/--role-arn is required to run on SageMaker (or pass --local to run on this machine)")
-    else:
-        built = build_for_publishing(args.module_name, dict(args.kwargs))
+    built = build_for_publishing(args.module_name, dict(args.kwargs))
     name, definition, uploads = built.pipeline_name, built.definition, built.uploads
     parameters = check_overrides(definition, args.parameter)
-    if not args.local:  # a local build says it in _build_local
-        print(_how_built(built), file=sys.stderr)
+    print(_how_built(built), file=sys.stderr)  # a local build says it in _build_local
     if not args.quiet_definition:
         print(json.dumps(definition, indent=2))
     sys.stdout.flush()
-
-    registrations: list[dict[str, Any]] = []
-    if args.local:
-        from showcase.cli.local import stop_on_signals, stopped_line
-
-        with stop_on_signals() as stop:
-            report, registrations = _run_local(name, definition, uploads, parameters, args, stop)
-        print_execution(report)
-        print_registrations(registrations)
-        if report.status == ExecutionStatus.STOPPED:
-            print(f"error: {stopped_line(report.execution_id, stop)}", file=sys.stderr)
-            return stop.exit_code
-        if report.status != ExecutionStatus.SUCCEEDED:
-            print(
-                f"`showcase-local describe {report.execution_id}` shows its steps; after fixing the cause, "
-                f"`showcase-local retry {report.execution_id}` runs the steps that did not succeed",
-                file=sys.stderr,
-            )
-        return 0 if report.status == ExecutionStatus.SUCCEEDED else 1
-    started = _run_on_sagemaker(name, definition, uploads, parameters, args)
-    if started is None:
+    report = _run_on_sagemaker(name, definition, uploads, parameters, args)
+    if report is None:
         return 0
-    print_execution(started)
-    print_registrations(registrations)
-    return 0 if started.status == ExecutionStatus.SUCCEEDED else 1
+    print_execution(report)
+    return 0 if report.status == ExecutionStatus.SUCCEEDED else 1
+
+
+def _run_command(ctx: Context) -> int:
+    return _local(ctx.args, ctx.out)
+
+
+def _local(args: Any, out: Output) -> int:
+    """Build (or reuse) the definition, run it here, show the outcome: ``showcase run`` and ``--local``."""
+    from showcase import settings
+    from showcase.cli.local import local_paths, run, show_outcome
+
+    config = settings.load(args.home)
+    built = _build_local(args)
+    definition = built.definition
+    parameters = local_paths(check_overrides(definition, args.parameter), definition)
+    if args.print_definition or args.log_level == "DEBUG":
+        print(json.dumps(definition, indent=2), file=sys.stderr, flush=True)
+    record, stop = run(definition, built.pipeline_name, parameters, built.uploads, config)
+    return show_outcome(out, record, config, _registrations(record, config), stop=stop)
 
 
 def _build_local(args: Any) -> Built:
@@ -206,38 +265,25 @@ def _run_on_sagemaker(
     )
 
 
-def _run_local(
-    name: str,
-    definition: dict[str, Any],
-    uploads: dict[str, bytes],
-    parameters: dict[str, str],
-    args: Any,
-    stop: Any = None,
-) -> tuple[ExecutionReport, list[dict[str, Any]]]:
-    """Run on the local runtime (``stop``: a StopRequest, made by Ctrl-C); also return the model packages the
-    execution registered."""
-    from showcase import settings
-    from showcase.cli.local import run_with_progress
+def _registrations(record: Any, config: Any) -> list[dict[str, Any]]:
+    """The model packages a local execution registered, described with their metrics."""
     from showcase.registry import Registry
 
-    config = settings.load(args.home)
-    record = run_with_progress(
-        definition, pipeline_name=name, parameters=parameters, uploads=uploads, settings=config, stop=stop
-    )
     arns = [
         step.properties["ModelPackageArn"]
         for step in record.steps
         if step.status == StepStatus.SUCCEEDED and "ModelPackageArn" in (step.properties or {})
     ]
+    if not arns:
+        return []
     registry = Registry.from_settings(config)
-    registrations = [
+    return [
         {
             **registry.describe_model_package(ModelPackageName=arn),
             **registry.describe_model_package_extras(ModelPackageName=arn),
         }
         for arn in arns
     ]
-    return record.report(), registrations
 
 
 def entry(argv: Sequence[str] | None = None) -> int:

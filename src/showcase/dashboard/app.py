@@ -82,9 +82,18 @@ def number(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def shown(value: Any) -> str:
+    """A parameter's or a field's value as SageMaker writes it: booleans ``true``/``false``, nothing as ``-``."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
-    found.env.filters.update(when=when, how_long=how_long, number=number)
+    found.env.filters.update(when=when, how_long=how_long, number=number, value=shown)
     found.env.globals.update(
         statuses={status: style.tone for status, style in STATUS_STYLES.items()},
         terminal=sorted(TERMINAL),

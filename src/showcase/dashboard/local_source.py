@@ -1,7 +1,7 @@
 """The dashboard's view of this machine: the local runtime's executions, the local registry and endpoints.
 
-Reads only; the two writes are the runtime's own retry (in a background thread, as ``showcase-local retry``
-would run it) and the registry's approval rule (``showcase.registry.approval``, as ``showcase-registry``).
+Reads only; the two writes are the runtime's own retry (in a background thread, as ``showcase retry`` would run
+it) and the registry's approval rule (``showcase.registry.approval``, as ``showcase registry approve``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from showcase.serving.deployment import Deployment, EndpointPaths, read_deployme
 from showcase.serving.errors import ServingError
 from showcase.serving.metrics import BUCKETS_MS, read_worker_files
 from showcase.settings import Settings
-from showcase.statuses import ApprovalStatus, ExecutionStatus
+from showcase.statuses import ApprovalStatus, EndpointStatus, ExecutionStatus
 from showcase.store import ObjectStore, StoreError
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,24 @@ class LocalSource:
         return [_execution(r, self._definition(r.execution_id)) for r in local.list_executions(self.settings)]
 
     def execution(self, execution_id: str) -> Execution:
-        return _execution(self._record(execution_id), self._definition(execution_id))
+        record = self._record(execution_id)
+        return _execution(record, self._definition(execution_id), self._registered(record))
+
+    def _registered(self, record: ExecutionRecord) -> tuple[Package, ...]:
+        """The packages the execution's RegisterModel steps registered, as the registry describes them now."""
+        registry = self._registry()
+        found = []
+        for step in record.steps:
+            arn = (step.properties or {}).get("ModelPackageArn")
+            if registry is None or step.type != "RegisterModel" or not isinstance(arn, str):
+                continue
+            try:
+                described = registry.describe_model_package(ModelPackageName=arn)
+                extras = registry.describe_model_package_extras(ModelPackageName=arn)
+            except RegistryError:
+                continue
+            found.append(_package(described, extras["Metrics"], extras["Lineage"]))
+        return tuple(found)
 
     def _definition(self, execution_id: str) -> dict[str, Any] | None:
         try:
@@ -227,9 +244,9 @@ class LocalSource:
                 "model_quality": self._model_quality(name),
                 "promotion": self._promotion(name, deployment),
             }
-        status = "InService" if server else "Stopped"
+        status: str = EndpointStatus.IN_SERVICE if server else EndpointStatus.OUT_OF_SERVICE
         if records and rollout.in_progress(records[0]):
-            status = str(records[0]["Status"])
+            status = EndpointStatus(records[0]["Status"])
         return Endpoint(
             name=name,
             status=status,
@@ -342,16 +359,26 @@ class LocalSource:
         return f"{described['ModelPackageGroupName']}/{described['ModelPackageVersion']}" if described else None
 
     def _captures(self, prefix: str) -> list[Capture]:
+        """The newest captured requests, newest first across every worker's file.
+
+        Each worker appends to a file of its own and starts a new one each hour, in that hour's directory: the
+        newest requests are in the newest hour's files, interleaved; older hours follow when it holds too few.
+        """
         try:
             files = self.store.list(prefix)
         except StoreError:
             return []
-        lines: list[str] = []
-        for uri in sorted(files, reverse=True):
-            lines.extend(reversed(_tail(self.store.path_of(uri), RECENT_CAPTURES)))
-            if len(lines) >= RECENT_CAPTURES:
+        by_hour: dict[str, list[str]] = {}
+        for uri in files:
+            by_hour.setdefault(uri.rsplit("/", 1)[0], []).append(uri)
+        found: list[Capture] = []
+        for hour in sorted(by_hour, reverse=True):
+            lines = [line for uri in by_hour[hour] for line in _tail(self.store.path_of(uri), RECENT_CAPTURES)]
+            captures = [c for c in (_capture(line) for line in lines) if c is not None]
+            found += sorted(captures, key=lambda capture: capture.time, reverse=True)
+            if len(found) >= RECENT_CAPTURES:
                 break
-        return [c for c in (_capture(line) for line in lines[:RECENT_CAPTURES]) if c is not None]
+        return found[:RECENT_CAPTURES]
 
 
 def _tail(path: Path, count: int) -> list[str]:
@@ -409,7 +436,9 @@ def _package(described: dict[str, Any], metrics: Any, lineage: Any) -> Package:
     )
 
 
-def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None) -> Execution:
+def _execution(
+    record: ExecutionRecord, definition: dict[str, Any] | None = None, registered: tuple[Package, ...] = ()
+) -> Execution:
     return Execution(
         execution_id=record.execution_id,
         pipeline_name=record.pipeline_name,
@@ -420,6 +449,7 @@ def _execution(record: ExecutionRecord, definition: dict[str, Any] | None = None
         parameters=dict(record.parameters),
         steps=tuple(step.report() for step in record.steps),
         definition=definition,
+        registered=registered,
     )
 
 

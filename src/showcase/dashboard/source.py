@@ -58,10 +58,26 @@ class Execution:
     steps: tuple[StepReport, ...] = ()
     definition: dict[str, Any] | None = None
     """The pipeline definition JSON, for the step graph (None when unknown)."""
+    registered: tuple[Package, ...] = ()
+    """The model packages its RegisterModel steps registered, with their metrics (when the source can tell)."""
 
     @property
     def duration(self) -> float | None:
         return duration(self.start, self.end)
+
+    @property
+    def shape(self) -> str | None:
+        """What kind of run this is, from its definition: ``7 steps``, ``9 steps, tuned (20 trials)``."""
+        if self.definition is None:
+            return None
+        steps = _all_steps(self.definition.get("Steps"))
+        text = f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
+        tuning = [step for step in steps if step.get("Type") == "Tuning"]
+        if tuning:
+            config = (tuning[0].get("Arguments") or {}).get("HyperParameterTuningJobConfig") or {}
+            trials = (config.get("ResourceLimits") or {}).get("MaxNumberOfTrainingJobs")
+            text += ", tuned" + (f" ({trials} trials)" if isinstance(trials, int) else "")
+        return text
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -70,6 +86,17 @@ class Execution:
             return dict(self.parameters)
         defaults = {p.get("Name"): p.get("DefaultValue") for p in self.definition.get("Parameters") or []}
         return {name: value for name, value in self.parameters.items() if defaults.get(name) != value}
+
+
+def _all_steps(steps: Any) -> list[dict[str, Any]]:
+    """Every step of a definition, those inside a Condition's branches too."""
+    found: list[dict[str, Any]] = []
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict):
+            found.append(step)
+            arguments: dict[str, Any] = step["Arguments"] if isinstance(step.get("Arguments"), dict) else {}
+            found += _all_steps(arguments.get("IfSteps")) + _all_steps(arguments.get("ElseSteps"))
+    return found
 
 
 @dataclass(frozen=True)

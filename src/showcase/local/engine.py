@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from showcase.errors import DefinitionError, UsageError
+from showcase.errors import DefinitionError, ShowcaseError
 from showcase.local import definition as definitions
 from showcase.local.digests import FileDigests
 from showcase.local.expressions import Resolver
@@ -164,12 +164,12 @@ class Engine:
         try:
             record = self.records.load(execution_id, holding=True)
             if record.status in (ExecutionStatus.EXECUTING, ExecutionStatus.STOPPING):
-                raise UsageError(
+                raise ShowcaseError(
                     f"execution {execution_id} is running in process {record.pid}; wait for it or stop it "
                     f"(kill -INT {record.pid})"
                 )
             if record.status not in RETRYABLE:
-                raise UsageError(
+                raise ShowcaseError(
                     f"execution {execution_id} is {record.status}; only a Failed or Stopped execution can be retried"
                 )
             raw, values = self.records.load_inputs(execution_id)

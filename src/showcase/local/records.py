@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import FileWriteError, UsageError
+from showcase.errors import FileWriteError, NoSuchResource, ShowcaseError
 from showcase.files import write_json_atomically
 from showcase.processes import LOCKS, ProcessLock, lock_holder, pid_alive, process_started
 from showcase.reporting import ExecutionReport, StepReport, duration
@@ -253,13 +253,14 @@ class ExecutionStore:
         return self.directory(execution_id) / LOCK_FILE
 
     def hold(self, execution_id: str) -> ProcessLock:
-        """The execution's lock, for this process to run it; UsageError naming the process that runs it already."""
+        """The execution's lock, for this process to run it; a ShowcaseError (the state refuses it: exit 1) naming the
+        process that runs it already."""
         self.directory(execution_id).mkdir(parents=True, exist_ok=True)
         taken = ProcessLock.take(self.lock_path(execution_id))
         if isinstance(taken, int):
             runner = f"process {taken}" if taken else "another process"
             stop = f" (kill -INT {taken})" if taken else ""
-            raise UsageError(f"execution {execution_id} is running in {runner}; wait for it or stop it{stop}")
+            raise ShowcaseError(f"execution {execution_id} is running in {runner}; wait for it or stop it{stop}")
         return taken
 
     def save(self, record: ExecutionRecord) -> None:
@@ -303,9 +304,9 @@ class ExecutionStore:
         """The record as it stands; ``holding``: this process holds its lock (a retry about to run it)."""
         directory = self.directory(execution_id)
         if not (directory / RECORD_FILE).is_file():
-            raise UsageError(
+            raise NoSuchResource(
                 f"no execution {execution_id!r} under {self.root}; "
-                "`showcase-local list` shows the executions there (use --home for another home)"
+                "`showcase list` shows the executions there (use --home for another home)"
             )
         for _ in range(_READ_ATTEMPTS):
             record, snapshot = _read(directory)

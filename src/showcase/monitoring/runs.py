@@ -88,7 +88,7 @@ def run_monitoring(
     if deployment is None:
         raise MonitoringError(
             f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
-            "start one with showcase-endpoint serve --config deploy/endpoint_config_adj.json"
+            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
         )
     try:
         package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)

@@ -35,7 +35,7 @@ class EndpointNotRunning(ServingError):
     def __init__(self, endpoint_name: str, detail: str = "") -> None:
         super().__init__(
             f"endpoint {endpoint_name!r} is not running{detail}; "
-            "start it with: showcase-endpoint serve --config deploy/endpoint_config_adj.json"
+            "start it with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
         )
         self.endpoint_name = endpoint_name
 

@@ -194,9 +194,10 @@ def _prepare_variant(spec: VariantSpec, settings: Settings, models_dir: Path, so
         raise UsageError(f"{source}: {field}: {exc}") from None
     status = package.get("ModelApprovalStatus")
     if status != ApprovalStatus.APPROVED:
+        force = " --force" if status == ApprovalStatus.REJECTED else ""
         raise UsageError(
-            f"model package {arn} ({field}) is {status}, not Approved; approve it (update_model_package) and "
-            "deploy again"
+            f"model package {arn} ({field}) is {status}, not Approved; approve it (showcase registry approve "
+            f"{arn}{force}, or UpdateModelPackage) and deploy again"
         )
     container = package["InferenceSpecification"]["Containers"][0]
     url = container.get("ModelDataUrl")

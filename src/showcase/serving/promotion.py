@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from showcase.deployment.config import EndpointConfig
-from showcase.errors import RegistryError, UsageError
+from showcase.errors import NoSuchResource, RegistryError, UsageError
 from showcase.registry import Registry
 from showcase.registry.approval import approve_stage, approved_for, request_stage
 from showcase.serving.alarms import MetricSource
@@ -47,7 +47,7 @@ def plan(settings: Settings, source: str, target: str) -> Promotion:
         raise UsageError(f"--from and --to both name {source!r}; promote from one endpoint to another")
     served = read_deployment(EndpointPaths(settings.home, source))
     if served is None:
-        raise UsageError(f"endpoint {source!r} has never been deployed under {settings.home}: nothing to promote")
+        raise NoSuchResource(f"endpoint {source!r} has never been deployed under {settings.home}: nothing to promote")
     target_paths = EndpointPaths(settings.home, target)
     current = read_deployment(target_paths)
     if current is None or read_server_info(target_paths) is None:
@@ -55,7 +55,7 @@ def plan(settings: Settings, source: str, target: str) -> Promotion:
     if not current.parameters:
         raise UsageError(
             f"endpoint {target!r} was deployed without its config's parameters kept; deploy it once with "
-            "showcase-endpoint deploy --config ... and promote again"
+            "showcase endpoint deploy --config ... and promote again"
         )
     arn = served.model_package_arn
     parameters = {**current.parameters, "ModelPackageName": arn}
@@ -105,7 +105,7 @@ def promote(
         )
         raise PromotionNotApproved(
             f"{promotion.model_package_arn} is not approved for endpoint {target!r}, which is left untouched; the "
-            f"request is recorded (PendingApproval): approve it with showcase-endpoint promote --from {source} --to "
+            f"request is recorded (PendingApproval): approve it with showcase endpoint promote --from {source} --to "
             f"{target} --approve --comment TEXT, or on the dashboard's page of endpoint {source}",
             model_package_arn=promotion.model_package_arn,
             stage=target,

@@ -12,7 +12,7 @@ The deployment (SageMaker's ``DeploymentConfig``, or the template's parameters t
     AutoRollbackConfiguration       Alarms: the alarms (``alarms.Alarm``, their PutMetricAlarm requests given
                                     beside) that roll the deployment back when one is in ALARM
 
-What happens, in the process that deploys (``update_endpoint``; ``showcase-endpoint deploy`` and the local API's
+What happens, in the process that deploys (``update_endpoint``; ``showcase endpoint deploy`` and the local API's
 UpdateEndpoint both run it):
 
 1. one deployment at a time (``deploy.lock``); the new fleet's packages resolved, extracted and loaded;
@@ -25,7 +25,7 @@ UpdateEndpoint both run it):
 
 Each deployment is a record, ``deployments/<id>.json``, rewritten at each change: status (``Updating``,
 ``RollingBack``, ``InService``), the step and share, the alarms' states, the events, and at the end the outcome
-(``Succeeded``, ``RolledBack``, ``Failed``) and why. ``showcase-endpoint status`` and the dashboard read it.
+(``Succeeded``, ``RolledBack``, ``Failed``) and why. ``showcase endpoint status`` and the dashboard read it.
 Without a DeploymentConfig, an update swaps every worker at once, with no baking (the hot swap).
 """
 
@@ -64,9 +64,10 @@ from showcase.serving.errors import EndpointNotRunning, ServingError
 from showcase.serving.fleet import Fleet, prepare_fleet
 from showcase.serving.metrics import read_worker_files
 from showcase.settings import Settings
+from showcase.statuses import EndpointStatus
 
 ROUTING_TYPES = ("ALL_AT_ONCE", "CANARY", "LINEAR")
-UPDATING, ROLLING_BACK, IN_SERVICE = "Updating", "RollingBack", "InService"
+UPDATING, ROLLING_BACK, IN_SERVICE = EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK, EndpointStatus.IN_SERVICE
 SUCCEEDED, ROLLED_BACK, FAILED = "Succeeded", "RolledBack", "Failed"
 DEFAULT_TIMEOUT_S = 3600
 
@@ -359,7 +360,7 @@ def update_endpoint(
     if isinstance(lock, int):
         raise ServingError(
             f"endpoint {paths.name!r} is being deployed by process {lock or 'unknown'}; wait for it to end "
-            "(showcase-endpoint status shows its progress)"
+            "(showcase endpoint status shows its progress)"
         )
     with lock:
         current = read_deployment(paths)

@@ -25,7 +25,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -61,6 +62,8 @@ class ServerOptions:
     log_level: str = "info"
     allowed_hosts: tuple[str, ...] = ()
     """Names the endpoint answers to besides the loopback ones and ``host`` (``--allowed-host``)."""
+    on_ready: Callable[[str], None] | None = field(default=None, compare=False)
+    """Called once with the endpoint's URL when it listens (the CLI prints it, whatever the log level)."""
 
     def __post_init__(self) -> None:
         self.answers_to()  # a name that cannot be one is refused before anything starts
@@ -135,9 +138,12 @@ class EndpointServer(BaseApplication):
     def _when_ready(self, arbiter: Any) -> None:
         host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        write_server_info(self.paths, ServerInfo(os.getpid(), host, port, self.options.workers, started))
+        info = ServerInfo(os.getpid(), host, port, self.options.workers, started)
+        write_server_info(self.paths, info)
         _forget_dead_workers(self.paths)
         logger.info("endpoint %s listening on http://%s:%d", self.paths.name, host, port)
+        if self.options.on_ready is not None:
+            self.options.on_ready(info.url)
 
     def _on_exit(self, arbiter: Any) -> None:
         self.paths.server_file.unlink(missing_ok=True)
