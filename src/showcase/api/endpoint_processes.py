@@ -92,11 +92,14 @@ def status(endpoint: EndpointPaths, record: dict[str, Any] | None, reaping: Call
     return "OutOfService"
 
 
-def write_deploy_config(endpoint: EndpointPaths, parameters: dict[str, str]) -> Path:
-    """The config ``showcase-endpoint serve/deploy --config`` reads (deploy/endpoint_config_adj.json's shape)."""
+def write_deploy_config(
+    endpoint: EndpointPaths, parameters: dict[str, str], deployment: dict[str, Any] | None = None
+) -> Path:
+    """The config ``showcase-endpoint serve/deploy --config`` reads (deploy/endpoint_config_adj.json's shape), with
+    UpdateEndpoint's ``DeploymentConfig`` and its alarms' definitions beside the parameters when it has one."""
     path = endpoint.root / "deploy-config.json"
     endpoint.root.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(path, {"Parameters": parameters, "Tags": []})
+    write_json_atomically(path, {"Parameters": parameters, "Tags": [], **(deployment or {})})
     return path
 
 
