@@ -24,7 +24,7 @@ $(UV):
 $(STAMP): pyproject.toml uv.lock package.json package-lock.json scripts/ensure_chromium.sh | $(UV)
 	@# xgboost-cpu owns the same files as the full xgboost wheel an older .venv may hold: uv removing that one
 	@# deletes them, so xgboost-cpu is always laid down again (one wheel from the cache).
-	@# Compiled bytecode: each job's interpreter then loads its imports instead of compiling them (see README).
+	@# Compiled bytecode: each job's interpreter then loads its imports instead of compiling them (see docs/benchmarks.md).
 	@# uv shows its own progress: what it downloads and installs (on a first run, a minute or two).
 	@echo "==> [1/4] Python packages from uv.lock into $(VENV) (a first run downloads them: a minute or two)"
 	$(UV) sync --locked --compile-bytecode --extra dev --python $(PYTHON) --reinstall-package xgboost-cpu

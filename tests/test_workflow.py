@@ -251,9 +251,9 @@ def _commands(text: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def test_the_readmes_deploy_by_hand_is_the_deploy_jobs_commands() -> None:
-    readme = (REPO / "README.md").read_text()
-    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "aws cloudformation deploy" in b)
+def test_the_docs_deploy_by_hand_is_the_deploy_jobs_commands() -> None:
+    aws_doc = (REPO / "docs" / "aws.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", aws_doc, re.S) if "aws cloudformation deploy" in b)
     by_hand = " ; ".join(_commands(block))
     # The step that hands the package to later jobs ($GITHUB_OUTPUT) has no meaning by hand.
     deploy_steps = [

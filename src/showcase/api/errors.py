@@ -63,7 +63,7 @@ def unknown_operation(model: ServiceModel, name: str) -> ApiError:
     return ApiError(
         code,
         f"{service} operation {name} is not implemented by the local API (showcase-local api); "
-        "the README's section on the local AWS API lists the operations it serves",
+        "docs/api.md lists the operations it serves",
         status,
     )
 
