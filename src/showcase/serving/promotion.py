@@ -27,7 +27,8 @@ from showcase.registry.approval import approve_stage, approved_for, request_stag
 from showcase.serving.alarms import MetricSource
 from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
 from showcase.serving.errors import EndpointNotRunning, PromotionNotApproved
-from showcase.serving.rollout import Pace, policy_of_parameters, update_endpoint
+from showcase.serving.rollout import Pace, update_endpoint
+from showcase.serving.rollout_policy import policy_of_parameters
 from showcase.settings import Settings
 
 
