@@ -241,7 +241,7 @@ def test_the_test_job_reads_the_bundled_data_and_downloads_nothing() -> None:
     test_job = workflow()["jobs"]["test"]
     text = yaml.safe_dump(test_job)
     assert "fetch_abalone" not in text and "SHOWCASE_TEST_DATA" not in text
-    assert [step.get("run") for step in test_job["steps"] if "run" in step] == ["make test"]
+    assert [step.get("run") for step in test_job["steps"] if "run" in step] == ["make lint", "make test"]
 
 
 def _commands(text: str) -> list[str]:
