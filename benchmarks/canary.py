@@ -49,7 +49,7 @@ from showcase.archives import write_model_archive  # noqa: E402
 from showcase.registry import Registry  # noqa: E402
 from showcase.serving.deployment import EndpointPaths  # noqa: E402
 from showcase.serving.metrics import read_worker_files  # noqa: E402
-from showcase.serving.rollout import list_deployments  # noqa: E402
+from showcase.serving.rollout_records import list_deployments  # noqa: E402
 from showcase.store import ObjectStore  # noqa: E402
 
 FEATURES = 10

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from showcase.deployment.template_alarms import template_alarms
 from showcase.errors import UsageError
 from showcase.serving.alarms import (
     ALARM,
@@ -19,11 +20,10 @@ from showcase.serving.alarms import (
     EndpointMetrics,
     Metric,
     evaluate,
-    template_alarms,
 )
 from showcase.serving.deployment import EndpointPaths
 from showcase.serving.metrics import WorkerMetrics, bucket_bound, latency_bucket
-from showcase.serving.rollout import policy_of, policy_of_parameters, shares_of
+from showcase.serving.rollout_policy import policy_of, policy_of_parameters, shares_of
 
 ENDPOINT = "prod"
 VARIANT = [{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": "AllTraffic"}]

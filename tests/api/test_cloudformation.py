@@ -1,9 +1,10 @@
 """CloudFormation on the local API, through boto3: change sets, stack operations and their rollbacks over the real
 local endpoints, and what is refused before anything is made.
 
-The stacks here use a small template of the project's resource types (a model, an endpoint config, an endpoint
-without DeploymentConfig, an alarm): the local endpoint's update watches no alarm, so the shipped template's
-canary update is refused by UpdateEndpoint itself (tests/test_workflow_offline.py runs the shipped template).
+The stacks here use a small template of the project's resource types (a model, an endpoint config, an endpoint,
+an alarm), with or without a DeploymentConfig: an update through one that names the stack's own alarm runs as
+UpdateEndpoint runs it, canary and baked, watching the alarm PutMetricAlarm made (tests/test_workflow_offline.py
+runs the shipped template).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from showcase.deployment import alarms
+from showcase.serving.deployment import EndpointPaths
+from showcase.serving.rollout_records import list_deployments
 from tests.api.conftest import Api, start_api, stop_api
 from tests.serving_support import ROW, register, train_booster
 
@@ -70,6 +73,20 @@ Outputs:
   EndpointConfigName: {Value: !GetAtt Config.EndpointConfigName}
   Alarm: {Value: !Ref Errors}
 """
+CANARY = SMALL.replace(
+    """      EndpointConfigName: !GetAtt Config.EndpointConfigName
+  Errors:""",
+    """      EndpointConfigName: !GetAtt Config.EndpointConfigName
+      DeploymentConfig:
+        BlueGreenUpdatePolicy:
+          TrafficRoutingConfiguration:
+            Type: CANARY
+            CanarySize: {Type: CAPACITY_PERCENT, Value: 50}
+            WaitIntervalInSeconds: 1
+        AutoRollbackConfiguration:
+          Alarms: [{AlarmName: !Ref Errors}]
+  Errors:""",
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +111,10 @@ def parameters(**values: str) -> list[dict[str, str]]:
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
 
 
-def change_set(api: Api, stack: str, kind: str, **values: str) -> dict[str, Any]:
+def change_set(api: Api, stack: str, kind: str, template: str = SMALL, **values: str) -> dict[str, Any]:
     cloudformation: Any = api.client("cloudformation")
     made = cloudformation.create_change_set(
-        StackName=stack, ChangeSetName=f"cs-{time.monotonic_ns()}", ChangeSetType=kind, TemplateBody=SMALL,
+        StackName=stack, ChangeSetName=f"cs-{time.monotonic_ns()}", ChangeSetType=kind, TemplateBody=template,
         Parameters=parameters(**values),
     )  # fmt: skip
     described: dict[str, Any] = cloudformation.describe_change_set(ChangeSetName=made["Id"], StackName=stack)
@@ -215,6 +232,27 @@ def test_an_update_the_endpoint_does_not_take_rolls_back_and_the_old_model_keeps
     ours = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
     assert ours["Config"] == served and [c for c in configs if c.startswith("Config-")] == [served]
     cloudformation.delete_stack(StackName="undo")
+
+
+def test_an_update_through_a_deployment_config_naming_the_stacks_alarm_runs_canary_watching_it(
+    api: Api, packages: dict[str, str]
+) -> None:
+    created = execute(api, change_set(api, "bake", "CREATE", CANARY, Package=packages["a"], EndpointName="bake-ep"))
+    assert created["StackStatus"] == "CREATE_COMPLETE"
+    before = invoke(api, "bake-ep")
+
+    stack = execute(api, change_set(api, "bake", "UPDATE", CANARY, Package=packages["b"], EndpointName="bake-ep"))
+
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert invoke(api, "bake-ep") == pytest.approx(before + 5.0, abs=0.5)
+    sagemaker: Any = api.client("sagemaker")
+    described = sagemaker.describe_endpoint(EndpointName="bake-ep")
+    rollback = described["LastDeploymentConfig"]["AutoRollbackConfiguration"]
+    assert rollback == {"Alarms": [{"AlarmName": "bake-ep-5xx"}]}
+    last = list_deployments(EndpointPaths(api.home, "bake-ep"))[0]
+    assert (last["Routing"], last["Shares"], last["Outcome"]) == ("CANARY", [0.5, 1.0], "Succeeded")
+    assert [alarm["AlarmName"] for alarm in last["Alarms"]] == ["bake-ep-5xx"]
+    api.client("cloudformation").delete_stack(StackName="bake")
 
 
 def test_a_create_that_fails_rolls_back_everything_it_made(api: Api, packages: dict[str, str]) -> None:

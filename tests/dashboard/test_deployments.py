@@ -18,7 +18,7 @@ from showcase.monitoring.ground_truth import ground_truth_record
 from showcase.monitoring.quality_runs import run_model_quality
 from showcase.registry import Registry
 from showcase.serving.deployment import read_deployment
-from showcase.serving.rollout import list_deployments
+from showcase.serving.rollout_records import list_deployments
 from showcase.store import ObjectStore
 from tests.dashboard.conftest import ORIGIN
 from tests.serving_support import broken_model, cli, register, serving, train_booster, write_config

@@ -25,7 +25,7 @@ from showcase.clock import timestamp
 from showcase.deployment import alarms
 from showcase.errors import RegistryError, UsageError
 from showcase.files import write_json_atomically
-from showcase.serving import rollout
+from showcase.serving import rollout_policy, rollout_records
 from showcase.serving.deployment import VARIANT_NAME, EndpointPaths, read_deployment, read_server_info
 
 _VARIANT = {
@@ -227,15 +227,15 @@ def update_endpoint(call: Call) -> dict[str, Any]:
 def _checked_deployment_config(
     state: State, deployment_config: dict[str, Any], endpoint_name: str, config: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """UpdateEndpoint's DeploymentConfig, checked as the deploying process will run it (serving.rollout), with the
-    definitions of the alarms it names (those PutMetricAlarm made, as CloudWatch keeps them); None without one
+    """UpdateEndpoint's DeploymentConfig, checked as the deploying process will run it (serving.rollout_policy), with
+    the definitions of the alarms it names (those PutMetricAlarm made, as CloudWatch keeps them); None without one
     (every worker swaps at once)."""
     if not deployment_config:
         return None
     alarm_requests = list(alarms.alarms(state.settings.home).values())
     instances = int(config["ProductionVariants"][0].get("InitialInstanceCount") or 1)
     try:
-        rollout.policy_of(
+        rollout_policy.policy_of(
             deployment_config, alarm_requests, endpoint_name=endpoint_name, instance_count=instances,
             source="DeploymentConfig",
         )  # fmt: skip
@@ -287,7 +287,7 @@ def describe_endpoint(call: Call) -> dict[str, Any]:
         answer["EndpointConfigName"] = record["EndpointConfigName"]
     if record.get("FailureReason"):
         answer["FailureReason"] = record["FailureReason"]
-    rolling = rollout.describe(endpoint)
+    rolling = rollout_records.describe(endpoint)
     answer.update({key: value for key, value in rolling.items() if key != "PendingDeploymentSummary"})
     if "PendingDeploymentSummary" in rolling and (record.get("Process") or {}).get("kind") == "update":
         pending = rolling["PendingDeploymentSummary"]

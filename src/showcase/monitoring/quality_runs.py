@@ -27,10 +27,10 @@ from showcase.errors import MonitoringError, RegistryError
 from showcase.monitoring import model_quality
 from showcase.monitoring.baselines import model_quality_uris
 from showcase.monitoring.captures import capture_prefix, timestamp
-from showcase.monitoring.ground_truth import merge_ground_truth
+from showcase.monitoring.ground_truth import Merge, merge_ground_truth
 from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, run_id, runs_prefix
 from showcase.registry import Registry
-from showcase.serving.deployment import EndpointPaths, read_deployment
+from showcase.serving.deployment import Deployment, EndpointPaths, read_deployment
 from showcase.settings import Settings
 from showcase.statuses import MonitoringStatus
 from showcase.store import ObjectStore, StoreError
@@ -103,16 +103,7 @@ def run_model_quality(
     inference_attribute: int = 0,
 ) -> dict[str, Any]:
     """One model-quality run; returns its run.json document."""
-    deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
-    if deployment is None:
-        raise MonitoringError(
-            f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
-            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
-        )
-    try:
-        package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
-    except RegistryError as exc:
-        raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
+    deployment, package = _served(settings, registry, endpoint_name)
     constraints, constraints_source = baseline_constraints(store, package, constraints_uri)
     names = variants or [variant.name for variant in deployment.fleet.variants]
 
@@ -149,10 +140,39 @@ def run_model_quality(
         "violations": [],
         "cloudwatch_metrics": {},
     }
+    _judge(store, prefix, run, merge, constraints, started)
+    run["ended"] = timestamp(_now())
+    store.put_bytes(prefix + "run.json", _json(run))
+    return run
+
+
+def _served(settings: Settings, registry: Registry, endpoint_name: str) -> tuple[Deployment, dict[str, Any]]:
+    """The endpoint's deployment and the model package it serves."""
+    deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
+    if deployment is None:
+        raise MonitoringError(
+            f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
+            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
+        )
+    try:
+        package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
+    except RegistryError as exc:
+        raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
+    return deployment, package
+
+
+def _judge(
+    store: ObjectStore,
+    prefix: str,
+    run: dict[str, Any],
+    merge: Merge,
+    constraints: dict[str, Any],
+    started: datetime,
+) -> None:
+    """The run's statistics and violations over the matched pairs, written beside it; FAILED without a pair."""
     if not merge.actual:
-        run.update(status=MonitoringStatus.FAILED.value, failure_reason=NO_PAIRS, ended=timestamp(_now()))
-        store.put_bytes(prefix + "run.json", _json(run))
-        return run
+        run.update(status=MonitoringStatus.FAILED.value, failure_reason=NO_PAIRS)
+        return
     actual, predicted = merge.arrays()
     statistics = model_quality.statistics(actual, predicted, started)
     found = model_quality.violations(statistics, constraints)
@@ -166,9 +186,6 @@ def run_model_quality(
     )
     store.put_bytes(prefix + "statistics.json", _json(statistics))
     store.put_bytes(prefix + "constraint_violations.json", _json({"violations": found}))
-    run["ended"] = timestamp(_now())
-    store.put_bytes(prefix + "run.json", _json(run))
-    return run
 
 
 def _now() -> datetime:

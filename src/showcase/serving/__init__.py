@@ -4,7 +4,9 @@
     fleet        an endpoint config's variants (AllTraffic, a Challenger by weight, a Shadow), resolved and loaded
     routing      in a worker: which variant answers (weights, TargetVariant, a blue/green split) and the shadow copy
     alarms       CloudWatch-shaped alarms over the endpoint's per-variant metrics and what monitoring published
-    rollout      UpdateEndpoint's DeploymentConfig: canary/linear steps, baking, automatic rollback, its records
+    rollout_policy  what UpdateEndpoint's DeploymentConfig means, checked (the template's: its own alarms)
+    rollout      a DeploymentConfig run: canary/linear steps, baking, automatic rollback
+    rollout_records  each deployment's record, and DescribeEndpoint's deployment fields
     promotion    what one endpoint serves, deployed to another once approved (registry ModelLifeCycle)
     model        load and probe an ``xgboost-model`` (nthread=1)
     codec        request bodies and responses of the built-in XGBoost container
@@ -13,6 +15,7 @@
     metrics      per-worker request counts and latency (per variant: 4xx, 5xx, ModelLatency), the generation
     runtime_api  SageMaker Runtime API answers (InvokeEndpoint) shaped for botocore
     app          the ASGI app: /ping, /invocations, /endpoints/{name}/invocations; model hot swap
+    asgi         the ASGI words the app speaks: a bounded body, headers, a response
     server       gunicorn + uvicorn workers; why, in its docstring
 
 Nothing here imports boto3, botocore, sagemaker or ``showcase.aws`` (an import-linter contract can say so).

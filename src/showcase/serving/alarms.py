@@ -1,7 +1,7 @@
 """CloudWatch metric alarms, evaluated locally over an endpoint's own metrics and its monitoring runs.
 
 An alarm is PutMetricAlarm's request, as the endpoint template's ``AWS::CloudWatch::Alarm`` resources create it
-(``template_alarms`` makes the same ones from a config's parameters). The metrics it can watch:
+(``showcase.deployment.template_alarms`` reads those of the template itself). The metrics it can watch:
 
     AWS/SageMaker, dimensions EndpointName and VariantName (``EndpointMetrics``, from the workers' files):
         Invocations                      Sum, SampleCount
@@ -27,7 +27,6 @@ start: one that ended earlier judged the model before.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -365,104 +364,3 @@ def evaluate(alarm: Alarm, sources: Mapping[str, MetricSource], now: float) -> A
         f"{len(datapoints) - breaching} of the last {len(datapoints)} datapoints [{shown}] not {words} "
         f"the threshold ({alarm.threshold:g})",
     )
-
-
-# -- the template's alarms ------------------------------------------------------------------------------------------
-
-_MEASUREMENTS = 7
-"""The data-quality drift alarm of the template watches the seven measurement columns, _c0 to _c6."""
-
-
-def _number(parameters: Mapping[str, str], name: str, default: str, source: str) -> float:
-    text = parameters.get(name, default)
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise UsageError(f"{source}: {name} must be a number of at least 0, got {text!r}")
-    return value
-
-
-def template_alarms(parameters: Mapping[str, str], endpoint_name: str, source: str) -> list[dict[str, Any]]:
-    """The alarms ``deploy/endpoint-cloudformation.yml`` creates for these parameters, as PutMetricAlarm requests:
-    5xx rate and p99 ModelLatency of AllTraffic, and with EnableMonitoring / EnableModelQuality the data-quality
-    drift and the model-quality mse."""
-    variant = [{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": "AllTraffic"}]
-    alarms: list[dict[str, Any]] = [
-        {
-            "AlarmName": f"{endpoint_name}-invocation-5xx-errors",
-            "Namespace": SAGEMAKER,
-            "MetricName": "Invocation5XXErrors",
-            "Dimensions": variant,
-            "Statistic": "Average",
-            "Period": 60,
-            "EvaluationPeriods": 1,
-            "Threshold": _number(parameters, "Invocation5XXErrorRateThreshold", "0.01", source),
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-        },
-        {
-            "AlarmName": f"{endpoint_name}-model-latency-p99",
-            "Namespace": SAGEMAKER,
-            "MetricName": "ModelLatency",
-            "Dimensions": variant,
-            "ExtendedStatistic": "p99",
-            "Period": 60,
-            "EvaluationPeriods": 1,
-            "Threshold": _number(parameters, "ModelLatencyP99ThresholdMicroseconds", "100000", source),
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-        },
-    ]
-    capture = parameters.get("EnableDataCapture", "true") == "true"
-    if parameters.get("EnableMonitoring", "false") == "true" and capture:
-        schedule = [
-            {"Name": "Endpoint", "Value": endpoint_name},
-            {"Name": "MonitoringSchedule", "Value": f"{endpoint_name}-data-quality"},
-        ]
-        stats = [
-            {
-                "Id": f"c{column}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": DATA_METRICS,
-                        "MetricName": f"feature_baseline_drift__c{column}",
-                        "Dimensions": schedule,
-                    },
-                    "Period": 3600,
-                    "Stat": "Maximum",
-                },
-                "ReturnData": False,
-            }
-            for column in range(_MEASUREMENTS)
-        ]
-        alarms.append(
-            {
-                "AlarmName": f"{endpoint_name}-data-quality-drift",
-                "Metrics": [{"Id": "largest", "Expression": "MAX(METRICS())", "ReturnData": True}, *stats],
-                "EvaluationPeriods": 1,
-                "Threshold": _number(parameters, "DriftThreshold", "0.1", source),
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-            }
-        )
-    if parameters.get("EnableModelQuality", "false") == "true" and capture:
-        alarms.append(
-            {
-                "AlarmName": f"{endpoint_name}-model-quality-mse",
-                "Namespace": MODEL_METRICS,
-                "MetricName": "mse",
-                "Dimensions": [
-                    {"Name": "Endpoint", "Value": endpoint_name},
-                    {"Name": "MonitoringSchedule", "Value": f"{endpoint_name}-model-quality"},
-                ],
-                "Statistic": "Maximum",
-                "Period": 3600,
-                "EvaluationPeriods": 1,
-                "Threshold": _number(parameters, "ModelQualityMseThreshold", "9", source),
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-            }
-        )
-    return alarms

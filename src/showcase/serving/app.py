@@ -29,11 +29,23 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from showcase.serving import runtime_api
+from showcase.serving.asgi import (
+    CLIENT_GONE,
+    TEXT,
+    BodyTooLarge,
+    ClientGone,
+    Headers,
+    Receive,
+    Scope,
+    Send,
+    headers_of,
+    read_body,
+    respond,
+)
 from showcase.serving.batching import predict_alone
 from showcase.serving.capture import CaptureWriter
 from showcase.serving.codec import (
@@ -55,12 +67,6 @@ from showcase.store import ObjectStore
 
 logger = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Headers = list[tuple[bytes, bytes]]
-_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _RUNTIME_PREFIX, _RUNTIME_SUFFIX = "/endpoints/", "/invocations"
 LARGE_BODY_BYTES = 16 * 1024
 """From this size a body is answered on a worker thread; below it, on the event loop with the batcher."""
@@ -82,16 +88,6 @@ class Answer:
         return headers
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _ClientGone(Exception):
-    """The connection closed before the whole body came (the client left, or the server cut a slow body)."""
-
-
-CLIENT_GONE = 499
-"""What a request whose body never came completely counts as (nginx's "client closed request"); nothing is sent."""
 TARGET_VARIANT = "x-amzn-sagemaker-target-variant"
 INFERENCE_ID = "x-amzn-sagemaker-inference-id"
 
@@ -223,53 +219,53 @@ class EndpointApp:
         path, method = scope["path"], scope["method"]
         if path == "/invocations":
             if method != "POST":
-                return await _respond(send, 405, _TEXT, b"use POST /invocations\n")
+                return await respond(send, 405, TEXT, b"use POST /invocations\n")
             return await self._invocations(scope, receive, send, served)
         if path.startswith(_RUNTIME_PREFIX) and path.endswith(_RUNTIME_SUFFIX) and method == "POST":
             return await self._runtime_invocations(scope, receive, send, served)
         if path == "/ping" and method in ("GET", "HEAD"):
-            return await _respond(send, 200, _TEXT, b"")
+            return await respond(send, 200, TEXT, b"")
         if path == "/execution-parameters" and method == "GET":
             workers = int(os.environ.get("SAGEMAKER_MODEL_SERVER_WORKERS") or os.cpu_count() or 1)
             document = {"MaxConcurrentTransforms": workers, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
-            return await _respond(send, 200, [(b"content-type", b"application/json")], json.dumps(document).encode())
-        return await _respond(send, 404, _TEXT, f"no route for {method} {path}\n".encode())
+            return await respond(send, 200, [(b"content-type", b"application/json")], json.dumps(document).encode())
+        return await respond(send, 404, TEXT, f"no route for {method} {path}\n".encode())
 
     async def _invocations(self, scope: Scope, receive: Receive, send: Send, served: _Served) -> int:
-        headers = _headers(scope)
+        headers = headers_of(scope)
         try:
-            body = await _read_body(headers, receive)
+            body = await read_body(headers, receive)
             answer = await self.invoke(headers, body, served)
-        except _BodyTooLarge:
+        except BodyTooLarge:
             message = f"the request body is larger than {MAX_PAYLOAD_BYTES} bytes (6 MiB); split it\n"
-            return await _respond(send, 413, _TEXT, message.encode())
-        except _ClientGone:
+            return await respond(send, 413, TEXT, message.encode())
+        except ClientGone:
             return CLIENT_GONE
         except UnknownVariant as exc:
-            return await _respond(send, 400, _TEXT, (_unknown_variant(exc, self.routes) + "\n").encode())
+            return await respond(send, 400, TEXT, (_unknown_variant(exc, self.routes) + "\n").encode())
         except RequestError as exc:
-            return await _respond(send, exc.status, _TEXT, (exc.message + "\n").encode())
-        return await _respond(send, answer.status, answer.headers(), answer.body)
+            return await respond(send, exc.status, TEXT, (exc.message + "\n").encode())
+        return await respond(send, answer.status, answer.headers(), answer.body)
 
     async def _runtime_invocations(self, scope: Scope, receive: Receive, send: Send, served: _Served) -> int:
         name = scope["path"][len(_RUNTIME_PREFIX) : -len(_RUNTIME_SUFFIX)]
-        headers = _headers(scope)
+        headers = headers_of(scope)
         if name != self.endpoint_name:
-            return await _respond(send, *runtime_api.endpoint_not_found(name))
+            return await respond(send, *runtime_api.endpoint_not_found(name))
         try:
-            body = await _read_body(headers, receive)
+            body = await read_body(headers, receive)
             answer = await self.invoke(headers, body, served)
-        except _BodyTooLarge:
+        except BodyTooLarge:
             message = f"Request body is larger than the limit of {MAX_PAYLOAD_BYTES} bytes."
-            return await _respond(send, *runtime_api.validation_error(413, message))
-        except _ClientGone:
+            return await respond(send, *runtime_api.validation_error(413, message))
+        except ClientGone:
             return CLIENT_GONE
         except UnknownVariant as exc:
-            return await _respond(send, *runtime_api.validation_error(400, _unknown_variant(exc, self.routes)))
+            return await respond(send, *runtime_api.validation_error(400, _unknown_variant(exc, self.routes)))
         except RequestError as exc:
-            return await _respond(send, *runtime_api.model_error(name, exc.status, exc.message))
+            return await respond(send, *runtime_api.model_error(name, exc.status, exc.message))
         headers_out = [*runtime_api.success_headers(None, answer.variant), *answer.headers()]
-        return await _respond(send, answer.status, headers_out, answer.body)
+        return await respond(send, answer.status, headers_out, answer.body)
 
     async def invoke(self, headers: dict[str, str], body: bytes, served: _Served | None = None) -> Answer:
         """The container contract for one request body, answered by the variant routing picks; raises
@@ -386,33 +382,3 @@ def _load_with_fallback(deployment: Deployment) -> Routes:
         routes = Routes.load(replace(deployment, new_fleet=None), fleet=previous)
         routes.generation = -1
         return routes
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-
-
-async def _read_body(headers: dict[str, str], receive: Receive) -> bytes:
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
-        raise _BodyTooLarge
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_PAYLOAD_BYTES:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> int:
-    if status != 204:
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-    return status

@@ -27,7 +27,8 @@ from showcase.registry.approval import approve_stage, approved_for, request_stag
 from showcase.serving.alarms import MetricSource
 from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
 from showcase.serving.errors import EndpointNotRunning, PromotionNotApproved
-from showcase.serving.rollout import Pace, policy_of_parameters, update_endpoint
+from showcase.serving.rollout import Pace, update_endpoint
+from showcase.serving.rollout_policy import policy_of_parameters
 from showcase.settings import Settings
 
 
@@ -139,10 +140,11 @@ def start_in_background(settings: Settings, source: str, target: str) -> subproc
     its lines go to ``<home>/endpoints/<target>/promote.log``."""
     paths = EndpointPaths(settings.home, target)
     paths.root.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "showcase.cli.endpoint", "promote", "--from", source, "--to", target]
+    command = [sys.executable, "-m", "showcase", "--home", str(settings.home), "endpoint", "promote",
+               "--from", source, "--to", target]  # fmt: skip
     with (paths.root / "promote.log").open("ab") as log:
         return subprocess.Popen(
-            [*command, "--home", str(settings.home)],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

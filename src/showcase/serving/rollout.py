@@ -1,16 +1,8 @@
 """Updating an endpoint as UpdateEndpoint does with a DeploymentConfig: blue/green, traffic shifted step by step,
 each step baked, and rolled back by itself when an alarm trips.
 
-The deployment (SageMaker's ``DeploymentConfig``, or the template's parameters that make it, ``policy_of_parameters``):
-
-    BlueGreenUpdatePolicy
-      TrafficRoutingConfiguration   Type ALL_AT_ONCE (all traffic, then one baking period) | CANARY (CanarySize,
-                                    baked, then the rest, baked) | LINEAR (LinearStepSize at a time, each baked);
-                                    WaitIntervalInSeconds: the baking period
-      TerminationWaitInSeconds      the old fleet is kept this long after all traffic moved, alarms still watched
-      MaximumExecutionTimeoutInSeconds   a deployment that runs longer rolls back
-    AutoRollbackConfiguration       Alarms: the alarms (``alarms.Alarm``, their PutMetricAlarm requests given
-                                    beside) that roll the deployment back when one is in ALARM
+The deployment is a checked DeploymentConfig (``rollout_policy.Policy``: SageMaker's ``DeploymentConfig``, or the
+one the template's parameters make).
 
 What happens, in the process that deploys (``update_endpoint``; ``showcase endpoint deploy`` and the local API's
 UpdateEndpoint both run it):
@@ -23,35 +15,29 @@ UpdateEndpoint both run it):
 5. an alarm in ALARM, the execution timeout, a worker refusing a model, or an interruption (Ctrl-C, SIGTERM):
    the new fleet's share goes back to nothing at once (RollingBack), and the old fleet serves alone (InService).
 
-Each deployment is a record, ``deployments/<id>.json``, rewritten at each change: status (``Updating``,
-``RollingBack``, ``InService``), the step and share, the alarms' states, the events, and at the end the outcome
-(``Succeeded``, ``RolledBack``, ``Failed``) and why. ``showcase endpoint status`` and the dashboard read it.
+Each deployment is a record, ``deployments/<id>.json`` (``rollout_records``), rewritten at each change.
 Without a DeploymentConfig, an update swaps every worker at once, with no baking (the hot swap).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from showcase import clock
 from showcase.clock import timestamp
 from showcase.deployment.config import EndpointConfig
-from showcase.errors import UsageError
 from showcase.files import write_json_atomically
-from showcase.processes import ProcessLock, pid_alive
+from showcase.processes import ProcessLock
 from showcase.serving import alarms as alarms_module
-from showcase.serving.alarms import ALARM, Alarm, AlarmState, EndpointMetrics, MetricSource
+from showcase.serving.alarms import ALARM, AlarmState, EndpointMetrics, MetricSource
 from showcase.serving.deployment import (
     Deployment,
     EndpointPaths,
@@ -64,13 +50,21 @@ from showcase.serving.deployment import (
 from showcase.serving.errors import EndpointNotRunning, ServingError
 from showcase.serving.fleet import Fleet, prepare_fleet
 from showcase.serving.metrics import read_worker_files
+from showcase.serving.rollout_policy import Policy
+from showcase.serving.rollout_records import (
+    FAILED,
+    IN_SERVICE,
+    ROLLED_BACK,
+    ROLLING_BACK,
+    SUCCEEDED,
+    UPDATING,
+    Record,
+    deployment_id,
+    in_progress,
+    list_deployments,
+    now_iso,
+)
 from showcase.settings import Settings
-from showcase.statuses import EndpointStatus
-
-ROUTING_TYPES = ("ALL_AT_ONCE", "CANARY", "LINEAR")
-UPDATING, ROLLING_BACK, IN_SERVICE = EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK, EndpointStatus.IN_SERVICE
-SUCCEEDED, ROLLED_BACK, FAILED = "Succeeded", "RolledBack", "Failed"
-DEFAULT_TIMEOUT_S = 3600
 
 
 class DeploymentRolledBack(ServingError):
@@ -80,198 +74,6 @@ class DeploymentRolledBack(ServingError):
         super().__init__(f"endpoint {endpoint_name!r} rolled back to the fleet before: {reason}")
         self.endpoint_name = endpoint_name
         self.reason = reason
-
-
-# -- the deployment config ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A checked DeploymentConfig with its alarms."""
-
-    routing: str
-    wait_s: int
-    shares: tuple[float, ...]
-    termination_wait_s: int
-    max_execution_s: int
-    alarms: tuple[Alarm, ...]
-    config: Mapping[str, Any] = field(default_factory=dict)
-    """The DeploymentConfig as given (DescribeEndpoint's LastDeploymentConfig)."""
-
-
-def _bounded(value: Any, low: int, high: int, what: str, default: int | None = None) -> int:
-    if value is None and default is not None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high or value != int(value):
-        raise UsageError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
-
-
-def _capacity(size: Any, what: str, instance_count: int, low: float, high: float) -> float:
-    """A CapacitySize as a share of the fleet: CAPACITY_PERCENT / 100, or INSTANCE_COUNT / instances."""
-    if not isinstance(size, Mapping) or size.get("Type") not in ("INSTANCE_COUNT", "CAPACITY_PERCENT"):
-        raise UsageError(f"{what} must be {{Type: INSTANCE_COUNT | CAPACITY_PERCENT, Value: n}}, got {size!r}")
-    value = _bounded(size.get("Value"), 1, 10**6, f"{what}.Value")
-    share = value / 100.0 if size["Type"] == "CAPACITY_PERCENT" else value / instance_count
-    if not low <= share <= high:
-        raise UsageError(
-            f"{what} {size['Type']} {value} is {share:.0%} of the fleet ({instance_count} instance(s)); "
-            f"it must be from {low:.0%} to {high:.0%}"
-        )
-    return share
-
-
-def shares_of(routing: str, canary: float | None, step: float | None) -> tuple[float, ...]:
-    """The new fleet's share of traffic after each step."""
-    if routing == "CANARY" and canary is not None:
-        return (canary, 1.0)
-    if routing == "LINEAR" and step is not None:
-        count = math.ceil(1.0 / step - 1e-9)
-        return tuple(min(1.0, round(step * n, 6)) for n in range(1, count + 1))
-    return (1.0,)
-
-
-def policy_of(
-    config: Mapping[str, Any],
-    alarm_requests: Sequence[Mapping[str, Any]],
-    *,
-    endpoint_name: str,
-    instance_count: int = 1,
-    source: str = "DeploymentConfig",
-) -> Policy:
-    """Check an UpdateEndpoint DeploymentConfig and the alarms it names; every problem is refused before a change."""
-    if config.get("RollingUpdatePolicy"):
-        raise UsageError(
-            f"{source}.RollingUpdatePolicy: the local endpoint has no instances to update in batches; give a "
-            "BlueGreenUpdatePolicy"
-        )
-    blue_green = config.get("BlueGreenUpdatePolicy")
-    if not isinstance(blue_green, Mapping):
-        raise UsageError(f"{source} has no BlueGreenUpdatePolicy")
-    where = f"{source}.BlueGreenUpdatePolicy.TrafficRoutingConfiguration"
-    routing = blue_green.get("TrafficRoutingConfiguration")
-    if not isinstance(routing, Mapping) or routing.get("Type") not in ROUTING_TYPES:
-        raise UsageError(f"{where}.Type must be one of {', '.join(ROUTING_TYPES)}")
-    kind = str(routing["Type"])
-    wait = _bounded(routing.get("WaitIntervalInSeconds"), 0, 3600, f"{where}.WaitIntervalInSeconds")
-    canary = (
-        _capacity(routing.get("CanarySize"), f"{where}.CanarySize", instance_count, 0.0, 0.5)
-        if kind == "CANARY"
-        else None
-    )
-    step = (
-        _capacity(routing.get("LinearStepSize"), f"{where}.LinearStepSize", instance_count, 0.1, 0.5)
-        if kind == "LINEAR"
-        else None
-    )
-    termination = _bounded(
-        blue_green.get("TerminationWaitInSeconds"),
-        0,
-        3600,
-        f"{source}.BlueGreenUpdatePolicy.TerminationWaitInSeconds",
-        0,
-    )
-    timeout = _bounded(
-        blue_green.get("MaximumExecutionTimeoutInSeconds"),
-        600,
-        28800,
-        f"{source}.BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds",
-        DEFAULT_TIMEOUT_S,
-    )
-    names = [entry.get("AlarmName") for entry in (config.get("AutoRollbackConfiguration") or {}).get("Alarms") or []]
-    if len(names) > 10:
-        raise UsageError(f"{source}.AutoRollbackConfiguration.Alarms: at most 10 alarms, got {len(names)}")
-    defined = {str(request.get("AlarmName")): request for request in alarm_requests}
-    missing = [name for name in names if name not in defined]
-    if missing:
-        raise UsageError(
-            f"{source}.AutoRollbackConfiguration names alarm(s) {', '.join(map(repr, missing))} that no alarm "
-            f"definition gives (there are {', '.join(defined) or 'none'})"
-        )
-    checked = tuple(Alarm.from_request(defined[str(name)], endpoint_name) for name in names)
-    shares = shares_of(kind, canary, step)
-    return Policy(kind, wait, shares, termination, timeout, checked, dict(config))
-
-
-def policy_of_parameters(parameters: Mapping[str, str], endpoint_name: str, source: str) -> Policy | None:
-    """The DeploymentConfig and alarms the endpoint template makes of these parameters; None without a
-    DeploymentStrategy (an update is then the hot swap)."""
-    kind = parameters.get("DeploymentStrategy")
-    if not kind:
-        return None
-    if kind not in ROUTING_TYPES:
-        raise UsageError(f"{source}: DeploymentStrategy must be one of {', '.join(ROUTING_TYPES)}, got {kind!r}")
-
-    def number(name: str, default: str) -> int:
-        text = parameters.get(name, default)
-        if not text.isdigit():
-            raise UsageError(f"{source}: {name} must be a whole number, got {text!r}")
-        return int(text)
-
-    routing: dict[str, Any] = {"Type": kind, "WaitIntervalInSeconds": number("BakingPeriodSeconds", "300")}
-    if kind == "CANARY":
-        routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": number("CanarySizePercent", "10")}
-    if kind == "LINEAR":
-        routing["LinearStepSize"] = {"Type": "CAPACITY_PERCENT", "Value": number("LinearStepSizePercent", "20")}
-    requests = alarms_module.template_alarms(parameters, endpoint_name, source)
-    config = {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": routing,
-            "TerminationWaitInSeconds": number("TerminationWaitSeconds", "0"),
-            "MaximumExecutionTimeoutInSeconds": number("DeploymentTimeoutSeconds", str(DEFAULT_TIMEOUT_S)),
-        },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": request["AlarmName"]} for request in requests]},
-    }
-    instances = number("EndpointInstanceCount", "1")
-    return policy_of(config, requests, endpoint_name=endpoint_name, instance_count=max(instances, 1), source=source)
-
-
-# -- records --------------------------------------------------------------------------------------------------------
-
-
-def deployment_id(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H-%M-%S-%fZ")
-
-
-def list_deployments(paths: EndpointPaths) -> list[dict[str, Any]]:
-    """The endpoint's deployment records, newest first (an unreadable one is left out)."""
-    found = []
-    for path in sorted(paths.deployments_dir.glob("*.json"), reverse=True) if paths.deployments_dir.is_dir() else []:
-        try:
-            found.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def in_progress(record: Mapping[str, Any] | None) -> bool:
-    """Whether a record's deployment is still being driven (its process lives)."""
-    if record is None or record.get("Status") not in (UPDATING, ROLLING_BACK):
-        return False
-    return pid_alive(int(record.get("Pid", 0)), record.get("PidStarted"))
-
-
-class _Record:
-    """One deployment's record file, rewritten whole at each change."""
-
-    def __init__(self, paths: EndpointPaths, document: dict[str, Any], report: Callable[[str], None]) -> None:
-        self.path = paths.deployments_dir / f"{document['DeploymentId']}.json"
-        self.document, self.report = document, report
-        self.save()
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomically(self.path, self.document)
-
-    def event(self, message: str, **changes: Any) -> None:
-        self.document.update(changes)
-        self.document.setdefault("Events", []).append({"Time": _now_iso(), "Message": message})
-        self.save()
-        self.report(message)
-
-
-def _now_iso() -> str:
-    return timestamp(timespec="milliseconds")
 
 
 # -- waiting for the workers ----------------------------------------------------------------------------------------
@@ -373,31 +175,7 @@ def update_endpoint(
             config.parameters, settings, paths.models_dir, fleet_id=current.generation + 1, source=source
         )
         started = pace.clock()
-        record = _Record(
-            paths,
-            {
-                "DeploymentId": deployment_id(clock.now()),
-                "EndpointName": paths.name,
-                "Status": UPDATING,
-                "Outcome": None,
-                "Reason": None,
-                "StartTime": _now_iso(),
-                "EndTime": None,
-                "Pid": os.getpid(),
-                "PidStarted": _started(os.getpid()),
-                "DeploymentConfig": dict(policy.config) if policy else None,
-                "Routing": policy.routing if policy else "ALL_AT_ONCE",
-                "Shares": list(policy.shares) if policy else [1.0],
-                "Step": 0,
-                "NewFleetShare": 0.0,
-                "From": current.fleet.packages(),
-                "To": fleet.packages(),
-                "FleetId": fleet.fleet_id,
-                "Alarms": [],
-                "Events": [],
-            },
-            report,
-        )
+        record = Record(paths, _first_record(paths, policy, current, fleet), report)
         update = _Update(paths, running.pid, current, fleet, config, capture, record, pace)
         if policy is None:
             return update.hot_swap()
@@ -408,6 +186,31 @@ def update_endpoint(
             sources.update({alarms_module.MODEL_METRICS: published, alarms_module.DATA_METRICS: published})
         with _term_as_interrupt():
             return update.shift(policy, endpoint_metrics, sources, started)
+
+
+def _first_record(paths: EndpointPaths, policy: Policy | None, current: Deployment, fleet: Fleet) -> dict[str, Any]:
+    """A deployment's record as it starts: Updating, the new fleet taking no traffic yet."""
+    return {
+        "DeploymentId": deployment_id(clock.now()),
+        "EndpointName": paths.name,
+        "Status": UPDATING,
+        "Outcome": None,
+        "Reason": None,
+        "StartTime": now_iso(),
+        "EndTime": None,
+        "Pid": os.getpid(),
+        "PidStarted": _started(os.getpid()),
+        "DeploymentConfig": dict(policy.config) if policy else None,
+        "Routing": policy.routing if policy else "ALL_AT_ONCE",
+        "Shares": list(policy.shares) if policy else [1.0],
+        "Step": 0,
+        "NewFleetShare": 0.0,
+        "From": current.fleet.packages(),
+        "To": fleet.packages(),
+        "FleetId": fleet.fleet_id,
+        "Alarms": [],
+        "Events": [],
+    }
 
 
 def _started(pid: int) -> int | None:
@@ -429,7 +232,7 @@ def _clear_abandoned(paths: EndpointPaths, current: Deployment, server_pid: int,
             record.update(
                 Status=IN_SERVICE,
                 Outcome=ROLLED_BACK,
-                EndTime=_now_iso(),
+                EndTime=now_iso(),
                 Reason=f"the process deploying it (pid {record.get('Pid')}) ended before the deployment did; its new "
                 "fleet was taken out when the next deployment began",
             )
@@ -446,7 +249,7 @@ class _Update:
         fleet: Fleet,
         config: EndpointConfig,
         capture: Any,
-        record: _Record,
+        record: Record,
         pace: Pace,
     ) -> None:
         self.paths, self.server_pid, self.current, self.fleet = paths, server_pid, current, fleet
@@ -480,7 +283,7 @@ class _Update:
             f"the new fleet serves all traffic on {workers} worker(s)",
             Status=IN_SERVICE,
             Outcome=SUCCEEDED,
-            EndTime=_now_iso(),
+            EndTime=now_iso(),
             NewFleetShare=1.0,
         )
         return self.record.document
@@ -489,7 +292,7 @@ class _Update:
         try:
             workers = self._write(self._final())
         except ServingError as exc:
-            self.record.event(str(exc), Status=IN_SERVICE, Outcome=FAILED, Reason=str(exc), EndTime=_now_iso())
+            self.record.event(str(exc), Status=IN_SERVICE, Outcome=FAILED, Reason=str(exc), EndTime=now_iso())
             raise
         return self._succeeded(workers)
 
@@ -558,14 +361,14 @@ class _Update:
             workers = self._write(self._next(new_fleet=None, new_share=0.0))
         except ServingError as exc:
             self.record.event(
-                f"the rollback did not complete: {exc}", Status=IN_SERVICE, Outcome=FAILED, EndTime=_now_iso()
+                f"the rollback did not complete: {exc}", Status=IN_SERVICE, Outcome=FAILED, EndTime=now_iso()
             )
             raise DeploymentRolledBack(self.paths.name, f"{reason}; and the rollback failed: {exc}") from None
         self.record.event(
             f"rolled back: the fleet before serves all traffic on {workers} worker(s)",
             Status=IN_SERVICE,
             Outcome=ROLLED_BACK,
-            EndTime=_now_iso(),
+            EndTime=now_iso(),
             NewFleetShare=0.0,
         )
         raise DeploymentRolledBack(self.paths.name, reason)
@@ -575,30 +378,3 @@ class _Tripped(Exception):
     def __init__(self, reason: str, states: list[AlarmState]) -> None:
         super().__init__(reason)
         self.reason, self.states = reason, states
-
-
-# -- DescribeEndpoint -----------------------------------------------------------------------------------------------
-
-
-def describe(paths: EndpointPaths) -> dict[str, Any]:
-    """DescribeEndpoint's deployment fields: LastDeploymentConfig, and PendingDeploymentSummary while updating,
-    with the status a deployment in progress gives the endpoint (absent when none is)."""
-    records = list_deployments(paths)
-    answer: dict[str, Any] = {}
-    last = next((record for record in records if record.get("DeploymentConfig")), None)
-    if last is not None:
-        answer["LastDeploymentConfig"] = last["DeploymentConfig"]
-    latest = records[0] if records else None
-    if latest is not None and in_progress(latest):
-        answer["EndpointStatus"] = latest["Status"]
-        share = float(latest.get("NewFleetShare", 0.0))
-        answer["PendingDeploymentSummary"] = {
-            "EndpointConfigName": paths.name,
-            "StartTime": datetime.fromisoformat(latest["StartTime"]),
-            "ProductionVariants": [
-                {"VariantName": name, "CurrentWeight": share, "DesiredWeight": 1.0}
-                for name in latest.get("To", {})
-                if name != "Shadow"
-            ],
-        }
-    return answer
