@@ -186,7 +186,8 @@ def test_a_run_measures_the_endpoints_answers_against_their_ground_truth(
 def test_the_monitor_command_runs_model_quality_and_exits_3_on_violations(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from showcase.cli import monitor
+    from showcase.cli.common import EXIT_VIOLATIONS
+    from showcase.cli.main import main
 
     home = tmp_path / "home"
     paths = deploy(home, registered_with_evaluation(home, mse=1.0), EnableDataCapture="true", SamplingPercentage="100")
@@ -196,14 +197,14 @@ def test_the_monitor_command_runs_model_quality_and_exits_3_on_violations(
     app.close()
     records = [ground_truth_record(f"r{n}", p + 3.0) for n, p in enumerate(predictions)]
     put_ground_truth(store, records, datetime.now(timezone.utc))
-    base = ["--home", str(home), "run", "--endpoint", ENDPOINT]
-    assert monitor.main([*base, "--ground-truth", GROUND_TRUTH]) == monitor.EXIT_VIOLATIONS
+    base = ["--home", str(home), "monitor", "run", "--endpoint-name", ENDPOINT]
+    assert main([*base, "--ground-truth", GROUND_TRUTH]) == EXIT_VIOLATIONS
     out = capsys.readouterr().out
     assert "5 captured inferences, 5 labels, 5 joined" in out and "mse 9  rmse 3" in out
     assert "Metric mse with 9 was GreaterThanThreshold '1'" in out
-    assert monitor.main(["--home", str(home), "list", "--endpoint", ENDPOINT, "--model-quality"]) == 0
+    assert main(["--home", str(home), "monitor", "list", "--endpoint-name", ENDPOINT, "--model-quality"]) == 0
     assert "CompletedWithViolations" in capsys.readouterr().out
     from showcase.errors import UsageError
 
     with pytest.raises(UsageError, match="--constraints and --variant are for a model-quality run"):
-        monitor.main([*base, "--constraints", "s3://x/c.json"])
+        main([*base, "--constraints", "s3://x/c.json"])
