@@ -65,10 +65,18 @@ def test_what_an_endpoint_config_refuses(api: Api, models: dict[str, str]) -> No
     sagemaker: Any = api.client("sagemaker")
     sagemaker.create_model(ModelName="image-only", PrimaryContainer={"Image": "img", "ModelDataUrl": "s3://b/m"})
     cases = [
-        ({"ProductionVariants": [variant("model-a"), {**variant("model-b"), "VariantName": "B"}]}, "one variant"),
+        ({"ProductionVariants": [variant("model-a"), {**variant("model-b"), "VariantName": "B"}]}, "'Challenger']"),
+        ({"ProductionVariants": [{**variant("model-a"), "VariantName": "Blue"}]}, "['Blue']: the local endpoint"),
         ({"ProductionVariants": [variant("no-such-model")]}, "Could not find model"),
         ({"ProductionVariants": [variant("image-only")]}, "names no ModelPackageName"),
         ({"ProductionVariants": [variant("model-a")], "ShadowProductionVariants": [variant("model-b")]}, "Shadow"),
+        (
+            {
+                "ProductionVariants": [variant("model-a"), {**variant("model-b"), "VariantName": "Challenger"}],
+                "ShadowProductionVariants": [{**variant("model-b"), "VariantName": "Shadow"}],
+            },
+            "beside one production variant",
+        ),
     ]
     for request, expected in cases:
         with pytest.raises(ClientError) as caught:
@@ -131,6 +139,54 @@ def test_create_invoke_swap_with_no_failed_request_and_delete(api: Api, models: 
     with pytest.raises(ClientError) as caught:
         predict(api, "swap-endpoint")
     assert error(caught) == ("ValidationError", "Endpoint swap-endpoint of account 000000000000 not found.")
+
+
+def test_a_challenger_takes_its_weight_and_a_shadow_answers_no_one(api: Api, models: dict[str, str]) -> None:
+    """The template's two options through CreateEndpointConfig: a Challenger production variant beside AllTraffic
+    (InitialVariantWeight; TargetVariant picks one) and a Shadow variant, which gets every request and whose answer
+    is never the caller's."""
+    sagemaker: Any = api.client("sagemaker")
+    challenger = {**variant("model-b"), "VariantName": "Challenger", "InitialVariantWeight": 1.0}
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="config-ab",
+        ProductionVariants=[{**variant("model-a"), "InitialVariantWeight": 3.0}, challenger],
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="config-shadow",
+        ProductionVariants=[variant("model-a")],
+        ShadowProductionVariants=[{**variant("model-b"), "VariantName": "Shadow"}],
+    )
+    for name in ("ab-endpoint", "shadow-endpoint"):
+        config = "config-ab" if name == "ab-endpoint" else "config-shadow"
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    client = runtime(api)
+    try:
+        for name in ("ab-endpoint", "shadow-endpoint"):
+            sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=WAIT)
+        described = sagemaker.describe_endpoint(EndpointName="ab-endpoint")
+        assert [(v["VariantName"], v["CurrentWeight"]) for v in described["ProductionVariants"]] == [
+            ("AllTraffic", 3.0),
+            ("Challenger", 1.0),
+        ]
+        seen: dict[str, set[float]] = {}
+        for _ in range(60):
+            answer = client.invoke_endpoint(EndpointName="ab-endpoint", Body=ROW, ContentType="text/csv")
+            seen.setdefault(answer["InvokedProductionVariant"], set()).add(float(answer["Body"].read()))
+        assert set(seen) == {"AllTraffic", "Challenger"}
+        assert len(seen["AllTraffic"]) == len(seen["Challenger"]) == 1
+        model_a = seen["AllTraffic"].pop()
+        assert seen["Challenger"].pop() == pytest.approx(model_a + 5.0, abs=0.5)
+        targeted = client.invoke_endpoint(
+            EndpointName="ab-endpoint", Body=ROW, ContentType="text/csv", TargetVariant="Challenger"
+        )
+        assert targeted["InvokedProductionVariant"] == "Challenger"
+        shadowed = sagemaker.describe_endpoint(EndpointName="shadow-endpoint")
+        assert [v["VariantName"] for v in shadowed["ShadowProductionVariants"]] == ["Shadow"]
+        assert {predict(api, "shadow-endpoint") for _ in range(10)} == {model_a}  # AllTraffic's, never the shadow's
+    finally:
+        for name in ("ab-endpoint", "shadow-endpoint"):
+            sagemaker.delete_endpoint(EndpointName=name)
+            sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig=WAIT)
 
 
 def test_an_unapproved_package_fails_the_endpoint_with_the_reason(api: Api, models: dict[str, str]) -> None:

@@ -26,18 +26,11 @@ from showcase.deployment import alarms
 from showcase.errors import RegistryError, UsageError
 from showcase.files import write_json_atomically
 from showcase.serving import rollout_policy, rollout_records
-from showcase.serving.deployment import VARIANT_NAME, EndpointPaths, read_deployment, read_server_info
+from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
+from showcase.serving.fleet import CHALLENGER, PRIMARY, SHADOW
 
-_VARIANT = {
-    "VariantName": VARIANT_NAME,
-    "CurrentWeight": 1.0,
-    "DesiredWeight": 1.0,
-    "CurrentInstanceCount": 1,
-    "DesiredInstanceCount": 1,
-}
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _REFUSED_CONFIG_FIELDS = {
-    "ShadowProductionVariants": "the local endpoint serves one variant and no shadow",
     "AsyncInferenceConfig": "the local endpoint answers InvokeEndpoint only, not asynchronous inference",
     "ExplainerConfig": "the local endpoint has no explainer",
 }
@@ -78,10 +71,8 @@ def create_endpoint_config(call: Call) -> dict[str, Any]:
     for field, reason in _REFUSED_CONFIG_FIELDS.items():
         if params.get(field):
             raise validation(f"CreateEndpointConfig {field}: {reason}")
-    variants = params["ProductionVariants"]
-    if len(variants) != 1:
-        raise validation(f"ProductionVariants: the local endpoint serves one variant, got {len(variants)}")
-    model_package(state, variants[0])  # the model must exist and name a package, as a deploy will need
+    for variant in _variants(params):  # each model must exist and name a package, as a deploy will need
+        model_package(state, variant)
     if path.is_file():
         raise validation(
             f'Cannot create already existing endpoint configuration "{_arn(state, "endpoint-config", name)}".'
@@ -94,6 +85,25 @@ def create_endpoint_config(call: Call) -> dict[str, Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomically(path, document)
     return {"EndpointConfigArn": document["EndpointConfigArn"]}
+
+
+def _variants(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """An endpoint config's production variants, then its shadow, checked against what the local endpoint serves:
+    the variants the project's template makes (AllTraffic, with Challenger beside it, or a Shadow)."""
+    productions = list(config["ProductionVariants"])
+    shadows = list(config.get("ShadowProductionVariants") or [])
+    names = [variant["VariantName"] for variant in productions]
+    if names not in ([PRIMARY], [PRIMARY, CHALLENGER]):
+        raise validation(
+            f"ProductionVariants {names}: the local endpoint serves the variants the project's template makes: "
+            f"[{PRIMARY!r}] or [{PRIMARY!r}, {CHALLENGER!r}]"
+        )
+    if shadows and ([variant["VariantName"] for variant in shadows] != [SHADOW] or len(productions) != 1):
+        raise validation(
+            f"ShadowProductionVariants: the local endpoint serves one shadow variant named {SHADOW!r}, beside "
+            "one production variant (as SageMaker does)"
+        )
+    return productions + shadows
 
 
 def model_package(state: State, variant: dict[str, Any]) -> str:
@@ -150,14 +160,21 @@ def list_endpoint_configs(call: Call) -> dict[str, Any]:
 def _deploy_parameters(state: State, name: str, config: dict[str, Any]) -> dict[str, str]:
     """The deploy config's parameters (deploy/endpoint_config_adj.json's names) for an endpoint config."""
     capture = config.get("DataCaptureConfig") or {}
+    variants = {variant["VariantName"]: variant for variant in _variants(config)}
     parameters = {
         "EndpointName": name,
-        "ModelPackageName": model_package(state, config["ProductionVariants"][0]),
+        "ModelPackageName": model_package(state, variants[PRIMARY]),
         "EnableDataCapture": "true" if capture.get("EnableCapture") else "false",
         "SamplingPercentage": str(capture.get("InitialSamplingPercentage", 0)),
     }
     if capture.get("DestinationS3Uri"):
         parameters["DataCaptureS3Uri"] = capture["DestinationS3Uri"]
+    if CHALLENGER in variants:
+        parameters["ChallengerModelPackageName"] = model_package(state, variants[CHALLENGER])
+        for variant_name, field in ((PRIMARY, "PrimaryVariantWeight"), (CHALLENGER, "ChallengerVariantWeight")):
+            parameters[field] = str(variants[variant_name].get("InitialVariantWeight", 1.0))
+    if SHADOW in variants:
+        parameters["ShadowModelPackageName"] = model_package(state, variants[SHADOW])
     return parameters
 
 
@@ -273,6 +290,16 @@ def delete_endpoint(call: Call) -> dict[str, Any]:
     return {}
 
 
+def _described_variant(name: str, weight: float) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "CurrentWeight": weight,
+        "DesiredWeight": weight,
+        "CurrentInstanceCount": 1,
+        "DesiredInstanceCount": 1,
+    }
+
+
 def describe_endpoint(call: Call) -> dict[str, Any]:
     endpoint, record, status = _existing(call.state, call.params["EndpointName"])
     record = record or _adopted(call.state, endpoint)
@@ -294,7 +321,10 @@ def describe_endpoint(call: Call) -> dict[str, Any]:
         answer["PendingDeploymentSummary"] = {**pending, "EndpointConfigName": record.get("PendingEndpointConfigName")}
     deployment = read_deployment(endpoint)
     if deployment is not None and answer["EndpointStatus"] in ("InService", "Updating", "RollingBack"):
-        answer["ProductionVariants"] = [_VARIANT]
+        fleet = deployment.fleet
+        answer["ProductionVariants"] = [_described_variant(v.name, v.weight) for v in fleet.variants]
+        if fleet.shadow is not None:
+            answer["ShadowProductionVariants"] = [_described_variant(fleet.shadow.name, fleet.shadow.weight)]
         capture = deployment.capture
         answer["DataCaptureConfig"] = {
             "EnableCapture": capture.enabled,
