@@ -8,7 +8,6 @@ with one OpenMP thread, as in the built-in container, so workers do not fight ov
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,17 +16,11 @@ import xgboost as xgb
 
 from showcase.archives import ArchiveError, extract_model_archive
 from showcase.serving.errors import ModelLoadError
+from showcase.serving.versions import image_version
 
 MODEL_FILE = "xgboost-model"
 PICKLE_PROTOCOL = b"\x80"
 """The first byte of every pickle of protocol 2 or later (what Python 3 writes by default)."""
-_IMAGE_VERSION = re.compile(r":(\d+\.\d+-\d+)")
-
-
-def image_version(image: str) -> str | None:
-    """``1.0-1`` for ``...sagemaker-xgboost:1.0-1-cpu-py3``; None when the URI has no such tag."""
-    match = _IMAGE_VERSION.search(image)
-    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ def get_pipeline(
         hyperparameters={
             "objective": "reg:linear",
             "num_round": 50,
+            "silent": 0,
             "max_depth": 5,
             "eta": 0.2,
             "gamma": 4,

@@ -26,7 +26,7 @@ from typing import Any
 from showcase.clock import timestamp
 from showcase.errors import JobStopped
 from showcase.local import images
-from showcase.local.images.hyperparameters import HyperparameterError, validate
+from showcase.local.images.hyperparameters import HyperparameterError, validate, version_problem
 from showcase.local.images.xgboost_job import FinalMetrics
 from showcase.local.jobs import JobContext
 from showcase.local.processes.container import CONTAINER_ROOT
@@ -73,7 +73,7 @@ def _algorithm_problems(arguments: dict[str, Any]) -> list[str]:
             f"(supported repositories: {', '.join(sorted(ALGORITHM_IMAGES))}); to run your own code in a "
             "framework image, use script mode (sagemaker_program) or a python ContainerEntrypoint"
         ]
-    return [problem for problem in [image_problem(image)] if problem]
+    return [problem for problem in [image_problem(image), version_problem(image)] if problem]
 
 
 def _run_algorithm(context: JobContext, name: str) -> Trained:
@@ -81,8 +81,9 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     writes ``/opt/ml/input/config/*.json``, reads the per-round lines as they come and archives ``/opt/ml/model``."""
     arguments = context.arguments
     hyperparameters = raw_hyperparameters(arguments)
+    image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
     try:
-        validate(hyperparameters)  # as CreateTrainingJob would: before any data is staged
+        validate(hyperparameters, image)  # as CreateTrainingJob would: before any data is staged
     except HyperparameterError as exc:
         raise fail(context, f"ClientError: {exc}") from exc
     context.log.write(f"TrainingJob {name}: hyperparameters {hyperparameters}\n")
@@ -97,7 +98,6 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
         in_view=in_view,
     )
     root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
-    image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
     final = FinalMetrics()
     command = images.command("xgboost", root, image)
     run_job_process(
