@@ -1,8 +1,12 @@
 """Load and check an XGBoost model for serving: refuse what XGBoost cannot load before any traffic sees it.
 
 A model directory is what ``model.tar.gz`` extracts to; the model is its ``xgboost-model`` file, in XGBoost's
-own format (UBJSON or JSON; never a pickle). Loading sets ``nthread=1``: each server worker is one process
-with one OpenMP thread, as in the built-in container, so workers do not fight over the cores.
+own format (UBJSON or JSON) or, as the built-in images before 1.3-1 write it, a pickled Booster. The container
+loads it with pickle first, then ``Booster.load_model`` (``algorithm_mode/serve_utils.py``); here a pickle is
+unpickled only when the caller passes ``unpickle=True``: a job or worker process whose runner decided that this
+archive may be (``showcase.serving.provenance``); everywhere else it is refused from its first byte, unread.
+Loading sets ``nthread=1``: each server worker is one process with one OpenMP thread, as in the built-in
+container, so workers do not fight over the cores.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from showcase.serving.errors import ModelLoadError
 from showcase.serving.versions import image_version
 
 MODEL_FILE = "xgboost-model"
+ALLOWANCE = "SHOWCASE_ALLOW_PICKLED_MODELS=true (or --allow-pickled-models)"
 PICKLE_PROTOCOL = b"\x80"
 """The first byte of every pickle of protocol 2 or later (what Python 3 writes by default)."""
 
@@ -37,12 +42,17 @@ class LoadedModel:
 
 
 def load_model(
-    model_dir: str | os.PathLike[str], *, model_package_arn: str = "", generation: int = 0, image: str = ""
+    model_dir: str | os.PathLike[str],
+    *,
+    model_package_arn: str = "",
+    generation: int = 0,
+    image: str = "",
+    unpickle: bool = False,
 ) -> LoadedModel:
     """Load ``model_dir/xgboost-model`` and probe it with one row of missing values; raises ModelLoadError.
 
-    A pickled model (what the built-in XGBoost images before 1.3-1 write) is refused, never unpickled;
-    ``image`` (the package's inference image) names the version in the refusal.
+    A pickled model (what the built-in XGBoost images before 1.3-1 write) is unpickled only with ``unpickle``,
+    else refused unread; ``image`` (the model's inference image) names the version in the refusal.
     """
     path = Path(model_dir) / MODEL_FILE
     what = model_package_arn or str(path)
@@ -57,17 +67,20 @@ def load_model(
         raise ModelLoadError(
             f"{what}: cannot read {path}: {exc.strerror}", model_package_arn=model_package_arn
         ) from None
-    if data[:1] == PICKLE_PROTOCOL:
+    pickled = data[:1] == PICKLE_PROTOCOL
+    if pickled and not unpickle:
         version = image_version(image) or "before 1.3-1"
         raise ModelLoadError(
             f"{what}: {MODEL_FILE} is a Python pickle, as the built-in XGBoost image {version} writes it "
-            "(versions 1.0-1 to 1.2-x); the local endpoint never unpickles a model: train with image 1.3-1 or "
-            "later, which saves it with Booster.save_model",
+            "(versions 0.90-1 to 1.2-x); it is unpickled only when this home's own training job wrote the archive "
+            f"(its sha256 in the lineage) or {ALLOWANCE} allows it: train it here, allow it, or train with image "
+            "1.3-1 or later, which saves it with Booster.save_model",
             model_package_arn=model_package_arn,
         )
-    booster = xgb.Booster(params={"nthread": 1})
     try:
-        booster.load_model(bytearray(data))
+        booster = _unpickled(data) if pickled else xgb.Booster(params={"nthread": 1})
+        if not pickled:
+            booster.load_model(bytearray(data))
         booster.set_param({"nthread": 1})
         num_features = booster.num_features()
         if num_features < 1:
@@ -87,6 +100,20 @@ def load_model(
             model_package_arn=model_package_arn,
         )
     return LoadedModel(booster, num_features, model_package_arn, generation)
+
+
+def _unpickled(data: bytes) -> xgb.Booster:
+    """The Booster of a pickled ``xgboost-model``, as the container's ``serve_utils.get_loaded_booster`` reads it;
+    called only in a job or worker process that was given the permission."""
+    import pickle
+
+    try:
+        booster = pickle.loads(data)  # an archive this home trained, or one the user allowed
+    except Exception as exc:  # anything a foreign pickle raises: it is not a model this XGBoost can read
+        raise ValueError(f"unpickling failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(booster, xgb.Booster):
+        raise ValueError(f"the pickle holds a {type(booster).__name__}, not an xgboost Booster")
+    return booster
 
 
 def extract_and_check(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from showcase.clock import timestamp
-from showcase.errors import JobStopped
+from showcase.errors import JobStopped, RegistryError
 from showcase.local import images
 from showcase.local.images.hyperparameters import HyperparameterError, validate, version_problem
 from showcase.local.images.xgboost_job import FinalMetrics
@@ -46,6 +46,7 @@ from showcase.local.steps.standins import image_problem, repository
 from showcase.local.steps.training_env import raw_hyperparameters, training_environment
 from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.names import CHANNEL_NAME, shown
+from showcase.registry.provenance import TrainedArchives
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
@@ -177,10 +178,15 @@ def _channel_name_problems(index: int, channel: object) -> list[str]:
 
 
 def _upload(context: JobContext, output: str, archives: dict[str, Path]) -> None:
+    """Upload the job's archives; ``model.tar.gz`` is also noted, by its sha256, as one this home trained."""
     for file_name, archive in archives.items():
         try:
             context.store.put_file(f"{output}/{file_name}", archive)
-        except StoreError as exc:
+            if file_name == "model.tar.gz":
+                TrainedArchives(context.registry.path).record(
+                    archive, uri=f"{output}/{file_name}", job_name=context.job_name
+                )
+        except (StoreError, RegistryError) as exc:
             raise fail(context, f"uploading {file_name}: {exc}") from exc
         context.log.write(f"uploaded {file_name} to {output}/{file_name}\n")
 
