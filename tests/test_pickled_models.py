@@ -139,3 +139,89 @@ def test_the_user_may_allow_pickled_models(
     output, log = transform(tmp_path, store, registry, model_data)
     assert "pickled models are allowed (SHOWCASE_ALLOW_PICKLED_MODELS)" in log
     assert len(output.splitlines()) == 20
+
+
+# -- the endpoint -------------------------------------------------------------------------------------------
+
+
+def pickled_package(home: Path, booster: xgboost.Booster, *, trained_here: bool) -> str:
+    from showcase.registry.provenance import TrainedArchives
+    from tests.serving_support import register
+
+    arn = register(home, pickle.dumps(booster))
+    registry = Registry(home / "registry.sqlite")
+    uri = registry.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][0]
+    if trained_here:  # as the Training executor notes the model.tar.gz it uploads
+        archive = ObjectStore(home / "store").path_of(uri["ModelDataUrl"])
+        TrainedArchives(home / "registry.sqlite").record(archive, uri=uri["ModelDataUrl"], job_name="pipelines-x-Train")
+    return arn
+
+
+def test_the_endpoint_serves_a_pickled_model_this_home_trained_loading_it_in_its_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from showcase.serving.app import EndpointApp
+    from tests.serving_support import NUM_FEATURES, train_booster
+    from tests.test_serving_app import deploy, invoke
+
+    home = tmp_path / "home"
+    booster = train_booster()
+    arn = pickled_package(home, booster, trained_here=True)
+    with monkeypatch.context() as inside_the_deploying_process:
+        inside_the_deploying_process.setattr(pickle, "loads", lambda *a, **k: pytest.fail("deploy unpickled"))
+        inside_the_deploying_process.setattr(pickle, "load", lambda *a, **k: pytest.fail("deploy unpickled"))
+        paths = deploy(home, arn)
+    app = EndpointApp.from_home(paths, ObjectStore(home / "store"))  # a worker: it may unpickle
+    row = ",".join(["0.5"] * NUM_FEATURES)
+    status, _, body = invoke(app, row, content_type="text/csv", accept="text/csv")
+    expected = booster.inplace_predict(np.full((1, NUM_FEATURES), 0.5))[0]
+    assert status == 200 and float(body) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_the_endpoint_refuses_a_pickled_model_this_home_did_not_train(tmp_path: Path) -> None:
+    from showcase.serving.errors import ModelLoadError
+    from tests.serving_support import train_booster
+    from tests.test_serving_app import deploy
+
+    home = tmp_path / "home"
+    arn = pickled_package(home, train_booster(), trained_here=False)
+    with pytest.raises(ModelLoadError, match="xgboost-model is a Python pickle") as refused:
+        deploy(home, arn)
+    assert "\n" not in str(refused.value)
+    assert not list((home / "endpoints").glob("*/deployment.json"))
+
+
+# -- the allowance: a setting and a flag ----------------------------------------------------------------------
+
+
+def test_the_allowance_is_a_setting_that_fails_loudly_on_a_bad_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from showcase import settings
+    from showcase.errors import UsageError
+
+    monkeypatch.delenv("SHOWCASE_ALLOW_PICKLED_MODELS", raising=False)
+    assert settings.load(tmp_path).allow_pickled_models is False
+    monkeypatch.setenv("SHOWCASE_ALLOW_PICKLED_MODELS", "yes")
+    with pytest.raises(UsageError, match="SHOWCASE_ALLOW_PICKLED_MODELS must be true or false, got 'yes'"):
+        settings.load(tmp_path)
+    monkeypatch.setenv("SHOWCASE_ALLOW_PICKLED_MODELS", "TRUE")
+    assert settings.load(tmp_path).allow_pickled_models is True
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["run", "--allow-pickled-models"], ["endpoint", "serve", "--config", "c.json", "--allow-pickled-models"]],
+)
+def test_the_flag_is_the_setting_for_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, words: list[str]
+) -> None:
+    from showcase import settings
+    from showcase.cli.common import apply_pickles_flag
+    from showcase.cli.main import build_parser
+
+    monkeypatch.delenv("SHOWCASE_ALLOW_PICKLED_MODELS", raising=False)
+    apply_pickles_flag(build_parser().parse_args(words[:-1]))
+    assert settings.load(tmp_path).allow_pickled_models is False
+    apply_pickles_flag(build_parser().parse_args(words))
+    assert settings.load(tmp_path).allow_pickled_models is True

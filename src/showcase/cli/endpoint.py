@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from showcase.cli.common import Context, add_allowed_host, read_json_file
+from showcase.cli.common import Context, add_allowed_host, add_pickles_flag, read_json_file
 from showcase.cli.output import Status, stderr_console
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig, parse_endpoint_config
 from showcase.errors import NoSuchResource, UsageError
@@ -63,14 +63,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="worker processes (default: SAGEMAKER_MODEL_SERVER_WORKERS, else the CPU count)",
     )
     add_allowed_host(serve)
-    serve.set_defaults(handler=_serve)
+    add_pickles_flag(serve).set_defaults(handler=_serve)
 
     deploy = endpoint.add_parser("deploy", help="swap the running endpoint to the config's model package, no downtime")
     deploy.add_argument("--config", required=True, help="endpoint config (deploy/endpoint_config_adj.json)")
     deploy.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
     )
-    deploy.set_defaults(handler=_deploy)
+    add_pickles_flag(deploy).set_defaults(handler=_deploy)
 
     for name, text, handler in (
         ("status", "the endpoint's model, workers and request metrics", _status),
@@ -164,6 +164,7 @@ def _detach(ctx: Context, paths: Any) -> int:
         command += ["--workers", str(args.workers)]
     for name in args.allowed_host:
         command += ["--allowed-host", name]
+    command += ["--allow-pickled-models"] if args.allow_pickled_models else []
     paths.root.mkdir(parents=True, exist_ok=True)
     log_path = paths.root / "serve.log"
     with log_path.open("ab") as log:

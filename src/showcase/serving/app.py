@@ -147,6 +147,7 @@ class EndpointApp:
                 deployment.model_dir,
                 model_package_arn=deployment.model_package_arn,
                 generation=deployment.generation,
+                unpickle=deployment.unpickle,
             )
         except ModelLoadError as exc:
             logger.error("worker %d keeps %s: %s", os.getpid(), self.model.model_package_arn, exc)
@@ -279,14 +280,22 @@ def _load_with_fallback(deployment: Deployment) -> LoadedModel:
     """The deployed model, else the previous one (a worker must boot even if the newest file went bad)."""
     try:
         return load_model(
-            deployment.model_dir, model_package_arn=deployment.model_package_arn, generation=deployment.generation
+            deployment.model_dir,
+            model_package_arn=deployment.model_package_arn,
+            generation=deployment.generation,
+            unpickle=deployment.unpickle,
         )
     except ModelLoadError as exc:
         previous = deployment.previous
         if not previous:
             raise
         logger.error("cannot load %s (%s); serving the previous model", deployment.model_package_arn, exc)
-        return load_model(previous["model_dir"], model_package_arn=previous["model_package_arn"], generation=-1)
+        return load_model(
+            previous["model_dir"],
+            model_package_arn=previous["model_package_arn"],
+            generation=-1,
+            unpickle=previous.get("unpickle") is True,
+        )
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -14,26 +14,28 @@ never reaches a worker. Workers watch ``deployment.json`` and swap models in pla
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from showcase.archives import ArchiveError, extract_model_archive
 from showcase.clock import timestamp
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig
 from showcase.errors import RegistryError, UsageError
 from showcase.files import write_json_atomically
 from showcase.processes import pid_alive
 from showcase.registry import Registry
+from showcase.registry.provenance import unpickle_permission
 from showcase.serving.errors import ModelLoadError
 from showcase.settings import Settings
 from showcase.statuses import ApprovalStatus
 from showcase.store import ObjectStore, StoreError, split_uri
 
-if TYPE_CHECKING:  # XGBoost loads only where a model is: what only reads deployment.json stays light
-    from showcase.serving.model import LoadedModel
+logger = logging.getLogger(__name__)
 
 DEFAULT_CAPTURE_URI = "s3://showcase-local/datacapture"
 VARIANT_NAME = "AllTraffic"
@@ -59,9 +61,16 @@ class Deployment:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     deployed_at: str = ""
     previous: dict[str, Any] | None = None
+    unpickle: bool = False
+    """Whether its workers may unpickle its ``xgboost-model``: decided when it was deployed (this home trained the
+    archive, or pickled models are allowed), and checked then in a process of its own."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def as_previous(self) -> dict[str, Any]:
+        """What the next deployment keeps of this one, to fall back on."""
+        return {"model_package_arn": self.model_package_arn, "model_dir": self.model_dir, "unpickle": self.unpickle}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Deployment:
@@ -127,10 +136,9 @@ def capture_config_of(config: EndpointConfig, source: str) -> CaptureConfig:
 
 def prepare_deployment(
     config: EndpointConfig, settings: Settings, *, source: str, previous: Deployment | None = None
-) -> tuple[Deployment, LoadedModel]:
-    """Resolve, extract and load the config's model package; nothing is written if any of it fails."""
-    from showcase.serving.model import LoadedModel, extract_and_check
-
+) -> tuple[Deployment, int]:
+    """Resolve, extract and load the config's model package (its number of features); nothing is written if any of
+    it fails."""
     name = endpoint_name_of(config)
     arn = config.parameters.get("ModelPackageName")
     if not arn:
@@ -166,24 +174,42 @@ def prepare_deployment(
     model_dir = paths.models_dir / group / f"{version}-{uuid.uuid4().hex[:8]}"
     try:
         image = str(package["InferenceSpecification"]["Containers"][0].get("Image", ""))
-        loaded = extract_and_check(archive, model_dir, model_package_arn=arn, image=image)
-    except ModelLoadError:
+        num_features, unpickle = _extract_and_check(archive, model_dir, settings, arn=arn, image=image)
+    except (ModelLoadError, RegistryError):
         shutil.rmtree(model_dir, ignore_errors=True)
         raise
-    generation = (previous.generation if previous else 0) + 1
     deployment = Deployment(
         endpoint_name=name,
         model_package_arn=arn,
         model_data_url=url,
         model_dir=str(model_dir),
-        generation=generation,
+        generation=(previous.generation if previous else 0) + 1,
         capture=capture,
         deployed_at=timestamp(timespec="seconds"),
-        previous=None
-        if previous is None
-        else {"model_package_arn": previous.model_package_arn, "model_dir": previous.model_dir},
+        previous=None if previous is None else previous.as_previous(),
+        unpickle=unpickle,
     )
-    return deployment, LoadedModel(loaded.booster, loaded.num_features, arn, generation)
+    return deployment, num_features
+
+
+def _extract_and_check(archive: Path, model_dir: Path, settings: Settings, *, arn: str, image: str) -> tuple[int, bool]:
+    """Extract and load the model (its number of features) and whether workers may unpickle it.
+
+    A pickled ``xgboost-model`` (the images before 1.3-1) is loaded only when this home's training job wrote the
+    archive or the settings allow it, and then in a process of its own, as the workers will: never in this one.
+    """
+    from showcase.serving.model import check_in_own_process, is_pickled, load_model
+
+    try:
+        extract_model_archive(archive, model_dir)
+    except ArchiveError as exc:
+        raise ModelLoadError(f"{arn}: {exc}", model_package_arn=arn) from exc
+    if is_pickled(model_dir):
+        permission = unpickle_permission(archive, settings.registry_path, allowed=settings.allow_pickled_models)
+        if permission is not None:
+            logger.info("%s: a pickled xgboost-model may be loaded: %s", arn, permission)
+            return check_in_own_process(model_dir, model_package_arn=arn, image=image), True
+    return load_model(model_dir, model_package_arn=arn, image=image).num_features, False
 
 
 def write_deployment(paths: EndpointPaths, deployment: Deployment) -> None:

@@ -12,6 +12,8 @@ container, so workers do not fight over the cores.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import xgboost as xgb
 
 from showcase.archives import ArchiveError, extract_model_archive
 from showcase.serving.errors import ModelLoadError
-from showcase.serving.versions import image_version
+from showcase.serving.versions import image_version, writes_pickle
 
 MODEL_FILE = "xgboost-model"
 ALLOWANCE = "SHOWCASE_ALLOW_PICKLED_MODELS=true (or --allow-pickled-models)"
@@ -69,7 +71,8 @@ def load_model(
         ) from None
     pickled = data[:1] == PICKLE_PROTOCOL
     if pickled and not unpickle:
-        version = image_version(image) or "before 1.3-1"
+        version = image_version(image) if writes_pickle(image) else None
+        version = version or "before 1.3-1"
         raise ModelLoadError(
             f"{what}: {MODEL_FILE} is a Python pickle, as the built-in XGBoost image {version} writes it "
             "(versions 0.90-1 to 1.2-x); it is unpickled only when this home's own training job wrote the archive "
@@ -116,6 +119,39 @@ def _unpickled(data: bytes) -> xgb.Booster:
     return booster
 
 
+def is_pickled(model_dir: str | os.PathLike[str]) -> bool:
+    """Whether ``model_dir/xgboost-model`` is a pickle, from its first byte alone (nothing is unpickled)."""
+    try:
+        with (Path(model_dir) / MODEL_FILE).open("rb") as file:
+            return file.read(1) == PICKLE_PROTOCOL
+    except OSError:
+        return False
+
+
+def check_in_own_process(model_dir: str | os.PathLike[str], *, model_package_arn: str, image: str) -> int:
+    """Load a pickled model, with the permission, in a process of its own (as a worker will), never in this one;
+    its number of features, or ModelLoadError with the reason the loading process gave."""
+    command = [sys.executable, "-m", __name__, str(model_dir), model_package_arn, image]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"the check exited with code {done.returncode}"]
+        raise ModelLoadError(lines[-1], model_package_arn=model_package_arn)
+    return int(done.stdout.strip())
+
+
+def main(argv: list[str]) -> int:
+    """``python -m showcase.serving.model MODEL_DIR ARN IMAGE``: load a pickled model with the permission the
+    deploying process decided, probe it and print its number of features (``check_in_own_process``)."""
+    model_dir, arn, image = argv
+    try:
+        model = load_model(model_dir, model_package_arn=arn, image=image, unpickle=True)
+    except ModelLoadError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(model.num_features)
+    return 0
+
+
 def extract_and_check(
     archive: str | os.PathLike[str], dest: str | os.PathLike[str], *, model_package_arn: str, image: str = ""
 ) -> LoadedModel:
@@ -125,3 +161,7 @@ def extract_and_check(
     except ArchiveError as exc:
         raise ModelLoadError(f"{model_package_arn}: {exc}", model_package_arn=model_package_arn) from exc
     return load_model(dest, model_package_arn=model_package_arn, image=image)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
