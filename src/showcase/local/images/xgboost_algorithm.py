@@ -7,7 +7,8 @@ Per-round evaluation lines go to the log in the container's CloudWatch form
 (``[3]#011train-rmse:2.10000#011validation-rmse:2.30000``). The model is saved as ``xgboost-model`` the
 way the image of the step's tag saves it: with ``Booster.save_model`` (XGBoost's UBJSON format) from 1.3-1
 on, with pickle before (``showcase.serving.versions.writes_pickle``), so that an evaluate script written for
-its image works unchanged. This project's own code never unpickles it.
+its image works unchanged. It is unpickled only in a Transform job or an endpoint worker, with the permission
+its runner or deploy gave (``showcase.registry.provenance``).
 """
 
 from __future__ import annotations
