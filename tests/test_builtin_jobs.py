@@ -261,7 +261,7 @@ else:
     os.replace = stop_first(os.replace)
 features = np.random.default_rng(0).normal(size=(200, 3)).astype("float32")
 channel = algorithm.DenseChannel("train", features, features[:, 0] * 2, None)
-hyperparameters = validate({"num_round": "5", "objective": "reg:squarederror"})
+hyperparameters = validate({"num_round": "5", "objective": "reg:squarederror"}, "image:1.7-1")
 algorithm.train(hyperparameters, {"train": channel}, Path(sys.argv[1]), sys.stdout)
 """
 

@@ -368,7 +368,7 @@ def test_training_on_libsvm_by_default(tmp_path: Path, store: ObjectStore, regis
         ({"num_round": "0"}, r"Hyperparameter num_round: 0 is not in \[1, \+inf\)"),
         ({"num_round": "5", "max_depth": "2.5"}, "Hyperparameter max_depth: could not parse value '2.5'"),
         ({"num_round": "5", "objective": "reg:nope"}, "Hyperparameter objective: reg:nope is not in"),
-        ({"num_round": "5", "learning_rate": "0.1"}, "Extraneous hyperparameter found: learning_rate"),
+        ({"num_round": "5", "silent": "0"}, "Extraneous hyperparameter found: silent"),
         ({"num_round": "5", "objective": "multi:softmax"}, "Require input for parameter 'num_class'"),
         ({"num_round": "5", "eval_metric": "rmse,bogus"}, r"Hyperparameter eval_metric: \['rmse', 'bogus'\]"),
         ({"num_round": "5", "eval_metric": "auc"}, "Metric 'auc' can only be applied for classification"),

@@ -61,6 +61,11 @@ def test_an_aws_template_style_pipeline_runs_unchanged(tmp_path: Path, abalone_p
     assert 0 < report["regression_metrics"]["mse"]["value"] < 6.0
     (model_uri,) = [uri for uri in store.list("s3://showcase-local/") if uri.endswith("/output/model.tar.gz")]
     assert member(store.get_bytes(model_uri), "xgboost-model")[:1] == b"\x80"  # pickled, as image 1.0-1 does
+    # The model this home trained is created and batch transforms the test split in its own job process.
+    (transformed,) = store.list("s3://showcase-local/Abalone/transform/")
+    test_rows = store.get_bytes(transformed.replace("/transform/", "/test/").removesuffix(".out")).splitlines()
+    predictions = [float(line) for line in store.get_bytes(transformed).splitlines()]
+    assert len(predictions) == len(test_rows) and all(0 < value < 30 for value in predictions)
 
 
 def test_two_model_trainer_jobs_in_parallel_and_a_failure_file(tmp_path: Path) -> None:

@@ -548,3 +548,16 @@ def test_trials_run_at_most_as_many_at_a_time_as_the_host_has_cores(
     )
     running = list(itertools.accumulate(change for _, change in edges))
     assert max(running) <= 2, edges
+
+
+def test_a_1_0_1_tuning_job_with_silent_and_reg_linear_runs_every_trial(store: ObjectStore, tmp_path: Path) -> None:
+    """The Projects template's tuning shape: image 1.0-1, whose container accepts ``silent`` (0-1) and ``reg:linear``;
+    every trial trains (on 1.7-1 each would fail: Extraneous hyperparameter found: silent)."""
+    arguments = tuning("Random", {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}]})
+    definition = arguments["TrainingJobDefinition"]
+    definition["AlgorithmSpecification"]["TrainingImage"] = XGBOOST_IMAGE.replace(":1.7-1", ":1.0-1-cpu-py3")
+    definition["StaticHyperParameters"] = {"objective": "reg:linear", "num_round": "5", "silent": "0"}
+    properties = run(store, tmp_path, arguments)
+    counters = properties["TrainingJobStatusCounters"]
+    assert counters["Completed"] == 4 and counters["NonRetryableError"] == 0
+    assert properties["BestTrainingJob"]["TunedHyperParameters"]["eta"]

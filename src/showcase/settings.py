@@ -43,6 +43,19 @@ def _get_int(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _get_flag(name: str) -> bool:
+    value = _get(name, "false").strip().lower()
+    if value not in ("true", "false"):
+        raise UsageError(f"{PREFIX}{name} must be true or false, got {value!r}")
+    return value == "true"
+
+
+def pickled_models_allowed() -> bool:
+    """``SHOWCASE_ALLOW_PICKLED_MODELS``: whether a pickled ``xgboost-model`` this home did not train may be
+    unpickled (in a job or endpoint worker process only); false unless set."""
+    return _get_flag("ALLOW_PICKLED_MODELS")
+
+
 def _get_matching(name: str, default: str, pattern: re.Pattern[str], example: str) -> str:
     value = _get(name, default)
     if not pattern.match(value):
@@ -101,6 +114,9 @@ class Settings:
     job_server: str = "auto"
     """``auto``: built-in images' jobs are forked from a pre-imported interpreter on Linux; ``off``: each starts a
     fresh interpreter (``SHOWCASE_JOB_SERVER``)."""
+    allow_pickled_models: bool = False
+    """Whether a pickled model archive this home's training jobs did not write may be loaded by a Transform job or
+    an endpoint worker (``SHOWCASE_ALLOW_PICKLED_MODELS``; ``--allow-pickled-models``)."""
 
     @property
     def store_root(self) -> Path:
@@ -126,4 +142,5 @@ def load(home: str | os.PathLike[str] | None = None) -> Settings:
         account=_get_matching("ACCOUNT", DEFAULT_ACCOUNT, _ACCOUNT, "123456789012 (12 digits)"),
         container_view=_get_matching("CONTAINER_VIEW", "auto", _CONTAINER_VIEW, "auto or off"),
         job_server=_get_matching("JOB_SERVER", "auto", _JOB_SERVER, "auto or off"),
+        allow_pickled_models=pickled_models_allowed(),
     )

@@ -41,6 +41,7 @@ class Context:
     def settings(self) -> Settings:
         from showcase import settings
 
+        apply_pickles_flag(self.args)
         return settings.load(self.args.home)
 
 
@@ -326,3 +327,21 @@ def read_json_file(path: str, what: str) -> Any:
         return load_json(text)
     except ValueError as exc:
         raise UsageError(f"{what} {path!r} {exc}") from None
+
+
+def add_pickles_flag(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--allow-pickled-models`` on ``parser`` (returned)."""
+    parser.add_argument(
+        "--allow-pickled-models",
+        action="store_true",
+        help="let Transform jobs and endpoint workers unpickle a pickled xgboost-model (images before 1.3-1) that "
+        "this home's training jobs did not write (as SHOWCASE_ALLOW_PICKLED_MODELS=true); only for archives you trust",
+    )
+    return parser
+
+
+def apply_pickles_flag(args: argparse.Namespace) -> None:
+    """``--allow-pickled-models`` is the setting ``SHOWCASE_ALLOW_PICKLED_MODELS=true`` for this process and the
+    ones it starts."""
+    if getattr(args, "allow_pickled_models", False):
+        os.environ["SHOWCASE_ALLOW_PICKLED_MODELS"] = "true"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 
 from showcase.cli import endpoint_deploy, endpoint_serve, endpoint_status
-from showcase.cli.common import add_allowed_host
+from showcase.cli.common import add_allowed_host, add_pickles_flag
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME
 
 
@@ -60,7 +60,7 @@ def _add_serve(endpoint: argparse._SubParsersAction) -> None:
         help="worker processes (default: SAGEMAKER_MODEL_SERVER_WORKERS, else the CPU count)",
     )
     add_allowed_host(serve)
-    serve.set_defaults(handler=endpoint_serve.serve)
+    add_pickles_flag(serve).set_defaults(handler=endpoint_serve.serve)
 
 
 def _add_deploy_and_promote(endpoint: argparse._SubParsersAction) -> None:
@@ -71,7 +71,7 @@ def _add_deploy_and_promote(endpoint: argparse._SubParsersAction) -> None:
     deploy.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
     )
-    deploy.set_defaults(handler=endpoint_deploy.deploy)
+    add_pickles_flag(deploy).set_defaults(handler=endpoint_deploy.deploy)
 
     promote = endpoint.add_parser("promote", help="deploy what one endpoint serves to another, once approved")
     promote.add_argument("--from", dest="source", required=True, metavar="NAME", help="the endpoint promoted from")

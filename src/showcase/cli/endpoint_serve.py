@@ -101,6 +101,7 @@ def _detach(ctx: Context, paths: Any) -> int:
         command += ["--workers", str(args.workers)]
     for name in args.allowed_host:
         command += ["--allowed-host", name]
+    command += ["--allow-pickled-models"] if args.allow_pickled_models else []
     paths.root.mkdir(parents=True, exist_ok=True)
     log_path = paths.root / "serve.log"
     with log_path.open("ab") as log:

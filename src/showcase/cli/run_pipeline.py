@@ -26,6 +26,8 @@ from showcase.cli.common import (
     ArgumentParser,
     Context,
     add_log_level,
+    add_pickles_flag,
+    apply_pickles_flag,
     configure_logging,
     key_value_flag,
     kwargs_flag,
@@ -118,6 +120,7 @@ def _add_local_build_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--print-definition", action="store_true", help="print the whole definition JSON (on stderr) before it runs"
     )
+    add_pickles_flag(parser)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -185,6 +188,7 @@ def _local(args: Any, out: Output) -> int:
     from showcase import settings
     from showcase.cli.local import local_paths, run, show_outcome
 
+    apply_pickles_flag(args)
     config = settings.load(args.home)
     built = _build_local(args)
     definition = built.definition

@@ -46,8 +46,14 @@ CREATE TABLE IF NOT EXISTS models (
     created_at TEXT NOT NULL,
     request    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS trained_archives (
+    sha256     TEXT NOT NULL PRIMARY KEY CHECK (length(sha256) = 64),
+    uri        TEXT NOT NULL,
+    job_name   TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 """
-TABLES = ("model_package_groups", "model_packages", "models")
+TABLES = ("model_package_groups", "model_packages", "models", "trained_archives")
 # What to do about the SQLite errors a user can cause or meet, by the words of the error.
 HINTS = {
     "disk is full": " (free some space on its disk)",

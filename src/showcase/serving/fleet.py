@@ -22,6 +22,7 @@ another down, the arbiter covers by replacing a worker.
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 import uuid
@@ -30,13 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from showcase.archives import ArchiveError, extract_model_archive
 from showcase.errors import RegistryError, UsageError
 from showcase.registry import Registry
+from showcase.registry.provenance import unpickle_permission
 from showcase.serving.errors import ModelLoadError
 from showcase.settings import Settings
 from showcase.statuses import ApprovalStatus
 from showcase.store import ObjectStore, StoreError
 
+logger = logging.getLogger(__name__)
 PRIMARY, CHALLENGER, SHADOW = "AllTraffic", "Challenger", "Shadow"
 
 
@@ -58,6 +62,9 @@ class Variant:
     model_data_url: str
     model_dir: str
     weight: float = 1.0
+    unpickle: bool = False
+    """Whether its workers may unpickle its ``xgboost-model``: decided when it was deployed (this home trained the
+    archive, or pickled models are allowed), and checked then in a process of its own."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,12 +73,18 @@ class Variant:
             "model_data_url": self.model_data_url,
             "model_dir": self.model_dir,
             "weight": self.weight,
+            "unpickle": self.unpickle,
         }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Variant:
         return cls(
-            raw["name"], raw["model_package_arn"], raw.get("model_data_url", ""), raw["model_dir"], raw["weight"]
+            raw["name"],
+            raw["model_package_arn"],
+            raw.get("model_data_url", ""),
+            raw["model_dir"],
+            raw["weight"],
+            raw.get("unpickle") is True,
         )
 
 
@@ -181,8 +194,6 @@ def prepare_fleet(
 
 
 def _prepare_variant(spec: VariantSpec, settings: Settings, models_dir: Path, source: str) -> Variant:
-    from showcase.serving.model import extract_and_check
-
     arn = spec.model_package_arn
     field = {PRIMARY: "ModelPackageName", CHALLENGER: "ChallengerModelPackageName"}.get(
         spec.name, "ShadowModelPackageName"
@@ -213,8 +224,30 @@ def _prepare_variant(spec: VariantSpec, settings: Settings, models_dir: Path, so
     group, version = arn.rsplit("/", 2)[-2:]
     model_dir = models_dir / group / f"{version}-{uuid.uuid4().hex[:8]}"
     try:
-        extract_and_check(archive, model_dir, model_package_arn=arn, image=str(container.get("Image", "")))
-    except ModelLoadError:
+        unpickle = _extract_and_check(archive, model_dir, settings, arn=arn, image=str(container.get("Image", "")))
+    except (ModelLoadError, RegistryError):
         shutil.rmtree(model_dir, ignore_errors=True)
         raise
-    return Variant(spec.name, arn, url, str(model_dir), spec.weight)
+    return Variant(spec.name, arn, url, str(model_dir), spec.weight, unpickle)
+
+
+def _extract_and_check(archive: Path, model_dir: Path, settings: Settings, *, arn: str, image: str) -> bool:
+    """Extract and load the model; whether workers may unpickle it.
+
+    A pickled ``xgboost-model`` (the images before 1.3-1) is loaded only when this home's training job wrote the
+    archive or the settings allow it, and then in a process of its own, as the workers will: never in this one.
+    """
+    from showcase.serving.model import check_in_own_process, is_pickled, load_model
+
+    try:
+        extract_model_archive(archive, model_dir)
+    except ArchiveError as exc:
+        raise ModelLoadError(f"{arn}: {exc}", model_package_arn=arn) from exc
+    if is_pickled(model_dir):
+        permission = unpickle_permission(archive, settings.registry_path, allowed=settings.allow_pickled_models)
+        if permission is not None:
+            logger.info("%s: a pickled xgboost-model may be loaded: %s", arn, permission)
+            check_in_own_process(model_dir, model_package_arn=arn, image=image)
+            return True
+    load_model(model_dir, model_package_arn=arn, image=image)
+    return False

@@ -71,7 +71,12 @@ Loader = Callable[[Variant, int], LoadedModel]
 
 
 def _load(variant: Variant, generation: int) -> LoadedModel:
-    return load_model(variant.model_dir, model_package_arn=variant.model_package_arn, generation=generation)
+    return load_model(
+        variant.model_dir,
+        model_package_arn=variant.model_package_arn,
+        generation=generation,
+        unpickle=variant.unpickle,
+    )
 
 
 class Routes:

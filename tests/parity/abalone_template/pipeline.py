@@ -1,8 +1,10 @@
 """An Abalone pipeline written the way AWS's MLOps project template writes one, with SDK v3.
 
 It makes its own sessions (``get_session``, ``get_pipeline_session``), uploads its data with the
-SDK while building, trains the built-in XGBoost algorithm at image 1.0-1, and its scripts hard-code
-the container's ``/opt/ml/processing`` paths. Nothing in it knows about the local runtime.
+SDK while building, trains the built-in XGBoost algorithm at image 1.0-1 (``silent=0``, ``reg:linear``, as
+the template does), and its scripts hard-code the container's ``/opt/ml/processing`` paths. When the MSE is
+low enough it creates a model and batch transforms the test split with it, as AWS's Abalone example
+does. Nothing in it knows about the local runtime.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.s3 import S3Uploader
 from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
 from sagemaker.core.training.configs import Compute, InputData
+from sagemaker.core.transformer import Transformer
 from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
 from sagemaker.core.workflow.functions import JsonGet
 from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
@@ -23,8 +26,10 @@ from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
+from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep, TransformStep
+from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
 BASE_DIR = os.path.dirname(os.path.realpath(__file__))
@@ -122,6 +127,7 @@ def get_pipeline(
         hyperparameters={
             "objective": "reg:linear",
             "num_round": 50,
+            "silent": 0,
             "max_depth": 5,
             "eta": 0.2,
             "gamma": 4,
@@ -189,11 +195,35 @@ def get_pipeline(
         property_files=[evaluation_report],
     )
 
+    model = ModelBuilder(
+        image_uri=image_uri,
+        s3_model_data_url=step_train.properties.ModelArtifacts.S3ModelArtifacts,
+        role_arn=role,
+        sagemaker_session=pipeline_session,
+    )
+    step_create_model = ModelStep(name="AbaloneCreateModel", step_args=model.build())
+    transformer = Transformer(
+        model_name=step_create_model.properties.ModelName,
+        instance_type="ml.m5.xlarge",
+        instance_count=1,
+        output_path=f"s3://{bucket}/{base_job_prefix}/transform",
+        sagemaker_session=pipeline_session,
+    )
+    step_transform = TransformStep(
+        name="AbaloneTransform",
+        step_args=transformer.transform(
+            data=step_process.properties.ProcessingOutputConfig.Outputs["test"].S3Output.S3Uri,
+            content_type="text/csv",
+            split_type="Line",
+            input_filter="$[1:]",
+        ),
+    )
+
     mse = JsonGet(step_name=step_eval.name, property_file=evaluation_report, json_path="regression_metrics.mse.value")
     step_cond = ConditionStep(
         name="CheckMSEAbaloneEvaluation",
         conditions=[ConditionLessThanOrEqualTo(left=mse, right=mse_limit)],
-        if_steps=[],
+        if_steps=[step_create_model, step_transform],
         else_steps=[FailStep(name="AbaloneMSETooHigh", error_message="the model's MSE is above MseLimit")],
     )
 

@@ -10,9 +10,13 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from showcase.local.images import MODULE, analyzer, xgboost_job
+from showcase.local.images import MODULE, analyzer, transform_job, xgboost_job
 
-JOBS: Mapping[str, Callable[..., int]] = {"xgboost": xgboost_job.run, "analyzer": analyzer.run}
+JOBS: Mapping[str, Callable[..., int]] = {
+    "xgboost": xgboost_job.run,
+    "analyzer": analyzer.run,
+    "transform": transform_job.run,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -29,4 +33,6 @@ def preload() -> None:
     import showcase.local.images.xgboost_algorithm
     import showcase.monitoring.checks
     import showcase.monitoring.profile
-    import showcase.monitoring.statistics  # noqa: F401
+    import showcase.monitoring.statistics
+    import showcase.serving.codec
+    import showcase.serving.model  # noqa: F401

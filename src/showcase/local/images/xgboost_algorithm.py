@@ -6,15 +6,15 @@ skipped). ``text/csv``: label in the first column, no header (``csv_weights=1``:
 Per-round evaluation lines go to the log in the container's CloudWatch form
 (``[3]#011train-rmse:2.10000#011validation-rmse:2.30000``). The model is saved as ``xgboost-model`` the
 way the image of the step's tag saves it: with ``Booster.save_model`` (XGBoost's UBJSON format) from 1.3-1
-on, with pickle before (``writes_pickle``), so that an evaluate script written for its image works
-unchanged. This project's own code never unpickles it.
+on, with pickle before (``showcase.serving.versions.writes_pickle``), so that an evaluate script written for
+its image works unchanged. It is unpickled only in a Transform job or an endpoint worker, with the permission
+its runner or deploy gave (``showcase.registry.provenance``).
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import re
 import signal
 import threading
 from collections.abc import Iterator, Mapping
@@ -38,7 +38,6 @@ CONTENT_TYPES = {
 }
 DEFAULT_CONTENT_TYPE = "text/libsvm"
 MODEL_FILE = "xgboost-model"
-_VERSION_TAG = re.compile(r":(\d+)\.(\d+)-\d+")
 
 
 class AlgorithmClientError(ShowcaseError):
@@ -242,11 +241,3 @@ def _save(booster: xgboost.Booster, model_dir: Path, *, pickled: bool) -> None:
         os.replace(partial, model_dir / MODEL_FILE)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def writes_pickle(image_uri: str) -> bool:
-    """Whether the built-in image of this tag saves ``xgboost-model`` with pickle: 0.90-x to 1.2-x do,
-    1.3-1 and later use ``Booster.save_model`` (AWS's developer guide; the container's source agrees).
-    A URI without a version tag is taken as the newest image."""
-    match = _VERSION_TAG.search(image_uri)
-    return match is not None and (int(match.group(1)), int(match.group(2))) < (1, 3)

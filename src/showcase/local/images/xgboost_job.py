@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from showcase.local.images.job import failed, read_json
+from showcase.serving.versions import writes_pickle
 
 _ROUND = re.compile(r"^\[(\d+)\]#011(.*)$")
 
@@ -54,11 +55,13 @@ def run(root: Path, image: str) -> int:
     try:
         import_xgboost()
         from showcase.local.images import xgboost_algorithm as algorithm
-        from showcase.local.images.hyperparameters import HyperparameterError, validate
+        from showcase.local.images.hyperparameters import HyperparameterError, notes, validate
 
         try:
             config = root / "input" / "config"
-            hyperparameters = validate(read_json(config / "hyperparameters.json"))
+            hyperparameters = validate(read_json(config / "hyperparameters.json"), image)
+            for note in notes(hyperparameters):
+                print(note, flush=True)
             channels = {}
             for name, spec in read_json(config / "inputdataconfig.json").items():
                 kind = algorithm.content_kind(spec.get("ContentType"))
@@ -66,9 +69,7 @@ def run(root: Path, image: str) -> int:
                 channels[name] = algorithm.load_channel(name, root / "input" / "data" / name, kind, csv_weights=weights)
             if "train" not in channels:
                 raise algorithm.AlgorithmClientError("the 'train' channel is required (InputDataConfig has none)")
-            algorithm.train(
-                hyperparameters, channels, root / "model", sys.stdout, pickled=algorithm.writes_pickle(image)
-            )
+            algorithm.train(hyperparameters, channels, root / "model", sys.stdout, pickled=writes_pickle(image))
         except (HyperparameterError, algorithm.AlgorithmClientError) as exc:
             return failed(failure, f"ClientError: {exc}")
     except Exception as exc:  # the container's catch-all: any other error is the algorithm's

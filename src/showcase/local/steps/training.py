@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from showcase.clock import timestamp
-from showcase.errors import JobStopped
+from showcase.errors import JobStopped, RegistryError
 from showcase.local import images
-from showcase.local.images.hyperparameters import HyperparameterError, validate
+from showcase.local.images.hyperparameters import HyperparameterError, validate, version_problem
 from showcase.local.images.xgboost_job import FinalMetrics
 from showcase.local.jobs import JobContext
 from showcase.local.processes.container import CONTAINER_ROOT
@@ -46,6 +46,7 @@ from showcase.local.steps.standins import image_problem, repository
 from showcase.local.steps.training_env import raw_hyperparameters, training_environment
 from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.names import CHANNEL_NAME, shown
+from showcase.registry.provenance import TrainedArchives
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
@@ -73,7 +74,7 @@ def _algorithm_problems(arguments: dict[str, Any]) -> list[str]:
             f"(supported repositories: {', '.join(sorted(ALGORITHM_IMAGES))}); to run your own code in a "
             "framework image, use script mode (sagemaker_program) or a python ContainerEntrypoint"
         ]
-    return [problem for problem in [image_problem(image)] if problem]
+    return [problem for problem in [image_problem(image), version_problem(image)] if problem]
 
 
 def _run_algorithm(context: JobContext, name: str) -> Trained:
@@ -81,8 +82,9 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     writes ``/opt/ml/input/config/*.json``, reads the per-round lines as they come and archives ``/opt/ml/model``."""
     arguments = context.arguments
     hyperparameters = raw_hyperparameters(arguments)
+    image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
     try:
-        validate(hyperparameters)  # as CreateTrainingJob would: before any data is staged
+        validate(hyperparameters, image)  # as CreateTrainingJob would: before any data is staged
     except HyperparameterError as exc:
         raise fail(context, f"ClientError: {exc}") from exc
     context.log.write(f"TrainingJob {name}: hyperparameters {hyperparameters}\n")
@@ -97,7 +99,6 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
         in_view=in_view,
     )
     root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
-    image = str(arguments["AlgorithmSpecification"]["TrainingImage"])
     final = FinalMetrics()
     command = images.command("xgboost", root, image)
     run_job_process(
@@ -177,10 +178,15 @@ def _channel_name_problems(index: int, channel: object) -> list[str]:
 
 
 def _upload(context: JobContext, output: str, archives: dict[str, Path]) -> None:
+    """Upload the job's archives; ``model.tar.gz`` is also noted, by its sha256, as one this home trained."""
     for file_name, archive in archives.items():
         try:
             context.store.put_file(f"{output}/{file_name}", archive)
-        except StoreError as exc:
+            if file_name == "model.tar.gz":
+                TrainedArchives(context.registry.path).record(
+                    archive, uri=f"{output}/{file_name}", job_name=context.job_name
+                )
+        except (StoreError, RegistryError) as exc:
             raise fail(context, f"uploading {file_name}: {exc}") from exc
         context.log.write(f"uploaded {file_name} to {output}/{file_name}\n")
 

@@ -1,44 +1,44 @@
-"""The Transform executor: a batch transform job with the local endpoint's model loading and codec.
+"""The Transform executor: a batch transform job in a job process of its own, with the endpoint's model loading
+and codec (``images.transform_job``): a row gets the same answer there as from the endpoint.
 
-The model is the record a Model step created (``ModelName``, read from the registry); its archive is
-extracted and loaded by ``showcase.serving.model`` and every mini-batch goes through
-``showcase.serving.codec`` (``decode``, ``encode``): a row gets the same answer here as from the endpoint.
-
-- Input: every object under ``TransformInput.DataSource.S3DataSource.S3Uri`` (S3Prefix), split into records
-  by ``SplitType`` (``Line``: one record per non-blank line; ``None``: the object is one record).
-- Mini-batches: ``BatchStrategy`` ``MultiRecord`` (as many records as fit in ``MaxPayloadInMB``, default 6)
-  or ``SingleRecord``; a record larger than ``MaxPayloadInMB`` fails the job, as on SageMaker.
-- Output: one object ``<S3OutputPath>/<key relative to the input prefix>.out`` per input object, written
-  only once every object has been transformed. ``AssembleWith Line`` ends each record's output with a
-  newline; ``None`` concatenates the responses.
-- ``DataProcessing``: ``InputFilter`` on each record (a CSV record is the array of its fields), ``JoinSource
-  Input`` (CSV output: the fields appended to the input's; JSON Lines output: ``{"SageMakerInput": [...],
-  "SageMakerOutput": {...}}``), then ``OutputFilter``; JSONPath as ``jsonpath`` documents.
+The runner checks the arguments, finds the model a Model step created (``ModelName``, in the registry), extracts
+its archive into the job's ``/opt/ml/model``, stages every object under
+``TransformInput.DataSource.S3DataSource.S3Uri`` (S3Prefix) into ``/opt/ml/input/data/transform``, writes the
+plan to ``/opt/ml/input/config/transform.json`` and starts the job (``run_job_process``: its own ``/opt/ml``, its
+log, stopping and ``StoppingCondition`` as for every job). It decides whether the job may unpickle a pickled
+``xgboost-model`` (the images before 1.3-1 write one): only when this home's training job wrote the archive,
+byte for byte, or ``SHOWCASE_ALLOW_PICKLED_MODELS`` allows it (``registry.provenance``); the runner itself never
+reads the model. Once the job has transformed every object, one object ``<S3OutputPath>/<key relative to the
+input prefix>.out`` per input object is uploaded. ``images.transform_job`` says how records, mini-batches,
+``AssembleWith`` and ``DataProcessing`` are read.
 """
 
 from __future__ import annotations
 
-import json
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from showcase.archives import ArchiveError, extract_model_archive
 from showcase.clock import timestamp
-from showcase.errors import JobStopped, RegistryError
+from showcase.errors import RegistryError
+from showcase.files import write_json_atomically
+from showcase.local import images
+from showcase.local.images import jsonpath
+from showcase.local.images.transform_job import CONFIG, INPUT, MEBIBYTE, OUTPUT, Plan
 from showcase.local.jobs import JobContext
-from showcase.local.steps import jsonpath
-from showcase.local.steps.common import fail, host_path, is_expression, job_arn
+from showcase.local.processes.container import CONTAINER_ROOT
+from showcase.local.steps.common import fail, host_path, is_expression, job_arn, job_view, run_job_process
 from showcase.local.steps.standins import repository
 from showcase.local.steptype import AwsStep, StepType
 from showcase.names import MODEL_NAME
-from showcase.serving.errors import ModelLoadError
+from showcase.registry.provenance import unpickle_permission
+from showcase.settings import pickled_models_allowed
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
 if TYPE_CHECKING:
     from types import ModuleType
-
-    from showcase.serving.model import LoadedModel
 
 
 def _codec() -> ModuleType:
@@ -49,7 +49,6 @@ def _codec() -> ModuleType:
     return codec
 
 
-MEBIBYTE = 1024 * 1024
 DEFAULT_MAX_PAYLOAD_MB = 6
 SERVED_IMAGES = frozenset({"sagemaker-xgboost"})
 SPLIT_TYPES = ("None", "Line")
@@ -57,21 +56,6 @@ STRATEGIES = ("MultiRecord", "SingleRecord")
 ASSEMBLE_WITH = ("None", "Line")
 SPLIT_ACCEPTS = ("text/csv", "application/jsonlines")  # the codec's CSV and JSONLINES
 """Accept types whose response holds one line per record (what joining and output filters need)."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A transform job's settings, checked and defaulted."""
-
-    content_type: str
-    accept: str
-    split_line: bool
-    single_record: bool
-    max_payload: int
-    assemble_line: bool
-    input_filter: jsonpath.JsonPath | None
-    output_filter: jsonpath.JsonPath | None
-    join: bool
 
 
 def _problems(arguments: dict[str, Any]) -> list[str]:
@@ -165,8 +149,8 @@ def _plan(arguments: dict[str, Any]) -> Plan:
         single_record=arguments.get("BatchStrategy", "MultiRecord") == "SingleRecord",
         max_payload=int(arguments.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)) * MEBIBYTE,
         assemble_line=output.get("AssembleWith", "None") == "Line",
-        input_filter=None if filters["InputFilter"] in (None, "$") else jsonpath.parse(filters["InputFilter"]),
-        output_filter=None if filters["OutputFilter"] in (None, "$") else jsonpath.parse(filters["OutputFilter"]),
+        input_filter=None if filters["InputFilter"] in (None, "$") else str(filters["InputFilter"]),
+        output_filter=None if filters["OutputFilter"] in (None, "$") else str(filters["OutputFilter"]),
         join=processing.get("JoinSource", "None") == "Input",
     )
 
@@ -182,78 +166,90 @@ class TransformExecutor:
             raise fail(context, "; ".join(problems))
         name = context.job_name
         started = timestamp()
-        plan = _plan(arguments)
-        model = self._model(context, str(arguments["ModelName"]))
+        model = _stage_model(context, str(arguments["ModelName"]))
         source = str(arguments["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
         output_path = str(arguments["TransformOutput"]["S3OutputPath"]).rstrip("/")
-        outputs: dict[str, bytes] = {}
-        for uri, relative in _inputs(context, source):
-            if context.stop is not None and context.stop.is_set():  # StopTransformJob: between objects
-                message = f"TransformJob {name} was stopped"
-                context.log.write(f"{message}\n")
-                raise JobStopped(message, step_name=context.step_name, execution_id=context.execution_id)
+        objects = list(_inputs(context, source))
+        staged = host_path(context.work_dir, f"/opt/ml/{INPUT}")
+        staged.mkdir(parents=True, exist_ok=True)
+        for number, (uri, _) in enumerate(objects):
             try:
-                data = context.store.get_bytes(uri)
-                outputs[f"{output_path}/{relative}.out"] = _transform(data, plan, model)
-            except _codec().RequestError as exc:
-                raise fail(context, f"ClientError: {uri}: {exc.message}") from exc
-            context.log.write(f"TransformJob {name}: transformed {uri}\n")
-        for uri, body in outputs.items():
-            try:
-                context.store.put_bytes(uri, body)
-            except StoreError as exc:
-                raise fail(context, f"writing {uri}: {exc}") from exc
-            context.log.write(f"wrote {uri} ({len(body)} bytes)\n")
-        ended = timestamp()
-        kept = (
-            "ModelName",
-            "MaxConcurrentTransforms",
-            "ModelClientConfig",
-            "MaxPayloadInMB",
-            "BatchStrategy",
-            "Environment",
-            "TransformInput",
-            "TransformOutput",
-            "TransformResources",
-            "DataProcessing",
+                shutil.copyfile(context.store.path_of(uri), staged / str(number))
+            except (StoreError, OSError) as exc:
+                raise fail(context, f"TransformInput {uri}: {exc}") from exc
+        context.log.write(f"staged {len(objects)} input object(s) from {source} into {staged}\n")
+        config = {**model, "Plan": _plan(arguments).to_json(), "Objects": [uri for uri, _ in objects], "JobName": name}
+        host_path(context.work_dir, f"/opt/ml/{CONFIG}").parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomically(host_path(context.work_dir, f"/opt/ml/{CONFIG}"), config)
+        in_view = job_view(context)
+        root = str(CONTAINER_ROOT) if in_view else str(context.work_dir)
+        command = images.command("transform", root)
+        run_job_process(
+            context, "TransformJob", name, command, env=images.environment(), cwd=context.work_dir, in_view=in_view
         )
-        return {
-            **{key: arguments[key] for key in kept if key in arguments},
-            "TransformJobName": name,
-            "TransformJobArn": job_arn(context, "transform-job", name),
-            "TransformJobStatus": JobStatus.COMPLETED,
-            "CreationTime": started,
-            "TransformStartTime": started,
-            "TransformEndTime": ended,
-        }
+        for number, (_, relative) in enumerate(objects):  # uploaded only once every object has been transformed
+            result, uri = host_path(context.work_dir, f"/opt/ml/{OUTPUT}/{number}.out"), f"{output_path}/{relative}.out"
+            try:
+                context.store.put_file(uri, result)
+            except (StoreError, OSError) as exc:
+                raise fail(context, f"writing {uri}: {exc}") from exc
+            context.log.write(f"wrote {uri} ({result.stat().st_size} bytes)\n")
+        return _properties(context, name, started)
 
-    @staticmethod
-    def _model(context: JobContext, model_name: str) -> LoadedModel:
-        try:
-            described = context.registry.describe_model(ModelName=model_name)
-        except RegistryError as exc:
-            raise fail(context, f"ModelName {model_name}: {exc} (a Model step creates it)") from exc
-        containers = described.get("Containers") or [described["PrimaryContainer"]]
-        if len(containers) != 1:
-            raise fail(context, f"model {model_name} has {len(containers)} containers; one is served locally")
-        image, url = containers[0]["Image"], containers[0].get("ModelDataUrl")
-        if repository(image) not in SERVED_IMAGES or url is None:
-            raise fail(
-                context,
-                f"model {model_name}: image {image} with model data {url} cannot be served locally "
-                f"(served: {', '.join(sorted(SERVED_IMAGES))} with a ModelDataUrl)",
-            )
-        archive = host_path(context.work_dir, "/opt/ml/model.tar.gz")
-        try:
-            archive.parent.mkdir(parents=True, exist_ok=True)
-            archive.write_bytes(context.store.get_bytes(url))
-            from showcase.serving.model import extract_and_check
 
-            model = extract_and_check(archive, host_path(context.work_dir, "/opt/ml/model"), model_package_arn=url)
-        except (StoreError, ModelLoadError) as exc:
-            raise fail(context, f"model {model_name}: {exc}") from exc
-        context.log.write(f"loaded model {model_name} from {url} ({model.num_features} features)\n")
-        return model
+def _properties(context: JobContext, name: str, started: str) -> dict[str, Any]:
+    arguments = context.arguments
+    kept = (
+        "ModelName",
+        "MaxConcurrentTransforms",
+        "ModelClientConfig",
+        "MaxPayloadInMB",
+        "BatchStrategy",
+        "Environment",
+        "TransformInput",
+        "TransformOutput",
+        "TransformResources",
+        "DataProcessing",
+    )
+    return {
+        **{key: arguments[key] for key in kept if key in arguments},
+        "TransformJobName": name,
+        "TransformJobArn": job_arn(context, "transform-job", name),
+        "TransformJobStatus": JobStatus.COMPLETED,
+        "CreationTime": started,
+        "TransformStartTime": started,
+        "TransformEndTime": timestamp(),
+    }
+
+
+def _stage_model(context: JobContext, model_name: str) -> dict[str, Any]:
+    """Extract the model's archive into the job's ``/opt/ml/model`` and decide, without reading the model, whether
+    the job may unpickle it (``registry.provenance``); the model part of the job's configuration."""
+    try:
+        described = context.registry.describe_model(ModelName=model_name)
+    except RegistryError as exc:
+        raise fail(context, f"ModelName {model_name}: {exc} (a Model step creates it)") from exc
+    containers = described.get("Containers") or [described["PrimaryContainer"]]
+    if len(containers) != 1:
+        raise fail(context, f"model {model_name} has {len(containers)} containers; one is served locally")
+    image, url = containers[0]["Image"], containers[0].get("ModelDataUrl")
+    if repository(image) not in SERVED_IMAGES or url is None:
+        raise fail(
+            context,
+            f"model {model_name}: image {image} with model data {url} cannot be served locally "
+            f"(served: {', '.join(sorted(SERVED_IMAGES))} with a ModelDataUrl)",
+        )
+    archive = host_path(context.work_dir, "/opt/ml/model.tar.gz")
+    try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(context.store.path_of(url), archive)
+        extract_model_archive(archive, host_path(context.work_dir, "/opt/ml/model"))
+        permission = unpickle_permission(archive, context.registry.path, allowed=pickled_models_allowed())
+    except (StoreError, ArchiveError, RegistryError, OSError) as exc:
+        raise fail(context, f"model {model_name}: {url}: {exc}") from exc
+    if permission:
+        context.log.write(f"model {model_name}: a pickled xgboost-model may be loaded: {permission}\n")
+    return {"ModelName": model_name, "ModelDataUrl": url, "Image": image, "Unpickle": permission is not None}
 
 
 def _inputs(context: JobContext, source: str) -> Iterator[tuple[str, str]]:
@@ -272,89 +268,12 @@ def _inputs(context: JobContext, source: str) -> Iterator[tuple[str, str]]:
         yield uri, uri[len(prefix) :]
 
 
-def _transform(data: bytes, plan: Plan, model: LoadedModel) -> bytes:
-    records = _records(data, plan)
-    out = bytearray()
-    first = 1
-    for batch in _batches(records, plan):
-        try:
-            results = _predict(batch, plan, model)
-        except _codec().RequestError as exc:
-            where = (
-                f"record {first}" if len(batch) == 1 else f"the mini-batch of records {first}-{first + len(batch) - 1}"
-            )
-            raise _codec().RequestError(exc.status, f"{where}: {exc.message}") from exc
-        for result in results:
-            out += result + (b"\n" if plan.assemble_line and not result.endswith(b"\n") else b"")
-        first += len(batch)
-    return bytes(out)
-
-
-def _records(data: bytes, plan: Plan) -> list[bytes]:
-    if not plan.split_line:
-        return [data] if data.strip() else []
-    return [line for line in data.split(b"\n") if line.strip()]
-
-
-def _batches(records: list[bytes], plan: Plan) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    size = 0
-    for number, record in enumerate(records, start=1):
-        if len(record) > plan.max_payload:
-            raise _codec().RequestError(
-                413, f"record {number} is {len(record)} bytes, beyond MaxPayloadInMB ({plan.max_payload // MEBIBYTE})"
-            )
-        if batch and (plan.single_record or size + len(record) + 1 > plan.max_payload):
-            yield batch
-            batch, size = [], 0
-        batch.append(record)
-        size += len(record) + 1
-    if batch:
-        yield batch
-
-
-def _predict(batch: list[bytes], plan: Plan, model: LoadedModel) -> list[bytes]:
-    """One request's worth of records -> the outputs to write (one per record when they can be told apart)."""
-    fields = [_fields(record) for record in batch] if plan.input_filter or plan.join else []
-    sent = [_csv_line(_as_list(plan.input_filter.apply(f))) for f in fields] if plan.input_filter else batch
-    body = b"\n".join(sent)
-    response = _codec().encode(model.predict(_codec().decode(body, plan.content_type, model.num_features)), plan.accept)
-    if not (plan.join or plan.output_filter):
-        return [response]
-    lines = [line for line in response.split(b"\n") if line]
-    if len(lines) != len(batch):
-        raise _codec().RequestError(500, f"the model answered {len(lines)} lines for {len(batch)} records")
-    results = []
-    for number, line in enumerate(lines):
-        csv = plan.accept == _codec().CSV
-        answer: Any = line.decode().split(",") if csv else json.loads(line)
-        if plan.join:
-            answer = (
-                [*fields[number], *answer] if csv else {"SageMakerInput": fields[number], "SageMakerOutput": answer}
-            )
-        if plan.output_filter:
-            answer = plan.output_filter.apply(answer)
-        results.append(_csv_line(_as_list(answer)) if csv else json.dumps(answer).encode())
-    return results
-
-
-def _fields(record: bytes) -> list[str]:
-    return [field.strip() for field in record.decode("utf-8", errors="strict").strip().split(",")]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _csv_line(values: list[Any]) -> bytes:
-    return ",".join(str(value) for value in values).encode()
-
-
 STEP = StepType(
     "Transform",
     AwsStep("TransformJob", "TransformJobArn", "transform-job"),
     executor=TransformExecutor(),
     cacheable=True,
     cache_key=("DataProcessing", "Environment", "ModelName", "TransformInput"),
+    job_process=True,
     describe="DescribeTransformJob",
 )
