@@ -28,5 +28,6 @@ def preload() -> None:
     import showcase.local.images.hyperparameters
     import showcase.local.images.xgboost_algorithm
     import showcase.monitoring.checks
+    import showcase.monitoring.model_quality
     import showcase.monitoring.profile
     import showcase.monitoring.statistics  # noqa: F401

@@ -1,13 +1,17 @@
-"""The QualityCheck executor: the local runtime stands in for Model Monitor's analyzer image (data quality).
+"""The QualityCheck executor: the local runtime stands in for Model Monitor's analyzer image (data quality and
+model quality).
 
 The step's ``Arguments`` are a processing job request for the ``sagemaker-model-monitor-analyzer`` image: the
 baseline dataset staged at ``Environment.dataset_source``, read as ``Environment.dataset_format`` (headerless
 CSV), and ``statistics.json`` and ``constraints.json`` written to the output's ``S3Uri`` (``showcase.monitoring``
-computes them, in Model Monitor's schema). The step-level fields decide the rest, as
+computes them, in Model Monitor's schema). ``CheckType`` MODEL_QUALITY (the SDK's ModelQualityCheckConfig) measures
+the dataset's ``Environment.inference_attribute`` column (the predictions) against its ``ground_truth_attribute``
+column (the labels): ``regression_metrics`` and ``regression_constraints`` for ``problem_type`` Regression. The
+step-level fields decide the rest, as
 SageMaker documents for QualityCheck steps:
 
     SkipCheck false      the dataset is checked against the drift-check baseline (SuppliedBaseline*, else the
-                         DriftCheckBaselines.ModelDataQuality of the newest Approved package in
+                         DriftCheckBaselines.ModelDataQuality, or .ModelQuality, of the newest Approved package in
                          ModelPackageGroupName); constraint_violations.json is written beside the others, and with
                          FailOnViolation a violation fails the step
     RegisterNewBaseline  BaselineUsedForDriftCheck* are the newly calculated files when it (or SkipCheck) is true,
@@ -20,8 +24,8 @@ and uploads what it wrote to ``output_path`` at its end; the runner never reads 
 profile the dataset writes why to ``/opt/ml/output/message``, the step's FailureReason.
 
 Properties: CalculatedBaselineStatistics, CalculatedBaselineConstraints, BaselineUsedForDriftCheckStatistics,
-BaselineUsedForDriftCheckConstraints. Model-quality checks, JSON or headed CSV datasets and the analyzer's custom
-preprocessing/postprocessing scripts are refused before the execution starts.
+BaselineUsedForDriftCheckConstraints. Classification model-quality checks, JSON or headed CSV datasets and the
+analyzer's custom preprocessing/postprocessing scripts are refused before the execution starts.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any
 from showcase.clock import timestamp
 from showcase.errors import NoApprovedPackage, NoSuchModelPackageGroup, RegistryError
 from showcase.local import images
-from showcase.local.images.analyzer import BASELINE_KEYS, OUTPUT_FILES, VIOLATIONS_FILE
+from showcase.local.images.analyzer import BASELINE_KEYS, DATA_QUALITY, MODEL_QUALITY, OUTPUT_FILES, VIOLATIONS_FILE
 from showcase.local.jobs import JobContext
 from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.local.steps.common import (
@@ -70,6 +74,11 @@ BASELINE_PATHS = (
     "/opt/ml/processing/baseline/stats/statistics.json",
     "/opt/ml/processing/baseline/constraints/constraints.json",
 )
+MODEL_QUALITY_ENVIRONMENT = ("analysis_type", "problem_type", "inference_attribute", "ground_truth_attribute")
+"""What a model-quality check's analyzer reads of the step's Environment (besides its dataset and output)."""
+PROBLEM_TYPES = ("Regression",)
+BASELINE_KINDS = {DATA_QUALITY: "ModelDataQuality", MODEL_QUALITY: "ModelQuality"}
+"""Where a package keeps a check type's baseline, in DriftCheckBaselines (and ModelMetrics)."""
 UNSUPPORTED_ENVIRONMENT = {
     "record_preprocessor_script": "a record preprocessor script runs inside the analyzer image",
     "post_analytics_processor_script": "a post-analytics processor script runs inside the analyzer image",
@@ -80,15 +89,14 @@ class QualityCheckExecutor:
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         found = []
         check_type = arguments.get("CheckType")
-        if check_type != "DATA_QUALITY" and not is_expression(check_type):
-            found.append(
-                f"CheckType {check_type} is not supported locally: only DATA_QUALITY runs here (a MODEL_QUALITY "
-                "check merges ground truth with the captures in the analyzer image)"
-            )
+        if check_type not in BASELINE_KINDS and not is_expression(check_type):
+            found.append(f"CheckType {check_type} is not one of {', '.join(BASELINE_KINDS)}")
         image = (arguments.get("AppSpecification") or {}).get("ImageUri")
         if isinstance(image, str) and repository(image) != ANALYZER_REPOSITORY:
             found.append(f"AppSpecification.ImageUri {image} is not Model Monitor's analyzer ({ANALYZER_REPOSITORY})")
         environment = arguments.get("Environment") or {}
+        if check_type == MODEL_QUALITY:
+            found += _model_quality_problems(environment)
         for key, why in UNSUPPORTED_ENVIRONMENT.items():
             if environment.get(key):
                 found.append(f"Environment.{key} is not supported locally: {why}")
@@ -131,7 +139,7 @@ class QualityCheckExecutor:
                 context,
                 "SkipCheck is false but there is no baseline to check against: give SuppliedBaselineStatistics "
                 "and SuppliedBaselineConstraints, or approve a package in ModelPackageGroupName "
-                f"{arguments.get('ModelPackageGroupName')!r} that has DriftCheckBaselines.ModelDataQuality "
+                f"{arguments.get('ModelPackageGroupName')!r} that has DriftCheckBaselines.{_kind(arguments)} "
                 "(or run with SkipCheck true)",
             )
         if not (skip or register_new) and previous is None:
@@ -173,13 +181,16 @@ class QualityCheckExecutor:
     ) -> Path:
         """Stage the job's inputs, run the analyzer's job process; the host directory it wrote its files to."""
         stage(context, "the baseline dataset", dataset.get("S3Uri"), host_path(context.work_dir, dataset["LocalPath"]))
+        given = context.arguments.get("Environment") or {}
         environment = {"dataset_source": dataset["LocalPath"], "output_path": output}
+        if context.arguments.get("CheckType") == MODEL_QUALITY:
+            environment |= {key: str(given[key]) for key in MODEL_QUALITY_ENVIRONMENT}
         if against is not None:
             # As on SageMaker, the baseline checked against is an input of the job, read before anything is written.
             for key, uri, path in zip(BASELINE_KEYS, against, BASELINE_PATHS, strict=True):
                 target = host_path(context.work_dir, path)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(json.dumps(self._get(context, uri)), encoding="utf-8")
+                target.write_text(json.dumps(self._get(context, uri, key)), encoding="utf-8")
                 environment[key] = path
         in_view = job_view(context)
         if not in_view:
@@ -193,14 +204,17 @@ class QualityCheckExecutor:
     def _judge(self, context: JobContext, violations_file: Path, baseline: str, shown: str) -> None:
         """Log each violation the analyzer found; with FailOnViolation (the default), fail on any."""
         found = json.loads(violations_file.read_text(encoding="utf-8"))["violations"]
+        model_quality = context.arguments.get("CheckType") == MODEL_QUALITY
+        subject = "metric_name" if model_quality else "feature_name"
         for violation in found:
-            context.log.write(f"violation: {violation['feature_name']} {violation['constraint_check_type']}: "
+            context.log.write(f"violation: {violation[subject]} {violation['constraint_check_type']}: "
                               f"{violation['description']}\n")  # fmt: skip
         if found and _flag(context.arguments.get("FailOnViolation"), default=True):
-            listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in found)
+            listed = "; ".join(f"{v[subject]} {v['constraint_check_type']}" for v in found)
+            check = "model-quality" if model_quality else "data-quality"
             raise fail(
                 context,
-                f"the data-quality check found {len(found)} violation(s) against the baseline {baseline}: "
+                f"the {check} check found {len(found)} violation(s) against the baseline {baseline}: "
                 f"{listed} (see {shown})",
             )
 
@@ -219,21 +233,55 @@ class QualityCheckExecutor:
         except RegistryError as exc:
             context.log.write(f"no earlier baseline from {group!r}: {exc}\n")
             return None
-        uris = baseline_uris({"DriftCheckBaselines": package.get("DriftCheckBaselines")})
+        uris = baseline_uris({"DriftCheckBaselines": package.get("DriftCheckBaselines")}, _kind(arguments))
         if uris is not None:
             context.log.write(f"drift-check baseline of {package['ModelPackageArn']}: {uris[1]}\n")
         return uris
 
-    def _get(self, context: JobContext, uri: str) -> dict[str, Any]:
+    def _get(self, context: JobContext, uri: str, key: str) -> dict[str, Any]:
         try:
             document = json.loads(context.store.get_bytes(uri))
         except StoreError as exc:
             raise fail(context, f"the drift-check baseline: {exc}") from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise fail(context, f"the drift-check baseline {uri} is not JSON: {exc}") from exc
-        if not isinstance(document, dict) or not isinstance(document.get("features"), list):
-            raise fail(context, f"the drift-check baseline {uri} is not in Model Monitor's format (no features)")
+        expected = REQUIRED_KEYS[str(context.arguments.get("CheckType")), key]
+        if not isinstance(document, dict) or not isinstance(document.get(expected), list | dict):
+            raise fail(context, f"the drift-check baseline {uri} is not in Model Monitor's format (no {expected})")
         return document
+
+
+REQUIRED_KEYS = {
+    (DATA_QUALITY, BASELINE_KEYS[0]): "features",
+    (DATA_QUALITY, BASELINE_KEYS[1]): "features",
+    (MODEL_QUALITY, BASELINE_KEYS[0]): "regression_metrics",
+    (MODEL_QUALITY, BASELINE_KEYS[1]): "regression_constraints",
+}
+"""What a baseline file of each check type must hold to be Model Monitor's."""
+
+
+def _kind(arguments: dict[str, Any]) -> str:
+    return BASELINE_KINDS.get(str(arguments.get("CheckType")), BASELINE_KINDS[DATA_QUALITY])
+
+
+def _model_quality_problems(environment: dict[str, Any]) -> list[str]:
+    """What a MODEL_QUALITY check's Environment must say for the analyzer to measure it here."""
+    found = []
+    if environment.get("analysis_type") != MODEL_QUALITY:
+        found.append(f"Environment.analysis_type must be {MODEL_QUALITY} for a MODEL_QUALITY check")
+    problem = environment.get("problem_type")
+    if problem not in PROBLEM_TYPES and not is_expression(problem):
+        found.append(
+            f"Environment.problem_type {problem} is not supported locally: only {', '.join(PROBLEM_TYPES)} "
+            "(BinaryClassification and MulticlassClassification metrics are not computed here)"
+        )
+    for key in MODEL_QUALITY_ENVIRONMENT[2:]:
+        if environment.get(key) in (None, ""):
+            found.append(
+                f"Environment.{key} is missing: a model-quality check needs the column of the "
+                f"{'predictions' if key == 'inference_attribute' else 'labels'} (_c0, _c1, ... or 0, 1, ...)"
+            )
+    return found
 
 
 def _format(text: str) -> dict[str, Any]:
