@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from showcase.clock import now
 from showcase.errors import MonitoringError
 
 VERSION = 0.0
@@ -98,7 +99,7 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, d
 
 def statistics(actual: np.ndarray, predicted: np.ndarray, when: datetime | None = None) -> dict[str, Any]:
     """statistics.json of a regression's predictions against its labels."""
-    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (when or now()).astimezone(timezone.utc)
     return {
         "version": VERSION,
         "dataset": {

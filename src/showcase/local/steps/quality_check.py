@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from showcase.clock import timestamp
-from showcase.errors import NoApprovedPackage, NoSuchModelPackageGroup, RegistryError
 from showcase.local import images
 from showcase.local.images.analyzer import BASELINE_KEYS, DATA_QUALITY, MODEL_QUALITY, OUTPUT_FILES, VIOLATIONS_FILE
 from showcase.local.jobs import JobContext
@@ -52,10 +51,10 @@ from showcase.local.steps.common import (
     run_job_process,
     stage,
 )
+from showcase.local.steps.drift import decide, fails_on_violation
 from showcase.local.steps.standins import repository
 from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.monitoring.baselines import baseline_uris
-from showcase.registry.latest import latest_approved_package
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
@@ -131,24 +130,10 @@ class QualityCheckExecutor:
         dataset = next(item for item in arguments["ProcessingInputs"] if item["InputName"] == "baseline_dataset_input")
         output_config = arguments["ProcessingOutputConfig"]["Outputs"][0]
         local_output = str(output_config["S3Output"].get("LocalPath") or DEFAULT_OUTPUT)
-        skip = _flag(arguments.get("SkipCheck"), default=False)
-        register_new = _flag(arguments.get("RegisterNewBaseline"), default=False)
-        previous = None if skip and register_new else self._previous_baseline(context, arguments)
-        if not skip and previous is None:
-            raise fail(
-                context,
-                "SkipCheck is false but there is no baseline to check against: give SuppliedBaselineStatistics "
-                "and SuppliedBaselineConstraints, or approve a package in ModelPackageGroupName "
-                f"{arguments.get('ModelPackageGroupName')!r} that has DriftCheckBaselines.{_kind(arguments)} "
-                "(or run with SkipCheck true)",
-            )
-        if not (skip or register_new) and previous is None:
-            raise fail(
-                context,
-                "RegisterNewBaseline is false but there is no earlier baseline to carry over: supply one, or run "
-                "with RegisterNewBaseline true",
-            )
-        checked_against = None if skip else previous
+        supplied = (arguments.get("SuppliedBaselineStatistics"), arguments.get("SuppliedBaselineConstraints"))
+        kind = _kind(arguments)
+        drift = decide(context, supplied, lambda package: baseline_uris(package, kind), kind)
+        checked_against = drift.checked_against
         written = self._launch(context, name, dataset["S3Input"], local_output, checked_against)
         output = output_config["S3Output"]["S3Uri"].rstrip("/")
         stats_uri, constraints_uri = f"{output}/statistics.json", f"{output}/constraints.json"
@@ -162,7 +147,7 @@ class QualityCheckExecutor:
         context.log.write(f"baseline written to {output}/\n")
         if checked_against is not None:
             self._judge(context, written / VIOLATIONS_FILE, checked_against[1], f"{output}/{VIOLATIONS_FILE}")
-        used = (stats_uri, constraints_uri) if skip or register_new or previous is None else previous
+        used = drift.used((stats_uri, constraints_uri))
         ended = timestamp()
         return {
             "ProcessingJobName": name,
@@ -177,7 +162,7 @@ class QualityCheckExecutor:
         }
 
     def _launch(
-        self, context: JobContext, name: str, dataset: dict[str, Any], output: str, against: tuple[str, str] | None
+        self, context: JobContext, name: str, dataset: dict[str, Any], output: str, against: tuple[str, ...] | None
     ) -> Path:
         """Stage the job's inputs, run the analyzer's job process; the host directory it wrote its files to."""
         stage(context, "the baseline dataset", dataset.get("S3Uri"), host_path(context.work_dir, dataset["LocalPath"]))
@@ -209,7 +194,7 @@ class QualityCheckExecutor:
         for violation in found:
             context.log.write(f"violation: {violation[subject]} {violation['constraint_check_type']}: "
                               f"{violation['description']}\n")  # fmt: skip
-        if found and _flag(context.arguments.get("FailOnViolation"), default=True):
+        if found and fails_on_violation(context):
             listed = "; ".join(f"{v[subject]} {v['constraint_check_type']}" for v in found)
             check = "model-quality" if model_quality else "data-quality"
             raise fail(
@@ -217,26 +202,6 @@ class QualityCheckExecutor:
                 f"the {check} check found {len(found)} violation(s) against the baseline {baseline}: "
                 f"{listed} (see {shown})",
             )
-
-    def _previous_baseline(self, context: JobContext, arguments: dict[str, Any]) -> tuple[str, str] | None:
-        supplied = arguments.get("SuppliedBaselineStatistics"), arguments.get("SuppliedBaselineConstraints")
-        if all(isinstance(uri, str) and uri for uri in supplied):
-            return str(supplied[0]), str(supplied[1])
-        group = arguments.get("ModelPackageGroupName")
-        if not isinstance(group, str) or not group:
-            return None
-        try:
-            newest = latest_approved_package(context.registry, group)
-            package = context.registry.describe_model_package(ModelPackageName=newest["ModelPackageArn"])
-        except (NoApprovedPackage, NoSuchModelPackageGroup):
-            return None
-        except RegistryError as exc:
-            context.log.write(f"no earlier baseline from {group!r}: {exc}\n")
-            return None
-        uris = baseline_uris({"DriftCheckBaselines": package.get("DriftCheckBaselines")}, _kind(arguments))
-        if uris is not None:
-            context.log.write(f"drift-check baseline of {package['ModelPackageArn']}: {uris[1]}\n")
-        return uris
 
     def _get(self, context: JobContext, uri: str, key: str) -> dict[str, Any]:
         try:
@@ -290,14 +255,6 @@ def _format(text: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _flag(value: object, *, default: bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return default
 
 
 STEP = StepType(
