@@ -10,9 +10,13 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from showcase.local.images import MODULE, analyzer, xgboost_job
+from showcase.local.images import MODULE, analyzer, clarify, xgboost_job
 
-JOBS: Mapping[str, Callable[..., int]] = {"xgboost": xgboost_job.run, "analyzer": analyzer.run}
+JOBS: Mapping[str, Callable[..., int]] = {
+    "xgboost": xgboost_job.run,
+    "analyzer": analyzer.run,
+    "clarify": clarify.run,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +31,9 @@ def preload() -> None:
     xgboost_job.import_xgboost()
     import showcase.local.images.hyperparameters
     import showcase.local.images.xgboost_algorithm
+    import showcase.monitoring.bias
     import showcase.monitoring.checks
+    import showcase.monitoring.clarify
     import showcase.monitoring.model_quality
     import showcase.monitoring.profile
     import showcase.monitoring.statistics  # noqa: F401
