@@ -151,3 +151,25 @@ def test_a_bias_metric_over_its_baselines_value_fails_the_data_bias_check(checke
     (violation,) = read(checked, f"{BUCKET}/data-bias/constraint_violations.json")["violations"]
     assert violation["facet"] == "sex_I" and violation["facet_value"] == "1" and violation["metric_name"] == "CI"
     assert violation["constraint_check_type"] == "bias_drift_check"
+
+
+def test_the_showcase_pipelines_model_quality_baseline_is_what_the_package_carries(
+    tmp_path: Path, abalone_path: Path
+) -> None:
+    """``-k '{"model_quality_baseline": true}'``: the test split's predictions, batch transformed, measured by a
+    model-quality QualityCheck; the package's ModelMetrics and DriftCheckBaselines name its files, and its metrics
+    are those the evaluation step computed of the same model on the same rows."""
+    result = run_local(tmp_path, "-n", "showcase.pipeline", "-k", '{"model_quality_baseline": true}', data=abalone_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ModelQualityBaseline  QualityCheck   Succeeded" in result.stdout
+    (package,) = packages(tmp_path)
+    statistics_uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    assert statistics_uri.endswith("/model-quality-baseline/statistics.json")
+    drift = package["DriftCheckBaselines"]["ModelQuality"]
+    assert drift["Constraints"]["S3Uri"] == statistics_uri.replace("statistics.json", "constraints.json")
+    assert "ModelDataQuality" in package["DriftCheckBaselines"]  # the data-quality baseline is still there
+    measured = read(tmp_path, statistics_uri)["regression_metrics"]
+    report = package["CustomerMetadataProperties"]["EvaluationReport"]
+    evaluated = read(tmp_path, report.replace("report.html", "evaluation.json"))["regression_metrics"]
+    for name in ("mse", "rmse", "mae", "r2"):
+        assert measured[name]["value"] == pytest.approx(evaluated[name]["value"], rel=1e-6), name

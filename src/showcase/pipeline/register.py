@@ -17,9 +17,12 @@ def register_step(
     model_name: str,
     model_package_group_name: str,
     pipeline_name: str,
+    model_quality: Any = None,
 ) -> Any:
     """4a. Register the model with its test metrics, a link to its evaluation report, and the data-quality baseline
-    (the one calculated, in ModelMetrics; the one to check traffic against, in DriftCheckBaselines)."""
+    (the one calculated, in ModelMetrics; the one to check traffic against, in DriftCheckBaselines). With a
+    ``model_quality`` check step, ModelMetrics.ModelQuality and DriftCheckBaselines.ModelQuality are its baseline
+    instead of evaluation.json."""
     from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.workflow.functions import Join
@@ -35,6 +38,20 @@ def register_step(
     def json_source(s3_uri: Any) -> Any:
         return MetricsSource(content_type="application/json", s3_uri=s3_uri)
 
+    quality_metrics: dict[str, Any] = {
+        "model_statistics": MetricsSource(content_type="application/json", s3_uri=evaluation_uri)
+    }
+    quality_baselines: dict[str, Any] = {}
+    if model_quality is not None:
+        calculated, used = model_quality.properties, model_quality.properties
+        quality_metrics = {
+            "model_statistics": json_source(calculated.CalculatedBaselineStatistics),
+            "model_constraints": json_source(calculated.CalculatedBaselineConstraints),
+        }
+        quality_baselines = {
+            "model_statistics": json_source(used.BaselineUsedForDriftCheckStatistics),
+            "model_constraints": json_source(used.BaselineUsedForDriftCheckConstraints),
+        }
     builder = ModelBuilder(
         image_uri=shared.xgboost_image,
         s3_model_data_url=model_data,
@@ -55,13 +72,14 @@ def register_step(
             description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
             customer_metadata_properties={"ModelName": model_name, "EvaluationReport": report_uri},
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri),
                 model_data_statistics=json_source(baseline.properties.CalculatedBaselineStatistics),
                 model_data_constraints=json_source(baseline.properties.CalculatedBaselineConstraints),
+                **quality_metrics,
             ),
             drift_check_baselines=DriftCheckBaselines(
                 model_data_statistics=json_source(baseline.properties.BaselineUsedForDriftCheckStatistics),
                 model_data_constraints=json_source(baseline.properties.BaselineUsedForDriftCheckConstraints),
+                **quality_baselines,
             ),
         ),
     )
