@@ -169,18 +169,106 @@ def test_a_column_that_holds_no_number_fails_the_job_naming_it(tmp_path: Path) -
 
 def test_what_the_analyzer_cannot_measure_here_is_refused_before_running() -> None:
     step = model_quality_step()
-    step["Arguments"]["Environment"]["problem_type"] = "BinaryClassification"
+    step["Arguments"]["Environment"]["problem_type"] = "Ranking"
     del step["Arguments"]["Environment"]["inference_attribute"]
     with pytest.raises(DefinitionError) as refused:
         definitions.parse({"Version": "2020-12-01", "Parameters": [], "Steps": [step]}, STEP_TYPES)
     message = str(refused.value)
-    assert "Environment.problem_type BinaryClassification is not supported locally: only Regression" in message
-    assert "Environment.inference_attribute is missing: a model-quality check needs the column of the predictions" in (
-        message
-    )
+    assert (
+        "Environment.problem_type Ranking is not one of Regression, BinaryClassification, MulticlassClassification"
+    ) in message
+    assert (
+        "Environment.inference_attribute is missing (or, for BinaryClassification, probability_attribute): a "
+        "model-quality check needs the column of the predictions"
+    ) in message
 
 
 def test_the_suggested_constraints_hold_for_the_baselines_own_metrics() -> None:
     _, labels, predictions = pairs(50, 1.0)
     stats = model_quality.statistics(labels, predictions)
     assert model_quality.violations(stats, model_quality.suggest_constraints(stats)) == []
+
+
+# Eight rows: TP 2 (rows 1, 2), FN 1 (row 3), FP 1 (row 4), TN 4.
+BINARY_LABELS = np.array([1, 1, 1, 0, 0, 0, 0, 0], dtype=bool)
+BINARY_PREDICTIONS = np.array([1, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
+PROBABILITIES = np.array([0.9, 0.8, 0.4, 0.7, 0.3, 0.2, 0.1, 0.05])
+
+
+def test_binary_classification_metrics_of_a_worked_case() -> None:
+    metrics = model_quality.classification_metrics(
+        "BinaryClassification", BINARY_LABELS, BINARY_PREDICTIONS, PROBABILITIES
+    )
+    values = {
+        name: metric["value"] for name, metric in metrics.items() if isinstance(metric, dict) and "value" in metric
+    }
+    assert values == pytest.approx(
+        {
+            "recall": 2 / 3,
+            "precision": 2 / 3,
+            "accuracy": 6 / 8,
+            "true_positive_rate": 2 / 3,
+            "true_negative_rate": 4 / 5,
+            "false_positive_rate": 1 / 5,
+            "false_negative_rate": 1 / 3,
+            "f0_5": 2 / 3,
+            "f1": 2 / 3,
+            "f2": 2 / 3,
+            "auc": 14 / 15,  # of the 15 (positive, negative) pairs, all but (0.4, 0.7) rank the positive higher
+            # the best constant classifier predicts 0, the most frequent label
+            "recall_best_constant_classifier": 0.0,
+            "precision_best_constant_classifier": 0.0,
+            "accuracy_best_constant_classifier": 5 / 8,
+            "true_positive_rate_best_constant_classifier": 0.0,
+            "true_negative_rate_best_constant_classifier": 1.0,
+            "false_positive_rate_best_constant_classifier": 0.0,
+            "false_negative_rate_best_constant_classifier": 1.0,
+            "f0_5_best_constant_classifier": 0.0,
+            "f1_best_constant_classifier": 0.0,
+            "f2_best_constant_classifier": 0.0,
+        }
+    )
+    assert metrics["confusion_matrix"] == {"0": {"0": 4, "1": 1}, "1": {"0": 1, "1": 2}}
+    curve = metrics["receiver_operating_characteristic_curve"]
+    assert curve["false_positive_rates"][0] == 0.0 and curve["true_positive_rates"][-1] == 1.0
+
+
+def test_multiclass_metrics_are_weighted_by_each_labels_share() -> None:
+    actual = np.array(["a", "a", "b", "b", "c", "c"])
+    predicted = np.array(["a", "b", "b", "b", "c", "a"])
+    metrics = model_quality.classification_metrics("MulticlassClassification", actual, predicted)
+    assert metrics["accuracy"]["value"] == pytest.approx(4 / 6)
+    assert metrics["weighted_recall"]["value"] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    assert metrics["weighted_precision"]["value"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    assert metrics["confusion_matrix"]["c"] == {"a": 1, "b": 0, "c": 1}
+
+
+def binary_rows(count: int, flip: float, seed: int) -> list[str]:
+    """``label,predicted label,probability``: the probability near the label, ``flip`` of them on the wrong side."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=count)
+    probability = np.clip(np.where(labels == 1, 0.8, 0.2) + rng.normal(0, 0.1, size=count), 0, 1)
+    wrong = rng.random(count) < flip
+    probability[wrong] = 1 - probability[wrong]
+    return [f"{label},{int(p >= 0.5)},{p:.4f}" for label, p in zip(labels, probability, strict=True)]
+
+
+def test_a_binary_classification_check_from_probabilities_fails_when_it_gets_worse(tmp_path: Path) -> None:
+    environment = {"problem_type": "BinaryClassification", "inference_attribute": "", "probability_attribute": "_c2",
+                   "probability_threshold_attribute": "0.5", "ground_truth_attribute": "_c0"}  # fmt: skip
+    first, _ = run_model_check(tmp_path, binary_rows(400, 0.05, seed=1), environment)
+    store = ObjectStore(tmp_path / "store")
+    stats = json.loads(store.get_bytes(first["CalculatedBaselineStatistics"]))["binary_classification_metrics"]
+    assert 0.9 < stats["accuracy"]["value"] < 1.0 and "standard_deviation" in stats["accuracy"]
+    constraints = json.loads(store.get_bytes(first["CalculatedBaselineConstraints"]))
+    assert constraints["binary_classification_constraints"]["false_positive_rate"]["comparison_operator"] == (
+        "GreaterThanThreshold"
+    )
+    supplied = {
+        "SuppliedBaselineStatistics": first["CalculatedBaselineStatistics"],
+        "SuppliedBaselineConstraints": first["CalculatedBaselineConstraints"],
+    }
+    with pytest.raises(StepFailed, match=r"model-quality check found \d+ violation\(s\) .*accuracy LessThanThreshold"):
+        run_model_check(
+            tmp_path, binary_rows(400, 0.3, seed=2), environment, SkipCheck=False, RegisterNewBaseline=False, **supplied
+        )

@@ -5,8 +5,9 @@
 ``baseline_statistics`` / ``baseline_constraints`` name a baseline, ``constraint_violations.json`` of the dataset
 against it (``showcase.monitoring`` computes them, in Model Monitor's schema). ``analysis_type`` chooses what:
 unset (or ``DATA_QUALITY``) profiles every column; ``MODEL_QUALITY`` measures the predictions in the column
-``inference_attribute`` against the labels in ``ground_truth_attribute`` (``problem_type`` Regression:
-``showcase.monitoring.model_quality``). A dataset it cannot analyze (no rows, a column that is not a number) fails
+``inference_attribute`` (or, for BinaryClassification, the probabilities in ``probability_attribute`` against
+``probability_threshold_attribute``) against the labels in ``ground_truth_attribute``, as ``problem_type`` says
+(``showcase.monitoring.model_quality``). A dataset it cannot analyze (no rows, a column that is not a number) fails
 the job with its reason in ``output/message``, the step's FailureReason.
 """
 
@@ -99,7 +100,12 @@ def analyze_model_quality(
         raise AnalysisError(f"the baseline dataset ({len(files)} file(s)) has no rows")
     try:
         calculated = model_quality.statistics_of_dataset(
-            text, environment.get("inference_attribute", ""), environment.get("ground_truth_attribute", "")
+            text,
+            environment.get("inference_attribute", ""),
+            environment.get("ground_truth_attribute", ""),
+            problem_type=environment.get("problem_type", model_quality.PROBLEM_TYPE),
+            probability_attribute=environment.get("probability_attribute", ""),
+            probability_threshold=float(environment.get("probability_threshold_attribute") or 0.5),
         )
         found = None if baseline is None else model_quality.violations(calculated, baseline[1])
     except MonitoringError as exc:

@@ -6,7 +6,8 @@ baseline dataset staged at ``Environment.dataset_source``, read as ``Environment
 CSV), and ``statistics.json`` and ``constraints.json`` written to the output's ``S3Uri`` (``showcase.monitoring``
 computes them, in Model Monitor's schema). ``CheckType`` MODEL_QUALITY (the SDK's ModelQualityCheckConfig) measures
 the dataset's ``Environment.inference_attribute`` column (the predictions) against its ``ground_truth_attribute``
-column (the labels): ``regression_metrics`` and ``regression_constraints`` for ``problem_type`` Regression. The
+column (the labels): ``regression_metrics`` and ``regression_constraints`` for ``problem_type`` Regression,
+``binary_classification_*`` and ``multiclass_classification_*`` for the classifications. The
 step-level fields decide the rest, as
 SageMaker documents for QualityCheck steps:
 
@@ -24,13 +25,14 @@ and uploads what it wrote to ``output_path`` at its end; the runner never reads 
 profile the dataset writes why to ``/opt/ml/output/message``, the step's FailureReason.
 
 Properties: CalculatedBaselineStatistics, CalculatedBaselineConstraints, BaselineUsedForDriftCheckStatistics,
-BaselineUsedForDriftCheckConstraints. Classification model-quality checks, JSON or headed CSV datasets and the
-analyzer's custom preprocessing/postprocessing scripts are refused before the execution starts.
+BaselineUsedForDriftCheckConstraints. JSON or headed CSV datasets and the analyzer's custom
+preprocessing/postprocessing scripts are refused before the execution starts.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +75,16 @@ BASELINE_PATHS = (
     "/opt/ml/processing/baseline/stats/statistics.json",
     "/opt/ml/processing/baseline/constraints/constraints.json",
 )
-MODEL_QUALITY_ENVIRONMENT = ("analysis_type", "problem_type", "inference_attribute", "ground_truth_attribute")
+MODEL_QUALITY_ENVIRONMENT = (
+    "analysis_type",
+    "problem_type",
+    "inference_attribute",
+    "ground_truth_attribute",
+    "probability_attribute",
+    "probability_threshold_attribute",
+)
 """What a model-quality check's analyzer reads of the step's Environment (besides its dataset and output)."""
-PROBLEM_TYPES = ("Regression",)
+PROBLEM_TYPES = ("Regression", "BinaryClassification", "MulticlassClassification")
 BASELINE_KINDS = {DATA_QUALITY: "ModelDataQuality", MODEL_QUALITY: "ModelQuality"}
 """Where a package keeps a check type's baseline, in DriftCheckBaselines (and ModelMetrics)."""
 UNSUPPORTED_ENVIRONMENT = {
@@ -169,7 +178,7 @@ class QualityCheckExecutor:
         given = context.arguments.get("Environment") or {}
         environment = {"dataset_source": dataset["LocalPath"], "output_path": output}
         if context.arguments.get("CheckType") == MODEL_QUALITY:
-            environment |= {key: str(given[key]) for key in MODEL_QUALITY_ENVIRONMENT}
+            environment |= {key: str(given[key]) for key in MODEL_QUALITY_ENVIRONMENT if given.get(key) is not None}
         if against is not None:
             # As on SageMaker, the baseline checked against is an input of the job, read before anything is written.
             for key, uri, path in zip(BASELINE_KEYS, against, BASELINE_PATHS, strict=True):
@@ -211,6 +220,9 @@ class QualityCheckExecutor:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise fail(context, f"the drift-check baseline {uri} is not JSON: {exc}") from exc
         expected = REQUIRED_KEYS[str(context.arguments.get("CheckType")), key]
+        if context.arguments.get("CheckType") == MODEL_QUALITY:
+            problem = str((context.arguments.get("Environment") or {}).get("problem_type"))
+            expected = f"{_snake(problem if problem in PROBLEM_TYPES else PROBLEM_TYPES[0])}_{expected}"
         if not isinstance(document, dict) or not isinstance(document.get(expected), list | dict):
             raise fail(context, f"the drift-check baseline {uri} is not in Model Monitor's format (no {expected})")
         return document
@@ -219,10 +231,15 @@ class QualityCheckExecutor:
 REQUIRED_KEYS = {
     (DATA_QUALITY, BASELINE_KEYS[0]): "features",
     (DATA_QUALITY, BASELINE_KEYS[1]): "features",
-    (MODEL_QUALITY, BASELINE_KEYS[0]): "regression_metrics",
-    (MODEL_QUALITY, BASELINE_KEYS[1]): "regression_constraints",
+    (MODEL_QUALITY, BASELINE_KEYS[0]): "metrics",
+    (MODEL_QUALITY, BASELINE_KEYS[1]): "constraints",
 }
 """What a baseline file of each check type must hold to be Model Monitor's."""
+
+
+def _snake(problem_type: str) -> str:
+    """``binary_classification`` for BinaryClassification: how Model Monitor names its statistics' section."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", problem_type).lower()
 
 
 def _kind(arguments: dict[str, Any]) -> str:
@@ -236,16 +253,19 @@ def _model_quality_problems(environment: dict[str, Any]) -> list[str]:
         found.append(f"Environment.analysis_type must be {MODEL_QUALITY} for a MODEL_QUALITY check")
     problem = environment.get("problem_type")
     if problem not in PROBLEM_TYPES and not is_expression(problem):
+        found.append(f"Environment.problem_type {problem} is not one of {', '.join(PROBLEM_TYPES)}")
+    if environment.get("ground_truth_attribute") in (None, ""):
         found.append(
-            f"Environment.problem_type {problem} is not supported locally: only {', '.join(PROBLEM_TYPES)} "
-            "(BinaryClassification and MulticlassClassification metrics are not computed here)"
+            "Environment.ground_truth_attribute is missing: a model-quality check needs the column of the labels "
+            "(_c0, _c1, ... or 0, 1, ...)"
         )
-    for key in MODEL_QUALITY_ENVIRONMENT[2:]:
-        if environment.get(key) in (None, ""):
-            found.append(
-                f"Environment.{key} is missing: a model-quality check needs the column of the "
-                f"{'predictions' if key == 'inference_attribute' else 'labels'} (_c0, _c1, ... or 0, 1, ...)"
-            )
+    given = [key for key in ("inference_attribute", "probability_attribute") if environment.get(key) not in (None, "")]
+    if not given or (problem != "BinaryClassification" and "inference_attribute" not in given):
+        either = " (or, for BinaryClassification, probability_attribute)" if not given else ""
+        found.append(
+            f"Environment.inference_attribute is missing{either}: a model-quality check needs the column of the "
+            "predictions (_c0, _c1, ... or 0, 1, ...)"
+        )
     return found
 
 
