@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from showcase.clock import now
+from showcase import clock
 from showcase.errors import MonitoringError
 
 VERSION = 0.0
@@ -109,7 +109,7 @@ def statistics(
     probability: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """statistics.json of a model's predictions against its labels (a regression's unless ``problem_type`` says)."""
-    when = (when or now()).astimezone(timezone.utc)
+    when = (when or clock.now()).astimezone(timezone.utc)
     if problem_type == PROBLEM_TYPE:
         metrics = {"regression_metrics": regression_metrics(actual, predicted)}
     else:
