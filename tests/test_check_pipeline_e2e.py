@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from showcase.monitoring.quality_runs import baseline_constraints
 from showcase.settings import load
 from showcase.store import ObjectStore
 from tests.check_pipeline import GROUP
@@ -173,3 +174,7 @@ def test_the_showcase_pipelines_model_quality_baseline_is_what_the_package_carri
     evaluated = read(tmp_path, report.replace("report.html", "evaluation.json"))["regression_metrics"]
     for name in ("mse", "rmse", "mae", "r2"):
         assert measured[name]["value"] == pytest.approx(evaluated[name]["value"], rel=1e-6), name
+    # What the endpoint's model-quality monitoring (showcase monitor run --ground-truth) checks against.
+    constraints, source = baseline_constraints(ObjectStore(load(tmp_path).store_root), package, None)
+    assert source == drift["Constraints"]["S3Uri"]
+    assert constraints["regression_constraints"]["mse"]["threshold"] == measured["mse"]["value"]

@@ -36,18 +36,7 @@ def register_step(
     # pipeline variables (Dict[str, StrPipeVar]), so the package carries the report's URI there.
     report_uri = Join(on="/", values=[evaluation_output, "report.html"])
     metadata = {"ModelName": model_name, "EvaluationReport": report_uri, "TestData": test_data}
-    quality_metrics: dict[str, Any] = {"model_statistics": json_source(evaluation_uri)}
-    quality_baselines: dict[str, Any] = {}
-    if model_quality is not None:
-        quality = model_quality.properties
-        quality_metrics = {
-            "model_statistics": json_source(quality.CalculatedBaselineStatistics),
-            "model_constraints": json_source(quality.CalculatedBaselineConstraints),
-        }
-        quality_baselines = {
-            "model_statistics": json_source(quality.BaselineUsedForDriftCheckStatistics),
-            "model_constraints": json_source(quality.BaselineUsedForDriftCheckConstraints),
-        }
+    quality_metrics, quality_baselines = _model_quality(model_quality, evaluation_uri)
 
     builder = ModelBuilder(
         image_uri=shared.xgboost_image,
@@ -80,6 +69,23 @@ def register_step(
             ),
         ),
     )
+
+
+def _model_quality(check: Any, evaluation_uri: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ModelMetrics' and DriftCheckBaselines' ModelQuality arguments: a model-quality check step's baseline, else
+    evaluation.json as the model's statistics (and no drift-check baseline)."""
+    if check is None:
+        return {"model_statistics": json_source(evaluation_uri)}, {}
+    quality = check.properties
+    calculated = {
+        "model_statistics": json_source(quality.CalculatedBaselineStatistics),
+        "model_constraints": json_source(quality.CalculatedBaselineConstraints),
+    }
+    used = {
+        "model_statistics": json_source(quality.BaselineUsedForDriftCheckStatistics),
+        "model_constraints": json_source(quality.BaselineUsedForDriftCheckConstraints),
+    }
+    return calculated, used
 
 
 def json_source(s3_uri: Any) -> Any:
