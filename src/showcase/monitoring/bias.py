@@ -45,6 +45,8 @@ DESCRIPTIONS = {
 FAIR_VALUE = {"DI": 1.0}
 """The value of a metric when the facets are treated alike: 1 for DI (a ratio), 0 for every other metric."""
 FLIP_NEIGHBOURS = 5
+FLIP_BLOCK = 512
+"""Rows of facet d whose distances to facet a are computed at once by the flip test."""
 
 
 class Undefined(ArithmeticError):
@@ -219,12 +221,19 @@ def flip_test(predicted: np.ndarray, facet: np.ndarray, features: np.ndarray) ->
     scale[scale == 0] = 1.0
     members, others = members / scale, others / scale
     neighbours = min(FLIP_NEIGHBOURS, others.shape[0])
-    flips_up = flips_down = 0
-    for row, own in zip(members, predicted[facet], strict=True):
-        nearest = np.argpartition(np.sum((others - row) ** 2, axis=1), neighbours - 1)[:neighbours]
-        counterfactual = np.count_nonzero(predicted[~facet][nearest]) * 2 > neighbours
-        flips_up += int(counterfactual and not own)
-        flips_down += int(own and not counterfactual)
+    their_predictions, own = predicted[~facet], predicted[facet]
+    squares = np.sum(others**2, axis=1)
+    counterfactual = np.empty(members.shape[0], dtype=bool)
+    for start in range(0, members.shape[0], FLIP_BLOCK):
+        block = members[start : start + FLIP_BLOCK]
+        # |x - y|^2 = |y|^2 - 2 x.y (+ |x|^2, the same for every y of a row): a block of rows at a time.
+        distances = squares[None, :] - 2.0 * block @ others.T
+        nearest = np.argpartition(distances, neighbours - 1, axis=1)[:, :neighbours]
+        counterfactual[start : start + FLIP_BLOCK] = (
+            np.count_nonzero(their_predictions[nearest], axis=1) * 2 > neighbours
+        )
+    flips_up = int(np.count_nonzero(counterfactual & ~own))
+    flips_down = int(np.count_nonzero(own & ~counterfactual))
     return (flips_up - flips_down) / members.shape[0]
 
 
