@@ -22,8 +22,7 @@ def register_step(
 ) -> Any:
     """4a. Register the model with its test metrics, its evaluation report, the test split (``test_data``, which a
     staging test sends through the endpoint again) and the data-quality baseline (calculated: ModelMetrics; to
-    check traffic against: DriftCheckBaselines). With a ``model_quality`` check step, ModelMetrics.ModelQuality and
-    DriftCheckBaselines.ModelQuality are its baseline instead of evaluation.json."""
+    check traffic against: DriftCheckBaselines); the model quality is ``_model_quality``'s."""
     from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.model_metrics import ModelMetrics
     from sagemaker.core.workflow.functions import Join
@@ -37,7 +36,6 @@ def register_step(
     report_uri = Join(on="/", values=[evaluation_output, "report.html"])
     metadata = {"ModelName": model_name, "EvaluationReport": report_uri, "TestData": test_data}
     quality_metrics, quality_baselines = _model_quality(model_quality, evaluation_uri)
-
     builder = ModelBuilder(
         image_uri=shared.xgboost_image,
         s3_model_data_url=model_data,
