@@ -207,7 +207,7 @@ def test_a_feature_threshold_edited_into_the_supplied_constraints_is_the_one_che
 
 
 def test_what_cannot_run_locally_is_refused_before_running() -> None:
-    step = check_step(CheckType="MODEL_QUALITY")
+    step = check_step(CheckType="MODEL_BIAS")
     step["Arguments"]["AppSpecification"]["ImageUri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"
     step["Arguments"]["Environment"]["record_preprocessor_script"] = "/opt/ml/processing/code/pre.py"
     step["Arguments"]["Environment"]["dataset_format"] = '{"json": {"lines": true}}'
@@ -215,7 +215,7 @@ def test_what_cannot_run_locally_is_refused_before_running() -> None:
         definitions.parse({"Version": "2020-12-01", "Parameters": [], "Steps": [step]}, STEP_TYPES)
     message = str(refused.value)
     assert "(4 problems)" in message
-    assert "CheckType MODEL_QUALITY is not supported locally" in message
+    assert "CheckType MODEL_BIAS is not one of DATA_QUALITY, MODEL_QUALITY" in message
     assert "is not Model Monitor's analyzer (sagemaker-model-monitor-analyzer)" in message
     assert "Environment.record_preprocessor_script is not supported locally" in message
     assert "only headerless csv datasets" in message

@@ -17,4 +17,9 @@ Model quality (regression), from ground truth:
 
 Nothing here talks to AWS: the same documents are read and written on SageMaker by the Model Monitor
 analyzer image, and locally by this package.
+
+SageMaker Clarify's formats, for ClarifyCheck steps:
+
+    bias.py         Clarify's pre-training and post-training bias metrics, each as its guide defines it
+    clarify.py      analysis_config.json and a CSV dataset -> analysis.json, report.ipynb; bias and SHAP drift checks
 """

@@ -1,4 +1,4 @@
-"""Where a model package keeps its data-quality baseline."""
+"""Where a model package keeps its data-quality (and model-quality) baseline."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ class PackageDescriber(Protocol):
     def describe_model_package(self, *, ModelPackageName: str) -> Any: ...
 
 
-def baseline_uris(package: dict[str, Any]) -> tuple[str, str] | None:
-    """``(statistics, constraints)`` S3 URIs of a described package's data-quality baseline, or None.
+def baseline_uris(package: dict[str, Any], kind: str = "ModelDataQuality") -> tuple[str, str] | None:
+    """``(statistics, constraints)`` S3 URIs of a described package's data-quality baseline (``kind``
+    ModelQuality: its model-quality baseline), or None.
 
-    ``DriftCheckBaselines.ModelDataQuality`` (what traffic is to be checked against) comes first, then
-    ``ModelMetrics.ModelDataQuality`` (what the pipeline calculated).
+    ``DriftCheckBaselines.<kind>`` (what traffic is to be checked against) comes first, then
+    ``ModelMetrics.<kind>`` (what the pipeline calculated).
     """
     for source in (package.get("DriftCheckBaselines"), package.get("ModelMetrics")):
-        quality = (source or {}).get("ModelDataQuality") or {}
+        quality = (source or {}).get(kind) or {}
         stats, constraints = (quality.get("Statistics") or {}), (quality.get("Constraints") or {})
         if stats.get("S3Uri") and constraints.get("S3Uri"):
             return stats["S3Uri"], constraints["S3Uri"]

@@ -9,6 +9,11 @@ With ``tune=True`` (``-k '{"tune": true}'``) it is AWS's canonical tuned shape i
     prepare data -> tune XGBoost (Bayesian search) -> evaluate the best model -> create a model from it
                  -> batch transform the test split -> review: mse <= MseThreshold ? register : fail
 
+With ``model_quality_baseline=True`` (either shape) the model is also batch transformed over the test split and a
+QualityCheck of MODEL_QUALITY measures its predictions (``label,prediction`` lines): the registered package's
+ModelMetrics.ModelQuality and DriftCheckBaselines.ModelQuality are that baseline's statistics and constraints,
+which the endpoint's model-quality monitoring checks ground truth against.
+
 ``get_pipeline(**kwargs)`` builds it with no network and no credentials; the processing scripts it
 ships (``preprocess.py``, ``evaluate.py``) sit beside this package and run unchanged on SageMaker and
 in the local runtime: every container path they use arrives as a command-line argument.
@@ -27,6 +32,7 @@ from showcase.errors import UsageError
 from .baseline import baseline_step
 from .batch import batch_steps
 from .evaluation import evaluate_step, test_mse
+from .model_quality import model_quality_step
 from .prepare import prepare_step
 from .register import register_step
 from .review import fail_step, review_step
@@ -67,11 +73,13 @@ def get_pipeline(
     tune: bool = False,
     tuning_max_jobs: int | None = None,
     tuning_max_parallel_jobs: int | None = None,
+    model_quality_baseline: bool = False,
 ) -> Any:
     """Build the pipeline. ``role`` must be a full IAM role ARN (a bare name would need an IAM call).
 
     ``tune=True`` builds the tuned variant, with ``tuning_max_jobs`` trials (default 20), ``tuning_max_parallel_jobs``
     at a time (default 2). Either without ``tune`` is refused: it would change nothing, silently.
+    ``model_quality_baseline=True`` adds the model-quality baseline of the test split's predictions.
     """
     given = {"tuning_max_jobs": tuning_max_jobs, "tuning_max_parallel_jobs": tuning_max_parallel_jobs}
     if not tune and any(value is not None for value in given.values()):
@@ -107,6 +115,7 @@ def get_pipeline(
             base_job_prefix=base_job_prefix,
             input_data=input_data,
             tuning=tuning if tune else None,
+            model_quality_baseline=model_quality_baseline,
         )
 
 
@@ -121,6 +130,7 @@ def _build(
     base_job_prefix: str,
     input_data: str,
     tuning: Tuning | None = None,
+    model_quality_baseline: bool = False,
 ) -> Any:
     """The pipeline, built step by step in the order of the diagram above."""
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -138,6 +148,9 @@ def _build(
         tuned = {parameter_name(name) for name in TUNED_RANGES}
         parameters = [p for p in params.in_order() if p.name not in tuned] + [seed]
     evaluate, evaluation = evaluate_step(shared, params, prepare, model_data)
+    batch = [] if tuning is None and not model_quality_baseline else batch_steps(shared, params, prepare, model_data)
+    if model_quality_baseline:
+        batch.append(model_quality_step(shared, params, batch[-1], model_package_group_name=model_package_group_name))
     register = register_step(
         shared,
         params,
@@ -148,9 +161,9 @@ def _build(
         model_name=model_name,
         model_package_group_name=model_package_group_name,
         pipeline_name=pipeline_name,
+        model_quality=batch[-1] if model_quality_baseline else None,
     )
     mse = test_mse(evaluate, evaluation)
-    batch = [] if tuning is None else batch_steps(shared, params, prepare, model_data)
     review = review_step(
         params, mse, register=register, fail=fail_step(params, mse), after=[step.name for step in batch[-1:]]
     )

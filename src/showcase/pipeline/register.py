@@ -18,10 +18,11 @@ def register_step(
     model_name: str,
     model_package_group_name: str,
     pipeline_name: str,
+    model_quality: Any = None,
 ) -> Any:
     """4a. Register the model with its test metrics, its evaluation report, the test split (``test_data``, which a
     staging test sends through the endpoint again) and the data-quality baseline (calculated: ModelMetrics; to
-    check traffic against: DriftCheckBaselines)."""
+    check traffic against: DriftCheckBaselines); the model quality is ``_model_quality``'s."""
     from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.model_metrics import ModelMetrics
     from sagemaker.core.workflow.functions import Join
@@ -34,7 +35,7 @@ def register_step(
     # pipeline variables (Dict[str, StrPipeVar]), so the package carries the report's URI there.
     report_uri = Join(on="/", values=[evaluation_output, "report.html"])
     metadata = {"ModelName": model_name, "EvaluationReport": report_uri, "TestData": test_data}
-
+    quality_metrics, quality_baselines = _model_quality(model_quality, evaluation_uri)
     builder = ModelBuilder(
         image_uri=shared.xgboost_image,
         s3_model_data_url=model_data,
@@ -55,16 +56,34 @@ def register_step(
             description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
             customer_metadata_properties=metadata,
             model_metrics=ModelMetrics(
-                model_statistics=json_source(evaluation_uri),
                 model_data_statistics=json_source(baseline.properties.CalculatedBaselineStatistics),
                 model_data_constraints=json_source(baseline.properties.CalculatedBaselineConstraints),
+                **quality_metrics,
             ),
             drift_check_baselines=DriftCheckBaselines(
                 model_data_statistics=json_source(baseline.properties.BaselineUsedForDriftCheckStatistics),
                 model_data_constraints=json_source(baseline.properties.BaselineUsedForDriftCheckConstraints),
+                **quality_baselines,
             ),
         ),
     )
+
+
+def _model_quality(check: Any, evaluation_uri: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ModelMetrics' and DriftCheckBaselines' ModelQuality arguments: a model-quality check step's baseline, else
+    evaluation.json as the model's statistics (and no drift-check baseline)."""
+    if check is None:
+        return {"model_statistics": json_source(evaluation_uri)}, {}
+    quality = check.properties
+    calculated = {
+        "model_statistics": json_source(quality.CalculatedBaselineStatistics),
+        "model_constraints": json_source(quality.CalculatedBaselineConstraints),
+    }
+    used = {
+        "model_statistics": json_source(quality.BaselineUsedForDriftCheckStatistics),
+        "model_constraints": json_source(quality.BaselineUsedForDriftCheckConstraints),
+    }
+    return calculated, used
 
 
 def json_source(s3_uri: Any) -> Any:

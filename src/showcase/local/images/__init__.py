@@ -17,6 +17,9 @@ the image's container does, and its data is never held by the runner:
   ``output_path`` and, when checking, ``baseline_statistics`` / ``baseline_constraints``, container paths); it
   writes ``statistics.json``, ``constraints.json`` and, when checking, ``constraint_violations.json`` to
   ``output_path``.
+- ``clarify ROOT`` (``clarify``): SageMaker Clarify's ``processing/input/config/analysis_config.json`` and dataset
+  (and, for a model check, the model's archive in ``processing/model``); it writes ``analysis.json``,
+  ``report.ipynb`` and ``explanations_shap/out.csv`` to ``processing/output``.
 
 A failure is written as the container writes it (``job.failed``): ``output/failure`` for a training job
 (``ClientError: ...`` for data or hyperparameters the algorithm rejects, ``AlgorithmError: ...`` for anything else),

@@ -10,12 +10,13 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from showcase.local.images import MODULE, analyzer, transform_job, xgboost_job
+from showcase.local.images import MODULE, analyzer, clarify, transform_job, xgboost_job
 
 JOBS: Mapping[str, Callable[..., int]] = {
     "xgboost": xgboost_job.run,
     "analyzer": analyzer.run,
     "transform": transform_job.run,
+    "clarify": clarify.run,
 }
 
 
@@ -31,7 +32,10 @@ def preload() -> None:
     xgboost_job.import_xgboost()
     import showcase.local.images.hyperparameters
     import showcase.local.images.xgboost_algorithm
+    import showcase.monitoring.bias
     import showcase.monitoring.checks
+    import showcase.monitoring.clarify
+    import showcase.monitoring.model_quality
     import showcase.monitoring.profile
     import showcase.monitoring.statistics
     import showcase.serving.codec

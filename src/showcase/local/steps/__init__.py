@@ -9,6 +9,7 @@ names a step type. ``docs/architecture.md`` has the recipe for a new one.
 from __future__ import annotations
 
 from showcase.local.steps import (
+    clarify_check,
     condition,
     fail,
     model,
@@ -36,7 +37,7 @@ STEP_TYPES: dict[str, StepType] = {
         refused("Lambda", "it invokes an AWS Lambda function", "Lambda"),
         refused("Callback", "it waits for an external SQS callback", "Callback"),
         refused("EMR", "it runs on an Amazon EMR cluster", "EMR"),
-        refused("ClarifyCheck", "it runs a SageMaker Clarify job", "ClarifyCheck"),
+        clarify_check.STEP,
         refused("AutoML", "it runs an Autopilot job", "AutoMLJob"),
     )
 }

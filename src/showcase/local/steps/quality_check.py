@@ -1,13 +1,18 @@
-"""The QualityCheck executor: the local runtime stands in for Model Monitor's analyzer image (data quality).
+"""The QualityCheck executor: the local runtime stands in for Model Monitor's analyzer image (data quality and
+model quality).
 
 The step's ``Arguments`` are a processing job request for the ``sagemaker-model-monitor-analyzer`` image: the
 baseline dataset staged at ``Environment.dataset_source``, read as ``Environment.dataset_format`` (headerless
 CSV), and ``statistics.json`` and ``constraints.json`` written to the output's ``S3Uri`` (``showcase.monitoring``
-computes them, in Model Monitor's schema). The step-level fields decide the rest, as
+computes them, in Model Monitor's schema). ``CheckType`` MODEL_QUALITY (the SDK's ModelQualityCheckConfig) measures
+the dataset's ``Environment.inference_attribute`` column (the predictions) against its ``ground_truth_attribute``
+column (the labels): ``regression_metrics`` and ``regression_constraints`` for ``problem_type`` Regression,
+``binary_classification_*`` and ``multiclass_classification_*`` for the classifications. The
+step-level fields decide the rest, as
 SageMaker documents for QualityCheck steps:
 
     SkipCheck false      the dataset is checked against the drift-check baseline (SuppliedBaseline*, else the
-                         DriftCheckBaselines.ModelDataQuality of the newest Approved package in
+                         DriftCheckBaselines.ModelDataQuality, or .ModelQuality, of the newest Approved package in
                          ModelPackageGroupName); constraint_violations.json is written beside the others, and with
                          FailOnViolation a violation fails the step
     RegisterNewBaseline  BaselineUsedForDriftCheck* are the newly calculated files when it (or SkipCheck) is true,
@@ -20,20 +25,20 @@ and uploads what it wrote to ``output_path`` at its end; the runner never reads 
 profile the dataset writes why to ``/opt/ml/output/message``, the step's FailureReason.
 
 Properties: CalculatedBaselineStatistics, CalculatedBaselineConstraints, BaselineUsedForDriftCheckStatistics,
-BaselineUsedForDriftCheckConstraints. Model-quality checks, JSON or headed CSV datasets and the analyzer's custom
+BaselineUsedForDriftCheckConstraints. JSON or headed CSV datasets and the analyzer's custom
 preprocessing/postprocessing scripts are refused before the execution starts.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from showcase.clock import timestamp
-from showcase.errors import NoApprovedPackage, NoSuchModelPackageGroup, RegistryError
 from showcase.local import images
-from showcase.local.images.analyzer import BASELINE_KEYS, OUTPUT_FILES, VIOLATIONS_FILE
+from showcase.local.images.analyzer import BASELINE_KEYS, DATA_QUALITY, MODEL_QUALITY, OUTPUT_FILES, VIOLATIONS_FILE
 from showcase.local.jobs import JobContext
 from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.local.steps.common import (
@@ -48,10 +53,10 @@ from showcase.local.steps.common import (
     run_job_process,
     stage,
 )
+from showcase.local.steps.drift import decide, fails_on_violation
 from showcase.local.steps.standins import repository
 from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.monitoring.baselines import baseline_uris
-from showcase.registry.latest import latest_approved_package
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
@@ -70,6 +75,18 @@ BASELINE_PATHS = (
     "/opt/ml/processing/baseline/stats/statistics.json",
     "/opt/ml/processing/baseline/constraints/constraints.json",
 )
+MODEL_QUALITY_ENVIRONMENT = (
+    "analysis_type",
+    "problem_type",
+    "inference_attribute",
+    "ground_truth_attribute",
+    "probability_attribute",
+    "probability_threshold_attribute",
+)
+"""What a model-quality check's analyzer reads of the step's Environment (besides its dataset and output)."""
+PROBLEM_TYPES = ("Regression", "BinaryClassification", "MulticlassClassification")
+BASELINE_KINDS = {DATA_QUALITY: "ModelDataQuality", MODEL_QUALITY: "ModelQuality"}
+"""Where a package keeps a check type's baseline, in DriftCheckBaselines (and ModelMetrics)."""
 UNSUPPORTED_ENVIRONMENT = {
     "record_preprocessor_script": "a record preprocessor script runs inside the analyzer image",
     "post_analytics_processor_script": "a post-analytics processor script runs inside the analyzer image",
@@ -80,15 +97,14 @@ class QualityCheckExecutor:
     def problems(self, arguments: dict[str, Any]) -> list[str]:
         found = []
         check_type = arguments.get("CheckType")
-        if check_type != "DATA_QUALITY" and not is_expression(check_type):
-            found.append(
-                f"CheckType {check_type} is not supported locally: only DATA_QUALITY runs here (a MODEL_QUALITY "
-                "check merges ground truth with the captures in the analyzer image)"
-            )
+        if check_type not in BASELINE_KINDS and not is_expression(check_type):
+            found.append(f"CheckType {check_type} is not one of {', '.join(BASELINE_KINDS)}")
         image = (arguments.get("AppSpecification") or {}).get("ImageUri")
         if isinstance(image, str) and repository(image) != ANALYZER_REPOSITORY:
             found.append(f"AppSpecification.ImageUri {image} is not Model Monitor's analyzer ({ANALYZER_REPOSITORY})")
         environment = arguments.get("Environment") or {}
+        if check_type == MODEL_QUALITY:
+            found += _model_quality_problems(environment)
         for key, why in UNSUPPORTED_ENVIRONMENT.items():
             if environment.get(key):
                 found.append(f"Environment.{key} is not supported locally: {why}")
@@ -123,24 +139,10 @@ class QualityCheckExecutor:
         dataset = next(item for item in arguments["ProcessingInputs"] if item["InputName"] == "baseline_dataset_input")
         output_config = arguments["ProcessingOutputConfig"]["Outputs"][0]
         local_output = str(output_config["S3Output"].get("LocalPath") or DEFAULT_OUTPUT)
-        skip = _flag(arguments.get("SkipCheck"), default=False)
-        register_new = _flag(arguments.get("RegisterNewBaseline"), default=False)
-        previous = None if skip and register_new else self._previous_baseline(context, arguments)
-        if not skip and previous is None:
-            raise fail(
-                context,
-                "SkipCheck is false but there is no baseline to check against: give SuppliedBaselineStatistics "
-                "and SuppliedBaselineConstraints, or approve a package in ModelPackageGroupName "
-                f"{arguments.get('ModelPackageGroupName')!r} that has DriftCheckBaselines.ModelDataQuality "
-                "(or run with SkipCheck true)",
-            )
-        if not (skip or register_new) and previous is None:
-            raise fail(
-                context,
-                "RegisterNewBaseline is false but there is no earlier baseline to carry over: supply one, or run "
-                "with RegisterNewBaseline true",
-            )
-        checked_against = None if skip else previous
+        supplied = (arguments.get("SuppliedBaselineStatistics"), arguments.get("SuppliedBaselineConstraints"))
+        kind = _kind(arguments)
+        drift = decide(context, supplied, lambda package: baseline_uris(package, kind), kind)
+        checked_against = drift.checked_against
         written = self._launch(context, name, dataset["S3Input"], local_output, checked_against)
         output = output_config["S3Output"]["S3Uri"].rstrip("/")
         stats_uri, constraints_uri = f"{output}/statistics.json", f"{output}/constraints.json"
@@ -154,7 +156,7 @@ class QualityCheckExecutor:
         context.log.write(f"baseline written to {output}/\n")
         if checked_against is not None:
             self._judge(context, written / VIOLATIONS_FILE, checked_against[1], f"{output}/{VIOLATIONS_FILE}")
-        used = (stats_uri, constraints_uri) if skip or register_new or previous is None else previous
+        used = drift.used((stats_uri, constraints_uri))
         ended = timestamp()
         return {
             "ProcessingJobName": name,
@@ -169,17 +171,20 @@ class QualityCheckExecutor:
         }
 
     def _launch(
-        self, context: JobContext, name: str, dataset: dict[str, Any], output: str, against: tuple[str, str] | None
+        self, context: JobContext, name: str, dataset: dict[str, Any], output: str, against: tuple[str, ...] | None
     ) -> Path:
         """Stage the job's inputs, run the analyzer's job process; the host directory it wrote its files to."""
         stage(context, "the baseline dataset", dataset.get("S3Uri"), host_path(context.work_dir, dataset["LocalPath"]))
+        given = context.arguments.get("Environment") or {}
         environment = {"dataset_source": dataset["LocalPath"], "output_path": output}
+        if context.arguments.get("CheckType") == MODEL_QUALITY:
+            environment |= {key: str(given[key]) for key in MODEL_QUALITY_ENVIRONMENT if given.get(key) is not None}
         if against is not None:
             # As on SageMaker, the baseline checked against is an input of the job, read before anything is written.
             for key, uri, path in zip(BASELINE_KEYS, against, BASELINE_PATHS, strict=True):
                 target = host_path(context.work_dir, path)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(json.dumps(self._get(context, uri)), encoding="utf-8")
+                target.write_text(json.dumps(self._get(context, uri, key)), encoding="utf-8")
                 environment[key] = path
         in_view = job_view(context)
         if not in_view:
@@ -193,47 +198,75 @@ class QualityCheckExecutor:
     def _judge(self, context: JobContext, violations_file: Path, baseline: str, shown: str) -> None:
         """Log each violation the analyzer found; with FailOnViolation (the default), fail on any."""
         found = json.loads(violations_file.read_text(encoding="utf-8"))["violations"]
+        model_quality = context.arguments.get("CheckType") == MODEL_QUALITY
+        subject = "metric_name" if model_quality else "feature_name"
         for violation in found:
-            context.log.write(f"violation: {violation['feature_name']} {violation['constraint_check_type']}: "
+            context.log.write(f"violation: {violation[subject]} {violation['constraint_check_type']}: "
                               f"{violation['description']}\n")  # fmt: skip
-        if found and _flag(context.arguments.get("FailOnViolation"), default=True):
-            listed = "; ".join(f"{v['feature_name']} {v['constraint_check_type']}" for v in found)
+        if found and fails_on_violation(context):
+            listed = "; ".join(f"{v[subject]} {v['constraint_check_type']}" for v in found)
+            check = "model-quality" if model_quality else "data-quality"
             raise fail(
                 context,
-                f"the data-quality check found {len(found)} violation(s) against the baseline {baseline}: "
+                f"the {check} check found {len(found)} violation(s) against the baseline {baseline}: "
                 f"{listed} (see {shown})",
             )
 
-    def _previous_baseline(self, context: JobContext, arguments: dict[str, Any]) -> tuple[str, str] | None:
-        supplied = arguments.get("SuppliedBaselineStatistics"), arguments.get("SuppliedBaselineConstraints")
-        if all(isinstance(uri, str) and uri for uri in supplied):
-            return str(supplied[0]), str(supplied[1])
-        group = arguments.get("ModelPackageGroupName")
-        if not isinstance(group, str) or not group:
-            return None
-        try:
-            newest = latest_approved_package(context.registry, group)
-            package = context.registry.describe_model_package(ModelPackageName=newest["ModelPackageArn"])
-        except (NoApprovedPackage, NoSuchModelPackageGroup):
-            return None
-        except RegistryError as exc:
-            context.log.write(f"no earlier baseline from {group!r}: {exc}\n")
-            return None
-        uris = baseline_uris({"DriftCheckBaselines": package.get("DriftCheckBaselines")})
-        if uris is not None:
-            context.log.write(f"drift-check baseline of {package['ModelPackageArn']}: {uris[1]}\n")
-        return uris
-
-    def _get(self, context: JobContext, uri: str) -> dict[str, Any]:
+    def _get(self, context: JobContext, uri: str, key: str) -> dict[str, Any]:
         try:
             document = json.loads(context.store.get_bytes(uri))
         except StoreError as exc:
             raise fail(context, f"the drift-check baseline: {exc}") from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise fail(context, f"the drift-check baseline {uri} is not JSON: {exc}") from exc
-        if not isinstance(document, dict) or not isinstance(document.get("features"), list):
-            raise fail(context, f"the drift-check baseline {uri} is not in Model Monitor's format (no features)")
+        expected = REQUIRED_KEYS[str(context.arguments.get("CheckType")), key]
+        if context.arguments.get("CheckType") == MODEL_QUALITY:
+            problem = str((context.arguments.get("Environment") or {}).get("problem_type"))
+            expected = f"{_snake(problem if problem in PROBLEM_TYPES else PROBLEM_TYPES[0])}_{expected}"
+        if not isinstance(document, dict) or not isinstance(document.get(expected), list | dict):
+            raise fail(context, f"the drift-check baseline {uri} is not in Model Monitor's format (no {expected})")
         return document
+
+
+REQUIRED_KEYS = {
+    (DATA_QUALITY, BASELINE_KEYS[0]): "features",
+    (DATA_QUALITY, BASELINE_KEYS[1]): "features",
+    (MODEL_QUALITY, BASELINE_KEYS[0]): "metrics",
+    (MODEL_QUALITY, BASELINE_KEYS[1]): "constraints",
+}
+"""What a baseline file of each check type must hold to be Model Monitor's."""
+
+
+def _snake(problem_type: str) -> str:
+    """``binary_classification`` for BinaryClassification: how Model Monitor names its statistics' section."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", problem_type).lower()
+
+
+def _kind(arguments: dict[str, Any]) -> str:
+    return BASELINE_KINDS.get(str(arguments.get("CheckType")), BASELINE_KINDS[DATA_QUALITY])
+
+
+def _model_quality_problems(environment: dict[str, Any]) -> list[str]:
+    """What a MODEL_QUALITY check's Environment must say for the analyzer to measure it here."""
+    found = []
+    if environment.get("analysis_type") != MODEL_QUALITY:
+        found.append(f"Environment.analysis_type must be {MODEL_QUALITY} for a MODEL_QUALITY check")
+    problem = environment.get("problem_type")
+    if problem not in PROBLEM_TYPES and not is_expression(problem):
+        found.append(f"Environment.problem_type {problem} is not one of {', '.join(PROBLEM_TYPES)}")
+    if environment.get("ground_truth_attribute") in (None, ""):
+        found.append(
+            "Environment.ground_truth_attribute is missing: a model-quality check needs the column of the labels "
+            "(_c0, _c1, ... or 0, 1, ...)"
+        )
+    given = [key for key in ("inference_attribute", "probability_attribute") if environment.get(key) not in (None, "")]
+    if not given or (problem != "BinaryClassification" and "inference_attribute" not in given):
+        either = " (or, for BinaryClassification, probability_attribute)" if not given else ""
+        found.append(
+            f"Environment.inference_attribute is missing{either}: a model-quality check needs the column of the "
+            "predictions (_c0, _c1, ... or 0, 1, ...)"
+        )
+    return found
 
 
 def _format(text: str) -> dict[str, Any]:
@@ -242,14 +275,6 @@ def _format(text: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _flag(value: object, *, default: bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return default
 
 
 STEP = StepType(
