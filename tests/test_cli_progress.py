@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from showcase import local
-from showcase.cli import common
+from showcase.cli import common, output
 from showcase.cli.progress import StepDetails, definition_summary, digest, progress
 from showcase.settings import Settings
 from showcase.store import ObjectStore
@@ -53,7 +53,7 @@ def test_the_digest_is_the_definitions_not_its_key_order() -> None:
 def terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     """The CLI's stderr console as a 100-column terminal, writing into a buffer."""
     written = io.StringIO()
-    monkeypatch.setattr(common, "_STDERR", Console(file=written, force_terminal=True, width=100, highlight=False))
+    monkeypatch.setattr(output, "_STDERR", Console(file=written, force_terminal=True, width=100, highlight=False))
     handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
     common.configure_logging("WARNING")
     yield written
