@@ -1,0 +1,100 @@
+"""Callback steps' tokens and their completions, kept under the home so that none is lost.
+
+A waiting Callback step writes ``<home>/callbacks/<token>.json`` (``Waiting``: its execution, step, queue and
+declared outputs). Completing it (``showcase callback``, SendPipelineExecutionStepSuccess/Failure through the
+local API, the dashboard's form) rewrites that file atomically as ``Succeeded`` with its output parameters or
+``Failed`` with a reason; the step reads it when it next looks (twice a second), and a completion sent while the
+runner is not running is there when it looks again. A token that is not waiting any more cannot be completed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from showcase.errors import NoSuchResource, UsageError
+from showcase.files import write_json_atomically
+from showcase.names import CALLBACK_TOKEN
+
+WAITING = "Waiting"
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+STOPPED = "Stopped"
+MAX_OUTPUTS = 50
+MAX_NAME = 256
+MAX_VALUE = 1024
+MAX_REASON = 256
+"""SendPipelineExecutionStepSuccess/Failure's limits (sagemaker service-2.json)."""
+
+
+def new_token() -> str:
+    """A fresh CallbackToken: 10 letters and digits."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    """The callback tokens under one home."""
+
+    home: Path
+
+    @property
+    def root(self) -> Path:
+        return self.home / "callbacks"
+
+    def wait_for(self, token: str, waiting: Mapping[str, Any]) -> None:
+        """Record that a step waits on ``token`` (``waiting``: execution ARN and id, step name, queue URL)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_json_atomically(self._path(token), {**waiting, "CallbackToken": token, "Status": WAITING})
+
+    def read(self, token: str) -> dict[str, Any]:
+        path = self._path(token)
+        if not path.is_file():
+            raise NoSuchResource(f"no Callback step has the token {token}")
+        found: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return found
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Every token a step still waits on."""
+        if not self.root.is_dir():
+            return []
+        found = [json.loads(path.read_text("utf-8")) for path in sorted(self.root.glob("*.json"))]
+        return [entry for entry in found if entry.get("Status") == WAITING]
+
+    def succeed(self, token: str, outputs: Mapping[str, str]) -> dict[str, Any]:
+        """SendPipelineExecutionStepSuccess: the step succeeds with ``outputs``; returns the completed record."""
+        if len(outputs) > MAX_OUTPUTS:
+            raise UsageError(f"at most {MAX_OUTPUTS} output parameters may be sent, got {len(outputs)}")
+        for name, value in outputs.items():
+            if not 1 <= len(name) <= MAX_NAME or len(str(value)) > MAX_VALUE:
+                raise UsageError(
+                    f"output parameter {name[:40]!r}: a name is 1-{MAX_NAME} characters and a value at most {MAX_VALUE}"
+                )
+        return self._complete(token, {"Status": SUCCEEDED, "OutputParameters": {k: str(v) for k, v in outputs.items()}})
+
+    def fail(self, token: str, reason: str) -> dict[str, Any]:
+        """SendPipelineExecutionStepFailure: the step fails with ``reason``; returns the completed record."""
+        if len(reason) > MAX_REASON:
+            raise UsageError(f"a failure reason is at most {MAX_REASON} characters, got {len(reason)}")
+        return self._complete(token, {"Status": FAILED, "FailureReason": reason})
+
+    def stopped(self, token: str) -> None:
+        """The step stopped waiting (its execution was stopped): the token cannot be completed any more."""
+        self._complete(token, {"Status": STOPPED})
+
+    def _complete(self, token: str, outcome: Mapping[str, Any]) -> dict[str, Any]:
+        entry = self.read(token)
+        if entry.get("Status") != WAITING:
+            raise UsageError(f"the Callback step of token {token} is not waiting: it is {entry.get('Status')}")
+        done = {**entry, **outcome}
+        write_json_atomically(self._path(token), done)
+        return done
+
+    def _path(self, token: str) -> Path:
+        return self.root / f"{CALLBACK_TOKEN.check('callback token', token)}.json"
