@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from showcase.errors import NoSuchResource, UsageError
+from showcase.errors import NoSuchResource, ShowcaseError, UsageError
 from showcase.files import write_json_atomically
 from showcase.names import CALLBACK_TOKEN
 
@@ -91,7 +91,10 @@ class Callbacks:
     def _complete(self, token: str, outcome: Mapping[str, Any]) -> dict[str, Any]:
         entry = self.read(token)
         if entry.get("Status") != WAITING:
-            raise UsageError(f"the Callback step of token {token} is not waiting: it is {entry.get('Status')}")
+            raise ShowcaseError(
+                f"the Callback step {entry.get('StepName')} of token {token} is not waiting: "
+                f"it is {entry.get('Status')}"
+            )
         done = {**entry, **outcome}
         write_json_atomically(self._path(token), done)
         return done
