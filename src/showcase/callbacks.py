@@ -29,7 +29,8 @@ MAX_OUTPUTS = 50
 MAX_NAME = 256
 MAX_VALUE = 1024
 MAX_REASON = 256
-"""SendPipelineExecutionStepSuccess/Failure's limits (sagemaker service-2.json)."""
+"""SendPipelineExecutionStepSuccess/Failure's limits (sagemaker service-2.json). ``ClientRequestToken``: the
+idempotency token of the request that completed it (the local API answers a repeat of it as the first)."""
 
 
 def new_token() -> str:
@@ -67,7 +68,7 @@ class Callbacks:
         found = [json.loads(path.read_text("utf-8")) for path in sorted(self.root.glob("*.json"))]
         return [entry for entry in found if entry.get("Status") == WAITING]
 
-    def succeed(self, token: str, outputs: Mapping[str, str]) -> dict[str, Any]:
+    def succeed(self, token: str, outputs: Mapping[str, str], *, request: str | None = None) -> dict[str, Any]:
         """SendPipelineExecutionStepSuccess: the step succeeds with ``outputs``; returns the completed record."""
         if len(outputs) > MAX_OUTPUTS:
             raise UsageError(f"at most {MAX_OUTPUTS} output parameters may be sent, got {len(outputs)}")
@@ -76,13 +77,14 @@ class Callbacks:
                 raise UsageError(
                     f"output parameter {name[:40]!r}: a name is 1-{MAX_NAME} characters and a value at most {MAX_VALUE}"
                 )
-        return self._complete(token, {"Status": SUCCEEDED, "OutputParameters": {k: str(v) for k, v in outputs.items()}})
+        values = {name: str(value) for name, value in outputs.items()}
+        return self._complete(token, {"Status": SUCCEEDED, "OutputParameters": values, "ClientRequestToken": request})
 
-    def fail(self, token: str, reason: str) -> dict[str, Any]:
+    def fail(self, token: str, reason: str, *, request: str | None = None) -> dict[str, Any]:
         """SendPipelineExecutionStepFailure: the step fails with ``reason``; returns the completed record."""
         if len(reason) > MAX_REASON:
             raise UsageError(f"a failure reason is at most {MAX_REASON} characters, got {len(reason)}")
-        return self._complete(token, {"Status": FAILED, "FailureReason": reason})
+        return self._complete(token, {"Status": FAILED, "FailureReason": reason, "ClientRequestToken": request})
 
     def stopped(self, token: str) -> None:
         """The step stopped waiting (its execution was stopped): the token cannot be completed any more."""

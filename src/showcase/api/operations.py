@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from showcase.api import (
+    callbacks,
     endpoints,
     executions,
     identity,
     jobs,
+    lambda_functions,
     pipelines,
     registry,
     runtime,
     s3_buckets,
     s3_multipart,
     s3_objects,
+    sqs,
     tags,
 )
 from showcase.api.state import Handler
@@ -49,5 +52,8 @@ OPERATIONS = _table(
     ("sagemaker", registry.OPERATIONS),
     ("sagemaker", endpoints.OPERATIONS),
     ("sagemaker", tags.OPERATIONS),
+    ("sagemaker", callbacks.OPERATIONS),
     ("sagemaker-runtime", runtime.OPERATIONS),
+    ("lambda", lambda_functions.OPERATIONS),
+    ("sqs", sqs.OPERATIONS),
 )

@@ -32,12 +32,13 @@ from werkzeug.exceptions import NotFound
 
 from showcase.api.errors import ApiError, malformed, unknown_operation
 
-SERVED = ("s3", "sts", "iam", "sagemaker", "sagemaker-runtime")
+SERVED = ("s3", "sts", "iam", "sagemaker", "sagemaker-runtime", "lambda", "sqs")
 """The services whose operations the local API answers (others get their own unknown-operation error)."""
 _SCOPE = re.compile(r"Credential=[^/,\s]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request")
 _PRESIGNED_SCOPE = re.compile(r"^[^/]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request$")
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam"}
+_QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam", "2012-11-05": "sqs"}
+_TARGET_PREFIXES = {"AmazonSQS": "sqs"}
 _SIGNING_ALIASES = {"monitoring": "cloudwatch", "states": "stepfunctions", "execute-api": "apigateway"}
 _ROUTERS: dict[str, type[ProtocolRouter]] = {
     "json": JSONRouter,
@@ -142,12 +143,15 @@ def service_of(request: WireRequest) -> str:
     if signed is not None:
         return _SIGNING_ALIASES.get(signed, signed)
     if target:
-        return target.partition(".")[0].lower() or "sagemaker"
+        prefix = target.partition(".")[0]
+        return _TARGET_PREFIXES.get(prefix, prefix.lower()) or "sagemaker"
     action = request.values.get("Action")
     if action:
         return _QUERY_VERSIONS.get(request.values.get("Version", ""), "sts" if action == "GetCallerIdentity" else "iam")
     if request.method == "POST" and request.path.startswith("/endpoints/") and request.path.endswith("/invocations"):
         return "sagemaker-runtime"
+    if request.path.startswith("/2015-03-31/functions"):
+        return "lambda"
     return "s3"
 
 

@@ -57,8 +57,11 @@ class LambdaExecutor:
         except (ShowcaseError, ArchiveError) as exc:
             raise fail(context, str(exc)) from exc
         event = {key: value for key, value in arguments.items() if key not in STEP_FIELDS}
-        (context.work_dir / lambda_runtime.EVENT).write_text(json.dumps(event), encoding="utf-8")
-        returned = _invoke(context, config)
+        failed, returned = invoke(context, config, event)
+        if failed:
+            context.log.write(f"Lambda function {ref.name} returned an error: {json.dumps(returned, indent=2)}\n")
+            reason = f"Lambda function {config['FunctionArn']} failed with an unhandled error: {json.dumps(returned)}"
+            raise fail(context, reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "...")
         declared = arguments.get("OutputParameters") or []
         if declared and not isinstance(returned, dict):
             raise fail(context, f"Lambda function {ref.name} returned {type(returned).__name__}, not a JSON object")
@@ -69,11 +72,14 @@ class LambdaExecutor:
         return {"FunctionArn": config["FunctionArn"], "OutputParameters": outputs}
 
 
-def _invoke(context: JobContext, config: dict[str, Any]) -> Any:
-    """Run the handler in its job process; what it returned, or StepFailed with Lambda's error shape."""
+def invoke(context: JobContext, config: dict[str, Any], event: Any) -> tuple[bool, Any]:
+    """Run the function's handler on ``event`` in a job process of its own, in ``context.work_dir`` (its code
+    already unzipped in ``task/``): ``(False, what it returned)``, or ``(True, Lambda's error shape)``. The step
+    and the local API's Invoke both call it."""
     timeout = min(int(config["Timeout"]), MAX_STEP_TIMEOUT)
     name = str(config["FunctionName"])
     root = context.work_dir
+    (root / lambda_runtime.EVENT).write_text(json.dumps(event), encoding="utf-8")
     env = {
         **config["Environment"]["Variables"],
         "AWS_LAMBDA_FUNCTION_NAME": name,
@@ -92,11 +98,8 @@ def _invoke(context: JobContext, config: dict[str, Any]) -> Any:
     run_job_process(job, "Lambda", name, command, env=env, cwd=root)
     error = root / lambda_runtime.ERROR
     if error.is_file():
-        shape = json.loads(error.read_text("utf-8"))
-        context.log.write(f"Lambda function {name} returned an error: {json.dumps(shape, indent=2)}\n")
-        reason = f"Lambda function {config['FunctionArn']} failed with an unhandled error: {json.dumps(shape)}"
-        raise fail(context, reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "...")
-    return json.loads((root / lambda_runtime.RESULT).read_text("utf-8"))
+        return True, json.loads(error.read_text("utf-8"))
+    return False, json.loads((root / lambda_runtime.RESULT).read_text("utf-8"))
 
 
 STEP = StepType(
