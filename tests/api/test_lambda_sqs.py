@@ -6,6 +6,9 @@ Every wait is a bounded poll; nothing asserts on time."""
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import pytest
@@ -159,3 +162,30 @@ def test_an_unknown_token_is_resource_not_found(api: Api) -> None:
     with pytest.raises(ClientError) as missing:
         api.client("sagemaker").send_pipeline_execution_step_success(CallbackToken="abcdefghij")  # type: ignore[attr-defined]
     assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def query(api: Api, **form: str) -> tuple[int, str]:
+    """An SQS call in the query protocol, as botocore sent it before SQS moved to JSON (and between its revert)."""
+    body = urllib.parse.urlencode({**form, "Version": "2012-11-05"}).encode()
+    request = urllib.request.Request(
+        f"{api.url}/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_sqs_answers_the_query_protocol_too(api: Api) -> None:
+    status, created = query(api, Action="CreateQueue", QueueName="query-queue")
+    assert (
+        status == 200 and "<QueueUrl>https://sqs.us-east-1.amazonaws.com/000000000000/query-queue</QueueUrl>" in created
+    )
+    url = "https://sqs.us-east-1.amazonaws.com/000000000000/query-queue"
+    status, sent = query(api, Action="SendMessage", QueueUrl=url, MessageBody="a <b> & c")
+    assert status == 200 and "<MessageId>" in sent
+    status, received = query(api, Action="ReceiveMessage", QueueUrl=url)
+    assert status == 200 and "<Body>a &lt;b&gt; &amp; c</Body>" in received
+    status, missing = query(api, Action="GetQueueUrl", QueueName="nowhere")
+    assert (status == 400 and "<Code>" in missing and "QueueDoesNotExist" in missing) or "NonExistentQueue" in missing
