@@ -68,6 +68,21 @@ class Callbacks:
         found = [json.loads(path.read_text("utf-8")) for path in sorted(self.root.glob("*.json"))]
         return [entry for entry in found if entry.get("Status") == WAITING]
 
+    def waiting_on(self, execution_id: str, step_name: str) -> dict[str, Any] | None:
+        """The token a step of an execution waits on (None: that step waits on none)."""
+        found = (e for e in self.waiting() if (e.get("ExecutionId"), e.get("StepName")) == (execution_id, step_name))
+        return next(found, None)
+
+    def complete_step(self, execution_id: str, step_name: str, outputs: Mapping[str, str], failure: str | None) -> None:
+        """Complete the token a step waits on: with ``outputs``, or failed with ``failure`` when it is given."""
+        waiting = self.waiting_on(execution_id, step_name)
+        if waiting is None:
+            raise ShowcaseError(f"step {step_name} of execution {execution_id} waits on no callback token")
+        if failure is not None:
+            self.fail(waiting["CallbackToken"], failure)
+        else:
+            self.succeed(waiting["CallbackToken"], outputs)
+
     def succeed(self, token: str, outputs: Mapping[str, str], *, request: str | None = None) -> dict[str, Any]:
         """SendPipelineExecutionStepSuccess: the step succeeds with ``outputs``; returns the completed record."""
         if len(outputs) > MAX_OUTPUTS:
