@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from showcase.local.steps.output_parameters import typed
 from showcase.settings import Settings
 from showcase.statuses import StepStatus
 from showcase.store import ObjectStore
+from tests.reliability_support import clean_env
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "lambda"
 ACCOUNT = "000000000000"
@@ -168,3 +172,64 @@ def _store_of(tmp_path: Path, uploads: dict[str, bytes]) -> ObjectStore:
     for uri, data in uploads.items():
         store.put_bytes(uri, data)
     return store
+
+
+NOTIFY = "def handler(event, context):\n    return {'sent': event['x'] + 1, 'arn': context.invoked_function_arn}\n"
+AWS_ONLY = "arn:aws:lambda:eu-west-1:123456789012:function:notify"
+
+
+def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    outputs = [{"OutputName": "sent", "OutputType": "Integer"}, {"OutputName": "arn"}]
+    definition = tmp_path / "aws-only.json"
+    definition.write_text(json.dumps(_lambda_definition(AWS_ONLY, outputs)))
+    command = [sys.executable, "-m", "showcase", "--home", str(tmp_path / "home"), "--json", "start"]
+    return subprocess.run(
+        [*command, "--definition", str(definition), *flags], env=clean_env(), text=True, capture_output=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_a_function_that_exists_only_in_aws_runs_the_file_mapped_to_it(tmp_path: Path) -> None:
+    (tmp_path / "notify.py").write_text(NOTIFY)
+    done = start(tmp_path, "--lambda", f"{AWS_ONLY}={tmp_path / 'notify.py'}:handler")
+    assert done.returncode == 0, done.stderr
+    (step,) = json.loads(done.stdout)["PipelineExecutionSteps"]
+    assert step["Metadata"]["Lambda"] == {
+        "Arn": AWS_ONLY,
+        "OutputParameters": [{"Name": "sent", "Value": "2"}, {"Name": "arn", "Value": AWS_ONLY}],
+    }
+
+
+def test_a_lambda_file_maps_functions_with_paths_relative_to_it(tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "notify.py").write_text(NOTIFY)
+    (tmp_path / "lambdas.txt").write_text(f"# functions that exist only in AWS\n\n{AWS_ONLY}=code/notify.py:handler\n")
+    done = start(tmp_path, "--lambda-file", str(tmp_path / "lambdas.txt"))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "says"),
+    [
+        ("notify", "expected NAME_OR_ARN=FILE.py:HANDLER"),
+        ("notify=missing.py:handler", "--lambda notify: cannot read 'missing.py': No such file"),
+        ("bad name!=x.py:handler", "is not a valid FunctionName"),
+    ],
+)
+def test_a_wrong_mapping_is_one_line(tmp_path: Path, flag: str, says: str) -> None:
+    done = start(tmp_path, "--lambda", flag)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_on_run_a_mapping_wins_over_the_code_the_build_kept(tmp_path: Path) -> None:
+    other = "def handler(event, context):\n    return {'Count': 1, 'Label': 'x', 'Ok': False}\n"
+    (tmp_path / "other.py").write_text(other)
+    repo = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "showcase", "--home", str(tmp_path / "home"), "run", "-n", "tests.lambda_pipeline"]
+    done = subprocess.run(
+        [*command, "--lambda", f"showcase-describe={tmp_path / 'other.py'}:handler"], cwd=repo, text=True,
+        env=clean_env(PYTHONPATH=f"{repo}{os.pathsep}{repo / 'src'}"), capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1  # Count 1 < MinCount 4: the Fail step
+    assert "Describe  Lambda     Succeeded" in done.stdout and "the function counted too few" in done.stdout
