@@ -1,4 +1,4 @@
-"""The local API as a plain ASGI app: one port for S3, SageMaker, SageMaker Runtime, STS and IAM.
+"""The local API as a plain ASGI app: one port for S3, SageMaker, SageMaker Runtime, STS, IAM, Lambda and SQS.
 
 Per request: check ``Host``; tell the service and the operation (``wire``); read the body — except for
 PutObject and UploadPart, whose body the handler streams into the object store as it arrives; parse the

@@ -65,7 +65,7 @@ def unknown_service(service: str, operation: str) -> ApiError:
     return ApiError(
         "UnknownOperationException",
         f"the local API (showcase-local api) does not serve the {service} service (operation {operation}); "
-        "it serves S3, SageMaker, SageMaker Runtime, STS and IAM",
+        "it serves S3, SageMaker, SageMaker Runtime, STS, IAM, Lambda and SQS",
     )
 
 
