@@ -11,11 +11,14 @@ from collections.abc import Mapping
 
 from showcase.api import (
     callbacks,
+    cloudformation,
+    cloudwatch,
     endpoints,
     executions,
     identity,
     jobs,
     lambda_functions,
+    monitoring_schedules,
     pipelines,
     registry,
     runtime,
@@ -52,8 +55,11 @@ OPERATIONS = _table(
     ("sagemaker", registry.OPERATIONS),
     ("sagemaker", endpoints.OPERATIONS),
     ("sagemaker", tags.OPERATIONS),
+    ("sagemaker", monitoring_schedules.OPERATIONS),
     ("sagemaker", callbacks.OPERATIONS),
     ("sagemaker-runtime", runtime.OPERATIONS),
+    ("cloudformation", cloudformation.OPERATIONS),
+    ("cloudwatch", cloudwatch.OPERATIONS),
     ("lambda", lambda_functions.OPERATIONS),
     ("sqs", sqs.OPERATIONS),
 )
