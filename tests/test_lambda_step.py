@@ -233,3 +233,18 @@ def test_on_run_a_mapping_wins_over_the_code_the_build_kept(tmp_path: Path) -> N
     )  # fmt: skip
     assert done.returncode == 1  # Count 1 < MinCount 4: the Fail step
     assert "Describe  Lambda     Succeeded" in done.stdout and "the function counted too few" in done.stdout
+
+
+def test_the_runtimes_own_modules_are_not_importable_by_the_handler(tmp_path: Path) -> None:
+    """The runtime's directory is not on the handler's sys.path: ``analyzer``, a module beside it, is not found."""
+    store = ObjectStore(settings(tmp_path).store_root)
+    ref = functions.reference("named", "us-east-1", ACCOUNT)
+    source = (
+        b"import importlib.util\n"
+        b"def handler(event, context):\n    return {'alone': importlib.util.find_spec('analyzer') is None}\n"
+    )
+    package = functions.zip_of({"main.py": source})
+    functions.save(store, functions.configuration(ref, package, {"Handler": "main.handler"}), package)
+    outputs = [{"OutputName": "alone", "OutputType": "Boolean"}]
+    record = run_definition(_lambda_definition("named", outputs), pipeline_name="P", settings=settings(tmp_path))
+    assert record.step("L").properties["OutputParameters"] == {"alone": True}, record.failure_reason

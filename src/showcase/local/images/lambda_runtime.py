@@ -1,4 +1,9 @@
-"""A Lambda function's invocation, inside its job process: ``lambda ROOT HANDLER TIMEOUT MEMORY ARN``.
+"""A Lambda function's invocation, inside its job process: ``python lambda_runtime.py ROOT HANDLER TIMEOUT MEMORY ARN``.
+
+Run as a file (``command``), as Lambda's runtime interface starts a handler: it imports only the standard library,
+so the job starts in a bare interpreter's time, with no pre-imported job server to start first; the handler
+imports what it imports (site-packages included). The file's own directory is taken off ``sys.path``, so a
+handler module named like a module beside this one is the function's own.
 
 The runner unzips the function's code into ``ROOT/task`` (Lambda's ``/var/task``) and writes the event to
 ``ROOT/event.json``. This imports ``HANDLER`` (``<module>.<function>``, the module's dots or slashes naming
@@ -53,6 +58,11 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def command(root: str, handler: str, timeout: int, memory: int, arn: str) -> list[str]:
+    """The job process's command line."""
+    return [sys.executable, __file__, root, handler, str(timeout), str(memory), arn]
 
 
 def run(root: Path, handler: str, timeout: str, memory: str, arn: str) -> int:
@@ -123,3 +133,9 @@ def _error(exc: Exception, task: Path) -> dict[str, Any]:
 
 def _time_up(signum: int, frame: FrameType | None) -> None:
     raise _TimedOut()
+
+
+if __name__ == "__main__":
+    if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+        del sys.path[0]
+    sys.exit(run(Path(sys.argv[1]), *sys.argv[2:6]))

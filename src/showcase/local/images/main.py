@@ -10,13 +10,9 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from showcase.local.images import MODULE, analyzer, lambda_runtime, xgboost_job
+from showcase.local.images import MODULE, analyzer, xgboost_job
 
-JOBS: Mapping[str, Callable[..., int]] = {
-    "xgboost": xgboost_job.run,
-    "analyzer": analyzer.run,
-    "lambda": lambda_runtime.run,
-}
+JOBS: Mapping[str, Callable[..., int]] = {"xgboost": xgboost_job.run, "analyzer": analyzer.run}
 
 
 def main(argv: list[str]) -> int:

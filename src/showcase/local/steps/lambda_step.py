@@ -19,7 +19,6 @@ from typing import Any
 from showcase import functions
 from showcase.archives import ArchiveError, extract_zip_archive
 from showcase.errors import ShowcaseError
-from showcase.local import images
 from showcase.local.images import lambda_runtime
 from showcase.local.jobs import JobContext
 from showcase.local.steps import output_parameters
@@ -92,8 +91,8 @@ def invoke(context: JobContext, config: dict[str, Any], event: Any) -> tuple[boo
     }
     # The job's own request: only the function's timeout (with a margin for the runtime to report it itself).
     job = dataclasses.replace(context, arguments={"StoppingCondition": {"MaxRuntimeInSeconds": timeout + 30}})
-    command = images.command(
-        "lambda", str(root), str(config["Handler"]), str(timeout), str(config["MemorySize"]), config["FunctionArn"]
+    command = lambda_runtime.command(
+        str(root), str(config["Handler"]), timeout, int(config["MemorySize"]), config["FunctionArn"]
     )
     run_job_process(job, "Lambda", name, command, env=env, cwd=root)
     error = root / lambda_runtime.ERROR
