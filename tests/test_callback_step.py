@@ -144,3 +144,18 @@ def test_ctrl_c_sends_the_stopping_message_and_ends_the_step_stopped(
 def test_a_wrong_callback_command_is_one_line(tmp_path: Path, args: tuple[str, ...], code: int, says: str) -> None:
     done = complete(tmp_path / "home", *args)
     assert done.returncode == code and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_token_whose_runner_was_killed_is_not_waiting_and_says_to_retry(
+    tmp_path: Path, started: Callable[[], subprocess.Popen[str]]
+) -> None:
+    home = tmp_path / "home"
+    runner = started()
+    waiting = waiting_token(home)
+    runner.kill()
+    runner.communicate(timeout=60)
+    assert Callbacks(home).waiting() == []
+    late = complete(home, waiting["CallbackToken"], "--success")
+    assert late.returncode == 1, late.stderr
+    assert f"the runner of execution {waiting['ExecutionId']} is gone" in late.stderr
+    assert f"showcase retry {waiting['ExecutionId']}" in late.stderr

@@ -3,13 +3,15 @@
 A waiting Callback step writes ``<home>/callbacks/<token>.json`` (``Waiting``: its execution, step, queue and
 declared outputs). Completing it (``showcase callback``, SendPipelineExecutionStepSuccess/Failure through the
 local API, the dashboard's form) rewrites that file atomically as ``Succeeded`` with its output parameters or
-``Failed`` with a reason; the step reads it when it next looks (twice a second), and a completion sent while the
-runner is not running is there when it looks again. A token that is not waiting any more cannot be completed.
+``Failed`` with a reason; the step reads it when it next looks (twice a second), and a completion sent between two
+looks is there at the next. A token that is not waiting any more cannot be completed, nor can one whose runner
+was killed while it waited (its execution is then Failed, "interrupted": a retry sends a new token).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import string
 from collections.abc import Mapping
@@ -20,6 +22,7 @@ from typing import Any
 from showcase.errors import NoSuchResource, ShowcaseError, UsageError
 from showcase.files import write_json_atomically
 from showcase.names import CALLBACK_TOKEN
+from showcase.processes import pid_alive, process_started
 
 WAITING = "Waiting"
 SUCCEEDED = "Succeeded"
@@ -50,9 +53,11 @@ class Callbacks:
         return self.home / "callbacks"
 
     def wait_for(self, token: str, waiting: Mapping[str, Any]) -> None:
-        """Record that a step waits on ``token`` (``waiting``: execution ARN and id, step name, queue URL)."""
+        """Record that a step of this process waits on ``token`` (``waiting``: execution ARN and id, step name,
+        queue URL)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomically(self._path(token), {**waiting, "CallbackToken": token, "Status": WAITING})
+        runner = {"RunnerPid": os.getpid(), "RunnerStarted": process_started(os.getpid())}
+        write_json_atomically(self._path(token), {**waiting, **runner, "CallbackToken": token, "Status": WAITING})
 
     def read(self, token: str) -> dict[str, Any]:
         path = self._path(token)
@@ -66,7 +71,7 @@ class Callbacks:
         if not self.root.is_dir():
             return []
         found = [json.loads(path.read_text("utf-8")) for path in sorted(self.root.glob("*.json"))]
-        return [entry for entry in found if entry.get("Status") == WAITING]
+        return [entry for entry in found if entry.get("Status") == WAITING and _runs(entry)]
 
     def waiting_on(self, execution_id: str, step_name: str) -> dict[str, Any] | None:
         """The token a step of an execution waits on (None: that step waits on none)."""
@@ -107,6 +112,11 @@ class Callbacks:
 
     def _complete(self, token: str, outcome: Mapping[str, Any]) -> dict[str, Any]:
         entry = self.read(token)
+        if entry.get("Status") == WAITING and not _runs(entry):
+            raise ShowcaseError(
+                f"the Callback step {entry.get('StepName')} of token {token} waits no more: the runner of execution "
+                f"{entry.get('ExecutionId')} is gone; `showcase retry {entry.get('ExecutionId')}` runs it again"
+            )
         if entry.get("Status") != WAITING:
             raise ShowcaseError(
                 f"the Callback step {entry.get('StepName')} of token {token} is not waiting: "
@@ -118,3 +128,9 @@ class Callbacks:
 
     def _path(self, token: str) -> Path:
         return self.root / f"{CALLBACK_TOKEN.check('callback token', token)}.json"
+
+
+def _runs(entry: Mapping[str, Any]) -> bool:
+    """Whether the runner that waits on a token still runs (a runner killed while it waited left it Waiting)."""
+    pid = entry.get("RunnerPid")
+    return not isinstance(pid, int) or pid_alive(pid, entry.get("RunnerStarted"))

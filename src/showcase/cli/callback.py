@@ -5,7 +5,7 @@
     showcase callback                                                # the tokens steps are waiting on
 
 The token is in the message the step sent to its queue and in the step's log. The completion is kept under the
-home: a runner that is not running finds it when it next runs. ``--json`` prints the API's answer,
+home, where the waiting step reads it twice a second. ``--json`` prints the API's answer,
 ``{"PipelineExecutionArn": ...}``.
 """
 
