@@ -6,9 +6,12 @@ Every wait is a bounded poll; nothing asserts on time."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,3 +192,36 @@ def test_sqs_answers_the_query_protocol_too(api: Api) -> None:
     assert status == 200 and "<Body>a &lt;b&gt; &amp; c</Body>" in received
     status, missing = query(api, Action="GetQueueUrl", QueueName="nowhere")
     assert (status == 400 and "<Code>" in missing and "QueueDoesNotExist" in missing) or "NonExistentQueue" in missing
+
+
+SDK_LAMBDA = """\
+import json, sys
+import boto3
+from sagemaker.core.helper.session_helper import Session
+from sagemaker.core.lambda_helper import Lambda
+
+session = Session(boto_session=boto3.Session(), default_bucket="lambda-sdk-bucket")
+function = Lambda(function_name="sdk-made", execution_role_arn=sys.argv[2], script=sys.argv[1], handler="fn.handler",
+                  session=session)
+first = function.upsert()["FunctionArn"]
+again = function.upsert()["FunctionArn"]  # CreateFunction refused as existing, then UpdateFunctionCode
+print(json.dumps({"arns": [first, again], "payload": json.loads(function.invoke()["Payload"].read())}))
+"""
+
+
+def test_the_sdks_lambda_helper_upserts_and_invokes_through_the_api(api: Api, tmp_path: Path) -> None:
+    (tmp_path / "fn.py").write_text(DESCRIBE)
+    config = tmp_path / "sagemaker-config.yaml"
+    config.write_text("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n")
+    done = subprocess.run(
+        [sys.executable, "-c", SDK_LAMBDA, str(tmp_path / "fn.py"), ROLE], text=True, capture_output=True, timeout=120,
+        env=api.env(SAGEMAKER_USER_CONFIG_OVERRIDE=str(config)),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["arns"] == ["arn:aws:lambda:us-east-1:000000000000:function:sdk-made"] * 2
+    assert answer["payload"] == {
+        "errorMessage": "'n'",
+        "errorType": "KeyError",
+        "stackTrace": answer["payload"]["stackTrace"],
+    }
