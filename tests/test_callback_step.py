@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from showcase.callbacks import Callbacks
+from showcase.cli.progress import StepDetails
 from showcase.local.records import ExecutionStore
 from showcase.queues import Queues
+from showcase.settings import Settings
 from tests.reliability_support import clean_env
 from tests.test_interrupt_cli import wait_for
 
@@ -159,3 +161,13 @@ def test_a_token_whose_runner_was_killed_is_not_waiting_and_says_to_retry(
     assert late.returncode == 1, late.stderr
     assert f"the runner of execution {waiting['ExecutionId']} is gone" in late.stderr
     assert f"showcase retry {waiting['ExecutionId']}" in late.stderr
+
+
+def test_the_live_table_shows_the_command_that_completes_a_waiting_step(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", input_data=None, max_parallel_steps=1)
+    waiting = {"ExecutionId": "abcdefabcdef", "StepName": "Approve", "SqsQueueUrl": "https://sqs/q"}
+    Callbacks(settings.home).wait_for("TokEn12345", waiting)
+    details = StepDetails(settings, None)
+    shown = details("abcdefabcdef", "Approve", "Callback", "Executing")
+    assert shown == "waiting: showcase callback TokEn12345 --success ..."
+    assert details("abcdefabcdef", "Other", "Callback", "Executing") == ""
