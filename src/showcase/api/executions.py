@@ -21,6 +21,7 @@ from showcase.api.errors import internal, not_found, validation
 from showcase.api.listing import created_between, page, sorted_by, with_token
 from showcase.api.runner import ANSWER
 from showcase.api.state import Call, Handler, State
+from showcase.callbacks import Callbacks
 from showcase.errors import UsageError
 from showcase.files import write_json_atomically
 from showcase.local import ExecutionRecord, describe_execution, list_executions
@@ -202,7 +203,8 @@ def list_pipeline_execution_steps(call: Call) -> dict[str, Any]:
     record = _record(call.state, call.params["PipelineExecutionArn"])
     definition, _ = ExecutionStore(call.state.settings.executions_root).load_inputs(record.execution_id)
     registry = call.state.registry
-    summaries = steps.step_summaries(record, definition, registry.region, registry.account)
+    waiting = Callbacks(call.state.settings.home).waiting()
+    summaries = steps.step_summaries(record, definition, registry.region, registry.account, waiting)
     order = call.params.get("SortOrder") or "Descending"
     summaries.sort(key=lambda s: s.get("StartTime") or record.start, reverse=order == "Descending")
     items, token = page(summaries, call.params, default=100)

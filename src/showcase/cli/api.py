@@ -29,10 +29,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     api = commands.add_parser(
         "api",
-        help="serve the AWS API (S3, SageMaker, SageMaker Runtime, STS, IAM) over this home on 127.0.0.1",
-        description="Serve S3, SageMaker, SageMaker Runtime, STS and IAM on 127.0.0.1 over the home's store, "
-        "registry, executions and endpoints. Set AWS_ENDPOINT_URL=http://127.0.0.1:PORT for boto3, the AWS CLI "
-        "and the SageMaker SDK.",
+        help="serve the AWS API (S3, SageMaker, STS, IAM, Lambda, SQS, ...) over this home on 127.0.0.1",
+        description="Serve S3, SageMaker, SageMaker Runtime, STS, IAM, Lambda and SQS on 127.0.0.1 over the home's "
+        "store, registry, executions, endpoints, functions and queues. Set AWS_ENDPOINT_URL=http://127.0.0.1:PORT "
+        "for boto3, the AWS CLI and the SageMaker SDK.",
     )
     api.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     api.add_argument(

@@ -93,6 +93,8 @@ class JobContext:
     """Set by another thread to stop the job as StopTrainingJob does (a tuning job's early stopping, a stop of
     the execution): its process gets SIGTERM, then SIGKILL, and the executor raises ``JobStopped``. The engine
     gives every step a ``JobStop``, whose ``hurry`` cuts the grace short."""
+    home: Path | None = None
+    """The home the execution runs in (a Callback step keeps its token and reads its queue there)."""
 
     def __post_init__(self) -> None:
         if not self.job_name:

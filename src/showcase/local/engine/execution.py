@@ -232,6 +232,7 @@ class Engine:
                 upstream=lambda: self._upstream(parsed, record, name),
                 digests=self.digests,
                 stop=stop,
+                home=self.settings.home,
             )
             return run_step(run)
 

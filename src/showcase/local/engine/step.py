@@ -46,6 +46,8 @@ class StepRun:
     """Remembered file digests for cache keys (None: every input is read)."""
     stop: threading.Event | None = None
     """Set when the execution is being stopped: the step's job is stopped (``JobContext.stop``)."""
+    home: Path | None = None
+    """The execution's home (``JobContext.home``)."""
 
 
 def run_step(run: StepRun) -> Outcome:
@@ -100,7 +102,7 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
         run.log.flush()
         context = JobContext(
             run.pipeline_name, run.execution_id, run.spec.name, run.spec.type, arguments,
-            work_dir, run.log, run.store, run.registry, run.parameters, upstream, stop=run.stop,
+            work_dir, run.log, run.store, run.registry, run.parameters, upstream, stop=run.stop, home=run.home,
             job_name=job_name(run.execution_id, run.spec.name, run.spec.step_type.job_name_length),
         )  # fmt: skip
         try:

@@ -9,9 +9,11 @@ names a step type. ``docs/architecture.md`` has the recipe for a new one.
 from __future__ import annotations
 
 from showcase.local.steps import (
+    callback,
     clarify_check,
     condition,
     fail,
+    lambda_step,
     model,
     processing,
     quality_check,
@@ -34,8 +36,8 @@ STEP_TYPES: dict[str, StepType] = {
         quality_check.STEP,
         condition.STEP,
         fail.STEP,
-        refused("Lambda", "it invokes an AWS Lambda function", "Lambda"),
-        refused("Callback", "it waits for an external SQS callback", "Callback"),
+        lambda_step.STEP,
+        callback.STEP,
         refused("EMR", "it runs on an Amazon EMR cluster", "EMR"),
         clarify_check.STEP,
         refused("AutoML", "it runs an Autopilot job", "AutoMLJob"),
