@@ -11,11 +11,13 @@ which pandas refuses. A job reads with boto3 and hands pandas the body instead (
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +182,11 @@ def test_jobs_read_and_write_s3_through_an_api_started_for_the_run(home: Path) -
     # The API lived as long as the run: it is gone, and so is the file that named it.
     assert not listening(env["AWS_ENDPOINT_URL"]) and awsapi.find(home) is None
     model = record.step("Fit").properties["ModelArtifacts"]["S3ModelArtifacts"]
-    assert store.exists(model)
+    with tarfile.open(fileobj=io.BytesIO(store.get_bytes(model))) as archive:
+        member = archive.extractfile("report.json")
+        assert member is not None
+        training = json.loads(member.read())
+    assert training["role"] == ROLE and training["env"]["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL"]
 
 
 def test_get_execution_role_in_a_job_is_the_step_role_else_the_default_one(home: Path) -> None:
