@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from showcase.local import run_definition
+from showcase.local import retry_execution, run_definition
 from showcase.local.processes import awsapi
 from showcase.settings import execution_role_arn, load
 from showcase.store import ObjectStore
@@ -215,6 +215,27 @@ def test_a_run_uses_the_api_that_serves_its_home(home: Path) -> None:
     finally:
         stop_api(api)
     assert awsapi.find(home) is None and not (home / awsapi.SERVER_FILE).exists()
+
+
+GATED = """
+import boto3
+boto3.client("s3").head_object(Bucket="jobs-data", Key="raw/gate")  # 404 until the test puts it
+"""
+
+
+def test_a_retry_starts_an_api_for_its_own_duration_too(home: Path) -> None:
+    settings = load(home)
+    store = ObjectStore(settings.store_root)
+    store.put_bytes(f"s3://{BUCKET}/code/job.py", GATED.encode())
+    step = processing_step(ROLE)
+    step["Arguments"]["ProcessingOutputConfig"]["Outputs"] = []
+    first = run_definition(definition(step), pipeline_name="Gated", settings=settings)
+    assert first.status == "Failed" and "Not Found" in (first.step("Fetch").failure_reason or "")
+    assert awsapi.find(home) is None
+    store.put_bytes(f"s3://{BUCKET}/raw/gate", b"")
+    again = retry_execution(first.execution_id, settings=settings)
+    assert again.status == "Succeeded", again.step("Fetch").failure_reason
+    assert awsapi.find(home) is None
 
 
 def test_a_run_without_a_job_starts_no_api(home: Path) -> None:
