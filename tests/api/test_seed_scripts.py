@@ -72,9 +72,8 @@ def test_run_pipeline_without_local_then_build_config_an_endpoint_and_predict(
     run(env, "aws", "s3", "mb", "s3://seed-scripts")
     kwargs = json.dumps({"region": "us-east-1", "default_bucket": "seed-scripts"})
     result = run_pipeline(env, "-n", "showcase.pipeline", "-r", ROLE, "-k", kwargs)
-    assert (
-        "pipeline arn:aws:sagemaker:" in result.stderr and ":pipeline/crayonshowcasepipeline published" in result.stderr
-    )
+    arn = "arn:aws:sagemaker:us-east-1:000000000000:pipeline/crayonshowcasepipeline"  # the home's region, as AWS's
+    assert f"pipeline {arn} published" in result.stderr and f"execution {arn}/execution/" in result.stderr
     assert result.stdout.strip().splitlines()[-1].endswith(": Succeeded")
     for step in ("Prepare data", "Train XGBoost", "Evaluate model", "RegisterModel"):
         assert any(line.startswith(step) and "Succeeded" in line for line in result.stdout.splitlines()), step

@@ -94,7 +94,11 @@ class Engine:
             )
         execution_id = new_execution_id()
         lock = self.records.hold(execution_id)
-        record = ExecutionRecord(execution_id, execution_arn(pipeline_name, execution_id), pipeline_name)
+        record = ExecutionRecord(
+            execution_id,
+            execution_arn(pipeline_name, execution_id, self.settings.region, self.settings.account),
+            pipeline_name,
+        )
         record.parameters = values
         record.steps = [StepRecord(step.name, step.type) for step in parsed.steps.values()]
         try:
