@@ -90,7 +90,7 @@ def step_summaries(
             summary["FailureReason"] = step.failure_reason
         if step.status == StepStatus.CACHED and step.cached_from:
             summary["CacheHitResult"] = {
-                "SourcePipelineExecutionArn": execution_arn(record.pipeline_name, step.cached_from)
+                "SourcePipelineExecutionArn": execution_arn(record.pipeline_name, step.cached_from, region, account)
             }
         metadata = _metadata(step, job_arn(region, account, record.execution_id, step))
         token = tokens.get((record.execution_id, step.name))
