@@ -16,17 +16,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from showcase.local import list_executions
 from showcase.local.record import ExecutionRecord
 from showcase.local.steps import STEP_TYPES, remote_function
 from showcase.local.steps.training import TrainingExecutor
+from showcase.registry import Registry
 from showcase.settings import load
 from showcase.statuses import ExecutionStatus, StepStatus
 from showcase.store import ObjectStore
+from tests import monitor_transform_pipeline
 from tests.api.conftest import Api, start_api, stop_api
 from tests.conftest import REPO
+from tests.serving_support import NUM_FEATURES, XGBOOST_IMAGE, register, train_booster
 
 MODULE = "tests.function_step_pipeline"
 SDK_CONFIG = "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
@@ -238,3 +242,38 @@ def test_the_readmes_step_table_names_every_step_type_as_run_or_refused(monkeypa
     for name in sdk_step_types(monkeypatch):
         declared = STEP_TYPES[name]
         assert rows[name].startswith("refused" if declared.refused else "runs"), name
+
+
+@pytest.mark.e2e
+def test_a_monitored_batch_transform_runs_as_the_transform_and_check_steps_the_sdk_writes(tmp_path: Path) -> None:
+    """MonitorBatchTransformStep with a data-quality check: its QualityCheck (before the transform, against a
+    baseline a step computed) and its Transform both run, in the order the SDK's DependsOn gives."""
+    home = tmp_path / "home"
+    arn = register(home, train_booster())
+    registry = Registry(home / "registry.sqlite")
+    url = registry.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][0]
+    registry.create_model(ModelName="batch-model", PrimaryContainer={"Image": XGBOOST_IMAGE, **url})
+    rows = np.random.default_rng(5).normal(size=(50, NUM_FEATURES)).round(4)
+    data = "\n".join(",".join(str(value) for value in row) for row in rows) + "\n"
+    ObjectStore(home / "store").put_bytes(f"{monitor_transform_pipeline.INPUT}/rows.csv", data.encode())
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOWCASE_"))}
+    command = [sys.executable, "-m", "showcase", "--home", str(home), "run", "-n", "tests.monitor_transform_pipeline"]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (record,) = list_executions(load(home))
+    types = {step.name: (step.type, step.status) for step in record.steps}
+    assert types == {
+        "Baseline": ("QualityCheck", StepStatus.SUCCEEDED),
+        "Scored-monitoring": ("QualityCheck", StepStatus.SUCCEEDED),
+        "Scored-transform": ("Transform", StepStatus.SUCCEEDED),
+    }
+    check, transform = record.step("Scored-monitoring"), record.step("Scored-transform")
+    assert check.end is not None and transform.start is not None and check.end <= transform.start
+    assert (
+        check.properties["BaselineUsedForDriftCheckStatistics"]
+        == (record.step("Baseline").properties["CalculatedBaselineStatistics"])
+    )
+    output = transform.properties["TransformOutput"]["S3OutputPath"]
+    predictions = ObjectStore(home / "store").get_bytes(f"{output}/rows.csv.out").decode().split()
+    assert len(predictions) == len(rows)
