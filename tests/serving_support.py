@@ -38,7 +38,30 @@ def train_booster(offset: float = 0.0, rounds: int = 8) -> xgb.Booster:
     return xgb.train(params, xgb.DMatrix(features, label=label), num_boost_round=rounds)
 
 
-def register(home: Path, booster: xgb.Booster | bytes, *, group: str = "TestGroup", status: str = "Approved") -> str:
+def broken_model() -> bytes:
+    """An ``xgboost-model`` that loads and answers its probe row of missing values, but ``inf`` for every real row.
+
+    One tree: missing values go right to a finite leaf; any value below 1e30 goes left, to a leaf of 1e39, which
+    XGBoost reads as float32 infinity. What a model saved with corrupt leaves does to every request."""
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(50, NUM_FEATURES))
+    params = {"objective": "reg:squarederror", "max_depth": 1, "nthread": 1, "seed": 0}
+    booster = xgb.train(params, xgb.DMatrix(features, label=features[:, 0]), num_boost_round=1)
+    document = json.loads(bytes(booster.save_raw(raw_format="json")))
+    tree = document["learner"]["gradient_booster"]["model"]["trees"][0]
+    tree["split_conditions"] = [1e30, 1e39, 0.25]
+    tree["default_left"] = [0, 0, 0]
+    return json.dumps(document).encode()
+
+
+def register(
+    home: Path,
+    booster: xgb.Booster | bytes,
+    *,
+    group: str = "TestGroup",
+    status: str = "Approved",
+    model_metrics: dict[str, Any] | None = None,
+) -> str:
     """Archive the booster (or raw bytes as ``xgboost-model``), store it, register it as the pipeline does."""
     work = home / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -59,6 +82,7 @@ def register(home: Path, booster: xgb.Booster | bytes, *, group: str = "TestGrou
             "SupportedResponseMIMETypes": ["text/csv"],
         },
         ModelApprovalStatus=status,
+        **({"ModelMetrics": model_metrics} if model_metrics else {}),
     )
     return str(response["ModelPackageArn"])
 

@@ -145,3 +145,27 @@ def test_the_script_without_an_approved_local_package_fails_in_one_line(tmp_path
         "run the pipeline, or approve a package, then try again"
     ]
     assert not (tmp_path / "endpoint_config_adj.json").exists()
+
+
+@pytest.mark.usefixtures("local_env")
+def test_a_pinned_package_is_deployed_instead_of_the_newest_on_aws_and_locally(
+    aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Production deploys the package staging tested, even once a newer one is Approved."""
+    aws_arns = moto_packages(["Approved", "Approved", "Rejected"])
+    local_arns = local_packages(tmp_path / "home", ["Approved", "Approved", "Rejected"])
+    pinned = ["--model-package-arn", aws_arns[0]]
+    assert main(flags(tmp_path / "aws.json", "--region", REGION, *pinned)) == 0
+    assert main(flags(tmp_path / "local.json", "--local", "--home", str(tmp_path / "home"), *pinned)) == 0
+    assert (tmp_path / "local.json").read_bytes() == (tmp_path / "aws.json").read_bytes()
+    assert f'"ModelPackageName": "{local_arns[0]}"' in (tmp_path / "aws.json").read_text()
+
+    with pytest.raises(UsageError, match=f"--model-package-arn {re.escape(aws_arns[2])} is Rejected, not Approved"):
+        main(flags(tmp_path / "rejected.json", "--region", REGION, "--model-package-arn", aws_arns[2]))
+    other = local_arns[0].replace(GROUP.lower(), "othergroup")
+    Registry(tmp_path / "home" / "registry.sqlite", region=REGION, account=ACCOUNT).create_model_package(
+        ModelPackageGroupName="OtherGroup", ModelApprovalStatus="Approved"
+    )
+    with pytest.raises(UsageError, match=f"is a package of group 'OtherGroup', not of '{GROUP}'"):
+        main(flags(tmp_path / "other.json", "--local", "--home", str(tmp_path / "home"), "--model-package-arn", other))
+    assert not (tmp_path / "rejected.json").exists() and not (tmp_path / "other.json").exists()

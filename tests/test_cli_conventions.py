@@ -31,6 +31,8 @@ ARGUMENTS: dict[str, list[str]] = {
     "definition": ["--definition", "d.json"],
     "config": ["--config", "c.json"],
     "endpoint_name": ["--endpoint-name", "e"],
+    "source": ["--from", "staging"],
+    "target": ["--to", "prod"],
 }
 SERVERS = {("dashboard",), ("api",)}
 """Commands that serve until stopped over an empty home: ``test_a_server_prints_its_url_as_one_json_document``

@@ -4,8 +4,11 @@ moto's CloudFormation creates the SageMaker Model, EndpointConfig and Endpoint a
 InService at once; it runs no container, and it ignores the Endpoint's ``EndpointName`` property (the
 endpoint gets a generated name), so the tests read the name from the stack output, as the check does.
 
-Where moto stops: its CloudFormation has no AWS::SageMaker::DataQualityJobDefinition or
-AWS::SageMaker::MonitoringSchedule (it skips them with a warning, and the stack still completes), and its
+Where moto stops: its CloudFormation has no AWS::CloudWatch::Alarm, AWS::SageMaker::DataQualityJobDefinition,
+ModelQualityJobDefinition or MonitoringSchedule (it skips them with a UserWarning, "Tried to parse ...", which the
+suite's warnings-as-errors would turn into a 500 of moto's server: the module ignores that one warning, and
+the stack still completes), it keeps no ShadowProductionVariants, it ignores the Endpoint's DeploymentConfig,
+and it does not drop ``Ref: AWS::NoValue`` from a list (so the template chooses between whole lists). Its
 SageMaker API has CreateDataQualityJobDefinition but no CreateMonitoringSchedule. So the monitoring resources'
 properties, resolved from the deployed stack, are sent to moto's CreateDataQualityJobDefinition (botocore
 validates them against the API model, and moto keeps them) and the schedule's are validated by botocore
@@ -29,6 +32,8 @@ from cfnlint.decode import decode
 from showcase.deployment.check import DeploymentCheckFailed, verify_deployment
 from showcase.deployment.config import adjusted_config, parse_endpoint_config
 from tests.conftest import ACCOUNT, REGION, REPO, ROLE_ARN
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
 
 TEMPLATE = REPO / "deploy" / "endpoint-cloudformation.yml"
 CONFIG = REPO / "deploy" / "endpoint_config.json"
@@ -143,6 +148,27 @@ def test_data_capture_can_be_switched_off_or_redirected(aws_env: dict[str, str])
     elsewhere = create_stack("elsewhere", {**shipped_adjusted_parameters(), "DataCaptureS3Uri": "s3://b/capture"})
     config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(elsewhere)["EndpointConfigName"])
     assert config["DataCaptureConfig"]["DestinationS3Uri"] == "s3://b/capture"
+
+
+def test_a_challenger_variant_takes_its_weight(aws_env: dict[str, str]) -> None:
+    challenger = PACKAGE_ARN.replace("/3", "/4")
+    parameters = {
+        **shipped_adjusted_parameters(),
+        "ChallengerModelPackageName": challenger,
+        "PrimaryVariantWeight": "0.75",
+        "ChallengerVariantWeight": "0.25",
+    }
+    stack = create_stack("weighted", parameters)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs(stack)["EndpointConfigName"])
+    weights = {v["VariantName"]: v["InitialVariantWeight"] for v in config["ProductionVariants"]}
+    assert weights == {"AllTraffic": 0.75, "Challenger": 0.25}
+    packages = {
+        v["VariantName"]: sagemaker.describe_model(ModelName=v["ModelName"])["PrimaryContainer"]["ModelPackageName"]
+        for v in config["ProductionVariants"]
+    }
+    assert packages == {"AllTraffic": PACKAGE_ARN, "Challenger": challenger}
 
 
 # --- the post-deploy check ----------------------------------------------------------------------------------

@@ -132,7 +132,12 @@ def test_dependencies_follow_property_references(built: tuple[dict[str, Any], di
     assert references(steps["EvaluateModel"]["Arguments"]) == {"PrepareData", "TrainModel"}
     assert references(steps["ReviewMse"]["Arguments"]["Conditions"]) == {"EvaluateModel"}
     assert references(steps["DataQualityBaseline"]["Arguments"]) == {"PrepareData"}
-    assert references(steps["RegisterModel"]["Arguments"]) == {"TrainModel", "EvaluateModel", "DataQualityBaseline"}
+    assert references(steps["RegisterModel"]["Arguments"]) == {
+        "PrepareData",
+        "TrainModel",
+        "EvaluateModel",
+        "DataQualityBaseline",
+    }
     assert references(steps["FailOnMse"]["Arguments"]) == {"EvaluateModel"}
 
 
@@ -271,6 +276,7 @@ def test_review_registers_or_fails(built: tuple[dict[str, Any], dict[str, bytes]
                 ],
             }
         },
+        "TestData": {"Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"},
     }
 
 

@@ -33,6 +33,7 @@ from showcase.monitoring.statistics import cdf_distance, sketch_items, statistic
 from showcase.registry import Registry
 from showcase.serving.capture import CaptureWriter
 from showcase.serving.deployment import DEFAULT_CAPTURE_URI, CaptureConfig, Deployment, EndpointPaths, write_deployment
+from showcase.serving.fleet import Fleet
 from showcase.settings import load
 from showcase.store import ObjectStore
 from tests.serving_support import XGBOOST_IMAGE, train_booster
@@ -86,7 +87,9 @@ def make_home(root: Path, splits: dict[str, Any]) -> Path:
         DriftCheckBaselines={"ModelDataQuality": quality},
     )["ModelPackageArn"]
     capture = CaptureConfig(enabled=True, sampling_percentage=100, destination_uri=DEFAULT_CAPTURE_URI)
-    write_deployment(EndpointPaths(home, ENDPOINT), Deployment(ENDPOINT, arn, model_uri, str(root), 1, capture))
+    write_deployment(
+        EndpointPaths(home, ENDPOINT), Deployment(ENDPOINT, Fleet.single(1, arn, model_uri, str(root)), 1, capture)
+    )
     return home
 
 
@@ -165,6 +168,12 @@ def test_length_times_one_and_a_half_drifts_that_feature_only(tmp_path: Path, sp
     assert run["status"] == "CompletedWithViolations"
     assert checks(run) == [("_c0", "baseline_drift_check")]
     assert "exceeds threshold: 0.1" in run["violations"][0]["description"]
+    # What Model Monitor publishes, and the drift rollback alarm reads: one distance per feature.
+    published = run["cloudwatch_metrics"]
+    assert (
+        f"Baseline drift distance: {published['feature_baseline_drift__c0']:.6g}" in run["violations"][0]["description"]
+    )
+    assert all(distance <= 0.1 for name, distance in published.items() if name != "feature_baseline_drift__c0")
 
 
 def test_empty_fields_fail_completeness(tmp_path: Path, splits: dict[str, Any]) -> None:

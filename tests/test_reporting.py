@@ -81,6 +81,7 @@ def test_regression_metric_reads_only_the_documented_shape(
 
 def test_every_status_word_has_a_style() -> None:
     words = {*ExecutionStatus, *StepStatus, *JobStatus, *ApprovalStatus, *MonitoringStatus, *EndpointStatus}
-    assert words <= set(STATUS_STYLES)
+    deployments = {"RolledBack", "ALARM", "OK"}  # a deployment's outcome and its alarms' states
+    assert words | deployments <= set(STATUS_STYLES)
     assert all(style.terminal for style in STATUS_STYLES.values())  # each coloured on a terminal
     assert {style.tone for style in STATUS_STYLES.values()} == {"ok", "running", "bad", "idle", "pending"}

@@ -104,3 +104,7 @@ def test_the_deploy_job_runs_build_config_file_with_its_requirements_alone(tmp_p
     result = run_in(python, "build_config_file.py", *flags, cwd=REPO / "deploy")
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: --model-execution-role: ModelExecutionRoleArn 'r' must match the pattern")
+    # The staging test and the post-deploy check load with the same requirements (boto3, PyYAML) alone.
+    for script in ("test_endpoint.py", "check_endpoint.py"):
+        loaded = run_in(python, script, "--help", cwd=REPO / "deploy")
+        assert loaded.returncode == 0, loaded.stderr[-2000:]

@@ -82,10 +82,64 @@ def test_permissions_are_least_privilege() -> None:
 
 
 def test_jobs_run_in_order() -> None:
+    """train -> deploy-staging -> test-staging -> deploy-prod, production only once staging's test passed."""
     jobs = workflow()["jobs"]
-    assert list(jobs) == ["test", "train", "deploy"]
-    assert (jobs["train"]["needs"], jobs["deploy"]["needs"]) == ("test", "train")
+    assert list(jobs) == ["test", "train", "deploy-staging", "test-staging", "deploy-prod"]
+    assert (jobs["train"]["needs"], jobs["deploy-staging"]["needs"], jobs["test-staging"]["needs"]) == (
+        "test",
+        "train",
+        "deploy-staging",
+    )
+    assert jobs["deploy-prod"]["needs"] == ["deploy-staging", "test-staging"]
     assert any(step.get("run") == "make test" for step in jobs["test"]["steps"])
+
+
+def test_production_waits_for_its_environment_s_reviewers_and_deploys_from_main_only() -> None:
+    jobs = workflow()["jobs"]
+    assert jobs["deploy-prod"]["environment"] == "production"
+    assert jobs["deploy-prod"]["if"] == "github.ref == 'refs/heads/main'"
+    assert {jobs[name]["environment"] for name in ("train", "deploy-staging", "test-staging")} == {"sagemaker"}
+
+
+DEPLOY_JOBS = ("deploy-staging", "deploy-prod")
+
+
+def test_staging_and_production_are_two_stacks_of_the_one_template_deployed_by_the_same_steps() -> None:
+    jobs = workflow()["jobs"]
+    staging, prod = (jobs[name] for name in DEPLOY_JOBS)
+    assert staging["steps"] == prod["steps"]
+    assert (staging["env"]["STACK_NAME"], staging["env"]["ENDPOINT_NAME"]) == (
+        "crayon-showcase-endpoint-staging",
+        "crayon-showcase-endpoint-staging",
+    )
+    assert (prod["env"]["STACK_NAME"], prod["env"]["ENDPOINT_NAME"]) == (
+        "crayon-showcase-endpoint-prod",
+        "crayon-showcase-endpoint-prod",
+    )
+    # Staging deploys the newest Approved package; production the one staging deployed and tested.
+    assert staging["env"]["MODEL_PACKAGE_ARN"] == ""
+    assert prod["env"]["MODEL_PACKAGE_ARN"] == "${{ needs.deploy-staging.outputs.model-package-arn }}"
+    assert staging["outputs"]["model-package-arn"] == "${{ steps.deployed.outputs.model-package-arn }}"
+    deployed = next(step for step in staging["steps"] if step.get("id") == "deployed")
+    assert "jq -r .Parameters.ModelPackageName deploy/endpoint_config_adj.json" in deployed["run"]
+    templates = [
+        step["run"] for step in staging["steps"] if "--template-file endpoint-cloudformation.yml" in step.get("run", "")
+    ]
+    assert len(templates) == 1
+
+
+def test_the_staging_test_sends_the_test_split_through_the_staging_endpoint() -> None:
+    job = workflow()["jobs"]["test-staging"]
+    assert job["env"] == {
+        "ENDPOINT_NAME": "crayon-showcase-endpoint-staging",
+        "MODEL_PACKAGE_ARN": "${{ needs.deploy-staging.outputs.model-package-arn }}",
+    }
+    commands = [command for step in job["steps"] if "run" in step for command in _commands(step["run"])]
+    assert commands == [
+        "pip install -r deploy/requirements.txt",
+        'python deploy/test_endpoint.py --endpoint-name "$ENDPOINT_NAME" --model-package-arn "$MODEL_PACKAGE_ARN" '
+        '--region "$AWS_REGION"',
+    ]
 
 
 def test_actions_are_pinned_to_full_commit_shas_with_a_version_comment() -> None:
@@ -187,7 +241,7 @@ def test_the_test_job_reads_the_bundled_data_and_downloads_nothing() -> None:
     test_job = workflow()["jobs"]["test"]
     text = yaml.safe_dump(test_job)
     assert "fetch_abalone" not in text and "SHOWCASE_TEST_DATA" not in text
-    assert [step.get("run") for step in test_job["steps"] if "run" in step] == ["make test"]
+    assert [step.get("run") for step in test_job["steps"] if "run" in step] == ["make lint", "make test"]
 
 
 def _commands(text: str) -> list[str]:
@@ -201,18 +255,25 @@ def test_the_readmes_deploy_by_hand_is_the_deploy_jobs_commands() -> None:
     readme = (REPO / "README.md").read_text()
     block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "aws cloudformation deploy" in b)
     by_hand = " ; ".join(_commands(block))
-    deploy_steps = [step for step in workflow()["jobs"]["deploy"]["steps"] if "run" in step]
-    assert deploy_steps
-    for step in deploy_steps:
+    # The step that hands the package to later jobs ($GITHUB_OUTPUT) has no meaning by hand.
+    deploy_steps = [
+        step
+        for step in workflow()["jobs"]["deploy-staging"]["steps"]
+        if "GITHUB_OUTPUT" not in step.get("run", "$GITHUB_OUTPUT")
+    ]
+    assert len(deploy_steps) == 7
+    for step in [*deploy_steps, *workflow()["jobs"]["test-staging"]["steps"][-1:]]:
         for command in _commands(step["run"]):
             assert command in by_hand, (step["name"], command)
 
 
 def test_what_the_deploy_job_writes_is_git_ignored_and_nothing_else_is_named() -> None:
     written = []
-    for step in workflow()["jobs"]["deploy"]["steps"]:
-        for name in re.findall(r"--(?:output-template-file|export-endpoint-config) (\S+)", step.get("run", "")):
-            written.append(f"{step.get('working-directory', '.')}/{name}")
+    for job in ("deploy-staging", "test-staging", "deploy-prod"):
+        for step in workflow()["jobs"][job]["steps"]:
+            for name in re.findall(r"--(?:output-template-file|export-endpoint-config) (\S+)", step.get("run", "")):
+                written.append(f"{step.get('working-directory', '.')}/{name}")
+    written = sorted(set(written))
     assert sorted(written) == ["deploy/endpoint_config_adj.json", "deploy/packaged-endpoint.yml"]
     ignored = subprocess.run(["git", "check-ignore", *written], cwd=REPO, capture_output=True, text=True)
     assert ignored.stdout.split() == written

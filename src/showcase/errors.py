@@ -22,7 +22,9 @@
     ├── ArchiveError                a model archive is unreadable or holds an unsafe member (archives)
     ├── ServingError                the local endpoint cannot be deployed, started or reached (serving.errors)
     │   ├── ModelLoadError          a model XGBoost cannot load (carries model_package_arn)
-    │   └── EndpointNotRunning      no live server for an endpoint name (carries endpoint_name)
+    │   ├── EndpointNotRunning      no live server for an endpoint name (carries endpoint_name)
+    │   ├── DeploymentRolledBack    an update rolled back by itself (serving.rollout; carries endpoint_name, reason)
+    │   └── PromotionNotApproved    a promotion nobody approved yet (carries model_package_arn, stage)
     ├── DashboardError              a request the dashboard cannot answer, with its HTTP status (dashboard.source)
     │   ├── NotFound                404: no execution, step, package, report or endpoint by that name
     │   ├── Conflict                409: the request contradicts the current state

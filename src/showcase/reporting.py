@@ -65,6 +65,7 @@ STATUS_STYLES: dict[str, StatusStyle] = {
     ApprovalStatus.APPROVED: StatusStyle("ok", "green"),
     JobStatus.COMPLETED: StatusStyle("ok", "green"),
     EndpointStatus.IN_SERVICE: StatusStyle("ok", "green"),
+    "OK": StatusStyle("ok", "green"),  # an alarm's state (serving.alarms)
     StepStatus.EXECUTING: StatusStyle("running", "yellow"),
     StepStatus.STARTING: StatusStyle("running", "yellow"),
     StepStatus.STOPPING: StatusStyle("running", "yellow"),
@@ -79,6 +80,8 @@ STATUS_STYLES: dict[str, StatusStyle] = {
     ApprovalStatus.REJECTED: StatusStyle("bad", "red"),
     MonitoringStatus.COMPLETED_WITH_VIOLATIONS: StatusStyle("bad", "red"),
     EndpointStatus.UPDATE_ROLLBACK_FAILED: StatusStyle("bad", "red"),
+    "RolledBack": StatusStyle("bad", "red"),  # a deployment's outcome (serving.rollout)
+    "ALARM": StatusStyle("bad", "red"),
     StepStatus.STOPPED: StatusStyle("idle", "red"),
     StepStatus.SKIPPED: StatusStyle("idle", "dim"),
     StepStatus.NOT_STARTED: StatusStyle("idle", "dim"),

@@ -4,6 +4,7 @@ the local endpoint's real servers, a swap with no failed request, and what is re
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -167,7 +168,20 @@ def test_what_update_and_invoke_refuse(api: Api, models: dict[str, str]) -> None
         sagemaker.update_endpoint(
             EndpointName="never-created", EndpointConfigName="config-model-a", DeploymentConfig=canary
         )
-    assert "TrafficRoutingConfiguration.Type CANARY" in error(caught)[1]
+    assert (
+        "CanarySize INSTANCE_COUNT 1 is 100% of the fleet (1 instance(s)); it must be from 0% to 50%"
+        in error(caught)[1]
+    )
+    alarmed = {**canary, "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "some-alarm"}]}}
+    alarmed["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["CanarySize"] = {
+        "Type": "CAPACITY_PERCENT",
+        "Value": 10,
+    }
+    with pytest.raises(ClientError) as caught:
+        sagemaker.update_endpoint(
+            EndpointName="never-created", EndpointConfigName="config-model-a", DeploymentConfig=alarmed
+        )
+    assert "names alarm(s) 'some-alarm' that no alarm definition gives" in error(caught)[1]
     with pytest.raises(ClientError) as caught:
         sagemaker.create_endpoint(EndpointName="bad_name", EndpointConfigName="config-model-a")
     assert error(caught)[0] == "ValidationException"
@@ -187,3 +201,41 @@ def test_an_endpoint_served_by_the_cli_is_one_of_the_api_s(api: Api, models: dic
         sagemaker.delete_endpoint(EndpointName="cli-endpoint")
         running.process.wait(timeout=60)  # the API's SIGTERM drained and stopped it
         assert running.process.returncode == 0
+
+
+def test_update_endpoint_with_a_canary_deployment_config_shifts_bakes_and_reports(
+    api: Api, models: dict[str, str]
+) -> None:
+    sagemaker: Any = api.client("sagemaker")
+    sagemaker.create_endpoint(EndpointName="canary-endpoint", EndpointConfigName="config-model-a")
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="canary-endpoint", WaiterConfig=WAIT)
+    before = predict(api, "canary-endpoint")
+    canary = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "WaitIntervalInSeconds": 3,
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+            },
+            "MaximumExecutionTimeoutInSeconds": 600,
+        }
+    }
+    sagemaker.update_endpoint(
+        EndpointName="canary-endpoint", EndpointConfigName="config-model-b", DeploymentConfig=canary
+    )
+    seen: list[dict[str, Any]] = []
+    for _ in range(600):
+        described = sagemaker.describe_endpoint(EndpointName="canary-endpoint")
+        seen.append(described)
+        if described["EndpointStatus"] == "InService" and described.get("EndpointConfigName") == "config-model-b":
+            break
+        time.sleep(0.1)
+    pending = [d["PendingDeploymentSummary"] for d in seen if "PendingDeploymentSummary" in d]
+    assert pending and pending[0]["EndpointConfigName"] == "config-model-b"
+    assert {d["EndpointStatus"] for d in seen} <= {"Updating", "InService"} and "Updating" in {
+        d["EndpointStatus"] for d in seen
+    }
+    assert seen[-1]["LastDeploymentConfig"] == canary
+    assert predict(api, "canary-endpoint") == pytest.approx(before + 5.0, abs=0.5)
+    sagemaker.delete_endpoint(EndpointName="canary-endpoint")
+    sagemaker.get_waiter("endpoint_deleted").wait(EndpointName="canary-endpoint", WaiterConfig=WAIT)

@@ -24,6 +24,7 @@ from showcase.dashboard.local_source import LocalSource
 from showcase.registry import Registry
 from showcase.serving.capture import CaptureWriter
 from showcase.serving.deployment import CaptureConfig, Deployment, EndpointPaths, write_deployment
+from showcase.serving.fleet import Fleet
 from showcase.serving.metrics import WorkerMetrics
 from showcase.settings import Settings, load
 
@@ -75,7 +76,13 @@ def _endpoint(settings: Settings, arn: str, model_data_url: str) -> None:
     capture = CaptureConfig(enabled=True, sampling_percentage=100, destination_uri="s3://showcase-local/datacapture")
     write_deployment(
         paths,
-        Deployment(ENDPOINT, arn, model_data_url, str(paths.models_dir / "x"), 1, capture, "2026-01-01T00:00:00"),
+        Deployment(
+            ENDPOINT,
+            Fleet.single(1, arn, model_data_url, str(paths.models_dir / "x")),
+            1,
+            capture,
+            "2026-01-01T00:00:00",
+        ),
     )
     metrics = WorkerMetrics(paths.workers_dir, pid=os.getpid())
     for seconds in (0.001, 0.002, 0.003, 0.004):

@@ -283,11 +283,13 @@ def test_captured_requests_are_newest_first_across_workers(page: Any, base_url: 
     """Two workers write a file each; the newest request is in the file that was started first."""
     from showcase.serving.capture import CaptureWriter
     from showcase.serving.deployment import CaptureConfig, Deployment, EndpointPaths, write_deployment
+    from showcase.serving.fleet import Fleet
 
     name = "two-workers"
     paths = EndpointPaths(state.settings.home, name)
     capture = CaptureConfig(enabled=True, sampling_percentage=100, destination_uri="s3://showcase-local/datacapture")
-    write_deployment(paths, Deployment(name, "arn:x", "s3://x/m.tar.gz", str(paths.models_dir / "x"), 1, capture, ""))
+    fleet = Fleet.single(1, "arn:x", "s3://x/m.tar.gz", str(paths.models_dir / "x"))
+    write_deployment(paths, Deployment(name, fleet, 1, capture, ""))
     store = ObjectStore(state.settings.store_root)
     first, second = CaptureWriter(store, capture, name), CaptureWriter(store, capture, name)
     for writer, row in ((first, "1"), (second, "2"), (first, "3"), (second, "4"), (first, "5")):

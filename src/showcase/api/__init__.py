@@ -1,4 +1,5 @@
-"""The AWS API on loopback: S3, SageMaker, SageMaker Runtime, STS and IAM over the local home.
+"""The AWS API on loopback: S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation and CloudWatch alarms over the
+local home.
 
 ``showcase-local api`` serves this package's ASGI app on ``127.0.0.1:4566``; with ``AWS_ENDPOINT_URL`` pointing
 there, boto3, the AWS CLI and the SageMaker SDK work unchanged against the same home (object store, registry,
@@ -29,6 +30,9 @@ The handlers return the shapes the runtime already produces; they are the only h
     registry                                model package groups, packages and models (``showcase.registry``)
     endpoints, endpoint_processes, runtime  endpoint configs and endpoints (``showcase-endpoint`` processes),
                                             InvokeEndpoint forwarded to the endpoint's own server
+    monitoring_schedules                    Model Monitor job definitions and schedules, as records
+    cloudwatch                              metric alarms (``showcase.deployment.alarms``' records)
+    cloudformation                          change sets and stack operations over the handlers above
 
 Signatures are not verified (any credentials work) and credentials are never logged or stored. Nothing below
 ``showcase.cli`` imports this package.

@@ -49,7 +49,7 @@ class ClientGone(Exception):
 
 def create_app(settings: Settings, identity: Identity | None = None) -> ApiApp:
     """The API over ``settings.home``; ``identity`` is who STS says the caller is."""
-    return ApiApp(State(settings, identity or Identity(settings.account)))
+    return ApiApp(State(settings, identity or Identity(settings.account), OPERATIONS))
 
 
 class ApiApp:

@@ -70,10 +70,15 @@ def update_record(endpoint: EndpointPaths, change: Callable[[dict[str, Any]], No
             write_record(endpoint, record)
 
 
-def status(endpoint: EndpointPaths, record: dict[str, Any] | None) -> str:
+def status(endpoint: EndpointPaths, record: dict[str, Any] | None, reaping: Callable[[int], bool] | None = None) -> str:
+    """The endpoint's status; ``reaping(pid)`` says whether a process the API started has ended but its end is not
+    yet in the record (until it is, the process counts as running: an update that has just ended is Updating, not
+    InService with the config it is about to leave)."""
     running = read_server_info(endpoint) is not None
     process = (record or {}).get("Process")
-    busy = process is not None and pid_alive(process["pid"], process.get("started"))
+    busy = process is not None and (
+        pid_alive(process["pid"], process.get("started")) or (reaping is not None and reaping(process["pid"]))
+    )
     if (record or {}).get("Deleting"):
         return "Deleting" if running else "Deleted"
     if busy and process is not None and process["kind"] == "update":
@@ -87,11 +92,14 @@ def status(endpoint: EndpointPaths, record: dict[str, Any] | None) -> str:
     return "OutOfService"
 
 
-def write_deploy_config(endpoint: EndpointPaths, parameters: dict[str, str]) -> Path:
-    """The config ``showcase-endpoint serve/deploy --config`` reads (deploy/endpoint_config_adj.json's shape)."""
+def write_deploy_config(
+    endpoint: EndpointPaths, parameters: dict[str, str], deployment: dict[str, Any] | None = None
+) -> Path:
+    """The config ``showcase-endpoint serve/deploy --config`` reads (deploy/endpoint_config_adj.json's shape), with
+    UpdateEndpoint's ``DeploymentConfig`` and its alarms' definitions beside the parameters when it has one."""
     path = endpoint.root / "deploy-config.json"
     endpoint.root.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(path, {"Parameters": parameters, "Tags": []})
+    write_json_atomically(path, {"Parameters": parameters, "Tags": [], **(deployment or {})})
     return path
 
 

@@ -22,8 +22,10 @@ from showcase.api.errors import ApiError, validation
 from showcase.api.listing import created_between, page, sorted_by, with_token
 from showcase.api.state import Call, Handler, State
 from showcase.clock import timestamp
-from showcase.errors import RegistryError
+from showcase.deployment import alarms
+from showcase.errors import RegistryError, UsageError
 from showcase.files import write_json_atomically
+from showcase.serving import rollout
 from showcase.serving.deployment import VARIANT_NAME, EndpointPaths, read_deployment, read_server_info
 
 _VARIANT = {
@@ -167,10 +169,10 @@ def _existing(state: State, name: str) -> tuple[EndpointPaths, dict[str, Any] | 
     """An endpoint that exists (a record of the API's, or a live server): its paths, record and status."""
     endpoint = _endpoint(state, name)
     record = processes.read_record(endpoint)
-    status = processes.status(endpoint, record)
+    status = processes.status(endpoint, record, state.children.running)
     if status == "Deleted":
         processes.record_file(endpoint).unlink(missing_ok=True)
-        record, status = None, processes.status(endpoint, None)
+        record, status = None, processes.status(endpoint, None, state.children.running)
     if record is None and read_server_info(endpoint) is None:
         raise validation(f'Could not find endpoint "{_arn(state, "endpoint", name)}".')
     return endpoint, record, status
@@ -184,7 +186,10 @@ def create_endpoint(call: Call) -> dict[str, Any]:
     parameters = _deploy_parameters(state, name, config)
     with processes.LOCK:
         record = processes.read_record(endpoint)
-        if (record is not None and processes.status(endpoint, record) != "Deleted") or read_server_info(endpoint):
+        reaping = state.children.running
+        if (record is not None and processes.status(endpoint, record, reaping) != "Deleted") or read_server_info(
+            endpoint
+        ):
             raise validation(f'Cannot create already existing endpoint "{_arn(state, "endpoint", name)}".')
         created = timestamp()
         processes.write_record(
@@ -204,32 +209,39 @@ def create_endpoint(call: Call) -> dict[str, Any]:
 
 def update_endpoint(call: Call) -> dict[str, Any]:
     params, state = call.params, call.state
-    _refuse_deployment_config(params.get("DeploymentConfig") or {})
+    config = load_config(state, params["EndpointConfigName"])
+    deployment = _checked_deployment_config(state, params.get("DeploymentConfig") or {}, params["EndpointName"], config)
     endpoint, record, status = _existing(state, params["EndpointName"])
     if status != "InService":
         raise validation(f"Cannot update endpoint {params['EndpointName']!r}: it is {status}, not InService")
-    config = load_config(state, params["EndpointConfigName"])
     parameters = _deploy_parameters(state, params["EndpointName"], config)
     if record is None:  # served by `showcase-endpoint serve` directly: the API keeps a record from now on
         processes.write_record(endpoint, _adopted(state, endpoint))
-    deploy_config = processes.write_deploy_config(endpoint, parameters)
+    deploy_config = processes.write_deploy_config(endpoint, parameters, deployment)
+    processes.update_record(endpoint, lambda r: r.update(PendingEndpointConfigName=params["EndpointConfigName"]))
     ended = processes.deploy_ended(endpoint, params["EndpointConfigName"])
     processes.start(state, endpoint, "update", deploy_config, ended)
     return {"EndpointArn": _arn(state, "endpoint", params["EndpointName"])}
 
 
-def _refuse_deployment_config(config: dict[str, Any]) -> None:
-    blue_green = config.get("BlueGreenUpdatePolicy") or {}
-    routing = (blue_green.get("TrafficRoutingConfiguration") or {}).get("Type", "ALL_AT_ONCE")
-    if routing != "ALL_AT_ONCE":
-        raise validation(
-            f"DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type {routing}: the local endpoint "
-            "swaps every worker at once (ALL_AT_ONCE), with no downtime"
-        )
-    if config.get("RollingUpdatePolicy"):
-        raise validation("DeploymentConfig.RollingUpdatePolicy: the local endpoint swaps every worker at once")
-    if (config.get("AutoRollbackConfiguration") or {}).get("Alarms"):
-        raise validation("DeploymentConfig.AutoRollbackConfiguration: there are no CloudWatch alarms locally")
+def _checked_deployment_config(
+    state: State, deployment_config: dict[str, Any], endpoint_name: str, config: dict[str, Any]
+) -> dict[str, Any] | None:
+    """UpdateEndpoint's DeploymentConfig, checked as the deploying process will run it (serving.rollout), with the
+    definitions of the alarms it names (those PutMetricAlarm made, as CloudWatch keeps them); None without one
+    (every worker swaps at once)."""
+    if not deployment_config:
+        return None
+    alarm_requests = list(alarms.alarms(state.settings.home).values())
+    instances = int(config["ProductionVariants"][0].get("InitialInstanceCount") or 1)
+    try:
+        rollout.policy_of(
+            deployment_config, alarm_requests, endpoint_name=endpoint_name, instance_count=instances,
+            source="DeploymentConfig",
+        )  # fmt: skip
+    except UsageError as exc:
+        raise validation(str(exc)) from None
+    return {"DeploymentConfig": deployment_config, "Alarms": alarm_requests}
 
 
 def _adopted(state: State, endpoint: EndpointPaths) -> dict[str, Any]:
@@ -275,8 +287,13 @@ def describe_endpoint(call: Call) -> dict[str, Any]:
         answer["EndpointConfigName"] = record["EndpointConfigName"]
     if record.get("FailureReason"):
         answer["FailureReason"] = record["FailureReason"]
+    rolling = rollout.describe(endpoint)
+    answer.update({key: value for key, value in rolling.items() if key != "PendingDeploymentSummary"})
+    if "PendingDeploymentSummary" in rolling and (record.get("Process") or {}).get("kind") == "update":
+        pending = rolling["PendingDeploymentSummary"]
+        answer["PendingDeploymentSummary"] = {**pending, "EndpointConfigName": record.get("PendingEndpointConfigName")}
     deployment = read_deployment(endpoint)
-    if deployment is not None and status in ("InService", "Updating"):
+    if deployment is not None and answer["EndpointStatus"] in ("InService", "Updating", "RollingBack"):
         answer["ProductionVariants"] = [_VARIANT]
         capture = deployment.capture
         answer["DataCaptureConfig"] = {

@@ -27,7 +27,13 @@ _MALFORMED = {
     "query": "MalformedInput",
     "rest-xml": "MalformedXML",
 }
-_INVALID_INPUT = {"s3": "InvalidArgument", "sagemaker-runtime": "ValidationError", "sts": "ValidationError"}
+_INVALID_INPUT = {
+    "s3": "InvalidArgument",
+    "sagemaker-runtime": "ValidationError",
+    "sts": "ValidationError",
+    "cloudformation": "ValidationError",
+    "cloudwatch": "InvalidParameterValue",
+}
 
 
 class ApiError(Exception):
@@ -51,7 +57,8 @@ def not_found(message: str) -> ApiError:
 
 def unknown_operation(model: ServiceModel, name: str) -> ApiError:
     """The service's own code for an operation it does not serve, naming the operation."""
-    code, status = _UNKNOWN_OPERATION.get(str(model.protocol), ("UnknownOperationException", 400))
+    spoken = str(getattr(model, "resolved_protocol", None) or model.protocol)
+    code, status = _UNKNOWN_OPERATION.get(spoken, ("UnknownOperationException", 400))
     service = model.metadata.get("serviceId", model.service_name)
     return ApiError(
         code,
@@ -65,7 +72,7 @@ def unknown_service(service: str, operation: str) -> ApiError:
     return ApiError(
         "UnknownOperationException",
         f"the local API (showcase-local api) does not serve the {service} service (operation {operation}); "
-        "it serves S3, SageMaker, SageMaker Runtime, STS and IAM",
+        "it serves S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation and CloudWatch",
     )
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from showcase.api import (
+    cloudformation,
+    cloudwatch,
     endpoints,
     executions,
     identity,
     jobs,
+    monitoring_schedules,
     pipelines,
     registry,
     runtime,
@@ -49,5 +52,8 @@ OPERATIONS = _table(
     ("sagemaker", registry.OPERATIONS),
     ("sagemaker", endpoints.OPERATIONS),
     ("sagemaker", tags.OPERATIONS),
+    ("sagemaker", monitoring_schedules.OPERATIONS),
     ("sagemaker-runtime", runtime.OPERATIONS),
+    ("cloudformation", cloudformation.OPERATIONS),
+    ("cloudwatch", cloudwatch.OPERATIONS),
 )

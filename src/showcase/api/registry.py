@@ -27,6 +27,7 @@ _OPERATIONS = {
     "UpdateModelPackage": "update_model_package",
     "CreateModel": "create_model",
     "DescribeModel": "describe_model",
+    "DeleteModel": "delete_model",
 }
 
 

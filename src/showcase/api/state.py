@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,13 +54,16 @@ class Children:
 
     def _reap(self, process: subprocess.Popen[bytes], on_exit: Callable[[int], None] | None) -> None:
         code = process.wait()
-        with self._lock:
-            self._running.pop(process.pid, None)
         logger.debug("child process %d ended with exit code %d", process.pid, code)
-        if on_exit is not None:
-            on_exit(code)
+        try:
+            if on_exit is not None:
+                on_exit(code)
+        finally:  # running until its end is recorded: a status read in between sees it still at work
+            with self._lock:
+                self._running.pop(process.pid, None)
 
     def running(self, pid: int) -> bool:
+        """Whether ``pid`` is a process the API started whose end (its ``on_exit``) is not yet done."""
         with self._lock:
             return pid in self._running
 
@@ -68,9 +71,14 @@ class Children:
 class State:
     """The home every handler works on, and what lives as long as the API process."""
 
-    def __init__(self, settings: Settings, identity: Identity) -> None:
+    def __init__(
+        self, settings: Settings, identity: Identity, operations: Mapping[tuple[str, str], Handler] | None = None
+    ) -> None:
         self.settings = settings
         self.identity = identity
+        self.operations: Mapping[tuple[str, str], Handler] = operations or {}
+        """Every operation's handler by (service, operation): what a local CloudFormation stack calls to make its
+        resources, as a caller would (given here, so that no handler imports the table that imports it)."""
         self.store = ObjectStore(settings.store_root)
         self.registry = Registry.from_settings(settings)
         self.children = Children()

@@ -32,12 +32,13 @@ from werkzeug.exceptions import NotFound
 
 from showcase.api.errors import ApiError, malformed, unknown_operation
 
-SERVED = ("s3", "sts", "iam", "sagemaker", "sagemaker-runtime")
+SERVED = ("s3", "sts", "iam", "sagemaker", "sagemaker-runtime", "cloudformation", "cloudwatch")
 """The services whose operations the local API answers (others get their own unknown-operation error)."""
 _SCOPE = re.compile(r"Credential=[^/,\s]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request")
 _PRESIGNED_SCOPE = re.compile(r"^[^/]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request$")
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam"}
+_QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam", "2010-05-15": "cloudformation"}
+_TARGET_PREFIXES = {"GraniteServiceVersion20100801": "cloudwatch"}
 _SIGNING_ALIASES = {"monitoring": "cloudwatch", "states": "stepfunctions", "execute-api": "apigateway"}
 _ROUTERS: dict[str, type[ProtocolRouter]] = {
     "json": JSONRouter,
@@ -96,9 +97,15 @@ def _load(name: str) -> tuple[ServiceModel, ProtocolRouter | None]:
             loaded = _LOADED.get(name)
             if loaded is None:
                 model = get_service_model(name)
-                router = _ROUTERS.get(str(model.protocol))
+                router = _ROUTERS.get(protocol(model))
                 loaded = _LOADED[name] = (model, router(model) if router is not None else None)
     return loaded
+
+
+def protocol(model: ServiceModel) -> str:
+    """The protocol botocore speaks to the service: the first it supports of the model's ``protocols`` (CloudWatch
+    lists smithy-rpc-v2-cbor, json and query; botocore picks json), else the model's one ``protocol``."""
+    return str(getattr(model, "resolved_protocol", None) or model.protocol)
 
 
 def service_model(name: str) -> ServiceModel:
@@ -142,7 +149,8 @@ def service_of(request: WireRequest) -> str:
     if signed is not None:
         return _SIGNING_ALIASES.get(signed, signed)
     if target:
-        return target.partition(".")[0].lower() or "sagemaker"
+        prefix = target.partition(".")[0]
+        return _TARGET_PREFIXES.get(prefix) or prefix.lower() or "sagemaker"
     action = request.values.get("Action")
     if action:
         return _QUERY_VERSIONS.get(request.values.get("Version", ""), "sts" if action == "GetCallerIdentity" else "iam")
@@ -174,36 +182,36 @@ def operation_of(model: ServiceModel, request: WireRequest) -> tuple[OperationMo
 
 
 def _requested_name(model: ServiceModel, request: WireRequest) -> str:
-    if model.protocol == "json":
+    if protocol(model) == "json":
         return request.headers.get("X-Amz-Target", "").rpartition(".")[2] or "(no X-Amz-Target)"
-    if model.protocol == "query":
+    if protocol(model) == "query":
         return request.values.get("Action") or "(no Action)"
     return f"{request.method} {request.raw_path}"
 
 
 def parse(operation: OperationModel, request: WireRequest, uri_params: dict[str, Any]) -> dict[str, Any]:
     """The operation's input parameters, by its model; ApiError for a body or value that does not parse."""
-    protocol = str(operation.service_model.protocol)
-    if protocol in ("json", "rest-json") and request.body and not _payload_is_raw(operation):
+    spoken = protocol(operation.service_model)
+    if spoken in ("json", "rest-json") and request.body and not _payload_is_raw(operation):
         try:
             document = json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise malformed(protocol, f"the request body is not JSON: {exc}") from None
+            raise malformed(spoken, f"the request body is not JSON: {exc}") from None
         if not isinstance(document, dict):
-            raise malformed(protocol, f"the request body must be a JSON object, got {type(document).__name__}")
-    parser = PROTOCOL_PARSERS[protocol](operation, timestamp_parser=_utc_timestamp)
+            raise malformed(spoken, f"the request body must be a JSON object, got {type(document).__name__}")
+    parser = PROTOCOL_PARSERS[spoken](operation, timestamp_parser=_utc_timestamp)
     request_dict = {
         "body": request.body,
         "headers": request.headers,
         "method": request.method,
         "url_params": uri_params,
         "url_path": request.path,
-        "values": request.values if protocol == "query" else request.args,
+        "values": request.values if spoken == "query" else request.args,
     }
     try:
         params: dict[str, Any] = parser.parse(request_dict)  # type: ignore[arg-type]
     except (RequestParserError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise malformed(protocol, f"{operation.name}: a parameter does not parse ({exc})") from None
+        raise malformed(spoken, f"{operation.name}: a parameter does not parse ({exc})") from None
     _check_required(operation, params)
     return params
 
@@ -240,9 +248,7 @@ def _check_required(operation: OperationModel, params: dict[str, Any]) -> None:
 def serialize(operation: OperationModel, result: dict[str, Any], request_id: str) -> WireResponse:
     """The operation's output shape, from ``result`` (boto3's response dict), in the service's protocol."""
     model = operation.service_model
-    serializer = get_serializer_class(model.service_name, str(model.protocol))(
-        operation, SerializationContext(request_id)
-    )
+    serializer = get_serializer_class(model.service_name, protocol(model))(operation, SerializationContext(request_id))
     response = serializer.serialize(result)
     headers = [*response["headers"].items(), *_request_id_headers(model, request_id)]
     body = response["body"]
@@ -255,9 +261,7 @@ def serialize_error(
     """AWS's error shape of the service's protocol: ``__type``/``message`` (JSON), ``<ErrorResponse><Error>``
     (query), ``<Error><Code>`` (S3), with the error's own HTTP status."""
     operation = operation or model.operation_model(model.operation_names[0])
-    serializer = get_serializer_class(model.service_name, str(model.protocol))(
-        operation, SerializationContext(request_id)
-    )
+    serializer = get_serializer_class(model.service_name, protocol(model))(operation, SerializationContext(request_id))
     with warnings.catch_warnings():  # moto warns about codes its models lack; ours are AWS's common codes
         warnings.simplefilter("ignore")
         response = serializer.serialize(error)

@@ -261,3 +261,8 @@ class AwsSource:
 
     def monitoring_report(self, name: str, run_id: str) -> bytes:
         raise Unsupported("monitoring reports of AWS endpoints are in S3 and SageMaker Studio, not shown here")
+
+    def promote(self, name: str, target: str, approver: str, comment: str) -> str:
+        raise Unsupported(
+            "promotions between AWS endpoints go through the deploy workflow's production environment and its reviewers"
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import socket
 import sys
 
@@ -63,17 +64,29 @@ def run(ctx: Context) -> int:
 
     from showcase.api import Identity, create_app
     from showcase.api.state import DEFAULT_ROLE_NAME
+    from showcase.local.processes import awsapi
 
     args, settings = ctx.args, ctx.settings
+    serving = awsapi.find(settings.home)
+    if serving is not None:  # one API per home: jobs and clients find it in the home
+        raise UsageError(f"an API already serves {settings.home} on {serving}; use it (AWS_ENDPOINT_URL={serving})")
     app = create_app(settings, Identity(settings.account, args.role_name or DEFAULT_ROLE_NAME))
     listener = bind(HOST, args.port)
-    port = listener.getsockname()[1]
-    ctx.out.document({"Url": f"http://{HOST}:{port}", "Home": settings.home})
-    ctx.out.line(f"AWS API on http://{HOST}:{port} over {settings.home}; export AWS_ENDPOINT_URL=http://{HOST}:{port}")
+    url = f"http://{HOST}:{listener.getsockname()[1]}"
+    ctx.out.document({"Url": url, "Home": settings.home})
+    ctx.out.line(f"AWS API on {url} over {settings.home}; export AWS_ENDPOINT_URL={url}")
     sys.stdout.flush()
     config = uvicorn.Config(app, http="httptools", log_level="warning", access_log=False, lifespan="on")
-    uvicorn.Server(config).run(sockets=[listener])
+    # uvicorn raises the SIGTERM it stopped on again once it has shut down: it ends the process here, after the
+    # file that names this API is gone.
+    signal.signal(signal.SIGTERM, _terminated)
+    with awsapi.announce(settings.home, url):  # the runs of this home, and their jobs, use this API
+        uvicorn.Server(config).run(sockets=[listener])
     return 0
+
+
+def _terminated(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def bind(host: str, port: int) -> socket.socket:

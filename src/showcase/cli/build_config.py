@@ -2,6 +2,7 @@
 
     python deploy/build_config_file.py --model-execution-role ARN --model-package-group-name GROUP
     python deploy/build_config_file.py --local [--home DIR] --model-execution-role ARN --model-package-group-name GROUP
+    python deploy/build_config_file.py ... --model-package-arn ARN   # this Approved package, not the newest
 
 ``--local`` reads the local model registry (``<home>/registry.sqlite``) instead of SageMaker's, through the
 same look-up and config building. Nothing is written when anything fails: the output appears only once it
@@ -29,7 +30,7 @@ from showcase.deployment.config import (
 from showcase.deployment.template import read_template
 from showcase.errors import FileWriteError, UsageError
 from showcase.files import write_json_atomically
-from showcase.monitoring.baselines import package_baseline
+from showcase.monitoring.baselines import PackageDescriber, package_baseline
 from showcase.registry import latest
 from showcase.registry.locks import lock_reported
 
@@ -51,6 +52,12 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--model-execution-role", required=True, help="ARN of the role the model runs as")
     parser.add_argument("--model-package-group-name", required=True, help="model package group to deploy from")
+    parser.add_argument(
+        "--model-package-arn",
+        default=None,
+        help="deploy this package of the group (it must be Approved) instead of the newest Approved one: "
+        "production deploys the package staging tested (empty: the newest Approved)",
+    )
     parser.add_argument(
         "--import-endpoint-config",
         default="endpoint_config.json",
@@ -88,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         **{name: source for name in config.parameters},
         "ModelExecutionRoleArn": "--model-execution-role",
         "EndpointName": "--endpoint-name",
-        "ModelPackageName": f"the newest Approved package of {args.model_package_group_name!r}",
+        "ModelPackageName": args.model_package_arn
+        or f"the newest Approved package of {args.model_package_group_name!r}",
     }
     decided = {"ModelExecutionRoleArn": args.model_execution_role, "EndpointName": args.endpoint_name}
     template.check({**config.parameters, **decided}, origins, complete=False)
@@ -125,7 +133,10 @@ def _latest_approved(args: argparse.Namespace) -> tuple[Mapping[str, Any], tuple
         if args.home is not None:
             raise UsageError("--home applies to the local registry: add --local, or leave --home out")
         sagemaker = sagemaker_client(args.region)
-        package = latest_approved_package(sagemaker, args.model_package_group_name)
+        if args.model_package_arn:
+            package = _pinned(SageMakerLister(sagemaker), args.model_package_group_name, args.model_package_arn)
+        else:
+            package = latest_approved_package(sagemaker, args.model_package_group_name)
         return package, package_baseline(SageMakerLister(sagemaker), package["ModelPackageArn"])
     if args.region is not None:
         raise UsageError(
@@ -133,5 +144,19 @@ def _latest_approved(args: argparse.Namespace) -> tuple[Mapping[str, Any], tuple
         )
     registry = open_registry(settings_module.load(args.home))
     with lock_reported(registry.path, DEFAULT_BUSY_TIMEOUT_S):
-        package = latest.latest_approved_package(registry, args.model_package_group_name)
+        if args.model_package_arn:
+            package = _pinned(registry, args.model_package_group_name, args.model_package_arn)
+        else:
+            package = latest.latest_approved_package(registry, args.model_package_group_name)
         return package, package_baseline(registry, package["ModelPackageArn"])
+
+
+def _pinned(registry: PackageDescriber, group_name: str, arn: str) -> Mapping[str, Any]:
+    """The package ``--model-package-arn`` names, once it is known to be an Approved package of the group."""
+    package: Mapping[str, Any] = registry.describe_model_package(ModelPackageName=arn)
+    group, status = str(package.get("ModelPackageGroupName", "")), package.get("ModelApprovalStatus")
+    if group.lower() != group_name.lower():
+        raise UsageError(f"--model-package-arn {arn} is a package of group {group!r}, not of {group_name!r}")
+    if status != "Approved":
+        raise UsageError(f"--model-package-arn {arn} is {status}, not Approved: approve it before deploying it")
+    return package

@@ -2,7 +2,8 @@
 
     showcase endpoint serve  --config deploy/endpoint_config_adj.json [--detach] [--host H] [--port P] [--workers N]
                              [--allowed-host NAME ...]
-    showcase endpoint deploy --config deploy/endpoint_config_adj.json     (hot swap on the running endpoint)
+    showcase endpoint deploy --config deploy/endpoint_config_adj.json     (update the running endpoint)
+    showcase endpoint promote --from STAGING --to PROD [--approve [--comment TEXT] [--approver NAME]]
     showcase endpoint status [--config FILE | --endpoint-name NAME]
     showcase endpoint stop   [--config FILE | --endpoint-name NAME]
 
@@ -10,6 +11,12 @@
 in the background (its log in ``<home>/endpoints/<name>/serve.log``), so that the next command of a script can
 call it. The model is checked (archive, XGBoost load, one probe prediction) before it serves.
 ``showcase-endpoint`` is ``showcase endpoint``.
+
+``deploy`` updates as UpdateEndpoint does (``showcase.serving.rollout``): with the config's DeploymentStrategy
+(CANARY, LINEAR, ALL_AT_ONCE, and the template's baking period and alarms), or its ``DeploymentConfig`` and
+``Alarms`` (UpdateEndpoint's and PutMetricAlarm's shapes) beside ``Parameters``, it shifts traffic step by step and
+rolls back by itself when an alarm trips (exit 1, the reason on stderr); without either, it swaps every worker at
+once. ``promote`` deploys the package one endpoint serves to another, once approved (``showcase.serving.promotion``).
 """
 
 from __future__ import annotations
@@ -65,12 +72,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_allowed_host(serve)
     serve.set_defaults(handler=_serve)
 
-    deploy = endpoint.add_parser("deploy", help="swap the running endpoint to the config's model package, no downtime")
+    deploy = endpoint.add_parser(
+        "deploy", help="update the running endpoint: canary or linear with automatic rollback, or a hot swap"
+    )
     deploy.add_argument("--config", required=True, help="endpoint config (deploy/endpoint_config_adj.json)")
     deploy.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
     )
     deploy.set_defaults(handler=_deploy)
+
+    promote = endpoint.add_parser("promote", help="deploy what one endpoint serves to another, once approved")
+    promote.add_argument("--from", dest="source", required=True, metavar="NAME", help="the endpoint promoted from")
+    promote.add_argument("--to", dest="target", required=True, metavar="NAME", help="the endpoint promoted to")
+    promote.add_argument("--approve", action="store_true", help="record your approval of the promotion, then deploy")
+    promote.add_argument("--comment", default="", help="why it is approved (kept with the approval)")
+    promote.add_argument("--approver", default=None, help="who approves (default: the user running this)")
+    promote.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for every worker to swap (default: 60)"
+    )
+    promote.set_defaults(handler=_promote)
 
     for name, text, handler in (
         ("status", "the endpoint's model, workers and request metrics", _status),
@@ -216,65 +236,86 @@ def _note(text: str) -> None:
 
 
 def _deploy(ctx: Context) -> int:
-    from showcase.serving.deployment import (
-        EndpointPaths,
-        endpoint_name_of,
-        prepare_deployment,
-        read_deployment,
-        read_server_info,
-        write_deployment,
-    )
-    from showcase.serving.errors import EndpointNotRunning
+    from showcase.cli.common import read_json_file
+    from showcase.serving import rollout
+    from showcase.serving.deployment import EndpointPaths, endpoint_name_of
 
     os.environ["OMP_NUM_THREADS"] = "1"
     args, settings = ctx.args, ctx.settings
-    config = _config(args.config)
+    raw = read_json_file(args.config, "endpoint config")
+    config = parse_endpoint_config(raw, args.config)
     paths = EndpointPaths(settings.home, endpoint_name_of(config))
-    running = read_server_info(paths)
-    if running is None:
-        raise EndpointNotRunning(paths.name)
-    deployment, _ = prepare_deployment(config, settings, source=args.config, previous=read_deployment(paths))
-    written_at = time.time()
-    write_deployment(paths, deployment)
-    workers = _wait_for_swap(paths, running.pid, deployment.generation, written_at, args.timeout)
-    ctx.out.document(
-        {
-            "EndpointName": paths.name,
-            "EndpointStatus": EndpointStatus.IN_SERVICE,
-            "ModelPackageArn": deployment.model_package_arn,
-            "Generation": deployment.generation,
-            "Workers": workers,
-        }
+    policy: rollout.Policy | None
+    if raw.get("DeploymentConfig"):
+        policy = rollout.policy_of(
+            raw["DeploymentConfig"], raw.get("Alarms") or [], endpoint_name=paths.name, source=args.config
+        )
+    else:
+        policy = rollout.policy_of_parameters(config.parameters, paths.name, args.config)
+    record = rollout.update_endpoint(
+        paths,
+        settings,
+        config,
+        source=args.config,
+        policy=policy,
+        monitoring=_monitoring(settings, paths.name),
+        report=_progress,
+        pace=rollout.Pace(swap_timeout_s=args.timeout),
     )
-    ctx.out.line(f"endpoint {paths.name!r} now serves {deployment.model_package_arn} on {workers} worker(s)")
+    _deployed(ctx, paths.name, record, "")
     return 0
 
 
-def _wait_for_swap(paths: Any, server_pid: int, generation: int, since: float, timeout: float) -> int:
-    """Wait until every live worker reports ``generation``; raise if one refuses it or time runs out."""
-    from showcase.serving.deployment import child_pids
-    from showcase.serving.metrics import read_worker_files
+def _promote(ctx: Context) -> int:
+    import getpass
 
-    deadline = time.monotonic() + timeout
-    while True:
-        live = set(child_pids(server_pid))
-        files = {entry["pid"]: entry for entry in read_worker_files(paths.workers_dir) if entry["pid"] in live}
-        for entry in files.values():
-            refused = entry.get("swap_error")
-            if refused and _mtime(paths.workers_dir / f"{entry['pid']}.json") >= since:
-                raise ServingError(f"worker {entry['pid']} refused the new model, the old one keeps serving: {refused}")
-        if live and all(files.get(pid, {}).get("generation") == generation for pid in live):
-            return len(live)
-        if time.monotonic() > deadline:
-            raise ServingError(f"the workers of {paths.name!r} did not swap within {timeout:g} s; see its log")
-        time.sleep(0.1)
+    from showcase.serving import promotion, rollout
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    args = ctx.args
+    approval = (args.approver or getpass.getuser(), args.comment) if args.approve else None
+    record = promotion.promote(
+        ctx.settings,
+        args.source,
+        args.target,
+        approval=approval,
+        monitoring=_monitoring(ctx.settings, args.target),
+        report=_progress,
+        pace=rollout.Pace(swap_timeout_s=args.timeout),
+    )
+    if record is None:
+        ctx.out.document({"EndpointName": args.target, "EndpointStatus": EndpointStatus.IN_SERVICE, "Changed": False})
+        return 0
+    _deployed(ctx, args.target, record, f", promoted from {args.source!r}")
+    return 0
 
 
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
+def _deployed(ctx: Context, name: str, record: dict[str, Any], how: str) -> None:
+    served = ", ".join(f"{arn} ({variant})" for variant, arn in record["To"].items())
+    ctx.out.document(
+        {
+            "EndpointName": name,
+            "EndpointStatus": EndpointStatus.IN_SERVICE,
+            "DeploymentId": record["DeploymentId"],
+            "ProductionVariants": [{"VariantName": v, "ModelPackageArn": a} for v, a in record["To"].items()],
+            "LastDeploymentConfig": record["DeploymentConfig"],
+        }
+    )
+    ctx.out.line(f"endpoint {name!r} now serves {served}{how}")
+
+
+def _monitoring(settings: Any, name: str) -> Any:
+    """What the monitoring runs of an endpoint published, from a moment on (the monitoring alarms read it)."""
+    from showcase.monitoring.published import MonitoringMetrics
+    from showcase.store import ObjectStore
+
+    store = ObjectStore(settings.store_root)
+    return lambda since: MonitoringMetrics(store, name, since)
+
+
+def _progress(message: str) -> None:
+    """A deployment's progress: one line on stderr per change, with the local time."""
+    _note(f"{time.strftime('%H:%M:%S')} {message}")
 
 
 def _named_paths(ctx: Context) -> Any:
@@ -300,6 +341,7 @@ def _status(ctx: Context) -> int:
     live = set(child_pids(running.pid)) if running else set()
     workers = read_worker_files(paths.workers_dir)
     summary = status_document(paths.name, deployment, running, live, workers)
+    summary.update(deployment_document(paths, deployment))
     ctx.out.document(summary)
     latency = summary["MeanLatencyMs"]
     by_status = ", ".join(f"{code}: {count}" for code, count in sorted(summary["RequestsByStatus"].items()))
@@ -317,6 +359,8 @@ def _status(ctx: Context) -> int:
             ("requests", f"{summary['Requests']}" + (f" ({by_status})" if by_status else "")),
             ("mean latency", f"{latency:.3f} ms" if latency is not None else None),
             ("health checks", summary["HealthChecks"]),
+            ("variants", ", ".join(f"{v['VariantName']} {_share(v)}" for v in summary["ProductionVariants"])),
+            ("last deployment", _last(summary.get("LastDeployment"))),
             (
                 "data capture",
                 f"{capture['CurrentSamplingPercentage']}% to {capture['DestinationS3Uri']}"
@@ -326,6 +370,51 @@ def _status(ctx: Context) -> int:
         ]
     )
     return 0
+
+
+def _share(variant: dict[str, Any]) -> str:
+    return "shadow" if variant.get("Shadow") else f"{variant['CurrentWeight']:.0%}"
+
+
+def _last(record: dict[str, Any] | None) -> str | None:
+    if not record:
+        return None
+    said = (
+        f"{record['Routing']} {record['Outcome'] or record['Status']}, step {record['Step']} of {len(record['Shares'])}"
+    )
+    return said + (f": {record['Reason']}" if record.get("Reason") else "")
+
+
+def deployment_document(paths: Any, deployment: Any) -> dict[str, Any]:
+    """The variants with their current shares (the new fleet's during a deployment, in ``NewFleet``), and the
+    last deployment: its status, step, alarms and outcome; a deployment in progress gives the endpoint its status."""
+    from showcase.serving import rollout
+
+    def variants_of(fleet: Any, share: float) -> list[dict[str, Any]]:
+        shares = fleet.shares()
+        found: list[dict[str, Any]] = []
+        for v in fleet.variants:
+            weight = round(shares[v.name] * share, 6)
+            found.append({"VariantName": v.name, "ModelPackageArn": v.model_package_arn, "CurrentWeight": weight})
+        if fleet.shadow is not None:
+            found.append(
+                {"VariantName": fleet.shadow.name, "ModelPackageArn": fleet.shadow.model_package_arn, "Shadow": True}
+            )
+        return found
+
+    new_share = deployment.new_share if deployment.new_fleet is not None else 0.0
+    answer: dict[str, Any] = {"ProductionVariants": variants_of(deployment.fleet, 1.0 - new_share)}
+    if deployment.new_fleet is not None:
+        answer["NewFleet"] = variants_of(deployment.new_fleet, new_share)
+    records = rollout.list_deployments(paths)
+    if records:
+        last = records[0]
+        keys = ("DeploymentId", "Status", "Outcome", "Reason", "Routing", "Step", "Shares", "NewFleetShare",
+                "StartTime", "EndTime", "To", "Alarms")  # fmt: skip
+        answer["LastDeployment"] = {key: last.get(key) for key in keys}
+        if rollout.in_progress(last):
+            answer["EndpointStatus"] = EndpointStatus(last["Status"])
+    return answer
 
 
 def status_document(

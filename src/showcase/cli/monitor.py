@@ -1,7 +1,8 @@
 """``showcase monitor``: data-quality monitoring of a local endpoint's captured traffic, in Model Monitor's formats.
 
     showcase monitor run --endpoint-name NAME [--since TIME] [--until TIME] [--every INTERVAL]
-    showcase monitor list --endpoint-name NAME
+                         [--ground-truth URI [--constraints URI] [--variant NAME ...]]
+    showcase monitor list --endpoint-name NAME [--model-quality]
 
 ``run`` checks the requests the endpoint captured in a window against the data-quality baseline of the model
 package it serves, and keeps statistics.json, constraint_violations.json, report.html and run.json in the
@@ -10,6 +11,10 @@ else where the previous run's ended, else at the first capture; it ends now (or 
 repeats the run on that interval until interrupted (with ``--json``, one document per run). Exit status of a
 single run: 0 when clean or when nothing was captured, 3 with violations. ``--endpoint`` is an older spelling of
 ``--endpoint-name``; ``showcase-monitor`` is ``showcase monitor``.
+
+With ``--ground-truth URI`` the run is a model-quality one (``showcase.monitoring.quality_runs``): the captured
+predictions of the window joined with the labels uploaded under URI/yyyy/mm/dd/hh/ (Model Monitor's merge format),
+measured (mse, rmse, mae, r2) and checked against the package's model-quality constraints (or ``--constraints``).
 """
 
 from __future__ import annotations
@@ -84,10 +89,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--until", type=time_flag, help="end of the window (default: now)")
     run.add_argument("--every", type=duration_flag, help="repeat on this interval (30m, 1h, 1d) until interrupted")
     run.add_argument("--output-uri", help=OUTPUT_HELP)
+    run.add_argument(
+        "--ground-truth",
+        metavar="URI",
+        help="model quality: join the captures with the ground truth uploaded under URI/yyyy/mm/dd/hh/",
+    )
+    run.add_argument("--constraints", metavar="URI", help="model quality: the constraints.json to check against")
+    run.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="model quality: a variant whose captures count (repeatable; default: every production variant)",
+    )
     run.set_defaults(handler=_run)
     listing = monitor.add_parser("list", help="the endpoint's kept runs, newest first")
     add_endpoint_name(listing)
     listing.add_argument("--output-uri", help=OUTPUT_HELP)
+    listing.add_argument("--model-quality", action="store_true", help="list the model-quality runs")
     listing.set_defaults(handler=_list)
 
 
@@ -132,6 +150,8 @@ def _run(ctx: Context) -> int:
     args = ctx.args
     if args.every is not None and args.until is not None:
         raise UsageError("--until fixes the window's end, --every moves it: give one of them")
+    if (args.constraints or args.variant) and not args.ground_truth:
+        raise UsageError("--constraints and --variant are for a model-quality run: give --ground-truth too")
     config = ctx.settings
     store = ObjectStore(config.store_root)
     if read_deployment(EndpointPaths(config.home, args.endpoint_name)) is None:  # before the registry is needed
@@ -142,18 +162,21 @@ def _run(ctx: Context) -> int:
     registry = open_registry(config)
     while True:
         started = time.monotonic()
-        run = run_monitoring(
-            config,
-            store,
-            registry,
-            args.endpoint_name,
-            since=args.since,
-            until=args.until,
-            output_uri=args.output_uri or DEFAULT_OUTPUT_URI,
-        )
-        ctx.out.document(run_document(run))
-        for line in describe_run(run, store):
-            ctx.out.line(line)
+        if args.ground_truth:
+            run = _quality_run(ctx, store, registry)
+        else:
+            run = run_monitoring(
+                config,
+                store,
+                registry,
+                args.endpoint_name,
+                since=args.since,
+                until=args.until,
+                output_uri=args.output_uri or DEFAULT_OUTPUT_URI,
+            )
+            ctx.out.document(run_document(run))
+            for line in describe_run(run, store):
+                ctx.out.line(line)
         sys.stdout.flush()
         if args.every is None:
             return EXIT_VIOLATIONS if run["violations"] else 0
@@ -161,10 +184,72 @@ def _run(ctx: Context) -> int:
         time.sleep(max(args.every - (time.monotonic() - started), 0.0))
 
 
+def _quality_run(ctx: Context, store: ObjectStore, registry: Any) -> dict[str, Any]:
+    """One model-quality run, said on the terminal (or as one document)."""
+    from showcase.monitoring.quality_runs import run_model_quality
+    from showcase.monitoring.runs import DEFAULT_OUTPUT_URI
+
+    args = ctx.args
+    run = run_model_quality(
+        ctx.settings, store, registry, args.endpoint_name, ground_truth_uri=args.ground_truth, since=args.since,
+        until=args.until, output_uri=args.output_uri or DEFAULT_OUTPUT_URI, constraints_uri=args.constraints,
+        variants=args.variant or None,
+    )  # fmt: skip
+    ctx.out.document(quality_document(run))
+    for line in describe_quality_run(run):
+        ctx.out.line(line)
+    return run
+
+
+def describe_quality_run(run: dict[str, Any]) -> list[str]:
+    """What one model-quality run found, for a terminal."""
+    window = f"from {run['since'] or 'the first capture'} to {run['until']}"
+    unpaired = "; ".join(f"{count} {reason}" for reason, count in run["unpaired"].items())
+    lines = [
+        f"endpoint {run['endpoint_name']} ({', '.join(run['variants'])}): {run['records']} captured inferences, "
+        f"{run['labels']} labels, {run['matched']} joined {window}" + (f" ({unpaired})" if unpaired else "")
+    ]
+    if run["status"] == MonitoringStatus.FAILED:
+        return [*lines, f"no model quality: {run['failure_reason']} (ground truth under {run['ground_truth']})"]
+    metrics = run["regression_metrics"]
+    lines.append("  ".join(f"{name} {metrics[name]['value']:.4g}" for name in ("mse", "rmse", "mae", "r2")))
+    lines.append(f"constraints: {run['constraints']}")
+    violations = run["violations"]
+    lines += [f"  {v['metric_name']:<5}  {v['description']}" for v in violations] or ["no violations"]
+    return lines
+
+
+def quality_document(run: dict[str, Any]) -> dict[str, Any]:
+    """A model-quality run as a MonitoringExecutionSummary names it, with the run's own fields."""
+    document: dict[str, Any] = {
+        "RunId": run.get("run_id"),
+        "EndpointName": run.get("endpoint_name"),
+        "MonitoringType": "ModelQuality",
+        "MonitoringExecutionStatus": run.get("status"),
+        "CreationTime": _moment(run.get("started")),
+        "LastModifiedTime": _moment(run.get("ended")),
+        "ModelPackageArn": run.get("model_package_arn"),
+        "WindowStart": _moment(run.get("since")),
+        "WindowEnd": _moment(run.get("until")),
+        "CapturedInferences": run.get("records"),
+        "GroundTruthLabels": run.get("labels"),
+        "Joined": run.get("matched"),
+        "RegressionMetrics": run.get("regression_metrics"),
+        "StatisticsUri": run.get("statistics"),
+        "ConstraintViolationsUri": run.get("constraint_violations"),
+        "ConstraintViolations": {"violations": run.get("violations") or []},
+    }
+    if run.get("failure_reason"):
+        document["FailureReason"] = run["failure_reason"]
+    return document
+
+
 def _list(ctx: Context) -> int:
     from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, list_runs
 
     where = ctx.args.output_uri or DEFAULT_OUTPUT_URI
+    if ctx.args.model_quality:
+        return _list_quality(ctx, where)
     runs = list_runs(ObjectStore(ctx.settings.store_root), ctx.args.endpoint_name, where)
     ctx.out.document({"MonitoringExecutionSummaries": [run_document(run) for run in runs]})
     rows = [
@@ -182,6 +267,31 @@ def _list(ctx: Context) -> int:
         ["run", "status", "from", "to", "rows", "violations"],
         rows,
         empty=f"no monitoring runs for endpoint {ctx.args.endpoint_name}",
+    )
+    return 0
+
+
+def _list_quality(ctx: Context, where: str) -> int:
+    from showcase.monitoring.quality_runs import list_model_quality_runs
+
+    runs = list_model_quality_runs(ObjectStore(ctx.settings.store_root), ctx.args.endpoint_name, where)
+    ctx.out.document({"MonitoringExecutionSummaries": [quality_document(run) for run in runs]})
+    rows = [
+        [
+            run["run_id"],
+            Status(str(run.get("status", ""))),
+            _moment(run.get("until")),
+            run.get("pairs", 0),
+            *[f"{run.get('cloudwatch_metrics', {})[name]:.4g}" if name in run.get("cloudwatch_metrics", {}) else "-"
+              for name in ("mse", "r2")],
+            len(run.get("violations") or []),
+        ]
+        for run in runs
+    ]  # fmt: skip
+    ctx.out.table(
+        ["run", "status", "to", "pairs", "mse", "r2", "violations"],
+        rows,
+        empty=f"no model-quality runs for endpoint {ctx.args.endpoint_name}",
     )
     return 0
 

@@ -22,22 +22,30 @@ from showcase.dashboard.source import (
     Endpoint,
     Execution,
     Group,
+    ModelQuality,
     Monitoring,
     MonitoringRun,
     NotFound,
     Package,
+    Promotion,
+    QualityRun,
+    Rollout,
+    Variant,
     approval_conflict,
 )
 from showcase.errors import RegistryError, ShowcaseError, UsageError
 from showcase.local.engine import RETRYABLE
 from showcase.local.records import ExecutionRecord, ExecutionStore
-from showcase.monitoring.report import feature_plots
+from showcase.monitoring.quality_runs import list_model_quality_runs
+from showcase.monitoring.report import feature_plots, quality_svg
 from showcase.monitoring.runs import list_runs
 from showcase.paging import paginate
 from showcase.processes import pid_alive
 from showcase.registry import Registry
-from showcase.registry.approval import ApprovalRefused, Decision, set_approval
-from showcase.serving.deployment import EndpointPaths, read_deployment, read_server_info
+from showcase.registry.approval import ApprovalRefused, Decision, set_approval, stage_of
+from showcase.serving import promotion, rollout
+from showcase.serving.deployment import Deployment, EndpointPaths, read_deployment, read_server_info
+from showcase.serving.errors import ServingError
 from showcase.serving.metrics import BUCKETS_MS, read_worker_files
 from showcase.settings import Settings
 from showcase.statuses import ApprovalStatus, EndpointStatus, ExecutionStatus
@@ -47,6 +55,7 @@ logger = logging.getLogger(__name__)
 RECENT_CAPTURES = 20
 
 RECENT_MONITORING_RUNS = 10
+RECENT_DEPLOYMENTS = 5
 
 
 class LocalSource:
@@ -224,13 +233,23 @@ class LocalSource:
         latency = sum(float(w.get("latency_ms_sum", 0.0)) for w in workers)
         recent: tuple[Capture, ...] = ()
         monitoring = Monitoring()
+        records = rollout.list_deployments(paths)
+        details: dict[str, Any] = {}
         if captures:
             monitoring = self._monitoring(name)
             if deployment.capture.enabled:
                 recent = tuple(self._captures(f"{deployment.capture.destination_uri}/{name}/"))
+            details = {
+                "rollouts": tuple(_rollout(record) for record in records[:RECENT_DEPLOYMENTS]),
+                "model_quality": self._model_quality(name),
+                "promotion": self._promotion(name, deployment),
+            }
+        status: str = EndpointStatus.IN_SERVICE if server else EndpointStatus.OUT_OF_SERVICE
+        if records and rollout.in_progress(records[0]):
+            status = EndpointStatus(records[0]["Status"])
         return Endpoint(
             name=name,
-            status=EndpointStatus.IN_SERVICE if server else EndpointStatus.OUT_OF_SERVICE,
+            status=status,
             model_package_arn=deployment.model_package_arn,
             package_ref=self._ref_of(deployment.model_package_arn),
             requests=requests,
@@ -242,7 +261,58 @@ class LocalSource:
             url=server.url if server else None,
             captures=recent,
             monitoring=monitoring,
+            variants=_variants(deployment),
+            **details,
         )
+
+    def _model_quality(self, name: str) -> ModelQuality:
+        runs = list_model_quality_runs(self.store, name)[:RECENT_MONITORING_RUNS]
+        shown = tuple(
+            QualityRun(
+                run_id=str(run["run_id"]),
+                status=str(run.get("status", "")),
+                until=str(run.get("until", "")),
+                pairs=int(run.get("pairs", 0)),
+                metrics={key: float(value) for key, value in (run.get("cloudwatch_metrics") or {}).items()},
+                violations=tuple(run.get("violations") or ()),
+                failure_reason=run.get("failure_reason"),
+            )
+            for run in runs
+        )
+        points = [(run.run_id, run.metrics["mse"]) for run in reversed(shown) if "mse" in run.metrics]
+        # quality_svg embeds numbers and escaped run ids only: markup to insert as it is.
+        return ModelQuality(runs=shown, plot=Markup(quality_svg(points, "mse")) if points else None)
+
+    def _promotion(self, name: str, deployment: Deployment) -> Promotion:
+        root = self.settings.home / "endpoints"
+        others = sorted(
+            p.name for p in root.iterdir() if p.name != name and (p / "deployment.json").is_file()
+        ) if root.is_dir() else []  # fmt: skip
+        registry = self._registry()
+        stage = None
+        try:
+            described = (
+                registry.describe_model_package(ModelPackageName=deployment.model_package_arn) if registry else None
+            )
+        except RegistryError:
+            described = None
+        decision = stage_of(described) if described else None
+        if decision is not None:
+            stage = f"{decision.stage}: {decision.status}" + (
+                f" ({decision.description})" if decision.description else ""
+            )
+        return Promotion(targets=tuple(others), stage=stage)
+
+    def promote(self, name: str, target: str, approver: str, comment: str) -> str:
+        try:
+            plan = promotion.plan(self.settings, name, target)
+            promotion.approve(self.settings, plan, approver=approver, comment=comment)
+        except (UsageError, ServingError) as exc:
+            raise Conflict(str(exc)) from None
+        if plan.already_served:
+            return f"approved; endpoint {target} already serves {plan.model_package_arn}"
+        promotion.start_in_background(self.settings, name, target)
+        return f"approved by {approver}; deploying {plan.model_package_arn} to endpoint {target}"
 
     def _monitoring(self, name: str) -> Monitoring:
         runs = list_runs(self.store, name)[:RECENT_MONITORING_RUNS]
@@ -380,4 +450,39 @@ def _execution(
         steps=tuple(step.report() for step in record.steps),
         definition=definition,
         registered=registered,
+    )
+
+
+def _variants(deployment: Deployment) -> tuple[Variant, ...]:
+    """Every variant with its share of the traffic now, the new fleet's during a deployment."""
+    new_share = deployment.new_share if deployment.new_fleet is not None else 0.0
+    found = []
+    for fleet, share, label in (
+        (deployment.fleet, 1.0 - new_share, "serving"),
+        (deployment.new_fleet, new_share, "new"),
+    ):
+        if fleet is None:
+            continue
+        shares = fleet.shares()
+        found += [Variant(v.name, v.model_package_arn, shares[v.name] * share, label) for v in fleet.variants]
+        if fleet.shadow is not None:
+            found.append(Variant(fleet.shadow.name, fleet.shadow.model_package_arn, 0.0, label, shadow=True))
+    return tuple(found)
+
+
+def _rollout(record: dict[str, Any]) -> Rollout:
+    return Rollout(
+        deployment_id=str(record.get("DeploymentId", "")),
+        status=str(record.get("Status", "")) if rollout.in_progress(record) or record.get("Outcome") else "Stopped",
+        outcome=record.get("Outcome"),
+        reason=record.get("Reason"),
+        routing=str(record.get("Routing", "")),
+        step=int(record.get("Step", 0)),
+        steps=len(record.get("Shares") or []),
+        new_share=float(record.get("NewFleetShare", 0.0)),
+        started=str(record.get("StartTime", "")),
+        ended=record.get("EndTime"),
+        to=dict(record.get("To") or {}),
+        events=tuple((str(e.get("Time", "")), str(e.get("Message", ""))) for e in record.get("Events") or []),
+        alarms=tuple(record.get("Alarms") or ()),
     )

@@ -219,7 +219,26 @@ async def endpoints(request: Request) -> Response:
 
 async def endpoint(request: Request) -> Response:
     found = _source(request).endpoint(request.path_params["name"])
-    return _page(request, "endpoint.html", title=f"Endpoint {found.name}", endpoint=found)
+    return _page(
+        request,
+        "endpoint.html",
+        title=f"Endpoint {found.name}",
+        endpoint=found,
+        changed=request.query_params.get("changed"),
+    )
+
+
+async def promote(request: Request) -> Response:
+    """Approve promoting what this endpoint serves to another, and start deploying it there."""
+    name = request.path_params["name"]
+    form = await request.form()
+    target, approver = str(form.get("target", "")).strip(), str(form.get("approver", "")).strip()
+    if not target:
+        raise DashboardError("choose the endpoint to promote to")
+    if not approver:
+        raise DashboardError("give the approver's name: the approval is recorded with it")
+    note = _source(request).promote(name, target, approver, str(form.get("comment", "")).strip())
+    return RedirectResponse(f"/endpoints/{target}?{urlencode({'changed': note})}", status_code=303)
 
 
 async def monitoring_report(request: Request) -> Response:
@@ -263,5 +282,6 @@ def routes() -> list[Route]:
         Route("/endpoints", endpoints),
         Route("/endpoints/{name}", endpoint),
         Route("/endpoints/{name}/monitoring/{run_id}/report", monitoring_report),
+        Route("/endpoints/{name}/promote", promote, methods=["POST"]),
         Route("/api/endpoints/{name}", endpoint_api),
     ]

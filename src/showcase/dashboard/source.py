@@ -164,6 +164,67 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A variant the endpoint serves: its share of the traffic now (0 for a shadow, which gets a copy)."""
+
+    name: str
+    model_package_arn: str
+    share: float
+    fleet: str = "serving"
+    """``serving``, or ``new`` for the fleet a deployment is moving traffic to."""
+    shadow: bool = False
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One deployment of the endpoint (``showcase.serving.rollout``'s record)."""
+
+    deployment_id: str
+    status: str
+    outcome: str | None
+    reason: str | None
+    routing: str
+    step: int
+    steps: int
+    new_share: float
+    started: str
+    ended: str | None
+    to: dict[str, str] = field(default_factory=dict)
+    events: tuple[tuple[str, str], ...] = ()
+    alarms: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class QualityRun:
+    """One model-quality run: the endpoint's predictions joined with their ground truth."""
+
+    run_id: str
+    status: str
+    until: str
+    pairs: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    violations: tuple[dict[str, str], ...] = ()
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelQuality:
+    runs: tuple[QualityRun, ...] = ()
+    """Newest first."""
+    plot: str | None = None
+    """Inline SVG of mse over the runs, oldest left (Markup drawn by showcase.monitoring from numbers)."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Where the endpoint's package may be promoted, and what the registry records about it."""
+
+    targets: tuple[str, ...] = ()
+    stage: str | None = None
+    """The package's ModelLifeCycle: ``<stage>: <status> (<description>)``."""
+
+
+@dataclass(frozen=True)
 class Endpoint:
     name: str
     status: str
@@ -179,6 +240,11 @@ class Endpoint:
     url: str | None = None
     captures: tuple[Capture, ...] = ()
     monitoring: Monitoring = field(default_factory=Monitoring)
+    variants: tuple[Variant, ...] = ()
+    rollouts: tuple[Rollout, ...] = ()
+    """Its deployments, newest first."""
+    model_quality: ModelQuality = field(default_factory=ModelQuality)
+    promotion: Promotion = field(default_factory=Promotion)
 
 
 class Source(Protocol):
@@ -221,4 +287,9 @@ class Source(Protocol):
 
     def monitoring_report(self, name: str, run_id: str) -> bytes:
         """The report.html of one monitoring run of an endpoint."""
+        ...
+
+    def promote(self, name: str, target: str, approver: str, comment: str) -> str:
+        """Approve promoting what endpoint ``name`` serves to ``target`` and start deploying it there (the one
+        approval rule, ``registry.approval``); return at once with what was started (pages poll for progress)."""
         ...

@@ -29,11 +29,41 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     if isinstance(node, yaml.ScalarNode):
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
 
 
 _TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+class _LongFormLoader(yaml.SafeLoader):
+    """YAML (or JSON) with the short forms written out as CloudFormation reads them: ``!Ref X`` is
+    ``{"Ref": "X"}``, ``!GetAtt A.B`` is ``{"Fn::GetAtt": ["A", "B"]}``, ``!Condition C`` is ``{"Condition": "C"}``
+    and any other ``!Name v`` is ``{"Fn::Name": v}``."""
+
+
+def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    value = _intrinsic(loader, suffix, node)
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_LongFormLoader.add_multi_constructor("!", _long_form)
+
+
+def load_template(text: str, source: str) -> dict[str, Any]:
+    """A template's text (YAML or JSON, short forms or long) as CloudFormation reads it; UsageError naming
+    ``source`` when it is not a template."""
+    try:
+        document = yaml.load(text, Loader=_LongFormLoader)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{source} is not valid YAML or JSON: {str(exc).splitlines()[0]}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
+        raise UsageError(f"{source} has no Resources mapping: a template declares at least one resource")
+    return document
 
 
 @dataclass(frozen=True)

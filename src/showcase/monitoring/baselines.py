@@ -26,3 +26,17 @@ def baseline_uris(package: dict[str, Any]) -> tuple[str, str] | None:
 def package_baseline(registry: PackageDescriber, package_arn: str) -> tuple[str, str] | None:
     """The baseline URIs of a package in a registry: SageMaker's (through ``aws.registry.SageMakerLister``) or ours."""
     return baseline_uris(dict(registry.describe_model_package(ModelPackageName=package_arn)))
+
+
+def model_quality_uris(package: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(statistics, constraints)`` S3 URIs of a described package's model-quality baseline (either may be None).
+
+    ``DriftCheckBaselines.ModelQuality`` first, then ``ModelMetrics.ModelQuality`` (whose statistics are the
+    pipeline's evaluation.json, with ``regression_metrics``), each part on its own.
+    """
+    statistics = constraints = None
+    for source in (package.get("DriftCheckBaselines"), package.get("ModelMetrics")):
+        quality = (source or {}).get("ModelQuality") or {}
+        statistics = statistics or (quality.get("Statistics") or {}).get("S3Uri")
+        constraints = constraints or (quality.get("Constraints") or {}).get("S3Uri")
+    return statistics, constraints

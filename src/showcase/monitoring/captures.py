@@ -50,9 +50,9 @@ class CaptureScan:
             self.examples.append(f"{where}: {reason}")
 
 
-def capture_prefix(destination_uri: str, endpoint_name: str) -> str:
+def capture_prefix(destination_uri: str, endpoint_name: str, variant: str = VARIANT) -> str:
     bucket, prefix = split_uri(destination_uri, prefix=True)
-    parts = [part for part in (prefix.strip("/"), endpoint_name, VARIANT) if part]
+    parts = [part for part in (prefix.strip("/"), endpoint_name, variant) if part]
     return join_uri(bucket, "/".join(parts) + "/")
 
 
@@ -68,11 +68,16 @@ def read_rows(
     low = inference_time(since) if since else ""
     high = inference_time(until) if until else "~"
     for uri in store.list(scan.prefix):
-        hour = _hour_of(uri, scan.prefix)
-        if hour is not None and (hour[:13] + ":59:59.999Z" < low or hour > high):
+        if not in_window(uri, scan.prefix, low, high):
             continue
         scan.files += 1
         yield from _rows_of_file(store.path_of(uri), split_uri(uri)[1], scan, low, high)
+
+
+def in_window(uri: str, prefix: str, low: str, high: str) -> bool:
+    """Whether a file under ``prefix/yyyy/mm/dd/hh/`` may hold times in [low, high] (one outside that layout may)."""
+    hour = _hour_of(uri, prefix)
+    return hour is None or not (hour[:13] + ":59:59.999Z" < low or hour > high)
 
 
 def _hour_of(uri: str, prefix: str) -> str | None:

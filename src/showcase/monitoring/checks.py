@@ -150,24 +150,54 @@ def _drift(
     distribution: dict[str, Any],
     overrides: dict[str, Any],
 ) -> list[dict[str, str]]:
-    if expected_type in (INTEGRAL, FRACTIONAL):
-        ours, theirs = sketch_items(feature), sketch_items(baseline)
-        if ours is None or theirs is None:
-            return []
-        distance = cdf_distance(theirs, ours)
-        threshold = float(overrides.get("comparison_threshold", distribution.get("comparison_threshold", 0.1)))
-    elif expected_type == STRING and feature.get("string_statistics") and baseline.get("string_statistics"):
-        distance = _categorical_distance(baseline["string_statistics"], feature["string_statistics"])
-        threshold = float(
-            overrides.get("categorical_comparison_threshold", distribution.get("categorical_comparison_threshold", 0.1))
-        )
-    else:
+    measured = _distance(expected_type, feature, baseline, distribution, overrides)
+    if measured is None or measured[0] <= measured[1]:
         return []
-    if distance <= threshold:
-        return []
+    distance, threshold = measured
     return [
         _violation(name, BASELINE_DRIFT, f"Baseline drift distance: {distance:.6g} exceeds threshold: {threshold:g}")
     ]
+
+
+def _distance(
+    expected_type: Any,
+    feature: dict[str, Any],
+    baseline: dict[str, Any],
+    distribution: dict[str, Any],
+    overrides: dict[str, Any],
+) -> tuple[float, float] | None:
+    """``(distance, threshold)`` between a feature's baseline and current distributions, or None."""
+    if expected_type in (INTEGRAL, FRACTIONAL):
+        ours, theirs = sketch_items(feature), sketch_items(baseline)
+        if ours is None or theirs is None:
+            return None
+        threshold = float(overrides.get("comparison_threshold", distribution.get("comparison_threshold", 0.1)))
+        return cdf_distance(theirs, ours), threshold
+    if expected_type == STRING and feature.get("string_statistics") and baseline.get("string_statistics"):
+        threshold = float(
+            overrides.get("categorical_comparison_threshold", distribution.get("categorical_comparison_threshold", 0.1))
+        )
+        return _categorical_distance(baseline["string_statistics"], feature["string_statistics"]), threshold
+    return None
+
+
+def drift_distances(current: dict[str, Any], baseline: dict[str, Any], constraints: dict[str, Any]) -> dict[str, float]:
+    """Each constrained feature's baseline drift distance: what Model Monitor publishes as
+    ``feature_baseline_drift_<feature>`` (namespace aws/sagemaker/Endpoints/data-metrics)."""
+    config = constraints.get("monitoring_config") or {}
+    distribution = config.get("distribution_constraints") or {}
+    current_features = {feature["name"]: feature for feature in current["features"]}
+    baseline_features = {feature["name"]: feature for feature in baseline.get("features", [])}
+    found = {}
+    for constraint in constraints.get("features", []):
+        feature, before = current_features.get(constraint["name"]), baseline_features.get(constraint["name"])
+        if feature is None or before is None:
+            continue
+        overrides = constraint.get("monitoringConfigOverrides") or {}
+        measured = _distance(constraint.get("inferred_type"), feature, before, distribution, overrides)
+        if measured is not None:
+            found[constraint["name"]] = measured[0]
+    return found
 
 
 def _categorical_distance(baseline: dict[str, Any], current: dict[str, Any]) -> float:

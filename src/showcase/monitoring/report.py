@@ -117,3 +117,45 @@ def report_html(run: dict[str, Any], baseline: dict[str, Any], current: dict[str
         f"<style>{STYLE}</style></head><body><h1>Data quality: {html.escape(run['run_id'])}</h1>"
         f"{verdict}{facts}{table}<h2>Distributions</h2>{figures}</body></html>\n"
     )
+
+
+def quality_svg(points: list[tuple[str, float]], metric: str, threshold: float | None = None) -> str:
+    """A model-quality metric over runs, oldest left: ``(run id, value)`` points, and the constraint's threshold."""
+    if not points:
+        return f'<p class="muted">no {html.escape(metric)} measured yet</p>'
+    values = [value for _, value in points] + ([threshold] if threshold is not None else [])
+    low, high = min(0.0, *values), max(values) * 1.1 or 1.0
+
+    def x(index: int) -> float:
+        return MARGIN + (index / max(len(points) - 1, 1)) * (WIDTH - 1.5 * MARGIN)
+
+    def y(value: float) -> float:
+        return HEIGHT - MARGIN + 10 - (value - low) / (high - low) * (HEIGHT - 1.5 * MARGIN)
+
+    line = " ".join(f"{x(i):.1f},{y(value):.1f}" for i, (_, value) in enumerate(points))
+    parts = [
+        f'<line x1="{MARGIN}" y1="{y(low):.1f}" x2="{WIDTH - MARGIN / 2}" y2="{y(low):.1f}" stroke="{INK}"/>',
+        f'<text x="{MARGIN - 4}" y="{y(high / 1.1) + 4:.1f}" text-anchor="end">{high / 1.1:.3g}</text>',
+        f'<text x="{MARGIN - 4}" y="{y(low) + 4:.1f}" text-anchor="end">{low:.3g}</text>',
+        f'<polyline points="{line}" fill="none" stroke="{CURRENT}" stroke-width="1.6"/>',
+        *(
+            f'<circle cx="{x(i):.1f}" cy="{y(value):.1f}" r="2.5" fill="{CURRENT}"/>'
+            for i, (_, value) in enumerate(points)
+        ),
+        f'<text x="{MARGIN}" y="14" font-weight="bold">{html.escape(metric)} per run</text>',
+        f'<text x="{x(0):.1f}" y="{y(low) + 13:.1f}" text-anchor="start">{html.escape(points[0][0][:10])}</text>',
+        f'<text x="{x(len(points) - 1):.1f}" y="{y(low) + 13:.1f}" text-anchor="end">'
+        f"{html.escape(points[-1][0][:10])}</text>",
+    ]
+    if threshold is not None:
+        parts.append(
+            f'<line x1="{MARGIN}" y1="{y(threshold):.1f}" x2="{WIDTH - MARGIN / 2}" y2="{y(threshold):.1f}" '
+            f'stroke="{BASELINE}" stroke-dasharray="4 3"/>'
+            f'<text x="{WIDTH - MARGIN / 2}" y="{y(threshold) - 3:.1f}" text-anchor="end" fill="{BASELINE}">'
+            f"threshold {threshold:.3g}</text>"
+        )
+    label = f"{metric} of each model-quality run"
+    return (
+        f'<svg role="img" aria-label="{html.escape(label)}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" font-family="sans-serif" font-size="11" fill="{INK}">{"".join(parts)}</svg>'
+    )

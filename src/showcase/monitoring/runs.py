@@ -7,7 +7,8 @@ everything under ``<output>/<endpoint>/<run id>/`` in the object store:
     statistics.json              the captured rows' statistics (Model Monitor's schema)
     constraint_violations.json   {"violations": [...]} (empty when clean)
     report.html                  the verdict and one plot per feature
-    run.json                     this run: window, counts, status, violations, where the files are
+    run.json                     this run: window, counts, status, violations, where the files are, and the
+                                 metrics Model Monitor publishes (cloudwatch_metrics: feature_baseline_drift_<f>)
 
 ``run.json`` is written last: a run is listed only once it is complete. Statuses are Model Monitor's
 monitoring-execution statuses: Completed, CompletedWithViolations, or Failed when nothing was captured in the
@@ -24,6 +25,7 @@ from showcase.clock import now
 from showcase.errors import MonitoringError, RegistryError
 from showcase.monitoring.baselines import baseline_uris
 from showcase.monitoring.captures import CaptureScan, capture_prefix, inference_time, read_rows
+from showcase.monitoring.checks import drift_distances
 from showcase.monitoring.checks import violations as check
 from showcase.monitoring.profile import Profile, type_counts
 from showcase.monitoring.report import report_html
@@ -64,9 +66,11 @@ def list_runs(store: ObjectStore, endpoint_name: str, output_uri: str = DEFAULT_
     for uri in store.list(runs_prefix(endpoint_name, output_uri)):
         if uri.endswith("/run.json"):
             try:
-                found.append(json.loads(store.get_bytes(uri)))
+                run = json.loads(store.get_bytes(uri))
             except (StoreError, ValueError):
                 continue
+            if run.get("monitoring_type", "DataQuality") == "DataQuality":  # model-quality runs: quality_runs
+                found.append(run)
     return sorted(found, key=lambda run: str(run.get("run_id", "")), reverse=True)
 
 
@@ -132,7 +136,9 @@ def _check(
     """Check the captures' profile against the baseline; write the run's statistics, violations and report."""
     current = statistics(profile)
     found = check(current, baseline, constraints, type_counts(profile))
+    drift = drift_distances(current, baseline, constraints)
     run.update(
+        cloudwatch_metrics={f"feature_baseline_drift_{name}": distance for name, distance in drift.items()},
         status=(MonitoringStatus.COMPLETED_WITH_VIOLATIONS if found else MonitoringStatus.COMPLETED).value,
         violations=found,
         statistics=prefix + "statistics.json",

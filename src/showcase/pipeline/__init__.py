@@ -39,6 +39,7 @@ from .shared import (
     Shared,
     local_kwargs,
     parameter_name,
+    split_uri,
 )
 from .train import TUNED_RANGES, Tuning, train_step, tune_step
 
@@ -143,6 +144,7 @@ def _build(
         model_data,
         evaluate,
         baseline,
+        test_data=split_uri(prepare, "test"),
         model_name=model_name,
         model_package_group_name=model_package_group_name,
         pipeline_name=pipeline_name,

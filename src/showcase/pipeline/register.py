@@ -1,4 +1,4 @@
-"""4a. Register the model with its metrics, its evaluation report and its data-quality baselines."""
+"""4a. Register the model with its metrics, its evaluation report, its test split and its data-quality baselines."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ def register_step(
     evaluate: Any,
     baseline: Any,
     *,
+    test_data: Any,
     model_name: str,
     model_package_group_name: str,
     pipeline_name: str,
 ) -> Any:
-    """4a. Register the model with its test metrics, a link to its evaluation report, and the data-quality baseline
-    (the one calculated, in ModelMetrics; the one to check traffic against, in DriftCheckBaselines)."""
+    """4a. Register the model with its test metrics, its evaluation report, the test split (``test_data``, which a
+    staging test sends through the endpoint again) and the data-quality baseline (calculated: ModelMetrics; to
+    check traffic against: DriftCheckBaselines)."""
     from sagemaker.core.drift_check_baselines import DriftCheckBaselines
-    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.model_metrics import ModelMetrics
     from sagemaker.core.workflow.functions import Join
     from sagemaker.mlops.workflow.model_step import ModelStep
     from sagemaker.serve.model_builder import ModelBuilder
@@ -31,9 +33,7 @@ def register_step(
     # ModelMetrics has no slot for an HTML page; the SDK types CustomerMetadataProperties' values as
     # pipeline variables (Dict[str, StrPipeVar]), so the package carries the report's URI there.
     report_uri = Join(on="/", values=[evaluation_output, "report.html"])
-
-    def json_source(s3_uri: Any) -> Any:
-        return MetricsSource(content_type="application/json", s3_uri=s3_uri)
+    metadata = {"ModelName": model_name, "EvaluationReport": report_uri, "TestData": test_data}
 
     builder = ModelBuilder(
         image_uri=shared.xgboost_image,
@@ -53,9 +53,9 @@ def register_step(
             transform_instances=[params.transform_instance_type],
             approval_status=params.approval_status,
             description=f"{model_name}: XGBoost regression of Abalone rings, built by {pipeline_name}",
-            customer_metadata_properties={"ModelName": model_name, "EvaluationReport": report_uri},
+            customer_metadata_properties=metadata,
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri),
+                model_statistics=json_source(evaluation_uri),
                 model_data_statistics=json_source(baseline.properties.CalculatedBaselineStatistics),
                 model_data_constraints=json_source(baseline.properties.CalculatedBaselineConstraints),
             ),
@@ -65,3 +65,10 @@ def register_step(
             ),
         ),
     )
+
+
+def json_source(s3_uri: Any) -> Any:
+    """A JSON document of the model's metrics or baselines, at ``s3_uri``."""
+    from sagemaker.core.model_metrics import MetricsSource
+
+    return MetricsSource(content_type="application/json", s3_uri=s3_uri)

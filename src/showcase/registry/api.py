@@ -246,10 +246,12 @@ class Registry:
         ApprovalDescription: str | None = None,
         CustomerMetadataProperties: Mapping[str, str] | None = None,
         CustomerMetadataPropertiesToRemove: list[str] | None = None,
+        ModelLifeCycle: Mapping[str, str] | None = None,
         **other: Any,
     ) -> dict[str, Any]:
         shapes.ignore_or_reject("UpdateModelPackage", other, ignorable={"ClientToken"})
         status = None if ModelApprovalStatus is None else m.check_status(ModelApprovalStatus)
+        life_cycle = None if ModelLifeCycle is None else m.check_life_cycle(ModelLifeCycle)
         with self._db.transaction() as conn:
             row = self._find_package(conn, ModelPackageArn)
             request = json.loads(row["request"])
@@ -258,6 +260,8 @@ class Registry:
                 metadata.pop(key, None)
             if metadata or "CustomerMetadataProperties" in request:
                 request["CustomerMetadataProperties"] = metadata
+            if life_cycle is not None:
+                request["ModelLifeCycle"] = life_cycle
             conn.execute(
                 "UPDATE model_packages SET approval_status = COALESCE(?, approval_status),"
                 " approval_description = COALESCE(?, approval_description), modified_at = ?, request = ?"
@@ -306,6 +310,15 @@ class Registry:
             EnableNetworkIsolation=bool(request.get("EnableNetworkIsolation", False)),
         )
         return described
+
+    def delete_model(self, *, ModelName: str) -> dict[str, Any]:
+        """DeleteModel: the model record goes; what serves it already keeps serving, as on SageMaker."""
+        with self._db.transaction() as conn:
+            deleted = conn.execute("DELETE FROM models WHERE name = ?", (ModelName,)).rowcount
+        if not deleted:
+            raise RegistryError(f"Could not find model {ModelName!r}")
+        logger.info("deleted model %s", ModelName)
+        return {}
 
     # -- internals ----------------------------------------------------------------------------------
 

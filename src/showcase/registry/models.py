@@ -98,6 +98,24 @@ def check_choice(value: object, field: str, allowed: Iterable[str]) -> str:
     return str(value)
 
 
+_ENTITY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+def check_life_cycle(value: object) -> dict[str, str]:
+    """UpdateModelPackage's ModelLifeCycle: Stage and StageStatus (EntityName), StageDescription (<= 1024)."""
+    if not isinstance(value, dict) or not set(value) <= {"Stage", "StageStatus", "StageDescription"}:
+        raise RegistryError(f"ModelLifeCycle must be {{Stage, StageStatus, StageDescription}}, got {value!r}")
+    for key in ("Stage", "StageStatus"):
+        if not isinstance(value.get(key), str) or not _ENTITY_NAME.match(value[key]):
+            raise RegistryError(
+                f"ModelLifeCycle.{key} must be 1 to 63 letters, digits and single hyphens, got {value.get(key)!r}"
+            )
+    description = value.get("StageDescription", "")
+    if not isinstance(description, str) or len(description) > 1024:
+        raise RegistryError("ModelLifeCycle.StageDescription must be text of at most 1024 characters")
+    return {key: str(item) for key, item in value.items()}
+
+
 def check_max_results(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RESULTS:
         raise RegistryError(f"MaxResults must be a whole number from 1 to {MAX_RESULTS}, got {value!r}")

@@ -6,9 +6,10 @@
     POST /endpoints/{EndpointName}/invocations the Runtime API (see ``runtime_api``)
 
 No framework: routing is four comparisons, and a framework's request objects would cost more than the
-prediction of one row. Each worker holds one model; a daemon thread watches ``deployment.json`` and swaps the
-model in place once the new one has loaded and answered a probe prediction, so a redeploy fails no request and
-a model that cannot load leaves the old one serving (the refusal is logged and written to the worker file).
+prediction of one row. Each worker holds every variant's model (``routing``: weights, ``TargetVariant``, the
+shadow, a blue/green split); a daemon thread watches ``deployment.json`` and swaps in place once every new model
+has loaded and answered a probe prediction, so a redeploy fails no request and a model that cannot load leaves
+the old ones serving (the refusal is logged and written to the worker file).
 
 A large body (more than ``LARGE_BODY_BYTES``) is decoded, predicted and encoded on one of the worker's threads
 (as many as there are cores): Arrow's CSV reader and number formatting and ``inplace_predict`` release the GIL,
@@ -27,11 +28,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from showcase.serving import runtime_api
-from showcase.serving.batching import Batcher, predict_alone
+from showcase.serving.batching import predict_alone
 from showcase.serving.capture import CaptureWriter
 from showcase.serving.codec import (
     CSV,
@@ -46,7 +49,8 @@ from showcase.serving.codec import (
 from showcase.serving.deployment import CaptureConfig, Deployment, EndpointPaths, read_deployment
 from showcase.serving.errors import ModelLoadError, ServingError
 from showcase.serving.metrics import WorkerMetrics
-from showcase.serving.model import LoadedModel, load_model
+from showcase.serving.model import LoadedModel
+from showcase.serving.routing import Route, Routes, UnknownVariant
 from showcase.store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -68,6 +72,7 @@ class Answer:
     content_type: str | None
     body: bytes
     model_package_arn: str = ""
+    variant: str = ""
 
     def headers(self) -> Headers:
         """Content-Type, and which model package answered (a local aid; SageMaker sends no such header)."""
@@ -87,21 +92,33 @@ class _ClientGone(Exception):
 
 CLIENT_GONE = 499
 """What a request whose body never came completely counts as (nginx's "client closed request"); nothing is sent."""
+TARGET_VARIANT = "x-amzn-sagemaker-target-variant"
+INFERENCE_ID = "x-amzn-sagemaker-inference-id"
+
+
+@dataclass
+class _Served:
+    """What one invocation did, for its metrics and its shadow copy."""
+
+    route: Route | None = None
+    container_status: int | None = None
+    """The status the variant's container answered (a Runtime API caller sees 424 for its 4xx and 5xx)."""
+    shadow: Callable[[], Awaitable[None]] | None = None
 
 
 class EndpointApp:
     """One endpoint's ASGI app; build it with ``from_home`` in each worker process."""
 
-    def __init__(self, paths: EndpointPaths, store: ObjectStore, deployment: Deployment, model: LoadedModel) -> None:
+    def __init__(self, paths: EndpointPaths, store: ObjectStore, deployment: Deployment, routes: Routes) -> None:
         self.paths = paths
         self.store = store
         self.endpoint_name = deployment.endpoint_name
-        self.model = model
+        self.routes = routes
         self.metrics = WorkerMetrics(paths.workers_dir)
-        self.metrics.set_model(model.model_package_arn, model.generation)
-        self.capture = self._capture_writer(deployment.capture)
+        self.metrics.set_model(routes.primary.variant.model_package_arn, routes.generation)
+        self._capture_config = deployment.capture
         self._next_capture: CaptureConfig | None = None
-        self.batcher = Batcher(lambda: self.model)
+        self._captures: dict[str, CaptureWriter] = {}
         self._threads = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="batch")
         self.default_accept = accept_of(os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or CSV)
         self._stop = threading.Event()
@@ -113,6 +130,16 @@ class EndpointApp:
         if deployment is None:
             raise ServingError(f"{paths.deployment_file} does not exist; deploy the endpoint first")
         return cls(paths, store, deployment, _load_with_fallback(deployment))
+
+    @property
+    def model(self) -> LoadedModel:
+        """The model of the serving fleet's first production variant (``AllTraffic``)."""
+        return self.routes.primary.model
+
+    @property
+    def capture(self) -> CaptureWriter | None:
+        """The capture writer of ``AllTraffic``, once it captured something."""
+        return self._captures.get(self.routes.primary.variant.name)
 
     # -- model swaps --------------------------------------------------------------------------------
 
@@ -138,28 +165,22 @@ class EndpointApp:
                 self.reload()
 
     def reload(self) -> bool:
-        """Swap to the model ``deployment.json`` names, if it is new and loads; True when swapped."""
+        """Swap to what ``deployment.json`` names, if it is a new generation and all of it loads; True when swapped."""
         deployment = read_deployment(self.paths)
-        if deployment is None or deployment.generation == self.model.generation:
+        if deployment is None or deployment.generation == self.routes.generation:
             return False
         try:
-            model = load_model(
-                deployment.model_dir,
-                model_package_arn=deployment.model_package_arn,
-                generation=deployment.generation,
-            )
+            routes = Routes.load(deployment, reuse=self.routes)
         except ModelLoadError as exc:
-            logger.error("worker %d keeps %s: %s", os.getpid(), self.model.model_package_arn, exc)
-            self.metrics.set_model(self.model.model_package_arn, self.model.generation, swap_error=str(exc))
+            logger.error("worker %d keeps generation %d: %s", os.getpid(), self.routes.generation, exc)
+            primary = self.routes.primary.variant.model_package_arn
+            self.metrics.set_model(primary, self.routes.generation, swap_error=str(exc))
             return False
-        self.model = model  # one reference assignment: a request uses either the old model or the new one
+        self.routes = routes  # one reference assignment: a request uses either the old routes or the new ones
         self._next_capture = deployment.capture
-        self.metrics.set_model(model.model_package_arn, model.generation)
-        logger.info("worker %d now serves %s", os.getpid(), model.model_package_arn)
+        self.metrics.set_model(routes.primary.variant.model_package_arn, routes.generation)
+        logger.info("worker %d now serves generation %d", os.getpid(), routes.generation)
         return True
-
-    def _capture_writer(self, config: CaptureConfig) -> CaptureWriter | None:
-        return CaptureWriter(self.store, config, self.endpoint_name) if config.enabled else None
 
     # -- ASGI ---------------------------------------------------------------------------------------
 
@@ -170,10 +191,14 @@ class EndpointApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        status = await self._route(scope, receive, send)
+        served = _Served()
+        status = await self._route(scope, receive, send, served)
         path = scope["path"]
         if path == "/invocations" or (path.startswith(_RUNTIME_PREFIX) and path.endswith(_RUNTIME_SUFFIX)):
-            self.metrics.observe(status, time.perf_counter() - started)
+            key = served.route.metrics_key if served.route else None
+            self.metrics.observe(served.container_status or status, time.perf_counter() - started, key)
+            if served.shadow is not None:
+                await served.shadow()
         elif path == "/ping":
             self.metrics.health_check()
 
@@ -190,18 +215,18 @@ class EndpointApp:
     def close(self) -> None:
         self.stop_watching()
         self._threads.shutdown(wait=True)
-        if self.capture is not None:
-            self.capture.close()
+        for writer in self._captures.values():
+            writer.close()
         self.metrics.write()
 
-    async def _route(self, scope: Scope, receive: Receive, send: Send) -> int:
+    async def _route(self, scope: Scope, receive: Receive, send: Send, served: _Served) -> int:
         path, method = scope["path"], scope["method"]
         if path == "/invocations":
             if method != "POST":
                 return await _respond(send, 405, _TEXT, b"use POST /invocations\n")
-            return await self._invocations(scope, receive, send)
+            return await self._invocations(scope, receive, send, served)
         if path.startswith(_RUNTIME_PREFIX) and path.endswith(_RUNTIME_SUFFIX) and method == "POST":
-            return await self._runtime_invocations(scope, receive, send)
+            return await self._runtime_invocations(scope, receive, send, served)
         if path == "/ping" and method in ("GET", "HEAD"):
             return await _respond(send, 200, _TEXT, b"")
         if path == "/execution-parameters" and method == "GET":
@@ -210,83 +235,157 @@ class EndpointApp:
             return await _respond(send, 200, [(b"content-type", b"application/json")], json.dumps(document).encode())
         return await _respond(send, 404, _TEXT, f"no route for {method} {path}\n".encode())
 
-    async def _invocations(self, scope: Scope, receive: Receive, send: Send) -> int:
+    async def _invocations(self, scope: Scope, receive: Receive, send: Send, served: _Served) -> int:
         headers = _headers(scope)
         try:
             body = await _read_body(headers, receive)
-            answer = await self.invoke(headers, body)
+            answer = await self.invoke(headers, body, served)
         except _BodyTooLarge:
             message = f"the request body is larger than {MAX_PAYLOAD_BYTES} bytes (6 MiB); split it\n"
             return await _respond(send, 413, _TEXT, message.encode())
         except _ClientGone:
             return CLIENT_GONE
+        except UnknownVariant as exc:
+            return await _respond(send, 400, _TEXT, (_unknown_variant(exc, self.routes) + "\n").encode())
         except RequestError as exc:
             return await _respond(send, exc.status, _TEXT, (exc.message + "\n").encode())
         return await _respond(send, answer.status, answer.headers(), answer.body)
 
-    async def _runtime_invocations(self, scope: Scope, receive: Receive, send: Send) -> int:
+    async def _runtime_invocations(self, scope: Scope, receive: Receive, send: Send, served: _Served) -> int:
         name = scope["path"][len(_RUNTIME_PREFIX) : -len(_RUNTIME_SUFFIX)]
         headers = _headers(scope)
         if name != self.endpoint_name:
             return await _respond(send, *runtime_api.endpoint_not_found(name))
         try:
             body = await _read_body(headers, receive)
-            answer = await self.invoke(headers, body)
+            answer = await self.invoke(headers, body, served)
         except _BodyTooLarge:
             message = f"Request body is larger than the limit of {MAX_PAYLOAD_BYTES} bytes."
             return await _respond(send, *runtime_api.validation_error(413, message))
         except _ClientGone:
             return CLIENT_GONE
+        except UnknownVariant as exc:
+            return await _respond(send, *runtime_api.validation_error(400, _unknown_variant(exc, self.routes)))
         except RequestError as exc:
             return await _respond(send, *runtime_api.model_error(name, exc.status, exc.message))
-        headers_out = [*runtime_api.success_headers(None), *answer.headers()]
+        headers_out = [*runtime_api.success_headers(None, answer.variant), *answer.headers()]
         return await _respond(send, answer.status, headers_out, answer.body)
 
-    async def invoke(self, headers: dict[str, str], body: bytes) -> Answer:
-        """The container contract for one request body; raises RequestError for a refused request."""
+    async def invoke(self, headers: dict[str, str], body: bytes, served: _Served | None = None) -> Answer:
+        """The container contract for one request body, answered by the variant routing picks; raises
+        RequestError for a refused request (500 when the model, not the request, failed) and UnknownVariant."""
+        served = served if served is not None else _Served()
+        route, shadow = self.routes.pick(headers.get(TARGET_VARIANT))
+        served.route = route
         if not body:
-            return Answer(204, None, b"")
-        content_type = content_type_of(headers.get("content-type"))
-        accept = accept_of(headers.get("accept"), self.default_accept)
-        if len(body) > LARGE_BODY_BYTES:
-            model = self.model
-            output = await asyncio.get_running_loop().run_in_executor(
-                self._threads, _answer, model, body, content_type, accept
-            )
-        else:
-            rows = decode(body, content_type, self.model.num_features)
-            predictions, model = await self.batcher.predict(rows)
-            output = encode(predictions, accept)
+            return Answer(204, None, b"", variant=route.variant.name)
+        try:
+            content_type = content_type_of(headers.get("content-type"))
+            accept = accept_of(headers.get("accept"), self.default_accept)
+            output = await self._predict(route, body, content_type, accept)
+        except RequestError as exc:
+            served.container_status = exc.status
+            raise
         response_type = RESPONSE_CONTENT_TYPES[accept]
-        self._capture(headers.get("content-type") or CSV, body, response_type, output)
-        return Answer(200, response_type, output, model.model_package_arn)
+        request_type = headers.get("content-type") or CSV
+        inference_id = headers.get(INFERENCE_ID)
+        self._capture(route.variant.name, request_type, body, response_type, output, inference_id)
+        if shadow is not None:
+            served.shadow = lambda: self._shadow(shadow, body, content_type, accept, request_type, inference_id)
+        return Answer(200, response_type, output, route.model.model_package_arn, route.variant.name)
 
-    def _capture(self, request_type: str, body: bytes, response_type: str, output: bytes) -> None:
+    async def _predict(self, route: Route, body: bytes, content_type: str, accept: str) -> bytes:
+        try:
+            if len(body) > LARGE_BODY_BYTES:
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._threads, _answer, route.model, body, content_type, accept
+                )
+            rows = decode(body, content_type, route.model.num_features)
+            predictions, _ = await route.batcher.predict(rows)
+            return encode(checked(predictions, route.model), accept)
+        except RequestError:
+            raise
+        except Exception as exc:  # the outermost layer of a request: the model failed, not the request
+            logger.exception("%s failed on a request", route.variant.model_package_arn)
+            raise RequestError(500, f"the model failed: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+    async def _shadow(
+        self, route: Route, body: bytes, content_type: str, accept: str, request_type: str, inference_id: str | None
+    ) -> None:
+        """The shadow variant's answer to a copy of the request: captured and counted, never returned."""
+        started = time.perf_counter()
+        try:
+            output = await self._predict(route, body, content_type, accept)
+        except RequestError as exc:
+            status = exc.status
+        else:
+            status = 200
+            self._capture(route.variant.name, request_type, body, RESPONSE_CONTENT_TYPES[accept], output, inference_id)
+        self.metrics.observe(status, time.perf_counter() - started, route.metrics_key, shadow=True)
+
+    def _capture(
+        self,
+        variant: str,
+        request_type: str,
+        body: bytes,
+        response_type: str,
+        output: bytes,
+        inference_id: str | None,
+    ) -> None:
         if self._next_capture is not None:
-            if self.capture is not None:
-                self.capture.close()
-            self.capture, self._next_capture = self._capture_writer(self._next_capture), None
-        if self.capture is not None:
-            self.capture.maybe_capture(request_type, body, response_type, output)
+            for writer in self._captures.values():
+                writer.close()
+            self._captures, self._capture_config, self._next_capture = {}, self._next_capture, None
+        if not self._capture_config.enabled:
+            return
+        if variant not in self._captures:
+            self._captures[variant] = CaptureWriter(self.store, self._capture_config, self.endpoint_name, variant)
+        self._captures[variant].maybe_capture(request_type, body, response_type, output, inference_id)
+
+
+def checked(predictions: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """The predictions, if every one is a finite number; else RequestError(500).
+
+    The built-in container would answer ``nan`` or ``inf`` with 200. A regression's answer is a finite number,
+    and a model that answers anything else is broken (``model.load_model`` refuses one that does so for its
+    probe row): the endpoint answers 500, which SageMaker counts in Invocation5XXErrors and the rollback alarm
+    watches, rather than passing the number on.
+    """
+    finite = np.isfinite(predictions)
+    if finite.all():
+        return predictions
+    row = int(np.argwhere(~finite)[0][0]) + 1
+    shown = predictions.ravel()[~finite.ravel()][0]
+    which = f"model {model.model_package_arn}" if model.model_package_arn else "model"
+    raise RequestError(
+        500, f"the {which} answered {shown} for row {row}, not a finite number: it is broken (non-finite leaf values?)"
+    )
 
 
 def _answer(model: LoadedModel, body: bytes, content_type: str, accept: str) -> bytes:
     """One large body's answer, start to end, on a worker thread."""
-    return encode(predict_alone(model, decode(body, content_type, model.num_features)), accept)
+    return encode(checked(predict_alone(model, decode(body, content_type, model.num_features)), model), accept)
 
 
-def _load_with_fallback(deployment: Deployment) -> LoadedModel:
-    """The deployed model, else the previous one (a worker must boot even if the newest file went bad)."""
+def _unknown_variant(exc: UnknownVariant, routes: Routes) -> str:
+    return (
+        f"The variant {exc.name!r} named by X-Amzn-SageMaker-Target-Variant is not a production variant of this "
+        f"endpoint; it has {', '.join(routes.variant_names())}."
+    )
+
+
+def _load_with_fallback(deployment: Deployment) -> Routes:
+    """The deployment's models, else the previous fleet's (a worker must boot even if the newest file went bad)."""
     try:
-        return load_model(
-            deployment.model_dir, model_package_arn=deployment.model_package_arn, generation=deployment.generation
-        )
+        return Routes.load(deployment)
     except ModelLoadError as exc:
         previous = deployment.previous
-        if not previous:
+        if previous is None:
             raise
-        logger.error("cannot load %s (%s); serving the previous model", deployment.model_package_arn, exc)
-        return load_model(previous["model_dir"], model_package_arn=previous["model_package_arn"], generation=-1)
+        logger.error("cannot load generation %d (%s); serving the previous fleet", deployment.generation, exc)
+        routes = Routes.load(replace(deployment, new_fleet=None), fleet=previous)
+        routes.generation = -1
+        return routes
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -6,13 +6,18 @@ Each record is one line::
                                        "data": "...", "encoding": "CSV"},
                      "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
                                         "data": "...", "encoding": "CSV"}},
-     "eventMetadata": {"eventId": "<uuid>", "inferenceTime": "2026-01-02T03:04:05.678Z"},
+     "eventMetadata": {"eventId": "<uuid>", "inferenceId": "<the caller's>",
+                       "inferenceTime": "2026-01-02T03:04:05.678Z"},
      "eventVersion": "0"}
+
+``inferenceId`` is there when the caller sent ``X-Amzn-SageMaker-Inference-Id`` (InvokeEndpoint's InferenceId):
+Model Monitor joins ground truth on it, else on ``eventId``.
 
 ``encoding`` is ``CSV`` or ``JSON`` for those media types (``data`` is then the text itself) and ``BASE64``
 otherwise. Files land in the object store at
-``<DataCaptureS3Uri>/<EndpointName>/AllTraffic/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` (UTC); each worker
-appends to its own file, one ``write`` per whole line, and starts a new file each hour.
+``<DataCaptureS3Uri>/<EndpointName>/<VariantName>/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` (UTC); each worker
+appends to its own file per variant, one ``write`` per whole line, and starts a new file each hour. A shadow
+variant's answers are captured the same way, under its own name.
 
 Sampling is counter-based per worker, so it is exact and testable: of a worker's first ``n`` successful
 invocations, ``floor(n * SamplingPercentage / 100)`` are captured (100 captures all, 0 none, 50 every second).
@@ -53,8 +58,17 @@ def _payload(content_type: str, data: bytes) -> dict[str, str]:
 
 
 def capture_record(
-    request_type: str, request: bytes, response_type: str, response: bytes, when: datetime
+    request_type: str,
+    request: bytes,
+    response_type: str,
+    response: bytes,
+    when: datetime,
+    inference_id: str | None = None,
 ) -> dict[str, object]:
+    metadata = {"eventId": str(uuid.uuid4())}
+    if inference_id:
+        metadata["inferenceId"] = inference_id
+    metadata["inferenceTime"] = clock.timestamp(when, "milliseconds", zulu=True)
     return {
         "captureData": {
             "endpointInput": {"observedContentType": request_type, "mode": "INPUT", **_payload(request_type, request)},
@@ -64,10 +78,7 @@ def capture_record(
                 **_payload(response_type, response),
             },
         },
-        "eventMetadata": {
-            "eventId": str(uuid.uuid4()),
-            "inferenceTime": clock.timestamp(when, "milliseconds", zulu=True),
-        },
+        "eventMetadata": metadata,
         "eventVersion": "0",
     }
 
@@ -85,11 +96,14 @@ class Sampler:
 
 
 class CaptureWriter:
-    """One worker's capture files for one endpoint, one file per hour."""
+    """One worker's capture files for one variant of an endpoint, one file per hour."""
 
-    def __init__(self, store: ObjectStore, config: CaptureConfig, endpoint_name: str) -> None:
+    def __init__(
+        self, store: ObjectStore, config: CaptureConfig, endpoint_name: str, variant_name: str = VARIANT_NAME
+    ) -> None:
         self.store = store
         self.endpoint_name = endpoint_name
+        self.variant_name = variant_name
         self.sample = Sampler(config.sampling_percentage if config.enabled else 0)
         bucket, prefix = split_uri(config.destination_uri, prefix=True)
         self._bucket, self._prefix = bucket, prefix.strip("/")
@@ -97,11 +111,14 @@ class CaptureWriter:
         self._fd: int | None = None
         self.files: list[str] = []
 
-    def maybe_capture(self, request_type: str, request: bytes, response_type: str, response: bytes) -> bool:
+    def maybe_capture(
+        self, request_type: str, request: bytes, response_type: str, response: bytes, inference_id: str | None = None
+    ) -> bool:
         if not self.sample():
             return False
         now = clock.now()
-        line = json.dumps(capture_record(request_type, request, response_type, response, now)) + "\n"
+        record = capture_record(request_type, request, response_type, response, now, inference_id)
+        line = json.dumps(record) + "\n"
         os.write(self._file_for(now), line.encode("utf-8"))
         return True
 
@@ -110,7 +127,7 @@ class CaptureWriter:
         if self._fd is None or hour != self._hour:
             self.close()
             name = f"{now.strftime('%M-%S')}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
-            parts = [p for p in (self._prefix, self.endpoint_name, VARIANT_NAME, hour, name) if p]
+            parts = [p for p in (self._prefix, self.endpoint_name, self.variant_name, hour, name) if p]
             uri = join_uri(self._bucket, "/".join(parts))
             path: Path = self.store.path_of(uri)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,17 @@
 """What an endpoint serves, decided from ``endpoint_config_adj.json`` and kept under ``<home>/endpoints/<name>/``.
 
     endpoints/<EndpointName>/
-        deployment.json     the model package being served (and the previous one), capture settings, generation
+        deployment.json     the fleet being served (its variants' model packages), during a blue/green update
+                            the new fleet and its share of traffic, the fleet before (the fallback), capture
+                            settings, generation, and the config's parameters
         server.json         pid, host and port of the running server (written once it listens)
         models/<group>/<version>-<id>/xgboost-model   extracted archives, checked before deployment.json names them
-        workers/<pid>.json  each worker's loaded generation and request metrics
+        workers/<pid>.json  each worker's loaded generation and request metrics (per variant)
+        deployments/<id>.json  each update's record: steps, alarms, outcome (``showcase.serving.rollout``)
 
-Deploying resolves ``ModelPackageName`` in the local registry to its ``ModelDataUrl``, extracts the archive from
-the object store and loads it with XGBoost *before* writing ``deployment.json``: a model that cannot be loaded
-never reaches a worker. Workers watch ``deployment.json`` and swap models in place (see ``showcase.serving.app``).
+Deploying resolves each variant's model package in the local registry to its ``ModelDataUrl``, extracts the
+archive from the object store and loads it with XGBoost *before* writing ``deployment.json``: a model that cannot
+be loaded never reaches a worker. Workers watch ``deployment.json`` and swap in place (see ``showcase.serving.app``).
 """
 
 from __future__ import annotations
@@ -16,27 +19,21 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from showcase.clock import timestamp
 from showcase.deployment.config import DEFAULT_ENDPOINT_NAME, EndpointConfig
-from showcase.errors import RegistryError, UsageError
+from showcase.errors import UsageError
 from showcase.files import write_json_atomically
 from showcase.processes import pid_alive
-from showcase.registry import Registry
-from showcase.serving.errors import ModelLoadError
+from showcase.serving.fleet import PRIMARY, Fleet, prepare_fleet
 from showcase.settings import Settings
-from showcase.statuses import ApprovalStatus
-from showcase.store import ObjectStore, StoreError, split_uri
-
-if TYPE_CHECKING:  # XGBoost loads only where a model is: what only reads deployment.json stays light
-    from showcase.serving.model import LoadedModel
+from showcase.store import StoreError, split_uri
 
 DEFAULT_CAPTURE_URI = "s3://showcase-local/datacapture"
-VARIANT_NAME = "AllTraffic"
+VARIANT_NAME = PRIMARY
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
@@ -49,23 +46,78 @@ class CaptureConfig:
 
 @dataclass(frozen=True)
 class Deployment:
-    """One deployed model package; ``previous`` is what served before (the fallback if this one cannot load)."""
+    """What an endpoint serves: ``fleet``; during a blue/green update, also ``new_fleet`` with ``new_share`` of the
+    traffic. ``previous`` is the fleet that served before ``fleet`` (a worker's fallback if a model file went bad)."""
 
     endpoint_name: str
-    model_package_arn: str
-    model_data_url: str
-    model_dir: str
+    fleet: Fleet
     generation: int
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     deployed_at: str = ""
-    previous: dict[str, Any] | None = None
+    previous: Fleet | None = None
+    new_fleet: Fleet | None = None
+    new_share: float = 0.0
+    parameters: dict[str, str] = field(default_factory=dict)
+    """The endpoint config's parameters ``fleet`` was deployed from (a promotion deploys them elsewhere)."""
+
+    @property
+    def model_package_arn(self) -> str:
+        """The package of the variant ``AllTraffic`` (the first production variant)."""
+        return self.fleet.primary.model_package_arn
+
+    @property
+    def model_data_url(self) -> str:
+        return self.fleet.primary.model_data_url
+
+    @property
+    def model_dir(self) -> str:
+        return self.fleet.primary.model_dir
+
+    def fleets(self) -> list[Fleet]:
+        return [fleet for fleet in (self.fleet, self.new_fleet) if fleet is not None]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "endpoint_name": self.endpoint_name,
+            "generation": self.generation,
+            "deployed_at": self.deployed_at,
+            "fleet": self.fleet.to_json(),
+            "new_fleet": self.new_fleet.to_json() if self.new_fleet else None,
+            "new_share": self.new_share,
+            "previous": self.previous.to_json() if self.previous else None,
+            "capture": {
+                "enabled": self.capture.enabled,
+                "sampling_percentage": self.capture.sampling_percentage,
+                "destination_uri": self.capture.destination_uri,
+            },
+            "parameters": dict(self.parameters),
+        }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Deployment:
-        return cls(**{**raw, "capture": CaptureConfig(**raw.get("capture") or {})})
+        capture = CaptureConfig(**raw.get("capture") or {})
+        generation = int(raw["generation"])
+        if "fleet" not in raw:  # a deployment.json of one model package, as written before variants
+            previous = raw.get("previous")
+            return cls(
+                raw["endpoint_name"],
+                Fleet.single(generation, raw["model_package_arn"], raw.get("model_data_url", ""), raw["model_dir"]),
+                generation,
+                capture,
+                raw.get("deployed_at", ""),
+                Fleet.single(0, previous["model_package_arn"], "", previous["model_dir"]) if previous else None,
+            )
+        return cls(
+            raw["endpoint_name"],
+            Fleet.from_json(raw["fleet"]),
+            generation,
+            capture,
+            raw.get("deployed_at", ""),
+            Fleet.from_json(raw["previous"]) if raw.get("previous") else None,
+            Fleet.from_json(raw["new_fleet"]) if raw.get("new_fleet") else None,
+            float(raw.get("new_share", 0.0)),
+            dict(raw.get("parameters") or {}),
+        )
 
 
 class EndpointPaths:
@@ -73,6 +125,7 @@ class EndpointPaths:
 
     def __init__(self, home: Path, endpoint_name: str) -> None:
         self.name = check_endpoint_name(endpoint_name)
+        self.home = home
         self.root = home / "endpoints" / self.name
 
     @property
@@ -90,6 +143,15 @@ class EndpointPaths:
     @property
     def workers_dir(self) -> Path:
         return self.root / "workers"
+
+    @property
+    def deployments_dir(self) -> Path:
+        return self.root / "deployments"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held by the process deploying to the endpoint: one deployment at a time."""
+        return self.root / "deploy.lock"
 
 
 def check_endpoint_name(name: str) -> str:
@@ -127,69 +189,31 @@ def capture_config_of(config: EndpointConfig, source: str) -> CaptureConfig:
 
 def prepare_deployment(
     config: EndpointConfig, settings: Settings, *, source: str, previous: Deployment | None = None
-) -> tuple[Deployment, LoadedModel]:
-    """Resolve, extract and load the config's model package; nothing is written if any of it fails."""
-    from showcase.serving.model import LoadedModel, extract_and_check
-
+) -> tuple[Deployment, Fleet]:
+    """Resolve, extract and load the config's variants; the deployment that serves them at once (the hot swap),
+    and their fleet. Nothing is written, and nothing is left extracted, if any of it fails."""
     name = endpoint_name_of(config)
-    arn = config.parameters.get("ModelPackageName")
-    if not arn:
-        raise UsageError(
-            f"{source} names no ModelPackageName; write it with deploy/build_config_file.py "
-            "(the newest Approved package of a group)"
-        )
     capture = capture_config_of(config, source)
-    registry = Registry.from_settings(settings)
-    try:
-        package = registry.describe_model_package(ModelPackageName=arn)
-    except RegistryError as exc:
-        raise UsageError(f"{source}: ModelPackageName: {exc}") from None
-    status = package.get("ModelApprovalStatus")
-    if status != ApprovalStatus.APPROVED:
-        force = " --force" if status == ApprovalStatus.REJECTED else ""
-        raise UsageError(
-            f"model package {arn} is {status}, not Approved; approve it (showcase registry approve {arn}{force}, "
-            "or UpdateModelPackage) and deploy again"
-        )
-    url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl")
-    if not url:
-        raise ModelLoadError(f"model package {arn} has no ModelDataUrl", model_package_arn=arn)
-    store = ObjectStore(settings.store_root)
-    try:
-        archive = store.path_of(url)
-    except StoreError as exc:
-        raise ModelLoadError(f"{arn}: ModelDataUrl {url}: {exc}", model_package_arn=arn) from exc
-    if not archive.is_file():
-        raise ModelLoadError(f"{arn}: ModelDataUrl {url} does not exist in the object store", model_package_arn=arn)
-    paths = EndpointPaths(settings.home, name)
-    group, version = arn.rsplit("/", 2)[-2:]
-    model_dir = paths.models_dir / group / f"{version}-{uuid.uuid4().hex[:8]}"
-    try:
-        image = str(package["InferenceSpecification"]["Containers"][0].get("Image", ""))
-        loaded = extract_and_check(archive, model_dir, model_package_arn=arn, image=image)
-    except ModelLoadError:
-        shutil.rmtree(model_dir, ignore_errors=True)
-        raise
     generation = (previous.generation if previous else 0) + 1
+    paths = EndpointPaths(settings.home, name)
+    fleet = prepare_fleet(config.parameters, settings, paths.models_dir, fleet_id=generation, source=source)
     deployment = Deployment(
         endpoint_name=name,
-        model_package_arn=arn,
-        model_data_url=url,
-        model_dir=str(model_dir),
+        fleet=fleet,
         generation=generation,
         capture=capture,
         deployed_at=timestamp(timespec="seconds"),
-        previous=None
-        if previous is None
-        else {"model_package_arn": previous.model_package_arn, "model_dir": previous.model_dir},
+        previous=previous.fleet if previous else None,
+        parameters=dict(config.parameters),
     )
-    return deployment, LoadedModel(loaded.booster, loaded.num_features, arn, generation)
+    return deployment, fleet
 
 
 def write_deployment(paths: EndpointPaths, deployment: Deployment) -> None:
     paths.root.mkdir(parents=True, exist_ok=True)
     write_json_atomically(paths.deployment_file, deployment.to_json())
-    _prune_models(paths, keep={deployment.model_dir, (deployment.previous or {}).get("model_dir", "")})
+    keep = set().union(*(fleet.model_dirs() for fleet in (*deployment.fleets(), deployment.previous) if fleet))
+    _prune_models(paths, keep=keep)
 
 
 def read_deployment(paths: EndpointPaths) -> Deployment | None:
@@ -201,7 +225,7 @@ def read_deployment(paths: EndpointPaths) -> Deployment | None:
 
 
 def _prune_models(paths: EndpointPaths, keep: set[str]) -> None:
-    """Remove extracted models other than the current and previous one."""
+    """Remove extracted models no fleet of the deployment (current, new or previous) names."""
     if not paths.models_dir.is_dir():
         return
     for group_dir in paths.models_dir.iterdir():

@@ -3,7 +3,10 @@
     ShowcaseError
     └── ServingError              the local endpoint cannot be deployed, started or reached
         ├── ModelLoadError        a model archive or model file XGBoost cannot load (carries model_package_arn)
-        └── EndpointNotRunning    no live server for an endpoint name (carries endpoint_name)
+        ├── EndpointNotRunning    no live server for an endpoint name (carries endpoint_name)
+        ├── DeploymentRolledBack  an update rolled back by itself: an alarm, its timeout, an interruption
+        │                         (serving.rollout; carries endpoint_name, reason)
+        └── PromotionNotApproved  a promotion to an endpoint nobody approved yet (carries model_package_arn, stage)
 
 A request the endpoint refuses is not an exception of this tree: it is ``codec.RequestError``, an HTTP status
 and a message, turned into a response by the app.
@@ -35,3 +38,12 @@ class EndpointNotRunning(ServingError):
             "start it with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
         )
         self.endpoint_name = endpoint_name
+
+
+class PromotionNotApproved(ServingError):
+    """Promoting a package to an endpoint (its stage) that nobody approved it for: the target is left untouched."""
+
+    def __init__(self, message: str, *, model_package_arn: str, stage: str) -> None:
+        super().__init__(message)
+        self.model_package_arn = model_package_arn
+        self.stage = stage

@@ -8,9 +8,10 @@ does against AWS:
   ``OriginalMessage`` and a ``LogStreamArn``, as AWS wraps container errors;
 - an endpoint this server does not serve -> ``ValidationError`` "Endpoint X of account A not found." with status
   404 (AWS answers 400 for this; 404 says what happened to a plain HTTP client and boto3 reads it the same way);
-- a body above 6 MiB -> ``ValidationError`` with status 413.
+- a body above 6 MiB -> ``ValidationError`` with status 413;
+- ``X-Amzn-SageMaker-Target-Variant`` naming no production variant -> ``ValidationError`` with status 400.
 
-A success carries ``Content-Type`` and ``x-Amzn-Invoked-Production-Variant: AllTraffic``.
+A success carries ``Content-Type`` and ``x-Amzn-Invoked-Production-Variant``, the variant that answered.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def model_error(endpoint_name: str, original_status: int, original_message: str)
     )
 
 
-def success_headers(content_type: str | None) -> Headers:
-    headers = [(b"x-amzn-invoked-production-variant", VARIANT_NAME.encode())]
+def success_headers(content_type: str | None, variant: str = VARIANT_NAME) -> Headers:
+    """``x-Amzn-Invoked-Production-Variant``: the production variant that answered."""
+    headers = [(b"x-amzn-invoked-production-variant", variant.encode())]
     if content_type:
         headers.append((b"content-type", content_type.encode()))
     return headers

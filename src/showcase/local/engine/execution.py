@@ -63,8 +63,10 @@ class Engine:
         on_event: OnEvent | None = None,
         sleep: Callable[[float], None] = time.sleep,
         stop: StopRequest | None = None,
+        aws_environment: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.settings = settings
+        self.aws_environment = aws_environment
         self.step_types = dict(step_types)
         self.store = store
         self.registry = registry
@@ -232,6 +234,7 @@ class Engine:
                 upstream=lambda: self._upstream(parsed, record, name),
                 digests=self.digests,
                 stop=stop,
+                aws_environment=self.aws_environment,
             )
             return run_step(run)
 
