@@ -8,7 +8,8 @@ the local API (``AWS_ENDPOINT_URL``), which publishes, starts and reads ``execut
 - ``chain``: ``prepare(rows)`` -> ``summarize(prepared)`` -> a ConditionStep reading ``summary["total"]`` (a
   ``Std:JsonGet`` over summarize's ``results.json``) against ``MinimumTotal`` -> ``report(summary)`` or a FailStep;
 - ``raises``: one function that raises ValueError;
-- ``dependencies``: ``met`` and ``unmet``, each with ``dependencies=`` a requirements.txt in ``requirements_dir``.
+- ``dependencies``: ``met`` and ``unmet``, each with ``dependencies=`` a requirements.txt in ``requirements_dir``,
+  and ``commands``, with ``pre_execution_commands``.
 
 The functions are defined inside ``get_pipeline`` so that cloudpickle carries them by value, as a notebook's are:
 the job needs nothing of this repository.
@@ -113,7 +114,11 @@ def _dependencies(requirements_dir: str) -> list[Any]:
     def unmet() -> str:
         return "never"
 
-    return [met(), unmet()]
+    @step(name="commands", pre_execution_commands=["pip install --upgrade numpy"], **options)
+    def commands() -> str:
+        return "never"
+
+    return [met(), unmet(), commands()]
 
 
 def main(variant: str) -> None:

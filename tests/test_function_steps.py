@@ -92,6 +92,8 @@ def test_a_function_that_raises_fails_its_step_with_the_exception(tmp_path: Path
 
 @pytest.mark.e2e
 def test_a_functions_dependencies_are_checked_against_this_environment_not_installed(tmp_path: Path) -> None:
+    """dependencies= a requirements.txt: checked, not installed; pre_execution_commands: refused, as they would
+    change the environment that runs the pipeline."""
     for name, lines in (("met", ["packaging>=20"]), ("unmet", ["packaging>=20", "no-such-package-for-showcase==1.0"])):
         (tmp_path / name).mkdir()
         (tmp_path / name / "requirements.txt").write_text("\n".join(lines) + "\n")
@@ -105,6 +107,12 @@ def test_a_functions_dependencies_are_checked_against_this_environment_not_insta
     assert "pre_exec_script_and_dependencies/requirements.txt" in reason
     assert (
         "1 requirement(s) this environment does not meet: no-such-package-for-showcase==1.0 (not installed)" in reason
+    )
+    commands = record.step("commands")
+    assert commands.status == StepStatus.FAILED
+    assert str(commands.failure_reason).startswith(
+        "ClientError: pre_execution_commands and pre_execution_script are not run locally: they would change the "
+        "runtime's environment"
     )
 
 
