@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import sys
@@ -41,6 +42,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=_role_name,
         help=f"the execution role STS says the caller has assumed (default {EXECUTION_ROLE_NAME})",
     )
+    # A run of the home that starts the API for its own duration binds the port itself and hands it over.
+    api.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     api.set_defaults(handler=run)
 
 
@@ -67,11 +70,11 @@ def run(ctx: Context) -> int:
     from showcase.local.processes import awsapi
 
     args, settings = ctx.args, ctx.settings
-    serving = awsapi.find(settings.home)
+    serving = awsapi.find(settings.home, besides=os.getpid())
     if serving is not None:  # one API per home: jobs and clients find it in the home
         raise UsageError(f"an API already serves {settings.home} on {serving}; use it (AWS_ENDPOINT_URL={serving})")
     app = create_app(settings, Identity(settings.account, args.role_name or DEFAULT_ROLE_NAME))
-    listener = bind(HOST, args.port)
+    listener = socket.socket(fileno=args.listen_fd) if args.listen_fd is not None else bind(HOST, args.port)
     url = f"http://{HOST}:{listener.getsockname()[1]}"
     ctx.out.document({"Url": url, "Home": settings.home})
     ctx.out.line(f"AWS API on {url} over {settings.home}; export AWS_ENDPOINT_URL={url}")

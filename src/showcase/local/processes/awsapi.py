@@ -6,8 +6,7 @@ fixed, non-secret credentials (``job_environment``): boto3, the AWS CLI and s3fs
 
 One API serves a home at a time. It writes ``<home>/api/server.json`` (its pid, start time and URL) once it
 listens, and removes it when it ends (``announce``). A run uses the API named there (``find``); where there is none,
-it starts one on a free loopback port for its own duration (``ApiForRun``), in the background, and waits for it
-only when its first job starts.
+it starts one on a free loopback port for its own duration (``ApiForRun``), in the background.
 """
 
 from __future__ import annotations
@@ -15,14 +14,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from showcase.errors import StepFailed
 from showcase.files import write_json_atomically
 from showcase.local.processes.commands import clean_environment, guarded
 from showcase.processes import pid_alive, process_started
@@ -34,8 +32,7 @@ LOG_FILE = Path("api") / "run-api.log"
 ACCESS_KEY_ID = "showcase-local"
 SECRET_ACCESS_KEY = "showcase-local-not-a-secret"
 """The credentials every job gets: fixed strings the local API accepts (it checks no signature)."""
-START_TIMEOUT_S = 60.0
-STOP_GRACE_S = 5.0
+HOST = "127.0.0.1"
 
 
 def job_environment(url: str, region: str) -> dict[str, str]:
@@ -50,36 +47,48 @@ def job_environment(url: str, region: str) -> dict[str, str]:
     }
 
 
-def find(home: Path) -> str | None:
-    """The URL of the API serving ``home``, or None (a file left by an API that is gone counts as none)."""
+def find(home: Path, *, besides: int | None = None) -> str | None:
+    """The URL of the API serving ``home``, or None (a file left by an API that is gone counts as none; so does
+    process ``besides``: an API asking whether another serves its home)."""
     try:
         info = json.loads((home / SERVER_FILE).read_text(encoding="utf-8"))
         pid, started, url = int(info["pid"]), info.get("started"), str(info["url"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return url if pid_alive(pid, started) else None
+    return url if pid != besides and pid_alive(pid, started) else None
+
+
+def _write(home: Path, pid: int, url: str) -> None:
+    path = home / SERVER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(path, {"pid": pid, "started": process_started(pid), "url": url})
+
+
+def _forget(home: Path, pid: int) -> None:
+    """Remove the file naming the API if it names process ``pid``."""
+    path = home / SERVER_FILE
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == pid:
+            path.unlink()
 
 
 @contextlib.contextmanager
 def announce(home: Path, url: str) -> Iterator[None]:
     """Say that this process serves ``home`` at ``url`` for as long as the block runs."""
-    path = home / SERVER_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(path, {"pid": os.getpid(), "started": process_started(os.getpid()), "url": url})
+    _write(home, os.getpid(), url)
     try:
         yield
     finally:
-        with contextlib.suppress(OSError):
-            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
-                path.unlink()
+        _forget(home, os.getpid())
 
 
 class ApiForRun:
-    """The API a run's jobs use: the one serving the home, else one started now and stopped by ``close``.
+    """The API a run's jobs use: the one serving the home, else one started for the run and stopped by ``close``.
 
-    ``start`` looks for it, and starts one in the background where there is none; ``environment()`` is what
-    ``JobContext.aws_environment`` gives each job: its first call starts the API if ``start`` was not called,
-    and waits until it listens (a StepFailed naming its log if it never does).
+    ``start`` looks for it and, where there is none, binds a loopback port here and starts the API on it in the
+    background (``showcase api --listen-fd``): its URL is known at once, so no job waits for the API to start;
+    a job's first request waits in the port's queue until the API answers it. ``environment()`` is what
+    ``JobContext.aws_environment`` gives each job (its first call starts the API if ``start`` was not called).
     """
 
     def __init__(self, home: Path, region: str) -> None:
@@ -94,58 +103,50 @@ class ApiForRun:
             self._begin()
 
     def _begin(self) -> None:
-        if self._url is None and self._process is None:
-            self._url = find(self.home)
-            if self._url is None:
-                self._process = self._spawn()
+        if self._url is not None:
+            return
+        self._url = find(self.home)
+        if self._url is None:
+            self._process, self._url = self._spawn()
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], str]:
         (self.home / LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "showcase", "--home", str(self.home), "api", "--port", "0"]
-        with open(self.home / LOG_FILE, "ab") as log:
-            return subprocess.Popen(
-                guarded(command),  # it dies with the run, however the run ends
-                env=clean_environment({}),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,
-            )
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+            listener.bind((HOST, 0))
+            listener.listen(1024)
+            url = f"http://{HOST}:{listener.getsockname()[1]}"
+            fd = listener.fileno()
+            command = [sys.executable, "-m", "showcase", "--home", str(self.home), "api", "--listen-fd", str(fd)]
+            with open(self.home / LOG_FILE, "ab") as log:
+                process = subprocess.Popen(
+                    guarded(command),  # it dies with the run, however the run ends
+                    env=clean_environment({}),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    pass_fds=[fd],
+                    start_new_session=True,
+                )
+        # Only the API holds the port now: if it ends, a job's request is refused rather than left waiting.
+        _write(self.home, process.pid, url)  # another run of this home finds it from now on
+        return process, url
 
     def url(self) -> str:
-        """The API's URL, once it listens."""
         with self._lock:
             self._begin()
-            if self._url is None:
-                self._url = self._wait()
+            assert self._url is not None
             return self._url
 
     def environment(self) -> dict[str, str]:
         return job_environment(self.url(), self.region)
 
-    def _wait(self) -> str:
-        assert self._process is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            url = find(self.home)
-            if url is not None:
-                return url  # ours, or one that another run started first
-            if self._process.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise StepFailed(
-            f"the local AWS API the jobs reach S3 through did not start (see {self.home / LOG_FILE}); "
-            "start it yourself with `showcase api` and run again"
-        )
-
     def close(self) -> None:
-        """Stop the API started here (SIGTERM, then SIGKILL after a few seconds); one found running stays."""
+        """Stop the API started here, once the run's jobs have ended (SIGKILL: it keeps nothing a kill would leave
+        half-done, as every write it makes is atomic); one found running stays."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
+        if process.poll() is None:
             process.kill()
             process.wait()
+        _forget(self.home, process.pid)
