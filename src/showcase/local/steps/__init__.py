@@ -41,6 +41,14 @@ STEP_TYPES: dict[str, StepType] = {
         refused("EMR", "it runs on an Amazon EMR cluster", "EMR"),
         clarify_check.STEP,
         refused("AutoML", "it runs an Autopilot job", "AutoMLJob"),
+        refused("EMRServerless", "it runs a job on an Amazon EMR Serverless application", "EMRServerless"),
+        refused("EndpointConfig", "it creates a SageMaker endpoint configuration", "EndpointConfig"),
+        refused("Endpoint", "it creates or updates a SageMaker endpoint", "Endpoint"),
+        refused("InferenceComponent", "it creates a SageMaker inference component", "InferenceComponent"),
+        refused("Lineage", "it writes SageMaker ML Lineage entities, which the runtime does not keep", "Lineage"),
+        refused("Job", "it runs a job through SageMaker's generic CreateJob API", "Job"),
+        refused("Cleanup", "it deletes SageMaker resources the run made", "Cleanup"),
+        refused("ForEach", "it runs its steps once per item of a list, and the engine does not loop", "ForEach"),
     )
 }
 
