@@ -1,4 +1,5 @@
-"""``showcase api``: the AWS API on loopback (S3, SageMaker, SageMaker Runtime, STS, IAM) over the home.
+"""``showcase api``: the AWS API on loopback (S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation,
+CloudWatch alarms, Lambda, SQS) over the home.
 
     showcase api [--port 4566] [--role-name NAME] [--home DIR]
 
@@ -31,10 +32,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     api = commands.add_parser(
         "api",
-        help="serve the AWS API (S3, SageMaker, STS, IAM, Lambda, SQS, ...) over this home on 127.0.0.1",
-        description="Serve S3, SageMaker, SageMaker Runtime, STS, IAM, Lambda and SQS on 127.0.0.1 over the home's "
-        "store, registry, executions, endpoints, functions and queues. Set AWS_ENDPOINT_URL=http://127.0.0.1:PORT "
-        "for boto3, the AWS CLI and the SageMaker SDK.",
+        help="serve the AWS API (S3, SageMaker, STS, CloudFormation, Lambda, SQS, ...) over this home on 127.0.0.1",
+        description="Serve S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation, CloudWatch alarms, Lambda and "
+        "SQS on 127.0.0.1 over the home's store, registry, executions, endpoints, stacks, functions and queues. Set "
+        "AWS_ENDPOINT_URL=http://127.0.0.1:PORT for boto3, the AWS CLI and the SageMaker SDK.",
     )
     api.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     api.add_argument(
