@@ -32,8 +32,10 @@
     ├── HyperparameterError         a hyperparameter the XGBoost container would reject (images.hyperparameters)
     ├── AlgorithmClientError        data or configuration the XGBoost container would reject
     │                               (images.xgboost_algorithm; reported as the container's "ClientError: ...")
-    └── AnalysisError               a dataset Model Monitor's analyzer cannot profile (images.analyzer;
-                                    the analyzer job's ExitMessage)
+    ├── AnalysisError               a dataset Model Monitor's analyzer cannot profile (images.analyzer;
+    │                               the analyzer job's ExitMessage)
+    └── ClarifyError                a dataset or model Clarify's stand-in cannot analyze (images.clarify;
+                                    the Clarify job's ExitMessage)
 
 Outside the tree on purpose: ``serving.codec.RequestError`` (an HTTP status and message the endpoint answers
 a bad request with), and the container scripts' own ``preprocess.DataError`` and ``evaluate.EvaluationError``

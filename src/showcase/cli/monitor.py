@@ -1,4 +1,4 @@
-"""``showcase monitor``: data-quality monitoring of a local endpoint's captured traffic, in Model Monitor's formats.
+"""``showcase monitor``: data and model quality of a local endpoint's captured traffic, in Model Monitor's formats.
 
     showcase monitor run --endpoint-name NAME [--since TIME] [--until TIME] [--every INTERVAL]
                          [--ground-truth URI [--constraints URI] [--variant NAME ...]]
@@ -70,7 +70,7 @@ def time_flag(text: str) -> datetime:
 def register(commands: argparse._SubParsersAction) -> None:
     """``showcase monitor ...``."""
     parser = commands.add_parser(
-        "monitor", help="data-quality monitoring of an endpoint's captured traffic (Model Monitor's formats)",
+        "monitor", help="data and model quality of an endpoint's captured traffic (Model Monitor's formats)",
         description=__doc__.split("\n\n")[0].replace("``", ""),
     )  # fmt: skip
     monitor = parser.add_subparsers(dest="monitor_command", required=True, metavar="COMMAND")
