@@ -12,7 +12,11 @@ Measures, on loopback, with a fresh home in a temporary directory:
   - boto3 ``put_object`` / ``get_object`` with the body from a file: one request each, signed, with botocore's
     default CRC32 checksum over the body (the API verifies it as the body streams in);
   - boto3's transfer manager (``upload_file`` / ``download_file``): 8 MiB parts in 10 threads, as ``aws s3 cp``;
-- the server's CPU seconds per PUT and per GET (from the kernel's accounting of its process), against the wall time.
+- the server's CPU seconds per PUT and per GET (from the kernel's accounting of its process), against the wall time;
+- a job's input: the seconds a job's own ``boto3.resource("s3").Bucket(b).download_file(key, fn)`` takes for the
+  ``--size-mb`` MB object, in a process with a job's environment (``awsapi.job_environment``; timed inside it,
+  not counting its interpreter's start), against the runner staging the same object (``ObjectStore.download``,
+  the copy from the store a ProcessingInput gets), and their ratio.
 
 The object is written through the store's atomic writer, synced to disk before it is in place, so a PUT's figure
 includes an fsync of the whole object. Prints a table; asserts nothing.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -165,15 +170,62 @@ def transfers(size_mb: int, runs: int) -> None:
             stop(process)
 
 
+DOWNLOAD = """
+import sys, time, boto3
+s3 = boto3.resource("s3")
+began = time.perf_counter()
+s3.Bucket("bench").download_file("object.bin", sys.argv[1])
+print(time.perf_counter() - began)
+"""
+
+
+def job_input(size_mb: int, runs: int) -> None:
+    from showcase.local.processes.awsapi import job_environment
+    from showcase.local.processes.commands import clean_environment
+    from showcase.store import ObjectStore
+
+    with tempfile.TemporaryDirectory() as scratch:
+        home, target = Path(scratch) / "home", Path(scratch) / "staged"
+        store = ObjectStore(home / "store")
+        with tempfile.TemporaryFile() as data:
+            for _ in range(size_mb):
+                data.write(os.urandom(MB))
+            data.seek(0)
+            store.put_bytes("s3://bench/object.bin", data.read())
+        process, url, _, _ = start(home)
+        try:
+            env = clean_environment(job_environment(url, "us-east-1"))
+            staged, fetched = [], []
+            for _ in range(runs):
+                shutil.rmtree(target, ignore_errors=True)
+                began = time.perf_counter()
+                store.download("s3://bench/object.bin", target)
+                staged.append(time.perf_counter() - began)
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir()
+                job = [sys.executable, "-c", DOWNLOAD, str(target / "object.bin")]
+                fetched.append(float(subprocess.run(job, env=env, capture_output=True, text=True, check=True).stdout))
+        finally:
+            stop(process)
+    ratio = statistics.median(fetched) / statistics.median(staged)
+    print(f"a job's {size_mb} MB input, {runs} runs each (median [min-max] seconds)")
+    print(f"  staged by the runner from the store    {_spread(staged, 3)}")
+    print(f"  boto3 download_file inside the job     {_spread(fetched, 3)}")
+    print(f"  ratio (job's download / staging)       {ratio:.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--only-job-input", action="store_true", help="measure only a job's input")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    startup(args.starts)
-    transfers(args.size_mb, args.runs)
+    if not args.only_job_input:
+        startup(args.starts)
+        transfers(args.size_mb, args.runs)
+    job_input(args.size_mb, args.runs)
     return 0
 
 

@@ -167,6 +167,7 @@ EMPTY_LISTS = {
     ("registry", "list"): "ModelPackageSummaryList",
     ("monitor", "list"): "MonitoringExecutionSummaries",
     ("store", "ls"): "Contents",
+    ("callback",): "Callbacks",
 }
 
 

@@ -72,7 +72,7 @@ def test_an_unknown_execution_variable_is_refused(harness: Harness) -> None:
 def test_unsupported_step_types_are_refused_with_reasons(harness: Harness) -> None:
     steps = [
         {"Name": "Batch", "Type": "AutoML", "Arguments": {}},
-        {"Name": "Notify", "Type": "Lambda", "Arguments": {}},
+        {"Name": "Cluster", "Type": "EMR", "Arguments": {}},
         {"Name": "Check", "Type": "QualityCheck", "Arguments": {}},
         processing("Fine"),
     ]
@@ -81,7 +81,7 @@ def test_unsupported_step_types_are_refused_with_reasons(harness: Harness) -> No
         definition(steps),
         r"\(3 problems\): step 'Batch' \(AutoML\) is not supported locally: it runs an Autopilot job "
         r"\(supported: Condition, Fail, Processing, RegisterModel, Training\); "
-        r"step 'Notify' \(Lambda\) is not supported locally: it invokes an AWS Lambda function.*"
+        r"step 'Cluster' \(EMR\) is not supported locally: it runs on an Amazon EMR cluster.*"
         r"step 'Check' \(QualityCheck\)",
     )
 

@@ -13,7 +13,7 @@ import pytest
 from showcase.errors import DefinitionError
 from showcase.local.jobs import JobContext
 from showcase.local.steps import STEP_TYPES
-from showcase.local.steptype import AwsStep, StepType
+from showcase.local.steptype import AwsStep, StepType, refused
 from showcase.statuses import ExecutionStatus, StepStatus
 from tests.local_fakes import FakeExecutor, Harness, condition, definition, fail, get, parameter
 
@@ -42,6 +42,10 @@ def test_a_new_step_type_runs_once_its_declaration_replaces_its_table_line(tmp_p
     """The engine runs a Lambda step with nothing but the declaration: its step fields merged into its arguments,
     resolved from a parameter, its properties read by a Condition, and run again each time (not cacheable)."""
     harness = Harness(tmp_path)
+    harness.engine.step_types = {
+        **harness.step_types,
+        "Lambda": refused("Lambda", "it invokes an AWS Lambda function", "Lambda"),
+    }
     with pytest.raises(DefinitionError, match=r"step 'Notify' \(Lambda\) is not supported locally: it invokes"):
         harness.engine.start(definition([NOTIFY]), pipeline_name="P", parameters={})
 

@@ -14,6 +14,7 @@ from showcase import local
 from showcase.errors import StepFailed
 from showcase.local.cache import cache_key
 from showcase.local.jobs import JobContext
+from showcase.local.processes.commands import NO_AWS_CONFIG
 from showcase.local.steps import STEP_TYPES
 from showcase.local.steps.user_code import V3_REFUSAL
 from showcase.registry import Registry
@@ -189,7 +190,9 @@ def test_script_mode_runs_with_sagemaker_environment_on_host_paths(
     for name, relative in directories.items():
         assert Path(env[name]) == work / relative and Path(env[name]).is_dir(), name
     assert not [name for name, value in env.items() if "/opt/ml" in value]
-    assert not [name for name in env if name.startswith("AWS_")]
+    assert {
+        name: value for name, value in env.items() if name.startswith("AWS_")
+    } == NO_AWS_CONFIG  # none of the host's
     assert env["GREETING"] == "hello"
     assert json.loads(env["SM_CHANNELS"]) == ["train", "validation"]
     assert json.loads(env["SM_HPS"]) == {"epochs": 3, "learning_rate": 0.1, "optimizer": "adam"}

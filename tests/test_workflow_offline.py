@@ -1,18 +1,17 @@
-"""The workflow's deploy jobs, offline: deploy-staging, test-staging and deploy-prod, their ``run`` steps read from
-.github/workflows/train_deploy_model.yml and run unchanged in bash, with ``AWS_ENDPOINT_URL`` at
-``showcase-local api`` — ``build_config_file.py``, ``aws cloudformation package`` and ``deploy`` of the shipped
-template (the AWS CLI v1 from PyPI), the wait, ``check_endpoint.py``, ``predict.py`` and the staging test.
+"""The workflow's train and deploy jobs, offline: train, deploy-staging, test-staging and deploy-prod, their
+``run`` steps read from .github/workflows/train_deploy_model.yml and run unchanged in bash, with
+``AWS_ENDPOINT_URL`` at ``showcase-local api`` — ``run_pipeline.py`` publishing and running the real pipeline on
+the real data (its PrepareData job downloads its input from S3 itself), ``build_config_file.py``,
+``aws cloudformation package`` and ``deploy`` of the shipped template (the AWS CLI v1 from PyPI), the wait,
+``check_endpoint.py``, ``predict.py`` and the staging test.
 
-The package they deploy is the real pipeline's, run on the real data by ``run_pipeline.py --local`` into the
-API's home (its model, its evaluation report, its test split). The train job's own command runs the same
-pipeline through the API, but its PrepareData script downloads its input from S3 inside the job, which local
-jobs cannot do yet; the train job is not run here.
-
-What the runner stands in for: the steps that ``uses:`` an action (the checkout is a workspace holding copies of
-deploy/, predict/ and pipelines/ beside the repository's src/; setup-python is the project's venv;
+The input data is put in the local S3 first at the pipeline's default InputData, as a user would ``aws s3 cp``
+it. What the runner stands in for: the steps that ``uses:`` an action (the checkout is a workspace holding copies
+of deploy/, predict/ and pipelines/ beside the repository's src/; setup-python is the project's venv;
 configure-aws-credentials is dummy credentials in the environment), the two ``pip install`` steps (the venv holds
-the versions the requirement files pin: tests/test_requirements.py), and the reviewer of the environment
-"production", who approves (the job's ``if:`` is for a push to main).
+the versions the requirement files pin: tests/test_requirements.py), the runner machine's SageMaker SDK config
+(telemetry off: it would reach for an AWS host), and the reviewer of the environment "production", who approves
+(the job's ``if:`` is for a push to main).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from showcase.pipeline.shared import AWS_SAMPLE_DATA
 from tests.api.conftest import Api, start_api, stop_api
 from tests.conftest import REPO
 from tests.workflow_runner import Workflow
@@ -59,18 +59,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, workspace: Path) -> Iterator[Api]:
-    home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOWCASE_"))}
-    trained = subprocess.run(
-        [sys.executable, "pipelines/run_pipeline.py", "-n", "showcase.pipeline", "--local", "--quiet-definition"],
-        cwd=workspace,
-        env={**env, **LOCAL, "SHOWCASE_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
-    running = start_api(home, env=LOCAL)
+    running = start_api(tmp_path_factory.mktemp("home"), env=LOCAL)
     try:
         running.client("s3").create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
         yield running
@@ -79,14 +68,38 @@ def api(tmp_path_factory: pytest.TempPathFactory, workspace: Path) -> Iterator[A
 
 
 @pytest.fixture(scope="module")
+def sdk_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = tmp_path_factory.mktemp("sdk-config") / "config.yaml"
+    config.write_text("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n")
+    return config
+
+
+def put_input_data(api: Api, env: dict[str, str], abalone_path: Path) -> None:
+    """The pipeline's default InputData, put in the local S3 with the AWS CLI."""
+    bucket, _, key = AWS_SAMPLE_DATA.removeprefix("s3://").partition("/")
+    for command in (["mb", f"s3://{bucket}"], ["cp", str(abalone_path), f"s3://{bucket}/{key}"]):
+        done = subprocess.run(["aws", "s3", *command], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
 def workflow() -> Workflow:
     return Workflow(WORKFLOW, SECRETS)
 
 
-def run(workflow: Workflow, job: str, workspace: Path, api: Api) -> list[subprocess.CompletedProcess[str]]:
-    base = api.env(
-        AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+def client_env(api: Api, sdk_config: Path) -> dict[str, str]:
+    return api.env(
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        SAGEMAKER_USER_CONFIG_OVERRIDE=str(sdk_config),
     )
+
+
+def run(
+    workflow: Workflow, job: str, workspace: Path, api: Api, sdk_config: Path
+) -> list[subprocess.CompletedProcess[str]]:
+    base = client_env(api, sdk_config)
     results = workflow.run_job(job, workspace, base, skip=NOT_RUN)
     for result in results:
         assert result.returncode == 0, (
@@ -101,10 +114,15 @@ def stack(api: Api, name: str) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
-def test_staging_then_its_test_then_production_run_word_for_word_against_the_local_api(
-    api: Api, workspace: Path, workflow: Workflow
+def test_train_staging_then_its_test_then_production_run_word_for_word_against_the_local_api(
+    api: Api, workspace: Path, workflow: Workflow, sdk_config: Path, abalone_path: Path
 ) -> None:
-    staged = run(workflow, "deploy-staging", workspace, api)
+    put_input_data(api, client_env(api, sdk_config), abalone_path)
+    (trained,) = run(workflow, "train", workspace, api, sdk_config)
+    assert trained.stdout.strip().splitlines()[-1].endswith(": Succeeded")
+    assert "Prepare data" in trained.stdout and "pipeline arn:aws:sagemaker:" in trained.stderr
+
+    staged = run(workflow, "deploy-staging", workspace, api, sdk_config)
     assert len(staged) == 7  # build, note, package, deploy, wait, check, predict
     package = workflow.outputs["deploy-staging"]["model-package-arn"]
     assert package.startswith(f"arn:aws:sagemaker:{REGION}:000000000000:model-package/crayonshowcasepackagegroup/")
@@ -117,11 +135,13 @@ def test_staging_then_its_test_then_production_run_word_for_word_against_the_loc
     assert len(predictions) == len((REPO / "predict" / "sample_payload.csv").read_text().split())
     assert all(1.0 < float(value) < 30.0 for value in predictions)  # ring counts
 
-    again = run(workflow, "deploy-staging", workspace, api)  # nothing new: the change set is empty, the job passes
+    again = run(
+        workflow, "deploy-staging", workspace, api, sdk_config
+    )  # nothing new: the change set is empty, the job passes
     assert "No changes to deploy. Stack crayon-showcase-endpoint-staging is up to date" in again[3].stdout
     assert stack(api, "crayon-showcase-endpoint-staging")["StackStatus"] == "CREATE_COMPLETE"
 
-    (tested,) = run(workflow, "test-staging", workspace, api)
+    (tested,) = run(workflow, "test-staging", workspace, api, sdk_config)
     assert tested.stdout.splitlines()[-1] == "staging test of variant AllTraffic: passed"
     assert f"({package}): " in tested.stdout and " rows in " in tested.stdout
 
@@ -135,7 +155,7 @@ def test_staging_then_its_test_then_production_run_word_for_word_against_the_loc
     )["ModelPackageArn"]
     assert newer != package
 
-    deployed = run(workflow, "deploy-prod", workspace, api)
+    deployed = run(workflow, "deploy-prod", workspace, api, sdk_config)
     production = stack(api, "crayon-showcase-endpoint-prod")
     assert production["StackStatus"] == "CREATE_COMPLETE"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in production["Outputs"]}

@@ -11,8 +11,10 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import tarfile
 import tempfile
+import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
@@ -89,6 +91,32 @@ def extract_model_archive(
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise ArchiveError(f"model archive {source} {_fault(compression, exc)}") from exc
     return [target / member.name for member in members if member.isfile()]
+
+
+def extract_zip_archive(
+    data: bytes, dest: str | os.PathLike[str], *, max_bytes: int = MAX_EXTRACTED_BYTES
+) -> list[Path]:
+    """Extract a zip (a Lambda function's deployment package) into ``dest``; return the files written.
+
+    Checked as a model archive is, before anything is written: no absolute member, none with ``..``, no symbolic
+    link (a zip member whose Unix mode says so), at most ``max_bytes`` in all. Raises ``ArchiveError``.
+    """
+    target = Path(dest)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            for member in members:
+                _check_member_name(member.filename, Path("the zip file"))
+                if stat.S_ISLNK(member.external_attr >> 16):
+                    raise ArchiveError(f"refusing the zip file: member {member.filename!r} is a symbolic link")
+            if sum(member.file_size for member in members) > max_bytes:
+                raise ArchiveError(f"refusing the zip file: it expands to more than {max_bytes:,} bytes")
+            target.mkdir(parents=True, exist_ok=True)
+            for member in members:
+                archive.extract(member, target)
+    except (zipfile.BadZipFile, OSError, zlib.error) as exc:
+        raise ArchiveError(f"the zip file cannot be extracted: {exc}") from exc
+    return [target / member.filename for member in members if not member.is_dir()]
 
 
 # The first bytes of each compression tarfile reads; anything else is read as a plain tar.

@@ -12,6 +12,9 @@ never becomes ``executions/<id>/steps/../../x.log``.
     MODEL_NAME      ModelName              [a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?   1-63
     GROUP_NAME      EntityName             [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}          1-63 (a model package group)
     EXECUTION_ID    the local runtime's execution ids: 12 lower-case letters and digits, like SageMaker's
+    FUNCTION_NAME   lambda FunctionName's name part   [a-zA-Z0-9-_]+              1-64
+    QUEUE_NAME      sqs CreateQueue's QueueName       [a-zA-Z0-9-_]+ (.fifo)      1-80
+    CALLBACK_TOKEN  sagemaker CallbackToken           [a-zA-Z0-9]+                exactly 10
 """
 
 from __future__ import annotations
@@ -89,3 +92,9 @@ GROUP_NAME = NameRule("EntityName", r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", 63, _HY
 """A model package group's name: CreateModelPackageGroup's ModelPackageGroupName is an EntityName."""
 EXECUTION_ID = NameRule("pipeline execution id", r"[a-z0-9]{12}", 12, "12 lower-case letters and digits", min_length=12)
 """The local runtime's execution ids (``local.records.new_execution_id``); an execution's directory is named by it."""
+FUNCTION_NAME = NameRule("FunctionName", r"[a-zA-Z0-9\-_]+", 64, _WORD)
+"""A Lambda function's name (the name part of FunctionName, whose ARN forms are read by ``showcase.functions``)."""
+QUEUE_NAME = NameRule("QueueName", r"[a-zA-Z0-9\-_]+(\.fifo)?", 80, _WORD + " (a FIFO queue's ends in .fifo)")
+"""An SQS queue's name, as CreateQueue documents it; a local queue's directory is named by it."""
+CALLBACK_TOKEN = NameRule("CallbackToken", r"[a-zA-Z0-9]+", 10, "letters and digits", min_length=10)
+"""A Callback step's token (sagemaker service-2.json: exactly 10 characters); its completion file is named by it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -71,6 +72,12 @@ class HostileSource:
         return HOSTILE
 
     def retry(self, execution_id: str) -> None:
+        raise NotImplementedError
+
+    def waiting_callback(self, execution_id: str, step_name: str) -> dict[str, Any]:
+        return {"CallbackToken": HOSTILE, "SqsQueueUrl": HOSTILE, "OutputParameters": [HOSTILE]}
+
+    def complete_callback(self, execution_id: str, step: str, outputs: dict[str, str], failure: str | None) -> None:
         raise NotImplementedError
 
     def groups(self) -> list[Group]:

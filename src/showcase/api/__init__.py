@@ -1,5 +1,5 @@
-"""The AWS API on loopback: S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation and CloudWatch alarms over the
-local home.
+"""The AWS API on loopback: S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation, CloudWatch alarms,
+Lambda and SQS over the local home.
 
 ``showcase-local api`` serves this package's ASGI app on ``127.0.0.1:4566``; with ``AWS_ENDPOINT_URL`` pointing
 there, boto3, the AWS CLI and the SageMaker SDK work unchanged against the same home (object store, registry,

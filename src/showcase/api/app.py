@@ -1,4 +1,4 @@
-"""The local API as a plain ASGI app: one port for S3, SageMaker, SageMaker Runtime, STS and IAM.
+"""The local API as a plain ASGI app: one port for S3, SageMaker, SageMaker Runtime, STS, IAM, Lambda and SQS.
 
 Per request: check ``Host``; tell the service and the operation (``wire``); read the body — except for
 PutObject and UploadPart, whose body the handler streams into the object store as it arrives; parse the
@@ -117,7 +117,7 @@ class ApiApp:
                 return await self._run(seen, call)
         request = request.with_body(await _read_body(request, body))
         seen.service = wire.service_of(request)  # a query protocol's Action is in the body
-        model = wire.known_model(seen.service) if seen.service in wire.SERVED else None
+        model = wire.model_for(seen.service, request) if seen.service in wire.SERVED else None
         if model is None:
             raise _not_served(seen.service, request)
         seen.operation, uri_params = wire.operation_of(model, request)
@@ -164,7 +164,7 @@ class _Seen:
 
 
 def _error(seen: _Seen, error: ApiError, request_id: str) -> _Outgoing:
-    model = wire.known_model(seen.service)
+    model = seen.operation.service_model if seen.operation is not None else wire.known_model(seen.service)
     operation = seen.operation if model is not None and seen.operation is not None else None
     if model is None:
         response = wire.generic_error(error, request_id, xml=False)

@@ -72,7 +72,7 @@ def unknown_service(service: str, operation: str) -> ApiError:
     return ApiError(
         "UnknownOperationException",
         f"the local API (showcase-local api) does not serve the {service} service (operation {operation}); "
-        "it serves S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation and CloudWatch",
+        "it serves S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation, CloudWatch, Lambda and SQS",
     )
 
 

@@ -21,6 +21,7 @@ from showcase.api.errors import internal, not_found, validation
 from showcase.api.listing import created_between, page, sorted_by, with_token
 from showcase.api.runner import ANSWER
 from showcase.api.state import Call, Handler, State
+from showcase.callbacks import Callbacks
 from showcase.errors import UsageError
 from showcase.files import write_json_atomically
 from showcase.local import ExecutionRecord, describe_execution, list_executions
@@ -95,7 +96,10 @@ def _start(call: Call) -> dict[str, Any]:
     }
     (state.root / "executions").mkdir(parents=True, exist_ok=True)
     write_json_atomically(state.root / "executions" / f"{execution_id}.json", sidecar)
-    return {"PipelineExecutionArn": execution_arn(pipeline["PipelineName"], execution_id)}
+    settings = state.settings
+    return {
+        "PipelineExecutionArn": execution_arn(pipeline["PipelineName"], execution_id, settings.region, settings.account)
+    }
 
 
 def _parameters(given: list[dict[str, Any]]) -> dict[str, str]:
@@ -144,7 +148,7 @@ def describe_pipeline_execution(call: Call) -> dict[str, Any]:
     record = _record(call.state, call.params["PipelineExecutionArn"])
     sidecar = _sidecar(call.state, record.execution_id)
     answer: dict[str, Any] = {
-        "PipelineArn": pipelines.pipeline_arn(record.pipeline_name),
+        "PipelineArn": pipelines.pipeline_arn(call.state, record.pipeline_name),
         "PipelineExecutionArn": record.execution_arn,
         "PipelineExecutionDisplayName": sidecar.get("PipelineExecutionDisplayName") or record.execution_id,
         "PipelineExecutionStatus": steps.execution_status(record, record.execution_id in call.state.stopping),
@@ -173,7 +177,7 @@ def list_pipeline_executions(call: Call) -> dict[str, Any]:
     keep = created_between(params, "CreatedAfter", "CreatedBefore")
     records = [r for r in list_executions(call.state.settings) if r.pipeline_name == name and keep(r.start)]
     if not records and not pipelines.exists(call.state, name):
-        raise not_found(f"Pipeline '{pipelines.pipeline_arn(name)}' does not exist.")
+        raise not_found(f"Pipeline '{pipelines.pipeline_arn(call.state, name)}' does not exist.")
     ordered = sorted_by(
         records,
         params,
@@ -202,7 +206,8 @@ def list_pipeline_execution_steps(call: Call) -> dict[str, Any]:
     record = _record(call.state, call.params["PipelineExecutionArn"])
     definition, _ = ExecutionStore(call.state.settings.executions_root).load_inputs(record.execution_id)
     registry = call.state.registry
-    summaries = steps.step_summaries(record, definition, registry.region, registry.account)
+    waiting = Callbacks(call.state.settings.home).waiting()
+    summaries = steps.step_summaries(record, definition, registry.region, registry.account, waiting)
     order = call.params.get("SortOrder") or "Descending"
     summaries.sort(key=lambda s: s.get("StartTime") or record.start, reverse=order == "Descending")
     items, token = page(summaries, call.params, default=100)

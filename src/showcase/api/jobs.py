@@ -13,6 +13,7 @@ from typing import Any
 
 from showcase.api.errors import validation
 from showcase.api.state import Call, Handler, State
+from showcase.api.wire import service_model
 from showcase.local import ExecutionRecord, StepRecord, list_executions
 from showcase.local.jobs import job_name
 from showcase.local.steps import STEP_TYPES
@@ -88,6 +89,7 @@ def _answer(state: State, kind: Kind, name: str, step: StepRecord) -> dict[str, 
         return dict(step.properties)
     status = _RUNNING.get(step.status) or _ENDED.get(step.status) or JobStatus.FAILED
     answer: dict[str, Any] = {
+        **_request(kind, step),
         kind.key("Name"): name,
         kind.key("Arn"): _arn(state, kind, name),
         kind.key("Status"): str(status),
@@ -97,6 +99,13 @@ def _answer(state: State, kind: Kind, name: str, step: StepRecord) -> dict[str, 
     if step.failure_reason and status != JobStatus.IN_PROGRESS:
         answer["FailureReason"] = step.failure_reason
     return answer
+
+
+def _request(kind: Kind, step: StepRecord) -> dict[str, Any]:
+    """What a Describe*Job answer echoes of the job's request (its resolved arguments), whatever its status: the
+    SDK reads ``AlgorithmSpecification`` and ``OutputDataConfig`` of a failed @step job (``execution.result``)."""
+    members = service_model("sagemaker").operation_model(f"Describe{kind.prefix}Job").output_shape.members
+    return {key: value for key, value in step.arguments.items() if key in members}
 
 
 def _trial(state: State, step: StepRecord, summary: dict[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from showcase.api import (
+    callbacks,
     cloudformation,
     cloudwatch,
     endpoints,
     executions,
     identity,
     jobs,
+    lambda_functions,
     monitoring_schedules,
     pipelines,
     registry,
@@ -23,6 +25,7 @@ from showcase.api import (
     s3_buckets,
     s3_multipart,
     s3_objects,
+    sqs,
     tags,
 )
 from showcase.api.state import Handler
@@ -53,7 +56,10 @@ OPERATIONS = _table(
     ("sagemaker", endpoints.OPERATIONS),
     ("sagemaker", tags.OPERATIONS),
     ("sagemaker", monitoring_schedules.OPERATIONS),
+    ("sagemaker", callbacks.OPERATIONS),
     ("sagemaker-runtime", runtime.OPERATIONS),
     ("cloudformation", cloudformation.OPERATIONS),
     ("cloudwatch", cloudwatch.OPERATIONS),
+    ("lambda", lambda_functions.OPERATIONS),
+    ("sqs", sqs.OPERATIONS),
 )

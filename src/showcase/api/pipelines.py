@@ -30,9 +30,10 @@ _LOCK = threading.Lock()
 _KEPT = ("PipelineDisplayName", "PipelineDescription", "RoleArn", "ParallelismConfiguration")
 
 
-def pipeline_arn(name: str) -> str:
+def pipeline_arn(state: State, name: str) -> str:
     """The pipeline's ARN: the one the local runtime's execution ARNs start with."""
-    return execution_arn(name, "-").rpartition("/execution/")[0]
+    settings = state.settings
+    return execution_arn(name, "-", settings.region, settings.account).rpartition("/execution/")[0]
 
 
 def _directory(state: State) -> Path:
@@ -62,7 +63,7 @@ def load(state: State, name_or_arn: str) -> dict[str, Any]:
     name = resolve_name(state, name_or_arn)
     path = _file(state, name)
     if not path.is_file():
-        raise not_found(f"Pipeline '{pipeline_arn(name)}' does not exist.")
+        raise not_found(f"Pipeline '{pipeline_arn(state, name)}' does not exist.")
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document
 
@@ -121,7 +122,7 @@ def create_pipeline(call: Call) -> dict[str, Any]:
         now = _now()
         document = {
             "PipelineName": name,
-            "PipelineArn": pipeline_arn(name),
+            "PipelineArn": pipeline_arn(state, name),
             "PipelineDefinition": definition,
             **{key: params[key] for key in _KEPT if params.get(key) is not None},
             "PipelineDisplayName": params.get("PipelineDisplayName") or name,

@@ -16,7 +16,7 @@ Each listed step carries SageMaker's ``Metadata`` for its type: the ARN of the j
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from showcase.local import ExecutionRecord, StepRecord
 from showcase.local.jobs import job_name
 from showcase.local.records import execution_arn
 from showcase.local.steps import STEP_TYPES
+from showcase.local.steps.output_parameters import listed
 from showcase.statuses import ExecutionStatus, StepStatus
 
 _NOT_LISTED = frozenset({StepStatus.NOT_STARTED, StepStatus.SKIPPED})
@@ -65,9 +66,15 @@ def job_arn(region: str, account: str, execution_id: str, step: StepRecord) -> s
 
 
 def step_summaries(
-    record: ExecutionRecord, definition: dict[str, Any], region: str, account: str
+    record: ExecutionRecord,
+    definition: dict[str, Any],
+    region: str,
+    account: str,
+    waiting: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """ListPipelineExecutionSteps' entries for a record, in the record's step order."""
+    """ListPipelineExecutionSteps' entries for a record, in the record's step order. ``waiting``: the callback
+    tokens steps wait on (``showcase.callbacks``), the Metadata of a Callback step that has not ended."""
+    tokens = {(entry["ExecutionId"], entry["StepName"]): entry for entry in waiting}
     declared = {step.get("Name"): step for step in definition.get("Steps", []) if isinstance(step, dict)}
     summaries = []
     for step in record.steps:
@@ -83,9 +90,12 @@ def step_summaries(
             summary["FailureReason"] = step.failure_reason
         if step.status == StepStatus.CACHED and step.cached_from:
             summary["CacheHitResult"] = {
-                "SourcePipelineExecutionArn": execution_arn(record.pipeline_name, step.cached_from)
+                "SourcePipelineExecutionArn": execution_arn(record.pipeline_name, step.cached_from, region, account)
             }
         metadata = _metadata(step, job_arn(region, account, record.execution_id, step))
+        token = tokens.get((record.execution_id, step.name))
+        if step.type == "Callback" and not metadata and token is not None:
+            metadata = {"Callback": {key: token[key] for key in ("CallbackToken", "SqsQueueUrl")}}
         if metadata:
             summary["Metadata"] = metadata
         summaries.append(summary)
@@ -123,8 +133,27 @@ def _quality_check(step: StepRecord) -> dict[str, Any]:
     return {"QualityCheck": check}
 
 
+def _lambda(step: StepRecord) -> dict[str, Any]:
+    if not step.properties.get("FunctionArn"):
+        return {"Lambda": {"Arn": step.arguments["FunctionArn"]}} if step.arguments.get("FunctionArn") else {}
+    outputs = listed(step.properties.get("OutputParameters") or {})
+    return {"Lambda": {"Arn": step.properties["FunctionArn"], "OutputParameters": outputs}}
+
+
+def _callback(step: StepRecord) -> dict[str, Any]:
+    """A waiting step's token is in the callbacks' records until it ends (its properties hold it then)."""
+    callback: dict[str, Any] = {
+        key: step.properties[key] for key in ("CallbackToken", "SqsQueueUrl") if key in step.properties
+    }
+    if "OutputParameters" in step.properties:
+        callback["OutputParameters"] = listed(step.properties["OutputParameters"])
+    return {"Callback": callback} if callback else {}
+
+
 _METADATA: dict[str, Callable[[StepRecord], dict[str, Any]]] = {
     "Condition": _condition,
     "Fail": lambda step: {"Fail": {"ErrorMessage": step.failure_reason or ""}},
     "QualityCheck": _quality_check,
+    "Lambda": _lambda,
+    "Callback": _callback,
 }

@@ -32,13 +32,13 @@ from werkzeug.exceptions import NotFound
 
 from showcase.api.errors import ApiError, malformed, unknown_operation
 
-SERVED = ("s3", "sts", "iam", "sagemaker", "sagemaker-runtime", "cloudformation", "cloudwatch")
+SERVED = ("s3", "sts", "iam", "sagemaker", "sagemaker-runtime", "cloudformation", "cloudwatch", "lambda", "sqs")
 """The services whose operations the local API answers (others get their own unknown-operation error)."""
 _SCOPE = re.compile(r"Credential=[^/,\s]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request")
 _PRESIGNED_SCOPE = re.compile(r"^[^/]*/[0-9]{8}/[^/]+/([^/]+)/aws4_request$")
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam", "2010-05-15": "cloudformation"}
-_TARGET_PREFIXES = {"GraniteServiceVersion20100801": "cloudwatch"}
+_QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam", "2010-05-15": "cloudformation", "2012-11-05": "sqs"}
+_TARGET_PREFIXES = {"GraniteServiceVersion20100801": "cloudwatch", "AmazonSQS": "sqs"}
 _SIGNING_ALIASES = {"monitoring": "cloudwatch", "states": "stepfunctions", "execute-api": "apigateway"}
 _ROUTERS: dict[str, type[ProtocolRouter]] = {
     "json": JSONRouter,
@@ -113,11 +113,44 @@ def service_model(name: str) -> ServiceModel:
     return _load(name)[0]
 
 
-def _router(name: str) -> ProtocolRouter:
-    router = _load(name)[1]
+def _router(model: ServiceModel) -> ProtocolRouter:
+    if model.protocol == "query" and model.service_name in _QUERY_COMPATIBLE:
+        router: ProtocolRouter | None = query_variant(model.service_name)[1]
+    else:
+        router = _load(model.service_name)[1]
     if router is None:
         raise NotFound()
     return router
+
+
+_QUERY_COMPATIBLE = ("sqs",)
+"""Services that moved from the query protocol to JSON and still answer both (botocore's SQS did in 1.31.81, was
+reverted, and did again in 2024): a form-encoded request with an ``Action`` is read, and answered, as query."""
+_VARIANTS: dict[str, tuple[ServiceModel, ProtocolRouter]] = {}
+
+
+def query_variant(name: str) -> tuple[ServiceModel, ProtocolRouter]:
+    """The query protocol's model of a query-compatible JSON service (the same shapes), and its router."""
+    found = _VARIANTS.get(name)
+    if found is None:
+        with _LOADING:
+            found = _VARIANTS.get(name)
+            if found is None:
+                base = _load(name)[0]
+                description = dict(base._service_description)
+                description["metadata"] = {**base.metadata, "protocol": "query", "protocols": ["query"]}
+                model = ServiceModel(description, name)
+                found = _VARIANTS[name] = (model, QueryRouter(model))
+    return found
+
+
+def model_for(name: str, request: WireRequest) -> ServiceModel | None:
+    """The model a request to service ``name`` is read and answered with: the query variant for a query-compatible
+    service called with a form's ``Action``, else the service's own (None: a service botocore does not know)."""
+    model = known_model(name)
+    if model is not None and name in _QUERY_COMPATIBLE and request.values.get("Action"):
+        return query_variant(name)[0]
+    return model
 
 
 def warm() -> None:
@@ -156,6 +189,8 @@ def service_of(request: WireRequest) -> str:
         return _QUERY_VERSIONS.get(request.values.get("Version", ""), "sts" if action == "GetCallerIdentity" else "iam")
     if request.method == "POST" and request.path.startswith("/endpoints/") and request.path.endswith("/invocations"):
         return "sagemaker-runtime"
+    if request.path.startswith("/2015-03-31/functions"):
+        return "lambda"
     return "s3"
 
 
@@ -175,7 +210,7 @@ def known_model(name: str) -> ServiceModel | None:
 def operation_of(model: ServiceModel, request: WireRequest) -> tuple[OperationModel, dict[str, Any]]:
     """The operation a request calls and its URI labels; ApiError (unknown operation) when none matches."""
     try:
-        operation, uri_params = _router(model.service_name).match(request)  # type: ignore[arg-type]
+        operation, uri_params = _router(model).match(request)  # type: ignore[arg-type]
     except NotFound:
         raise unknown_operation(model, _requested_name(model, request)) from None
     return operation, uri_params

@@ -143,6 +143,15 @@ class AwsSource:
             raise NotFound(f"execution {execution_id} has no step {step_name!r}")
         return LOGS_ELSEWHERE
 
+    def waiting_callback(self, execution_id: str, step_name: str) -> dict[str, Any] | None:
+        """None: the dashboard completes only local Callback steps (SageMaker's are completed by their consumer)."""
+        return None
+
+    def complete_callback(
+        self, execution_id: str, step_name: str, outputs: dict[str, str], failure: str | None
+    ) -> None:
+        raise Unsupported("completing a SageMaker Callback step is its queue consumer's work, not the dashboard's")
+
     def retry(self, execution_id: str) -> None:
         found = self.execution(execution_id)
         if found.status != ExecutionStatus.FAILED:

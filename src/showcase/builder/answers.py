@@ -7,7 +7,11 @@ exists locally). The caller is the local runtime's execution role, assumed as in
 ``sts:GetCallerIdentity`` answers ``arn:aws:sts::<account>:assumed-role/<role>/SageMaker`` and ``iam:GetRole``
 answers a SageMaker execution role for any name (as the local API does, ``showcase.api.identity``), so
 ``get_execution_role()`` of either SDK returns ``showcase.settings.execution_role_arn``, the role a local run
-passes to ``get_pipeline``. Every other call is refused as AWS refuses one, with an error response (code
+passes to ``get_pipeline``. Lambda's ``CreateFunction`` and ``UpdateFunctionCode`` (the SDK's ``Lambda`` helper
+calls them while a ``LambdaStep`` builds its definition) keep the function's configuration and code among the
+uploads, where the local runtime's Lambda step finds them (``showcase.functions``): the code sent as
+``Code.ZipFile``, or the object of ``Code.S3Bucket``/``S3Key`` the build uploaded (``zipped_code_dir``). Every
+other call is refused as AWS refuses one, with an error response (code
 ``LocalBuildUnsupported``) naming the call, which botocore raises as a ``ClientError``.
 """
 
@@ -23,6 +27,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from showcase import functions
+from showcase.errors import ShowcaseError
 from showcase.settings import EXECUTION_ROLE_NAME, ROLE_SESSION_NAME, assumed_role_arn
 
 REFUSED_CODE = "LocalBuildUnsupported"
@@ -50,7 +56,10 @@ class LocalBuild:
             message = f"{call} is an AWS call a local build cannot make"
             return 400, {"Error": {"Code": REFUSED_CODE, "Message": message}}
         with self._lock:
-            return 200, handler(self, params)
+            try:
+                return 200, handler(self, params)
+            except ShowcaseError as exc:
+                return 400, {"Error": {"Code": "InvalidParameterValueException", "Message": str(exc)}}
 
 
 def _body(value: Any) -> bytes:
@@ -135,6 +144,37 @@ def _get_role(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _create_function(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    ref = functions.reference(params["FunctionName"], build.region, build.account)
+    config = functions.configuration(ref, _function_code(build, params.get("Code") or {}), params)
+    build.uploads.update(functions.documents(config, _function_code(build, params.get("Code") or {})))
+    return {key: value for key, value in config.items() if key != "CodeUri"}
+
+
+def _update_function_code(build: LocalBuild, params: dict[str, Any]) -> dict[str, Any]:
+    """UpdateFunctionCode keeps the configuration the function was created with in this build."""
+    ref = functions.reference(params["FunctionName"], build.region, build.account)
+    created = build.uploads.get(ref.configuration_uri)
+    if created is None:
+        raise ShowcaseError(
+            f"Lambda function {ref.name} was not created in this build: a local build keeps the code of functions "
+            "the module creates (Lambda(function_name=..., script=... or zipped_code_dir=..., handler=...))"
+        )
+    return _create_function(build, {**json.loads(created), **params, "Code": params})
+
+
+def _function_code(build: LocalBuild, code: dict[str, Any]) -> bytes:
+    if code.get("ZipFile") is not None:
+        return _body(code["ZipFile"])
+    uri = f"s3://{code.get('S3Bucket')}/{code.get('S3Key')}"
+    if uri not in build.uploads:
+        raise ShowcaseError(
+            f"the function's code {uri} is not an object this build uploaded: a local build keeps only code it "
+            "uploads itself (give the Lambda helper script= or zipped_code_dir=)"
+        )
+    return build.uploads[uri]
+
+
 _ANSWERS: dict[tuple[str, str], Callable[[LocalBuild, dict[str, Any]], dict[str, Any]]] = {
     ("s3", "PutObject"): _put_object,
     ("s3", "CreateMultipartUpload"): _create_multipart,
@@ -146,5 +186,7 @@ _ANSWERS: dict[tuple[str, str], Callable[[LocalBuild, dict[str, Any]], dict[str,
     ("s3", "ListBuckets"): _list_buckets,
     ("sts", "GetCallerIdentity"): _caller_identity,
     ("iam", "GetRole"): _get_role,
+    ("lambda", "CreateFunction"): _create_function,
+    ("lambda", "UpdateFunctionCode"): _update_function_code,
 }
 """The calls a local build answers; anything else is refused."""

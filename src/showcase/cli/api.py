@@ -1,4 +1,5 @@
-"""``showcase api``: the AWS API on loopback (S3, SageMaker, SageMaker Runtime, STS, IAM) over the home.
+"""``showcase api``: the AWS API on loopback (S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation,
+CloudWatch alarms, Lambda, SQS) over the home.
 
     showcase api [--port 4566] [--role-name NAME] [--home DIR]
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import socket
 import sys
 
@@ -29,10 +32,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     api = commands.add_parser(
         "api",
-        help="serve the AWS API (S3, SageMaker, SageMaker Runtime, STS, IAM) over this home on 127.0.0.1",
-        description="Serve S3, SageMaker, SageMaker Runtime, STS and IAM on 127.0.0.1 over the home's store, "
-        "registry, executions and endpoints. Set AWS_ENDPOINT_URL=http://127.0.0.1:PORT for boto3, the AWS CLI "
-        "and the SageMaker SDK.",
+        help="serve the AWS API (S3, SageMaker, STS, CloudFormation, Lambda, SQS, ...) over this home on 127.0.0.1",
+        description="Serve S3, SageMaker, SageMaker Runtime, STS, IAM, CloudFormation, CloudWatch alarms, Lambda and "
+        "SQS on 127.0.0.1 over the home's store, registry, executions, endpoints, stacks, functions and queues. Set "
+        "AWS_ENDPOINT_URL=http://127.0.0.1:PORT for boto3, the AWS CLI and the SageMaker SDK.",
     )
     api.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     api.add_argument(
@@ -40,6 +43,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=_role_name,
         help=f"the execution role STS says the caller has assumed (default {EXECUTION_ROLE_NAME})",
     )
+    # A run of the home that starts the API for its own duration binds the port itself and hands it over.
+    api.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     api.set_defaults(handler=run)
 
 
@@ -63,17 +68,29 @@ def run(ctx: Context) -> int:
 
     from showcase.api import Identity, create_app
     from showcase.api.state import DEFAULT_ROLE_NAME
+    from showcase.local.processes import awsapi
 
     args, settings = ctx.args, ctx.settings
+    serving = awsapi.find(settings.home, besides=os.getpid())
+    if serving is not None:  # one API per home: jobs and clients find it in the home
+        raise UsageError(f"an API already serves {settings.home} on {serving}; use it (AWS_ENDPOINT_URL={serving})")
     app = create_app(settings, Identity(settings.account, args.role_name or DEFAULT_ROLE_NAME))
-    listener = bind(HOST, args.port)
-    port = listener.getsockname()[1]
-    ctx.out.document({"Url": f"http://{HOST}:{port}", "Home": settings.home})
-    ctx.out.line(f"AWS API on http://{HOST}:{port} over {settings.home}; export AWS_ENDPOINT_URL=http://{HOST}:{port}")
+    listener = socket.socket(fileno=args.listen_fd) if args.listen_fd is not None else bind(HOST, args.port)
+    url = f"http://{HOST}:{listener.getsockname()[1]}"
+    ctx.out.document({"Url": url, "Home": settings.home})
+    ctx.out.line(f"AWS API on {url} over {settings.home}; export AWS_ENDPOINT_URL={url}")
     sys.stdout.flush()
     config = uvicorn.Config(app, http="httptools", log_level="warning", access_log=False, lifespan="on")
-    uvicorn.Server(config).run(sockets=[listener])
+    # uvicorn raises the SIGTERM it stopped on again once it has shut down: it ends the process here, after the
+    # file that names this API is gone.
+    signal.signal(signal.SIGTERM, _terminated)
+    with awsapi.announce(settings.home, url):  # the runs of this home, and their jobs, use this API
+        uvicorn.Server(config).run(sockets=[listener])
     return 0
+
+
+def _terminated(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def bind(host: str, port: int) -> socket.socket:

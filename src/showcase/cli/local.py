@@ -32,6 +32,7 @@ from showcase.cli.common import (
     step_name_flag,
 )
 from showcase.cli.documents import execution_document, summary_document
+from showcase.cli.lambdas import add_lambda_flags, mapped_functions
 from showcase.cli.output import Output, Status
 from showcase.cli.signals import SignalStop
 from showcase.errors import NoSuchResource, ShowcaseError, UsageError
@@ -55,6 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="put a local file (or a directory, under the key as a prefix) into the object store before the run "
         "(repeatable); objects the definition reads and the store lacks are all named before anything runs",
     )  # fmt: skip
+    add_lambda_flags(start)
     start.set_defaults(handler=_start)
 
     commands.add_parser("list", help="the executions under the home, newest first").set_defaults(handler=_list)
@@ -102,7 +104,8 @@ def _start(ctx: Context) -> int:
     store = ObjectStore(settings.store_root)
     for local, uri in args.upload:
         put_local(store, local, uri, flag="--upload")
-    record, stop = run(definition, name, parameters, {}, settings)
+    mapped = mapped_functions(args.lambdas, args.lambda_file, settings)
+    record, stop = run(definition, name, parameters, mapped, settings)
     return show_outcome(ctx.out, record, settings, stop=stop)
 
 

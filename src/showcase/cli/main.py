@@ -24,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from showcase.cli import api, dashboard, endpoint, local, monitor, registry, run_pipeline
+from showcase.cli import api, callback, dashboard, endpoint, local, monitor, registry, run_pipeline
 from showcase.cli.common import (
     ArgumentParser,
     Context,
@@ -38,6 +38,7 @@ PROG = "showcase"
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     run_pipeline.register,  # run
     local.register,  # start, list, describe, logs, retry, store
+    callback.register,  # callback
     registry.register,  # registry ...
     endpoint.register,  # endpoint ...
     monitor.register,  # monitor ...

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from showcase.callbacks import Callbacks
 from showcase.cli.output import stderr_console
 from showcase.local import Event, trial_logs
 from showcase.local.jobs import job_name
@@ -85,6 +86,9 @@ class StepDetails:
             return self.trials(execution_id, step_name)
         if step_type in JOB_STEPS:
             return f"job {job_name(execution_id, step_name)}"
+        if step_type == "Callback":
+            waiting = Callbacks(self.settings.home).waiting_on(execution_id, step_name)
+            return f"waiting: showcase callback {waiting['CallbackToken']} --success ..." if waiting else ""
         return ""
 
     def trials(self, execution_id: str, step_name: str) -> str:

@@ -34,6 +34,7 @@ from showcase.cli.common import (
     run_cli,
     tags_flag,
 )
+from showcase.cli.lambdas import add_lambda_flags, mapped_functions
 from showcase.cli.local import add_parameter_flag
 from showcase.cli.output import Output
 from showcase.cli.report import StepChanges, print_execution
@@ -139,6 +140,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_kwargs(run, '{"tune": true}')
     add_parameter_flag(run)
     _add_local_build_flags(run)
+    add_lambda_flags(run)
     run.set_defaults(handler=_run_command)
 
 
@@ -195,7 +197,8 @@ def _local(args: Any, out: Output) -> int:
     parameters = local_paths(check_overrides(definition, args.parameter), definition)
     if args.print_definition or args.log_level == "DEBUG":
         print(json.dumps(definition, indent=2), file=sys.stderr, flush=True)
-    record, stop = run(definition, built.pipeline_name, parameters, built.uploads, config)
+    mapped = mapped_functions(getattr(args, "lambdas", []), getattr(args, "lambda_file", None), config)
+    record, stop = run(definition, built.pipeline_name, parameters, {**built.uploads, **mapped}, config)
     return show_outcome(out, record, config, _registrations(record, config), stop=stop)
 
 

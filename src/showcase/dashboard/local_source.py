@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from showcase import local
+from showcase.callbacks import Callbacks
 from showcase.dashboard.local_endpoints import LocalEndpoints
 from showcase.dashboard.source import (
     Conflict,
@@ -89,6 +90,15 @@ class LocalSource:
             raise NotFound(f"execution {execution_id} has no step {step_name!r}")
         path = self._records.log_path(execution_id, step_name)
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+    def waiting_callback(self, execution_id: str, step_name: str) -> dict[str, Any] | None:
+        return Callbacks(self.settings.home).waiting_on(execution_id, step_name)
+
+    def complete_callback(self, execution_id: str, step: str, outputs: dict[str, str], failure: str | None) -> None:
+        try:
+            Callbacks(self.settings.home).complete_step(execution_id, step, outputs, failure)
+        except ShowcaseError as exc:
+            raise Conflict(str(exc)) from exc
 
     def retry(self, execution_id: str) -> None:
         record = self._record(execution_id)

@@ -120,7 +120,24 @@ async def step(request: Request) -> Response:
     record = next((s for s in found.steps if s.name == name), None) or next(
         job for s in found.steps for job in s.jobs if job.name == name
     )
-    return _page(request, "step.html", title=f"{name} · {execution_id}", execution=found, step=record, log=log)
+    callback = _source(request).waiting_callback(execution_id, name)
+    return _page(
+        request, "step.html", title=f"{name} · {execution_id}", execution=found, step=record, log=log,
+        callback=callback,
+    )  # fmt: skip
+
+
+async def complete_callback(request: Request) -> Response:
+    """The form of a waiting Callback step: Complete (with its declared outputs' values) or Fail (with a reason)."""
+    execution_id, name = request.path_params["execution_id"], request.path_params["step"]
+    form = await request.form()
+    outcome = str(form.get("outcome", ""))
+    if outcome not in ("success", "failure"):
+        raise DashboardError(f"outcome must be success or failure, got {outcome!r}")
+    outputs = {str(key).removeprefix("output:"): str(value) for key, value in form.items() if key.startswith("output:")}
+    failure = str(form.get("reason", "")).strip() if outcome == "failure" else None
+    _source(request).complete_callback(execution_id, name, outputs, failure)
+    return RedirectResponse(f"/executions/{execution_id}/steps/{name}", status_code=303)
 
 
 async def retry(request: Request) -> Response:
@@ -274,6 +291,7 @@ def routes() -> list[Route]:
         Route("/api/executions/{execution_id}", execution_api),
         Route("/executions/{execution_id}/steps/{step}", step),
         Route("/executions/{execution_id}/retry", retry, methods=["POST"]),
+        Route("/executions/{execution_id}/steps/{step}/callback", complete_callback, methods=["POST"]),
         Route("/models", models),
         Route("/models/compare", compare),
         Route("/models/{group}/{version}", package),

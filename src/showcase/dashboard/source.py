@@ -263,6 +263,16 @@ class Source(Protocol):
         """Start re-running a Failed execution; return at once (pages poll for progress)."""
         ...
 
+    def waiting_callback(self, execution_id: str, step_name: str) -> dict[str, Any] | None:
+        """The token record of a Callback step that waits (``CallbackToken``, ``OutputParameters``: the names it
+        declares); None when the step waits on none."""
+        ...
+
+    def complete_callback(self, execution_id: str, step: str, outputs: dict[str, str], failure: str | None) -> None:
+        """SendPipelineExecutionStepSuccess with ``outputs``, or SendPipelineExecutionStepFailure with ``failure``;
+        Conflict when the step waits on no token."""
+        ...
+
     def groups(self) -> list[Group]: ...
 
     def packages(self, group: str) -> list[Package]:

@@ -34,6 +34,7 @@ from typing import Any
 
 from showcase.local.engine import Engine, Event, OnEvent, StopRequest
 from showcase.local.processes import container
+from showcase.local.processes.awsapi import ApiForRun
 from showcase.local.records import ExecutionRecord, ExecutionStore, StepRecord
 from showcase.local.steps import STEP_TYPES
 from showcase.names import PIPELINE_NAME
@@ -67,11 +68,17 @@ def run_definition(
 ) -> ExecutionRecord:
     """Check ``definition`` and ``pipeline_name``, put ``uploads`` in the object store, run, return the record."""
     PIPELINE_NAME.check("pipeline name", pipeline_name)  # a UsageError: the name is part of the execution's ARN
-    engine = _engine(settings, on_event, stop)
-    for uri, data in (uploads or {}).items():
-        if not (engine.store.exists(uri) and engine.store.get_bytes(uri) == data):  # unchanged: keep its digest
-            engine.store.put_bytes(uri, data)
-    return engine.start(definition, pipeline_name=pipeline_name, parameters=parameters or {})
+    api = ApiForRun(settings.home, settings.region)
+    if _has_job_process(definition.get("Steps")):
+        api.start()  # in the background: it listens by the time the first job has been staged
+    try:
+        engine = _engine(settings, on_event, stop, api)
+        for uri, data in (uploads or {}).items():
+            if not (engine.store.exists(uri) and engine.store.get_bytes(uri) == data):  # unchanged: keep its digest
+                engine.store.put_bytes(uri, data)
+        return engine.start(definition, pipeline_name=pipeline_name, parameters=parameters or {})
+    finally:
+        api.close()
 
 
 def retry_execution(
@@ -83,7 +90,11 @@ def retry_execution(
 ) -> ExecutionRecord:
     """Re-run a Failed or Stopped execution from the steps that did not succeed, reusing the properties of those
     that did."""
-    return _engine(settings, on_event, stop).retry(execution_id)
+    api = ApiForRun(settings.home, settings.region)  # started when a job first needs it
+    try:
+        return _engine(settings, on_event, stop, api).retry(execution_id)
+    finally:
+        api.close()
 
 
 def list_executions(settings: Settings) -> list[ExecutionRecord]:
@@ -101,7 +112,25 @@ def trial_logs(execution_id: str, step_name: str, settings: Settings) -> list[Pa
     return ExecutionStore(settings.executions_root).trial_logs(execution_id, step_name)
 
 
-def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | None = None) -> Engine:
+def _has_job_process(steps: object) -> bool:
+    """Whether a job process may run: a step whose type runs one, here or in a Condition's branches."""
+    if not isinstance(steps, list):
+        return False
+    for step in steps:
+        if not isinstance(step, dict):
+            continue
+        declared = STEP_TYPES.get(str(step.get("Type")))
+        arguments = step.get("Arguments")
+        if not isinstance(arguments, dict):
+            arguments = {}
+        if (declared is not None and declared.job_process) or any(
+            _has_job_process(arguments.get(branch)) for branch in ("IfSteps", "ElseSteps")
+        ):
+            return True
+    return False
+
+
+def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | None, api: ApiForRun) -> Engine:
     store = ObjectStore(settings.store_root)
     # What runners and writers killed in earlier runs left behind.
     store.sweep_stale_temp_files()
@@ -114,4 +143,5 @@ def _engine(settings: Settings, on_event: OnEvent | None, stop: StopRequest | No
         registry=Registry.from_settings(settings),
         on_event=on_event,
         stop=stop,
+        aws_environment=api.environment,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
@@ -93,6 +93,11 @@ class JobContext:
     """Set by another thread to stop the job as StopTrainingJob does (a tuning job's early stopping, a stop of
     the execution): its process gets SIGTERM, then SIGKILL, and the executor raises ``JobStopped``. The engine
     gives every step a ``JobStop``, whose ``hurry`` cuts the grace short."""
+    home: Path | None = None
+    """The home the execution runs in (a Callback step keeps its token and reads its queue there)."""
+    aws_environment: Callable[[], Mapping[str, str]] = dict
+    """The AWS settings a job's process gets (``AWS_ENDPOINT_URL`` of the local API over the home, fixed
+    credentials, the region: ``processes.awsapi``); the first call may wait for the API to listen."""
 
     def __post_init__(self) -> None:
         if not self.job_name:

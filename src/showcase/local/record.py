@@ -17,7 +17,7 @@ from typing import Any
 from showcase.clock import now, timestamp
 from showcase.processes import process_started
 from showcase.reporting import ExecutionReport, StepReport, duration
-from showcase.settings import DEFAULT_ACCOUNT
+from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
 from showcase.statuses import DONE, ExecutionStatus, StepStatus
 
 ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -207,8 +207,11 @@ def _decode(cls: type, data: dict[str, Any], status: type[StepStatus | Execution
     return out
 
 
-def execution_arn(pipeline_name: str, execution_id: str) -> str:
-    return f"arn:aws:sagemaker:local:{DEFAULT_ACCOUNT}:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
+def execution_arn(
+    pipeline_name: str, execution_id: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
+) -> str:
+    """As SageMaker writes it: the region and account the execution runs in (the home's settings)."""
+    return f"arn:aws:sagemaker:{region}:{account}:pipeline/{pipeline_name.lower()}/execution/{execution_id}"
 
 
 def _trial_report(summary: dict[str, Any]) -> StepReport:

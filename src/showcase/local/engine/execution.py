@@ -63,8 +63,10 @@ class Engine:
         on_event: OnEvent | None = None,
         sleep: Callable[[float], None] = time.sleep,
         stop: StopRequest | None = None,
+        aws_environment: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.settings = settings
+        self.aws_environment = aws_environment
         self.step_types = dict(step_types)
         self.store = store
         self.registry = registry
@@ -92,7 +94,11 @@ class Engine:
             )
         execution_id = new_execution_id()
         lock = self.records.hold(execution_id)
-        record = ExecutionRecord(execution_id, execution_arn(pipeline_name, execution_id), pipeline_name)
+        record = ExecutionRecord(
+            execution_id,
+            execution_arn(pipeline_name, execution_id, self.settings.region, self.settings.account),
+            pipeline_name,
+        )
         record.parameters = values
         record.steps = [StepRecord(step.name, step.type) for step in parsed.steps.values()]
         try:
@@ -232,6 +238,8 @@ class Engine:
                 upstream=lambda: self._upstream(parsed, record, name),
                 digests=self.digests,
                 stop=stop,
+                home=self.settings.home,
+                aws_environment=self.aws_environment,
             )
             return run_step(run)
 

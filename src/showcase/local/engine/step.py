@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -46,6 +46,10 @@ class StepRun:
     """Remembered file digests for cache keys (None: every input is read)."""
     stop: threading.Event | None = None
     """Set when the execution is being stopped: the step's job is stopped (``JobContext.stop``)."""
+    home: Path | None = None
+    """The execution's home (``JobContext.home``)."""
+    aws_environment: Callable[[], Mapping[str, str]] = dict
+    """What a job's process gets to reach the local AWS API (``JobContext.aws_environment``)."""
 
 
 def run_step(run: StepRun) -> Outcome:
@@ -101,6 +105,7 @@ def _attempts(run: StepRun, executor: Executor, arguments: dict[str, Any], key: 
         context = JobContext(
             run.pipeline_name, run.execution_id, run.spec.name, run.spec.type, arguments,
             work_dir, run.log, run.store, run.registry, run.parameters, upstream, stop=run.stop,
+            aws_environment=run.aws_environment, home=run.home,
             job_name=job_name(run.execution_id, run.spec.name, run.spec.step_type.job_name_length),
         )  # fmt: skip
         try:

@@ -21,6 +21,10 @@ the image's container does, and its data is never held by the runner:
   (and, for a model check, the model's archive in ``processing/model``); it writes ``analysis.json``,
   ``report.ipynb`` and ``explanations_shap/out.csv`` to ``processing/output``.
 
+A Lambda function's handler (``lambda_runtime``) also runs inside a job process, but as a file of its own in a bare
+interpreter (``lambda_runtime.command``), not through ``main``: it needs nothing pre-imported, and the handler's
+imports are its own.
+
 A failure is written as the container writes it (``job.failed``): ``output/failure`` for a training job
 (``ClientError: ...`` for data or hyperparameters the algorithm rejects, ``AlgorithmError: ...`` for anything else),
 ``output/message`` for a processing job, and the job exits 1: the runner makes it the step's FailureReason.

@@ -13,6 +13,13 @@ GUARD = guard.__file__
 """Run as a file by the host's interpreter, isolated (``-I``) and without site-packages (``-S``): it needs only
 the standard library, so its start costs no more than a bare interpreter's."""
 _SECRET_PREFIXES = ("AWS_",)
+NO_AWS_CONFIG = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+"""What keeps the host's ``~/.aws`` (profiles, credentials, SSO caches) and an instance's metadata service from
+a job's AWS SDKs and CLI: they look there when the environment names no credentials."""
 
 
 def guarded(command: Sequence[str], view: Mapping[str, str] | None = None) -> list[str]:
@@ -28,8 +35,10 @@ def guarded(command: Sequence[str], view: Mapping[str, str] | None = None) -> li
 
 
 def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The host environment minus AWS settings and credentials (a local job must not reach AWS), plus ``extra``."""
+    """The host environment minus AWS settings and credentials, with ``~/.aws`` out of reach (a local job must not
+    reach AWS), plus ``extra`` (the local API's endpoint and fixed credentials: ``awsapi.job_environment``)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(_SECRET_PREFIXES)}
+    env.update(NO_AWS_CONFIG)
     env.update(extra)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

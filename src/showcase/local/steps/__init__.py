@@ -9,9 +9,11 @@ names a step type. ``docs/architecture.md`` has the recipe for a new one.
 from __future__ import annotations
 
 from showcase.local.steps import (
+    callback,
     clarify_check,
     condition,
     fail,
+    lambda_step,
     model,
     processing,
     quality_check,
@@ -34,11 +36,19 @@ STEP_TYPES: dict[str, StepType] = {
         quality_check.STEP,
         condition.STEP,
         fail.STEP,
-        refused("Lambda", "it invokes an AWS Lambda function", "Lambda"),
-        refused("Callback", "it waits for an external SQS callback", "Callback"),
+        lambda_step.STEP,
+        callback.STEP,
         refused("EMR", "it runs on an Amazon EMR cluster", "EMR"),
         clarify_check.STEP,
         refused("AutoML", "it runs an Autopilot job", "AutoMLJob"),
+        refused("EMRServerless", "it runs a job on an Amazon EMR Serverless application", "EMRServerless"),
+        refused("EndpointConfig", "it creates a SageMaker endpoint configuration", "EndpointConfig"),
+        refused("Endpoint", "it creates or updates a SageMaker endpoint", "Endpoint"),
+        refused("InferenceComponent", "it creates a SageMaker inference component", "InferenceComponent"),
+        refused("Lineage", "it writes SageMaker ML Lineage entities, which the runtime does not keep", "Lineage"),
+        refused("Job", "it runs a job through SageMaker's generic CreateJob API", "Job"),
+        refused("Cleanup", "it deletes SageMaker resources the run made", "Cleanup"),
+        refused("ForEach", "it runs its steps once per item of a list, and the engine does not loop", "ForEach"),
     )
 }
 

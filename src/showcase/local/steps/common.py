@@ -9,6 +9,7 @@ channel ``/opt/ml/input/data/train`` becomes ``<work_dir>/input/data/train``; th
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Callable
@@ -24,13 +25,16 @@ from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.local.processes.guard import SETUP_FAILED
 from showcase.local.processes.subprocesses import Finished, run_logged
 from showcase.names import shown
-from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION
+from showcase.settings import DEFAULT_ACCOUNT, DEFAULT_REGION, execution_role_arn
 from showcase.store import StoreError
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 PROCESSING_ROOT = "/opt/ml/processing"
 MAX_LOCAL_PATH = 256
 """botocore shape ProcessingLocalPath's limit."""
+RESOURCE_METADATA = "/opt/ml/metadata/resource-metadata.json"
+RESOURCE_KINDS = {"ProcessingJob": "processing-job", "TrainingJob": "training-job"}
+"""A job's kind -> the resource type in its ARN."""
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
 
@@ -140,7 +144,9 @@ def run_job_process(
     """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
 
     ``kind`` is ``ProcessingJob`` or ``TrainingJob``; ``env`` is added to the host environment (less AWS_*),
-    after the step's own ``Environment``; ``StoppingCondition.MaxRuntimeInSeconds`` bounds the run.
+    after the step's own ``Environment`` and the local API's settings (``context.aws_environment``);
+    ``StoppingCondition.MaxRuntimeInSeconds`` bounds the run. The job finds its name, ARN and role in
+    ``/opt/ml/metadata/resource-metadata.json`` (``write_resource_metadata``).
     ``in_view``: the job sees its ``work_dir`` as ``/opt/ml`` (``container``). A failed job's reason is what
     it wrote to ``/opt/ml/output/failure`` (training) or ``/opt/ml/output/message`` (processing), as on
     SageMaker; else the last line it wrote to stderr. ``on_line`` sees each line the job writes as it writes it;
@@ -153,10 +159,12 @@ def run_job_process(
     )
     context.log.flush()
     stopping = arguments.get("StoppingCondition") or {}
+    write_resource_metadata(context, kind, name)
+    aws = context.aws_environment()  # the local API's endpoint, fixed credentials, the region: over the step's own
     with container.job_tools() as tools, container.prepared(context.work_dir) as view:
         finished = run_logged(
             command,
-            env=clean_environment({**tools, **job_env, **env}),
+            env=clean_environment({**tools, **job_env, **aws, **env}),
             cwd=cwd,
             log=context.log,
             timeout_s=stopping.get("MaxRuntimeInSeconds"),
@@ -166,6 +174,21 @@ def run_job_process(
         )
     if finished.returncode != 0 or finished.stopped or finished.timed_out:
         raise _ended_badly(context, kind, name, finished, in_view)
+
+
+def write_resource_metadata(context: JobContext, kind: str, name: str) -> None:
+    """``/opt/ml/metadata/resource-metadata.json``, as a SageMaker job finds it: the SageMaker SDK's
+    ``get_execution_role()`` reads the job's role there (``ExecutionRoleArn``) and makes no AWS call."""
+    account = getattr(context.registry, "account", DEFAULT_ACCOUNT)
+    role = context.arguments.get("RoleArn")
+    document = {
+        "ResourceName": name,
+        "ResourceArn": job_arn(context, RESOURCE_KINDS[kind], name),
+        "ExecutionRoleArn": role if isinstance(role, str) and role else execution_role_arn(account),
+    }
+    path = host_path(context.work_dir, RESOURCE_METADATA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document), encoding="utf-8")
 
 
 def _ended_badly(

@@ -30,7 +30,7 @@ from showcase.local.images.hyperparameters import HyperparameterError, validate,
 from showcase.local.images.xgboost_job import FinalMetrics
 from showcase.local.jobs import JobContext
 from showcase.local.processes.container import CONTAINER_ROOT
-from showcase.local.steps import user_code
+from showcase.local.steps import remote_function, user_code
 from showcase.local.steps.common import (
     Trained,
     fail,
@@ -107,7 +107,29 @@ def _run_algorithm(context: JobContext, name: str) -> Trained:
     return Trained(hyperparameters=hyperparameters, archives=user_code.archives(context), metrics=final.values)
 
 
+NOTEBOOK_JOB_ENTRYPOINT = ["amazon_sagemaker_scheduler"]
+"""What ``NotebookJobStep`` (a Training step) runs: the scheduler in SageMaker Distribution's image."""
+
+
+def _is_notebook_job(arguments: dict[str, Any]) -> bool:
+    return arguments["AlgorithmSpecification"].get("ContainerEntrypoint") == NOTEBOOK_JOB_ENTRYPOINT
+
+
+def _notebook_job_problems(arguments: dict[str, Any]) -> list[str]:
+    return [
+        "a NotebookJobStep runs a notebook with SageMaker's headless execution scheduler (amazon_sagemaker_scheduler "
+        "in the SageMaker Distribution image), which the local runtime does not have; run the notebook's code as a "
+        "@step function or a processing script"
+    ]
+
+
+def _never(context: JobContext, name: str) -> Trained:
+    raise fail(context, "; ".join(_notebook_job_problems(context.arguments)))
+
+
 SHAPES: tuple[Shape, ...] = (
+    Shape("notebook job", _is_notebook_job, _notebook_job_problems, _never),
+    Shape("@step function", remote_function.applies, remote_function.problems, remote_function.run),
     Shape("container entrypoint", user_code.has_entrypoint, user_code.entrypoint_problems, user_code.run_entrypoint),
     Shape("script mode", user_code.is_script_mode, user_code.script_mode_problems, user_code.run_script_mode),
     Shape("built-in algorithm", lambda arguments: True, _algorithm_problems, _run_algorithm),

@@ -202,7 +202,7 @@ def run_script_mode(context: JobContext, name: str) -> Trained:
             f"ClientError: {PROGRAM} {program!r} is not in the source at {submit} "
             f"(its Python files: {', '.join(present) or 'none'})",
         )
-    _check_requirements(context, code_dir / "requirements.txt", f"{CODE_DIR}/requirements.txt")
+    check_requirements(context, code_dir / "requirements.txt", f"{CODE_DIR}/requirements.txt")
     hyperparameters = user_hyperparameters(raw)
     arguments = command_line_arguments(hyperparameters)
     in_view = job_view(context)
@@ -232,7 +232,7 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
         driver = host_path(context.work_dir, driver_path)
         found = requirements.v3_requirements_file(driver, context.work_dir) if driver.is_file() else None
         if found is not None:
-            _check_requirements(context, found, f"{CONTAINER_ROOT}/{found.relative_to(context.work_dir).as_posix()}")
+            check_requirements(context, found, f"{CONTAINER_ROOT}/{found.relative_to(context.work_dir).as_posix()}")
     in_view = job_view(context)
     program = str(words[0])
     command = [sys.executable if PYTHON_PROGRAM.match(PurePosixPath(program).name) else program]
@@ -252,7 +252,7 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
     return Trained(hyperparameters=raw, archives=archives(context))
 
 
-def _check_requirements(context: JobContext, path: Path, shown: str) -> None:
+def check_requirements(context: JobContext, path: Path, shown: str) -> None:
     """Refuse the job when its requirements file asks for what this environment lacks (see ``requirements``)."""
     if not path.is_file():
         return
