@@ -33,7 +33,7 @@ PROCESSING_ROOT = "/opt/ml/processing"
 MAX_LOCAL_PATH = 256
 """botocore shape ProcessingLocalPath's limit."""
 RESOURCE_METADATA = "/opt/ml/metadata/resource-metadata.json"
-RESOURCE_KINDS = {"ProcessingJob": "processing-job", "TrainingJob": "training-job"}
+RESOURCE_KINDS = {"ProcessingJob": "processing-job", "TrainingJob": "training-job", "TransformJob": "transform-job"}
 """A job's kind -> the resource type in its ARN."""
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
@@ -143,8 +143,8 @@ def run_job_process(
 ) -> None:
     """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
 
-    ``kind`` is ``ProcessingJob`` or ``TrainingJob``; ``env`` is added to the host environment (less AWS_*),
-    after the step's own ``Environment`` and the local API's settings (``context.aws_environment``);
+    ``kind`` is ``ProcessingJob``, ``TrainingJob`` or ``TransformJob``; ``env`` is added to the host environment
+    (less AWS_*), after the step's own ``Environment`` and the local API's settings (``context.aws_environment``);
     ``StoppingCondition.MaxRuntimeInSeconds`` bounds the run. The job finds its name, ARN and role in
     ``/opt/ml/metadata/resource-metadata.json`` (``write_resource_metadata``).
     ``in_view``: the job sees its ``work_dir`` as ``/opt/ml`` (``container``). A failed job's reason is what
