@@ -29,6 +29,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, abalone_path: Path) -> Path:
     home = tmp_path_factory.mktemp("inference-pipeline-e2e")
     result = run_local(home, "-n", "showcase.pipeline", "-k", '{"inference_pipeline": true}', data=abalone_path)
     assert result.returncode == 0, result.stdout + result.stderr
+    (home / "run.out").write_text(result.stdout)
     return home
 
 
@@ -46,6 +47,7 @@ def test_the_registered_package_is_the_preprocessing_container_then_xgboost(home
     assert "/sagemaker-scikit-learn:" in first["Image"] and "/sagemaker-xgboost:" in second["Image"]
     assert first["ModelDataUrl"].endswith("/data/preprocessing_model/model.tar.gz")
     assert first["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert f"  model: {second['ModelDataUrl']}\n" in (home / "run.out").read_text()  # the XGBoost model, last
 
 
 def _test_split(home: Path, package: dict[str, Any]) -> list[str]:
