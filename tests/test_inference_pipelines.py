@@ -225,3 +225,28 @@ def test_a_real_server_runs_the_users_script_in_its_workers_and_answers_boto3(ho
         )
         assert response["Body"].read() == reference[2]
         assert response["InvokedProductionVariant"] == "AllTraffic"
+
+
+def test_a_shadow_inference_pipeline_gets_the_raw_request_through_its_own_containers(home: Path) -> None:
+    """The shadow variant's copy of the request is the client's raw body, run through the shadow's own containers."""
+    import json
+
+    rows = raw_rows(4, seed=6)
+    shifted = register(home, train_booster(offset=5.0), group="Shifted")
+    shifted_url = Registry(home / "registry.sqlite").describe_model_package(ModelPackageName=shifted)
+    paths = deploy(home, shifted)
+    reference = invoke(EndpointApp.from_home(paths, ObjectStore(home / "store")), encoded(fitted(), rows))
+    primary = register_pipeline(home, containers(home))
+    shadow_containers = [containers(home)[0], shifted_url["InferenceSpecification"]["Containers"][0]]
+    paths = deploy(
+        home, primary, ShadowModelPackageName=register_pipeline(home, shadow_containers),
+        EnableDataCapture="true", SamplingPercentage="100",
+    )  # fmt: skip
+    app = EndpointApp.from_home(paths, ObjectStore(home / "store"))
+    answer = invoke(app, "\n".join(rows), content_type="text/csv", accept="text/csv")
+    app.close()
+    assert answer[0] == 200 and answer[2] != reference[2]
+    root = home / "store" / "showcase-local" / "datacapture" / "test-endpoint" / "Shadow"
+    (record,) = [json.loads(line) for f in root.rglob("*.jsonl") for line in f.read_text().splitlines()]
+    assert record["captureData"]["endpointInput"]["data"] == "\n".join(rows)
+    assert record["captureData"]["endpointOutput"]["data"] == reference[2].decode()
