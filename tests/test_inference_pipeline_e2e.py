@@ -48,6 +48,9 @@ def test_the_registered_package_is_the_preprocessing_container_then_xgboost(home
     assert first["ModelDataUrl"].endswith("/data/preprocessing_model/model.tar.gz")
     assert first["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert f"  model: {second['ModelDataUrl']}\n" in (home / "run.out").read_text()  # the XGBoost model, last
+    from showcase.dashboard.local_source import LocalSource
+
+    assert LocalSource(load(home)).package(GROUP, 1).model_data_url == second["ModelDataUrl"]
 
 
 def _test_split(home: Path, package: dict[str, Any]) -> list[str]:
