@@ -59,3 +59,50 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dic
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     yield {**os.environ, **env}
+
+
+def _ancestors() -> set[int]:
+    """This process and those it runs under (a wrapper's command line may name the suite's directory)."""
+    found, pid = set(), os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
+def _left_running(base: Path) -> list[str]:
+    """Processes other than this one whose command line names a path under ``base``: what a test left running."""
+    found, mine = [], _ancestors()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = " ".join(word.decode(errors="replace") for word in words if word)
+        if str(base) in text:
+            found.append(f"{entry.name}: {text[:200]}")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Nothing a test starts outlives the suite: a server, runner or job still running under the suite's
+    temporary directory once every test is done (and given 10 s to end) fails the run, naming it."""
+    import time
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or not Path("/proc").is_dir():
+        return
+    base = factory.getbasetemp()
+    deadline = time.monotonic() + 10.0
+    while (left := _left_running(base)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("processes the tests left running:\n  " + "\n  ".join(left), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

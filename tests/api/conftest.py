@@ -81,14 +81,27 @@ def _wait_until_answering(url: str) -> None:
 
 
 def stop_api(api: Api) -> str:
-    """SIGTERM, a bounded wait; what it wrote on stderr."""
+    """SIGTERM, a bounded wait; what it wrote on stderr. The endpoints it created outlive it, as on SageMaker:
+    each one still serving is stopped as a user would stop it (``showcase endpoint stop``), so none is left."""
     api.process.send_signal(signal.SIGTERM)
     try:
         _, stderr = api.process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         api.process.kill()
         _, stderr = api.process.communicate()
+    stop_endpoints(api.home)
     return stderr
+
+
+def stop_endpoints(home: Path) -> None:
+    """Stop every endpoint still serving under ``home``."""
+    from showcase.serving.deployment import EndpointPaths, read_server_info
+
+    for directory in sorted((home / "endpoints").glob("*")):
+        if read_server_info(EndpointPaths(home, directory.name)) is None:
+            continue
+        command = [sys.executable, "-m", "showcase", "--home", str(home), "endpoint", "stop"]
+        subprocess.run([*command, "--endpoint-name", directory.name], capture_output=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,8 @@ MAX_LOCAL_PATH = 256
 """botocore shape ProcessingLocalPath's limit."""
 RESOURCE_METADATA = "/opt/ml/metadata/resource-metadata.json"
 RESOURCE_KINDS = {"ProcessingJob": "processing-job", "TrainingJob": "training-job", "TransformJob": "transform-job"}
-"""A job's kind -> the resource type in its ARN."""
+"""A SageMaker job's kind -> the resource type in its ARN (a Lambda function's process is no SageMaker job: it
+gets no resource metadata)."""
 PYTHON_PROGRAM = re.compile(r"^python(\d+(\.\d+)*)?$")
 """An entrypoint program the host's interpreter stands in for (``python``, ``python3``, ``/usr/bin/python3.12``)."""
 
@@ -143,8 +144,9 @@ def run_job_process(
 ) -> None:
     """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
 
-    ``kind`` is ``ProcessingJob``, ``TrainingJob`` or ``TransformJob``; ``env`` is added to the host environment
-    (less AWS_*), after the step's own ``Environment`` and the local API's settings (``context.aws_environment``);
+    ``kind`` is ``ProcessingJob``, ``TrainingJob``, ``TransformJob`` or ``Lambda``; ``env`` is added to the
+    host environment (less AWS_*), after the step's own ``Environment`` and the local API's settings
+    (``context.aws_environment``);
     ``StoppingCondition.MaxRuntimeInSeconds`` bounds the run. The job finds its name, ARN and role in
     ``/opt/ml/metadata/resource-metadata.json`` (``write_resource_metadata``).
     ``in_view``: the job sees its ``work_dir`` as ``/opt/ml`` (``container``). A failed job's reason is what
@@ -159,7 +161,8 @@ def run_job_process(
     )
     context.log.flush()
     stopping = arguments.get("StoppingCondition") or {}
-    write_resource_metadata(context, kind, name)
+    if kind in RESOURCE_KINDS:
+        write_resource_metadata(context, kind, name)
     aws = context.aws_environment()  # the local API's endpoint, fixed credentials, the region: over the step's own
     with container.job_tools() as tools, container.prepared(context.work_dir) as view:
         finished = run_logged(
