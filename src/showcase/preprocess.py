@@ -3,10 +3,10 @@
 Runs as a SageMaker Processing job on the scikit-learn image, and unchanged in the local runtime. It imports only
 what that image has (numpy, pandas; boto3 for s3:// input); every container path arrives as an argument. It writes
 ``<output-dir>/{train,validation,test}/<split>.csv`` (headerless CSV, the label, rings, first),
-``metadata/preprocessing.json`` (input checksum, row counts, scaler, feature names) and
-``baseline/train_features.csv`` (the train split's features: what the endpoint receives, the data-quality baseline's
-data). A bad input file stops the job with one line naming the row and column at fault.
-"""
+``metadata/preprocessing.json`` (input checksum, row counts, scaler, feature names), ``baseline/train_features.csv``
+(the train split's features: what the endpoint receives, the data-quality baseline's data) and, with
+``--serving-code``, ``preprocessing_model/model.tar.gz`` (``preprocess_serving.py``). A bad input file stops the
+job with one line naming the row and column at fault."""
 
 from __future__ import annotations
 
@@ -361,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-data", required=True, help="s3://, https:// URI or local path of abalone.data")
     parser.add_argument("--seed", type=int, default=42, help="seed of the train/validation/test split")
     parser.add_argument("--output-dir", required=True, help="container directory for the outputs")
+    parser.add_argument("--serving-code", help="directory of preprocess_serving.py: also write its model archive")
     args = parser.parse_args(argv)
     try:
         raw = fetch(args.input_data)
@@ -379,18 +380,16 @@ def main(argv: list[str] | None = None) -> int:
     baseline = {"train": out / "baseline" / "train_features.csv"}
     outputs = [(rows, out / name / f"{name}.csv", baseline.get(name)) for name, rows in parts.items()]
     write_splits(table, outputs, mean, scale, writers=os.cpu_count() or 1)
-    metadata = {
-        "input_data": args.input_data,
-        "input_sha256": input_sha256,
-        "rows": {"total": len(table), **{name: len(rows) for name, rows in parts.items()}},
-        "seed": args.seed,
-        "label": "rings",
-        "features": FEATURES,
-        "mean": dict(zip(NUMERIC, mean.tolist(), strict=True)),
-        "scale": dict(zip(NUMERIC, scale.tolist(), strict=True)),
-    }
+    metadata = {"input_data": args.input_data, "input_sha256": input_sha256,
+                "rows": {"total": len(table), **{name: len(rows) for name, rows in parts.items()}},
+                "seed": args.seed, "label": "rings", "features": FEATURES,
+                "mean": dict(zip(NUMERIC, mean.tolist(), strict=True)),
+                "scale": dict(zip(NUMERIC, scale.tolist(), strict=True))}  # fmt: skip
     (out / "metadata").mkdir(parents=True, exist_ok=True)
     (out / "metadata" / "preprocessing.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    if args.serving_code:  # an inference pipeline's preprocessing container: this encoding, fitted here
+        sys.path.insert(0, args.serving_code)
+        __import__("preprocess_serving").write_model(out / "preprocessing_model", mean, scale)
     print(f"PrepareData: {len(table)} rows -> " + ", ".join(f"{n} {len(r)}" for n, r in parts.items()))
     return 0
 

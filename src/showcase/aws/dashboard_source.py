@@ -204,7 +204,7 @@ class AwsSource:
             metrics=self._json(statistics.get("S3Uri")),
             description=described.get("ModelPackageDescription"),
             approval_description=described.get("ApprovalDescription") or None,
-            model_data_url=containers[0].get("ModelDataUrl"),
+            model_data_url=containers[-1].get("ModelDataUrl"),
             report_uri=metadata.get("EvaluationReport"),
             metadata=metadata,
         )

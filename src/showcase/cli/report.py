@@ -81,6 +81,6 @@ def print_registrations(registrations: Sequence[dict[str, Any]], out: Output | N
         figures = [(name, value) for name in names if (value := regression_metric(metrics, name)) is not None]
         if figures:
             out.line("  test metrics: " + ", ".join(f"{name} {value:.4f}" for name, value in figures))
-        model = package.get("InferenceSpecification", {}).get("Containers", [{}])[0].get("ModelDataUrl")
+        model = package.get("InferenceSpecification", {}).get("Containers", [{}])[-1].get("ModelDataUrl")
         if model:
             out.line(f"  model: {model}")

@@ -225,7 +225,7 @@ def _package(described: dict[str, Any], metrics: Any, lineage: Any) -> Package:
         metrics=metrics if isinstance(metrics, dict) else None,
         description=described.get("ModelPackageDescription"),
         approval_description=described.get("ApprovalDescription") or None,
-        model_data_url=containers[0].get("ModelDataUrl"),
+        model_data_url=containers[-1].get("ModelDataUrl"),
         report_uri=metadata.get("EvaluationReport"),
         metadata=metadata,
         lineage=lineage if isinstance(lineage, dict) else None,

@@ -33,7 +33,7 @@ from .baseline import baseline_step
 from .batch import batch_steps
 from .evaluation import evaluate_step, test_mse
 from .model_quality import model_quality_step
-from .prepare import prepare_step
+from .prepare import prepare_step, preprocessing_model_uri
 from .register import register_step
 from .review import fail_step, review_step
 from .shared import (
@@ -74,12 +74,14 @@ def get_pipeline(
     tuning_max_jobs: int | None = None,
     tuning_max_parallel_jobs: int | None = None,
     model_quality_baseline: bool = False,
+    inference_pipeline: bool = False,
 ) -> Any:
     """Build the pipeline. ``role`` must be a full IAM role ARN (a bare name would need an IAM call).
 
     ``tune=True`` builds the tuned variant, with ``tuning_max_jobs`` trials (default 20), ``tuning_max_parallel_jobs``
     at a time (default 2). Either without ``tune`` is refused: it would change nothing, silently.
     ``model_quality_baseline=True`` adds the model-quality baseline of the test split's predictions.
+    ``inference_pipeline=True`` registers an inference pipeline whose endpoint takes the raw Abalone record.
     """
     given = {"tuning_max_jobs": tuning_max_jobs, "tuning_max_parallel_jobs": tuning_max_parallel_jobs}
     if not tune and any(value is not None for value in given.values()):
@@ -116,6 +118,7 @@ def get_pipeline(
             input_data=input_data,
             tuning=tuning if tune else None,
             model_quality_baseline=model_quality_baseline,
+            inference_pipeline=inference_pipeline,
         )
 
 
@@ -131,13 +134,14 @@ def _build(
     input_data: str,
     tuning: Tuning | None = None,
     model_quality_baseline: bool = False,
+    inference_pipeline: bool = False,
 ) -> Any:
     """The pipeline, built step by step in the order of the diagram above."""
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
     shared = Shared.create(region=region, role=role, default_bucket=default_bucket, base_job_prefix=base_job_prefix)
     params = Parameters.create(input_data)
-    prepare = prepare_step(shared, params)
+    prepare = prepare_step(shared, params, inference_pipeline=inference_pipeline)
     baseline = baseline_step(shared, params, prepare, model_package_group_name=model_package_group_name)
     if tuning is None:
         train = train_step(shared, params, prepare)
@@ -162,6 +166,7 @@ def _build(
         model_package_group_name=model_package_group_name,
         pipeline_name=pipeline_name,
         model_quality=batch[-1] if model_quality_baseline else None,
+        preprocessing_model=preprocessing_model_uri(prepare) if inference_pipeline else None,
     )
     mse = test_mse(evaluate, evaluation)
     review = review_step(

@@ -6,6 +6,14 @@ from typing import Any
 
 from .shared import Parameters, Shared
 
+PREPROCESSING_ENVIRONMENT = {
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+}
+"""The preprocessing container's environment: ``preprocess_serving.py`` (as ``code/inference.py`` in its archive),
+answering CSV to the XGBoost container behind it."""
+
 
 def register_step(
     shared: Shared,
@@ -19,10 +27,13 @@ def register_step(
     model_package_group_name: str,
     pipeline_name: str,
     model_quality: Any = None,
+    preprocessing_model: Any = None,
 ) -> Any:
     """4a. Register the model with its test metrics, its evaluation report, the test split (``test_data``, which a
     staging test sends through the endpoint again) and the data-quality baseline (calculated: ModelMetrics; to
-    check traffic against: DriftCheckBaselines); the model quality is ``_model_quality``'s."""
+    check traffic against: DriftCheckBaselines); the model quality is ``_model_quality``'s. With
+    ``preprocessing_model`` (the preprocessing archive's S3 URI) the package is an inference pipeline: the
+    scikit-learn preprocessing container, then XGBoost; its endpoint takes the raw record."""
     from sagemaker.core.drift_check_baselines import DriftCheckBaselines
     from sagemaker.core.model_metrics import ModelMetrics
     from sagemaker.core.workflow.functions import Join
@@ -37,10 +48,7 @@ def register_step(
     metadata = {"ModelName": model_name, "EvaluationReport": report_uri, "TestData": test_data}
     quality_metrics, quality_baselines = _model_quality(model_quality, evaluation_uri)
     builder = ModelBuilder(
-        image_uri=shared.xgboost_image,
-        s3_model_data_url=model_data,
-        role_arn=shared.role,
-        sagemaker_session=shared.session,
+        **_models(shared, model_data, preprocessing_model), role_arn=shared.role, sagemaker_session=shared.session
     )
     return ModelStep(
         name="RegisterModel",
@@ -84,6 +92,24 @@ def _model_quality(check: Any, evaluation_uri: Any) -> tuple[dict[str, Any], dic
         "model_constraints": json_source(quality.BaselineUsedForDriftCheckConstraints),
     }
     return calculated, used
+
+
+def _models(shared: Shared, model_data: Any, preprocessing_model: Any) -> dict[str, Any]:
+    """ModelBuilder's model: the XGBoost model alone, or the preprocessing container's and XGBoost's in sequence."""
+    if preprocessing_model is None:
+        return {"image_uri": shared.xgboost_image, "s3_model_data_url": model_data}
+    from sagemaker.core.resources import Model
+    from sagemaker.core.shapes import ContainerDefinition
+
+    first = ContainerDefinition(
+        image=shared.sklearn_image, model_data_url=preprocessing_model, environment=PREPROCESSING_ENVIRONMENT
+    )
+    second = ContainerDefinition(image=shared.xgboost_image, model_data_url=model_data)
+    models = [
+        Model(model_name="preprocessing", primary_container=first),
+        Model(model_name="xgboost", primary_container=second),
+    ]
+    return {"model": models}
 
 
 def json_source(s3_uri: Any) -> Any:

@@ -58,6 +58,7 @@ from showcase.serving.codec import (
     decode,
     encode,
 )
+from showcase.serving.containers import through
 from showcase.serving.deployment import CaptureConfig, Deployment, EndpointPaths, read_deployment
 from showcase.serving.errors import ModelLoadError, ServingError
 from showcase.serving.metrics import WorkerMetrics
@@ -276,9 +277,10 @@ class EndpointApp:
         if not body:
             return Answer(204, None, b"", variant=route.variant.name)
         try:
-            content_type = content_type_of(headers.get("content-type"))
             accept = accept_of(headers.get("accept"), self.default_accept)
-            output = await self._predict(route, body, content_type, accept)
+            sent, sent_type = await self._through_front(route, body, headers.get("content-type"))
+            content_type = content_type_of(sent_type)
+            output = await self._predict(route, sent, content_type, accept)
         except RequestError as exc:
             served.container_status = exc.status
             raise
@@ -287,8 +289,18 @@ class EndpointApp:
         inference_id = headers.get(INFERENCE_ID)
         self._capture(route.variant.name, request_type, body, response_type, output, inference_id)
         if shadow is not None:
-            served.shadow = lambda: self._shadow(shadow, body, content_type, accept, request_type, inference_id)
+            raw_type = headers.get("content-type")
+            served.shadow = lambda: self._shadow(shadow, body, raw_type, accept, request_type, inference_id)
         return Answer(200, response_type, output, route.model.model_package_arn, route.variant.name)
+
+    async def _through_front(self, route: Route, body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+        """The request as the variant's XGBoost container receives it: through an inference pipeline's containers
+        before it, in sequence, on a worker thread (user code may block); unchanged for a one-container model."""
+        if not route.front:
+            return body, content_type
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, through, route.front, body, content_type or CSV
+        )
 
     async def _predict(self, route: Route, body: bytes, content_type: str, accept: str) -> bytes:
         try:
@@ -306,12 +318,13 @@ class EndpointApp:
             raise RequestError(500, f"the model failed: {type(exc).__name__}: {str(exc)[:200]}") from None
 
     async def _shadow(
-        self, route: Route, body: bytes, content_type: str, accept: str, request_type: str, inference_id: str | None
+        self, route: Route, body: bytes, raw_type: str | None, accept: str, request_type: str, inference_id: str | None
     ) -> None:
         """The shadow variant's answer to a copy of the request: captured and counted, never returned."""
         started = time.perf_counter()
         try:
-            output = await self._predict(route, body, content_type, accept)
+            sent, sent_type = await self._through_front(route, body, raw_type)
+            output = await self._predict(route, sent, content_type_of(sent_type), accept)
         except RequestError as exc:
             status = exc.status
         else:

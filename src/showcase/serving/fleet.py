@@ -35,6 +35,7 @@ from showcase.archives import ArchiveError, extract_model_archive
 from showcase.errors import RegistryError, UsageError
 from showcase.registry import Registry
 from showcase.registry.provenance import unpickle_permission
+from showcase.serving.containers import FrontSpec, check_front_in_own_process, containers_problems, label_of
 from showcase.serving.errors import ModelLoadError
 from showcase.settings import Settings
 from showcase.statuses import ApprovalStatus
@@ -65,6 +66,8 @@ class Variant:
     unpickle: bool = False
     """Whether its workers may unpickle its ``xgboost-model``: decided when it was deployed (this home trained the
     archive, or pickled models are allowed), and checked then in a process of its own."""
+    front: tuple[FrontSpec, ...] = ()
+    """An inference pipeline's containers before the XGBoost one (``containers``), run in sequence in the worker."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,7 +77,11 @@ class Variant:
             "model_dir": self.model_dir,
             "weight": self.weight,
             "unpickle": self.unpickle,
+            **({"front": [spec.to_json() for spec in self.front]} if self.front else {}),
         }
+
+    def front_dirs(self) -> list[str]:
+        return [spec.model_dir for spec in self.front]
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Variant:
@@ -85,6 +92,7 @@ class Variant:
             raw["model_dir"],
             raw["weight"],
             raw.get("unpickle") is True,
+            tuple(FrontSpec.from_json(spec) for spec in raw.get("front") or ()),
         )
 
 
@@ -106,7 +114,7 @@ class Fleet:
         return {variant.name: variant.weight / total for variant in self.variants}
 
     def model_dirs(self) -> set[str]:
-        return {variant.model_dir for variant in self.all_variants()}
+        return {path for variant in self.all_variants() for path in (variant.model_dir, *variant.front_dirs())}
 
     def all_variants(self) -> tuple[Variant, ...]:
         return (*self.variants, self.shadow) if self.shadow else self.variants
@@ -210,25 +218,49 @@ def _prepare_variant(spec: VariantSpec, settings: Settings, models_dir: Path, so
             f"model package {arn} ({field}) is {status}, not Approved; approve it (showcase registry approve "
             f"{arn}{force}, or UpdateModelPackage) and deploy again"
         )
-    container = package["InferenceSpecification"]["Containers"][0]
+    containers = package["InferenceSpecification"]["Containers"]
+    problems = containers_problems(containers, None, f"model package {arn}: ") if len(containers) > 1 else []
+    if problems:
+        raise UsageError("; ".join(problems))
+    container = containers[-1]
     url = container.get("ModelDataUrl")
     if not url:
         raise ModelLoadError(f"model package {arn} has no ModelDataUrl", model_package_arn=arn)
     store = ObjectStore(settings.store_root)
+    group, version = arn.rsplit("/", 2)[-2:]
+    model_dir = models_dir / group / f"{version}-{uuid.uuid4().hex[:8]}"
+    front = tuple(
+        FrontSpec(label_of(raw, index), f"{model_dir}-container-{index + 1}", raw.get("Environment") or {})
+        for index, raw in enumerate(containers[:-1])
+    )
+    try:
+        for raw, front_spec in zip(containers, front, strict=False):
+            extract_archive(_archive(store, arn, str(raw["ModelDataUrl"])), Path(front_spec.model_dir), arn=arn)
+            check_front_in_own_process(front_spec, model_package_arn=arn)
+        archive = _archive(store, arn, url)
+        unpickle = _extract_and_check(archive, model_dir, settings, arn=arn, image=str(container.get("Image", "")))
+    except (ModelLoadError, RegistryError):
+        for path in (str(model_dir), *(front_spec.model_dir for front_spec in front)):
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    return Variant(spec.name, arn, url, str(model_dir), spec.weight, unpickle, front)
+
+
+def _archive(store: ObjectStore, arn: str, url: str) -> Path:
     try:
         archive = store.path_of(url)
     except StoreError as exc:
         raise ModelLoadError(f"{arn}: ModelDataUrl {url}: {exc}", model_package_arn=arn) from exc
     if not archive.is_file():
         raise ModelLoadError(f"{arn}: ModelDataUrl {url} does not exist in the object store", model_package_arn=arn)
-    group, version = arn.rsplit("/", 2)[-2:]
-    model_dir = models_dir / group / f"{version}-{uuid.uuid4().hex[:8]}"
+    return archive
+
+
+def extract_archive(archive: Path, model_dir: Path, *, arn: str) -> None:
     try:
-        unpickle = _extract_and_check(archive, model_dir, settings, arn=arn, image=str(container.get("Image", "")))
-    except (ModelLoadError, RegistryError):
-        shutil.rmtree(model_dir, ignore_errors=True)
-        raise
-    return Variant(spec.name, arn, url, str(model_dir), spec.weight, unpickle)
+        extract_model_archive(archive, model_dir)
+    except ArchiveError as exc:
+        raise ModelLoadError(f"{arn}: {exc}", model_package_arn=arn) from exc
 
 
 def _extract_and_check(archive: Path, model_dir: Path, settings: Settings, *, arn: str, image: str) -> bool:
@@ -239,10 +271,7 @@ def _extract_and_check(archive: Path, model_dir: Path, settings: Settings, *, ar
     """
     from showcase.serving.model import check_in_own_process, is_pickled, load_model
 
-    try:
-        extract_model_archive(archive, model_dir)
-    except ArchiveError as exc:
-        raise ModelLoadError(f"{arn}: {exc}", model_package_arn=arn) from exc
+    extract_archive(archive, model_dir, arn=arn)
     if is_pickled(model_dir):
         permission = unpickle_permission(archive, settings.registry_path, allowed=settings.allow_pickled_models)
         if permission is not None:

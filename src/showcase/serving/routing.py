@@ -11,7 +11,8 @@ Routing a request, as SageMaker documents it:
 2. Within the fleet, a production variant is drawn with probability weight / sum of weights; the header
    ``X-Amzn-SageMaker-Target-Variant`` names one instead (from the fleet drawn, else the other fleet; a name
    neither has is the 400 ``ValidationError`` the runtime returns). A shadow variant cannot be targeted.
-3. The fleet's shadow variant, if it has one, gets a copy of the request after the answer is sent; its answer is
+3. A variant whose model is an inference pipeline runs its containers in sequence (``containers``).
+4. The fleet's shadow variant, if it has one, gets a copy of the request after the answer is sent; its answer is
    captured under its own variant name and never returned.
 """
 
@@ -22,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from showcase.serving.batching import Batcher
+from showcase.serving.containers import load_front
+from showcase.serving.contract import ScriptedContainer
 from showcase.serving.deployment import Deployment
 from showcase.serving.fleet import Fleet, Variant
 from showcase.serving.model import LoadedModel, load_model
@@ -43,6 +46,8 @@ class Route:
     variant: Variant
     model: LoadedModel
     batcher: Batcher
+    front: tuple[ScriptedContainer, ...] = ()
+    """An inference pipeline's containers before the XGBoost one, loaded in this worker (``containers``)."""
 
     @property
     def metrics_key(self) -> str:
@@ -101,9 +106,9 @@ class Routes:
         def route(fleet_id: int, variant: Variant) -> Route:
             same = known.get(variant.model_dir)
             if same is not None:
-                return Route(fleet_id, variant, same.model, same.batcher)
+                return Route(fleet_id, variant, same.model, same.batcher, same.front)
             model = loader(variant, deployment.generation)
-            return Route(fleet_id, variant, model, Batcher(_constant(model)))
+            return Route(fleet_id, variant, model, Batcher(_constant(model)), load_front(variant.front))
 
         def routes_of(served: Fleet) -> FleetRoutes:
             productions = tuple(route(served.fleet_id, variant) for variant in served.variants)

@@ -3,8 +3,10 @@
 ``run(ROOT)`` reads ``input/config/transform.json`` (a ``Plan`` and the objects, written by the runner), loads
 ``model/xgboost-model`` as the endpoint does (``showcase.serving.model.load_model``; a pickle only when the plan
 carries the runner's permission, ``Unpickle``), transforms each staged object ``input/data/transform/<n>`` into
-``output/data/<n>.out`` and exits 0; the runner uploads them once every object is done. A failure is written to
-``output/message`` (``ClientError: <object>: <why>`` for a record the model cannot answer), and the job exits 1.
+``output/data/<n>.out`` and exits 0 (the containers before the last, of an inference pipeline, staged under
+``containers/<n>/model``, run first, in sequence: ``showcase.serving.containers``); the runner uploads them once
+every object is done. A failure is written to ``output/message`` (``ClientError: <object>: <why>`` for a record
+the model cannot answer), and the job exits 1.
 
 - Records: ``SplitType`` ``Line``: one per non-blank line; ``None``: the object is one record.
 - Mini-batches: ``MultiRecord`` (as many records as fit in ``MaxPayloadInMB``) or ``SingleRecord``; a record
@@ -19,8 +21,8 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from showcase.local.images import jsonpath
 from showcase.local.images.job import failed, read_json
 
 if TYPE_CHECKING:
+    from showcase.serving.contract import ScriptedContainer
     from showcase.serving.model import LoadedModel
 
 MEBIBYTE = 1024 * 1024
@@ -78,11 +81,18 @@ def run(root: Path) -> int:
         except ModelLoadError as exc:
             return failed(message, f"model {config['ModelName']}: {exc}")
         print(f"loaded model {config['ModelName']} from {config['ModelDataUrl']} ({model.num_features} features)")
+        from showcase.serving.containers import FrontSpec, load_front
+
+        specs = [FrontSpec.from_json(raw) for raw in config.get("Front", [])]
+        try:
+            front = load_front(replace(spec, model_dir=str(root / spec.model_dir)) for spec in specs)
+        except ModelLoadError as exc:
+            return failed(message, f"model {config['ModelName']}: {exc}")
         (root / OUTPUT).mkdir(parents=True, exist_ok=True)
         for number, uri in enumerate(config["Objects"]):
             data = (root / INPUT / str(number)).read_bytes()
             try:
-                result = transform(data, plan, model)
+                result = transform(data, plan, model, front)
             except codec.RequestError as exc:
                 return failed(message, f"ClientError: {uri}: {exc.message}")
             (root / OUTPUT / f"{number}.out").write_bytes(result)
@@ -93,7 +103,7 @@ def run(root: Path) -> int:
     return 0
 
 
-def transform(data: bytes, plan: Plan, model: LoadedModel) -> bytes:
+def transform(data: bytes, plan: Plan, model: LoadedModel, front: Sequence[ScriptedContainer] = ()) -> bytes:
     from showcase.serving import codec
 
     filters = _Filters(plan)
@@ -102,7 +112,7 @@ def transform(data: bytes, plan: Plan, model: LoadedModel) -> bytes:
     first = 1
     for batch in _batches(records, plan):
         try:
-            results = _predict(batch, plan, filters, model)
+            results = _predict(batch, plan, filters, model, front)
         except codec.RequestError as exc:
             where = (
                 f"record {first}" if len(batch) == 1 else f"the mini-batch of records {first}-{first + len(batch) - 1}"
@@ -139,14 +149,18 @@ def _batches(records: list[bytes], plan: Plan) -> Iterator[list[bytes]]:
         yield batch
 
 
-def _predict(batch: list[bytes], plan: Plan, filters: _Filters, model: LoadedModel) -> list[bytes]:
+def _predict(
+    batch: list[bytes], plan: Plan, filters: _Filters, model: LoadedModel, front: Sequence[ScriptedContainer]
+) -> list[bytes]:
     """One request's worth of records -> the outputs to write (one per record when they can be told apart)."""
     from showcase.serving import codec
+    from showcase.serving.containers import through
 
     fields = [_fields(record) for record in batch] if filters.input or plan.join else []
     sent = [_csv_line(_as_list(filters.input.apply(f))) for f in fields] if filters.input else batch
-    body = b"\n".join(sent)
-    response = codec.encode(model.predict(codec.decode(body, plan.content_type, model.num_features)), plan.accept)
+    body, content_type = through(front, b"\n".join(sent), plan.content_type)
+    rows = codec.decode(body, codec.content_type_of(content_type), model.num_features)
+    response = codec.encode(model.predict(rows), plan.accept)
     if not (plan.join or filters.output):
         return [response]
     lines = [line for line in response.split(b"\n") if line]

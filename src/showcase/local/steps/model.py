@@ -2,7 +2,8 @@
 
 The record lives in the registry's SQLite file (``Registry.create_model``), named
 ``pipelines-<execution id>-<step name>`` (``jobs.job_name``); a Transform step finds it there by the
-``ModelName`` property. As SageMaker's CreateModel, every ``ModelDataUrl`` must exist. Properties are
+``ModelName`` property. As SageMaker's CreateModel, every ``ModelDataUrl`` must exist. A model of several
+``Containers`` (an inference pipeline, Mode ``Serial``) is checked as ``serving.containers`` serves it. Properties are
 DescribeModel's response. Never cached: SageMaker caches jobs, not model creation.
 """
 
@@ -18,10 +19,7 @@ from showcase.local.steptype import AwsStep, StepType
 from showcase.store import StoreError
 
 CONTAINER_KEYS = ("PrimaryContainer", "Containers")
-UNSUPPORTED = {
-    "InferenceExecutionConfig": "multi-container inference pipelines are not served locally",
-    "VpcConfig": "there is no VPC locally",
-}
+UNSUPPORTED = {"VpcConfig": "there is no VPC locally"}
 
 
 class ModelExecutor:
@@ -41,6 +39,10 @@ class ModelExecutor:
                 container.get("Mode")
             ):
                 found.append(f"{where}.Mode {container['Mode']} is not supported locally; use SingleModel")
+        if given == ["Containers"] or "InferenceExecutionConfig" in arguments:
+            from showcase.serving.containers import containers_problems  # numpy: only for a pipeline model
+
+            found += containers_problems(containers, arguments.get("InferenceExecutionConfig"), "")
         return found
 
     def run(self, context: JobContext) -> dict[str, Any]:

@@ -9,14 +9,16 @@ log, stopping and ``StoppingCondition`` as for every job). It decides whether th
 ``xgboost-model`` (the images before 1.3-1 write one): only when this home's training job wrote the archive,
 byte for byte, or ``SHOWCASE_ALLOW_PICKLED_MODELS`` allows it (``registry.provenance``); the runner itself never
 reads the model. Once the job has transformed every object, one object ``<S3OutputPath>/<key relative to the
-input prefix>.out`` per input object is uploaded. ``images.transform_job`` says how records, mini-batches,
-``AssembleWith`` and ``DataProcessing`` are read.
+input prefix>.out`` per input object is uploaded. A model of several containers (an inference pipeline) runs
+them in sequence in the job, as the endpoint does (``serving.containers``). ``images.transform_job`` says how
+records, mini-batches, ``AssembleWith`` and ``DataProcessing`` are read.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from showcase.archives import ArchiveError, extract_model_archive
@@ -223,33 +225,67 @@ def _properties(context: JobContext, name: str, started: str) -> dict[str, Any]:
 
 
 def _stage_model(context: JobContext, model_name: str) -> dict[str, Any]:
-    """Extract the model's archive into the job's ``/opt/ml/model`` and decide, without reading the model, whether
-    the job may unpickle it (``registry.provenance``); the model part of the job's configuration."""
+    """Extract the model's archives (the last container's into the job's ``/opt/ml/model``, each one before it into
+    ``/opt/ml/containers/<n>/model``) and decide, without reading the model, whether the job may unpickle it
+    (``registry.provenance``); the model part of the job's configuration."""
     try:
         described = context.registry.describe_model(ModelName=model_name)
     except RegistryError as exc:
         raise fail(context, f"ModelName {model_name}: {exc} (a Model step creates it)") from exc
     containers = described.get("Containers") or [described["PrimaryContainer"]]
-    if len(containers) != 1:
-        raise fail(context, f"model {model_name} has {len(containers)} containers; one is served locally")
-    image, url = containers[0]["Image"], containers[0].get("ModelDataUrl")
+    if len(containers) > 1:
+        from showcase.serving.containers import containers_problems
+
+        problems = containers_problems(containers, described.get("InferenceExecutionConfig"), f"model {model_name}: ")
+        if problems:
+            raise fail(context, "; ".join(problems))
+    image, url = containers[-1]["Image"], containers[-1].get("ModelDataUrl")
     if repository(image) not in SERVED_IMAGES or url is None:
         raise fail(
             context,
             f"model {model_name}: image {image} with model data {url} cannot be served locally "
             f"(served: {', '.join(sorted(SERVED_IMAGES))} with a ModelDataUrl)",
         )
+    front = [_stage_front(context, model_name, index, container) for index, container in enumerate(containers[:-1])]
     archive = host_path(context.work_dir, "/opt/ml/model.tar.gz")
     try:
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(context.store.path_of(url), archive)
-        extract_model_archive(archive, host_path(context.work_dir, "/opt/ml/model"))
+        _extract(context, url, archive, host_path(context.work_dir, "/opt/ml/model"))
         permission = unpickle_permission(archive, context.registry.path, allowed=pickled_models_allowed())
     except (StoreError, ArchiveError, RegistryError, OSError) as exc:
         raise fail(context, f"model {model_name}: {url}: {exc}") from exc
     if permission:
         context.log.write(f"model {model_name}: a pickled xgboost-model may be loaded: {permission}\n")
-    return {"ModelName": model_name, "ModelDataUrl": url, "Image": image, "Unpickle": permission is not None}
+    return {
+        "ModelName": model_name, "ModelDataUrl": url, "Image": image, "Unpickle": permission is not None,
+        "Front": front,
+    }  # fmt: skip
+
+
+def _stage_front(context: JobContext, model_name: str, index: int, container: dict[str, Any]) -> dict[str, Any]:
+    """A container before the last: its archive extracted under ``/opt/ml/containers/<index>``, its environment."""
+    from showcase.serving.containers import FrontSpec, label_of
+
+    url = str(container["ModelDataUrl"])
+    where = f"/opt/ml/containers/{index}"
+    try:
+        _extract(
+            context,
+            url,
+            host_path(context.work_dir, f"{where}/model.tar.gz"),
+            host_path(context.work_dir, f"{where}/model"),
+        )
+    except (StoreError, ArchiveError, OSError) as exc:
+        raise fail(context, f"model {model_name}: Containers[{index}] {url}: {exc}") from exc
+    context.log.write(f"model {model_name}: Containers[{index}] {container['Image']} from {url}\n")
+    return FrontSpec(
+        label_of(container, index), f"containers/{index}/model", container.get("Environment") or {}
+    ).to_json()
+
+
+def _extract(context: JobContext, url: str, archive: Path, model_dir: Path) -> None:
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(context.store.path_of(url), archive)
+    extract_model_archive(archive, model_dir)
 
 
 def _inputs(context: JobContext, source: str) -> Iterator[tuple[str, str]]:
