@@ -206,6 +206,10 @@ def test_an_unprivileged_user_gets_the_view_through_a_user_namespace() -> None:
             {"job_dir": str(job), "scratch": str(scratch)},
         )
         command[0] = "/usr/bin/python3"
+        guard = root / "guard.py"  # a copy the user can read: the checkout may sit in a folder only root enters
+        shutil.copyfile(command[3], guard)
+        guard.chmod(0o644)
+        command[3] = str(guard)
         result = subprocess.run(
             ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command],
             capture_output=True,
