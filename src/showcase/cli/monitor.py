@@ -221,27 +221,13 @@ def describe_quality_run(run: dict[str, Any]) -> list[str]:
 
 def quality_document(run: dict[str, Any]) -> dict[str, Any]:
     """A model-quality run as a MonitoringExecutionSummary names it, with the run's own fields."""
-    document: dict[str, Any] = {
-        "RunId": run.get("run_id"),
-        "EndpointName": run.get("endpoint_name"),
-        "MonitoringType": "ModelQuality",
-        "MonitoringExecutionStatus": run.get("status"),
-        "CreationTime": _moment(run.get("started")),
-        "LastModifiedTime": _moment(run.get("ended")),
-        "ModelPackageArn": run.get("model_package_arn"),
-        "WindowStart": _moment(run.get("since")),
-        "WindowEnd": _moment(run.get("until")),
+    own = {
         "CapturedInferences": run.get("records"),
         "GroundTruthLabels": run.get("labels"),
         "Joined": run.get("matched"),
         "RegressionMetrics": run.get("regression_metrics"),
-        "StatisticsUri": run.get("statistics"),
-        "ConstraintViolationsUri": run.get("constraint_violations"),
-        "ConstraintViolations": {"violations": run.get("violations") or []},
     }
-    if run.get("failure_reason"):
-        document["FailureReason"] = run["failure_reason"]
-    return document
+    return _summary(run, "ModelQuality", own, {})
 
 
 def _list(ctx: Context) -> int:
@@ -310,22 +296,31 @@ def run_document(run: dict[str, Any]) -> dict[str, Any]:
     """A run as a MonitoringExecutionSummary names what it has (EndpointName, MonitoringExecutionStatus, CreationTime,
     LastModifiedTime, FailureReason, MonitoringType), with the local run's own fields in the same PascalCase and its
     violations as constraint_violations.json holds them."""
+    own = {
+        "CapturedRequests": run.get("records"),
+        "Rows": run.get("rows"),
+        "MalformedLines": run.get("malformed_lines"),
+    }
+    return _summary(run, "DataQuality", own, {"ReportUri": run.get("report")})
+
+
+def _summary(run: dict[str, Any], monitoring_type: str, own: dict[str, Any], uris: dict[str, Any]) -> dict[str, Any]:
+    """The fields every kind of run has, in MonitoringExecutionSummary's names, around the kind's ``own`` fields
+    and output ``uris``; its violations as constraint_violations.json holds them."""
     document: dict[str, Any] = {
         "RunId": run.get("run_id"),
         "EndpointName": run.get("endpoint_name"),
-        "MonitoringType": "DataQuality",
+        "MonitoringType": monitoring_type,
         "MonitoringExecutionStatus": run.get("status"),
         "CreationTime": _moment(run.get("started")),
         "LastModifiedTime": _moment(run.get("ended")),
         "ModelPackageArn": run.get("model_package_arn"),
         "WindowStart": _moment(run.get("since")),
         "WindowEnd": _moment(run.get("until")),
-        "CapturedRequests": run.get("records"),
-        "Rows": run.get("rows"),
-        "MalformedLines": run.get("malformed_lines"),
+        **own,
         "StatisticsUri": run.get("statistics"),
         "ConstraintViolationsUri": run.get("constraint_violations"),
-        "ReportUri": run.get("report"),
+        **uris,
         "ConstraintViolations": {"violations": run.get("violations") or []},
     }
     if run.get("failure_reason"):
