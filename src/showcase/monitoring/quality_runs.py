@@ -23,14 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from showcase import clock
-from showcase.errors import MonitoringError, RegistryError
+from showcase.errors import MonitoringError
 from showcase.monitoring import model_quality
 from showcase.monitoring.baselines import model_quality_uris
 from showcase.monitoring.captures import capture_prefix, timestamp
 from showcase.monitoring.ground_truth import Merge, merge_ground_truth
-from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, run_id, runs_prefix
+from showcase.monitoring.runs import DEFAULT_OUTPUT_URI, run_id, runs_prefix, served
 from showcase.registry import Registry
-from showcase.serving.deployment import Deployment, EndpointPaths, read_deployment
 from showcase.settings import Settings
 from showcase.statuses import MonitoringStatus
 from showcase.store import ObjectStore, StoreError
@@ -103,7 +102,7 @@ def run_model_quality(
     inference_attribute: int = 0,
 ) -> dict[str, Any]:
     """One model-quality run; returns its run.json document."""
-    deployment, package = _served(settings, registry, endpoint_name)
+    deployment, package = served(settings, registry, endpoint_name)
     constraints, constraints_source = baseline_constraints(store, package, constraints_uri)
     names = variants or [variant.name for variant in deployment.fleet.variants]
 
@@ -144,21 +143,6 @@ def run_model_quality(
     run["ended"] = timestamp(_now())
     store.put_bytes(prefix + "run.json", _json(run))
     return run
-
-
-def _served(settings: Settings, registry: Registry, endpoint_name: str) -> tuple[Deployment, dict[str, Any]]:
-    """The endpoint's deployment and the model package it serves."""
-    deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
-    if deployment is None:
-        raise MonitoringError(
-            f"no endpoint named {endpoint_name!r} has been deployed under {settings.home}; "
-            "start one with: showcase endpoint serve --config deploy/endpoint_config_adj.json"
-        )
-    try:
-        package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
-    except RegistryError as exc:
-        raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
-    return deployment, package
 
 
 def _judge(

@@ -151,8 +151,8 @@ def _check(
     run["ended"] = inference_time(now())
 
 
-def _baseline_of(settings: Settings, registry: Registry, endpoint_name: str) -> tuple[Deployment, tuple[str, str]]:
-    """The endpoint's deployment, and the data-quality baseline (statistics, constraints) of the package it serves."""
+def served(settings: Settings, registry: Registry, endpoint_name: str) -> tuple[Deployment, dict[str, Any]]:
+    """The endpoint's deployment and the model package it serves (what every kind of monitoring run checks)."""
     deployment = read_deployment(EndpointPaths(settings.home, endpoint_name))
     if deployment is None:
         raise MonitoringError(
@@ -163,6 +163,12 @@ def _baseline_of(settings: Settings, registry: Registry, endpoint_name: str) -> 
         package = registry.describe_model_package(ModelPackageName=deployment.model_package_arn)
     except RegistryError as exc:
         raise MonitoringError(f"endpoint {endpoint_name!r} serves {deployment.model_package_arn}: {exc}") from None
+    return deployment, package
+
+
+def _baseline_of(settings: Settings, registry: Registry, endpoint_name: str) -> tuple[Deployment, tuple[str, str]]:
+    """The endpoint's deployment, and the data-quality baseline (statistics, constraints) of the package it serves."""
+    deployment, package = served(settings, registry, endpoint_name)
     uris = baseline_uris(package)
     if uris is None:
         raise MonitoringError(
