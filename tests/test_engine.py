@@ -277,3 +277,19 @@ def test_a_killed_runner_leaves_a_retryable_failed_execution(harness: Harness) -
     assert record.status == "Failed" and record.step("Slow").failure_reason == "interrupted"
     retried = harness.engine.retry(record.execution_id)
     assert retried.status == "Succeeded" and retried.step("Slow").status == "Succeeded"
+
+
+def test_a_branch_not_taken_is_skipped_even_when_the_fail_branch_ends_the_run_first(harness: Harness) -> None:
+    """The Fail branch ends the execution while the other branch's step still waits for a slow dependency: once
+    that dependency ends, the step on the branch not taken is Skipped (it never stays NotStarted)."""
+
+    def slow(context: object) -> dict[str, object]:
+        time.sleep(1.0)
+        return {}
+
+    harness.executors["Processing"].behaviours["Slow"] = slow
+    register = {**processing("Register"), "DependsOn": ["Slow"]}
+    gate = condition("Gate", [{"Type": "Equals", "LeftValue": 1, "RightValue": 2}], [register], [fail("Stop", "no")])
+    record = harness.engine.start(definition([processing("Slow"), gate]), pipeline_name="P", parameters={})
+    assert record.status == "Failed"
+    assert statuses(record) == {"Slow": "Succeeded", "Gate": "Succeeded", "Register": "Skipped", "Stop": "Failed"}

@@ -205,13 +205,15 @@ class Engine:
         return hurried
 
     def _readiness(self, parsed: definitions.Definition, record: ExecutionRecord, name: str) -> Readiness:
-        if record.failure_reason is not None or record.status != ExecutionStatus.EXECUTING:
-            return Readiness.BLOCKED
+        """A step on a branch its Condition did not take is Skipped whenever its turn comes, even after another
+        step failed (when the Fail branch ends the execution before the other branch's last dependency does)."""
         spec = parsed.steps[name]
         if any(record.step(dep).status == StepStatus.SKIPPED for dep in spec.dependencies):
             return Readiness.SKIP
         if spec.branch and record.step(spec.branch[0]).properties.get("Outcome") is not spec.branch[1]:
             return Readiness.SKIP
+        if record.failure_reason is not None or record.status != ExecutionStatus.EXECUTING:
+            return Readiness.BLOCKED
         return Readiness.RUN
 
     def _step(self, parsed: definitions.Definition, record: ExecutionRecord, name: str, stop: JobStop) -> Outcome:
