@@ -39,7 +39,7 @@ def _size_mb(path: Path) -> int:
 
 
 def create(runs: int, cold: bool) -> None:
-    from showcase.builder import v2env
+    from showcase import v2env
 
     print(f"SDK v2 environment, made from its lock ({'an empty uv cache' if cold else 'the warm uv cache'})")
     print(f"{'run':>4} {'seconds':>8} {'MB':>6}")

@@ -7,7 +7,7 @@ import functools
 import subprocess
 from pathlib import Path
 
-from showcase.builder import v2env
+from showcase import v2env
 
 SDK_V2_VERSION = "2.257.7"
 """What the lock pins (src/showcase/builder/sdk-v2/pyproject.toml)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from showcase.builder import v2env
+from showcase import v2env
 from showcase.builder.cache import BuildCache
 from showcase.builder.modules import Built, build_for_publishing, build_locally
 from showcase.builder.sdks import V2, V3, written_for
@@ -130,7 +130,7 @@ def in_cache(cache: Path) -> dict[str, str]:
 def ensure_in(cache: Path) -> dict[str, object]:
     """v2env.ensure() in a process of its own with XDG_CACHE_HOME at ``cache``: where and whether it made it."""
     code = (
-        "import json; from showcase.builder import v2env; e = v2env.ensure(); "
+        "import json; from showcase import v2env; e = v2env.ensure(); "
         "print(json.dumps({'root': str(e.root), 'made': e.created_seconds is not None}))"
     )
     result = subprocess.run(
@@ -150,7 +150,7 @@ def test_the_environment_is_made_once_whole_and_then_reused(tmp_path: Path) -> N
     (root / key / "venv").mkdir(parents=True)
     code = (
         "import json, logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr); "
-        "from showcase.builder import v2env; e = v2env.ensure(); "
+        "from showcase import v2env; e = v2env.ensure(); "
         "print(json.dumps({'root': str(e.root), 'made': e.created_seconds is not None}))"
     )
     env = in_cache(cache)

@@ -5,8 +5,8 @@
                   ``build_locally`` (no AWS at all) and ``build_for_publishing`` (for SageMaker), each with
                   the SDK the module is written for; every failure one line
     sdks          which SDK a module is written for, read from its imports and its project's (never run)
-    v2env         the SDK v2 environment: made on first use from the lock in ``sdk-v2/`` (uv), in the
-                  user's cache, atomically and once
+    sdk-v2/       the lock the SDK v2 environment is made from (``showcase.v2env``: on first use, with uv,
+                  in the user's cache, atomically and once; @step jobs of a v2 build run there too)
     v2build       a build in the SDK v2 environment, this process's side: it asks, and reads the answer
     worker        the same build, that environment's side: its Python builds and answers
     offline       ``offline_build``: the one block every build runs in (a pipeline module's own, the CLI's

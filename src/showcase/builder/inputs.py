@@ -131,7 +131,7 @@ def changed_files(inputs: dict[str, Any], digests: Digests) -> list[str]:
     other input that changed."""
     sdk_v2_lock = inputs.get("sdk_v2_lock")
     if sdk_v2_lock is not None:
-        from showcase.builder import v2env
+        from showcase import v2env
 
         if sdk_v2_lock != v2env.digest():
             raise Stale("the SDK v2 environment's lock or this interpreter changed")

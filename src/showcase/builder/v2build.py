@@ -1,8 +1,8 @@
 """A build in the SDK v2 environment, this process's side: it asks, a process of that environment's Python builds.
 
-``build_in_sdk_v2`` makes the environment when it is missing (``v2env``), then runs its Python with this package on
-``sys.path`` and ``worker.main`` as its program. The request goes over the child's standard input as JSON; the
-answer comes back as a JSON file in a private temporary directory: the pipeline's name, its definition, the objects
+``build_in_sdk_v2`` makes the environment when it is missing (``showcase.v2env``), then runs its Python with this
+package on ``sys.path`` and ``worker.main`` as its program. The request goes over the child's standard input as JSON;
+the answer comes back as a JSON file in a private temporary directory: the pipeline's name, its definition, the objects
 the build uploaded (base64), the SDK's version, and for a local build what it read, or the one line a failed build
 ends with. The child's standard output and error are this process's: what the module prints shows as it would in a
 build here.
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from showcase.builder import v2env
+from showcase import v2env
 from showcase.builder.built import Built
 from showcase.builder.inputs import outside_project
 from showcase.errors import UsageError

@@ -1,8 +1,10 @@
-"""The SDK v2 environment: where a pipeline module written for the SageMaker Python SDK v2 is built.
+"""The SDK v2 environment: where a pipeline module written for the SageMaker Python SDK v2 is built, and where
+the jobs of the ``@step`` functions such a module defines run.
 
 The SDK v2 and v3 cannot share an environment (both are the ``sagemaker`` package), so a v2 module is built
-by a Python of another environment, made from the lock this package ships (``sdk-v2/pyproject.toml`` and
-``sdk-v2/uv.lock``: ``sagemaker==2.257.7`` and what it needs, at pinned versions) with ``uv``:
+(``showcase.builder.v2build``), and its ``@step`` jobs run (``showcase.local.steps.remote_function``), by a
+Python of another environment, made from the lock this package ships (``builder/sdk-v2/pyproject.toml`` and
+``builder/sdk-v2/uv.lock``: ``sagemaker==2.257.7`` and what it needs, at pinned versions) with ``uv``:
 
 - where: ``$XDG_CACHE_HOME/showcase/sdk-v2/<digest>/`` (``~/.cache`` without it), never inside a project;
   ``<digest>`` covers the two lock files, the interpreter and how it is made (``RECIPE``), so a new lock or
@@ -40,7 +42,7 @@ from showcase.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
-LOCK_DIR = Path(__file__).with_name("sdk-v2")
+LOCK_DIR = Path(__file__).with_name("builder") / "sdk-v2"
 LOCK_FILES = ("pyproject.toml", "uv.lock")
 RECIPE = 1
 """How the environment is made (``_sync``'s flags); a new recipe is another environment."""
@@ -60,6 +62,11 @@ class Environment:
     @property
     def python(self) -> Path:
         return self.root / "venv" / "bin" / "python"
+
+    @property
+    def site_packages(self) -> Path:
+        """Where its packages are (uv's layout of a virtual environment; its Python is this one's version)."""
+        return self.root / "venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
 
 
 def digest() -> str:
