@@ -1,27 +1,125 @@
-"""A ``@step`` function written for the SageMaker Python SDK v2 (``sagemaker.workflow.function_step.step``): built in
-the SDK v2 environment by tests/test_function_steps.py with ``showcase run -n tests.function_step_pipeline_v2``."""
+"""Pipelines of ``@step`` functions written for the SageMaker Python SDK v2 (``sagemaker.workflow.function_step.step``),
+in the style of AWS's examples: built in the SDK v2 environment by tests/test_function_steps_v2.py, with ``showcase
+run -n tests.function_step_pipeline_v2`` or by ``python -m tests.function_step_pipeline_v2`` run with that
+environment's Python against the local API (``AWS_ENDPOINT_URL``), which publishes, starts and reads
+``execution.result`` as a notebook does.
+
+``variant`` picks the pipeline:
+
+- ``chain``: ``prepare(rows)`` (with ``dependencies=`` a requirements.txt in ``requirements_dir`` asking for the
+  SDK v2) -> ``summarize(prepared)`` -> a ConditionStep reading ``summary["total"]`` (a ``Std:JsonGet`` over
+  summarize's ``results.json``) against ``MinimumTotal`` -> ``report(summary)`` or a FailStep;
+- ``raises``: one function that raises ValueError, and one whose requirements.txt asks for the SDK v3.
+
+The functions are defined inside ``get_pipeline`` so that cloudpickle carries them by value, as a notebook's are.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 ROLE = "arn:aws:iam::000000000000:role/function-steps"
 IMAGE = "236514542706.dkr.ecr.us-east-1.amazonaws.com/sagemaker-base-python-311:1.0"
+OPTIONS = {"instance_type": "ml.m5.large", "role": ROLE, "image_uri": IMAGE}
+REQUIREMENTS = {"chain": "sagemaker>=2.256,<3\n", "raises": "sagemaker>=3\n"}
+"""What ``<requirements_dir>/<variant>/requirements.txt`` asks for (the test writes them): the SDK v2 environment
+meets the first and the project's environment the second, not the other way round."""
 
 
-def get_pipeline(region: str = "us-east-1", default_bucket: str = "function-steps-bucket") -> Any:
+def get_pipeline(variant: str = "chain", requirements_dir: str = "", region: str = "us-east-1") -> Any:
     import boto3
-    from sagemaker.workflow.function_step import step
+    from sagemaker.workflow.parameters import ParameterInteger
     from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_context import PipelineSession
 
     boto_session = boto3.Session(region_name=region)
     session = PipelineSession(
-        boto_session=boto_session, sagemaker_client=boto_session.client("sagemaker"), default_bucket=default_bucket
+        boto_session=boto_session,
+        sagemaker_client=boto_session.client("sagemaker"),
+        default_bucket="function-steps-bucket",
+    )
+    requirements = Path(requirements_dir) / variant / "requirements.txt"
+    minimum = ParameterInteger(name="MinimumTotal", default_value=10)
+    steps = _chain(str(requirements), minimum) if variant == "chain" else _raises(str(requirements))
+    return Pipeline(
+        name=f"functions-v2-{variant}",
+        parameters=[minimum] if variant == "chain" else [],
+        steps=steps,
+        sagemaker_session=session,
     )
 
-    @step(name="add", instance_type="ml.m5.large", role=ROLE, image_uri=IMAGE)
-    def add(left: int, right: int) -> int:
-        return left + right
 
-    return Pipeline(name="functions-v2", steps=[add(1, 2)], sagemaker_session=session)
+def _chain(requirements: str, minimum: Any) -> list[Any]:
+    from sagemaker.workflow.condition_step import ConditionStep
+    from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.fail_step import FailStep
+    from sagemaker.workflow.function_step import step
+
+    @step(name="prepare", dependencies=requirements, **OPTIONS)
+    def prepare(rows: int) -> dict[str, Any]:
+        import sagemaker
+
+        return {"values": [index * index for index in range(rows)], "rows": rows, "sdk": sagemaker.__version__}
+
+    @step(name="summarize", **OPTIONS)
+    def summarize(prepared: dict[str, Any]) -> dict[str, Any]:
+        return {"total": sum(prepared["values"]), "rows": prepared["rows"]}
+
+    @step(name="report", **OPTIONS)
+    def report(summary: dict[str, Any]) -> str:
+        return f"{summary['rows']} rows, total {summary['total']}"
+
+    summary = summarize(prepare(5))
+    check = ConditionStep(
+        name="check-total",
+        conditions=[ConditionGreaterThanOrEqualTo(left=summary["total"], right=minimum)],
+        if_steps=[report(summary)],
+        else_steps=[FailStep(name="too-small", error_message="the total is below MinimumTotal")],
+    )
+    return [check]
+
+
+def _raises(requirements: str) -> list[Any]:
+    from sagemaker.workflow.function_step import step
+
+    @step(name="validate", **OPTIONS)
+    def validate(rows: int) -> int:
+        if rows < 1:
+            raise ValueError(f"the data has {rows} rows; at least 1 is needed")
+        return rows
+
+    @step(name="unmet", dependencies=requirements, **OPTIONS)
+    def unmet() -> str:
+        return "never"
+
+    return [validate(0), unmet()]
+
+
+def main(variant: str, requirements_dir: str) -> None:
+    """Publish, start, wait and read each @step's result through AWS_ENDPOINT_URL; print one JSON document."""
+    from sagemaker.remote_function.errors import RemoteFunctionError
+
+    pipeline = get_pipeline(variant, requirements_dir)
+    pipeline.upsert(role_arn=ROLE)
+    execution = pipeline.start()
+    try:
+        execution.wait(delay=1, max_attempts=600)
+    except Exception as exc:  # a failed execution: its steps' results are read all the same
+        print(f"wait: {exc}", file=sys.stderr)
+    seen: dict[str, Any] = {"status": execution.describe()["PipelineExecutionStatus"], "results": {}}
+    for listed in execution.list_steps():
+        name = listed["StepName"]
+        if listed["StepStatus"] == "Skipped" or "TrainingJob" not in (listed.get("Metadata") or {}):
+            continue
+        try:
+            seen["results"][name] = execution.result(name)
+        except RemoteFunctionError as exc:
+            seen["results"][name] = f"RemoteFunctionError: {exc}"
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

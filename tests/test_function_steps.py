@@ -30,7 +30,6 @@ from showcase.store import ObjectStore
 from tests import monitor_transform_pipeline
 from tests.api.conftest import Api, start_api, stop_api
 from tests.conftest import REPO
-from tests.sdk_v2_support import SDK_V2_VERSION, sdk_v2_python
 from tests.serving_support import NUM_FEATURES, XGBOOST_IMAGE, register, train_booster
 
 MODULE = "tests.function_step_pipeline"
@@ -198,7 +197,10 @@ def function_step(*words: Any, image: str = BASE_PYTHON, channels: tuple[str, ..
             function_step(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/my-own:1"),
             "not a SageMaker framework image",
         ),
-        (function_step("--client_sagemaker_pysdk_version", "2.257.7"), "built with the SageMaker Python SDK 2.257.7"),
+        (function_step("--client_sagemaker_pysdk_version", "2.257.7"), None),
+        (function_step("--client_sagemaker_pysdk_version", "2.255.0"), "an HMAC of REMOTE_FUNCTION_SECRET_KEY"),
+        (function_step("--client_sagemaker_pysdk_version", "3.1.0"), "build it with sagemaker>=3.2.0"),
+        (function_step("--client_sagemaker_pysdk_version", "1.72.0"), "built with the SDK v2 or v3"),
         (function_step("--client_python_version", "3.9"), "built with Python 3.9 and a local job runs with this"),
         (function_step("--dependency_settings", '{"dependency_file": "env.yml"}'), "a conda environment file"),
         (function_step("--job_conda_env", "mine"), "job_conda_env (a conda environment in the image) is not supported"),
@@ -286,22 +288,3 @@ def test_a_monitored_batch_transform_runs_as_the_transform_and_check_steps_the_s
     output = transform.properties["TransformOutput"]["S3OutputPath"]
     predictions = ObjectStore(home / "store").get_bytes(f"{output}/rows.csv.out").decode().split()
     assert len(predictions) == len(rows)
-
-
-@pytest.mark.e2e
-def test_a_function_built_with_the_sdk_v2_is_refused_in_one_line_before_it_runs(tmp_path: Path) -> None:
-    """The SDK v2's @step writes the same Training step (the same job driver and channels); its job would run the
-    v2 entry point, which local jobs (this interpreter, the SDK v3) do not have."""
-    sdk_v2_python()  # the SDK v2 environment the build runs in, made once (the user's cache)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOWCASE_"))}
-    command = [sys.executable, "-m", "showcase", "--home", str(tmp_path), "run", "-n", f"{MODULE}_v2"]
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode != 0
-    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert line == (
-        f"error: the definition cannot run locally (1 problem): step 'add' (Training): it was built with the SageMaker "
-        f"Python SDK {SDK_V2_VERSION}, whose entry point (sagemaker.remote_function.invoke_function) local jobs do "
-        "not have: they run the SDK v3's; build the module with the SDK v3 "
-        "(sagemaker.mlops.workflow.function_step.step)"
-    )
-    assert list_executions(load(tmp_path)) == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import sys
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -24,9 +25,10 @@ _IGNORED_OPTIONS = ("--index-url", "-i", "--extra-index-url", "--find-links", "-
                     "--no-index", "--prefer-binary", "--only-binary", "--no-binary")  # fmt: skip
 
 
-def unmet(path: Path, _seen: frozenset[Path] = frozenset()) -> list[str]:
+def unmet(path: Path, _seen: frozenset[Path] = frozenset(), *, packages: Path | None = None) -> list[str]:
     """Each requirement of the file (and of the files it includes with ``-r``) this environment does not meet,
-    as ``"numpy>=3 (installed: 2.1.0)"`` or ``"missing-package (not installed)"``."""
+    as ``"numpy>=3 (installed: 2.1.0)"`` or ``"missing-package (not installed)"``; ``packages``: another
+    environment's ``site-packages`` instead (one of this Python's version, whose markers this one evaluates)."""
     found: list[str] = []
     for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
         line = raw.split(" #", 1)[0].strip()
@@ -36,15 +38,19 @@ def unmet(path: Path, _seen: frozenset[Path] = frozenset()) -> list[str]:
             option, _, target = line.partition(" ")
             included = (path.parent / target.strip()).resolve()
             if option in ("-r", "--requirement") and included not in _seen:
-                found += unmet(included, _seen | {path.resolve()}) if included.is_file() else [f"{line} (no such file)"]
+                found += (
+                    unmet(included, _seen | {path.resolve()}, packages=packages)
+                    if included.is_file()
+                    else [f"{line} (no such file)"]
+                )
             continue
         if line.startswith(_IGNORED_OPTIONS):
             continue
-        found += _problem(line)
+        found += _problem(line, packages)
     return found
 
 
-def _problem(line: str) -> list[str]:
+def _problem(line: str, packages: Path | None) -> list[str]:
     try:
         requirement = Requirement(line)
     except InvalidRequirement:
@@ -53,10 +59,11 @@ def _problem(line: str) -> list[str]:
         return [f"{line} (a direct URL: this runtime cannot check what it would install)"]
     if requirement.marker is not None and not requirement.marker.evaluate():
         return []
-    try:
-        version = importlib.metadata.version(canonicalize_name(requirement.name))
-    except importlib.metadata.PackageNotFoundError:
+    where = sys.path if packages is None else [str(packages)]
+    found = next(iter(importlib.metadata.distributions(name=canonicalize_name(requirement.name), path=where)), None)
+    if found is None:
         return [f"{line} (not installed)"]
+    version = found.version
     if requirement.specifier and not requirement.specifier.contains(version, prereleases=True):
         return [f"{line} (installed: {version})"]
     return []

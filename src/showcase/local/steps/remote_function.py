@@ -11,22 +11,33 @@ downloads the pickled function and arguments from S3 (verifying their signature 
 ``metadata.json`` and, for a step whose value feeds another, ``results.json``) or its exception.
 
 Here the runner does the bootstrap's part that can be done offline, and the job's process runs the SDK's own
-entry point, unchanged, with this interpreter (the image's Python, stood in for: the client's Python must be
-the same major.minor, as the bootstrap requires) inside the job's own ``/opt/ml``, reaching S3 through the local
-AWS API (``JobContext.aws_environment``, as every job does). The dependency file (``dependencies=``, in the
-``pre_exec_script_and_dependencies`` channel) is checked against this environment, not installed, as a
-script-mode ``requirements.txt`` is (``images.requirements``). Refused, naming the step and why: a definition
-built with the SDK v2 (its entry point is v2's, which this interpreter does not have), another Python,
-a conda environment or a conda ``.yml`` file, ``pre_execution_commands``/``pre_execution_script`` (shell
-commands that would change this environment), ``include_local_workdir`` (its workspace archive), Spark.
+entry point, unchanged, inside the job's own ``/opt/ml``, reaching S3 through the local AWS API
+(``JobContext.aws_environment``, as every job does), with the Python of the SDK that built the step (read from
+``--client_sagemaker_pysdk_version``, as the bootstrap reads it; the table ``RUNTIMES``): a function built with
+the SDK v3 runs with this interpreter, one built with the SDK v2 with the SDK v2 environment's
+(``showcase.v2env``, made from its lock on first use) and v2's entry point. Either is the image's Python, stood in
+for: the client's Python must be the same major.minor, as the bootstrap requires. The dependency file
+(``dependencies=``, in the ``pre_exec_script_and_dependencies`` channel) is checked against that environment, not
+installed, as a script-mode ``requirements.txt`` is (``images.requirements``). Refused, naming the step and why:
+another SDK, one whose payloads carry an HMAC of ``REMOTE_FUNCTION_SECRET_KEY`` (before 2.256.0 and 3.2.0; the
+SDK that runs the job checks a SHA-256 hash), another Python, a conda environment or a conda ``.yml`` file,
+``pre_execution_commands``/``pre_execution_script`` (shell commands that would change the environment),
+``include_local_workdir`` (its workspace archive), Spark.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
+from showcase import v2env
+from showcase.errors import UsageError
+from showcase.local.images import requirements
 from showcase.local.jobs import JobContext
 from showcase.local.processes import container
 from showcase.local.steps import user_code
@@ -51,6 +62,26 @@ WORKSPACE = "sagemaker_remote_function_workspace"
 """The directory the SDK's driver changes into before it invokes the function."""
 ENTRY_POINT = "sagemaker.core.remote_function.invoke_function"
 """The SDK v3's entry point (``job.py``'s ``ENTRYPOINT_SCRIPT``): the one this interpreter has."""
+ENTRY_POINT_V2 = "sagemaker.remote_function.invoke_function"
+"""The SDK v2's entry point: the one the SDK v2 environment has."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where the job of a function built with one major version of the SDK runs."""
+
+    entry_point: str
+    sha256_since: str
+    """The first release whose payloads carry a SHA-256 hash (before it: an HMAC of REMOTE_FUNCTION_SECRET_KEY)."""
+    in_v2_environment: bool
+
+
+RUNTIMES = {
+    "3": Runtime(ENTRY_POINT, "3.2.0", in_v2_environment=False),
+    "2": Runtime(ENTRY_POINT_V2, "2.256.0", in_v2_environment=True),
+}
+"""By the major version of ``--client_sagemaker_pysdk_version`` (v2 and v3 ``job.py``: ``_check_sagemaker_version``
+names the two releases)."""
 REMOTE_FUNCTION_IMAGES = ("sagemaker-base-python", "sagemaker-distribution")
 """Repository prefixes of the images SageMaker offers for remote functions (besides its framework images)."""
 UNSUPPORTED_OPTIONS = {
@@ -91,13 +122,7 @@ def problems(arguments: dict[str, Any]) -> list[str]:
         )
     options = _options(arguments)
     found += [f"{what} is not supported locally" for option, what in UNSUPPORTED_OPTIONS.items() if option in options]
-    sdk = options.get("--client_sagemaker_pysdk_version")
-    if isinstance(sdk, str) and not sdk.startswith("3."):
-        found.append(
-            f"it was built with the SageMaker Python SDK {sdk}, whose entry point ({ENTRY_POINT.replace('.core', '')}) "
-            "local jobs do not have: they run the SDK v3's; build the module with the SDK v3 "
-            "(sagemaker.mlops.workflow.function_step.step)"
-        )
+    found += _sdk_problems(options.get("--client_sagemaker_pysdk_version"))
     python = options.get("--client_python_version")
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if isinstance(python, str) and python != here:
@@ -111,6 +136,29 @@ def problems(arguments: dict[str, Any]) -> list[str]:
         found.append("include_local_workdir=True (the workspace archive) is not supported locally")
     found += _dependency_problems(options.get("--dependency_settings"))
     return found
+
+
+def _sdk_problems(sdk: object) -> list[str]:
+    if not isinstance(sdk, str):
+        return []
+    runtime = RUNTIMES.get(sdk.split(".")[0])
+    if runtime is None:
+        return [
+            f"it was built with the SageMaker Python SDK {sdk} (ContainerArguments --client_sagemaker_pysdk_version): "
+            "local jobs run @step functions built with the SDK v2 or v3; build the module with one of them"
+        ]
+    try:
+        signed = Version(sdk) < Version(runtime.sha256_since)
+    except InvalidVersion:
+        return [f"--client_sagemaker_pysdk_version {sdk!r} is not a version of the SageMaker Python SDK"]
+    if signed:
+        return [
+            f"it was built with the SageMaker Python SDK {sdk} (ContainerArguments --client_sagemaker_pysdk_version), "
+            "whose payloads carry an HMAC of REMOTE_FUNCTION_SECRET_KEY, which the SDK a local job runs it with no "
+            f"longer checks (it checks what SDK {runtime.sha256_since} and later write); build it with "
+            f"sagemaker>={runtime.sha256_since}"
+        ]
+    return []
 
 
 def _dependency_problems(settings: object) -> list[str]:
@@ -130,6 +178,9 @@ def _dependency_problems(settings: object) -> list[str]:
 
 def run(context: JobContext, name: str) -> Trained:
     """Stage the channels, check the dependency file, then run the SDK's entry point in the job's ``/opt/ml``."""
+    options = _options(context.arguments)
+    runtime = RUNTIMES[str(options.get("--client_sagemaker_pysdk_version") or "3").split(".")[0]]
+    python, packages = _interpreter(context, runtime)
     channels = stage_channels(context)
     dependencies = host_path(context.work_dir, f"/opt/ml/input/data/{DEPENDENCIES_CHANNEL}")
     if (dependencies / PRE_EXECUTION_SCRIPT).is_file():
@@ -138,12 +189,14 @@ def run(context: JobContext, name: str) -> Trained:
             "ClientError: pre_execution_commands and pre_execution_script are not run locally: they would change the "
             "runtime's environment; install what they install in it instead, and drop them",
         )
-    dependency_file = json.loads(str(_options(context.arguments).get("--dependency_settings") or "{}"))
+    dependency_file = json.loads(str(options.get("--dependency_settings") or "{}"))
     if isinstance(dependency_file.get("dependency_file"), str):
         file_name = dependency_file["dependency_file"]
-        user_code.check_requirements(
-            context, dependencies / file_name, f"/opt/ml/input/data/{DEPENDENCIES_CHANNEL}/{file_name}"
-        )
+        shown = f"/opt/ml/input/data/{DEPENDENCIES_CHANNEL}/{file_name}"
+        if packages is None:
+            user_code.check_requirements(context, dependencies / file_name, shown)
+        else:
+            _check_in_v2_environment(context, dependencies / file_name, shown, packages)
     workspace = context.work_dir / WORKSPACE
     workspace.mkdir(exist_ok=True)
     env = training_environment(
@@ -156,6 +209,38 @@ def run(context: JobContext, name: str) -> Trained:
     )
     words = [str(word) for word in context.arguments["AlgorithmSpecification"].get("ContainerArguments") or []]
     (context.work_dir / "output").mkdir(exist_ok=True)
-    command = [sys.executable, "-m", ENTRY_POINT, *words]
+    command = [python, "-m", runtime.entry_point, *words]
     run_job_process(context, "TrainingJob", name, command, env=env, cwd=workspace, in_view=True)
     return Trained(hyperparameters={}, archives=user_code.archives(context))
+
+
+def _interpreter(context: JobContext, runtime: Runtime) -> tuple[str, Path | None]:
+    """The Python the job runs with, and the ``site-packages`` its dependencies are checked against (None: this
+    environment's)."""
+    if not runtime.in_v2_environment:
+        return sys.executable, None
+    try:
+        environment = v2env.ensure()
+    except UsageError as exc:
+        raise fail(
+            context, f"ClientError: a function built with the SageMaker Python SDK v2 runs there: {exc}"
+        ) from None
+    context.log.write(
+        f"built with the SDK v2: the job runs with the SDK v2 environment's Python ({environment.root})\n"
+    )
+    return str(environment.python), environment.site_packages
+
+
+def _check_in_v2_environment(context: JobContext, path: Path, shown: str, packages: Path) -> None:
+    if not path.is_file():
+        return
+    problems = requirements.unmet(path, packages=packages)
+    if problems:
+        raise fail(
+            context,
+            f"ClientError: step {context.step_name}: {shown} asks for {len(problems)} requirement(s) the SDK v2 "
+            f"environment does not meet: {'; '.join(problems)}. A function built with the SDK v2 runs in that "
+            "environment, which holds what its lock pins, and a local job installs nothing: drop them, or build the "
+            "module with the SDK v3 to run it with the packages of the environment that runs the pipeline",
+        )
+    context.log.write(f"{shown}: every requirement is met by the SDK v2 environment (a local job installs nothing)\n")
