@@ -24,11 +24,19 @@ from showcase.archives import write_model_archive
 from showcase.errors import MonitoringError, StepFailed
 from showcase.monitoring import kernel_shap
 from showcase.store import ObjectStore
-from tests.serving_support import XGBOOST_IMAGE
+from tests.serving_support import XGBOOST_IMAGE, train_booster
 from tests.test_clarify_check import clarify_step
-from tests.test_inference_pipelines import ENVIRONMENT, SKLEARN_IMAGE, run_step
+from tests.test_inference_pipelines import (
+    ENVIRONMENT,
+    SKLEARN_IMAGE,
+    fitted,
+    preprocessing_archive,
+    raw_rows,
+    run_step,
+)
 
 NAMES = ["a", "b", "c", "d"]
+RAW_NAMES = ["sex", *(f"m{number}" for number in range(1, 8))]
 BUCKET = "s3://showcase-local/explain"
 DOUBLING = """
 import numpy as np
@@ -97,11 +105,13 @@ def additive_shap(f: Any, rows: np.ndarray, background: np.ndarray) -> np.ndarra
     return values
 
 
-def explain(home: Path, tmp_path: Path, name: str, shap: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+def explain(
+    home: Path, tmp_path: Path, name: str, shap: dict[str, Any], names: list[str] = NAMES
+) -> tuple[dict[str, Any], np.ndarray]:
     """Run a MODEL_EXPLAINABILITY ClarifyCheck of the pipeline model: its analysis.json label0 and out.csv rows."""
     store = ObjectStore(home / "store")
     config = {
-        "dataset_type": "text/csv", "headers": ["y", *NAMES], "label": "y", "methods": {"shap": shap},
+        "dataset_type": "text/csv", "headers": ["y", *names], "label": "y", "methods": {"shap": shap},
         "predictor": {"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1,
                       "accept_type": "text/csv", "content_type": "text/csv"},
     }  # fmt: skip
@@ -119,7 +129,7 @@ def explain(home: Path, tmp_path: Path, name: str, shap: dict[str, Any]) -> tupl
     properties = run_step(home, tmp_path, "ClarifyCheck", name, arguments)
     analysis = json.loads(store.get_bytes(properties["CalculatedBaselineConstraints"]))
     local = store.get_bytes(f"{BUCKET}/{name}/out/explanations_shap/out.csv").decode()
-    assert local.splitlines()[0] == ",".join(NAMES)
+    assert local.splitlines()[0] == ",".join(names)
     return analysis["explanations"]["kernel_shap"]["label0"], np.loadtxt(io.StringIO(local), delimiter=",", skiprows=1)
 
 
@@ -195,3 +205,49 @@ def test_use_logit_gives_values_in_log_odds_and_refuses_what_is_no_probability()
     assert plain == pytest.approx(float(logistic(np.zeros((1, 4)))[0]))
     with pytest.raises(MonitoringError, match=r"use_logit needs predictions that are probabilities in \(0, 1\)"):
         kernel_shap.explain(lambda r: 10 * logistic(r), rows, NAMES, config)
+
+
+@pytest.fixture(scope="module")
+def encoded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An inference pipeline as the showcase registers one: a fitted one-hot and scaling ColumnTransformer (the
+    user's script, joblib) in front of a booster of 10 features; a dataset of the raw records (a letter first)."""
+    home = tmp_path_factory.mktemp("kernel-shap-encoded")
+    preprocessing_archive(home, fitted())
+    booster = train_booster()
+    work = home / "work"
+    work.mkdir()
+    (work / "xgboost-model").write_bytes(bytes(booster.save_raw(raw_format="ubj")))
+    store = ObjectStore(home / "store")
+    store.put_file(
+        f"{BUCKET}/models/xgboost/model.tar.gz", write_model_archive([work / "xgboost-model"], work / "m.tgz")
+    )
+    lines = [",".join(["y", *RAW_NAMES]), *(f"{index % 7}.0,{row}" for index, row in enumerate(raw_rows(25)))]
+    store.put_bytes(f"{BUCKET}/data/train.csv", ("\n".join(lines) + "\n").encode())
+    containers = [
+        {"Image": SKLEARN_IMAGE, "ModelDataUrl": "s3://showcase-local/models/preprocess/model.tar.gz",
+         "Environment": ENVIRONMENT},
+        {"Image": XGBOOST_IMAGE, "ModelDataUrl": f"{BUCKET}/models/xgboost/model.tar.gz"},
+    ]  # fmt: skip
+    arguments = {"Containers": containers, "InferenceExecutionConfig": {"Mode": "Serial"}}
+    model = run_step(home, tmp_path_factory.mktemp("model"), "Model", "PipelineModel", arguments)
+    (home / "model-name").write_text(model["ModelName"])
+    return home
+
+
+def test_a_pipeline_taking_a_letter_is_explained_from_baseline_rows_that_hold_one(
+    encoded_home: Path, tmp_path: Path
+) -> None:
+    baseline = ["M", 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    explained, local = explain(
+        encoded_home, tmp_path, "letter", {"baseline": [baseline], "num_samples": 60, "seed": 0}, RAW_NAMES
+    )
+    rows = [line.split(",") for line in raw_rows(25)]
+    data = np.array([[row[0], *(float(v) for v in row[1:])] for row in rows], dtype=object)
+    booster = train_booster()
+    predicted = booster.inplace_predict(fitted().transform(data).astype(float))
+    reference = float(booster.inplace_predict(fitted().transform(np.array([baseline], dtype=object)).astype(float))[0])
+    assert explained["expected_value"] == pytest.approx(reference, abs=1e-4)
+    np.testing.assert_allclose(local.sum(axis=1) + reference, predicted, atol=1e-3)  # efficiency: phi sums to f(x) - E
+    assert local.shape == (25, 8) and np.abs(local[:, 0]).max() > 0  # the letter has its own value
+    with pytest.raises(StepFailed, match="shap.baseline is missing and some features are not numbers: Clarify's "):
+        explain(encoded_home, tmp_path, "letter-kmeans", {"num_samples": 60}, RAW_NAMES)
