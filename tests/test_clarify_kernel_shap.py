@@ -22,7 +22,10 @@ import xgboost as xgb
 
 from showcase.archives import write_model_archive
 from showcase.errors import MonitoringError, StepFailed
+from showcase.local import run_definition
 from showcase.monitoring import kernel_shap
+from showcase.settings import Settings
+from showcase.statuses import ExecutionStatus
 from showcase.store import ObjectStore
 from tests.serving_support import XGBOOST_IMAGE, train_booster
 from tests.test_clarify_check import clarify_step
@@ -105,32 +108,64 @@ def additive_shap(f: Any, rows: np.ndarray, background: np.ndarray) -> np.ndarra
     return values
 
 
-def explain(
-    home: Path, tmp_path: Path, name: str, shap: dict[str, Any], names: list[str] = NAMES
-) -> tuple[dict[str, Any], np.ndarray]:
-    """Run a MODEL_EXPLAINABILITY ClarifyCheck of the pipeline model: its analysis.json label0 and out.csv rows."""
-    store = ObjectStore(home / "store")
+def check_arguments(model_name: object, name: str, shap: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """A MODEL_EXPLAINABILITY ClarifyCheck's arguments as ClarifyCheckStep writes them, and its analysis config."""
     config = {
         "dataset_type": "text/csv", "headers": ["y", *names], "label": "y", "methods": {"shap": shap},
         "predictor": {"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1,
                       "accept_type": "text/csv", "content_type": "text/csv"},
     }  # fmt: skip
-    store.put_bytes(f"{BUCKET}/{name}/analysis_config.json", json.dumps(config).encode())
     step = clarify_step(
-        CheckType="MODEL_EXPLAINABILITY", ModelName=(home / "model-name").read_text(), SkipCheck=True,
-        RegisterNewBaseline=True,
-    )  # fmt: skip
+        CheckType="MODEL_EXPLAINABILITY", ModelName=model_name, SkipCheck=True, RegisterNewBaseline=True
+    )
     inputs = step["Arguments"]["ProcessingInputs"]
     inputs[0]["S3Input"]["S3Uri"] = f"{BUCKET}/{name}/analysis_config.json"
     inputs[1]["S3Input"]["S3Uri"] = f"{BUCKET}/data"
     step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] = f"{BUCKET}/{name}/out"
+    step["Name"], step["Config"] = name, json.dumps(config).encode()
+    return step
+
+
+def explain(
+    home: Path, tmp_path: Path, name: str, shap: dict[str, Any], names: list[str] = NAMES
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Run a MODEL_EXPLAINABILITY ClarifyCheck of the pipeline model: its analysis.json label0 and out.csv rows."""
+    store = ObjectStore(home / "store")
+    step = check_arguments((home / "model-name").read_text(), name, shap, names)
+    store.put_bytes(f"{BUCKET}/{name}/analysis_config.json", step.pop("Config"))
     arguments = {key: value for key, value in step.items() if key not in ("Name", "Type")}
     arguments = {**arguments.pop("Arguments"), **arguments}
     properties = run_step(home, tmp_path, "ClarifyCheck", name, arguments)
-    analysis = json.loads(store.get_bytes(properties["CalculatedBaselineConstraints"]))
+    return outputs(store, name, properties["CalculatedBaselineConstraints"], names)
+
+
+def outputs(store: ObjectStore, name: str, analysis_uri: str, names: list[str]) -> tuple[dict[str, Any], np.ndarray]:
+    analysis = json.loads(store.get_bytes(analysis_uri))
     local = store.get_bytes(f"{BUCKET}/{name}/out/explanations_shap/out.csv").decode()
     assert local.splitlines()[0] == ",".join(names)
     return analysis["explanations"]["kernel_shap"]["label0"], np.loadtxt(io.StringIO(local), delimiter=",", skiprows=1)
+
+
+def test_a_pipeline_of_a_pipeline_model_and_its_explainability_check_runs_to_succeeded(home: Path) -> None:
+    containers = [
+        {"Image": SKLEARN_IMAGE, "ModelDataUrl": f"{BUCKET}/models/front/model.tar.gz", "Environment": ENVIRONMENT},
+        {"Image": XGBOOST_IMAGE, "ModelDataUrl": f"{BUCKET}/models/xgboost/model.tar.gz"},
+    ]
+    model = {"Name": "PipelineModel", "Type": "Model", "Arguments": {
+        "ExecutionRoleArn": "arn:aws:iam::000000000000:role/r", "Containers": containers,
+        "InferenceExecutionConfig": {"Mode": "Serial"}}}  # fmt: skip
+    baseline = [0.0, 0.5, -0.5, 1.0]
+    shap = {"baseline": [baseline], "num_samples": 14, "seed": 0, "agg_method": "mean_abs"}
+    check = check_arguments({"Get": "Steps.PipelineModel.ModelName"}, "Explainability", shap, NAMES)
+    uploads = {f"{BUCKET}/Explainability/analysis_config.json": check.pop("Config")}
+    settings = Settings(home=home, input_data=None, max_parallel_steps=1)
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [model, check]}
+    record = run_definition(definition, pipeline_name="ExplainPipeline", uploads=uploads, settings=settings)
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    analysis_uri = record.step("Explainability").properties["CalculatedBaselineConstraints"]
+    explained, local = outputs(ObjectStore(home / "store"), "Explainability", analysis_uri, NAMES)
+    np.testing.assert_allclose(local, additive_shap(pipeline(home), records(), np.array([baseline])), atol=1e-4)
+    assert explained["expected_value"] == pytest.approx(float(pipeline(home)(np.array(baseline))[0]), abs=1e-4)
 
 
 def test_a_pipeline_models_kernel_shap_values_are_the_additive_models_closed_form(home: Path, tmp_path: Path) -> None:

@@ -35,17 +35,17 @@ def explain(
 ) -> tuple[np.ndarray, float]:
     """Every record's SHAP values (records x features) and the expected value: the prediction over the baseline,
     in the link's units. Raises MonitoringError naming the SHAPConfig field that cannot be honoured."""
-    import shap
-
     given = [key for key in UNSUPPORTED if config.get(key) is not None]
     if given:
         raise MonitoringError(f"shap.{given[0]} is not computed locally: explain every feature of tabular data")
     use_logit = bool(config.get("use_logit", False))
-    background = _background(features, names, config)
     nsamples = _num_samples(config.get("num_samples"), len(names))
-    seed = config.get("seed")
+    background = _background(features, names, config)
+    seed = None if config.get("seed") is None else _whole(config["seed"], "seed", least=0)
+    import shap  # after every check: a SHAPConfig refused costs no import of it
+
     if seed is not None:
-        np.random.seed(_whole(seed, "seed", least=0))  # shap draws its coalitions from numpy's global generator
+        np.random.seed(seed)  # shap draws its coalitions from numpy's global generator
     explainer = shap.KernelExplainer(
         _checked(predict, use_logit), background, link="logit" if use_logit else "identity"
     )
