@@ -22,4 +22,5 @@ SageMaker Clarify's formats, for ClarifyCheck steps:
 
     bias.py         Clarify's pre-training and post-training bias metrics, each as its guide defines it
     clarify.py      analysis_config.json and a CSV dataset -> analysis.json, report.ipynb; bias and SHAP drift checks
+    kernel_shap.py  KernelSHAP (the shap library's) of any prediction function, as SHAPConfig asks
 """

@@ -8,13 +8,19 @@ baseline (``Environment.baseline_constraints``, an earlier analysis.json) it als
 ``constraint_violations.json`` against it.
 
 Post-training bias and SHAP need the model's predictions. The Clarify image gets them from a shadow endpoint of the
-step's ModelName; here the runner stages that model's archive at ``processing/model/model.tar.gz`` and the job
-loads it as the local endpoint does (``showcase.serving.model``: XGBoost's own format, never a pickle) and
-predicts every record's features (the dataset's columns but the label). The predicted label is the prediction
-above ``probability_threshold`` when the config gives one, else the prediction read as the label is
-(``label_values_or_threshold``). SHAP values are XGBoost's own (``pred_contribs``: exact TreeSHAP, so
-``shap.baseline`` and ``num_samples`` are not used); they stand under ``kernel_shap`` in analysis.json, where
-Clarify puts them.
+step's ModelName; here the runner stages that model's containers under ``processing/model`` (``steps.served``, as
+for a Transform job: the last, XGBoost, container's archive in ``model``, any before it in ``containers/<n>``,
+what they are in ``model.json``) and the job loads them as the local endpoint does (``showcase.serving``: XGBoost's
+own format, a pickle only with the runner's permission; the scikit-learn containers' scripts in this process) and
+predicts every record's features (the dataset's columns but the label and ``excluded_columns``), through the
+containers in sequence as a text/csv request. The predicted label is the prediction above
+``probability_threshold`` when the config gives one, else the prediction read as the label is
+(``label_values_or_threshold``).
+
+SHAP values stand under ``kernel_shap`` in analysis.json, where Clarify puts them. A model of one XGBoost container
+gets XGBoost's own (``pred_contribs``: exact TreeSHAP, so ``baseline``, ``num_samples``, ``seed`` and ``use_logit``
+are not used); a model of several containers gets KernelSHAP over its predictions (``monitoring.kernel_shap``, with
+every SHAPConfig field), as Clarify computes for every model.
 """
 
 from __future__ import annotations
@@ -23,16 +29,24 @@ import json
 import os
 import traceback
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from showcase.errors import ShowcaseError
 from showcase.local.images.job import failed, read_json
+
+if TYPE_CHECKING:
+    from showcase.serving.contract import ScriptedContainer
+    from showcase.serving.model import LoadedModel
 
 CONFIG = "processing/input/config/analysis_config.json"
 DATA = "processing/input/data"
 OUTPUT = "processing/output"
 MODEL = "processing/model"
+MODEL_CONFIG = f"{MODEL}/model.json"
+"""What the runner staged of the model (``steps.served``): its last container's image and unpickle permission,
+the containers before it."""
 ANALYSIS_FILE = "analysis.json"
 VIOLATIONS_FILE = "constraint_violations.json"
 SHAP_FILE = "explanations_shap/out.csv"
@@ -93,28 +107,68 @@ def analyze_job(root: Path, environment: Mapping[str, str]) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Served:
+    """The staged model as the endpoint serves it: its last (XGBoost) container, and any containers before it."""
+
+    model: LoadedModel
+    front: tuple[ScriptedContainer, ...]
+
+    def predict(self, rows: Any) -> Any:
+        """The model's answer to each row: through the containers in sequence, as a text/csv request."""
+        if not self.front:
+            return self.model.predict(rows)
+        from showcase.serving import codec
+        from showcase.serving.containers import through
+
+        try:
+            body, content_type = through(self.front, _csv(rows), codec.CSV)
+            return self.model.predict(codec.decode(body, codec.content_type_of(content_type), self.model.num_features))
+        except codec.RequestError as exc:
+            raise ClarifyError(f"the model cannot answer the dataset's records: {exc.message}") from None
+
+
+def _csv(rows: Any) -> bytes:
+    """Records as a text/csv request body: numbers written exactly, other values as they are."""
+    return "\n".join(
+        ",".join(repr(float(value)) if isinstance(value, int | float) else str(value) for value in row)
+        for row in rows.tolist()
+    ).encode()
+
+
 def _model_and_features(
     root: Path, frame: Any, config: Mapping[str, Any], model_name: str
-) -> tuple[Any, Any, list[str]]:
+) -> tuple[Served, Any, list[str]]:
     """The staged model, loaded, and the records' features (every column but the label and the excluded)."""
-    from showcase.serving.errors import ModelLoadError
-    from showcase.serving.model import extract_and_check
+    import pandas as pd
 
-    archive = root / MODEL / "model.tar.gz"
-    if not archive.exists():
+    from showcase.serving.containers import FrontSpec, load_front
+    from showcase.serving.errors import ModelLoadError
+    from showcase.serving.model import load_model
+
+    if not (root / MODEL_CONFIG).exists():
         raise ClarifyError("no model was staged for the job: the step needs ModelName")
+    staged = read_json(root / MODEL_CONFIG)
     try:
-        model = extract_and_check(archive, root / MODEL / "extracted", model_package_arn=model_name)
+        model = load_model(
+            root / MODEL / "model", model_package_arn=model_name, image=staged["Image"], unpickle=staged["Unpickle"]
+        )
+        specs = [FrontSpec.from_json(raw) for raw in staged["Front"]]
+        front = load_front(replace(spec, model_dir=str(root / spec.model_dir)) for spec in specs)
     except ModelLoadError as exc:
         raise ClarifyError(str(exc)) from exc
     dropped = [str(config.get("label")), *[str(name) for name in config.get("excluded_columns") or []]]
     features = frame.drop(columns=[name for name in dropped if name in frame.columns])
-    if features.shape[1] != model.num_features:
+    if not front and features.shape[1] != model.num_features:
         raise ClarifyError(
             f"the model takes {model.num_features} features, the dataset has {features.shape[1]} besides the label: "
             "list the others in excluded_columns"
         )
-    return model, features.to_numpy(dtype=float), [str(name) for name in features.columns]
+    numeric = all(pd.api.types.is_numeric_dtype(kind) for kind in features.dtypes)
+    if not numeric and not front:
+        raise ClarifyError("the XGBoost model takes numbers: every feature column of the dataset must be numeric")
+    values = features.to_numpy(dtype=float) if numeric else features.to_numpy(dtype=object)
+    return Served(model, front), values, [str(name) for name in features.columns]
 
 
 def _predicted_labels(scores: Any, config: Mapping[str, Any], frame: Any) -> Any:
@@ -131,20 +185,28 @@ def _predicted_labels(scores: Any, config: Mapping[str, Any], frame: Any) -> Any
     return clarify.selected(predicted, config.get("label_values_or_threshold") or [], "label_values_or_threshold")
 
 
-def _shap(model: Any, features: Any, names: list[str], output: Path, config: Mapping[str, Any]) -> dict[str, Any]:
-    """XGBoost's SHAP values of every record (``pred_contribs``), written to out.csv unless
-    ``save_local_shap_values`` is false; their global summary by ``agg_method``."""
+def _shap(served: Served, features: Any, names: list[str], output: Path, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Every record's SHAP values, written to out.csv unless ``save_local_shap_values`` is false; their global
+    summary by ``agg_method``. One XGBoost container: XGBoost's own (``pred_contribs``, exact TreeSHAP); a model
+    of several containers: KernelSHAP over its predictions (``monitoring.kernel_shap``)."""
     import numpy as np
     import xgboost as xgb
 
-    from showcase.monitoring import clarify
+    from showcase.errors import MonitoringError
+    from showcase.monitoring import clarify, kernel_shap
 
-    contributions = np.asarray(model.booster.predict(xgb.DMatrix(features), pred_contribs=True))
-    values, bias = contributions[:, :-1], contributions[:, -1]
+    if served.front:
+        try:
+            values, expected = kernel_shap.explain(served.predict, features, names, config)
+        except MonitoringError as exc:
+            raise ClarifyError(str(exc)) from None
+    else:
+        contributions = np.asarray(served.model.booster.predict(xgb.DMatrix(features), pred_contribs=True))
+        values, bias = contributions[:, :-1], contributions[:, -1]
+        expected = float(bias[0]) if bias.size else 0.0
     if config.get("save_local_shap_values", True):
         target = output / SHAP_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         lines = [",".join(names), *(",".join(f"{value:.8g}" for value in row) for row in values)]
         target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    expected = float(bias[0]) if bias.size else 0.0
     return clarify.global_shap(values, names, expected, str(config.get("agg_method", "mean_abs")))

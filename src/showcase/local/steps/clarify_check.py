@@ -10,8 +10,9 @@ and the ``analysis_result`` output from ``/opt/ml/processing/output``. ``CheckTy
     MODEL_EXPLAINABILITY  SHAP values of that model's predictions
 
 The job (``showcase.local.images.clarify``) writes analysis.json, report.ipynb and, for SHAP,
-explanations_shap/out.csv. For a model check the runner stages the archive of the model ``ModelName`` names (the
-record a Model step created) for the job, which loads it in its own process; Clarify serves it from a shadow
+explanations_shap/out.csv. For a model check the runner stages the containers of the model ``ModelName`` names
+(the record a Model step created: one XGBoost container, or an inference pipeline ending with one) as a Transform
+job's (``steps.served``), and the job loads them in its own process; Clarify serves the model from a shadow
 endpoint instead. The drift-check fields are those of every check step (``steps.drift``); the baseline is one
 file, an analysis.json: ``SuppliedBaselineConstraints``, else the newest Approved package's
 ``DriftCheckBaselines.Bias.PreTrainingConstraints`` / ``Bias.PostTrainingConstraints`` /
@@ -28,9 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from showcase.clock import timestamp
-from showcase.errors import RegistryError
+from showcase.files import write_json_atomically
 from showcase.local import images
-from showcase.local.images.clarify import ANALYSIS_FILE, BASELINE_KEY, MODEL, SHAP_FILE, VIOLATIONS_FILE
+from showcase.local.images.clarify import (
+    ANALYSIS_FILE,
+    BASELINE_KEY,
+    MODEL,
+    MODEL_CONFIG,
+    SHAP_FILE,
+    VIOLATIONS_FILE,
+)
 from showcase.local.jobs import JobContext
 from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.local.steps.common import (
@@ -44,6 +52,7 @@ from showcase.local.steps.common import (
     stage,
 )
 from showcase.local.steps.drift import decide, fails_on_violation
+from showcase.local.steps.served import stage_model
 from showcase.local.steps.standins import repository
 from showcase.local.steptype import AwsStep, Location, StepType
 from showcase.statuses import JobStatus
@@ -71,7 +80,6 @@ BASELINES = {
     "MODEL_EXPLAINABILITY": ("Explainability", "Constraints"),
 }
 """Where a package keeps each check type's baseline, in DriftCheckBaselines."""
-MODEL_IMAGES = frozenset({"sagemaker-xgboost"})
 
 
 class ClarifyCheckExecutor:
@@ -170,26 +178,11 @@ class ClarifyCheckExecutor:
 
     @staticmethod
     def _stage_model(context: JobContext, model_name: str) -> None:
-        """Put the model's archive where the job loads it; the runner never opens it."""
-        try:
-            described = context.registry.describe_model(ModelName=model_name)
-        except RegistryError as exc:
-            raise fail(context, f"ModelName {model_name}: {exc} (a Model step creates it)") from exc
-        containers = described.get("Containers") or [described["PrimaryContainer"]]
-        image, url = containers[0].get("Image", ""), containers[0].get("ModelDataUrl")
-        if len(containers) != 1 or repository(image) not in MODEL_IMAGES or url is None:
-            raise fail(
-                context,
-                f"model {model_name}: only one {', '.join(sorted(MODEL_IMAGES))} container with a ModelDataUrl is "
-                f"analyzed locally (it has {len(containers)} container(s), the first {image} with model data {url})",
-            )
-        target = host_path(context.work_dir, f"{CONTAINER_ROOT}/{MODEL}/model.tar.gz")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            target.write_bytes(context.store.get_bytes(url))
-        except StoreError as exc:
-            raise fail(context, f"model {model_name}: {exc}") from exc
-        context.log.write(f"staged model {model_name} from {url}\n")
+        """Put the model's containers where the job loads them (``steps.served``), and what they are in
+        ``MODEL_CONFIG``; the runner never opens the model."""
+        staged = stage_model(context, model_name, under=MODEL)
+        write_json_atomically(host_path(context.work_dir, f"{CONTAINER_ROOT}/{MODEL_CONFIG}"), staged)
+        context.log.write(f"staged model {model_name} from {staged['ModelDataUrl']}\n")
 
     @staticmethod
     def _judge(context: JobContext, violations_file: Path, baseline: str, shown: str) -> None:

@@ -1,8 +1,8 @@
 """The Transform executor: a batch transform job in a job process of its own, with the endpoint's model loading
 and codec (``images.transform_job``): a row gets the same answer there as from the endpoint.
 
-The runner checks the arguments, finds the model a Model step created (``ModelName``, in the registry), extracts
-its archive into the job's ``/opt/ml/model``, stages every object under
+The runner checks the arguments, stages the model a Model step created (``ModelName``; ``steps.served``: its
+archive into the job's ``/opt/ml/model``), stages every object under
 ``TransformInput.DataSource.S3DataSource.S3Uri`` (S3Prefix) into ``/opt/ml/input/data/transform``, writes the
 plan to ``/opt/ml/input/config/transform.json`` and starts the job (``run_job_process``: its own ``/opt/ml``, its
 log, stopping and ``StoppingCondition`` as for every job). It decides whether the job may unpickle a pickled
@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from showcase.archives import ArchiveError, extract_model_archive
 from showcase.clock import timestamp
-from showcase.errors import RegistryError
 from showcase.files import write_json_atomically
 from showcase.local import images
 from showcase.local.images import jsonpath
@@ -31,11 +28,9 @@ from showcase.local.images.transform_job import CONFIG, INPUT, MEBIBYTE, OUTPUT,
 from showcase.local.jobs import JobContext
 from showcase.local.processes.container import CONTAINER_ROOT
 from showcase.local.steps.common import fail, host_path, is_expression, job_arn, job_view, run_job_process
-from showcase.local.steps.standins import repository
+from showcase.local.steps.served import stage_model
 from showcase.local.steptype import AwsStep, StepType
 from showcase.names import MODEL_NAME
-from showcase.registry.provenance import unpickle_permission
-from showcase.settings import pickled_models_allowed
 from showcase.statuses import JobStatus
 from showcase.store import StoreError
 
@@ -52,7 +47,6 @@ def _codec() -> ModuleType:
 
 
 DEFAULT_MAX_PAYLOAD_MB = 6
-SERVED_IMAGES = frozenset({"sagemaker-xgboost"})
 SPLIT_TYPES = ("None", "Line")
 STRATEGIES = ("MultiRecord", "SingleRecord")
 ASSEMBLE_WITH = ("None", "Line")
@@ -168,7 +162,7 @@ class TransformExecutor:
             raise fail(context, "; ".join(problems))
         name = context.job_name
         started = timestamp()
-        model = _stage_model(context, str(arguments["ModelName"]))
+        model = stage_model(context, str(arguments["ModelName"]))
         source = str(arguments["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
         output_path = str(arguments["TransformOutput"]["S3OutputPath"]).rstrip("/")
         objects = list(_inputs(context, source))
@@ -222,70 +216,6 @@ def _properties(context: JobContext, name: str, started: str) -> dict[str, Any]:
         "TransformStartTime": started,
         "TransformEndTime": timestamp(),
     }
-
-
-def _stage_model(context: JobContext, model_name: str) -> dict[str, Any]:
-    """Extract the model's archives (the last container's into the job's ``/opt/ml/model``, each one before it into
-    ``/opt/ml/containers/<n>/model``) and decide, without reading the model, whether the job may unpickle it
-    (``registry.provenance``); the model part of the job's configuration."""
-    try:
-        described = context.registry.describe_model(ModelName=model_name)
-    except RegistryError as exc:
-        raise fail(context, f"ModelName {model_name}: {exc} (a Model step creates it)") from exc
-    containers = described.get("Containers") or [described["PrimaryContainer"]]
-    if len(containers) > 1:
-        from showcase.serving.containers import containers_problems
-
-        problems = containers_problems(containers, described.get("InferenceExecutionConfig"), f"model {model_name}: ")
-        if problems:
-            raise fail(context, "; ".join(problems))
-    image, url = containers[-1]["Image"], containers[-1].get("ModelDataUrl")
-    if repository(image) not in SERVED_IMAGES or url is None:
-        raise fail(
-            context,
-            f"model {model_name}: image {image} with model data {url} cannot be served locally "
-            f"(served: {', '.join(sorted(SERVED_IMAGES))} with a ModelDataUrl)",
-        )
-    front = [_stage_front(context, model_name, index, container) for index, container in enumerate(containers[:-1])]
-    archive = host_path(context.work_dir, "/opt/ml/model.tar.gz")
-    try:
-        _extract(context, url, archive, host_path(context.work_dir, "/opt/ml/model"))
-        permission = unpickle_permission(archive, context.registry.path, allowed=pickled_models_allowed())
-    except (StoreError, ArchiveError, RegistryError, OSError) as exc:
-        raise fail(context, f"model {model_name}: {url}: {exc}") from exc
-    if permission:
-        context.log.write(f"model {model_name}: a pickled xgboost-model may be loaded: {permission}\n")
-    return {
-        "ModelName": model_name, "ModelDataUrl": url, "Image": image, "Unpickle": permission is not None,
-        "Front": front,
-    }  # fmt: skip
-
-
-def _stage_front(context: JobContext, model_name: str, index: int, container: dict[str, Any]) -> dict[str, Any]:
-    """A container before the last: its archive extracted under ``/opt/ml/containers/<index>``, its environment."""
-    from showcase.serving.containers import FrontSpec, label_of
-
-    url = str(container["ModelDataUrl"])
-    where = f"/opt/ml/containers/{index}"
-    try:
-        _extract(
-            context,
-            url,
-            host_path(context.work_dir, f"{where}/model.tar.gz"),
-            host_path(context.work_dir, f"{where}/model"),
-        )
-    except (StoreError, ArchiveError, OSError) as exc:
-        raise fail(context, f"model {model_name}: Containers[{index}] {url}: {exc}") from exc
-    context.log.write(f"model {model_name}: Containers[{index}] {container['Image']} from {url}\n")
-    return FrontSpec(
-        label_of(container, index), f"containers/{index}/model", container.get("Environment") or {}
-    ).to_json()
-
-
-def _extract(context: JobContext, url: str, archive: Path, model_dir: Path) -> None:
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(context.store.path_of(url), archive)
-    extract_model_archive(archive, model_dir)
 
 
 def _inputs(context: JobContext, source: str) -> Iterator[tuple[str, str]]:
