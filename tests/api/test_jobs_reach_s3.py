@@ -4,8 +4,9 @@ SageMaker do with their role's credentials, and ``get_execution_role()`` answers
 Each run here goes through ``showcase.local.run_definition``, as ``showcase run`` does: where no API serves the
 home, the run starts one for its own duration; where one does, its jobs use it.
 
-pandas reads and writes ``s3://`` paths in a job too, through s3fs (aiobotocore), as in SageMaker's framework
-images: a missing key is the job's FileNotFoundError, and a write larger than s3fs's block goes up in parts.
+pandas reads and writes ``s3://`` paths in a job too, as in SageMaker's framework images: CSV through s3fs
+(aiobotocore), parquet through pyarrow's own S3 client (aws-chunked bodies); a missing key is the job's
+FileNotFoundError, and a write larger than s3fs's block goes up in parts.
 """
 
 from __future__ import annotations
@@ -256,6 +257,8 @@ os.makedirs(out, exist_ok=True)
 frame = pd.read_csv("s3://jobs-data/raw/rows.csv")
 frame["total"] = frame.sum(axis=1)
 frame.to_csv(f"s3://jobs-data/from-pandas/{kind}/rows.csv", index=False)
+frame.to_parquet(f"s3://jobs-data/from-pandas/{kind}/rows.parquet")  # through pyarrow's own S3 client
+assert pd.read_parquet(f"s3://jobs-data/from-pandas/{kind}/rows.parquet").equals(frame)
 """
 
 
@@ -269,6 +272,8 @@ def test_pandas_reads_and_writes_s3_paths_in_processing_and_training_jobs(home: 
     assert record.status == "Succeeded", [(s.name, s.failure_reason) for s in record.steps]
     for kind in ("processing", "training"):
         assert store.get_bytes(f"s3://{BUCKET}/from-pandas/{kind}/rows.csv") == b"a,b,total\n1,2,3\n3,4,7\n"
+        parquet = pd.read_parquet(io.BytesIO(store.get_bytes(f"s3://{BUCKET}/from-pandas/{kind}/rows.parquet")))
+        assert parquet.to_dict("list") == {"a": [1, 3], "b": [2, 4], "total": [3, 7]}
     # with an s3fs pandas supports: fsspec warns of s3fs before 2023.5 ("very old ... severe performance issues")
     for step in ("Fetch", "Fit"):
         log = ExecutionStore(settings.executions_root).log_path(record.execution_id, step).read_text()
