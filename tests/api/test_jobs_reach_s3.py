@@ -4,9 +4,9 @@ SageMaker do with their role's credentials, and ``get_execution_role()`` answers
 Each run here goes through ``showcase.local.run_definition``, as ``showcase run`` does: where no API serves the
 home, the run starts one for its own duration; where one does, its jobs use it.
 
-Not tested: pandas ``s3://`` paths. pandas needs s3fs 2025.7.0 or newer, which needs aiobotocore, and the newest
-aiobotocore (3.10.0) pins botocore below 1.43.118 against this project's 1.44; the lock resolves s3fs 0.4.2,
-which pandas refuses. A job reads with boto3 and hands pandas the body instead (below).
+pandas reads and writes ``s3://`` paths in a job too, as in SageMaker's framework images: CSV through s3fs
+(aiobotocore), parquet through pyarrow's own S3 client (aws-chunked bodies); a missing key is the job's
+FileNotFoundError, and a write larger than s3fs's block goes up in parts.
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from showcase.local import retry_execution, run_definition
 from showcase.local.processes import awsapi
+from showcase.local.records import ExecutionStore
 from showcase.settings import execution_role_arn, load
 from showcase.store import ObjectStore
 from tests.api.conftest import REPO, start_api, stop_api
@@ -243,3 +246,82 @@ def test_a_run_without_a_job_starts_no_api(home: Path) -> None:
     record = run_definition(definition(fail), pipeline_name="NoJob", settings=load(home))
     assert record.status == "Failed"
     assert not (home / awsapi.LOG_FILE).exists()
+
+
+PANDAS = """
+import os, sys
+import pandas as pd
+
+kind, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+frame = pd.read_csv("s3://jobs-data/raw/rows.csv")
+frame["total"] = frame.sum(axis=1)
+frame.to_csv(f"s3://jobs-data/from-pandas/{kind}/rows.csv", index=False)
+frame.to_parquet(f"s3://jobs-data/from-pandas/{kind}/rows.parquet")  # through pyarrow's own S3 client
+assert pd.read_parquet(f"s3://jobs-data/from-pandas/{kind}/rows.parquet").equals(frame)
+"""
+
+
+def test_pandas_reads_and_writes_s3_paths_in_processing_and_training_jobs(home: Path) -> None:
+    settings = load(home)
+    store = ObjectStore(settings.store_root)
+    store.put_bytes(f"s3://{BUCKET}/code/job.py", PANDAS.encode())
+    record = run_definition(
+        definition(processing_step(ROLE), training_step()), pipeline_name="Pandas", settings=settings
+    )
+    assert record.status == "Succeeded", [(s.name, s.failure_reason) for s in record.steps]
+    for kind in ("processing", "training"):
+        assert store.get_bytes(f"s3://{BUCKET}/from-pandas/{kind}/rows.csv") == b"a,b,total\n1,2,3\n3,4,7\n"
+        parquet = pd.read_parquet(io.BytesIO(store.get_bytes(f"s3://{BUCKET}/from-pandas/{kind}/rows.parquet")))
+        assert parquet.to_dict("list") == {"a": [1, 3], "b": [2, 4], "total": [3, 7]}
+    # with an s3fs pandas supports: fsspec warns of s3fs before 2023.5 ("very old ... severe performance issues")
+    for step in ("Fetch", "Fit"):
+        log = ExecutionStore(settings.executions_root).log_path(record.execution_id, step).read_text()
+        assert "Warning" not in log, log
+
+
+MISSING = """
+import pandas as pd
+pd.read_csv("s3://jobs-data/raw/not-there.csv")
+"""
+
+
+def test_pandas_reading_a_missing_key_fails_the_job_with_file_not_found(home: Path) -> None:
+    settings = load(home)
+    ObjectStore(settings.store_root).put_bytes(f"s3://{BUCKET}/code/job.py", MISSING.encode())
+    step = processing_step(ROLE)
+    step["Arguments"]["ProcessingOutputConfig"]["Outputs"] = []
+    record = run_definition(definition(step), pipeline_name="Missing", settings=settings)
+    assert record.status == "Failed"
+    reason = record.step("Fetch").failure_reason or ""
+    assert reason.startswith("AlgorithmError: ") and "exited with code 1" in reason, reason
+    assert ": FileNotFoundError: jobs-data/raw/not-there.csv (" in reason, reason
+
+
+LARGE = """
+import numpy as np
+import pandas as pd
+
+frame = pd.DataFrame(np.arange(1_600_000).reshape(-1, 4), columns=list("abcd"))  # 12.6 MB of CSV
+path = "s3://jobs-data/from-pandas/large.csv"
+frame.to_csv(path, index=False, storage_options={"default_block_size": 5 * 2**20})  # S3's smallest part
+assert pd.read_csv(path).equals(frame), "the object read back differs"
+"""
+
+
+def test_a_pandas_write_larger_than_a_block_goes_up_in_parts_and_reads_back(home: Path) -> None:
+    """s3fs writes in blocks of 50 MiB unless told; with 5 MiB blocks a 12.6 MB frame is a multipart upload of
+    three parts (the API's log names each call), and the object is the store's, byte for byte."""
+    settings = load(home)
+    store = ObjectStore(settings.store_root)
+    store.put_bytes(f"s3://{BUCKET}/code/job.py", LARGE.encode())
+    api = start_api(home, log_level="INFO")
+    try:
+        record = run_definition(definition(training_step()), pipeline_name="Large", settings=settings)
+    finally:
+        log = stop_api(api)
+    assert record.status == "Succeeded", record.step("Fit").failure_reason
+    calls = [line.split(" s3 ", 1)[1] for line in log.splitlines() if " s3 " in line]
+    assert calls.count("UploadPart -> 200") == 3 and "CompleteMultipartUpload -> 200" in calls, calls
+    frame = pd.DataFrame(np.arange(1_600_000).reshape(-1, 4), columns=list("abcd"))
+    assert store.get_bytes(f"s3://{BUCKET}/from-pandas/large.csv") == frame.to_csv(index=False).encode()

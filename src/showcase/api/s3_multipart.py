@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from showcase.api.errors import ApiError
 from showcase.api.s3_common import byte_range, etag, modified, object_file, object_uri
-from showcase.api.s3_objects import copy_source, receive_into, refuse_aws_chunked
+from showcase.api.s3_objects import body_of, copy_source, receive_into
 from showcase.api.state import Call, Handler, State
 from showcase.clock import timestamp
 from showcase.files import write_json_atomically
@@ -78,9 +78,8 @@ async def upload_part(call: Call) -> dict[str, Any]:
     params = call.params
     directory, _ = _upload_dir(call.state, params)
     number = _part_number(params)
-    refuse_aws_chunked(call)
-    assert call.stream is not None
-    echoed = await receive_into(_part_writer(directory / f"part-{number:05d}"), call.stream, params)
+    stream, params = body_of(call)
+    echoed = await receive_into(_part_writer(directory / f"part-{number:05d}"), stream, params)
     return {"ETag": etag((directory / f"part-{number:05d}").stat()), **echoed}
 
 

@@ -1,7 +1,8 @@
 """S3 objects over the object store: PutObject, GetObject (ranges), HeadObject, CopyObject, DeleteObject(s).
 
 PutObject's body streams from the connection into the store's own atomic writer (``ObjectStore.writer``): the
-object appears whole once the body arrived and matched its declared length and checksums, or not at all.
+object appears whole once the body arrived and matched its declared length and checksums, or not at all. An
+aws-chunked body is decoded as it streams (``s3_chunked``).
 GetObject answers with a file slice that the app streams; no object is held whole in memory.
 """
 
@@ -19,6 +20,7 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from showcase.api.errors import ApiError
+from showcase.api.s3_chunked import AwsChunked, is_aws_chunked
 from showcase.api.s3_common import (
     DEFAULT_CONTENT_TYPE,
     byte_range,
@@ -74,16 +76,14 @@ class Digests:
         return {name: value for name, value in computed.items() if name != "ContentMD5"}
 
 
-def refuse_aws_chunked(call: Call) -> None:
-    """aws-chunked bodies (SigV4 streaming, sent over https only) are not decoded here: refuse, naming them."""
-    sha = call.headers.get("x-amz-content-sha256", "")
-    if sha.startswith("STREAMING-") or "aws-chunked" in call.headers.get("Content-Encoding", ""):
-        raise ApiError(
-            "NotImplemented",
-            f"{call.operation}: aws-chunked request bodies ({sha or 'Content-Encoding: aws-chunked'}) are not "
-            "implemented by the local API; botocore sends plain bodies to an http:// endpoint",
-            501,
-        )
+def body_of(call: Call) -> tuple[BodyStream, dict[str, Any]]:
+    """A streamed request's data and its parameters as the handler reads them; an aws-chunked body is decoded as it
+    streams (``s3_chunked``), its length and trailing checksum taken from its own headers and trailer."""
+    assert call.stream is not None
+    if not is_aws_chunked(call.headers):
+        return call.stream, call.params
+    body = AwsChunked(call.stream, call.headers)
+    return body, body.params(call.params)
 
 
 async def receive_into(
@@ -100,6 +100,8 @@ async def receive_into(
             out.write(chunk)
             digests.update(chunk)
             size += len(chunk)
+        if isinstance(stream, AwsChunked):  # its checksum came after the data
+            digests.expected.update(stream.checksums())
         if declared is not None and size != declared:
             raise ApiError(
                 "IncompleteBody",
@@ -116,9 +118,8 @@ async def receive_into(
 async def put_object(call: Call) -> dict[str, Any]:
     params = call.params
     uri = object_uri(call.state, params["Bucket"], params["Key"])
-    refuse_aws_chunked(call)
-    assert call.stream is not None
-    echoed = await receive_into(call.state.store.writer(uri), call.stream, params)
+    stream, params = body_of(call)
+    echoed = await receive_into(call.state.store.writer(uri), stream, params)
     return {"ETag": etag(call.state.store.path_of(uri).stat()), **echoed}
 
 
