@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +26,16 @@ FAKE_AWS_ENV = {
     "AWS_REGION": REGION,
     "SAGEMAKER_VALIDATE_ROLE": "false",
 }
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in-process configures the root logger as its own process would
+    (``showcase.cli.common.configure_logging``); the next test gets the handlers and level there were before."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture(scope="session")
