@@ -44,12 +44,12 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/python pipelines/run_pipeline.py --module-name showcase.pipeline --local
 
-# The suite in TEST_WORKERS processes, each taking whole test files (their module fixtures stay in one process);
-# TEST_WORKERS=0 runs it in this one process.
+# The suite in TEST_WORKERS processes, each taking whole test files (their module fixtures stay in one process),
+# in the order tests/conftest.py gives them (the longest first); TEST_WORKERS=0 runs it in this one process.
 TEST_WORKERS ?= 2
 
 test: setup
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The Python trees ruff checks and the formatter must leave unchanged.
 LINTED := src tests pipelines deploy predict scripts benchmarks

@@ -100,6 +100,26 @@ def _left_running(base: Path) -> list[str]:
     return found
 
 
+LONGEST_FIRST = (
+    "tests/test_function_steps.py",
+    "tests/test_workflow_offline.py",
+    "tests/test_sdk_v2_build.py",
+    "tests/api/test_seed_scripts.py",
+    "tests/test_run_pipeline_aws.py",
+    "tests/test_rollout.py",
+    "tests/test_function_steps_v2.py",
+    "tests/test_readme.py",
+)
+"""The files that take longest (each a minute or more of the suite's time, most of it waiting on jobs and
+waiters), run first: with workers (``make test``, ``-n 2 --dist loadfile --no-loadscope-reorder``) none of them is
+left running alone at the end while the other worker has nothing to do."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Nothing a test starts outlives the suite: a server, runner or job still running under the suite's
     temporary directory once every test is done (and given 10 s to end) fails the run, naming it."""

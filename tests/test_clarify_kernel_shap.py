@@ -188,6 +188,9 @@ def test_agg_method_makes_the_global_values_from_the_local_ones_as_defined(home:
     np.testing.assert_allclose(local, expected, atol=1e-4)
     np.testing.assert_allclose(list(explained["global_shap_values"].values()), np.median(expected, axis=0), atol=1e-4)
     assert explained["global_shap_values"]["a"] != pytest.approx(float(np.abs(expected[:, 0]).mean()), abs=1e-3)
+    report = json.loads(ObjectStore(home / "store").get_bytes(f"{BUCKET}/median/out/report.ipynb"))
+    table = "".join(report["cells"][-1]["source"])
+    assert "| feature | median SHAP |" in table and "mean abs" not in table
 
 
 def test_without_a_baseline_the_background_is_k_means_of_the_dataset(home: Path, tmp_path: Path) -> None:

@@ -162,6 +162,8 @@ AGGREGATIONS = {
     "mean_sq": lambda values: np.mean(values**2, axis=0),
 }
 """SHAPConfig's ``agg_method``s: how the records' SHAP values of a feature make its global value."""
+AGGREGATION_HEADINGS = {"mean_abs": "mean abs SHAP", "median": "median SHAP", "mean_sq": "mean squared SHAP"}
+"""How report.ipynb heads the global values each ``agg_method`` makes."""
 
 
 def global_shap(
@@ -248,8 +250,9 @@ def attribution_violations(current: Mapping[str, Any], baseline: Mapping[str, An
     return found
 
 
-def report(analysis: Mapping[str, Any]) -> dict[str, Any]:
-    """report.ipynb: a notebook of markdown cells, one table per facet and one of the global SHAP values."""
+def report(analysis: Mapping[str, Any], agg_method: str = "mean_abs") -> dict[str, Any]:
+    """report.ipynb: a notebook of markdown cells, one table per facet and one of the global SHAP values (headed
+    by the ``agg_method`` that made them)."""
     cells = [_markdown("# Analysis Report")]
     titles = {"pre_training_bias_metrics": "Pre-training bias", "post_training_bias_metrics": "Post-training bias"}
     for section, title in titles.items():
@@ -264,7 +267,8 @@ def report(analysis: Mapping[str, Any]) -> dict[str, Any]:
                 cells.append(_markdown("\n".join(lines)))
     for label, explained in ((analysis.get("explanations") or {}).get("kernel_shap") or {}).items():
         ranked = sorted(explained["global_shap_values"].items(), key=lambda item: -item[1])
-        lines = [f"## Global SHAP values ({label})", "", "| feature | mean abs SHAP |", "|---|---|"]
+        heading = AGGREGATION_HEADINGS.get(agg_method, agg_method)
+        lines = [f"## Global SHAP values ({label})", "", f"| feature | {heading} |", "|---|---|"]
         cells.append(_markdown("\n".join(lines + [f"| {name} | {value:.6g} |" for name, value in ranked])))
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
 

@@ -78,6 +78,7 @@ def analyze_job(root: Path, environment: Mapping[str, str]) -> int:
     files = sorted(path for path in (root / DATA).rglob("*") if path.is_file())
     frame = clarify.read_dataset([path.read_text(encoding="utf-8") for path in files], config)
     wanted = config.get("methods") or {}
+    shap = wanted["shap"] if isinstance(wanted.get("shap"), dict) else {}
     analysis: dict[str, Any] = {"version": clarify.VERSION}
     output = root / OUTPUT
     output.mkdir(parents=True, exist_ok=True)
@@ -91,12 +92,12 @@ def analyze_job(root: Path, environment: Mapping[str, str]) -> int:
                 frame, config, "post_training_bias", predicted
             )
         if "shap" in wanted:
-            shap = wanted["shap"] if isinstance(wanted["shap"], dict) else {}
             analysis["explanations"] = {"kernel_shap": {"label0": _shap(model, features, names, output, shap)}}
     if len(analysis) == 1:
         raise ClarifyError("methods asks for none of pre_training_bias, post_training_bias, shap")
     (output / ANALYSIS_FILE).write_text(json.dumps(analysis, indent=2) + "\n", encoding="utf-8")
-    (output / "report.ipynb").write_text(json.dumps(clarify.report(analysis), indent=1) + "\n", encoding="utf-8")
+    notebook = clarify.report(analysis, str(shap.get("agg_method") or "mean_abs"))
+    (output / "report.ipynb").write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
     baseline = environment.get(BASELINE_KEY)
     if baseline:
         against = json.loads(Path(baseline).read_text(encoding="utf-8"))
