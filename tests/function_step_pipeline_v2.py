@@ -7,7 +7,8 @@ environment's Python against the local API (``AWS_ENDPOINT_URL``), which publish
 ``variant`` picks the pipeline:
 
 - ``chain``: ``prepare(rows)`` (with ``dependencies=`` a requirements.txt in ``requirements_dir`` asking for the
-  SDK v2) -> ``summarize(prepared)`` -> a ConditionStep reading ``summary["total"]`` (a ``Std:JsonGet`` over
+  SDK v2; it also reports the SDK a ``python`` subprocess imports, and the exit of ``pip install -r`` of that
+  file) -> ``summarize(prepared)`` -> a ConditionStep reading ``summary["total"]`` (a ``Std:JsonGet`` over
   summarize's ``results.json``) against ``MinimumTotal`` -> ``report(summary)`` or a FailStep;
 - ``raises``: one function that raises ValueError, and one whose requirements.txt asks for the SDK v3.
 
@@ -60,9 +61,20 @@ def _chain(requirements: str, minimum: Any) -> list[Any]:
 
     @step(name="prepare", dependencies=requirements, **OPTIONS)
     def prepare(rows: int) -> dict[str, Any]:
+        import subprocess
+
         import sagemaker
 
-        return {"values": [index * index for index in range(rows)], "rows": rows, "sdk": sagemaker.__version__}
+        version = "import sagemaker; print(sagemaker.__version__)"
+        python = subprocess.run(["python", "-c", version], capture_output=True, text=True, check=True)
+        pip = subprocess.run(["pip", "install", "-r", requirements], capture_output=True, text=True)
+        return {
+            "values": [index * index for index in range(rows)],
+            "rows": rows,
+            "sdk": sagemaker.__version__,
+            "python": python.stdout.split()[-1],  # after what the SDK v2 says of its config on import
+            "pip": pip.returncode,
+        }
 
     @step(name="summarize", **OPTIONS)
     def summarize(prepared: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from showcase.local import list_executions
+from showcase.local.processes import container
 from showcase.local.steps import remote_function
 from showcase.settings import load
 from showcase.statuses import StepStatus
@@ -39,7 +40,8 @@ def requirements_dir(tmp_path: Path) -> Path:
 
 @pytest.mark.e2e
 def test_a_v2_functions_value_feeds_the_next_and_a_condition_and_execution_result_reads_it(tmp_path: Path) -> None:
-    """prepare (its requirements.txt asks for the SDK v2) -> summarize -> check-total (Std:JsonGet over summarize's
+    """prepare (its requirements.txt asks for the SDK v2; the ``python`` it runs as a subprocess imports the SDK v2,
+    and its ``pip install -r`` of that file finds it met) -> summarize -> check-total (Std:JsonGet over summarize's
     results.json) -> report, published and started by the SDK v2 through the local API; each job runs v2's entry
     point with the SDK v2 environment's Python, and v2's ``execution.result`` reads each value back."""
     python = sdk_v2_python()
@@ -58,7 +60,13 @@ def test_a_v2_functions_value_feeds_the_next_and_a_condition_and_execution_resul
     assert seen == {
         "status": "Succeeded",
         "results": {
-            "prepare": {"values": [0, 1, 4, 9, 16], "rows": 5, "sdk": SDK_V2_VERSION},
+            "prepare": {
+                "values": [0, 1, 4, 9, 16],
+                "rows": 5,
+                "sdk": SDK_V2_VERSION,
+                "python": SDK_V2_VERSION,
+                "pip": 0,
+            },
             "summarize": {"total": 30, "rows": 5},
             "report": "5 rows, total 30",
         },
@@ -95,3 +103,32 @@ def test_a_v2_function_that_raises_fails_its_step_and_its_dependencies_are_check
         "ClientError: step unmet: /opt/ml/input/data/pre_exec_script_and_dependencies/requirements.txt asks for 1 "
         f"requirement(s) the SDK v2 environment does not meet: sagemaker>=3 (installed: {SDK_V2_VERSION})."
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "said"),
+    [
+        (["python", "-c", "import importlib.metadata as m; print(m.version('sagemaker'))"], 0, SDK_V2_VERSION),
+        (["python3", "-c", "import importlib.metadata as m; print(m.version('sagemaker'))"], 0, SDK_V2_VERSION),
+        (["pip", "install", "-r", "{v2}"], 0, "is met by this environment; nothing installed"),
+        (["pip3", "install", "-r", "{v3}"], 1, f"sagemaker>=3 (installed: {SDK_V2_VERSION})"),
+        (["python", "-m", "pip", "install", "-r", "{v2}"], 0, "is met by this environment; nothing installed"),
+        (["python3", "-m", "pip", "install", "-r", "{v3}"], 1, f"sagemaker>=3 (installed: {SDK_V2_VERSION})"),
+    ],
+    ids=["python", "python3", "pip-met", "pip3-unmet", "python-m-pip-met", "python3-m-pip-unmet"],
+)
+def test_the_python_and_pip_of_a_job_run_with_the_v2_environments_python_are_that_environments(
+    tmp_path: Path, command: list[str], code: int, said: str
+) -> None:
+    """``job_tools(python)``: a job's ``python``/``python3`` are the interpreter it runs with, and its
+    ``pip``/``pip3``/``python -m pip`` check a requirements file against that interpreter's packages: the SDK v2
+    environment meets ``sagemaker>=2.256,<3`` and not ``sagemaker>=3``, which the environment running the tests
+    meets."""
+    requirements = requirements_dir(tmp_path)
+    words = [
+        word.format(v2=requirements / "chain" / "requirements.txt", v3=requirements / "raises" / "requirements.txt")
+        for word in command
+    ]
+    with container.job_tools(str(sdk_v2_python())) as tools:
+        result = subprocess.run(words, env=tools, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, said in result.stdout + result.stderr) == (code, True), result.stderr

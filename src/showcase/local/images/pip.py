@@ -1,7 +1,9 @@
-"""pip, as local jobs see it: ``install -r FILE`` checks FILE against this environment and installs nothing.
+"""pip, as local jobs see it: ``install -r FILE`` checks FILE against the job's environment and installs nothing.
 
-A job's ``python -m pip`` and ``pip`` run this file: ``processes.container.job_tools`` copies it as the
-``__main__`` of a ``pip`` package first on the job's ``PYTHONPATH`` (see ``requirements``).
+A job's ``python -m pip`` and ``pip`` run this file with the job's interpreter, so FILE is checked against that
+interpreter's packages: ``processes.container.job_tools`` copies it as the ``__main__`` of a ``pip`` package first
+on the job's ``PYTHONPATH``, with ``requirements`` beside it (which is why it is imported relatively, and why
+``requirements`` imports nothing but the standard library and ``packaging``, which the SDK needs too).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from showcase.local.images.requirements import unmet
+from .requirements import unmet
 
 VALUED = ("-r", "--requirement", "-i", "--index-url", "--extra-index-url", "-c", "--constraint")
 

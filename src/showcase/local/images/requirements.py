@@ -6,7 +6,8 @@ Locally a job runs with the runtime's own interpreter and packages, and installi
 user's environment (and needs a network): so each requirement is checked against the installed distributions
 (``packaging``'s specifiers and environment markers) before the job starts, and a job whose requirements are not
 all met is refused, naming the file, each unmet requirement and the fix. A job whose requirements are met runs,
-and its install step installs nothing (``pip``).
+and its install step installs nothing (``pip``, which runs this module in the job's interpreter: it imports
+nothing but the standard library and ``packaging``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from showcase import settings
-from showcase.local.images import pip
+from showcase.local.images import pip, requirements
 from showcase.local.processes.commands import guarded
 from showcase.processes import pid_alive
 
@@ -119,22 +119,25 @@ def prepared(job_dir: Path) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def job_tools() -> Iterator[dict[str, str]]:
-    """``PATH`` and ``PYTHONPATH`` for a job: ``python``/``python3`` are this interpreter (the image's Python,
-    stood in for), and ``pip``/``pip3``/``python -m pip`` check a requirements file against this environment
-    instead of installing it (``showcase.local.images.pip``): installing into the runtime's environment is not a job's
-    business, and the host's environment is what a job gets.
+def job_tools(python: str = sys.executable) -> Iterator[dict[str, str]]:
+    """``PATH`` and ``PYTHONPATH`` for a job that runs with ``python`` (this interpreter, or another environment's: a
+    ``@step`` function built with the SDK v2 runs with the SDK v2 environment's): ``python``/``python3`` are that
+    interpreter (the image's Python, stood in for), and ``pip``/``pip3``/``python -m pip`` check a requirements file
+    against that interpreter's packages instead of installing it (``showcase.local.images.pip``, run by it with
+    ``requirements`` beside it): installing into the runtime's environment is not a job's business, and that
+    environment is what a job gets.
     """
     directory = Path(tempfile.mkdtemp(prefix=_scratch_prefix("bin")))
     try:
         for name in ("python", "python3"):
-            _script(directory / name, f'exec {shlex.quote(sys.executable)} "$@"')
+            _script(directory / name, f'exec {shlex.quote(python)} "$@"')
         for name in ("pip", "pip3"):
-            _script(directory / name, f'exec {shlex.quote(sys.executable)} -m pip "$@"')
+            _script(directory / name, f'exec {shlex.quote(python)} -m pip "$@"')
         package = directory / "site" / "pip"
         package.mkdir(parents=True)
         (package / "__init__.py").write_text("")
         (package / "__main__.py").write_bytes(Path(pip.__file__).read_bytes())
+        (package / "requirements.py").write_bytes(Path(requirements.__file__).read_bytes())
         python_path = [str(directory / "site"), *filter(None, [os.environ.get("PYTHONPATH")])]
         yield {
             "PATH": os.pathsep.join([str(directory), os.environ.get("PATH", os.defpath)]),

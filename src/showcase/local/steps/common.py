@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -141,6 +142,7 @@ def run_job_process(
     cwd: Path,
     in_view: bool = False,
     on_line: Callable[[str], None] | None = None,
+    python: str = sys.executable,
 ) -> None:
     """Run a job's command as SageMaker would report it: log it, run it, turn a timeout or an exit into StepFailed.
 
@@ -153,6 +155,8 @@ def run_job_process(
     it wrote to ``/opt/ml/output/failure`` (training) or ``/opt/ml/output/message`` (processing), as on
     SageMaker; else the last line it wrote to stderr. ``on_line`` sees each line the job writes as it writes it;
     ``context.stop`` set stops the job (SIGTERM, then SIGKILL), and ``JobStopped`` is raised.
+    ``python``: the interpreter the job runs with, which its ``python``, ``python3``, ``pip`` and ``pip3`` are
+    (``container.job_tools``).
     """
     arguments = context.arguments
     job_env = {str(key): str(value) for key, value in (arguments.get("Environment") or {}).items()}
@@ -164,7 +168,7 @@ def run_job_process(
     if kind in RESOURCE_KINDS:
         write_resource_metadata(context, kind, name)
     aws = context.aws_environment()  # the local API's endpoint, fixed credentials, the region: over the step's own
-    with container.job_tools() as tools, container.prepared(context.work_dir) as view:
+    with container.job_tools(python) as tools, container.prepared(context.work_dir) as view:
         finished = run_logged(
             command,
             env=clean_environment({**tools, **job_env, **aws, **env}),

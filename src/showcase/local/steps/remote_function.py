@@ -16,7 +16,9 @@ entry point, unchanged, inside the job's own ``/opt/ml``, reaching S3 through th
 ``--client_sagemaker_pysdk_version``, as the bootstrap reads it; the table ``RUNTIMES``): a function built with
 the SDK v3 runs with this interpreter, one built with the SDK v2 with the SDK v2 environment's
 (``showcase.v2env``, made from its lock on first use) and v2's entry point. Either is the image's Python, stood in
-for: the client's Python must be the same major.minor, as the bootstrap requires. The dependency file
+for, and the job's ``python``, ``python3``, ``pip`` and ``pip3`` are it (``container.job_tools``), as the image's
+are the Python the bootstrap installed the client's SDK into: the client's Python must be the same major.minor, as
+the bootstrap requires. The dependency file
 (``dependencies=``, in the ``pre_exec_script_and_dependencies`` channel) is checked against that environment, not
 installed, as a script-mode ``requirements.txt`` is (``images.requirements``). Refused, naming the step and why:
 another SDK, one whose payloads carry an HMAC of ``REMOTE_FUNCTION_SECRET_KEY`` (before 2.256.0 and 3.2.0; the
@@ -210,7 +212,7 @@ def run(context: JobContext, name: str) -> Trained:
     words = [str(word) for word in context.arguments["AlgorithmSpecification"].get("ContainerArguments") or []]
     (context.work_dir / "output").mkdir(exist_ok=True)
     command = [python, "-m", runtime.entry_point, *words]
-    run_job_process(context, "TrainingJob", name, command, env=env, cwd=workspace, in_view=True)
+    run_job_process(context, "TrainingJob", name, command, env=env, cwd=workspace, in_view=True, python=python)
     return Trained(hyperparameters={}, archives=user_code.archives(context))
 
 
