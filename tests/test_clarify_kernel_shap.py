@@ -208,7 +208,7 @@ def test_without_a_baseline_the_background_is_k_means_of_the_dataset(home: Path,
     [
         ({"baseline": [[0.0] * 4], "num_samples": 2}, "shap.num_samples 2 is too few for 4 features: "),
         ({"baseline": [[0.0] * 4, [1.0, 2.0, 3.0]]}, "shap.baseline row 2 has 3 values, the model's features are 4 "),
-        ({"baseline": "s3://bucket/baseline.csv"}, "shap.baseline s3://bucket/baseline.csv is not read locally"),
+        ({"baseline": {"rows": [[0.0] * 4]}}, "shap.baseline {'rows': [[0.0, 0.0, 0.0, 0.0]]} is not read locally"),
     ],
 )
 def test_a_shap_config_that_cannot_be_honoured_fails_the_job_with_one_line(
@@ -216,6 +216,42 @@ def test_a_shap_config_that_cannot_be_honoured_fails_the_job_with_one_line(
 ) -> None:
     with pytest.raises(StepFailed, match="shap") as failed:
         explain(home, tmp_path, "refused", shap)
+    message = str(failed.value)
+    assert reason in message and "\n" not in message and "Traceback" not in message
+
+
+def test_a_baseline_given_as_an_s3_csv_file_gives_the_values_of_the_same_rows_inline(
+    home: Path, tmp_path: Path
+) -> None:
+    background = np.array([[0.0, 0.5, -0.5, 1.0], [1.0, -1.0, 2.0, 0.25]])
+    lines = [",".join(repr(value) for value in row) for row in background.tolist()]
+    ObjectStore(home / "store").put_bytes(f"{BUCKET}/baselines/rows.csv", ("\n".join(lines) + "\n").encode())
+    shap = {"num_samples": 14, "seed": 6}
+    inline = explain(home, tmp_path, "inline", {**shap, "baseline": background.tolist()})
+    from_file = explain(home, tmp_path, "s3-baseline", {**shap, "baseline": f"{BUCKET}/baselines/rows.csv"})
+    np.testing.assert_array_equal(from_file[1], inline[1])
+    assert from_file[0] == inline[0]
+    np.testing.assert_allclose(from_file[1], additive_shap(pipeline(home), records(), background), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (None, "the analysis config's shap.baseline s3://showcase-local/explain/baselines/bad.csv: no object at "),
+        (b"0,0,0,0\n1,2,3\n", "shap.baseline s3://showcase-local/explain/baselines/bad.csv row 2 has 3 values, "),
+        (b"a,b,c,d\n0,0,0,0\n", "shap.baseline s3://showcase-local/explain/baselines/bad.csv starts with a header"),
+        (b"\n", "shap.baseline s3://showcase-local/explain/baselines/bad.csv holds no rows: "),
+    ],
+)
+def test_a_baseline_file_that_is_missing_or_not_rows_of_the_features_fails_with_one_line(
+    home: Path, tmp_path: Path, body: bytes | None, reason: str
+) -> None:
+    store, uri = ObjectStore(home / "store"), f"{BUCKET}/baselines/bad.csv"
+    store.delete(uri)
+    if body is not None:
+        store.put_bytes(uri, body)
+    with pytest.raises(StepFailed, match="shap") as failed:
+        explain(home, tmp_path, "bad-baseline", {"baseline": uri, "num_samples": 14})
     message = str(failed.value)
     assert reason in message and "\n" not in message and "Traceback" not in message
 

@@ -5,8 +5,10 @@ SHAPConfig (``methods.shap`` of analysis_config.json) is read as Clarify reads i
 - ``baseline``: rows of the features alone (no label), each as wide as the records' features: the background
   the explainer replaces a coalition's missing features with. None: k-means of the dataset with
   ``num_clusters`` clusters (``shap.kmeans``: each centre rounded to a value its feature takes, weighted by its
-  cluster's size; ``DEFAULT_CLUSTERS`` when not given, which Clarify does not document). A baseline given as an
-  S3 object, and the K-prototypes baseline Clarify computes for non-numeric features, are refused: give rows.
+  cluster's size; ``DEFAULT_CLUSTERS`` when not given, which Clarify does not document). An S3 URI names a file
+  of such rows in the dataset's format (CSV here: one row a line, no header); the job reads the object the runner
+  staged and gives its text as ``baseline_file`` (``rows_of_file``). The K-prototypes baseline Clarify computes
+  for non-numeric features is refused: give rows.
 - ``num_samples``: the coalitions evaluated per record (``nsamples``); none: shap's ``2 M + 2048`` for M
   features. Fewer than the M + 1 it takes to fit M values (or all ``2^M - 2`` coalitions, for very few features)
   is refused.
@@ -19,6 +21,7 @@ The regression is unregularised (``l1_reg=False``): every feature gets its value
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,16 +34,21 @@ UNSUPPORTED = ("text_config", "image_config", "features_to_explain")
 
 
 def explain(
-    predict: Callable[[np.ndarray], np.ndarray], features: np.ndarray, names: Sequence[str], config: Mapping[str, Any]
+    predict: Callable[[np.ndarray], np.ndarray],
+    features: np.ndarray,
+    names: Sequence[str],
+    config: Mapping[str, Any],
+    baseline_file: str | None = None,
 ) -> tuple[np.ndarray, float]:
     """Every record's SHAP values (records x features) and the expected value: the prediction over the baseline,
-    in the link's units. Raises MonitoringError naming the SHAPConfig field that cannot be honoured."""
+    in the link's units; ``baseline_file`` is the text of the object an S3 URI ``baseline`` names. Raises
+    MonitoringError naming the SHAPConfig field that cannot be honoured."""
     given = [key for key in UNSUPPORTED if config.get(key) is not None]
     if given:
         raise MonitoringError(f"shap.{given[0]} is not computed locally: explain every feature of tabular data")
     use_logit = bool(config.get("use_logit", False))
     nsamples = _num_samples(config.get("num_samples"), len(names))
-    background = _background(features, names, config)
+    background = _background(features, names, config, baseline_file)
     seed = None if config.get("seed") is None else _whole(config["seed"], "seed", least=0)
     import shap  # after every check: a SHAPConfig refused costs no import of it
 
@@ -77,7 +85,30 @@ def _checked(predict: Callable[[np.ndarray], np.ndarray], use_logit: bool) -> Ca
     return checked
 
 
-def _background(features: np.ndarray, names: Sequence[str], config: Mapping[str, Any]) -> Any:
+def rows_of_file(text: str, uri: str, names: Sequence[str]) -> list[list[object]]:
+    """A baseline file's rows, as Clarify reads a CSV one: a row a line, no header; a value that reads as a number
+    is one, any other stays text (a category)."""
+    rows = [[field.strip() for field in row] for row in csv.reader(text.splitlines()) if any(row)]
+    if not rows:
+        raise MonitoringError(f"shap.baseline {uri} holds no rows: give a CSV file of feature values, a row a line")
+    if rows[0] == [str(name) for name in names]:
+        raise MonitoringError(
+            f"shap.baseline {uri} starts with a header line ({','.join(rows[0])}): Clarify reads a baseline file "
+            "as rows of feature values alone, without a header; remove that line"
+        )
+    return [[_number_or_text(field) for field in row] for row in rows]
+
+
+def _number_or_text(field: str) -> object:
+    try:
+        return float(field)
+    except ValueError:
+        return field
+
+
+def _background(
+    features: np.ndarray, names: Sequence[str], config: Mapping[str, Any], baseline_file: str | None
+) -> Any:
     import shap
 
     baseline = config.get("baseline")
@@ -89,22 +120,29 @@ def _background(features: np.ndarray, names: Sequence[str], config: Mapping[str,
             )
         clusters = _whole(config.get("num_clusters", DEFAULT_CLUSTERS), "num_clusters", least=1)
         return shap.kmeans(features, min(clusters, len(features)))
-    if not isinstance(baseline, list) or not baseline:
+    shown = "shap.baseline"
+    if isinstance(baseline, str) and baseline.startswith("s3://"):
+        if baseline_file is None:
+            raise MonitoringError(f"shap.baseline {baseline} was not staged for the job: no file of its rows")
+        rows, shown = rows_of_file(baseline_file, baseline, names), f"shap.baseline {baseline}"
+    elif not isinstance(baseline, list) or not baseline:
         raise MonitoringError(
-            f"shap.baseline {str(baseline)[:80]} is not read locally: give its rows (SHAPConfig(baseline=[[...]]))"
+            f"shap.baseline {str(baseline)[:80]} is not read locally: give its rows (SHAPConfig(baseline=[[...]])) "
+            "or the S3 URI of a CSV file of them"
         )
-    rows = [row if isinstance(row, list) else [row] for row in baseline]
+    else:
+        rows = [row if isinstance(row, list) else [row] for row in baseline]
     for number, row in enumerate(rows, start=1):
         if len(row) != len(names):
             raise MonitoringError(
-                f"shap.baseline row {number} has {len(row)} values, the model's features are {len(names)} "
+                f"{shown} row {number} has {len(row)} values, the model's features are {len(names)} "
                 f"({', '.join(names)}): a baseline row holds the features alone, without the label"
             )
     if features.dtype != object:
         try:
             return np.asarray(rows, dtype=float)
         except ValueError as exc:
-            raise MonitoringError(f"shap.baseline holds a value that is not a number: {exc}") from None
+            raise MonitoringError(f"{shown} holds a value that is not a number: {exc}") from None
     return np.asarray(rows, dtype=object)
 
 

@@ -20,7 +20,10 @@ containers in sequence as a text/csv request. The predicted label is the predict
 SHAP values stand under ``kernel_shap`` in analysis.json, where Clarify puts them. A model of one XGBoost container
 gets XGBoost's own (``pred_contribs``: exact TreeSHAP, so ``baseline``, ``num_samples``, ``seed`` and ``use_logit``
 are not used); a model of several containers gets KernelSHAP over its predictions (``monitoring.kernel_shap``, with
-every SHAPConfig field), as Clarify computes for every model.
+every SHAPConfig field), as Clarify computes for every model. A ``baseline`` given as an S3 URI is read from
+``processing/input/shap_baseline/baseline`` (``SHAP_BASELINE``), where the runner staged that object: a CSV file of
+baseline rows, features only, no header (the dataset is CSV here, and Clarify reads the baseline in the dataset's
+format).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ the containers before it."""
 ANALYSIS_FILE = "analysis.json"
 VIOLATIONS_FILE = "constraint_violations.json"
 SHAP_FILE = "explanations_shap/out.csv"
+SHAP_BASELINE = "processing/input/shap_baseline/baseline"
+"""Where the runner stages the object an S3 URI ``methods.shap.baseline`` names (Clarify's image reads it from S3)."""
 BASELINE_KEY = "baseline_constraints"
 """The job's Environment naming the analysis.json it checks against (a container path)."""
 CHECK_TYPE_KEY = "check_type"
@@ -92,7 +97,8 @@ def analyze_job(root: Path, environment: Mapping[str, str]) -> int:
                 frame, config, "post_training_bias", predicted
             )
         if "shap" in wanted:
-            analysis["explanations"] = {"kernel_shap": {"label0": _shap(model, features, names, output, shap)}}
+            explained = _shap(model, features, names, root, shap)
+            analysis["explanations"] = {"kernel_shap": {"label0": explained}}
     if len(analysis) == 1:
         raise ClarifyError("methods asks for none of pre_training_bias, post_training_bias, shap")
     (output / ANALYSIS_FILE).write_text(json.dumps(analysis, indent=2) + "\n", encoding="utf-8")
@@ -186,10 +192,11 @@ def _predicted_labels(scores: Any, config: Mapping[str, Any], frame: Any) -> Any
     return clarify.selected(predicted, config.get("label_values_or_threshold") or [], "label_values_or_threshold")
 
 
-def _shap(served: Served, features: Any, names: list[str], output: Path, config: Mapping[str, Any]) -> dict[str, Any]:
+def _shap(served: Served, features: Any, names: list[str], root: Path, config: Mapping[str, Any]) -> dict[str, Any]:
     """Every record's SHAP values, written to out.csv unless ``save_local_shap_values`` is false; their global
     summary by ``agg_method``. One XGBoost container: XGBoost's own (``pred_contribs``, exact TreeSHAP); a model
-    of several containers: KernelSHAP over its predictions (``monitoring.kernel_shap``)."""
+    of several containers: KernelSHAP over its predictions (``monitoring.kernel_shap``), against the staged
+    baseline file when ``baseline`` is an S3 URI."""
     import numpy as np
     import xgboost as xgb
 
@@ -198,7 +205,7 @@ def _shap(served: Served, features: Any, names: list[str], output: Path, config:
 
     if served.front:
         try:
-            values, expected = kernel_shap.explain(served.predict, features, names, config)
+            values, expected = kernel_shap.explain(served.predict, features, names, config, _baseline_file(root))
         except MonitoringError as exc:
             raise ClarifyError(str(exc)) from None
     else:
@@ -206,8 +213,19 @@ def _shap(served: Served, features: Any, names: list[str], output: Path, config:
         values, bias = contributions[:, :-1], contributions[:, -1]
         expected = float(bias[0]) if bias.size else 0.0
     if config.get("save_local_shap_values", True):
-        target = output / SHAP_FILE
+        target = root / OUTPUT / SHAP_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         lines = [",".join(names), *(",".join(f"{value:.8g}" for value in row) for row in values)]
         target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return clarify.global_shap(values, names, expected, str(config.get("agg_method", "mean_abs")))
+
+
+def _baseline_file(root: Path) -> str | None:
+    """The text of the baseline object the runner staged, if it staged one."""
+    path = root / SHAP_BASELINE
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ClarifyError("shap.baseline is not UTF-8 text: give a CSV file of baseline rows") from None

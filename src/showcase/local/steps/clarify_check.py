@@ -13,7 +13,10 @@ The job (``showcase.local.images.clarify``) writes analysis.json, report.ipynb a
 explanations_shap/out.csv. For a model check the runner stages the containers of the model ``ModelName`` names
 (the record a Model step created: one XGBoost container, or an inference pipeline ending with one) as a Transform
 job's (``steps.served``), and the job loads them in its own process; Clarify serves the model from a shadow
-endpoint instead. The drift-check fields are those of every check step (``steps.drift``); the baseline is one
+endpoint instead. When the staged analysis config's ``methods.shap.baseline`` is an S3 URI, the runner stages that
+object at ``/opt/ml/processing/input/shap_baseline/baseline`` (``images.clarify.SHAP_BASELINE``), where the job reads
+its rows (Clarify's image reads it from S3 itself); no object there fails the step before the job runs. The
+drift-check fields are those of every check step (``steps.drift``); the baseline is one
 file, an analysis.json: ``SuppliedBaselineConstraints``, else the newest Approved package's
 ``DriftCheckBaselines.Bias.PreTrainingConstraints`` / ``Bias.PostTrainingConstraints`` /
 ``Explainability.Constraints``. A violation (``constraint_violations.json``, written beside analysis.json) fails
@@ -34,8 +37,10 @@ from showcase.local import images
 from showcase.local.images.clarify import (
     ANALYSIS_FILE,
     BASELINE_KEY,
+    CONFIG,
     MODEL,
     MODEL_CONFIG,
+    SHAP_BASELINE,
     SHAP_FILE,
     VIOLATIONS_FILE,
 )
@@ -155,6 +160,7 @@ class ClarifyCheckExecutor:
             stage(
                 context, f"the {input_name} input", inputs[input_name].get("S3Uri"), host_path(context.work_dir, path)
             )
+        self._stage_shap_baseline(context)
         if context.arguments["CheckType"] != "DATA_BIAS":
             self._stage_model(context, str(context.arguments["ModelName"]))
         environment = {}
@@ -183,6 +189,32 @@ class ClarifyCheckExecutor:
         staged = stage_model(context, model_name, under=MODEL)
         write_json_atomically(host_path(context.work_dir, f"{CONTAINER_ROOT}/{MODEL_CONFIG}"), staged)
         context.log.write(f"staged model {model_name} from {staged['ModelDataUrl']}\n")
+
+    @staticmethod
+    def _stage_shap_baseline(context: JobContext) -> None:
+        """Put the object an S3 URI ``methods.shap.baseline`` names where the job reads it (``SHAP_BASELINE``); a
+        config that is not JSON, or gives no such URI, is the job's to read."""
+        try:
+            config = json.loads(host_path(context.work_dir, f"{CONTAINER_ROOT}/{CONFIG}").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        methods = config.get("methods") if isinstance(config, dict) else None
+        shap = methods.get("shap") if isinstance(methods, dict) else None
+        uri = shap.get("baseline") if isinstance(shap, dict) else None
+        if not (isinstance(uri, str) and uri.startswith("s3://")):
+            return
+        try:
+            rows = context.store.get_bytes(uri)
+        except StoreError as exc:
+            raise fail(
+                context,
+                f"the analysis config's shap.baseline {uri}: {exc}: put the CSV file of baseline rows there, or give "
+                "the rows themselves (SHAPConfig(baseline=[[...]]))",
+            ) from exc
+        target = host_path(context.work_dir, f"{CONTAINER_ROOT}/{SHAP_BASELINE}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(rows)
+        context.log.write(f"staged the SHAP baseline from {uri} ({len(rows)} bytes)\n")
 
     @staticmethod
     def _judge(context: JobContext, violations_file: Path, baseline: str, shown: str) -> None:
