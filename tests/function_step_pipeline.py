@@ -17,7 +17,6 @@ the job needs nothing of this repository.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,23 +124,9 @@ def main(variant: str) -> None:
     """Publish, start, wait and read each @step's result through AWS_ENDPOINT_URL; print one JSON document."""
     from sagemaker.core.remote_function.errors import RemoteFunctionError
 
-    pipeline = get_pipeline(variant)
-    pipeline.upsert(role_arn=ROLE)
-    execution = pipeline.start()
-    try:
-        execution.wait(delay=1, max_attempts=600)
-    except Exception as exc:  # a failed execution: its steps' results are read all the same
-        print(f"wait: {exc}", file=sys.stderr)
-    seen: dict[str, Any] = {"status": execution.describe()["PipelineExecutionStatus"], "results": {}}
-    for listed in execution.list_steps():
-        name = listed["StepName"]
-        if listed["StepStatus"] == "Skipped" or "TrainingJob" not in (listed.get("Metadata") or {}):
-            continue
-        try:
-            seen["results"][name] = execution.result(name)
-        except RemoteFunctionError as exc:
-            seen["results"][name] = f"RemoteFunctionError: {exc}"
-    print(json.dumps(seen))
+    from tests.function_step_results import publish_run_and_print_results
+
+    publish_run_and_print_results(get_pipeline(variant), ROLE, RemoteFunctionError)
 
 
 if __name__ == "__main__":
