@@ -39,7 +39,6 @@ from packaging.version import InvalidVersion, Version
 
 from showcase import v2env
 from showcase.errors import UsageError
-from showcase.local.images import requirements
 from showcase.local.jobs import JobContext
 from showcase.local.processes import container
 from showcase.local.steps import user_code
@@ -198,7 +197,14 @@ def run(context: JobContext, name: str) -> Trained:
         if packages is None:
             user_code.check_requirements(context, dependencies / file_name, shown)
         else:
-            _check_in_v2_environment(context, dependencies / file_name, shown, packages)
+            user_code.check_requirements(
+                context,
+                dependencies / file_name,
+                shown,
+                packages=packages,
+                environment="the SDK v2 environment",
+                refusal=_v2_refusal,
+            )
     workspace = context.work_dir / WORKSPACE
     workspace.mkdir(exist_ok=True)
     env = training_environment(
@@ -233,16 +239,10 @@ def _interpreter(context: JobContext, runtime: Runtime) -> tuple[str, Path | Non
     return str(environment.python), environment.site_packages
 
 
-def _check_in_v2_environment(context: JobContext, path: Path, shown: str, packages: Path) -> None:
-    if not path.is_file():
-        return
-    problems = requirements.unmet(path, packages=packages)
-    if problems:
-        raise fail(
-            context,
-            f"ClientError: step {context.step_name}: {shown} asks for {len(problems)} requirement(s) the SDK v2 "
-            f"environment does not meet: {'; '.join(problems)}. A function built with the SDK v2 runs in that "
-            "environment, which holds what its lock pins, and a local job installs nothing: drop them, or build the "
-            "module with the SDK v3 to run it with the packages of the environment that runs the pipeline",
-        )
-    context.log.write(f"{shown}: every requirement is met by the SDK v2 environment (a local job installs nothing)\n")
+def _v2_refusal(step: str, shown: str, problems: list[str]) -> str:
+    return (
+        f"ClientError: step {step}: {shown} asks for {len(problems)} requirement(s) the SDK v2 "
+        f"environment does not meet: {'; '.join(problems)}. A function built with the SDK v2 runs in that "
+        "environment, which holds what its lock pins, and a local job installs nothing: drop them, or build the "
+        "module with the SDK v3 to run it with the packages of the environment that runs the pipeline"
+    )

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -252,14 +253,24 @@ def run_entrypoint(context: JobContext, name: str) -> Trained:
     return Trained(hyperparameters=raw, archives=archives(context))
 
 
-def check_requirements(context: JobContext, path: Path, shown: str) -> None:
-    """Refuse the job when its requirements file asks for what this environment lacks (see ``requirements``)."""
+def check_requirements(
+    context: JobContext,
+    path: Path,
+    shown: str,
+    *,
+    packages: Path | None = None,
+    environment: str = "this environment",
+    refusal: Callable[[str, str, list[str]], str] = requirements.refusal,
+) -> None:
+    """Refuse the job when its requirements file asks for what the environment it runs in lacks (see
+    ``requirements``): this one, or the one whose ``site-packages`` is ``packages``, called ``environment`` in the
+    log, with ``refusal``'s line."""
     if not path.is_file():
         return
-    problems = requirements.unmet(path)
+    problems = requirements.unmet(path, packages=packages)
     if problems:
-        raise fail(context, requirements.refusal(context.step_name, shown, problems))
-    context.log.write(f"{shown}: every requirement is met by this environment (a local job installs nothing)\n")
+        raise fail(context, refusal(context.step_name, shown, problems))
+    context.log.write(f"{shown}: every requirement is met by {environment} (a local job installs nothing)\n")
 
 
 def _stage_source(context: JobContext, submit: str) -> Path:
